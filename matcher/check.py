@@ -1,0 +1,359 @@
+"""The independent checker: re-derives every rule and the objective from the data.
+
+It shares no code with the solvers (no encoding, no model, no reasons): it works on ids, straight
+from the :class:`~matcher.model.Problem` and the result's rows, so that a bug in a solver's
+encoding cannot hide itself. Every solver test ends by running it.
+
+Rules checked (numbers as in the scenario format):
+
+1. at most one placement per student; the mentor works at the workstation; the supervisor is of
+   the student's university; a contiguous block of exactly ``n`` terms inside the window;
+2. the discipline is taken by the workstation, the mentor and the supervisor;
+3. partnerships;
+4. a given supervisor is kept;
+5. workstation and mentor capacity in every term, supervisor capacity in all;
+6. ``preferences_only`` and locks.
+
+It also recomputes the objective levels, compares them with what the result claims, checks the
+claimed bounds against the allocation, and (on request) lists blocking pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .io import ScenarioError, read_assignments
+from .model import Problem
+from .result import Result
+
+
+@dataclass
+class CheckReport:
+    """What the checker found.
+
+    Attributes
+    ----------
+    violations
+        One line per broken rule or false claim; empty when the result is valid.
+    placed, rank_cost, pair_weight
+        The objective levels recomputed from the data.
+    blocking_pairs
+        ``(student_id, workstation_id)`` pairs with justified envy, when asked for.
+    """
+
+    violations: list[str] = field(default_factory=list)
+    placed: int = 0
+    rank_cost: int = 0
+    pair_weight: float = 0.0
+    blocking_pairs: list[tuple[str, str]] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no rule is broken and every claim holds."""
+        return not self.violations
+
+
+def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    if isinstance(result, Result):
+        return [{k: "" if v is None else str(v) for k, v in vars(p).items()}
+                for p in result.placements]
+    return [{k: "" if v is None else str(v) for k, v in r.items()} for r in result]
+
+
+def _claims_of(result: Result | Iterable[Mapping[str, Any]],
+               claims: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if isinstance(result, Result):
+        return result.summary()
+    return claims or {}
+
+
+def _required_terms(p: Problem, st: Any) -> tuple[int, int, int]:
+    """(n, first, last) for a student, from the problem's own definitions."""
+    months = st.required_months
+    if months is None:
+        months = (p.policy.experienced_practice_months
+                  if st.work_experience_years >= p.policy.experienced_years
+                  else p.policy.practice_months)
+    n = math.ceil(months / p.term_months)
+    default = p.policy.window or (p.terms[0], p.terms[-1])
+    terms = list(p.terms)
+    return (n, terms.index(st.window_start or default[0]),
+            terms.index(st.window_end or default[1]))
+
+
+def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
+          claims: Mapping[str, Any] | None = None, stability: bool = False) -> CheckReport:
+    """Check an allocation against every rule and recompute its objective.
+
+    Parameters
+    ----------
+    problem
+        The problem the allocation is for.
+    result
+        A :class:`~matcher.result.Result`, or rows with the ``assignments.csv`` columns.
+    claims
+        With rows: the result's ``summary.json`` content, to check its claimed figures.
+    stability
+        Also list blocking pairs (see :func:`blocking_pairs`).
+
+    Returns
+    -------
+    CheckReport
+        Violations (empty when valid), the recomputed objective, blocking pairs if asked.
+    """
+    p = problem
+    rows = _rows_of(result)
+    rep = CheckReport()
+    v = rep.violations
+    students = {s.student_id: s for s in p.students}
+    stations = {w.workstation_id: w for w in p.workstations}
+    mentors = {m.mentor_id: m for m in p.mentors}
+    sups = {s.supervisor_id: s for s in p.supervisors}
+    terms = list(p.terms)
+    ws_cap: dict[tuple[str, str], int] = {(w.workstation_id, t): w.capacity
+                                          for w in p.workstations for t in terms}
+    for tc in p.term_capacities:
+        ws_cap[tc.workstation_id, tc.term] = tc.capacity
+    longest = max((len(s.preferences) for s in p.students), default=0)
+    pair_weight = {(pr.supervisor_id, pr.mentor_id): pr.weight for pr in p.pairs}
+
+    ws_load: Counter[tuple[str, str]] = Counter()
+    m_load: Counter[tuple[str, str]] = Counter()
+    s_load: Counter[str] = Counter()
+    seen: set[str] = set()
+    placed_at: dict[str, tuple[str, int, int]] = {}
+    rank_cost = 0
+    pairs_total = 0.0
+    for r, row in enumerate(rows, start=1):
+        sid = row.get("student_id", "")
+        where = f"assignment row {r} ({sid})"
+        st = students.get(sid)
+        if st is None:
+            v.append(f"{where}: unknown student")
+            continue
+        if sid in seen:
+            v.append(f"rule 1: {where}: student placed more than once")
+            continue
+        seen.add(sid)
+        wid, mid, spid = row.get("workstation_id", ""), row.get("mentor_id", ""), row.get(
+            "supervisor_id", "")
+        ws, men, sup = stations.get(wid), mentors.get(mid), sups.get(spid)
+        if ws is None or men is None or sup is None:
+            missing = [f"{kind} '{x}'" for kind, x, obj in (("workstation", wid, ws),
+                       ("mentor", mid, men), ("supervisor", spid, sup)) if obj is None]
+            v.append(f"rule 1: {where}: unknown {', '.join(missing)}")
+            continue
+        if row.get("start_term") not in terms or row.get("end_term") not in terms:
+            v.append(f"rule 1: {where}: unknown term '{row.get('start_term')}'.."
+                     f"'{row.get('end_term')}'")
+            continue
+        k0, k1 = terms.index(row["start_term"]), terms.index(row["end_term"])
+        n, first, last = _required_terms(p, st)
+        if k1 - k0 + 1 != n:
+            v.append(f"rule 1: {where}: block {row['start_term']}..{row['end_term']} has "
+                     f"{max(k1 - k0 + 1, 0)} term(s), the student needs {n}")
+        if k0 < first or k1 > last:
+            v.append(f"rule 1: {where}: block {row['start_term']}..{row['end_term']} leaves "
+                     f"the window {terms[first]}..{terms[last]}")
+        if men.workstation_id != wid:
+            v.append(f"rule 1: {where}: mentor {mid} works at {men.workstation_id}, not {wid}")
+        if sup.university_id != st.university_id:
+            v.append(f"rule 1: {where}: supervisor {spid} is at {sup.university_id}, the "
+                     f"student at {st.university_id}")
+        for kind, obj, discs in (("workstation", wid, ws.disciplines),
+                                 ("mentor", mid, men.disciplines),
+                                 ("supervisor", spid, sup.disciplines)):
+            if st.discipline not in discs:
+                v.append(f"rule 2: {where}: {kind} {obj} does not take discipline "
+                         f"{st.discipline}")
+        if ws.partner_universities and st.university_id not in ws.partner_universities:
+            v.append(f"rule 3: {where}: {wid} takes only {', '.join(ws.partner_universities)}")
+        if st.supervisor_id is not None and st.supervisor_id != spid:
+            v.append(f"rule 4: {where}: given supervisor {st.supervisor_id} replaced by {spid}")
+        if p.policy.preferences_only and wid not in st.preferences:
+            v.append(f"rule 6: {where}: {wid} is not on the student's list (preferences_only)")
+        for k in range(k0, k1 + 1):
+            ws_load[wid, terms[k]] += 1
+            m_load[mid, terms[k]] += 1
+        s_load[spid] += 1
+        placed_at[sid] = (wid, k0, k1)
+        rank = st.preferences.index(wid) + 1 if wid in st.preferences else None
+        rank_cost += rank if rank is not None else longest + 1
+        claimed_rank = row.get("preference_rank", "")
+        if claimed_rank not in ("", "<NA>", "nan", "None", str(rank or "")):
+            v.append(f"{where}: preference_rank says {claimed_rank}, the list gives "
+                     f"{rank if rank is not None else 'none'}")
+        if p.objective.pair_weight:
+            pairs_total += pair_weight.get((spid, mid), 0.0)
+
+    for (wid, t), used in sorted(ws_load.items()):
+        if used > ws_cap[wid, t]:
+            v.append(f"rule 5: workstation {wid} holds {used} students in {t}, capacity "
+                     f"{ws_cap[wid, t]}")
+    for (mid, t), used in sorted(m_load.items()):
+        if used > mentors[mid].capacity:
+            v.append(f"rule 5: mentor {mid} holds {used} students in {t}, capacity "
+                     f"{mentors[mid].capacity}")
+    for spid, used in sorted(s_load.items()):
+        if used > sups[spid].capacity:
+            v.append(f"rule 5: supervisor {spid} holds {used} students, capacity "
+                     f"{sups[spid].capacity}")
+    row_of = {r.get("student_id", ""): r for r in rows}
+    for lk in p.locks:
+        got = placed_at.get(lk.student_id)
+        if got is None:
+            v.append(f"rule 6: locked student {lk.student_id} is not placed")
+            continue
+        row = row_of[lk.student_id]
+        if got[0] != lk.workstation_id:
+            v.append(f"rule 6: locked student {lk.student_id} is at {got[0]}, lock says "
+                     f"{lk.workstation_id}")
+        if lk.mentor_id is not None and row.get("mentor_id") != lk.mentor_id:
+            v.append(f"rule 6: locked student {lk.student_id} has mentor "
+                     f"{row.get('mentor_id')}, lock says {lk.mentor_id}")
+        if lk.start_term is not None and row.get("start_term") != lk.start_term:
+            v.append(f"rule 6: locked student {lk.student_id} starts {row.get('start_term')}, "
+                     f"lock says {lk.start_term}")
+
+    rep.placed, rep.rank_cost, rep.pair_weight = len(placed_at), rank_cost, pairs_total
+    _check_claims(rep, _claims_of(result, claims), len(p.students))
+    if stability:
+        rep.blocking_pairs = _blocking(p, placed_at, ws_load, ws_cap)
+    return rep
+
+
+def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) -> None:
+    """The figures a result claims must match the recomputed ones and respect its bounds."""
+    v = rep.violations
+    status = claims.get("status")
+    if status == "INFEASIBLE" and rep.placed:
+        v.append("claim: status INFEASIBLE but the result places students")
+    for key, actual in (("placed", rep.placed), ("rank_cost", rep.rank_cost)):
+        if key in claims and claims[key] is not None and claims[key] != actual:
+            v.append(f"claim: summary says {key} = {claims[key]}, recomputed {actual}")
+    if "pair_weight" in claims and claims["pair_weight"] is not None and not math.isclose(
+            float(claims["pair_weight"]), rep.pair_weight, abs_tol=0.01):
+        v.append(f"claim: summary says pair_weight = {claims['pair_weight']}, recomputed "
+                 f"{rep.pair_weight}")
+    if "unassigned" in claims and claims["unassigned"] is not None and status != "INFEASIBLE" \
+            and claims["unassigned"] != n_students - rep.placed:
+        v.append(f"claim: summary says {claims['unassigned']} unassigned, recomputed "
+                 f"{n_students - rep.placed}")
+    ub = claims.get("placed_upper_bound")
+    if ub is not None and rep.placed > ub:
+        v.append(f"claim: placed {rep.placed} exceeds the claimed upper bound {ub}")
+    lb = claims.get("rank_cost_lower_bound")
+    if lb is not None and rep.rank_cost < lb:
+        v.append(f"claim: rank cost {rep.rank_cost} is below the claimed lower bound {lb}")
+    if status == "OPTIMAL" and ub is not None and rep.placed != ub:
+        v.append(f"claim: OPTIMAL but placed {rep.placed} differs from the proven bound {ub}")
+    if status == "OPTIMAL" and lb is not None and rep.rank_cost != lb:
+        v.append(f"claim: OPTIMAL but rank cost {rep.rank_cost} differs from the bound {lb}")
+
+
+def _station_order(p: Problem) -> Any:
+    """A function (workstation, student) -> ranking key; lower is better."""
+    explicit: dict[tuple[str, str], int] = {(rk.workstation_id, rk.student_id): rk.rank
+                                            for rk in p.rankings}
+    priority = {s.student_id: s.priority for s in p.students}
+
+    def key(wid: str, sid: str) -> tuple[Any, ...]:
+        own = explicit.get((wid, sid))
+        return (0, own, "") if own is not None else (1, -priority[sid], sid)
+
+    return key
+
+
+def _blocking(p: Problem, placed_at: dict[str, tuple[str, int, int]],
+              ws_load: Counter[tuple[str, str]], ws_cap: dict[tuple[str, str], int]
+              ) -> list[tuple[str, str]]:
+    terms = list(p.terms)
+    order = _station_order(p)
+    holders: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for sid, (wid, k0, k1) in placed_at.items():
+        for k in range(k0, k1 + 1):
+            holders[wid, k].append(sid)
+    stations = {w.workstation_id: w for w in p.workstations}
+    out: list[tuple[str, str]] = []
+    for st in sorted(p.students, key=lambda s: s.student_id):
+        current = placed_at.get(st.student_id)
+        cur_rank = (st.preferences.index(current[0]) if current and current[0] in st.preferences
+                    else len(st.preferences))
+        n, first, last = _required_terms(p, st)
+        for wid in st.preferences[:cur_rank]:
+            ws = stations[wid]
+            if st.discipline not in ws.disciplines or (
+                    ws.partner_universities and st.university_id not in ws.partner_universities):
+                continue
+            mine = order(wid, st.student_id)
+            for k in range(first, last - n + 2):
+                block = range(k, k + n)
+                if any(ws_cap[wid, terms[t]] == 0 for t in block):
+                    continue
+                if all(ws_load[wid, terms[t]] < ws_cap[wid, terms[t]]
+                       or any(order(wid, j) > mine for j in holders[wid, t]) for t in block):
+                    out.append((st.student_id, wid))
+                    break
+    return out
+
+
+def blocking_pairs(problem: Problem, result: Result | Iterable[Mapping[str, Any]]
+                   ) -> list[tuple[str, str]]:
+    """Blocking pairs (justified envy) of an allocation.
+
+    A student and a workstation block when the workstation is on the student's list above the
+    student's placement (or the student is unplaced), the student fits it (discipline,
+    partnership), and for some block of terms inside the student's window with the workstation
+    open, in every term the workstation either has a free place or holds a student it ranks
+    below this one (``rankings.csv``, else higher ``priority`` first, then ``student_id``).
+    Mentor and supervisor limits are not considered.
+
+    Returns
+    -------
+    list of (student_id, workstation_id)
+    """
+    rep = check(problem, result, stability=True)
+    return rep.blocking_pairs or []
+
+
+def check_result_dir(problem: Problem, result_dir: str | os.PathLike[str], *,
+                     stability: bool = False) -> CheckReport:
+    """Check a result folder written by :func:`matcher.write_result`.
+
+    Raises
+    ------
+    ScenarioError
+        When the folder lacks ``assignments.csv`` or a required column.
+    """
+    rows = read_assignments(result_dir)
+    summary_path = Path(result_dir) / "summary.json"
+    claims: dict[str, Any] = {}
+    if summary_path.is_file():
+        try:
+            claims = json.loads(summary_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ScenarioError([f"{summary_path}: not valid JSON ({e.msg} at line {e.lineno})"
+                                 ]) from None
+    rep = check(problem, rows, claims=claims, stability=stability)
+    unassigned_path = Path(result_dir) / "unassigned.csv"
+    if unassigned_path.is_file():
+        import csv
+
+        with unassigned_path.open(encoding="utf-8-sig", newline="") as f:
+            listed = {r.get("student_id", "") for r in csv.DictReader(f)}
+        placed = {r.get("student_id", "") for r in rows}
+        missing = sorted({s.student_id for s in problem.students} - placed - listed)
+        for sid in missing[:20]:
+            rep.violations.append(f"student {sid} is neither placed nor listed in "
+                                  "unassigned.csv")
+        both = sorted(placed & listed)
+        for sid in both[:20]:
+            rep.violations.append(f"student {sid} is both placed and listed as unassigned")
+    return rep

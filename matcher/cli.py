@@ -1,0 +1,183 @@
+"""The ``matcher`` command line: parses, calls the library, prints. Nothing runs at import.
+
+Exit codes: 0 success; 1 ``check`` found violations (or a solve ended INFEASIBLE/UNKNOWN);
+2 bad input or usage (one line per problem on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import solvers
+from .io import ResultExistsError, ScenarioError, load_scenario, write_result
+from .model import Problem
+from .result import Result, Status
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(messages: list[str], code: int = 2) -> None:
+    for line in messages:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(code)
+
+
+def _load(path: str) -> Problem:
+    try:
+        return load_scenario(path)
+    except ScenarioError as e:
+        _fail(e.messages)
+        raise AssertionError from None  # unreachable
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="matcher")
+def cli() -> None:
+    """Place professional master's students at enterprise workstations with mentor pairs."""
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(file_okay=False))
+def validate(scenario: str) -> None:
+    """Check a scenario folder and report every input error at once."""
+    p = _load(scenario)
+    click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
+               f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
+               f"{len(p.terms)} terms")
+
+
+def _print_summary(r: Result, out: Path | None) -> None:
+    gap = r.rank_gap
+    ub = r.placed_upper_bound
+    click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s)")
+    click.echo(f"placed      {r.placed} of {r.placed + len(r.unassigned)}"
+               + (f"  (proven maximum {ub})" if ub is not None else ""))
+    click.echo(f"first choice {r.first_choice_share:.1%} of placed")
+    click.echo(f"rank cost   {r.rank_cost}"
+               + (f"  (lower bound {r.rank_cost_lower_bound}, gap {gap:.3%})"
+                  if gap is not None else ""))
+    if r.pair_weight:
+        click.echo(f"pair weight {r.pair_weight:g}")
+    if r.message:
+        click.echo(f"note        {r.message}")
+    if out is not None:
+        click.echo(f"written     {out}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
+@click.option("--solver", default="cpsat", show_default=True,
+              type=click.Choice(solvers.names()), help="Registered solver.")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds for the whole solve (default: scenario.yaml).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--force", is_flag=True, help="Replace an existing result folder.")
+@click.option("--excel-bom", is_flag=True, help="Write CSVs as UTF-8 with BOM for Excel.")
+@click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
+          workers: int | None, force: bool, excel_bom: bool, log: bool) -> None:
+    """Allocate the scenario's students and write the result folder."""
+    from .api import solve as solve_problem
+
+    target = Path(out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
+        _fail([f"{target}: already exists and is not empty; choose another --out or pass "
+               "--force to replace it"])
+    p = _load(scenario)
+    result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
+                           log=log)
+    try:
+        written = write_result(result, target, force=force, excel_bom=excel_bom)
+    except ResultExistsError as e:
+        _fail([str(e)])
+    _print_summary(result, written)
+    if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(file_okay=False))
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.option("--stability", is_flag=True, help="Also count and list blocking pairs.")
+def check(scenario: str, result_dir: str, stability: bool) -> None:
+    """Re-check a result folder against every rule; exit 1 on any violation."""
+    from .check import check_result_dir
+
+    p = _load(scenario)
+    if not Path(result_dir).is_dir():
+        _fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
+    try:
+        rep = check_result_dir(p, result_dir, stability=stability)
+    except ScenarioError as e:
+        _fail(e.messages)
+    click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
+               f"pair weight {rep.pair_weight:g}")
+    if rep.blocking_pairs is not None:
+        click.echo(f"blocking pairs {len(rep.blocking_pairs)}")
+        for sid, wid in rep.blocking_pairs:
+            click.echo(f"  {sid} and {wid} prefer each other")
+    if rep.violations:
+        for line in rep.violations:
+            click.echo(f"violation: {line}")
+        click.echo(f"{len(rep.violations)} violation(s)")
+        sys.exit(1)
+    click.echo("ok: every rule holds and every claim matches")
+
+
+@cli.command()
+@click.option("--students", type=click.IntRange(min=1), required=True)
+@click.option("--workstations", type=click.IntRange(min=1), required=True)
+@click.option("--universities", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--name", default=None, help="Scenario name (default: the folder name).")
+@click.option("--preferences-only", is_flag=True, help="Set policy.preferences_only: true.")
+@click.option("--out", "out", required=True, type=click.Path())
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def generate(students: int, workstations: int, universities: int, seed: int, name: str | None,
+             preferences_only: bool, out: str, force: bool) -> None:
+    """Write a synthetic provincial cohort as a scenario folder."""
+    import shutil
+    import tempfile
+
+    from .generate import generate_scenario
+
+    target = Path(out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
+        _fail([f"{target}: already exists and is not empty; choose another --out or pass "
+               "--force to replace it"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        generate_scenario(tmp / "s", students=students, workstations=workstations,
+                          universities=universities, seed=seed, name=name or target.name,
+                          preferences_only=preferences_only)
+        if target.exists():
+            shutil.rmtree(target)
+        (tmp / "s").rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    click.echo(f"wrote {target}: {students} students, {workstations} workstations, "
+               f"{universities} universities (seed {seed})")
+
+
+@cli.command("solvers")
+def list_solvers() -> None:
+    """List the registered solvers."""
+    for name in solvers.names():
+        click.echo(name + ("  (exact)" if name in solvers.EXACT else ""))
+
+
+def main() -> None:
+    """Entry point of the ``matcher`` command."""
+    cli(prog_name="matcher")
+
+
+if __name__ == "__main__":
+    main()

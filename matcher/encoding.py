@@ -1,0 +1,271 @@
+"""The encoding boundary: ids become indices, scores become integers.
+
+Every solver works on an :class:`Encoded` problem, never on ids. The axis order is written down
+once, here, and nowhere else:
+
+* students ``i``: sorted by ``student_id``;
+* workstations ``w``: sorted by ``workstation_id``;
+* mentors ``m``: sorted by ``mentor_id``;
+* supervisors ``s``: sorted by ``supervisor_id``;
+* universities ``u`` and disciplines ``d``: sorted by id;
+* terms ``t``: calendar order, as in ``scenario.yaml``.
+
+Sorting by id (not by source row) makes every solver independent of the input's row order.
+
+Scores become integers: a placement at the ``r``-th choice costs ``r``; anywhere else costs
+``K + 1`` (``K`` the longest list); pair weights are scaled by :data:`PAIR_SCALE` and rounded.
+
+The *profile* of a student is ``(u, d, n, first, last)``: university, discipline, block length
+and window. Students of one profile can go to exactly the same ``(workstation, start)`` options,
+so eligibility is computed once per profile, not once per student.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .model import Problem
+
+PAIR_SCALE = 100
+"""Pair weights are multiplied by this and rounded to integers."""
+
+Profile = tuple[int, int, int, int, int]
+"""``(university, discipline, block length n, first term, last term)``."""
+
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """Plain indexed data for solvers. Build it with :func:`encode`.
+
+    All per-entity lists are indexed in the axis order of the module docstring.
+    """
+
+    problem: Problem
+    student_ids: list[str]
+    workstation_ids: list[str]
+    mentor_ids: list[str]
+    supervisor_ids: list[str]
+    university_ids: list[str]
+    disciplines: list[str]
+    terms: list[str]
+    # students
+    st_univ: list[int]
+    st_disc: list[int]
+    st_block: list[int]
+    st_first: list[int]
+    st_last: list[int]
+    st_sup: list[int]  # given supervisor, -1 when the solver chooses
+    st_prefs: list[list[int]]  # ranked workstation indices
+    st_priority: list[float]
+    st_lock: list[tuple[int, int, int] | None]  # (w, mentor or -1, start or -1)
+    # workstations
+    ws_cap: list[list[int]]  # per term, overrides applied
+    ws_disc: list[frozenset[int]]
+    ws_partners: list[frozenset[int] | None]  # None: open to all
+    ws_mentors: list[list[int]]
+    # mentors and supervisors
+    m_ws: list[int]
+    m_disc: list[frozenset[int]]
+    m_cap: list[int]
+    s_univ: list[int]
+    s_disc: list[frozenset[int]]
+    s_cap: list[int]
+    # objective data
+    max_list: int  # K
+    pairs: list[tuple[int, int, int]]  # (supervisor, mentor, scaled weight)
+    preferences_only: bool
+    use_pairs: bool
+    ws_ranking: list[dict[int, int]] = field(default_factory=list)  # w -> {i: rank}
+
+    # ---- sizes --------------------------------------------------------------------------
+    @property
+    def n_students(self) -> int:
+        """Number of students."""
+        return len(self.student_ids)
+
+    @property
+    def n_terms(self) -> int:
+        """Number of terms."""
+        return len(self.terms)
+
+    # ---- costs --------------------------------------------------------------------------
+    @cached_property
+    def rank_of(self) -> list[dict[int, int]]:
+        """``rank_of[i][w]``: 1-based position of ``w`` on student ``i``'s list."""
+        return [{w: r for r, w in enumerate(prefs, start=1)} for prefs in self.st_prefs]
+
+    def cost(self, i: int, w: int) -> int:
+        """Rank cost of placing student ``i`` at workstation ``w``."""
+        return self.rank_of[i].get(w, self.max_list + 1)
+
+    # ---- eligibility ----------------------------------------------------------------------
+    def profile(self, i: int) -> Profile:
+        """The student's profile ``(u, d, n, first, last)``."""
+        return (self.st_univ[i], self.st_disc[i], self.st_block[i], self.st_first[i],
+                self.st_last[i])
+
+    def mentors_for(self, w: int, d: int) -> list[int]:
+        """Mentors of workstation ``w`` who take discipline ``d`` and have any capacity."""
+        return [m for m in self.ws_mentors[w] if d in self.m_disc[m] and self.m_cap[m] > 0]
+
+    def supervisors_for(self, i: int) -> list[int]:
+        """Supervisors student ``i`` may get: the given one, else any fitting with capacity."""
+        if self.st_sup[i] >= 0:
+            s = self.st_sup[i]
+            return [s] if self.s_cap[s] > 0 else []
+        return self._sup_by_ud.get((self.st_univ[i], self.st_disc[i]), [])
+
+    @cached_property
+    def _sup_by_ud(self) -> dict[tuple[int, int], list[int]]:
+        out: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for s in range(len(self.supervisor_ids)):
+            if self.s_cap[s] > 0:
+                for d in self.s_disc[s]:
+                    out[(self.s_univ[s], d)].append(s)
+        return dict(out)
+
+    def ws_accepts(self, w: int, u: int, d: int) -> bool:
+        """Discipline, partnership and an eligible mentor: may ``(u, d)`` go to ``w`` at all."""
+        partners = self.ws_partners[w]
+        return (d in self.ws_disc[w] and (partners is None or u in partners)
+                and bool(self.mentors_for(w, d)))
+
+    def starts(self, w: int, n: int, first: int, last: int) -> list[int]:
+        """Starts of an ``n``-term block inside ``[first, last]`` with ``w`` open throughout."""
+        cap = self.ws_cap[w]
+        return [k for k in range(first, last - n + 2) if all(cap[t] > 0 for t in range(k, k + n))]
+
+    @cached_property
+    def _profile_options(self) -> dict[Profile, list[tuple[int, int]]]:
+        out: dict[Profile, list[tuple[int, int]]] = {}
+        by_ud: dict[tuple[int, int], list[int]] = {}
+        for i in range(self.n_students):
+            key = self.profile(i)
+            if key in out:
+                continue
+            u, d, n, first, last = key
+            if (u, d) not in by_ud:
+                by_ud[(u, d)] = [w for w in range(len(self.workstation_ids))
+                                 if self.ws_accepts(w, u, d)]
+            out[key] = [(w, k) for w in by_ud[(u, d)] for k in self.starts(w, n, first, last)]
+        return out
+
+    def profile_options(self, key: Profile) -> list[tuple[int, int]]:
+        """All ``(workstation, start)`` options for a profile (ignoring lists and locks)."""
+        return self._profile_options[key]
+
+    def options(self, i: int) -> list[tuple[int, int]]:
+        """Allowed ``(workstation, start)`` options of student ``i``, in ``(w, start)`` order.
+
+        Applies every rule that concerns the student alone: discipline, partnership, an
+        eligible mentor, window, closed terms, ``preferences_only`` and locks; and requires at
+        least one eligible supervisor.
+        """
+        if not self.supervisors_for(i):
+            return []
+        opts = self._profile_options[self.profile(i)]
+        lock = self.st_lock[i]
+        if lock is not None:
+            w0, m0, k0 = lock
+            opts = [(w, k) for w, k in opts if w == w0 and (k0 < 0 or k == k0)]
+            if m0 >= 0 and self.m_cap[m0] <= 0:
+                return []
+        elif self.preferences_only:
+            ranked = self.rank_of[i]
+            opts = [(w, k) for w, k in opts if w in ranked]
+        return opts
+
+    def listed_options(self, i: int) -> list[tuple[int, int]]:
+        """Allowed options at workstations on the student's list."""
+        ranked = self.rank_of[i]
+        return [(w, k) for w, k in self.options(i) if w in ranked]
+
+    def covers(self, start: int, n: int) -> range:
+        """Terms covered by an ``n``-term block from ``start``."""
+        return range(start, start + n)
+
+
+def encode(problem: Problem) -> Encoded:
+    """Build the indexed form of a problem (see the module docstring for the axis order)."""
+    p = problem
+    students = sorted(p.students, key=lambda s: s.student_id)
+    workstations = sorted(p.workstations, key=lambda w: w.workstation_id)
+    mentors = sorted(p.mentors, key=lambda m: m.mentor_id)
+    supervisors = sorted(p.supervisors, key=lambda s: s.supervisor_id)
+    universities = sorted(set(p.university_ids) | {s.university_id for s in p.students})
+    disciplines = sorted({s.discipline for s in p.students}
+                         | {d for w in p.workstations for d in w.disciplines}
+                         | {d for m in p.mentors for d in m.disciplines}
+                         | {d for s in p.supervisors for d in s.disciplines})
+    terms = list(p.terms)
+    wix = {w.workstation_id: k for k, w in enumerate(workstations)}
+    mix = {m.mentor_id: k for k, m in enumerate(mentors)}
+    six = {s.supervisor_id: k for k, s in enumerate(supervisors)}
+    uix = {u: k for k, u in enumerate(universities)}
+    dix = {d: k for k, d in enumerate(disciplines)}
+    tix = p.term_index
+    iix = {s.student_id: k for k, s in enumerate(students)}
+
+    ws_cap = [[w.capacity] * len(terms) for w in workstations]
+    for tc in p.term_capacities:
+        ws_cap[wix[tc.workstation_id]][tix[tc.term]] = tc.capacity
+    ws_mentors: list[list[int]] = [[] for _ in workstations]
+    for k, m in enumerate(mentors):
+        ws_mentors[wix[m.workstation_id]].append(k)
+
+    locks: list[tuple[int, int, int] | None] = [None] * len(students)
+    for lk in p.locks:
+        locks[iix[lk.student_id]] = (
+            wix[lk.workstation_id],
+            mix[lk.mentor_id] if lk.mentor_id is not None else -1,
+            tix[lk.start_term] if lk.start_term is not None else -1,
+        )
+    windows = [p.window(s) for s in students]
+
+    ws_ranking: list[dict[int, int]] = [{} for _ in workstations]
+    for rk in p.rankings:
+        ws_ranking[wix[rk.workstation_id]][iix[rk.student_id]] = rk.rank
+
+    pair_w: dict[tuple[int, int], int] = {}
+    for pr in p.pairs:
+        scaled = round(pr.weight * PAIR_SCALE)
+        if scaled > 0:
+            pair_w[(six[pr.supervisor_id], mix[pr.mentor_id])] = scaled
+
+    return Encoded(
+        problem=p,
+        student_ids=[s.student_id for s in students],
+        workstation_ids=[w.workstation_id for w in workstations],
+        mentor_ids=[m.mentor_id for m in mentors],
+        supervisor_ids=[s.supervisor_id for s in supervisors],
+        university_ids=universities,
+        disciplines=disciplines,
+        terms=terms,
+        st_univ=[uix[s.university_id] for s in students],
+        st_disc=[dix[s.discipline] for s in students],
+        st_block=[p.block_terms(s) for s in students],
+        st_first=[w[0] for w in windows],
+        st_last=[w[1] for w in windows],
+        st_sup=[six[s.supervisor_id] if s.supervisor_id is not None else -1 for s in students],
+        st_prefs=[[wix[w] for w in s.preferences] for s in students],
+        st_priority=[s.priority for s in students],
+        st_lock=locks,
+        ws_cap=ws_cap,
+        ws_disc=[frozenset(dix[d] for d in w.disciplines) for w in workstations],
+        ws_partners=[frozenset(uix[u] for u in w.partner_universities)
+                     if w.partner_universities else None for w in workstations],
+        ws_mentors=ws_mentors,
+        m_ws=[wix[m.workstation_id] for m in mentors],
+        m_disc=[frozenset(dix[d] for d in m.disciplines) for m in mentors],
+        m_cap=[m.capacity for m in mentors],
+        s_univ=[uix[s.university_id] for s in supervisors],
+        s_disc=[frozenset(dix[d] for d in s.disciplines) for s in supervisors],
+        s_cap=[s.capacity for s in supervisors],
+        max_list=max((len(s.preferences) for s in students), default=0),
+        pairs=sorted((s, m, wgt) for (s, m), wgt in pair_w.items()),
+        preferences_only=p.policy.preferences_only,
+        use_pairs=p.objective.pair_weight and bool(pair_w),
+        ws_ranking=ws_ranking,
+    )

@@ -1,0 +1,509 @@
+"""The problem: one frozen, validated pydantic object.
+
+A :class:`Problem` is built once, by :func:`matcher.io.load_scenario` from a scenario folder, or
+directly by a library caller or a test strategy. It is immutable: solvers, the checker and the
+reports all read the same object and none of them can change it.
+
+Entities keep the order of their source rows, so that a validation message can name the row;
+solvers never rely on that order (the encoding sorts by id, see :mod:`matcher.encoding`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+
+class _Frozen(BaseModel):
+    """Base for every model: immutable, no unknown fields, finite numbers only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    """Strip, drop blanks and duplicates, keep first-seen order."""
+    seen: dict[str, None] = {}
+    for v in values:
+        v = str(v).strip()
+        if v:
+            seen.setdefault(v, None)
+    return tuple(seen)
+
+
+class Policy(_Frozen):
+    """Practice-period policy (``policy:`` in ``scenario.yaml``)."""
+
+    practice_months: int = Field(12, ge=1, le=120)
+    experienced_practice_months: int = Field(6, ge=1, le=120)
+    experienced_years: float = Field(2.0, ge=0, le=100)
+    window: tuple[str, str] | None = None
+    preferences_only: bool = False
+
+
+class SolverSettings(_Frozen):
+    """Solver defaults (``solver:`` in ``scenario.yaml``); CLI flags and API arguments override."""
+
+    time_limit_s: float = Field(60.0, gt=0, le=7 * 24 * 3600)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    workers: int = Field(2, ge=1, le=256)
+
+
+class ObjectiveSettings(_Frozen):
+    """Optional third objective level (``objective:`` in ``scenario.yaml``).
+
+    Attributes
+    ----------
+    pair_weight
+        Reward placements whose campus supervisor and enterprise mentor are an existing
+        collaboration listed in ``pairs.csv`` (sum of their weights, maximised).
+    """
+
+    pair_weight: bool = True
+
+
+class Student(_Frozen):
+    """One professional master's student (a row of ``students.csv``)."""
+
+    student_id: str = Field(min_length=1)
+    university_id: str = Field(min_length=1)
+    discipline: str = Field(min_length=1)
+    work_experience_years: float = Field(ge=0, le=80)
+    preferences: tuple[str, ...] = ()
+    supervisor_id: str | None = None
+    priority: float = 0.0
+    window_start: str | None = None
+    window_end: str | None = None
+    required_months: int | None = Field(None, ge=1, le=120)
+
+    @field_validator("preferences", mode="before")
+    @classmethod
+    def _split_preferences(cls, v: Any) -> Any:
+        return tuple(str(x).strip() for x in v if str(x).strip()) if not isinstance(v, str) else v
+
+
+class Workstation(_Frozen):
+    """An enterprise postgraduate workstation (a row of ``workstations.csv``)."""
+
+    workstation_id: str = Field(min_length=1)
+    disciplines: tuple[str, ...] = Field(min_length=1)
+    capacity: int = Field(ge=0, le=1_000_000)
+    partner_universities: tuple[str, ...] = ()
+    city: str | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+    @field_validator("disciplines", "partner_universities", mode="after")
+    @classmethod
+    def _clean(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v)
+
+
+class Mentor(_Frozen):
+    """An enterprise mentor (a row of ``mentors.csv``); capacity is per term."""
+
+    mentor_id: str = Field(min_length=1)
+    workstation_id: str = Field(min_length=1)
+    disciplines: tuple[str, ...] = Field(min_length=1)
+    capacity: int = Field(ge=0, le=1_000_000)
+
+    @field_validator("disciplines", mode="after")
+    @classmethod
+    def _clean(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v)
+
+
+class Supervisor(_Frozen):
+    """A campus supervisor (a row of ``supervisors.csv``); capacity is for the whole allocation."""
+
+    supervisor_id: str = Field(min_length=1)
+    university_id: str = Field(min_length=1)
+    disciplines: tuple[str, ...] = Field(min_length=1)
+    capacity: int = Field(ge=0, le=1_000_000)
+
+    @field_validator("disciplines", mode="after")
+    @classmethod
+    def _clean(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v)
+
+
+class University(_Frozen):
+    """A university (a row of the optional ``universities.csv``)."""
+
+    university_id: str = Field(min_length=1)
+    name: str | None = None
+    city: str | None = None
+
+
+class TermCapacity(_Frozen):
+    """One term's capacity override for a workstation (``workstation_terms.csv``); 0 = closed."""
+
+    workstation_id: str = Field(min_length=1)
+    term: str = Field(min_length=1)
+    capacity: int = Field(ge=0, le=1_000_000)
+
+
+class Pair(_Frozen):
+    """An existing supervisor–mentor collaboration worth rewarding (``pairs.csv``)."""
+
+    supervisor_id: str = Field(min_length=1)
+    mentor_id: str = Field(min_length=1)
+    weight: float = Field(gt=0, le=1_000_000)
+
+
+class Lock(_Frozen):
+    """A fixed placement (``locks.csv``): the student must be placed at this workstation."""
+
+    student_id: str = Field(min_length=1)
+    workstation_id: str = Field(min_length=1)
+    mentor_id: str | None = None
+    start_term: str | None = None
+
+
+class Ranking(_Frozen):
+    """A workstation's own rank of a student (``rankings.csv``); 1 is best."""
+
+    workstation_id: str = Field(min_length=1)
+    student_id: str = Field(min_length=1)
+    rank: int = Field(ge=1)
+
+
+@dataclass(frozen=True)
+class ProblemIssue:
+    """One thing wrong with a problem, located by table, row (0-based index) and column."""
+
+    table: str
+    row: int | None
+    column: str | None
+    message: str
+
+
+class ProblemError(ValueError):
+    """A problem that breaks the format's rules; carries every issue found."""
+
+    def __init__(self, issues: list[ProblemIssue]):
+        self.issues = issues
+        head = "; ".join(
+            f"{i.table}" + (f" row {i.row + 1}" if i.row is not None else "")
+            + (f", {i.column}" if i.column else "") + f": {i.message}"
+            for i in issues[:5]
+        )
+        more = f" (and {len(issues) - 5} more)" if len(issues) > 5 else ""
+        super().__init__(head + more)
+
+
+class Problem(_Frozen):
+    """A complete allocation problem: everything a solver or the checker needs.
+
+    Attributes
+    ----------
+    name
+        Scenario name.
+    terms
+        Term labels in calendar order.
+    term_months
+        Months of practice one term counts for.
+    policy, solver, objective
+        Scenario settings (see :class:`Policy`, :class:`SolverSettings`,
+        :class:`ObjectiveSettings`).
+    students, workstations, mentors, supervisors, universities
+        The entities, in source-row order.
+    term_capacities, pairs, locks, rankings
+        Optional tables, in source-row order.
+    input_sha256
+        Hash of the input files (empty for problems built in code).
+    """
+
+    name: str = Field(min_length=1)
+    terms: tuple[str, ...] = Field(min_length=1)
+    term_months: int = Field(6, ge=1, le=24)
+    policy: Policy = Policy()
+    solver: SolverSettings = SolverSettings()
+    objective: ObjectiveSettings = ObjectiveSettings()
+    students: tuple[Student, ...]
+    workstations: tuple[Workstation, ...]
+    mentors: tuple[Mentor, ...]
+    supervisors: tuple[Supervisor, ...]
+    universities: tuple[University, ...] = ()
+    term_capacities: tuple[TermCapacity, ...] = ()  # the workstation_terms table
+    pairs: tuple[Pair, ...] = ()
+    locks: tuple[Lock, ...] = ()
+    rankings: tuple[Ranking, ...] = ()
+    input_sha256: str = ""
+
+    @model_validator(mode="after")
+    def _cross_check(self, info: ValidationInfo) -> Problem:
+        if info.context and info.context.get("cross_checked"):
+            return self
+        issues = cross_check(self)
+        if issues:
+            raise ProblemError(issues)
+        return self
+
+    # ---- derived facts every consumer agrees on -------------------------------------------
+    @cached_property
+    def term_index(self) -> dict[str, int]:
+        """Term label -> position in calendar order."""
+        return {t: k for k, t in enumerate(self.terms)}
+
+    @cached_property
+    def university_ids(self) -> tuple[str, ...]:
+        """Known universities: ``universities.csv`` if given, else those of the supervisors."""
+        if self.universities:
+            return tuple(u.university_id for u in self.universities)
+        return _ids(s.university_id for s in self.supervisors)
+
+    def required_months(self, student: Student) -> int:
+        """Months of practice the student needs (own column, else the policy)."""
+        if student.required_months is not None:
+            return student.required_months
+        if student.work_experience_years >= self.policy.experienced_years:
+            return self.policy.experienced_practice_months
+        return self.policy.practice_months
+
+    def block_terms(self, student: Student) -> int:
+        """Length ``n`` of the student's contiguous block of terms."""
+        return math.ceil(self.required_months(student) / self.term_months)
+
+    def window(self, student: Student) -> tuple[int, int]:
+        """First and last term index (inclusive) a placement of the student may cover."""
+        default = self.policy.window or (self.terms[0], self.terms[-1])
+        first = self.term_index[student.window_start or default[0]]
+        last = self.term_index[student.window_end or default[1]]
+        return first, last
+
+
+def cross_check(p: Problem) -> list[ProblemIssue]:
+    """Every rule of the format that spans fields or tables; empty when the problem is valid.
+
+    Row numbers in the returned issues are 0-based indices into the problem's tuples.
+    """
+    out: list[ProblemIssue] = []
+
+    def bad(table: str, row: int | None, column: str | None, message: str) -> None:
+        out.append(ProblemIssue(table, row, column, message))
+
+    terms = p.terms
+    tix: dict[str, int] = {}
+    for k, t in enumerate(terms):
+        if t in tix:
+            bad("scenario", None, "terms", f"term '{t}' is listed twice; list each term once")
+        tix.setdefault(t, k)
+    if p.policy.window is not None:
+        for t in p.policy.window:
+            if t not in tix:
+                bad("scenario", None, "policy.window", f"unknown term '{t}' (not in terms)")
+        if all(t in tix for t in p.policy.window) and tix[p.policy.window[0]] > tix[
+            p.policy.window[1]
+        ]:
+            bad("scenario", None, "policy.window", "window starts after it ends; swap the terms")
+
+    def unique(table: str, column: str, values: list[str]) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for r, v in enumerate(values):
+            if v in seen:
+                bad(table, r, column, f"duplicate id '{v}' (also row {seen[v] + 1}); ids must "
+                    "be unique")
+            else:
+                seen[v] = r
+        return seen
+
+    if not p.students:
+        bad("students", None, None, "no students; add at least one row")
+    if not p.workstations:
+        bad("workstations", None, None, "no workstations; add at least one row")
+    if not p.mentors:
+        bad("mentors", None, None, "no mentors; add at least one row")
+    if not p.supervisors:
+        bad("supervisors", None, None, "no supervisors; add at least one row")
+
+    stu = unique("students", "student_id", [s.student_id for s in p.students])
+    ws = unique("workstations", "workstation_id", [w.workstation_id for w in p.workstations])
+    men = unique("mentors", "mentor_id", [m.mentor_id for m in p.mentors])
+    sup = unique("supervisors", "supervisor_id", [s.supervisor_id for s in p.supervisors])
+    if p.universities:
+        unis = set(unique("universities", "university_id",
+                          [u.university_id for u in p.universities]))
+        for r, s in enumerate(p.supervisors):
+            if s.university_id not in unis:
+                bad("supervisors", r, "university_id",
+                    f"unknown university '{s.university_id}' (not in universities.csv)")
+    else:
+        unis = {s.university_id for s in p.supervisors}
+    uni_hint = "universities.csv" if p.universities else "any supervisor's university_id"
+
+    for r, w in enumerate(p.workstations):
+        for u in w.partner_universities:
+            if u not in unis:
+                bad("workstations", r, "partner_universities",
+                    f"unknown university '{u}' (not in {uni_hint})")
+    for r, m in enumerate(p.mentors):
+        if m.workstation_id not in ws:
+            bad("mentors", r, "workstation_id",
+                f"unknown workstation '{m.workstation_id}' (not in workstations.csv)")
+    sup_by_id = {s.supervisor_id: s for s in p.supervisors}
+    men_by_id = {m.mentor_id: m for m in p.mentors}
+    stu_by_id = {s.student_id: s for s in p.students}
+
+    default_window = p.policy.window or (terms[0], terms[-1])
+    for r, s in enumerate(p.students):
+        if s.university_id not in unis:
+            bad("students", r, "university_id",
+                f"unknown university '{s.university_id}' (not in {uni_hint})")
+        seen_pref: set[str] = set()
+        for w in s.preferences:
+            if w not in ws:
+                bad("students", r, "preferences",
+                    f"unknown workstation '{w}' (not in workstations.csv)")
+            elif w in seen_pref:
+                bad("students", r, "preferences",
+                    f"workstation '{w}' is listed twice; list each choice once")
+            seen_pref.add(w)
+        if s.supervisor_id is not None:
+            given = sup_by_id.get(s.supervisor_id)
+            if given is None:
+                bad("students", r, "supervisor_id",
+                    f"unknown supervisor '{s.supervisor_id}' (not in supervisors.csv)")
+            else:
+                if given.university_id != s.university_id:
+                    bad("students", r, "supervisor_id",
+                        f"supervisor '{s.supervisor_id}' is at university "
+                        f"'{given.university_id}', not the student's '{s.university_id}'; "
+                        "give a supervisor of the student's own university or leave it empty")
+                if s.discipline not in given.disciplines:
+                    bad("students", r, "supervisor_id",
+                        f"supervisor '{s.supervisor_id}' does not supervise discipline "
+                        f"'{s.discipline}'; give another supervisor or leave it empty")
+        ok = True
+        for col, t in (("window_start", s.window_start), ("window_end", s.window_end)):
+            if t is not None and t not in tix:
+                bad("students", r, col, f"unknown term '{t}' (not in scenario.yaml terms)")
+                ok = False
+        if ok and all(t in tix for t in default_window):
+            first = tix[s.window_start or default_window[0]]
+            last = tix[s.window_end or default_window[1]]
+            months = s.required_months
+            if months is None:
+                months = (p.policy.experienced_practice_months
+                          if s.work_experience_years >= p.policy.experienced_years
+                          else p.policy.practice_months)
+            n = math.ceil(months / p.term_months)
+            if last - first + 1 < n:
+                col = "window_end" if s.window_end or s.window_start else "required_months"
+                bad("students", r, col,
+                    f"window {terms[first]}..{terms[last]} has {max(last - first + 1, 0)} "
+                    f"term(s) but the student needs {n} ({months} months); widen the window "
+                    "or lower required_months")
+
+    for r, tc in enumerate(p.term_capacities):
+        if tc.workstation_id not in ws:
+            bad("workstation_terms", r, "workstation_id",
+                f"unknown workstation '{tc.workstation_id}' (not in workstations.csv)")
+        if tc.term not in tix:
+            bad("workstation_terms", r, "term", f"unknown term '{tc.term}' (not in terms)")
+    seen_tc: dict[tuple[str, str], int] = {}
+    for r, tc in enumerate(p.term_capacities):
+        key = (tc.workstation_id, tc.term)
+        if key in seen_tc:
+            bad("workstation_terms", r, "term",
+                f"'{tc.workstation_id}' in '{tc.term}' is already set in row {seen_tc[key] + 1}")
+        seen_tc.setdefault(key, r)
+
+    seen_pair: dict[tuple[str, str], int] = {}
+    for r, pr in enumerate(p.pairs):
+        if pr.supervisor_id not in sup:
+            bad("pairs", r, "supervisor_id",
+                f"unknown supervisor '{pr.supervisor_id}' (not in supervisors.csv)")
+        if pr.mentor_id not in men:
+            bad("pairs", r, "mentor_id", f"unknown mentor '{pr.mentor_id}' (not in mentors.csv)")
+        key2 = (pr.supervisor_id, pr.mentor_id)
+        if key2 in seen_pair:
+            bad("pairs", r, "mentor_id", f"pair already listed in row {seen_pair[key2] + 1}")
+        seen_pair.setdefault(key2, r)
+
+    locked: dict[str, int] = {}
+    for r, lk in enumerate(p.locks):
+        if lk.student_id in locked:
+            bad("locks", r, "student_id",
+                f"student '{lk.student_id}' is already locked in row {locked[lk.student_id] + 1}")
+        locked.setdefault(lk.student_id, r)
+        st = stu_by_id.get(lk.student_id)
+        if st is None:
+            bad("locks", r, "student_id",
+                f"unknown student '{lk.student_id}' (not in students.csv)")
+        if lk.workstation_id not in ws:
+            bad("locks", r, "workstation_id",
+                f"unknown workstation '{lk.workstation_id}' (not in workstations.csv)")
+        if lk.mentor_id is not None:
+            m = men_by_id.get(lk.mentor_id)
+            if m is None:
+                bad("locks", r, "mentor_id",
+                    f"unknown mentor '{lk.mentor_id}' (not in mentors.csv)")
+            elif m.workstation_id != lk.workstation_id:
+                bad("locks", r, "mentor_id",
+                    f"mentor '{lk.mentor_id}' works at '{m.workstation_id}', not at "
+                    f"'{lk.workstation_id}'; lock a mentor of that workstation")
+        if lk.start_term is not None and lk.start_term not in tix:
+            bad("locks", r, "start_term", f"unknown term '{lk.start_term}' (not in terms)")
+        w_row = ws.get(lk.workstation_id)
+        if st is not None and w_row is not None:
+            _check_lock(p, r, lk, st, p.workstations[w_row], men_by_id.get(lk.mentor_id or ""),
+                        tix, default_window, bad)
+
+    seen_rank: dict[tuple[str, str], int] = {}
+    for r, rk in enumerate(p.rankings):
+        if rk.workstation_id not in ws:
+            bad("rankings", r, "workstation_id",
+                f"unknown workstation '{rk.workstation_id}' (not in workstations.csv)")
+        if rk.student_id not in stu:
+            bad("rankings", r, "student_id",
+                f"unknown student '{rk.student_id}' (not in students.csv)")
+        key3 = (rk.workstation_id, rk.student_id)
+        if key3 in seen_rank:
+            bad("rankings", r, "student_id", f"already ranked in row {seen_rank[key3] + 1}")
+        seen_rank.setdefault(key3, r)
+    return out
+
+
+def _check_lock(p: Problem, r: int, lk: Lock, st: Student, w: Workstation, m: Mentor | None,
+                tix: dict[str, int], default_window: tuple[str, str], bad: Any) -> None:
+    """A lock that breaks a rule on its own (not by competing for places) is an input error."""
+    where = f"lock of '{lk.student_id}' at '{lk.workstation_id}'"
+    if st.discipline not in w.disciplines:
+        bad("locks", r, "workstation_id", f"{where}: the workstation does not take discipline "
+            f"'{st.discipline}'; lock another workstation or add the discipline")
+    if w.partner_universities and st.university_id not in w.partner_universities:
+        bad("locks", r, "workstation_id", f"{where}: the workstation takes only students of "
+            f"{', '.join(w.partner_universities)}; lock another workstation or add the partner")
+    if m is not None and st.discipline not in m.disciplines:
+        bad("locks", r, "mentor_id", f"{where}: mentor '{m.mentor_id}' does not mentor "
+            f"discipline '{st.discipline}'; lock another mentor or leave mentor_id empty")
+    if p.policy.preferences_only and lk.workstation_id not in st.preferences:
+        bad("locks", r, "workstation_id", f"{where}: preferences_only is on and the workstation "
+            "is not on the student's list; add it to the list or turn preferences_only off")
+    if lk.start_term is None or lk.start_term not in tix:
+        return
+    if any(t not in tix for t in (st.window_start or default_window[0],
+                                  st.window_end or default_window[1])):
+        return
+    first = tix[st.window_start or default_window[0]]
+    last = tix[st.window_end or default_window[1]]
+    n = p.block_terms(st)
+    start = tix[lk.start_term]
+    if start < first or start + n - 1 > last:
+        bad("locks", r, "start_term", f"{where}: a {n}-term block from '{lk.start_term}' leaves "
+            f"the student's window {p.terms[first]}..{p.terms[last]}; choose a start inside it")
+        return
+    closed = {tc.term for tc in p.term_capacities
+              if tc.workstation_id == lk.workstation_id and tc.capacity == 0}
+    if w.capacity == 0:
+        closed |= set(p.terms) - {tc.term for tc in p.term_capacities
+                                  if tc.workstation_id == lk.workstation_id and tc.capacity > 0}
+    hit = [p.terms[k] for k in range(start, start + n) if p.terms[k] in closed]
+    if hit:
+        bad("locks", r, "start_term", f"{where}: the workstation is closed in {', '.join(hit)}; "
+            "choose another start_term or reopen the workstation in workstation_terms.csv")

@@ -1,0 +1,76 @@
+"""What every solver shares: its configuration and the step from indices back to a Result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..encoding import PAIR_SCALE, Encoded
+from ..result import Placement, Result, Status
+from .reasons import unassigned_reasons
+
+Choice = tuple[int, int, int, int]
+"""A student's placement in indices: ``(workstation, mentor, supervisor, start term)``."""
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """Parameters every solver accepts.
+
+    Attributes
+    ----------
+    time_limit_s
+        Wall-clock budget for the whole solve.
+    seed
+        Random seed; with the same input, seed and workers a solver returns the same allocation.
+    workers
+        Parallel search workers (CP-SAT); heuristics ignore it.
+    log
+        Print solver progress to stderr.
+    options
+        Solver-specific options (for example ``{"stable": True}``).
+    """
+
+    time_limit_s: float = 60.0
+    seed: int = 0
+    workers: int = 2
+    log: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+Solve = Callable[[Any, SolverConfig], Result]
+
+
+def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Choice],
+                 config: SolverConfig, wall_seconds: float, *,
+                 placed_upper_bound: int | None = None,
+                 rank_cost_lower_bound: int | None = None,
+                 stats: dict[str, Any] | None = None, message: str = "") -> Result:
+    """Turn a solver's index-level allocation into a :class:`Result` with reasons."""
+    placements = []
+    rank_cost = 0
+    pair_total = 0
+    pair_w = {(s, m): wgt for s, m, wgt in enc.pairs} if enc.use_pairs else {}
+    for i in sorted(chosen):
+        w, m, s, k = chosen[i]
+        r = enc.rank_of[i].get(w)
+        rank_cost += enc.cost(i, w)
+        pair_total += pair_w.get((s, m), 0)
+        placements.append(Placement(
+            student_id=enc.student_ids[i], workstation_id=enc.workstation_ids[w],
+            mentor_id=enc.mentor_ids[m], supervisor_id=enc.supervisor_ids[s],
+            start_term=enc.terms[k], end_term=enc.terms[k + enc.st_block[i] - 1],
+            preference_rank=r))
+    if status == Status.INFEASIBLE:
+        unassigned: list[tuple[str, str]] = []
+    else:
+        reasons = unassigned_reasons(enc, chosen)
+        unassigned = [(enc.student_ids[i], reasons[i]) for i in sorted(reasons)]
+    return Result(
+        solver=solver, status=status, placements=tuple(placements),
+        unassigned=tuple(unassigned), placed=len(placements), rank_cost=rank_cost,
+        pair_weight=pair_total / PAIR_SCALE, placed_upper_bound=placed_upper_bound,
+        rank_cost_lower_bound=rank_cost_lower_bound, wall_seconds=wall_seconds,
+        seed=config.seed, workers=config.workers, time_limit_s=config.time_limit_s,
+        input_sha256=enc.problem.input_sha256, stats=dict(stats or {}), message=message)
