@@ -210,6 +210,7 @@ def _read_table(folder: Path, table: _Table, errors: list[str],
         if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
             errors.append(f"{table.file} row {r}: {len(row)} cells but the header has "
                           f"{len(header)}; remove the extra cells or quote cells with commas")
+            out.append(None)
             continue
         values: dict[str, Any] = {}
         ok = True
@@ -234,6 +235,7 @@ def _read_table(folder: Path, table: _Table, errors: list[str],
                               "give a plain number")
                 ok = False
         if not ok:
+            out.append(None)  # keep row numbering aligned, as for model errors below
             continue
         try:
             out.append(table.model.model_validate(values))
@@ -335,6 +337,34 @@ def _issue_line(issue: ProblemIssue) -> str:
     return f"{file}{row}{col}: {issue.message}"
 
 
+# table -> tables its rows refer to (a dropped row there could make a reference look unknown)
+_REFERS: dict[str, set[str]] = {
+    "students": {"universities", "supervisors", "workstations"},
+    "workstations": {"universities", "supervisors"},
+    "mentors": {"workstations"},
+    "supervisors": {"universities"},
+    "workstation_terms": {"workstations"},
+    "pairs": {"supervisors", "mentors"},
+    "locks": {"students", "workstations", "mentors", "workstation_terms", "supervisors",
+              "universities"},
+    "rankings": {"workstations", "students"},
+}
+
+
+def _partial_cross_check(settings: dict[str, Any], tables: dict[str, Any]) -> list[str]:
+    """Cross-table issues that cell errors elsewhere cannot have caused (row numbers exact)."""
+    dropped = {k for k, v in tables.items() if any(x is None for x in v)}
+    fields: dict[str, Any] = dict(settings)
+    for k, v in tables.items():
+        fields[_FIELD_OF.get(k, k)] = tuple(x for x in v if x is not None)
+    try:
+        partial = Problem.model_validate(fields, context={"cross_checked": True})
+    except ValidationError:
+        return []
+    return [_issue_line(i) for i in cross_check(partial)
+            if i.table not in dropped and not (_REFERS.get(i.table, set()) & dropped)]
+
+
 def load_scenario(path: str | os.PathLike[str]) -> Problem:
     """Read and validate a scenario folder.
 
@@ -364,6 +394,8 @@ def load_scenario(path: str | os.PathLike[str]) -> Problem:
     settings = _read_yaml(folder, errors, hashes)
     tables = {t.name: _read_table(folder, t, errors, hashes) for t in TABLES}
     if errors or settings is None or any(v is None for v in tables.values()):
+        if settings is not None and all(v is not None for v in tables.values()):
+            errors += _partial_cross_check(settings, tables)
         raise ScenarioError(errors or ["scenario could not be read"])
     assert all(v is not None for v in tables.values())
     if any(x is None for v in tables.values() for x in v or ()):

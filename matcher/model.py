@@ -345,9 +345,10 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
         if m.workstation_id not in ws:
             bad("mentors", r, "workstation_id",
                 f"unknown workstation '{m.workstation_id}' (not in workstations.csv)")
-    sup_by_id = {s.supervisor_id: s for s in p.supervisors}
-    men_by_id = {m.mentor_id: m for m in p.mentors}
-    stu_by_id = {s.student_id: s for s in p.students}
+    # a duplicated id means its first row (the one unique() keeps), as in every message
+    sup_by_id = {s.supervisor_id: s for s in reversed(p.supervisors)}
+    men_by_id = {m.mentor_id: m for m in reversed(p.mentors)}
+    stu_by_id = {s.student_id: s for s in reversed(p.students)}
 
     default_window = p.policy.window or (terms[0], terms[-1])
     for r, s in enumerate(p.students):

@@ -15,6 +15,7 @@ from .base import SolverConfig
 
 _MODULES: dict[str, str] = {
     "cpsat": "matcher.solvers.cpsat",
+    "greedy": "matcher.solvers.greedy",
 }
 EXACT = frozenset({"cpsat"})
 """Solvers that may report OPTIMAL."""

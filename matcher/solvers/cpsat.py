@@ -50,6 +50,7 @@ from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .base import Choice, SolverConfig, build_result
+from .greedy import serial_dictatorship
 
 NAME = "cpsat"
 
@@ -99,6 +100,9 @@ class _Model:
     r: dict[tuple[StartKey, int, GroupKey, int, int], Any] = field(default_factory=dict)
     placed_lits: dict[int, list[Any]] = field(default_factory=dict)
     lock_lits: dict[int, Any] = field(default_factory=dict)
+    # Indices of the z, g and h variables created (other entries are shortcut expressions).
+    split_vars: dict[str, set[int]] = field(
+        default_factory=lambda: {"z": set(), "g": set(), "h": set()})
     placed: Expr = 0
     rank_cost: Expr = 0
     pair_weight: Expr = 0
@@ -178,6 +182,7 @@ def _add_start_split(mdl: _Model) -> None:
             continue
         ub = sum(_ub(v) for v, _ in items)
         split = [cp.new_int_var(0, ub, f"z_{'_'.join(map(str, a))}_{k}") for k in starts]
+        mdl.split_vars["z"].update(v.index for v in split)
         cp.add(_sum(split) == total)
         for k, v in zip(starts, split, strict=True):
             mdl.z[a, k] = v
@@ -220,6 +225,7 @@ def _add_mentor_capacity(mdl: _Model) -> None:
             ub = sum(_bound(v) for v in pools[key])
             split = [cp.new_int_var(0, min(ub, enc.m_cap[m]), f"g_{w}_{d}_{k}_{n}_{m}")
                      for m in mentors]
+            mdl.split_vars["g"].update(v.index for v in split)
             cp.add(_sum(split) == _sum(pools[key]))
             for m, v in zip(mentors, split, strict=True):
                 mdl.g[key, m] = v
@@ -251,6 +257,7 @@ def _add_supervisor_capacity(mdl: _Model) -> None:
         else:
             split = [cp.new_int_var(0, min(len(members), enc.s_cap[s]), f"h_{key[1]}_{key[2]}_{s}")
                      for s in sups]
+            mdl.split_vars["h"].update(v.index for v in split)
             cp.add(_sum(split) == count)
             for s, v in zip(sups, split, strict=True):
                 mdl.h[key, s] = v
@@ -370,6 +377,40 @@ def _hint_from(mdl: _Model, solver: cp_model.CpSolver) -> None:
         cp.add_hint(v, solver.value(v))
 
 
+def _hint_from_choices(mdl: _Model, chosen: dict[int, Choice]) -> None:
+    """Warm-start stage 1 with a complete feasible allocation (e.g. the greedy one)."""
+    enc, cp = mdl.enc, mdl.model
+    values: dict[int, int] = {}
+
+    def put(var: Any, value: int, family: str = "") -> None:
+        # A z/g/h entry may be a shortcut expression over other variables: skip those.
+        if not family or (hasattr(var, "proto") and var.index in mdl.split_vars[family]):
+            values[var.index] = values.get(var.index, 0) + value
+
+    for var in [*mdl.y.values(), *mdl.ovf.values(), *mdl.o.values(), *mdl.r.values()]:
+        put(var, 0)
+    for family, table in (("z", mdl.z), ("g", mdl.g), ("h", mdl.h)):
+        for var in table.values():
+            put(var, 0, family)
+    class_of = {i: c for c, (_key, members) in enumerate(mdl.classes) for i in members}
+    for i, (w, m, s, k) in chosen.items():
+        first, last, mlock = _span(enc, i)
+        if (i, w) in mdl.y:
+            put(mdl.y[i, w], 1)
+        else:
+            put(mdl.ovf[i], 1)
+            put(mdl.o[class_of[i], w], 1)
+        put(mdl.z[(w, enc.st_disc[i], enc.st_block[i], first, last, mlock), k], 1, "z")
+        if mlock < 0:
+            put(mdl.g[(w, enc.st_disc[i], k, enc.st_block[i]), m], 1, "g")
+        put(mdl.h[_group(enc, i), s], 1, "h")
+    for lit in mdl.lock_lits.values():
+        values[lit.index] = 1
+    cp.clear_hints()
+    for idx, val in sorted(values.items()):
+        cp.add_hint(cp.get_int_var_from_proto_index(idx), val)
+
+
 def _value(solver: cp_model.CpSolver, expr: Expr) -> int:
     return int(solver.value(expr))
 
@@ -487,9 +528,14 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
                              "constraints": len(cp.proto.constraints),
                              "build_seconds": round(time.perf_counter() - t0, 3)}
 
-    # Stage 1: maximise the number placed.
+    # Stage 1: maximise the number placed, warm-started with the greedy allocation.
+    greedy, failed_locks = serial_dictatorship(enc)
+    if not failed_locks:
+        _hint_from_choices(mdl, greedy)
+    stats["greedy_placed"] = len(greedy)
     cp.maximize(mdl.placed)
-    solver = _solver(config, deadline - time.perf_counter())
+    # Each stage may use half of what is left, so the later levels always get time too.
+    solver = _solver(config, (deadline - time.perf_counter()) / 2)
     st1 = solver.solve(cp)
     stats["stage1_seconds"] = round(solver.wall_time, 3)
     if st1 == cp_model.INFEASIBLE:
@@ -504,15 +550,17 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                             stats=stats, message="no allocation found within the time limit")
     placed = round(solver.objective_value)
-    placed_ub = math.floor(solver.best_objective_bound + 1e-6)
-    proven = st1 == cp_model.OPTIMAL
+    # Nobody without an allowed option can be placed: a bound CP-SAT may not have reached yet.
+    placed_ub = min(math.floor(solver.best_objective_bound + 1e-6), len(mdl.placed_lits))
+    proven = st1 == cp_model.OPTIMAL or placed == placed_ub
     best = solver
 
     # Stage 2: with that many placed, minimise the rank cost.
     _hint_from(mdl, solver)
     cp.add(mdl.placed == placed)
     cp.minimize(mdl.rank_cost)
-    solver2 = _solver(config, deadline - time.perf_counter())
+    share = 0.7 if enc.use_pairs else 1.0
+    solver2 = _solver(config, (deadline - time.perf_counter()) * share)
     st2 = solver2.solve(cp)
     stats["stage2_seconds"] = round(solver2.wall_time, 3)
     rank_lb: int | None = None

@@ -1,0 +1,185 @@
+"""An independent brute-force enumerator of the lexicographic optimum, written from the spec.
+
+It shares nothing with the solvers (no :mod:`matcher.encoding`, no :mod:`matcher.solvers`): it
+reads the :class:`~matcher.model.Problem` fields directly and re-derives every rule.
+
+For each student it lists "unplaced" (unless locked) and every ``(workstation, mentor,
+supervisor, start)`` allowed by the per-student rules 1–4 and 6, then searches depth-first,
+keeping the per-term workstation and mentor capacities and the total supervisor capacities
+(rule 5), and returns the best ``(placed, -rank_cost, pair_weight)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from matcher.model import Problem, Student
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to place one student."""
+
+    workstation: str
+    mentor: str
+    supervisor: str
+    start: int  # first term index
+    terms: tuple[int, ...]  # covered term indices
+    cost: int  # rank cost
+    weight: float  # pair weight (0 when the objective ignores pairs)
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The lexicographic optimum found by brute force."""
+
+    placed: int
+    rank_cost: int
+    pair_weight: float
+    allocation: dict[str, Option]
+
+    @property
+    def key(self) -> tuple[int, int, float]:
+        return (self.placed, -self.rank_cost, self.pair_weight)
+
+
+def _months(p: Problem, s: Student) -> int:
+    if s.required_months is not None:
+        return s.required_months
+    if s.work_experience_years >= p.policy.experienced_years:
+        return p.policy.experienced_practice_months
+    return p.policy.practice_months
+
+
+def _window(p: Problem, s: Student) -> tuple[int, int]:
+    terms = list(p.terms)
+    lo, hi = p.policy.window if p.policy.window is not None else (terms[0], terms[-1])
+    return terms.index(s.window_start or lo), terms.index(s.window_end or hi)
+
+
+def station_capacity(p: Problem) -> dict[tuple[str, int], int]:
+    """Capacity of every workstation in every term (term overrides applied)."""
+    cap = {(w.workstation_id, k): w.capacity
+           for w in p.workstations for k in range(len(p.terms))}
+    for tc in p.term_capacities:
+        cap[tc.workstation_id, p.terms.index(tc.term)] = tc.capacity
+    return cap
+
+
+def student_options(p: Problem, s: Student) -> list[Option]:
+    """Every placement of ``s`` allowed by the rules that concern the student alone."""
+    ws_cap = station_capacity(p)
+    longest = max((len(x.preferences) for x in p.students), default=0)
+    pair_w = ({(pr.supervisor_id, pr.mentor_id): pr.weight for pr in p.pairs}
+              if p.objective.pair_weight else {})
+    lock = next((lk for lk in p.locks if lk.student_id == s.student_id), None)
+    n = math.ceil(_months(p, s) / p.term_months)
+    first, last = _window(p, s)
+    out: list[Option] = []
+    for w in p.workstations:
+        wid = w.workstation_id
+        if s.discipline not in w.disciplines:
+            continue
+        if w.partner_universities and s.university_id not in w.partner_universities:
+            continue
+        if p.policy.preferences_only and wid not in s.preferences:
+            continue
+        if lock is not None and lock.workstation_id != wid:
+            continue
+        cost = s.preferences.index(wid) + 1 if wid in s.preferences else longest + 1
+        for m in p.mentors:
+            if m.workstation_id != wid or s.discipline not in m.disciplines:
+                continue
+            if m.capacity < 1:
+                continue
+            if lock is not None and lock.mentor_id is not None and lock.mentor_id != m.mentor_id:
+                continue
+            for sup in p.supervisors:
+                if sup.university_id != s.university_id or s.discipline not in sup.disciplines:
+                    continue
+                if sup.capacity < 1:
+                    continue
+                if s.supervisor_id is not None and s.supervisor_id != sup.supervisor_id:
+                    continue
+                for k in range(first, last - n + 2):
+                    if lock is not None and lock.start_term is not None \
+                            and p.terms[k] != lock.start_term:
+                        continue
+                    cover = tuple(range(k, k + n))
+                    if any(ws_cap[wid, t] < 1 for t in cover):
+                        continue
+                    out.append(Option(wid, m.mentor_id, sup.supervisor_id, k, cover, cost,
+                                      pair_w.get((sup.supervisor_id, m.mentor_id), 0.0)))
+    out.sort(key=lambda o: (o.cost, -o.weight, o.workstation, o.mentor, o.supervisor, o.start))
+    return out
+
+
+def brute_force(p: Problem) -> Optimum | None:
+    """The lexicographic optimum (max placed, min rank cost, max pair weight), or None.
+
+    None means no allocation keeps every rule (the locks cannot all be honoured).
+    """
+    students = sorted(p.students, key=lambda s: s.student_id)
+    locked = {lk.student_id for lk in p.locks}
+    options = [student_options(p, s) for s in students]
+    ws_cap = station_capacity(p)
+    m_cap = {m.mentor_id: m.capacity for m in p.mentors}
+    s_cap = {s.supervisor_id: s.capacity for s in p.supervisors}
+    ws_load = dict.fromkeys(ws_cap, 0)
+    m_load: dict[tuple[str, int], int] = {}
+    s_load: dict[str, int] = dict.fromkeys(s_cap, 0)
+
+    # Optimistic completions from student i on: all remaining placeable students placed at
+    # their cheapest option with their heaviest pair.
+    count = len(students)
+    rest_place = [0] * (count + 1)
+    rest_cost = [0] * (count + 1)
+    rest_weight = [0.0] * (count + 1)
+    for i in range(count - 1, -1, -1):
+        opts = options[i]
+        rest_place[i] = rest_place[i + 1] + (1 if opts else 0)
+        rest_cost[i] = rest_cost[i + 1] + (min(o.cost for o in opts) if opts else 0)
+        rest_weight[i] = rest_weight[i + 1] + (max(o.weight for o in opts) if opts else 0.0)
+
+    best: list[Optimum | None] = [None]
+    chosen: dict[str, Option] = {}
+
+    def fits(o: Option, sid: str) -> bool:
+        if s_load[o.supervisor] + 1 > s_cap[o.supervisor]:
+            return False
+        for t in o.terms:
+            if ws_load[o.workstation, t] + 1 > ws_cap[o.workstation, t]:
+                return False
+            if m_load.get((o.mentor, t), 0) + 1 > m_cap[o.mentor]:
+                return False
+        return True
+
+    def take(o: Option, delta: int) -> None:
+        s_load[o.supervisor] += delta
+        for t in o.terms:
+            ws_load[o.workstation, t] += delta
+            m_load[o.mentor, t] = m_load.get((o.mentor, t), 0) + delta
+
+    def dfs(i: int, placed: int, cost: int, weight: float) -> None:
+        cur = best[0]
+        if cur is not None:
+            bound = (placed + rest_place[i], -(cost + rest_cost[i]), weight + rest_weight[i] + 1e-9)
+            if bound <= cur.key:
+                return
+        if i == count:
+            best[0] = Optimum(placed, cost, weight, dict(chosen))
+            return
+        sid = students[i].student_id
+        for o in options[i]:
+            if fits(o, sid):
+                take(o, +1)
+                chosen[sid] = o
+                dfs(i + 1, placed + 1, cost + o.cost, weight + o.weight)
+                del chosen[sid]
+                take(o, -1)
+        if sid not in locked:
+            dfs(i + 1, placed, cost, weight)
+
+    dfs(0, 0, 0, 0.0)
+    return best[0]
