@@ -167,16 +167,20 @@ def problems(draw: Any, *, max_students: int = 6, max_workstations: int = 3,
             supervisor_id=given, priority=float(draw(st.integers(0, 100))),
             window_start=window_start, window_end=window_end, required_months=required))
 
-    # Rewarded supervisor-mentor pairs.
-    pair_keys = draw(st.lists(st.tuples(st.sampled_from([s.supervisor_id for s in supervisors]),
-                                        st.sampled_from([m.mentor_id for m in mentors])),
-                              max_size=max_pairs, unique=True))
+    # Rewarded supervisor-mentor pairs, mostly ones that can meet (a shared discipline).
+    every = [(s.supervisor_id, m.mentor_id) for s in supervisors for m in mentors]
+    meeting = [(s.supervisor_id, m.mentor_id) for s in supervisors for m in mentors
+               if set(s.disciplines) & set(m.disciplines)]
+    pool = meeting if meeting and draw(st.integers(0, 3)) else every
+    n_pairs = min(_size(draw, 0, max_pairs), len(pool)) if max_pairs > 0 else 0
+    pair_keys = draw(st.lists(st.sampled_from(pool), min_size=n_pairs, max_size=n_pairs,
+                              unique=True))
     pairs = [Pair(supervisor_id=s, mentor_id=m, weight=draw(st.sampled_from(PAIR_WEIGHTS)))
              for s, m in pair_keys]
 
     base = Problem(name="generated", terms=terms, term_months=term_months, policy=policy,
                    solver=SolverSettings(time_limit_s=10, seed=0, workers=2),
-                   objective=ObjectiveSettings(pair_weight=draw(st.booleans())),
+                   objective=ObjectiveSettings(pair_weight=draw(st.integers(0, 3)) < 3),
                    students=tuple(students), workstations=tuple(stations),
                    mentors=tuple(mentors), supervisors=tuple(supervisors),
                    universities=tuple(University(university_id=u) for u in unis),
@@ -233,4 +237,4 @@ def _lock_for(draw: Any, p: Problem, s: Student) -> Lock | None:
 def tiny_problems() -> st.SearchStrategy[Problem]:
     """Problems small enough for :mod:`tests.brute` (≤ 4 students, ≤ 2 workstations, ≤ 3 terms)."""
     return problems(max_students=4, max_workstations=2, max_terms=3, max_supervisors=3,
-                    max_term_overrides=2, max_pairs=2, max_locks=2)
+                    max_term_overrides=2, max_pairs=4, max_locks=2)
