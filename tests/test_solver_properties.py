@@ -50,7 +50,7 @@ def _rebuild(problem: Problem, **changes: object) -> Problem:
     return Problem(**{**fields, **changes})
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(problems())
 def test_cpsat_result_passes_checker(problem: Problem) -> None:
     """On valid generated problems the CP-SAT result is proven (OPTIMAL/INFEASIBLE) and checks."""
@@ -64,7 +64,7 @@ def test_cpsat_result_passes_checker(problem: Problem) -> None:
         assert len(result.placements) + len(result.unassigned) == len(problem.students)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=600, **SETTINGS)
 @given(tiny_problems())
 def test_cpsat_equals_brute_force(problem: Problem) -> None:
     """On tiny problems CP-SAT's (placed, rank cost, pair weight) equals the brute-force optimum."""
@@ -92,7 +92,7 @@ def test_cpsat_equals_brute_force(problem: Problem) -> None:
     assert abs(report.pair_weight - want[2]) <= 1e-6
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(problems())
 def test_reported_bounds_hold(problem: Problem) -> None:
     """Reported bounds hold: placed ≤ upper bound, rank cost ≥ lower bound, equal when OPTIMAL."""
@@ -136,7 +136,7 @@ def test_tiny_scenario_student_order_irrelevant() -> None:
         pd.testing.assert_frame_equal(base, shuffled)
 
 
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=80, **SETTINGS)
 @given(problems(), st.randoms(use_true_random=False))
 def test_student_order_irrelevant(problem: Problem, rnd: random.Random) -> None:
     """Shuffling the student rows of a generated problem gives the same assignments DataFrame."""
