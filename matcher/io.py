@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .model import (
     Lock,
@@ -76,7 +76,7 @@ class _Col:
 class _Table:
     name: str  # the table name used in messages of cross_check
     file: str
-    model: type
+    model: type[BaseModel]
     columns: tuple[_Col, ...]
     required_file: bool = True
 

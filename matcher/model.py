@@ -351,50 +351,46 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
     stu_by_id = {s.student_id: s for s in reversed(p.students)}
 
     default_window = p.policy.window or (terms[0], terms[-1])
-    for r, s in enumerate(p.students):
-        if s.university_id not in unis:
+    for r, st in enumerate(p.students):
+        if st.university_id not in unis:
             bad("students", r, "university_id",
-                f"unknown university '{s.university_id}' (not in {uni_hint})")
+                f"unknown university '{st.university_id}' (not in {uni_hint})")
         seen_pref: set[str] = set()
-        for w in s.preferences:
-            if w not in ws:
+        for wid in st.preferences:
+            if wid not in ws:
                 bad("students", r, "preferences",
-                    f"unknown workstation '{w}' (not in workstations.csv)")
-            elif w in seen_pref:
+                    f"unknown workstation '{wid}' (not in workstations.csv)")
+            elif wid in seen_pref:
                 bad("students", r, "preferences",
-                    f"workstation '{w}' is listed twice; list each choice once")
-            seen_pref.add(w)
-        if s.supervisor_id is not None:
-            given = sup_by_id.get(s.supervisor_id)
+                    f"workstation '{wid}' is listed twice; list each choice once")
+            seen_pref.add(wid)
+        if st.supervisor_id is not None:
+            given = sup_by_id.get(st.supervisor_id)
             if given is None:
                 bad("students", r, "supervisor_id",
-                    f"unknown supervisor '{s.supervisor_id}' (not in supervisors.csv)")
+                    f"unknown supervisor '{st.supervisor_id}' (not in supervisors.csv)")
             else:
-                if given.university_id != s.university_id:
+                if given.university_id != st.university_id:
                     bad("students", r, "supervisor_id",
-                        f"supervisor '{s.supervisor_id}' is at university "
-                        f"'{given.university_id}', not the student's '{s.university_id}'; "
+                        f"supervisor '{st.supervisor_id}' is at university "
+                        f"'{given.university_id}', not the student's '{st.university_id}'; "
                         "give a supervisor of the student's own university or leave it empty")
-                if s.discipline not in given.disciplines:
+                if st.discipline not in given.disciplines:
                     bad("students", r, "supervisor_id",
-                        f"supervisor '{s.supervisor_id}' does not supervise discipline "
-                        f"'{s.discipline}'; give another supervisor or leave it empty")
+                        f"supervisor '{st.supervisor_id}' does not supervise discipline "
+                        f"'{st.discipline}'; give another supervisor or leave it empty")
         ok = True
-        for col, t in (("window_start", s.window_start), ("window_end", s.window_end)):
-            if t is not None and t not in tix:
-                bad("students", r, col, f"unknown term '{t}' (not in scenario.yaml terms)")
+        for col, term in (("window_start", st.window_start), ("window_end", st.window_end)):
+            if term is not None and term not in tix:
+                bad("students", r, col, f"unknown term '{term}' (not in scenario.yaml terms)")
                 ok = False
         if ok and all(t in tix for t in default_window):
-            first = tix[s.window_start or default_window[0]]
-            last = tix[s.window_end or default_window[1]]
-            months = s.required_months
-            if months is None:
-                months = (p.policy.experienced_practice_months
-                          if s.work_experience_years >= p.policy.experienced_years
-                          else p.policy.practice_months)
+            first = tix[st.window_start or default_window[0]]
+            last = tix[st.window_end or default_window[1]]
+            months = p.required_months(st)
             n = math.ceil(months / p.term_months)
             if last - first + 1 < n:
-                col = "window_end" if s.window_end or s.window_start else "required_months"
+                col = "window_end" if st.window_end or st.window_start else "required_months"
                 bad("students", r, col,
                     f"window {terms[first]}..{terms[last]} has {max(last - first + 1, 0)} "
                     f"term(s) but the student needs {n} ({months} months); widen the window "
@@ -432,28 +428,28 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
             bad("locks", r, "student_id",
                 f"student '{lk.student_id}' is already locked in row {locked[lk.student_id] + 1}")
         locked.setdefault(lk.student_id, r)
-        st = stu_by_id.get(lk.student_id)
-        if st is None:
+        locked_st = stu_by_id.get(lk.student_id)
+        if locked_st is None:
             bad("locks", r, "student_id",
                 f"unknown student '{lk.student_id}' (not in students.csv)")
         if lk.workstation_id not in ws:
             bad("locks", r, "workstation_id",
                 f"unknown workstation '{lk.workstation_id}' (not in workstations.csv)")
         if lk.mentor_id is not None:
-            m = men_by_id.get(lk.mentor_id)
-            if m is None:
+            lk_mentor = men_by_id.get(lk.mentor_id)
+            if lk_mentor is None:
                 bad("locks", r, "mentor_id",
                     f"unknown mentor '{lk.mentor_id}' (not in mentors.csv)")
-            elif m.workstation_id != lk.workstation_id:
+            elif lk_mentor.workstation_id != lk.workstation_id:
                 bad("locks", r, "mentor_id",
-                    f"mentor '{lk.mentor_id}' works at '{m.workstation_id}', not at "
+                    f"mentor '{lk.mentor_id}' works at '{lk_mentor.workstation_id}', not at "
                     f"'{lk.workstation_id}'; lock a mentor of that workstation")
         if lk.start_term is not None and lk.start_term not in tix:
             bad("locks", r, "start_term", f"unknown term '{lk.start_term}' (not in terms)")
         w_row = ws.get(lk.workstation_id)
-        if st is not None and w_row is not None:
-            _check_lock(p, r, lk, st, p.workstations[w_row], men_by_id.get(lk.mentor_id or ""),
-                        tix, default_window, bad)
+        if locked_st is not None and w_row is not None:
+            _check_lock(p, r, lk, locked_st, p.workstations[w_row],
+                        men_by_id.get(lk.mentor_id or ""), tix, default_window, bad)
 
     seen_rank: dict[tuple[str, str], int] = {}
     for r, rk in enumerate(p.rankings):

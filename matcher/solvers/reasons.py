@@ -35,7 +35,7 @@ def _static_reason(enc: Encoded, i: int) -> str | None:
     taking = [w for w in range(n_ws) if d in enc.ws_disc[w]]
     if not taking:
         return f"no workstation takes discipline {did}; add {did} to a workstation's disciplines"
-    partner_ok = [w for w in taking if enc.ws_partners[w] is None or u in enc.ws_partners[w]]
+    partner_ok = [w for w in taking if u in (enc.ws_partners[w] or {u})]
     if not partner_ok:
         return (f"the {len(taking)} workstation(s) taking {did} only take partner universities "
                 f"other than {uid}; add {uid} as a partner of one of them")
