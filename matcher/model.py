@@ -14,9 +14,17 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 class _Frozen(BaseModel):
@@ -33,6 +41,10 @@ def _ids(values: Iterable[str]) -> tuple[str, ...]:
         if v:
             seen.setdefault(v, None)
     return tuple(seen)
+
+
+IdList = Annotated[tuple[str, ...], AfterValidator(_ids)]
+"""A list cell: ids stripped, blanks and repeats dropped, first-seen order kept."""
 
 
 class Policy(_Frozen):
@@ -90,17 +102,12 @@ class Workstation(_Frozen):
     """An enterprise postgraduate workstation (a row of ``workstations.csv``)."""
 
     workstation_id: str = Field(min_length=1)
-    disciplines: tuple[str, ...] = Field(min_length=1)
+    disciplines: IdList = Field(min_length=1)
     capacity: int = Field(ge=0, le=1_000_000)
-    partner_universities: tuple[str, ...] = ()
+    partner_universities: IdList = ()
     city: str | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-
-    @field_validator("disciplines", "partner_universities", mode="after")
-    @classmethod
-    def _clean(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(v)
 
 
 class Mentor(_Frozen):
@@ -108,13 +115,8 @@ class Mentor(_Frozen):
 
     mentor_id: str = Field(min_length=1)
     workstation_id: str = Field(min_length=1)
-    disciplines: tuple[str, ...] = Field(min_length=1)
+    disciplines: IdList = Field(min_length=1)
     capacity: int = Field(ge=0, le=1_000_000)
-
-    @field_validator("disciplines", mode="after")
-    @classmethod
-    def _clean(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(v)
 
 
 class Supervisor(_Frozen):
@@ -122,13 +124,8 @@ class Supervisor(_Frozen):
 
     supervisor_id: str = Field(min_length=1)
     university_id: str = Field(min_length=1)
-    disciplines: tuple[str, ...] = Field(min_length=1)
+    disciplines: IdList = Field(min_length=1)
     capacity: int = Field(ge=0, le=1_000_000)
-
-    @field_validator("disciplines", mode="after")
-    @classmethod
-    def _clean(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(v)
 
 
 class University(_Frozen):
