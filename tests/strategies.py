@@ -59,7 +59,7 @@ def _capacity(draw: Any, max_capacity: int) -> int:
 
 
 def _disciplines(draw: Any, discs: list[str]) -> tuple[str, ...]:
-    """Half the time every discipline, else a random non-empty subset."""
+    """Half the time a random non-empty subset, else every discipline."""
     if draw(st.booleans()):
         return _subset(draw, discs, min_size=1)
     return tuple(discs)
