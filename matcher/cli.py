@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 import click
 
 from . import solvers
-from .io import ResultExistsError, ScenarioError, load_scenario, write_result
+from .io import (
+    ResultExistsError,
+    ScenarioError,
+    atomic_folder,
+    check_out_dir,
+    load_scenario,
+    write_result,
+)
 from .model import Problem
 from .result import Result, Status
 
@@ -25,6 +32,14 @@ def _fail(messages: list[str], code: int = 2) -> None:
     for line in messages:
         click.echo(f"error: {line}", err=True)
     sys.exit(code)
+
+
+def _writable(out: Path, force: bool) -> None:
+    """Fail early (before any solving) when the output folder may not be written."""
+    try:
+        check_out_dir(out, force)
+    except ResultExistsError as e:
+        _fail([str(e)])
 
 
 def _load(path: str) -> Problem:
@@ -87,9 +102,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     from .api import solve as solve_problem
 
     target = Path(out)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
-        _fail([f"{target}: already exists and is not empty; choose another --out or pass "
-               "--force to replace it"])
+    _writable(target, force)
     p = _load(scenario)
     result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
                            log=log)
@@ -143,26 +156,13 @@ def check(scenario: str, result_dir: str, stability: bool) -> None:
 def generate(students: int, workstations: int, universities: int, seed: int, name: str | None,
              preferences_only: bool, out: str, force: bool) -> None:
     """Write a synthetic provincial cohort as a scenario folder."""
-    import shutil
-    import tempfile
-
     from .generate import generate_scenario
 
     target = Path(out)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
-        _fail([f"{target}: already exists and is not empty; choose another --out or pass "
-               "--force to replace it"])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        generate_scenario(tmp / "s", students=students, workstations=workstations,
-                          universities=universities, seed=seed, name=name or target.name,
-                          preferences_only=preferences_only)
-        if target.exists():
-            shutil.rmtree(target)
-        (tmp / "s").rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _writable(target, force)
+    atomic_folder(target, force, lambda tmp: generate_scenario(
+        tmp, students=students, workstations=workstations, universities=universities,
+        seed=seed, name=name or target.name, preferences_only=preferences_only))
     click.echo(f"wrote {target}: {students} students, {workstations} workstations, "
                f"{universities} universities (seed {seed})")
 

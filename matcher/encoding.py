@@ -23,7 +23,7 @@ so eligibility is computed once per profile, not once per student.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from .model import Problem
@@ -77,7 +77,6 @@ class Encoded:
     pairs: list[tuple[int, int, int]]  # (supervisor, mentor, scaled weight)
     preferences_only: bool
     use_pairs: bool
-    ws_ranking: list[dict[int, int]] = field(default_factory=list)  # w -> {i: rank}
 
     # ---- sizes --------------------------------------------------------------------------
     @property
@@ -177,11 +176,6 @@ class Encoded:
             opts = [(w, k) for w, k in opts if w in ranked]
         return opts
 
-    def listed_options(self, i: int) -> list[tuple[int, int]]:
-        """Allowed options at workstations on the student's list."""
-        ranked = self.rank_of[i]
-        return [(w, k) for w, k in self.options(i) if w in ranked]
-
     def covers(self, start: int, n: int) -> range:
         """Terms covered by an ``n``-term block from ``start``."""
         return range(start, start + n)
@@ -224,10 +218,6 @@ def encode(problem: Problem) -> Encoded:
         )
     windows = [p.window(s) for s in students]
 
-    ws_ranking: list[dict[int, int]] = [{} for _ in workstations]
-    for rk in p.rankings:
-        ws_ranking[wix[rk.workstation_id]][iix[rk.student_id]] = rk.rank
-
     pair_w: dict[tuple[int, int], int] = {}
     for pr in p.pairs:
         scaled = round(pr.weight * PAIR_SCALE)
@@ -267,5 +257,4 @@ def encode(problem: Problem) -> Encoded:
         pairs=sorted((s, m, wgt) for (s, m), wgt in pair_w.items()),
         preferences_only=p.policy.preferences_only,
         use_pairs=p.objective.pair_weight and bool(pair_w),
-        ws_ranking=ws_ranking,
     )

@@ -416,12 +416,28 @@ def load_scenario(path: str | os.PathLike[str]) -> Problem:
 
 
 # ---- results --------------------------------------------------------------------------------
-def _atomic_folder(out: Path, force: bool, fill: Callable[[Path], None]) -> Path:
-    """Write a folder via a temporary sibling and a rename; never leave it half-written."""
+def check_out_dir(out: str | os.PathLike[str], force: bool) -> None:
+    """Refuse an existing non-empty output folder unless ``force``.
+
+    Raises
+    ------
+    ResultExistsError
+        When the folder exists, is not empty and ``force`` is false.
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise ResultExistsError(f"{out}: already exists and is not empty; choose another --out "
                                 "or pass --force to replace it")
+
+
+def atomic_folder(out: str | os.PathLike[str], force: bool,
+                  fill: Callable[[Path], object]) -> Path:
+    """Write a folder via a temporary sibling and a rename; never leave it half-written.
+
+    ``fill`` writes the content into the temporary folder it is given.
+    """
+    out = Path(out)
+    check_out_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -469,7 +485,7 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
         (tmp / "summary.json").write_text(
             json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    return _atomic_folder(Path(out_dir), force, fill)
+    return atomic_folder(out_dir, force, fill)
 
 
 def read_assignments(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]:

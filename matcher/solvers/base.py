@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +36,6 @@ class SolverConfig:
     workers: int = 2
     log: bool = False
     options: dict[str, Any] = field(default_factory=dict)
-
-
-Solve = Callable[[Any, SolverConfig], Result]
 
 
 def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Choice],

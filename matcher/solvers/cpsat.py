@@ -480,8 +480,8 @@ def _disaggregate(mdl: _Model, solver: cp_model.CpSolver) -> dict[int, Choice]:
 
 def _conflicting_locks(mdl: _Model, config: SolverConfig, time_left: float) -> list[int]:
     """A small set of locks that cannot all be honoured (a deletion-filtered UNSAT core)."""
+    # Cores (sufficient assumptions) are reported by a single worker.
     solver = _solver(SolverConfig(time_limit_s=time_left, seed=config.seed, workers=1), time_left)
-    solver.parameters.num_workers = 1
     mdl.model.clear_objective()
     status = solver.solve(mdl.model)
     if status != cp_model.INFEASIBLE:
