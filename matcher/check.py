@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .io import ScenarioError, read_assignments
+from .io import ScenarioError, read_assignments, unescape_cell
 from .model import Problem
 from .result import Result
 
@@ -350,7 +350,8 @@ def check_result_dir(problem: Problem, result_dir: str | os.PathLike[str], *,
         import csv
 
         with unassigned_path.open(encoding="utf-8-sig", newline="") as f:
-            listed = {r.get("student_id", "") for r in csv.DictReader(f)}
+            listed = {unescape_cell((r.get("student_id") or "").strip())
+                      for r in csv.DictReader(f)}
         placed = {r.get("student_id", "") for r in rows}
         missing = sorted({s.student_id for s in problem.students} - placed - listed)
         for sid in missing[:20]:

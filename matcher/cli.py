@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from . import solvers
+from .cli_plan import apply_previous_option, plan_commands
 from .io import (
     ResultExistsError,
     ScenarioError,
@@ -23,6 +24,7 @@ from .io import (
     write_result,
 )
 from .model import Problem
+from .progress import progress
 from .result import Result, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,9 +59,9 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(file_okay=False))
+@click.argument("scenario", type=click.Path())
 def validate(scenario: str) -> None:
-    """Check a scenario folder and report every input error at once."""
+    """Check a scenario (folder or .xlsx workbook) and report every input error at once."""
     p = _load(scenario)
     click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
                f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
@@ -85,7 +87,7 @@ def _print_summary(r: Result, out: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(file_okay=False))
+@click.argument("scenario", type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
 @click.option("--solver", default="cpsat", show_default=True,
               type=click.Choice(solvers.names()), help="Registered solver.")
@@ -96,18 +98,26 @@ def _print_summary(r: Result, out: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing result folder.")
 @click.option("--excel-bom", is_flag=True, help="Write CSVs as UTF-8 with BOM for Excel.")
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+@click.option("--previous", type=click.Path(file_okay=False), default=None,
+              help="An earlier cohort's result folder: allocate only the places it leaves.")
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
-          workers: int | None, force: bool, excel_bom: bool, log: bool) -> None:
+          workers: int | None, force: bool, excel_bom: bool, log: bool,
+          previous: str | None) -> None:
     """Allocate the scenario's students and write the result folder."""
     from .api import solve as solve_problem
 
     target = Path(out)
     _writable(target, force)
-    p = _load(scenario)
-    result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
-                           log=log)
+    show = False if log else None  # the solver's own log owns stderr then
+    with progress("loading scenario", enabled=show):
+        p = apply_previous_option(_load(scenario), previous)
+    with progress(f"solving ({solver})", enabled=show,
+                  limit_s=time_limit or p.solver.time_limit_s):
+        result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
+                               log=log)
     try:
-        written = write_result(result, target, force=force, excel_bom=excel_bom)
+        with progress("writing results", enabled=show):
+            written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)
     except ResultExistsError as e:
         _fail([str(e)])
     _print_summary(result, written)
@@ -116,14 +126,16 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(file_okay=False))
+@click.argument("scenario", type=click.Path())
 @click.argument("result_dir", type=click.Path(file_okay=False))
 @click.option("--stability", is_flag=True, help="Also count and list blocking pairs.")
-def check(scenario: str, result_dir: str, stability: bool) -> None:
+@click.option("--previous", type=click.Path(file_okay=False), default=None,
+              help="The earlier cohort's result the solve was given with --previous.")
+def check(scenario: str, result_dir: str, stability: bool, previous: str | None) -> None:
     """Re-check a result folder against every rule; exit 1 on any violation."""
     from .check import check_result_dir
 
-    p = _load(scenario)
+    p = apply_previous_option(_load(scenario), previous)
     if not Path(result_dir).is_dir():
         _fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
     try:
@@ -167,11 +179,132 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
                f"{universities} universities (seed {seed})")
 
 
+@cli.command()
+@click.option("--tier", required=True, help="Benchmark tier: S, M, L or XL.")
+@click.option("--solvers", "solver_spec", default="all", show_default=True,
+              help="'all' or a comma-separated list of registered solvers.")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds per solver run (default: the tier's).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--out", "out", type=click.Path(), default=None,
+              help="Result folder (default: benchmarks/runs/<tier>-<timestamp>).")
+@click.option("--force", is_flag=True, help="Reuse an existing result folder.")
+def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
+          out: str | None, force: bool) -> None:
+    """Run solvers on a generated tier (each in a fresh process); write a CSV and a table."""
+    from .bench import TIERS, parse_solvers, run_bench
+
+    if tier.upper() not in TIERS:
+        _fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
+    try:
+        names = parse_solvers(solver_spec)
+        if out is not None:
+            check_out_dir(out, force)
+    except (solvers.UnknownSolverError, ResultExistsError) as e:
+        _fail([str(e)])
+    done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,
+                     out_dir=out, force=force, progress=lambda line: click.echo(line, err=True))
+    click.echo(done.markdown)
+    click.echo(f"written     {done.out_dir / 'results.csv'}, {done.out_dir / 'results.md'}")
+    if not done.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: RESULT_DIR/report.html).")
+def report(scenario: str, result_dir: str, out: str | None) -> None:
+    """Write report.html for a result folder: figures, charts, heat map, unassigned."""
+    from .report import REPORT_FILE, read_result, write_report
+
+    with progress("loading scenario"):
+        p = _load(scenario)
+    try:
+        result = read_result(result_dir)
+    except ScenarioError as e:
+        _fail(e.messages)
+    target = Path(out) if out is not None else Path(result_dir) / REPORT_FILE
+    try:
+        with progress("writing report"):
+            written = write_report(p, result, target)
+    except ScenarioError as e:
+        _fail(e.messages)
+    except OSError as e:
+        _fail([f"{target}: cannot write the report ({e.strerror}); choose another --out"])
+    click.echo(f"written     {written}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.argument("student_id")
+@click.option("--verify", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Re-solve to verify this many of the smallest changes (unassigned only).")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds per verifying re-solve (default: the result's, at most 30).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(scenario: str, result_dir: str, student_id: str, verify: int,
+            time_limit: float | None, as_json: bool) -> None:
+    """Explain one student's placement, or what would place an unassigned student."""
+    import json
+
+    from .explain import ExplainError
+    from .explain import explain as explain_student
+    from .report import read_result
+
+    with progress("loading scenario"):
+        p = _load(scenario)
+    try:
+        result = read_result(result_dir)
+        exp = explain_student(p, result, student_id.strip(), verify=verify,
+                              time_limit_s=time_limit)
+    except ScenarioError as e:
+        _fail(e.messages)
+    except ExplainError as e:
+        _fail([str(e)])
+    if as_json:
+        click.echo(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(exp.text())
+
+
+@cli.command()
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.option("--scenario", type=click.Path(), default=None,
+              help="Scenario folder or workbook (default: the one the manifest records).")
+@click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+def verify(result_dir: str, scenario: str | None, log: bool) -> None:
+    """Re-run a result from its manifest.json; exit 1 unless the allocation is the same."""
+    from .manifest import main_lines, verify_result
+
+    try:
+        with progress("re-running from the manifest", enabled=False if log else None):
+            rep = verify_result(result_dir, scenario, log=log)
+    except ScenarioError as e:
+        _fail(e.messages)
+    click.echo(f"scenario    {rep.scenario}")
+    head, *listed = main_lines(rep)
+    click.echo(head)
+    for note in rep.notes:  # before the list: a time limit explains the differences
+        click.echo(f"note: {note}")
+    for line in listed:
+        click.echo(line)
+    if not rep.ok:
+        sys.exit(1)
+
+
 @cli.command("solvers")
 def list_solvers() -> None:
     """List the registered solvers."""
     for name in solvers.names():
         click.echo(name + ("  (exact)" if name in solvers.EXACT else ""))
+
+
+for _command in plan_commands():  # variant, compare, sweep, rolling (matcher/cli_plan.py)
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ so eligibility is computed once per profile, not once per student.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -176,9 +177,67 @@ class Encoded:
             opts = [(w, k) for w, k in opts if w in ranked]
         return opts
 
+    def choices_from_ids(self, placements: Mapping[str, tuple[str, str, str, str]]
+                         ) -> dict[int, tuple[int, int, int, int]]:
+        """Placements given in ids as ``(workstation, mentor, supervisor, start)`` indices.
+
+        ``placements`` maps a student id to ``(workstation_id, mentor_id, supervisor_id,
+        start_term)``. Entries naming a student, workstation, mentor, supervisor or term this
+        problem does not have are left out (for a re-solve: they cannot be kept).
+        """
+        index = [{v: k for k, v in enumerate(ids)} for ids in (
+            self.student_ids, self.workstation_ids, self.mentor_ids, self.supervisor_ids,
+            self.terms)]
+        out: dict[int, tuple[int, int, int, int]] = {}
+        for sid, ids in placements.items():
+            keys = (sid, *ids)
+            if all(key in table for key, table in zip(keys, index, strict=True)):
+                i, w, m, s, k = (table[key] for key, table in zip(keys, index, strict=True))
+                out[i] = (w, m, s, k)
+        return out
+
     def covers(self, start: int, n: int) -> range:
         """Terms covered by an ``n``-term block from ``start``."""
         return range(start, start + n)
+
+    # ---- the workstations' side (stable matching) -----------------------------------------
+    @cached_property
+    def priority_position(self) -> list[int]:
+        """``priority_position[i]``: place of student ``i`` in the global priority order.
+
+        Higher ``priority`` first, ties by ``student_id`` (students are indexed by id).
+        """
+        order = sorted(range(self.n_students), key=lambda i: (-self.st_priority[i], i))
+        pos = [0] * self.n_students
+        for p, i in enumerate(order):
+            pos[i] = p
+        return pos
+
+    @cached_property
+    def _explicit_station_rank(self) -> dict[tuple[int, int], int]:
+        wix = {w: k for k, w in enumerate(self.workstation_ids)}
+        iix = {s: k for k, s in enumerate(self.student_ids)}
+        return {(wix[rk.workstation_id], iix[rk.student_id]): rk.rank
+                for rk in self.problem.rankings}
+
+    @cached_property
+    def _unranked_base(self) -> int:
+        """Keys of students a workstation did not rank start here (after every explicit rank)."""
+        top = max(self._explicit_station_rank.values(), default=0)
+        return (top + 1) * max(self.n_students, 1)
+
+    def station_rank(self, w: int, i: int) -> int:
+        """How workstation ``w`` ranks student ``i``: an integer key, lower is better.
+
+        Students the workstation ranked in ``rankings.csv`` come first, by that rank; then
+        everyone else by priority (higher first), then ``student_id``. Equal explicit ranks are
+        broken by the same priority order, so the key is strict.
+        """
+        pos = self.priority_position[i]
+        own = self._explicit_station_rank.get((w, i))
+        if own is None:
+            return self._unranked_base + pos
+        return own * max(self.n_students, 1) + pos
 
 
 def encode(problem: Problem) -> Encoded:

@@ -166,7 +166,7 @@ class Ranking(_Frozen):
 
     workstation_id: str = Field(min_length=1)
     student_id: str = Field(min_length=1)
-    rank: int = Field(ge=1)
+    rank: int = Field(ge=1, le=1_000_000)
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,11 @@ class Problem(_Frozen):
         Optional tables, in source-row order.
     input_sha256
         Hash of the input files (empty for problems built in code).
+    input_files
+        ``(file name, SHA-256)`` of every input file read, sorted by name (empty for problems
+        built in code); the audit manifest records them.
+    source
+        The scenario path it was loaded from, absolute (empty for problems built in code).
     """
 
     name: str = Field(min_length=1)
@@ -231,6 +236,8 @@ class Problem(_Frozen):
     locks: tuple[Lock, ...] = ()
     rankings: tuple[Ranking, ...] = ()
     input_sha256: str = ""
+    input_files: tuple[tuple[str, str], ...] = ()
+    source: str = ""
 
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> Problem:
@@ -381,7 +388,10 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
             if term is not None and term not in tix:
                 bad("students", r, col, f"unknown term '{term}' (not in scenario.yaml terms)")
                 ok = False
-        if ok and all(t in tix for t in default_window):
+        # a reversed policy window is reported once above, not again for every student using it
+        uses_default = st.window_start is None or st.window_end is None
+        if ok and all(t in tix for t in default_window) and not (
+                uses_default and tix[default_window[0]] > tix[default_window[1]]):
             first = tix[st.window_start or default_window[0]]
             last = tix[st.window_end or default_window[1]]
             months = p.required_months(st)
@@ -501,3 +511,81 @@ def _check_lock(p: Problem, r: int, lk: Lock, st: Student, w: Workstation, m: Me
     if hit:
         bad("locks", r, "start_term", f"{where}: the workstation is closed in {', '.join(hit)}; "
             "choose another start_term or reopen the workstation in workstation_terms.csv")
+
+
+def lock_overloads(p: Problem) -> list[ProblemIssue]:
+    """Locks that cannot be honoured, by arithmetic alone.
+
+    On its own: a lock whose workstation is closed in some term of every block the student's
+    window allows, or whose mentor or the student's given supervisor has capacity 0. Together:
+    locks with a ``start_term`` that hold a workstation (or a locked mentor) in a term beyond
+    its capacity, and locked students whose given ``supervisor_id`` takes fewer. A problem with
+    such locks is well-formed (this is not part of :func:`cross_check`, and a solver reports it
+    INFEASIBLE); the loader refuses it early because the message alone tells a clerk what to
+    change. Expects a problem that passed :func:`cross_check`.
+    """
+    out: list[ProblemIssue] = []
+    stu = {s.student_id: s for s in p.students}
+    ws_cap = {(w.workstation_id, t): w.capacity for w in p.workstations for t in p.terms}
+    ws_cap |= {(tc.workstation_id, tc.term): tc.capacity for tc in p.term_capacities}
+    m_cap = {m.mentor_id: m.capacity for m in p.mentors}
+    s_cap = {s.supervisor_id: s.capacity for s in p.supervisors}
+    at_ws: dict[tuple[str, str], list[int]] = {}
+    at_m: dict[tuple[str, str], list[int]] = {}
+    at_s: dict[str, list[int]] = {}
+    for r, lk in enumerate(p.locks):
+        st = stu[lk.student_id]
+        where = f"lock of '{lk.student_id}' at '{lk.workstation_id}'"
+        n = p.block_terms(st)
+        first, last = p.window(st)
+        if lk.start_term is None and not any(
+                all(ws_cap[lk.workstation_id, t] > 0 for t in p.terms[k:k + n])
+                for k in range(first, last - n + 2)):
+            out.append(ProblemIssue("locks", r, "workstation_id", (
+                f"{where}: the workstation is closed in some term of every {n}-term block "
+                f"inside the student's window {p.terms[first]}..{p.terms[last]}; lock another "
+                "workstation or reopen it in workstation_terms.csv")))
+        if lk.mentor_id is not None and m_cap[lk.mentor_id] == 0:
+            out.append(ProblemIssue("locks", r, "mentor_id", (
+                f"{where}: mentor '{lk.mentor_id}' has capacity 0; lock another mentor, leave "
+                "mentor_id empty or raise the capacity")))
+        elif lk.mentor_id is not None and lk.start_term is not None:
+            start = p.term_index[lk.start_term]
+            for t in p.terms[start:start + n]:
+                at_m.setdefault((lk.mentor_id, t), []).append(r)
+        if st.supervisor_id is not None and s_cap[st.supervisor_id] == 0:
+            out.append(ProblemIssue("locks", r, "student_id", (
+                f"{where}: the student's supervisor '{st.supervisor_id}' (students.csv) has "
+                "capacity 0; give another supervisor or raise the capacity")))
+        elif st.supervisor_id is not None:
+            at_s.setdefault(st.supervisor_id, []).append(r)
+        if lk.start_term is not None:
+            start = p.term_index[lk.start_term]
+            for t in p.terms[start:start + n]:
+                at_ws.setdefault((lk.workstation_id, t), []).append(r)
+
+    def rows(rs: list[int]) -> str:
+        return ", ".join(str(r + 1) for r in rs)
+
+    done: set[tuple[str, str]] = set()  # one line per overloaded workstation or mentor
+    for (wid, t), rs in at_ws.items():
+        if len(rs) > ws_cap[wid, t] and ("ws", wid) not in done:
+            done.add(("ws", wid))
+            out.append(ProblemIssue("locks", rs[-1], "start_term", (
+                f"the locks in rows {rows(rs)} place {len(rs)} students at '{wid}' in {t}, "
+                f"which holds {ws_cap[wid, t]} then; remove a lock, change a start_term or "
+                "raise the capacity")))
+    for (mid, t), rs in at_m.items():
+        if len(rs) > m_cap[mid] and ("m", mid) not in done:
+            done.add(("m", mid))
+            out.append(ProblemIssue("locks", rs[-1], "mentor_id", (
+                f"the locks in rows {rows(rs)} give mentor '{mid}' {len(rs)} students in {t}, "
+                f"who takes {m_cap[mid]} at once; remove a lock, change a mentor_id or "
+                "start_term, or raise the mentor's capacity")))
+    for sid, rs in at_s.items():
+        if len(rs) > s_cap[sid]:
+            out.append(ProblemIssue("locks", rs[-1], "student_id", (
+                f"the locked students in rows {rows(rs)} all have supervisor '{sid}' "
+                f"(students.csv), who takes {s_cap[sid]}; remove a lock, change a "
+                "supervisor_id or raise the supervisor's capacity")))
+    return out

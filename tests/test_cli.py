@@ -21,6 +21,8 @@ from matcher.cli import cli
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
 SUMMARY_KEYS = {"status", "placed", "unassigned", "rank_cost", "placed_upper_bound",
                 "rank_cost_lower_bound", "wall_seconds", "seed", "input_sha256"}
+RESULT_FILES = ["assignments.csv", "manifest.json", "report.html", "results.xlsx",
+                "summary.json", "unassigned.csv"]
 ASSIGNMENT_COLUMNS = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
                       "end_term", "preference_rank"]
 
@@ -128,9 +130,8 @@ def test_solve_bad_creates_no_folder(bad: Path, tmp_path: Path) -> None:
 
 
 def test_solve_writes_contract(solved: Path) -> None:
-    """solve on tiny writes the three files with the contract's columns and keys."""
-    assert sorted(p.name for p in solved.iterdir()) == ["assignments.csv", "summary.json",
-                                                        "unassigned.csv"]
+    """solve on tiny writes the contract's files, the CSVs with their columns and keys."""
+    assert sorted(p.name for p in solved.iterdir()) == RESULT_FILES
     header, rows = _csv(solved / "assignments.csv")
     assert header == ASSIGNMENT_COLUMNS
     assert [r["student_id"] for r in rows] == ["S1", "S2", "S3", "S4", "S5"]
@@ -175,8 +176,7 @@ def test_solve_force_replaces(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("old", encoding="utf-8")
     r = _run("solve", TINY, "--out", out, "--force", "--workers", "1")
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["assignments.csv", "summary.json",
-                                                     "unassigned.csv"]
+    assert sorted(p.name for p in out.iterdir()) == RESULT_FILES
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

@@ -16,8 +16,11 @@ from .base import SolverConfig
 _MODULES: dict[str, str] = {
     "cpsat": "matcher.solvers.cpsat",
     "greedy": "matcher.solvers.greedy",
+    "da": "matcher.solvers.da",
+    "flow": "matcher.solvers.flow",
+    "milp": "matcher.solvers.milp",
 }
-EXACT = frozenset({"cpsat"})
+EXACT = frozenset({"cpsat", "milp", "flow"})
 """Solvers that may report OPTIMAL."""
 
 

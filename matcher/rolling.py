@@ -1,0 +1,679 @@
+"""Rolling cohorts: earlier cohorts' placements occupy places; only the rest is allocated.
+
+Places are counted per calendar term, and a cohort's practice overlaps the next cohort's. Two
+inputs say what earlier cohorts already use:
+
+* ``occupancy.csv`` in a scenario folder (``workstation_id, term, used[, mentor_id]``), read by
+  :func:`matcher.io.load_scenario`;
+* ``--previous RESULT_DIR`` on ``matcher solve`` (and ``matcher check``): an earlier cohort's
+  result folder (:func:`apply_previous`).
+
+Both go through the one transformation :func:`apply_occupancy` / :func:`subtract`, which returns
+a new :class:`~matcher.model.Problem` with the remaining capacities, so solvers, the checker and
+the reports need to know nothing about earlier cohorts:
+
+* a workstation's capacity in a term (its ``capacity``, or its ``workstation_terms.csv``
+  override) is reduced by the places used then; the reduced value is written as a per-term
+  override;
+* a mentor's capacity is per term, but the format has one number per mentor, so the mentor's
+  capacity is reduced by its *busiest* term among the terms where a student of this problem
+  could be placed (the union of the students' windows). That never over-books a mentor; it can
+  leave a mentor's place unused in a term the earlier cohort leaves free;
+* campus supervisors are not reduced: their capacity is per allocation (per cohort).
+
+Rows add up. An unknown workstation, mentor or term, a negative ``used``, or more places used
+than a workstation (or mentor) has is an input error naming the file and row.
+
+:func:`simulate` runs N intakes in sequence (the model is described there and in the README) and
+reports demand against capacity per year and per term.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from .io import (
+    TABLES,
+    Occupancy,
+    ScenarioError,
+    _issue_line,
+    _read_table,
+    _reason,
+    _table_rows,
+    atomic_folder,
+    read_assignments,
+    write_result,
+)
+from .model import Mentor, Policy, Problem, TermCapacity, cross_check, lock_overloads
+
+if TYPE_CHECKING:
+    from .result import Result
+
+__all__ = ["CohortRun", "RollingReport", "apply_occupancy", "apply_previous", "built_in_code",
+           "capacity_by_term", "policy_window", "read_occupancy", "rebuild", "shift_term",
+           "simulate", "subtract", "write_rolling"]
+
+
+# ---- the one transformation -----------------------------------------------------------------
+def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
+    """A copy of ``problem`` with some fields replaced, validated like a loaded scenario.
+
+    Parameters
+    ----------
+    problem
+        The problem to start from.
+    label
+        Prefix of every error line (what made the change), e.g. ``"occupancy.csv"``.
+    **update
+        :class:`~matcher.model.Problem` fields to replace.
+
+    Raises
+    ------
+    ScenarioError
+        When the changed problem breaks a rule of the format (one line per issue).
+    """
+    fields = {name: getattr(problem, name) for name in Problem.model_fields}
+    fields.update(update)
+    try:
+        new = Problem.model_validate(fields, context={"cross_checked": True})
+    except ValidationError as e:
+        raise ScenarioError([f"{label}: {'.'.join(map(str, err['loc']))} {_reason(err)}"
+                             for err in e.errors()]) from None
+    issues = cross_check(new) or lock_overloads(new)
+    if issues:
+        raise ScenarioError([f"{label}: {_issue_line(i)}" for i in issues])
+    return new
+
+
+_PROVENANCE = ("input_sha256", "input_files", "source")
+
+
+def built_in_code() -> dict[str, Any]:
+    """The provenance fields of a problem built in code (their empty defaults).
+
+    A changed problem is not what its files say: variants and cohorts reset these fields.
+    """
+    return {k: Problem.model_fields[k].default for k in _PROVENANCE if k in Problem.model_fields}
+
+
+def capacity_by_term(problem: Problem) -> dict[tuple[str, str], int]:
+    """``(workstation_id, term) -> places``: the capacity with its per-term overrides."""
+    cap = {(w.workstation_id, t): w.capacity for w in problem.workstations for t in problem.terms}
+    for tc in problem.term_capacities:
+        cap[tc.workstation_id, tc.term] = tc.capacity
+    return cap
+
+
+@dataclass(frozen=True)
+class _Use:
+    """Places used at a workstation (and maybe a mentor) in one term, with where it was said."""
+
+    where: str  # "occupancy.csv row 3", "prev/assignments.csv row 5"
+    workstation_id: str
+    mentor_id: str | None
+    term: str
+    used: int
+    term_column: str = "term"
+    used_column: str = "used"
+
+
+def _student_terms(problem: Problem) -> set[str]:
+    """Terms in which some student of the problem could be placed."""
+    out: set[str] = set()
+    for st in problem.students:
+        first, last = problem.window(st)
+        out.update(problem.terms[first:last + 1])
+    return out
+
+
+def subtract(problem: Problem, uses: Iterable[_Use], label: str,
+             input_file: tuple[str, bytes] | None = None) -> Problem:
+    """Reduce capacities by places already used (see the module docstring for the rules).
+
+    ``input_file`` (name, content) is an extra input the uses came from; it is folded into the
+    problem's ``input_sha256`` (and ``input_files``).
+
+    Raises
+    ------
+    ScenarioError
+        One line per bad use, naming where it was given.
+    """
+    errors: list[str] = []
+    ws_ids = {w.workstation_id for w in problem.workstations}
+    mentors = {m.mentor_id: m for m in problem.mentors}
+    cap = capacity_by_term(problem)
+    ws_used: Counter[tuple[str, str]] = Counter()
+    m_used: Counter[tuple[str, str]] = Counter()
+    full: set[tuple[str, str]] = set()
+    for u in uses:
+        ok = True
+        if u.workstation_id not in ws_ids:
+            errors.append(f"{u.where}, workstation_id: unknown workstation '{u.workstation_id}' "
+                          "(not in workstations.csv); remove the row or add the workstation")
+            ok = False
+        if u.term not in problem.term_index:
+            errors.append(f"{u.where}, {u.term_column}: unknown term '{u.term}' (not in "
+                          "scenario.yaml terms); use one of " + ", ".join(problem.terms))
+            ok = False
+        mentor = mentors.get(u.mentor_id) if u.mentor_id is not None else None
+        if u.mentor_id is not None and mentor is None:
+            errors.append(f"{u.where}, mentor_id: unknown mentor '{u.mentor_id}' (not in "
+                          "mentors.csv); give a mentor of the workstation or leave it empty")
+            ok = False
+        elif mentor is not None and mentor.workstation_id != u.workstation_id:
+            errors.append(f"{u.where}, mentor_id: mentor '{u.mentor_id}' works at "
+                          f"'{mentor.workstation_id}', not at '{u.workstation_id}'; give a "
+                          "mentor of that workstation or leave it empty")
+            ok = False
+        if not ok or u.used == 0:
+            continue
+        key = (u.workstation_id, u.term)
+        ws_used[key] += u.used
+        if ws_used[key] > cap[key] and key not in full:
+            full.add(key)
+            errors.append(f"{u.where}, {u.used_column}: '{u.workstation_id}' holds {cap[key]} "
+                          f"place(s) in {u.term} but {ws_used[key]} are used (rows add up); "
+                          "lower the places used or raise the capacity in workstations.csv or "
+                          "workstation_terms.csv")
+        if mentor is not None:
+            mkey = (mentor.mentor_id, u.term)
+            m_used[mkey] += u.used
+            if m_used[mkey] > mentor.capacity and mkey not in full:
+                full.add(mkey)
+                errors.append(f"{u.where}, mentor_id: mentor '{mentor.mentor_id}' takes "
+                              f"{mentor.capacity} student(s) per term but {m_used[mkey]} are "
+                              f"used in {u.term} (rows add up); lower the places used or raise "
+                              "the mentor's capacity in mentors.csv")
+    if errors:
+        raise ScenarioError(errors)
+    if not ws_used:
+        return problem
+    overrides = {(tc.workstation_id, tc.term): tc.capacity for tc in problem.term_capacities}
+    for key, used in ws_used.items():
+        overrides[key] = cap[key] - used
+    tix = problem.term_index
+    # existing overrides keep their rows (new values); new ones follow in calendar order
+    known = [(tc.workstation_id, tc.term) for tc in problem.term_capacities]
+    extra = sorted(set(overrides) - set(known), key=lambda k: (tix[k[1]], k[0]))
+    term_caps = tuple(TermCapacity(workstation_id=w, term=t, capacity=overrides[w, t])
+                      for w, t in known + extra)
+    relevant = _student_terms(problem)
+    busiest: dict[str, int] = {}
+    for (mid, t), used in m_used.items():
+        if t in relevant:
+            busiest[mid] = max(busiest.get(mid, 0), used)
+    new_mentors = tuple(
+        m if m.mentor_id not in busiest
+        else Mentor(**{**m.model_dump(), "capacity": m.capacity - busiest[m.mentor_id]})
+        for m in problem.mentors)
+    update: dict[str, Any] = {"term_capacities": term_caps, "mentors": new_mentors}
+    if input_file is not None:  # the earlier result is part of the input now
+        name, data = input_file
+        update["input_sha256"] = hashlib.sha256(problem.input_sha256.encode()
+                                                + data).hexdigest()
+        if "input_files" in Problem.model_fields:
+            update["input_files"] = tuple(sorted(
+                (*problem.input_files, (name, hashlib.sha256(data).hexdigest()))))
+    return rebuild(problem, f"after subtracting {label}", **update)
+
+
+def apply_occupancy(problem: Problem, rows: Sequence[Occupancy], *,
+                    source: str = "occupancy.csv", numbers: Sequence[int] | None = None
+                    ) -> Problem:
+    """The problem with ``occupancy.csv`` rows subtracted from its capacities.
+
+    Parameters
+    ----------
+    problem
+        A problem with full capacities.
+    rows
+        The rows, in file order (row numbers in messages are 1-based).
+    source
+        The file (or sheet) name used in messages.
+    numbers
+        The row number to show for each row (a workbook's own row numbers); default 1, 2, ...
+
+    Raises
+    ------
+    ScenarioError
+        Unknown workstation, mentor or term, or more places used than there are.
+    """
+    shown = list(numbers) if numbers is not None and len(numbers) == len(rows) else list(
+        range(1, len(rows) + 1))
+    return subtract(problem, (_Use(f"{source} row {r}", o.workstation_id, o.mentor_id, o.term,
+                                   o.used) for r, o in zip(shown, rows, strict=True)), source)
+
+
+def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
+    """The rows of a scenario's ``occupancy.csv`` (or ``occupancy`` sheet of a workbook
+    scenario), cell-checked only; empty when there is none.
+
+    Raises
+    ------
+    ScenarioError
+        When a cell or the header is bad.
+    """
+    from .excel import find_workbook, read_workbook  # deferred: excel imports io
+
+    table = next(t for t in TABLES if t.name == "occupancy")
+    errors: list[str] = []
+    path = Path(scenario)
+    book = find_workbook(path)
+    rows: list[Any] | None
+    if book is None:
+        rows = _read_table(path, table, errors, {})
+    else:
+        data = read_workbook(book, errors, {})
+        sheet = data.tables.get("occupancy") if data is not None else None
+        if data is not None and "occupancy" not in data.tables:
+            rows = []
+        elif sheet is None:
+            rows = None
+        else:
+            rows = _table_rows(replace(table, file=sheet.label), sheet.rows, errors,
+                               sheet.numbers)
+    if errors or rows is None or any(r is None for r in rows):
+        raise ScenarioError(errors or ["occupancy.csv could not be read"])
+    return tuple(rows)
+
+
+def _previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
+                   ) -> tuple[list[_Use], list[str]]:
+    """Turn an earlier cohort's ``assignments.csv`` into uses of this problem's terms."""
+    rows = read_assignments(result_dir)
+    where_file = Path(result_dir) / "assignments.csv"
+    tix = problem.term_index
+    students = {s.student_id for s in problem.students}
+    uses: list[_Use] = []
+    errors: list[str] = []
+    outside = 0
+    for r, row in enumerate(rows, start=1):
+        where = f"{where_file} row {r}"
+        sid = row.get("student_id", "")
+        if sid in students:
+            errors.append(f"{where}, student_id: '{sid}' is also a student of this scenario; "
+                          "--previous takes an earlier cohort's result, not this cohort's")
+            continue
+        start, end = row.get("start_term", ""), row.get("end_term", "")
+        if start in tix and end in tix:
+            first, last = tix[start], tix[end]
+            if first > last:
+                errors.append(f"{where}, end_term: '{end}' comes before start_term '{start}' "
+                              "in scenario.yaml terms; give the result of a scenario with the "
+                              "same calendar")
+                continue
+        elif start in tix:  # the block runs past this calendar's last term
+            first, last = tix[start], len(problem.terms) - 1
+        elif end in tix:  # the block began before this calendar's first term
+            first, last = 0, tix[end]
+        else:
+            outside += 1
+            continue
+        mentor = row.get("mentor_id") or None
+        for k in range(first, last + 1):
+            uses.append(_Use(where, row.get("workstation_id", ""), mentor, problem.terms[k], 1,
+                             term_column="start_term", used_column="workstation_id"))
+    if errors:
+        raise ScenarioError(errors)
+    notes = [f"{outside} earlier placement(s) lie wholly outside this scenario's terms and "
+             "take no places"] if outside else []
+    return uses, notes
+
+
+def apply_previous(problem: Problem, result_dir: str | os.PathLike[str]
+                   ) -> tuple[Problem, list[str]]:
+    """The problem with an earlier cohort's placements subtracted from its capacities.
+
+    A placement covers the terms from its ``start_term`` to its ``end_term``; a term label that
+    is not in this scenario's calendar lies before its first term (a start) or after its last
+    (an end), and a placement with neither term in the calendar takes no places here. The new
+    problem's ``input_sha256`` also covers the earlier result.
+
+    Returns
+    -------
+    problem
+        The reduced problem.
+    notes
+        Lines worth telling the user (placements ignored).
+
+    Raises
+    ------
+    ScenarioError
+        A missing or malformed result folder, a student of this cohort in it, an unknown
+        workstation, mentor or term, or more places used than there are.
+    """
+    uses, notes = _previous_uses(problem, result_dir)
+    path = Path(result_dir) / "assignments.csv"
+    return subtract(problem, uses, f"the previous result {result_dir}",
+                    (f"previous:{path}", path.read_bytes())), notes
+
+
+# ---- N intakes in sequence --------------------------------------------------------------------
+_YEAR = re.compile(r"^(\d{4})(\D.*)?$")
+
+
+def shift_term(label: str, years: int) -> str:
+    """The term label ``years`` later: ``shift_term("2026-autumn", 1) == "2027-autumn"``.
+
+    Raises
+    ------
+    ValueError
+        When the label does not start with a four-digit year.
+    """
+    m = _YEAR.match(label)
+    if m is None:
+        raise ValueError(label)
+    return f"{int(m.group(1)) + years:04d}{m.group(2) or ''}"
+
+
+def _check_calendar(base: Problem) -> int:
+    """Terms per year of the base calendar; ScenarioError when it cannot be shifted by a year."""
+    if 12 % base.term_months:
+        raise ScenarioError([f"scenario.yaml, term_months: {base.term_months} does not divide a "
+                             "year; rolling cohorts need term_months of 1, 2, 3, 4, 6 or 12"])
+    per_year = 12 // base.term_months
+    for k, t in enumerate(base.terms):
+        if _YEAR.match(t) is None:
+            raise ScenarioError([f"scenario.yaml, terms: '{t}' does not start with a year; "
+                                 "rolling cohorts shift terms by a year and need labels such as "
+                                 "2026-autumn"])
+        if k + per_year < len(base.terms) and shift_term(t, 1) != base.terms[k + per_year]:
+            raise ScenarioError([f"scenario.yaml, terms: one year after '{t}' the calendar has "
+                                 f"'{base.terms[k + per_year]}', not '{shift_term(t, 1)}'; list "
+                                 f"{per_year} term(s) per year, labelled by their year"])
+    return per_year
+
+
+def _cohort_problem(base: Problem, cohort: int, n_students: int, seed: int) -> Problem:
+    """Cohort ``cohort`` (1-based): the base shifted by ``cohort - 1`` years, full capacities."""
+    from .variant import draw_students  # deferred: variant imports this module
+
+    years = cohort - 1
+    if years == 0:
+        return base
+    terms = tuple(shift_term(t, years) for t in base.terms)
+    window = base.policy.window
+    policy = Policy(**{**base.policy.model_dump(),
+                       "window": None if window is None
+                       else tuple(shift_term(t, years) for t in window)})
+    rng = np.random.default_rng([seed, cohort])
+    drawn = draw_students(base.students, n_students, rng, taken=set(),
+                          prefix=f"C{cohort}-")
+    students = tuple(s.model_copy(update={
+        "window_start": None if s.window_start is None else shift_term(s.window_start, years),
+        "window_end": None if s.window_end is None else shift_term(s.window_end, years)})
+        for s in drawn)
+    return rebuild(base, f"cohort {cohort}", name=f"{base.name}-cohort{cohort}", terms=terms,
+                   policy=policy, students=students, locks=(), rankings=(),
+                   term_capacities=tuple(tc for tc in base.term_capacities if tc.term in terms),
+                   **built_in_code())
+
+
+@dataclass(frozen=True)
+class CohortRun:
+    """One simulated intake.
+
+    Attributes
+    ----------
+    cohort
+        1-based number; cohort 1 is the base scenario itself.
+    problem
+        The cohort's scenario with full capacities (its own calendar, shifted by a year per
+        cohort).
+    occupancy
+        Places earlier cohorts (and the base's ``occupancy.csv``) use in its terms.
+    reduced
+        ``problem`` with ``occupancy`` subtracted: what was solved.
+    result
+        The allocation.
+    """
+
+    cohort: int
+    problem: Problem
+    occupancy: tuple[Occupancy, ...]
+    reduced: Problem
+    result: Result
+
+
+@dataclass(frozen=True)
+class RollingReport:
+    """What :func:`simulate` found.
+
+    Attributes
+    ----------
+    runs
+        One :class:`CohortRun` per intake, in order.
+    years
+        One row per cohort: intake, demand (student-terms) against the places left in its
+        practice window, placed share, quality figures.
+    terms
+        One row per calendar term of any practice window: capacity, the places each cohort
+        uses, free places.
+    notes
+        The model's parameters, in words.
+    """
+
+    runs: tuple[CohortRun, ...]
+    years: pd.DataFrame
+    terms: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def _occupancy_rows(counts: Counter[tuple[str, str | None, str]], terms: Sequence[str],
+                    mentors: bool) -> tuple[Occupancy, ...]:
+    """The counts in ``terms`` as occupancy rows (without mentors unless ``mentors``)."""
+    tix = {t: k for k, t in enumerate(terms)}
+    merged: Counter[tuple[str, str | None, str]] = Counter()
+    for (w, m, t), n in counts.items():
+        if t in tix and n > 0:
+            merged[w, m if mentors else None, t] += n
+    keys = sorted(merged, key=lambda k: (tix[k[2]], k[0], k[1] or ""))
+    return tuple(Occupancy(workstation_id=w, mentor_id=m, term=t, used=merged[w, m, t])
+                 for w, m, t in keys)
+
+
+def policy_window(problem: Problem) -> list[str]:
+    """The terms of the policy window (all terms when there is none), in calendar order."""
+    first, last = (problem.term_index[t] for t in
+                   (problem.policy.window or (problem.terms[0], problem.terms[-1])))
+    return list(problem.terms[first:last + 1])
+
+
+def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
+             base_occupancy: Sequence[Occupancy] = (), solver: str = "cpsat",
+             time_limit_s: float | None = None, seed: int | None = None,
+             workers: int | None = None, mentor_load: str = "busiest") -> RollingReport:
+    """Simulate ``cohorts`` intakes in sequence, each allocated the places the others left.
+
+    The model:
+
+    * cohort 1 is the base scenario as it is (with its own ``occupancy.csv``, if any);
+    * cohort ``y`` starts ``y - 1`` years later: every term label, the policy window and the
+      students' own windows are shifted by ``y - 1`` years (``2026-autumn`` ->
+      ``2027-autumn``), which needs labels that start with the year and ``term_months``
+      dividing 12;
+    * its intake is ``round(base students x (1 + growth_pct / 100) ** (y - 1))`` students drawn
+      with replacement from the base cohort (university, discipline, work experience,
+      preferences, priority, windows and required months of a random base student; no given
+      supervisor, no locks, no rankings), with ids ``C<y>-...``, seeded by ``(seed, y)``;
+    * workstations, mentors, supervisors and pairs are the base's; supervisors take a new
+      cohort each year (their capacity is per allocation); ``workstation_terms.csv`` overrides
+      stay at their calendar terms (a closure in 2027-autumn affects every cohort practising
+      then);
+    * every earlier cohort's placements (and the base's ``occupancy.csv`` rows) that fall in
+      the cohort's terms are its ``occupancy.csv`` and are subtracted (:func:`apply_occupancy`):
+      exactly per term at workstations; at mentors by their busiest term (``mentor_load
+      "busiest"``, safe but it blocks an earlier cohort's mentor for the whole window, so placed
+      figures are a lower bound) or not at all (``"ignore"``: only workstation places carry
+      over, so mentors may hold more students at once than their capacity; an upper bound).
+
+    Parameters
+    ----------
+    base
+        The base scenario with full capacities (``load_scenario(path, occupancy=False)``).
+    cohorts
+        Number of intakes (>= 1).
+    growth_pct
+        Intake growth per year in percent (negative: shrink); > -100.
+    base_occupancy
+        The base folder's ``occupancy.csv`` rows (calendar terms).
+    solver, time_limit_s, seed, workers
+        As for :func:`matcher.solve`; ``seed`` also seeds the intake draws (default: the
+        scenario's solver seed).
+    mentor_load
+        ``"busiest"`` or ``"ignore"``: how earlier cohorts' mentor load carries over (above).
+
+    Returns
+    -------
+    RollingReport
+
+    Raises
+    ------
+    ScenarioError
+        A calendar that cannot be shifted, or occupancy that does not fit.
+    ValueError
+        ``cohorts < 1`` or ``growth_pct <= -100``.
+    """
+    from .api import solve
+    from .check import check
+
+    if cohorts < 1:
+        raise ValueError("cohorts must be at least 1")
+    if not growth_pct > -100:
+        raise ValueError("growth_pct must be greater than -100")
+    if mentor_load not in ("busiest", "ignore"):
+        raise ValueError("mentor_load must be 'busiest' or 'ignore'")
+    if cohorts > 1:
+        _check_calendar(base)
+    seed = base.solver.seed if seed is None else seed
+    used: Counter[tuple[str, str | None, str]] = Counter()  # (workstation, mentor, term)
+    for o in base_occupancy:
+        used[o.workstation_id, o.mentor_id, o.term] += o.used
+    runs: list[CohortRun] = []
+    year_rows: list[dict[str, Any]] = []
+    by_term: dict[str, dict[str, Any]] = {}
+    calendar: list[str] = []
+    for y in range(1, cohorts + 1):
+        n = len(base.students) if y == 1 else _round_half_up(
+            len(base.students) * (1 + growth_pct / 100) ** (y - 1))
+        if n < 1:
+            raise ValueError(f"cohort {y} would have no students; use a smaller shrink")
+        problem = _cohort_problem(base, y, n, seed)
+        occupancy = _occupancy_rows(used, problem.terms, mentor_load == "busiest")
+        reduced = apply_occupancy(problem, occupancy,
+                                  source=f"cohort {y} occupancy.csv") if occupancy else problem
+        result = solve(reduced, solver, time_limit_s=time_limit_s, seed=seed, workers=workers)
+        violations = len(check(reduced, result).violations)
+        runs.append(CohortRun(y, problem, occupancy, reduced, result))
+
+        cap = capacity_by_term(problem)
+        window = policy_window(problem)
+        carried = Counter[str]()
+        for o in occupancy:
+            carried[o.term] += o.used
+        mine = Counter[str]()
+        tix = problem.term_index
+        for p in result.placements:
+            for k in range(tix[p.start_term], tix[p.end_term] + 1):
+                mine[problem.terms[k]] += 1
+                used[p.workstation_id, p.mentor_id, problem.terms[k]] += 1
+        places = {t: sum(cap[w.workstation_id, t] for w in problem.workstations)
+                  for t in problem.terms}
+        demand = sum(problem.block_terms(s) for s in problem.students)
+        window_places = sum(places[t] for t in window)
+        window_carried = sum(carried[t] for t in window)
+        remaining = window_places - window_carried
+        year_rows.append({
+            "cohort": y, "first_term": problem.terms[0], "window": f"{window[0]}..{window[-1]}",
+            "intake": len(problem.students),
+            "demand_student_terms": demand,
+            "window_places": window_places,
+            "carried_places": window_carried,
+            "remaining_places": remaining,
+            "demand_ratio": round(demand / remaining, 4) if remaining else None,
+            "placed": result.placed,
+            "placed_share": round(result.placed / len(problem.students), 4),
+            "unplaced": len(result.unassigned),
+            "allocated_student_terms": sum(mine[t] for t in window),
+            "first_choice_share": round(result.first_choice_share, 4),
+            "rank_cost": result.rank_cost,
+            "status": result.status.value,
+            "violations": violations,
+        })
+        for t in window:
+            if t not in calendar:
+                calendar.append(t)
+            row = by_term.setdefault(t, {"term": t, "capacity": places[t]})
+            row[f"cohort_{y}"] = mine[t]
+    base_by_term = Counter[str]()
+    for o in base_occupancy:
+        base_by_term[o.term] += o.used
+    term_rows = []
+    for t in calendar:
+        row = by_term[t]
+        cols = [f"cohort_{y}" for y in range(1, cohorts + 1)]
+        out: dict[str, Any] = {"term": t, "capacity": row["capacity"]}
+        if base_occupancy:
+            out["occupancy_csv"] = base_by_term[t]
+        for c in cols:
+            out[c] = row.get(c, 0)
+        total = sum(out[c] for c in cols) + out.get("occupancy_csv", 0)
+        out["used"] = total
+        out["free"] = row["capacity"] - total
+        out["use_share"] = round(total / row["capacity"], 4) if row["capacity"] else None
+        term_rows.append(out)
+    notes = (f"{cohorts} cohort(s) from {base.name}, intake growth {growth_pct:g}% per year, "
+             f"solver {runs[0].result.solver}, seed {seed}, earlier mentor load: "
+             + ("subtracted in its busiest term (placed is a lower bound)"
+                if mentor_load == "busiest" else
+                "ignored (only workstation places carry over; placed is an upper bound)"),)
+    return RollingReport(tuple(runs), pd.DataFrame(year_rows), pd.DataFrame(term_rows), notes)
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
+                  force: bool = False) -> Path:
+    """Write ``years.csv``, ``terms.csv``, ``report.md`` and one folder per cohort, atomically.
+
+    ``cohort-<y>/scenario/`` is the cohort's full scenario (full capacities, with the places
+    earlier cohorts use as its ``occupancy.csv``: ``matcher solve`` on it allocates what the
+    simulation allocated), ``cohort-<y>/result/`` its result folder.
+    """
+    from .compare import markdown_table
+    from .variant import write_scenario
+
+    def fill(tmp: Path) -> None:
+        report.years.to_csv(tmp / "years.csv", index=False, lineterminator="\n")
+        report.terms.to_csv(tmp / "terms.csv", index=False, lineterminator="\n")
+        for run in report.runs:
+            folder = tmp / f"cohort-{run.cohort}"
+            folder.mkdir()
+            write_scenario(run.problem, folder / "scenario", occupancy=run.occupancy,
+                           header=[f"Rolling cohort {run.cohort} of {report.notes[0]}."])
+            write_result(run.result, folder / "result", problem=run.reduced)
+        lines = ["# Rolling cohorts", "", *report.notes, "",
+                 "## Demand against capacity per year", "",
+                 "Demand: student-terms the intake needs; window places: workstation places in "
+                 "the cohort's practice window; carried: places earlier cohorts use there.", "",
+                 markdown_table(report.years), "",
+                 "## Places per calendar term", "",
+                 "Places used by each cohort in each term of any practice window.", "",
+                 markdown_table(report.terms), ""]
+        (tmp / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+    return atomic_folder(out, force, fill)

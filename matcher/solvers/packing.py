@@ -1,0 +1,344 @@
+"""Shared bookkeeping of the heuristic solvers: what is left, what fits, and the locks.
+
+Used by :mod:`~matcher.solvers.da` and :mod:`~matcher.solvers.flow` (never by the checker).
+A :class:`Loads` tracks the room left at every workstation and mentor in every term and at every
+supervisor; :func:`fit` picks a start and mentor for a student at a workstation given that room;
+:func:`place_locks` places the locked students first, by an exhaustive search that can prove the
+locks cannot all be honoured; :func:`fill_greedily` gives students still unplaced their cheapest
+option that has room.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..encoding import Encoded
+from .base import Choice
+
+LOCK_SEARCH_NODES = 200_000
+"""Node budget of the lock search; beyond it the locks are neither placed nor proven infeasible."""
+
+
+@dataclass
+class Loads:
+    """Room left: per workstation and term, per mentor and term, per supervisor."""
+
+    enc: Encoded
+    ws_left: list[list[int]] = field(init=False)
+    m_left: list[list[int]] = field(init=False)
+    s_left: list[int] = field(init=False)
+    _starts: dict[tuple[int, int, int, int, int], dict[int, list[int]]] = field(
+        init=False, default_factory=dict)
+    _mentors: dict[tuple[int, int], list[int]] = field(init=False, default_factory=dict)
+    _pair_w: dict[tuple[int, int], int] = field(init=False, default_factory=dict)
+    _sup_heap: dict[tuple[int, int], list[tuple[int, int, int, int]]] = field(
+        init=False, default_factory=dict)
+    _sup_version: list[int] = field(init=False)
+    _stations: dict[tuple[int, int, int, int, int], list[int]] = field(
+        init=False, default_factory=dict)
+    _spec: list[int] = field(init=False)
+    _reserved: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        enc = self.enc
+        self.ws_left = [list(caps) for caps in enc.ws_cap]
+        self.m_left = [[c] * enc.n_terms for c in enc.m_cap]
+        self.s_left = list(enc.s_cap)
+        self._spec = [len(d) for d in enc.s_disc]
+        self._reserved = [0] * len(enc.s_cap)
+        for s in enc.st_sup:
+            if s >= 0:
+                self._reserved[s] += 1
+        self._sup_version = [0] * len(enc.s_cap)
+        for s in range(len(enc.s_cap)):
+            self._push_supervisor(s)
+        if enc.use_pairs:
+            self._pair_w = {(s, m): wgt for s, m, wgt in enc.pairs}
+
+    # ---- static facts, cached ---------------------------------------------------------------
+    def starts_by_station(self, i: int) -> dict[int, list[int]]:
+        """Allowed starts of student ``i``, per workstation.
+
+        The same options as :meth:`~matcher.encoding.Encoded.options` (locks and
+        ``preferences_only`` applied), grouped by workstation and shared per profile, without
+        scanning every workstation for each student.
+        """
+        enc = self.enc
+        if not enc.supervisors_for(i):
+            return {}
+        key = enc.profile(i)
+        base = self._starts.get(key)
+        if base is None:
+            base = {}
+            for w, k in enc.profile_options(key):
+                base.setdefault(w, []).append(k)
+            self._starts[key] = base
+        lock = enc.st_lock[i]
+        if lock is not None:
+            w0, m0, k0 = lock
+            if m0 >= 0 and enc.m_cap[m0] <= 0:
+                return {}
+            ks = [k for k in base.get(w0, []) if k0 < 0 or k == k0]
+            return {w0: ks} if ks else {}
+        if enc.preferences_only:
+            return {w: base[w] for w in enc.st_prefs[i] if w in base}
+        return base
+
+    def mentors(self, i: int, w: int) -> list[int]:
+        """Mentors student ``i`` may get at ``w`` (a locked mentor, else every eligible one)."""
+        lock = self.enc.st_lock[i]
+        if lock is not None and lock[1] >= 0:
+            return [lock[1]]
+        key = (w, self.enc.st_disc[i])
+        got = self._mentors.get(key)
+        if got is None:
+            got = self._mentors[key] = self.enc.mentors_for(w, key[1])
+        return got
+
+    def pair_weight(self, s: int, m: int) -> int:
+        """Scaled weight of the supervisor-mentor pair (0 when not rewarded or pairs are off)."""
+        return self._pair_w.get((s, m), 0) if self._pair_w else 0
+
+    def stations(self, key: tuple[int, int, int, int, int]) -> list[int]:
+        """Workstations a profile may go to (some start fits), in index order."""
+        got = self._stations.get(key)
+        if got is None:
+            got = self._stations[key] = sorted({w for w, _k in self.enc.profile_options(key)})
+        return got
+
+    # ---- room ----------------------------------------------------------------------------
+    def take(self, i: int, choice: Choice) -> None:
+        """Book ``choice`` for student ``i``."""
+        w, m, s, k = choice
+        ws, ml = self.ws_left[w], self.m_left[m]
+        for t in range(k, k + self.enc.st_block[i]):
+            ws[t] -= 1
+            ml[t] -= 1
+        self.use_supervisor(s)
+
+    def give_back(self, i: int, choice: Choice) -> None:
+        """Release a booking made by :meth:`take`."""
+        w, m, s, k = choice
+        ws, ml = self.ws_left[w], self.m_left[m]
+        for t in range(k, k + self.enc.st_block[i]):
+            ws[t] += 1
+            ml[t] += 1
+        self.free_supervisor(s)
+
+    def fits(self, i: int, choice: Choice) -> bool:
+        """Whether ``choice`` still has room for student ``i`` (supervisor included)."""
+        w, m, s, k = choice
+        if self.s_left[s] <= 0:
+            return False
+        ws, ml = self.ws_left[w], self.m_left[m]
+        return all(ws[t] > 0 and ml[t] > 0 for t in range(k, k + self.enc.st_block[i]))
+
+    # ---- supervisors ---------------------------------------------------------------------
+    # Each (university, discipline) keeps a heap of its supervisors with room, best first; an
+    # entry is current only while the supervisor's version is unchanged (every change of its
+    # room pushes a fresh entry), so stale ones are dropped when they surface.
+    def _push_supervisor(self, s: int) -> None:
+        self._sup_version[s] += 1
+        if self.s_left[s] <= 0:
+            return
+        enc = self.enc
+        entry = (self._spec[s], self._reserved[s] - self.s_left[s], s, self._sup_version[s])
+        for d in enc.s_disc[s]:
+            heapq.heappush(self._sup_heap.setdefault((enc.s_univ[s], d), []), entry)
+
+    def use_supervisor(self, s: int) -> None:
+        """One more student for supervisor ``s``."""
+        self.s_left[s] -= 1
+        self._push_supervisor(s)
+
+    def free_supervisor(self, s: int) -> None:
+        """One student fewer for supervisor ``s``."""
+        self.s_left[s] += 1
+        self._push_supervisor(s)
+
+    def supervisor(self, i: int, prefer: int = -1) -> int:
+        """A supervisor with room for student ``i`` (``prefer`` if it has room), or -1.
+
+        The given supervisor if the student has one; else, among those of the student's
+        university and discipline with room: the ones taking the fewest disciplines (broader
+        ones stay free for students only they can take), then the one with the most room beyond
+        the students who were given it (so that free choices do not fill a supervisor others
+        must have), then by index.
+        """
+        if prefer >= 0 and self.s_left[prefer] > 0:
+            return prefer
+        enc = self.enc
+        given = enc.st_sup[i]
+        if given >= 0:
+            return given if self.s_left[given] > 0 else -1
+        heap = self._sup_heap.get((enc.st_univ[i], enc.st_disc[i]))
+        version = self._sup_version
+        while heap:
+            top = heap[0]
+            if top[3] == version[top[2]]:
+                return top[2]
+            heapq.heappop(heap)
+        return -1
+
+
+def fit(loads: Loads, i: int, w: int, starts: Sequence[int], s: int, *, spread: bool = True
+        ) -> tuple[int, int] | None:
+    """A ``(start, mentor)`` for student ``i`` at ``w`` with room, given supervisor ``s``.
+
+    With ``spread`` (the default), among the fitting ones: a rewarded pair with ``s`` first,
+    then the start whose block leaves the workstation the most room (spreading students over
+    the terms), then the mentor taking the fewest disciplines and with the most room; ties by
+    start and mentor index. Without it, the earliest start comes first (for packing students
+    in deadline order).
+    """
+    n = loads.enc.st_block[i]
+    ws = loads.ws_left[w]
+    mentors = loads.mentors(i, w)
+    m_left = loads.m_left
+    if len(starts) == 1 and len(mentors) == 1:  # nothing to choose: the common fast path
+        k, m = starts[0], mentors[0]
+        ml = m_left[m]
+        ok = all(ws[t] > 0 and ml[t] > 0 for t in range(k, k + n))
+        return (k, m) if ok else None
+    best: tuple[int, int] | None = None
+    best_key: tuple[int, ...] = ()
+    for k in starts:
+        slack = min(ws[k:k + n])
+        if slack <= 0:
+            continue
+        for m in mentors:
+            m_slack = min(m_left[m][k:k + n])
+            if m_slack <= 0:
+                continue
+            pair = -loads.pair_weight(s, m)
+            spec = len(loads.enc.m_disc[m])
+            key = ((pair, -slack, spec, -m_slack, k, m) if spread
+                   else (k, pair, spec, -m_slack, m, 0))
+            if best is None or key < best_key:
+                best, best_key = (k, m), key
+    return best
+
+
+def place_locks(loads: Loads, budget: int = LOCK_SEARCH_NODES
+                ) -> tuple[dict[int, Choice] | None, bool]:
+    """Place every locked student first, searching all their options if need be.
+
+    Returns
+    -------
+    chosen
+        Locked student -> choice (booked in ``loads``), or None when no placement was found.
+    exhausted
+        With ``chosen`` None: True when the search covered every combination, which proves that
+        the locks cannot all be honoured; False when it stopped at its node budget.
+    """
+    enc = loads.enc
+    locked = [i for i in range(enc.n_students) if enc.st_lock[i] is not None]
+    if not locked:
+        return {}, True
+    per: dict[int, list[tuple[int, int, int]]] = {}
+    for i in locked:
+        starts = loads.starts_by_station(i)
+        w = enc.st_lock[i][0]  # type: ignore[index]
+        per[i] = [(w, m, k) for k in starts.get(w, []) for m in loads.mentors(i, w)]
+    # Fewest options first: conflicts show up early and the search stays small.
+    order = sorted(locked, key=lambda i: (len(per[i]) * len(enc.supervisors_for(i)), i))
+    chosen: dict[int, Choice] = {}
+    nodes = [0]
+
+    def dfs(pos: int) -> bool | None:
+        if pos == len(order):
+            return True
+        i = order[pos]
+        for w, m, k in per[i]:
+            for s in enc.supervisors_for(i):
+                nodes[0] += 1
+                if nodes[0] > budget:
+                    return None
+                choice = (w, m, s, k)
+                if not loads.fits(i, choice):
+                    continue
+                loads.take(i, choice)
+                chosen[i] = choice
+                got = dfs(pos + 1)
+                if got is None or got:
+                    return got
+                loads.give_back(i, choice)
+                del chosen[i]
+        return False
+
+    found = dfs(0)
+    if found:
+        return chosen, True
+    for i, choice in chosen.items():
+        loads.give_back(i, choice)
+    return None, found is not None
+
+
+def lock_failure(enc: Encoded, solver: str, proven: bool) -> str:
+    """The message of a result whose locked students could not be placed."""
+    locked = [enc.student_ids[i] for i in range(enc.n_students) if enc.st_lock[i] is not None]
+    names = ", ".join(locked[:10]) + (f" and {len(locked) - 10} more" if len(locked) > 10
+                                      else "")
+    if proven:
+        return (f"the locks of {names} cannot all be honoured; remove or change one of them in "
+                "locks.csv")
+    return (f"{solver} could not place the locked students {names} within its search budget; "
+            "try the cpsat solver")
+
+
+def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
+                  prefer_sup: dict[int, int] | None = None,
+                  book: Callable[[int, Choice], None] | None = None) -> int:
+    """Give each unplaced student of ``order`` its cheapest option that still has room.
+
+    Listed workstations in list order first, then (unless ``preferences_only``) the others in
+    index order; the start and mentor within a workstation by :func:`fit`. Books into
+    ``loads`` and ``chosen`` (or through ``book``); returns how many it placed.
+
+    Room only shrinks here and whether a workstation can take a student depends only on the
+    student's profile (window, block, university, discipline), so a workstation that could not
+    take one unlocked student of a profile is skipped for the later ones.
+    """
+    enc = loads.enc
+    added = 0
+    skip: dict[tuple[int, int, int, int, int], int] = {}
+    for i in order:
+        if i in chosen:
+            continue
+        starts = loads.starts_by_station(i)
+        if not starts:
+            continue
+        s = loads.supervisor(i, (prefer_sup or {}).get(i, -1))
+        if s < 0:
+            continue
+        got: tuple[int, int] | None = None
+        w = -1
+        for w in enc.st_prefs[i]:
+            if w in starts:
+                got = fit(loads, i, w, starts[w], s)
+                if got is not None:
+                    break
+        if got is None and not enc.preferences_only and enc.st_lock[i] is None:
+            prof = enc.profile(i)
+            stations = loads.stations(prof)
+            p = skip.get(prof, 0)
+            while p < len(stations):
+                w = stations[p]
+                if w not in enc.rank_of[i]:  # a listed one was tried above and failed
+                    got = fit(loads, i, w, starts[w], s)
+                    if got is not None:
+                        break
+                p += 1
+            skip[prof] = p
+        if got is None:
+            continue
+        choice = (w, got[1], s, got[0])
+        if book is None:
+            chosen[i] = choice
+            loads.take(i, choice)
+        else:
+            book(i, choice)
+        added += 1
+    return added

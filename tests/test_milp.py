@@ -1,0 +1,202 @@
+"""Tests of the MILP cross-check solver (:mod:`matcher.solvers.milp`, HiGHS in a helper process).
+
+Optimality is checked against :mod:`brute` (written from the spec, sharing no code with any
+solver) on tiny generated problems and against ``scenarios/tiny``'s hand-derived optimum; every
+result also goes through the independent checker.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from brute import brute_force
+from hypothesis import HealthCheck, given, settings
+from strategies import problems, tiny_problems
+
+import matcher
+from matcher.encoding import encode
+from matcher.generate import generate_scenario
+from matcher.model import Lock, Problem
+from matcher.result import Result, Status
+from matcher.solvers import EXACT, names
+from matcher.solvers.greedy import serial_dictatorship
+from matcher.solvers.milp import build_model, hint_from_choices, violated_rows
+
+TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+# Each solve starts a helper process (~0.2 s), so the example counts stay modest.
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+
+
+def _solve(problem: Problem, time_limit_s: float = 20, seed: int = 0) -> Result:
+    return matcher.solve(problem, solver="milp", time_limit_s=time_limit_s, workers=1, seed=seed)
+
+
+def _check_ok(problem: Problem, result: Result) -> matcher.CheckReport:
+    """The independent checker accepts the result (rules and claimed figures and bounds)."""
+    report = matcher.check(problem, result)
+    assert report.ok, report.violations
+    return report
+
+
+def _with_locks(problem: Problem, locks: list[Lock]) -> Problem:
+    fields = {f: getattr(problem, f) for f in Problem.model_fields}
+    return Problem(**{**fields, "locks": tuple(locks)})
+
+
+def test_milp_is_registered_as_exact() -> None:
+    """The registry lists milp and allows it to claim OPTIMAL."""
+    assert "milp" in names()
+    assert "milp" in EXACT
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(tiny_problems())
+def test_milp_equals_brute_force(problem: Problem) -> None:
+    """On tiny problems milp's (placed, rank cost, pair weight) is the brute-force optimum."""
+    expected = brute_force(problem)
+    result = _solve(problem)
+    report = _check_ok(problem, result)
+    if expected is None:
+        assert result.status == Status.INFEASIBLE, (result.status, result.message)
+        assert result.placed == 0
+        return
+    assert result.status == Status.OPTIMAL, (result.status, result.message)
+    assert (result.placed, result.rank_cost) == (expected.placed, expected.rank_cost)
+    assert abs(result.pair_weight - expected.pair_weight) <= 1e-6
+    assert (report.placed, report.rank_cost) == (expected.placed, expected.rank_cost)
+    assert result.placed_upper_bound == expected.placed
+    assert result.rank_cost_lower_bound == expected.rank_cost
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(problems())
+def test_milp_agrees_with_cpsat_on_larger_problems(problem: Problem) -> None:
+    """Beyond brute-force sizes milp and cpsat prove the same optimum; the result checks."""
+    result = _solve(problem)
+    _check_ok(problem, result)
+    cpsat = matcher.solve(problem, solver="cpsat", time_limit_s=20, workers=1, seed=0)
+    assert result.status == cpsat.status, (result.message, cpsat.message)
+    assert result.status in (Status.OPTIMAL, Status.INFEASIBLE), result.message
+    if result.status == Status.OPTIMAL:
+        assert result.placed == result.placed_upper_bound
+        assert result.rank_cost == result.rank_cost_lower_bound
+        assert len(result.placements) + len(result.unassigned) == len(problem.students)
+        assert (result.placed, result.rank_cost) == (cpsat.placed, cpsat.rank_cost)
+        assert abs(result.pair_weight - cpsat.pair_weight) <= 1e-6
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(problems(max_students=8, max_workstations=4))
+def test_greedy_allocation_is_a_feasible_point_of_the_model(problem: Problem) -> None:
+    """The greedy allocation, mapped to MILP columns, keeps every row (a valid warm start)."""
+    enc = encode(problem)
+    mdl = build_model(enc)
+    chosen, failed = serial_dictatorship(enc)
+    if failed:
+        return
+    x = hint_from_choices(mdl, chosen)
+    assert violated_rows(mdl.lp, x) == []
+    placed = sum(c * x[j] for j, c in mdl.placed)
+    assert placed == len(chosen)
+
+
+def test_tiny_scenario_known_optimum() -> None:
+    """scenarios/tiny solves to its hand-derived optimum (expected.json), proven, and checks."""
+    expected = json.loads((TINY / "expected.json").read_text(encoding="utf-8"))
+    problem = matcher.load_scenario(TINY)
+    result = _solve(problem)
+    assert result.status == Status.OPTIMAL, result.message
+    assert result.placed == expected["placed"]
+    assert result.rank_cost == expected["rank_cost"]
+    assert abs(result.pair_weight - expected["pair_weight"]) <= 1e-6
+    assert (result.placed_upper_bound, result.rank_cost_lower_bound) == (5, 7)
+    _check_ok(problem, result)
+
+
+def test_runs_after_ortools_is_loaded() -> None:
+    """With OR-Tools loaded in this process (cpsat), milp still solves (HiGHS runs elsewhere)."""
+    problem = matcher.load_scenario(TINY)
+    cpsat = matcher.solve(problem, solver="cpsat", time_limit_s=10, workers=1)
+    assert "ortools" in sys.modules
+    result = _solve(problem)
+    assert (result.placed, result.rank_cost, result.pair_weight) == (
+        cpsat.placed, cpsat.rank_cost, cpsat.pair_weight)
+
+
+def test_conflicting_locks_are_named() -> None:
+    """Two locks on a one-place workstation make it INFEASIBLE; the message names just those."""
+    problem = _with_locks(matcher.load_scenario(TINY), [
+        Lock(student_id="S1", workstation_id="W1"),
+        Lock(student_id="S2", workstation_id="W1"),
+        Lock(student_id="S4", workstation_id="W3"),  # fine on its own and with the others
+    ])
+    result = _solve(problem)
+    assert result.status == Status.INFEASIBLE
+    assert result.placed == 0
+    assert "S1, S2" in result.message and "S4" not in result.message
+    _check_ok(problem, result)
+
+
+def test_honoured_locks_are_kept() -> None:
+    """Locks that fit are kept, and the optimum is the best allocation that keeps them."""
+    problem = _with_locks(matcher.load_scenario(TINY), [
+        Lock(student_id="S2", workstation_id="W1", start_term="2026-autumn")])
+    result = _solve(problem)
+    assert result.status == Status.OPTIMAL
+    placed = {p.student_id: p.workstation_id for p in result.placements}
+    assert placed["S2"] == "W1"
+    expected = brute_force(problem)
+    assert expected is not None
+    assert (result.placed, result.rank_cost) == (expected.placed, expected.rank_cost)
+    _check_ok(problem, result)
+
+
+def test_same_seed_same_allocation(tmp_path: Path) -> None:
+    """The same input and seed give the same assignments on a generated 120-student cohort."""
+    folder = generate_scenario(tmp_path / "g", students=120, workstations=12, universities=3,
+                               seed=5)
+    problem = matcher.load_scenario(folder)
+    first, second = _solve(problem, seed=3), _solve(problem, seed=3)
+    assert first.status == second.status == Status.OPTIMAL
+    pd.testing.assert_frame_equal(first.assignments, second.assignments)
+    _check_ok(problem, first)
+
+
+def test_cut_short_run_is_honest(tmp_path: Path) -> None:
+    """A run with a very short time limit never over-claims: status, bounds and rows all check."""
+    folder = generate_scenario(tmp_path / "g", students=600, workstations=50, universities=6,
+                               seed=11)
+    problem = matcher.load_scenario(folder)
+    result = _solve(problem, time_limit_s=0.3)
+    assert result.status in (Status.OPTIMAL, Status.FEASIBLE, Status.UNKNOWN)
+    _check_ok(problem, result)
+    if result.status == Status.FEASIBLE:
+        assert result.message
+        assert result.placed_upper_bound is not None
+        assert result.placed <= result.placed_upper_bound <= len(problem.students)
+    if result.status == Status.UNKNOWN:
+        assert result.placed == 0 and result.message
+
+
+def test_no_options_is_trivially_optimal() -> None:
+    """When nobody has an allowed option the answer is proven at once: nobody placed."""
+    problem = matcher.load_scenario(TINY)
+    fields = {f: getattr(problem, f) for f in Problem.model_fields}
+    only_s6 = tuple(s for s in problem.students if s.student_id == "S6")
+    problem = Problem(**{**fields, "students": only_s6, "locks": ()})
+    result = _solve(problem)
+    assert result.status == Status.OPTIMAL
+    assert result.placed == 0 and result.placed_upper_bound == 0
+    assert [sid for sid, _ in result.unassigned] == ["S6"]
+    _check_ok(problem, result)
+
+
+def test_violated_rows_detects_a_broken_capacity() -> None:
+    """The feasibility helper reports a row that an over-full allocation breaks."""
+    mdl = build_model(encode(matcher.load_scenario(TINY)))
+    x = np.asarray(mdl.lp.ub, dtype=np.float64)  # everything at its upper bound
+    assert violated_rows(mdl.lp, x)
