@@ -34,23 +34,49 @@ stay valid, and at the optimum it never happens.
 
 Levels (lexicographic): 1. maximise placed; 2. with placed fixed, minimise rank cost; 3. with
 both fixed, maximise the pair weight. Each stage is warm-started with the previous solution.
+
+Warm start and bounds: stage 1 starts from the better of the greedy allocation and the
+flow-repaired one (:func:`matcher.solvers.flow.flow_allocation`), first improved by a
+large-neighbourhood step (:func:`_place_more`: students at workstations no unplaced student can
+use stay placed, the rest is solved). On two cores CP-SAT's own bounds are weak on large
+models, so the reported bounds also take the flow relaxation's (``placed_upper_bound``: the
+fewest of CP-SAT's bound, the number of students with any allowed option and the maximum flow;
+``rank_cost_lower_bound``: the larger of CP-SAT's and the flow's).
+
+Re-solve (option ``previous``, see :mod:`matcher.resolve`): a ``keep[i]`` option fixes student
+``i``'s earlier placement exactly (its start group has the earlier block and mentor, its
+supervisor group the earlier supervisor). A level "keep the most" comes between levels 1 and 2;
+stage 1 maximises ``placed * (K + 1) + kept`` (K keepable students), which is exactly
+lexicographic, after two small restricted solves that keep every earlier placement that still
+fits (:func:`_keep_first`).
+
+Interruption: SIGINT or SIGTERM stops the running search (:class:`_Stop`); the best allocation
+found so far is returned with status FEASIBLE, so ``matcher solve`` still writes a complete
+result. A time limit that ends stage 1 before CP-SAT reports anything returns the warm start.
 """
 
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.sat.python import cp_model
 
+from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .base import Choice, SolverConfig, build_result
+from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
+from .packing import Loads, fill_greedily, place_locks
 
 NAME = "cpsat"
 
@@ -58,6 +84,7 @@ StartKey = tuple[int, int, int, int, int, int]  # (w, d, n, first, last, mlock)
 PoolKey = tuple[int, int, int, int]  # (w, d, k, n)
 GroupKey = tuple[str, int, int]  # ("free", u, d) or ("given", s, -1)
 Expr = Any  # an IntVar or a linear expression
+_OTHER = -2  # off-list class key: students whose given supervisor is in no rewarded pair
 
 
 def _ub(v: Any) -> int:
@@ -100,15 +127,45 @@ class _Model:
     r: dict[tuple[StartKey, int, GroupKey, int, int], Any] = field(default_factory=dict)
     placed_lits: dict[int, list[Any]] = field(default_factory=dict)
     lock_lits: dict[int, Any] = field(default_factory=dict)
+    # Re-solve: keep[i] is true when student i keeps its previous placement exactly.
+    keep: dict[int, Any] = field(default_factory=dict)
+    kept_choice: dict[int, Choice] = field(default_factory=dict)
     # Indices of the z, g and h variables created (other entries are shortcut expressions).
     split_vars: dict[str, set[int]] = field(
         default_factory=lambda: {"z": set(), "g": set(), "h": set()})
     placed: Expr = 0
+    kept: Expr = 0
     rank_cost: Expr = 0
     pair_weight: Expr = 0
 
 
 # ---- model building: one function per constraint family ------------------------------------
+def keepable(enc: Encoded, i: int, choice: Choice) -> bool:
+    """Whether student ``i`` may keep ``choice`` under the (changed) problem's rules alone.
+
+    Locked students follow their lock instead. Capacities are the model's business.
+    """
+    w, m, s, k = choice
+    return (enc.st_lock[i] is None and (w, k) in enc.options(i)
+            and m in enc.mentors_for(w, enc.st_disc[i]) and s in enc.supervisors_for(i))
+
+
+def _add_keep_variables(mdl: _Model, previous: dict[int, Choice]) -> None:
+    """Re-solve: one option per student to keep its previous placement exactly."""
+    for i in sorted(previous):
+        if keepable(mdl.enc, i, previous[i]):
+            mdl.keep[i] = mdl.model.new_bool_var(f"keep_{i}")
+            mdl.kept_choice[i] = previous[i]
+            mdl.placed_lits.setdefault(i, []).append(mdl.keep[i])
+
+
+def _keep_key(mdl: _Model, i: int) -> tuple[StartKey, GroupKey]:
+    """The start group and supervisor group of a kept placement (a fixed block, mentor, sup)."""
+    w, m, s, k = mdl.kept_choice[i]
+    enc = mdl.enc
+    return (w, enc.st_disc[i], enc.st_block[i], k, k + enc.st_block[i] - 1, m), ("given", s, -1)
+
+
 def _stations(enc: Encoded, i: int) -> list[int]:
     """Workstations student ``i`` may be placed at (some start fits), in index order."""
     return sorted({w for w, _k in enc.options(i)})
@@ -118,6 +175,7 @@ def _add_choice_variables(mdl: _Model) -> None:
     """Variables only for allowed options: listed (or locked) stations, and off-list classes."""
     enc, cp = mdl.enc, mdl.model
     class_members: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    paired = {s for s, _m, _w in enc.pairs} if enc.use_pairs else set()
     for i in range(enc.n_students):
         stations = _stations(enc, i)
         locked = enc.st_lock[i] is not None
@@ -126,7 +184,9 @@ def _add_choice_variables(mdl: _Model) -> None:
                 mdl.y[i, w] = cp.new_bool_var(f"y_{i}_{w}")
         if not locked and not enc.preferences_only and any(
                 w not in enc.rank_of[i] for w in stations):
-            class_members[(*enc.profile(i), enc.st_sup[i])].append(i)
+            # A given supervisor matters to an off-list class only through rewarded pairs.
+            sup = enc.st_sup[i]
+            class_members[(*enc.profile(i), sup if sup < 0 or sup in paired else _OTHER)].append(i)
     for c, key in enumerate(sorted(class_members)):
         members = class_members[key]
         mdl.classes.append((key, members))
@@ -167,10 +227,13 @@ def _add_start_split(mdl: _Model) -> None:
         first, last, mlock = _span(enc, i)
         members[w, enc.st_disc[i], enc.st_block[i], first, last, mlock].append(
             (v, _group(enc, i)))
+    for i, v in mdl.keep.items():
+        a, kept_grp = _keep_key(mdl, i)
+        members[a].append((v, kept_grp))
     for (c, w), v in mdl.o.items():
         key, _ = mdl.classes[c]
         u, d, n, first, last, sup = key
-        grp: GroupKey = ("given", sup, -1) if sup >= 0 else ("free", u, d)
+        grp: GroupKey = ("free", u, d) if sup == -1 else ("given", sup, -1)
         members[w, d, n, first, last, -1].append((v, grp))
     mdl.members = dict(sorted(members.items()))
     for a, items in mdl.members.items():
@@ -245,13 +308,18 @@ def _add_supervisor_capacity(mdl: _Model) -> None:
     """Placed students of a group are split among its supervisors; each within capacity."""
     enc, cp = mdl.enc, mdl.model
     load: dict[int, list[tuple[Expr, int]]] = defaultdict(list)
-    groups: dict[GroupKey, list[int]] = defaultdict(list)
+    groups: dict[GroupKey, list[Any]] = defaultdict(list)
+    first_member: dict[GroupKey, int] = {}
     for i in sorted(mdl.placed_lits):
-        groups[_group(enc, i)].append(i)
+        kept = mdl.keep.get(i)
+        for lit in mdl.placed_lits[i]:
+            key = _keep_key(mdl, i)[1] if lit is kept else _group(enc, i)
+            groups[key].append(lit)
+            first_member.setdefault(key, i)
     for key in sorted(groups):
         members = groups[key]
-        count = _sum([_student_placed(mdl, i) for i in members])
-        sups = enc.supervisors_for(members[0])
+        count = _sum(members)
+        sups = [key[1]] if key[0] == "given" else enc.supervisors_for(first_member[key])
         if len(sups) == 1:
             mdl.h[key, sups[0]] = count
         else:
@@ -336,13 +404,19 @@ def _add_objective_expressions(mdl: _Model) -> None:
     mdl.placed = _sum([v for vs in mdl.placed_lits.values() for v in vs])
     terms = [(v, enc.cost(i, w)) for (i, w), v in mdl.y.items()]
     terms += [(v, enc.max_list + 1) for v in mdl.ovf.values()]
+    terms += [(v, enc.cost(i, mdl.kept_choice[i][0])) for i, v in mdl.keep.items()]
+    mdl.kept = _sum(list(mdl.keep.values()))
     mdl.rank_cost = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
 
 
-def build_model(enc: Encoded) -> _Model:
-    """Build the full CP-SAT model (without objective) for an encoded problem."""
+def build_model(enc: Encoded, previous: dict[int, Choice] | None = None) -> _Model:
+    """Build the full CP-SAT model (without objective) for an encoded problem.
+
+    ``previous`` (re-solve) gives earlier placements a student may keep exactly.
+    """
     mdl = _Model(enc)
     _add_choice_variables(mdl)
+    _add_keep_variables(mdl, previous or {})
     _add_one_placement_per_student(mdl)
     _add_class_links(mdl)
     _add_start_split(mdl)
@@ -356,6 +430,91 @@ def build_model(enc: Encoded) -> _Model:
 
 
 # ---- solving --------------------------------------------------------------------------------
+class _Stop:
+    """Stops the running search on SIGINT/SIGTERM; later stages are then skipped.
+
+    The best allocation found so far is still returned (status FEASIBLE, with its gap), so an
+    interrupted ``matcher solve`` writes a complete result rather than nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.signal_name = ""
+        self.solver: cp_model.CpSolver | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.requested = True
+        self.signal_name = signal.Signals(signum).name
+        if self.solver is not None:
+            self.solver.stop_search()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """Install the stop handler for SIGINT and SIGTERM (main thread only), then restore."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Report(cp_model.CpSolverSolutionCallback):
+    """Reports each improving solution (elapsed, best, bound, gap) to the progress display."""
+
+    def __init__(self, stage: str, t0: float):
+        super().__init__()
+        self.stage = stage
+        self.t0 = t0
+
+    def on_solution_callback(self) -> None:
+        best, bound = self.objective_value, self.best_objective_bound
+        gap = abs(best - bound) / max(1.0, abs(best))
+        progress.update(elapsed=time.perf_counter() - self.t0, best=best, bound=bound, gap=gap,
+                        note=self.stage)
+
+
+def _wall(solver: cp_model.CpSolver) -> float:
+    """Seconds the solver ran (0 when a stop request skipped it)."""
+    try:
+        return round(solver.wall_time, 3)
+    except RuntimeError:  # never solved
+        return 0.0
+
+
+def _run(solver: cp_model.CpSolver, cp: cp_model.CpModel, stop: _Stop, stage: str,
+         t0: float) -> Any:
+    """Solve one stage unless a stop was requested; the stop handler can reach the solver."""
+    if stop.requested:
+        return cp_model.UNKNOWN
+    # The search runs in a helper thread so that the main thread, waiting in short joins, keeps
+    # running Python signal handlers (they only ever run on the main thread).
+    outcome: list[Any] = []
+
+    def search_body() -> None:
+        try:
+            outcome.append(solver.solve(cp, _Report(stage, t0)))
+        except BaseException as e:  # re-raised in the caller's thread below
+            outcome.append(e)
+
+    search = threading.Thread(target=search_body, name="cpsat-search", daemon=True)
+    stop.solver = solver
+    try:
+        search.start()
+        while search.is_alive():
+            search.join(0.05)
+    finally:
+        stop.solver = None
+    if outcome and isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0] if outcome else cp_model.UNKNOWN
+
+
 def _solver(config: SolverConfig, time_left: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     prm = solver.parameters
@@ -365,6 +524,8 @@ def _solver(config: SolverConfig, time_left: float) -> cp_model.CpSolver:
     # Deterministic multi-worker search: the same input, seed and workers give the same answer.
     prm.interleave_search = True
     prm.log_search_progress = config.log
+    # SIGINT is ours (see _Stop): the best allocation so far is returned, not lost.
+    prm.catch_sigint_signal = False
     return solver
 
 
@@ -379,7 +540,12 @@ def _hint_from(mdl: _Model, solver: cp_model.CpSolver) -> None:
 
 def _hint_from_choices(mdl: _Model, chosen: dict[int, Choice]) -> None:
     """Warm-start stage 1 with a complete feasible allocation (e.g. the greedy one)."""
-    enc, cp = mdl.enc, mdl.model
+    _hint_model(mdl.model, mdl, chosen)
+
+
+def _hint_model(cp: cp_model.CpModel, mdl: _Model, chosen: dict[int, Choice]) -> None:
+    """Hint ``cp`` (the model of ``mdl`` or a clone of it) with a complete allocation."""
+    enc = mdl.enc
     values: dict[int, int] = {}
 
     def put(var: Any, value: int, family: str = "") -> None:
@@ -387,13 +553,20 @@ def _hint_from_choices(mdl: _Model, chosen: dict[int, Choice]) -> None:
         if not family or (hasattr(var, "proto") and var.index in mdl.split_vars[family]):
             values[var.index] = values.get(var.index, 0) + value
 
-    for var in [*mdl.y.values(), *mdl.ovf.values(), *mdl.o.values(), *mdl.r.values()]:
+    for var in [*mdl.y.values(), *mdl.ovf.values(), *mdl.o.values(), *mdl.r.values(),
+                *mdl.keep.values()]:
         put(var, 0)
     for family, table in (("z", mdl.z), ("g", mdl.g), ("h", mdl.h)):
         for var in table.values():
             put(var, 0, family)
     class_of = {i: c for c, (_key, members) in enumerate(mdl.classes) for i in members}
     for i, (w, m, s, k) in chosen.items():
+        if i in mdl.keep and chosen[i] == mdl.kept_choice[i]:
+            a, grp = _keep_key(mdl, i)
+            put(mdl.keep[i], 1)
+            put(mdl.z[a, k], 1, "z")
+            put(mdl.h[grp, s], 1, "h")
+            continue
         first, last, mlock = _span(enc, i)
         if (i, w) in mdl.y:
             put(mdl.y[i, w], 1)
@@ -419,6 +592,9 @@ def _disaggregate(mdl: _Model, solver: cp_model.CpSolver) -> dict[int, Choice]:
     """Turn the aggregated solution into one (w, mentor, supervisor, start) per student."""
     enc = mdl.enc
     station: dict[int, int] = {i: w for (i, w), v in mdl.y.items() if solver.boolean_value(v)}
+    kept = {i for i, v in mdl.keep.items() if solver.boolean_value(v)}
+    for i in kept:
+        station[i] = mdl.kept_choice[i][0]
     slots: dict[int, list[int]] = defaultdict(list)
     for (c, w), v in sorted(mdl.o.items()):
         slots[c].extend([w] * _value(solver, v))
@@ -429,6 +605,10 @@ def _disaggregate(mdl: _Model, solver: cp_model.CpSolver) -> dict[int, Choice]:
     # Members of each start group, by supervisor group, in index order.
     by_a: dict[StartKey, dict[GroupKey, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i in sorted(station):
+        if i in kept:
+            a, grp = _keep_key(mdl, i)
+            by_a[a][grp].append(i)
+            continue
         first, last, mlock = _span(enc, i)
         a = (station[i], enc.st_disc[i], enc.st_block[i], first, last, mlock)
         by_a[a][_group(enc, i)].append(i)
@@ -468,6 +648,9 @@ def _disaggregate(mdl: _Model, solver: cp_model.CpSolver) -> dict[int, Choice]:
     for i in sorted(station):
         if i in sup:
             continue
+        if i in kept:
+            sup[i] = mdl.kept_choice[i][2]
+            continue
         grp = _group(enc, i)
         if grp[0] == "given":
             sup[i] = grp[1]
@@ -476,6 +659,117 @@ def _disaggregate(mdl: _Model, solver: cp_model.CpSolver) -> dict[int, Choice]:
         sup[i] = s
         sup_left[grp, s] -= 1
     return {i: (w, mentor[i], sup[i], start[i]) for i, w in station.items()}
+
+
+def _keeping(enc: Encoded, keep: dict[int, Choice]) -> dict[int, Choice] | None:
+    """Re-solve warm start: earlier placements that still fit, the rest filled greedily."""
+    loads = Loads(enc)
+    locked, _proven = place_locks(loads)
+    if locked is None:
+        return None
+    chosen = dict(locked)
+    for i in sorted(keep):
+        if loads.fits(i, keep[i]):
+            loads.take(i, keep[i])
+            chosen[i] = keep[i]
+    fill_greedily(loads, chosen, sorted(range(enc.n_students),
+                                        key=lambda i: enc.priority_position[i]))
+    return chosen
+
+
+def _place_more(mdl: _Model, warm: dict[int, Choice], config: SolverConfig, deadline: float,
+                stop: _Stop, stats: dict[str, Any]) -> dict[int, Choice]:
+    """Large-neighbourhood step for stage 1: try to place the students the warm start left out.
+
+    Students placed at workstations none of the unplaced students can use stay placed where
+    they are (their starts, mentors and supervisors stay free); the rest of the model is free.
+    This small model is solved first; its allocation (never worse) warm-starts the full model.
+    """
+    enc = mdl.enc
+    unplaced = [i for i in mdl.placed_lits if i not in warm]
+    if not unplaced or len(warm) == 0:
+        return warm
+    t0 = time.perf_counter()
+    hot = {w for i in unplaced for w, _k in enc.options(i)}
+    restricted = mdl.model.clone()
+    for i, (w, _m, _s, _k) in warm.items():
+        if w in hot:
+            continue
+        lit = mdl.y.get((i, w), mdl.ovf.get(i))
+        if lit is not None:
+            restricted.add(restricted.get_bool_var_from_proto_index(lit.index) == 1)
+    _hint_model(restricted, mdl, warm)
+    restricted.maximize(mdl.placed)
+    solver = _solver(config, max(0.01, deadline - time.perf_counter()))
+    status = _run(solver, restricted, stop, "stage 1: placing the unplaced", t0)
+    stats["place_more_seconds"] = round(time.perf_counter() - t0, 3)
+    stats["place_more_free_stations"] = len(hot)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and _value(solver, mdl.placed) > len(warm):
+        return _disaggregate(mdl, solver)
+    return warm
+
+
+def _keep_first(mdl: _Model, keeping: dict[int, Choice], config: SolverConfig,
+                deadline: float, stop: _Stop, stats: dict[str, Any]) -> dict[int, Choice] | None:
+    """Re-solve: place the most with every earlier placement that still fits kept as is.
+
+    A small model (only the students not kept are free), so CP-SAT solves it quickly; its
+    allocation warm-starts the full model, which may still move kept students if that places
+    more.
+    """
+    t0 = time.perf_counter()
+    enc = mdl.enc
+    best: dict[int, Choice] | None = None
+    current = keeping
+    # Round 1 frees only the students not kept; round 2 also those at the workstations the
+    # still unplaced students could use (a neighbourhood around where room is needed).
+    for round_no in (1, 2):
+        unplaced = [i for i in mdl.placed_lits if i not in current]
+        hot = {w for i in unplaced for w, _k in enc.options(i)} if round_no == 2 else set()
+        if round_no == 2 and not unplaced:
+            break
+        restricted = mdl.model.clone()
+        for i, lit in mdl.keep.items():
+            if current.get(i) == mdl.kept_choice[i] and current[i][0] not in hot:
+                restricted.add(restricted.get_bool_var_from_proto_index(lit.index) == 1)
+        restricted.clear_hints()
+        _hint_model(restricted, mdl, current)
+        restricted.maximize(mdl.placed * (len(mdl.keep) + 1) + mdl.kept)
+        left = deadline - time.perf_counter()
+        solver = _solver(config, max(0.01, left / (3 - round_no)))
+        status = _run(solver, restricted, stop, f"re-solve: keep round {round_no}", t0)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        current = best = _disaggregate(mdl, solver)
+    stats["keep_first_seconds"] = round(time.perf_counter() - t0, 3)
+    return best
+
+
+def _warm_start(enc: Encoded, deadline: float, stats: dict[str, Any],
+                keep: dict[int, Choice], kept: dict[int, Choice] | None = None
+                ) -> tuple[dict[int, Choice] | None, FlowRelaxation]:
+    """The best of quick allocations (greedy, flow-repaired, and for a re-solve the earlier
+    placements kept), and the flow relaxation.
+
+    Best means most placed, then (re-solve) most kept, then least rank cost. None when none
+    honours every lock (then CP-SAT decides whether the locks conflict).
+    """
+    greedy, failed_locks = serial_dictatorship(enc)
+    relax, repaired, _ = flow_allocation(enc, deadline)
+    stats["greedy_placed"] = len(greedy) if not failed_locks else None
+    stats["flow_placed"] = None if repaired.chosen is None else len(repaired.chosen)
+    candidates = ([] if failed_locks else [greedy]) + (
+        [] if repaired.chosen is None else [repaired.chosen])
+    if kept is not None:
+        candidates.append(kept)
+    if not candidates:
+        return None, relax
+
+    def key(ch: dict[int, Choice]) -> tuple[int, int, int]:
+        n_kept = sum(1 for i, c in ch.items() if keep.get(i) == c)
+        return len(ch), n_kept, -sum(enc.cost(i, c[0]) for i, c in ch.items())
+
+    return max(candidates, key=key), relax
 
 
 def _conflicting_locks(mdl: _Model, config: SolverConfig, time_left: float) -> list[int]:
@@ -519,25 +813,41 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         limit (bounds report what is proven); INFEASIBLE when the locks cannot all be honoured
         (the message names a small conflicting set); UNKNOWN when nothing was found in time.
     """
+    with _stop_on_signals() as stop:
+        return _solve(problem, config, stop)
+
+
+def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     t0 = time.perf_counter()
     deadline = t0 + config.time_limit_s
     enc = encode(problem)
-    mdl = build_model(enc)
+    # Re-solve (module resolve): earlier placements, in ids, that students may keep.
+    previous = enc.choices_from_ids(config.options.get("previous", {}))
+    mdl = build_model(enc, previous)
     cp = mdl.model
     stats: dict[str, Any] = {"variables": len(cp.proto.variables),
                              "constraints": len(cp.proto.constraints),
                              "build_seconds": round(time.perf_counter() - t0, 3)}
 
-    # Stage 1: maximise the number placed, warm-started with the greedy allocation.
-    greedy, failed_locks = serial_dictatorship(enc)
-    if not failed_locks:
-        _hint_from_choices(mdl, greedy)
-    stats["greedy_placed"] = len(greedy)
-    cp.maximize(mdl.placed)
+    # Stage 1: maximise the number placed, warm-started with the best quick allocation.
+    keeping = _keeping(enc, mdl.kept_choice) if mdl.keep else None
+    warm, relax = _warm_start(enc, t0 + 0.2 * config.time_limit_s, stats, mdl.kept_choice,
+                              keeping)
+    if keeping is not None:
+        warm = _keep_first(mdl, keeping, config, t0 + 0.25 * config.time_limit_s, stop,
+                           stats) or warm
+    if warm is not None and not mdl.keep:
+        warm = _place_more(mdl, warm, config, t0 + 0.3 * config.time_limit_s, stop, stats)
+    if warm is not None:
+        _hint_from_choices(mdl, warm)
+    # A re-solve also keeps earlier placements: placed * (K + 1) + kept, K the keepable count,
+    # is exactly lexicographic (kept <= K), and steers the search away from needless moves.
+    weight = len(mdl.keep) + 1
+    cp.maximize(mdl.placed * weight + mdl.kept if mdl.keep else mdl.placed)
     # Each stage may use half of what is left, so the later levels always get time too.
     solver = _solver(config, (deadline - time.perf_counter()) / 2)
-    st1 = solver.solve(cp)
-    stats["stage1_seconds"] = round(solver.wall_time, 3)
+    st1 = _run(solver, cp, stop, "stage 1: students placed", t0)
+    stats["stage1_seconds"] = _wall(solver)
     if st1 == cp_model.INFEASIBLE:
         culprits = _conflicting_locks(mdl, config, max(1.0, deadline - time.perf_counter()))
         names = ", ".join(enc.student_ids[i] for i in culprits) or "(not isolated in time)"
@@ -546,27 +856,57 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         return build_result(enc, NAME, Status.INFEASIBLE, {}, config,
                             time.perf_counter() - t0, stats=stats | {"conflicting_locks": [
                                 enc.student_ids[i] for i in culprits]}, message=msg)
+    if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and warm is not None:
+        # Stopped (time limit or signal) before CP-SAT reported anything, not even the warm
+        # start: that warm start is the best allocation known, and it keeps every rule.
+        why = f"stopped by {stop.signal_name}" if stop.requested else "time limit reached"
+        return build_result(enc, NAME, Status.FEASIBLE, warm, config, time.perf_counter() - t0,
+                            placed_upper_bound=min(len(mdl.placed_lits), relax.placed_ub),
+                            rank_cost_lower_bound=relax.rank_lb_at(len(warm)), stats=stats,
+                            message=f"{why} before the search got going; this is the warm start")
     if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                             stats=stats, message="no allocation found within the time limit")
-    placed = round(solver.objective_value)
-    # Nobody without an allowed option can be placed: a bound CP-SAT may not have reached yet.
-    placed_ub = min(math.floor(solver.best_objective_bound + 1e-6), len(mdl.placed_lits))
+    placed = _value(solver, mdl.placed)
+    # Nobody without an allowed option can be placed: a bound CP-SAT may not have reached yet,
+    # and the flow relaxation's bound (module flow) may be tighter still.
+    placed_ub = min(math.floor(solver.best_objective_bound / weight + 1e-6),
+                    len(mdl.placed_lits), relax.placed_ub)
     proven = st1 == cp_model.OPTIMAL or placed == placed_ub
     best = solver
 
-    # Stage 2: with that many placed, minimise the rank cost.
-    _hint_from(mdl, solver)
+    # Re-solve stage: with that many placed, keep the most earlier placements (move the fewest).
     cp.add(mdl.placed == placed)
+    if mdl.keep:
+        _hint_from(mdl, best)
+        cp.maximize(mdl.kept)
+        solver_k = _solver(config, (deadline - time.perf_counter()) / 2)
+        st_k = _run(solver_k, cp, stop, "re-solve: placements kept", t0)
+        stats["keep_seconds"] = _wall(solver_k)
+        if st_k in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            best = solver_k
+            kept = round(solver_k.objective_value)
+            stats["kept"] = kept
+            stats["kept_upper_bound"] = min(len(mdl.keep),
+                                            math.floor(solver_k.best_objective_bound + 1e-6))
+            proven = proven and st_k == cp_model.OPTIMAL
+            cp.add(mdl.kept == kept)
+        else:
+            proven = False
+            cp.add(mdl.kept == round(best.value(mdl.kept)))
+
+    # Stage 2: with that many placed (and kept), minimise the rank cost.
+    _hint_from(mdl, best)
     cp.minimize(mdl.rank_cost)
     share = 0.7 if enc.use_pairs else 1.0
     solver2 = _solver(config, (deadline - time.perf_counter()) * share)
-    st2 = solver2.solve(cp)
-    stats["stage2_seconds"] = round(solver2.wall_time, 3)
+    st2 = _run(solver2, cp, stop, "stage 2: rank cost", t0)
+    stats["stage2_seconds"] = _wall(solver2)
     rank_lb: int | None = None
     if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         best = solver2
-        rank_lb = math.ceil(solver2.best_objective_bound - 1e-6)
+        # For a re-solve the bound is for the placed *and kept* counts reached (the level order).
+        rank_lb = max(math.ceil(solver2.best_objective_bound - 1e-6), relax.rank_lb_at(placed))
         proven = proven and st2 == cp_model.OPTIMAL
     else:
         proven = False
@@ -578,8 +918,8 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         cp.add(mdl.rank_cost == rank)
         cp.maximize(mdl.pair_weight)
         solver3 = _solver(config, deadline - time.perf_counter())
-        st3 = solver3.solve(cp)
-        stats["stage3_seconds"] = round(solver3.wall_time, 3)
+        st3 = _run(solver3, cp, stop, "stage 3: pair weight", t0)
+        stats["stage3_seconds"] = _wall(solver3)
         if st3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             best = solver3
             stats["pair_weight_upper_bound"] = solver3.best_objective_bound / PAIR_SCALE
@@ -588,8 +928,12 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
             proven = False
 
     chosen = _disaggregate(mdl, best)
+    if stop.requested:
+        proven = False
+        msg = f"stopped by {stop.signal_name}: the best allocation found so far"
+    else:
+        msg = "" if proven else "time limit reached before every level was proven optimal"
     status = Status.OPTIMAL if proven else Status.FEASIBLE
-    msg = "" if proven else "time limit reached before every level was proven optimal"
     return build_result(enc, NAME, status, chosen, config, time.perf_counter() - t0,
                         placed_upper_bound=placed_ub, rank_cost_lower_bound=rank_lb,
                         stats=stats, message=msg)
