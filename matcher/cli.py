@@ -14,42 +14,18 @@ from typing import Any, TypeVar
 import click
 
 from . import solvers
-from .cli_plan import apply_previous_option, plan_commands
+from .cli_plan import apply_previous_option, fail, load_problem, plan_commands, writable
 from .io import (
     ResultExistsError,
     ScenarioError,
     atomic_folder,
     check_out_dir,
-    load_scenario,
     write_result,
 )
-from .model import Problem
 from .progress import progress
 from .result import Result, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(messages: list[str], code: int = 2) -> None:
-    for line in messages:
-        click.echo(f"error: {line}", err=True)
-    sys.exit(code)
-
-
-def _writable(out: Path, force: bool) -> None:
-    """Fail early (before any solving) when the output folder may not be written."""
-    try:
-        check_out_dir(out, force)
-    except ResultExistsError as e:
-        _fail([str(e)])
-
-
-def _load(path: str) -> Problem:
-    try:
-        return load_scenario(path)
-    except ScenarioError as e:
-        _fail(e.messages)
-        raise AssertionError from None  # unreachable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,17 +38,17 @@ def cli() -> None:
 @click.argument("scenario", type=click.Path())
 def validate(scenario: str) -> None:
     """Check a scenario (folder or .xlsx workbook) and report every input error at once."""
-    p = _load(scenario)
+    p = load_problem(scenario)
     click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
                f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
                f"{len(p.terms)} terms")
 
 
-def _print_summary(r: Result, out: Path | None) -> None:
+def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
     gap = r.rank_gap
     ub = r.placed_upper_bound
     click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s)")
-    click.echo(f"placed      {r.placed} of {r.placed + len(r.unassigned)}"
+    click.echo(f"placed      {r.placed} of {n_students}"
                + (f"  (proven maximum {ub})" if ub is not None else ""))
     click.echo(f"first choice {r.first_choice_share:.1%} of placed")
     click.echo(f"rank cost   {r.rank_cost}"
@@ -107,10 +83,10 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     from .api import solve as solve_problem
 
     target = Path(out)
-    _writable(target, force)
+    writable(target, force)
     show = False if log else None  # the solver's own log owns stderr then
     with progress("loading scenario", enabled=show):
-        p = apply_previous_option(_load(scenario), previous)
+        p = apply_previous_option(load_problem(scenario), previous)
     with progress(f"solving ({solver})", enabled=show,
                   limit_s=time_limit or p.solver.time_limit_s):
         result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
@@ -119,8 +95,8 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
         with progress("writing results", enabled=show):
             written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)
     except ResultExistsError as e:
-        _fail([str(e)])
-    _print_summary(result, written)
+        fail([str(e)])
+    _print_summary(result, written, len(p.students))
     if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
         sys.exit(1)
 
@@ -135,13 +111,13 @@ def check(scenario: str, result_dir: str, stability: bool, previous: str | None)
     """Re-check a result folder against every rule; exit 1 on any violation."""
     from .check import check_result_dir
 
-    p = apply_previous_option(_load(scenario), previous)
+    p = apply_previous_option(load_problem(scenario), previous)
     if not Path(result_dir).is_dir():
-        _fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
+        fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
     try:
         rep = check_result_dir(p, result_dir, stability=stability)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
                f"pair weight {rep.pair_weight:g}")
     if rep.blocking_pairs is not None:
@@ -171,7 +147,7 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
     from .generate import generate_scenario
 
     target = Path(out)
-    _writable(target, force)
+    writable(target, force)
     atomic_folder(target, force, lambda tmp: generate_scenario(
         tmp, students=students, workstations=workstations, universities=universities,
         seed=seed, name=name or target.name, preferences_only=preferences_only))
@@ -196,13 +172,13 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
     from .bench import TIERS, parse_solvers, run_bench
 
     if tier.upper() not in TIERS:
-        _fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
+        fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
     try:
         names = parse_solvers(solver_spec)
         if out is not None:
             check_out_dir(out, force)
     except (solvers.UnknownSolverError, ResultExistsError) as e:
-        _fail([str(e)])
+        fail([str(e)])
     done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,
                      out_dir=out, force=force, progress=lambda line: click.echo(line, err=True))
     click.echo(done.markdown)
@@ -221,19 +197,19 @@ def report(scenario: str, result_dir: str, out: str | None) -> None:
     from .report import REPORT_FILE, read_result, write_report
 
     with progress("loading scenario"):
-        p = _load(scenario)
+        p = load_problem(scenario)
     try:
         result = read_result(result_dir)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     target = Path(out) if out is not None else Path(result_dir) / REPORT_FILE
     try:
         with progress("writing report"):
             written = write_report(p, result, target)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     except OSError as e:
-        _fail([f"{target}: cannot write the report ({e.strerror}); choose another --out"])
+        fail([f"{target}: cannot write the report ({e.strerror}); choose another --out"])
     click.echo(f"written     {written}")
 
 
@@ -256,15 +232,15 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
     from .report import read_result
 
     with progress("loading scenario"):
-        p = _load(scenario)
+        p = load_problem(scenario)
     try:
         result = read_result(result_dir)
         exp = explain_student(p, result, student_id.strip(), verify=verify,
                               time_limit_s=time_limit)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     except ExplainError as e:
-        _fail([str(e)])
+        fail([str(e)])
     if as_json:
         click.echo(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -284,7 +260,7 @@ def verify(result_dir: str, scenario: str | None, log: bool) -> None:
         with progress("re-running from the manifest", enabled=False if log else None):
             rep = verify_result(result_dir, scenario, log=log)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     click.echo(f"scenario    {rep.scenario}")
     head, *listed = main_lines(rep)
     click.echo(head)

@@ -17,27 +17,30 @@ from . import solvers
 from .io import ResultExistsError, ScenarioError, check_out_dir, load_scenario
 from .model import Problem
 
-__all__ = ["apply_previous_option", "plan_commands"]
+__all__ = ["apply_previous_option", "fail", "load_problem", "plan_commands", "writable"]
 
 
-def _fail(messages: list[str], code: int = 2) -> NoReturn:
+def fail(messages: list[str], code: int = 2) -> NoReturn:
+    """Print one ``error:`` line per message on stderr and exit (2: bad input)."""
     for line in messages:
         click.echo(f"error: {line}", err=True)
     sys.exit(code)
 
 
-def _writable(out: Path, force: bool) -> None:
+def writable(out: Path, force: bool) -> None:
+    """Fail early (before any solving) when the output folder may not be written."""
     try:
         check_out_dir(out, force)
     except ResultExistsError as e:
-        _fail([str(e)])
+        fail([str(e)])
 
 
-def _load(path: str, occupancy: bool = True) -> Problem:
+def load_problem(path: str, occupancy: bool = True) -> Problem:
+    """Load a scenario, or fail with its error lines."""
     try:
         return load_scenario(path, occupancy=occupancy)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
 
 
 def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
@@ -50,7 +53,7 @@ def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
     try:
         reduced, notes = apply_previous(problem, previous)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     for line in notes:
         click.echo(f"note: {line}", err=True)
     return reduced
@@ -75,14 +78,14 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     from .variant import build_variant, write_variant
 
     if len(paths) > 2:
-        _fail([f"give at most BASE and VARIANT.yaml, got {len(paths)} paths"])
+        fail([f"give at most BASE and VARIANT.yaml, got {len(paths)} paths"])
     base, file = (paths[0], paths[1]) if len(paths) == 2 else (None, paths[0])
     target = Path(out)
-    _writable(target, force)
+    writable(target, force)
     try:
         v = build_variant(file, base)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     write_variant(v, target, force=force, source=file)
     p = v.problem
     for line in v.changes:
@@ -109,23 +112,23 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     from .compare import read_result, write_comparison
 
     if len(results) < 2:
-        _fail(["give at least two result folders to compare"])
+        fail(["give at least two result folders to compare"])
     if len(scenarios) not in (0, 1, len(results)):
-        _fail([f"--scenario: given {len(scenarios)} times for {len(results)} results; give it "
+        fail([f"--scenario: given {len(scenarios)} times for {len(results)} results; give it "
                "once (for all) or once per result, in the same order"])
     target = Path(out)
-    _writable(target, force)
+    writable(target, force)
     loaded: dict[str, Problem] = {}
     for s in scenarios:
         if s not in loaded:
-            loaded[s] = _load(s)
+            loaded[s] = load_problem(s)
     chosen = list(scenarios) * len(results) if len(scenarios) == 1 else list(scenarios)
     problems = [loaded[s] for s in chosen] if chosen else [None] * len(results)
     try:
         views = [read_result(r) for r in results]
         comparison = run_compare(views, problems)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     write_comparison(comparison, target, force=force)
     for line in comparison.notes:
         click.echo(f"note: {line}", err=True)
@@ -163,21 +166,21 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
     from .sweep import open_executor, parse_vary, run_sweep, write_sweep
 
     target = Path(out)
-    _writable(target, force)
+    writable(target, force)
     try:
         grid = parse_vary(vary)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     from .rolling import read_occupancy
 
-    problem = _load(base, occupancy=False)
+    problem = load_problem(base, occupancy=False)
     try:
         occupancy = read_occupancy(base)
         with open_executor(scheduler, processes) as executor:
             result = run_sweep(problem, grid, executor, solver=solver, time_limit_s=time_limit,
                                seed=seed, workers=workers, occupancy=occupancy)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     write_sweep(result, target, force=force, title=f"Sweep of {problem.name}")
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
@@ -209,17 +212,17 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
     from .rolling import read_occupancy, simulate, write_rolling
 
     target = Path(out)
-    _writable(target, force)
-    problem = _load(base, occupancy=False)
+    writable(target, force)
+    problem = load_problem(base, occupancy=False)
     try:
         occupancy = read_occupancy(base)
         report = simulate(problem, cohorts, growth, base_occupancy=occupancy, solver=solver,
                           time_limit_s=time_limit, seed=seed, workers=workers,
                           mentor_load=mentor_load)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     except ValueError as e:
-        _fail([f"--growth {growth:g}: {e}"])
+        fail([f"--growth {growth:g}: {e}"])
     write_rolling(report, target, force=force)
     cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
             "demand_ratio", "placed", "placed_share"]
@@ -248,19 +251,19 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
     from .variant import read_variant
 
     target = Path(out)
-    _writable(target, force)
-    base = _load(scenario)
+    writable(target, force)
+    base = load_problem(scenario)
     try:
         spec = read_variant(changes)
         rows = previous_placements(previous)
         res = resolve_problem(base, rows, spec, time_limit_s=time_limit, seed=seed,
                               workers=workers)
     except ScenarioError as e:
-        _fail(e.messages)
+        fail(e.messages)
     try:
         written = write_resolution(res, target, force=force)
     except ResultExistsError as e:
-        _fail([str(e)])
+        fail([str(e)])
     r = res.result
     for line in res.variant.changes:
         click.echo(f"change      {line}")

@@ -183,3 +183,52 @@ def brute_force(p: Problem) -> Optimum | None:
 
     dfs(0, 0, 0, 0.0)
     return best[0]
+
+
+def max_placed_then_kept(p: Problem, previous: dict[str, tuple[str, str, str, str]]
+                         ) -> tuple[int, int] | None:
+    """Re-solve levels 1-2 by enumeration: the most placed, then the most earlier placements
+    kept exactly. ``previous`` maps a student id to ``(workstation, mentor, supervisor,
+    start_term)``. None when no allocation keeps every rule."""
+    students = sorted(p.students, key=lambda s: s.student_id)
+    locked = {lk.student_id for lk in p.locks}
+    options = [student_options(p, s) for s in students]
+    ws_cap = station_capacity(p)
+    m_cap = {m.mentor_id: m.capacity for m in p.mentors}
+    s_cap = {s.supervisor_id: s.capacity for s in p.supervisors}
+    load: dict[tuple[str, str, int], int] = {}
+    best: list[tuple[int, int] | None] = [None]
+
+    def kept(sid: str, o: Option) -> bool:
+        prev = previous.get(sid)
+        return prev is not None and prev == (o.workstation, o.mentor, o.supervisor,
+                                              p.terms[o.start])
+
+    def fits(o: Option) -> bool:
+        if load.get(("s", o.supervisor, 0), 0) + 1 > s_cap[o.supervisor]:
+            return False
+        return all(load.get(("w", o.workstation, t), 0) + 1 <= ws_cap[o.workstation, t]
+                   and load.get(("m", o.mentor, t), 0) + 1 <= m_cap[o.mentor] for t in o.terms)
+
+    def take(o: Option, delta: int) -> None:
+        for key in [("s", o.supervisor, 0)] + [(k, x, t) for t in o.terms
+                                                for k, x in (("w", o.workstation),
+                                                             ("m", o.mentor))]:
+            load[key] = load.get(key, 0) + delta
+
+    def dfs(i: int, placed: int, n_kept: int) -> None:
+        if i == len(students):
+            if best[0] is None or (placed, n_kept) > best[0]:
+                best[0] = (placed, n_kept)
+            return
+        sid = students[i].student_id
+        for o in options[i]:
+            if fits(o):
+                take(o, +1)
+                dfs(i + 1, placed + 1, n_kept + kept(sid, o))
+                take(o, -1)
+        if sid not in locked:
+            dfs(i + 1, placed, n_kept)
+
+    dfs(0, 0, 0)
+    return best[0]

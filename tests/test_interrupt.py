@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher import load_scenario
-from matcher.check import check_result_dir
+from matcher import load_scenario, solve
+from matcher.check import check, check_result_dir
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -52,3 +52,16 @@ def test_signal_during_search_writes_complete_feasible_result(tmp_path: Path, si
     assert report.violations == []
     # Nothing but the result folder itself was left beside it (no temporary folders).
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_time_limit_returns_best_found_with_bounds() -> None:
+    """A time limit far too short to prove anything on the demo still returns a complete,
+    valid allocation (status FEASIBLE) with its proven bounds, never UNKNOWN."""
+    problem = load_scenario(DEMO)
+    result = solve(problem, "cpsat", time_limit_s=3, workers=2)
+    assert result.status.value == "FEASIBLE"
+    assert result.placed > 0
+    assert result.placed_upper_bound is not None and result.placed_upper_bound >= result.placed
+    assert result.rank_cost_lower_bound is not None
+    assert result.rank_cost_lower_bound <= result.rank_cost
+    assert check(problem, result).violations == []

@@ -6,12 +6,16 @@ import csv
 from pathlib import Path
 
 import pytest
+from brute import brute_force, max_placed_then_kept
 from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies import tiny_problems
 
 from matcher import load_scenario, solve
 from matcher.check import check
 from matcher.cli import cli
-from matcher.io import write_result
+from matcher.io import ScenarioError, write_result
 from matcher.resolve import resolve
 from matcher.variant import CloseRule, VariantSpec, read_variant
 
@@ -127,4 +131,38 @@ def test_moving_a_kept_student_when_that_places_more() -> None:
     assert all(out[r["student_id"]] == "kept" for r in rows if r["student_id"] != "S1")
     assert "needed to place more students" in next(m.why for m in res.moves
                                                    if m.student_id == "S1")
+    assert check(res.problem, res.result).violations == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(p=tiny_problems(), data=st.data())
+def test_resolve_after_withdrawal_and_closure_matches_brute_force(p, data) -> None:  # type: ignore[no-untyped-def]
+    """After one withdrawal and one closure, the re-solve places as many as possible and then
+    keeps as many earlier placements as brute force says can be kept (exactly when it claims
+    OPTIMAL, never more otherwise), and the checker accepts it."""
+    first = brute_force(p)
+    assume(first is not None and first.placed > 0)
+    previous = {sid: (o.workstation, o.mentor, o.supervisor, p.terms[o.start])
+                for sid, o in first.allocation.items()}
+    ends = {sid: p.terms[o.terms[-1]] for sid, o in first.allocation.items()}
+    gone = data.draw(st.sampled_from(sorted(previous)))
+    wid = data.draw(st.sampled_from(sorted(w.workstation_id for w in p.workstations)))
+    term = data.draw(st.sampled_from(list(p.terms)))
+    spec = VariantSpec(remove_students=(gone,), close=(CloseRule(wid, (term,)),))
+    rows = [{"student_id": sid, "workstation_id": w, "mentor_id": m, "supervisor_id": s,
+             "start_term": k, "end_term": ends[sid]} for sid, (w, m, s, k) in previous.items()]
+    try:
+        res = resolve(p, rows, spec, time_limit_s=10, workers=2)
+    except ScenarioError:
+        assume(False)  # the closure contradicts a lock: refused before solving
+        return
+    truth = max_placed_then_kept(res.problem, {sid: v for sid, v in previous.items()
+                                               if sid != gone})
+    if truth is None:
+        assert res.result.status.value == "INFEASIBLE"
+        return
+    n_kept = sum(1 for m in res.moves if m.outcome == "kept")
+    assert (res.result.placed, n_kept) <= truth
+    if res.result.status.value == "OPTIMAL":
+        assert (res.result.placed, n_kept) == truth
     assert check(res.problem, res.result).violations == []

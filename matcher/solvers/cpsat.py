@@ -73,6 +73,7 @@ from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
+from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result
 from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
@@ -80,9 +81,6 @@ from .packing import Loads, fill_greedily, place_locks
 
 NAME = "cpsat"
 
-StartKey = tuple[int, int, int, int, int, int]  # (w, d, n, first, last, mlock)
-PoolKey = tuple[int, int, int, int]  # (w, d, k, n)
-GroupKey = tuple[str, int, int]  # ("free", u, d) or ("given", s, -1)
 Expr = Any  # an IntVar or a linear expression
 _OTHER = -2  # off-list class key: students whose given supervisor is in no rewarded pair
 
@@ -95,19 +93,6 @@ def _ub(v: Any) -> int:
 
 def _sum(items: list[Any]) -> Expr:
     return cp_model.LinearExpr.sum(items)
-
-
-def _group(enc: Encoded, i: int) -> GroupKey:
-    s = enc.st_sup[i]
-    return ("given", s, -1) if s >= 0 else ("free", enc.st_univ[i], enc.st_disc[i])
-
-
-def _span(enc: Encoded, i: int) -> tuple[int, int, int]:
-    """(first, last, mlock): the window a student's block must lie in, and a locked mentor."""
-    lock = enc.st_lock[i]
-    if lock is not None and lock[2] >= 0:
-        return lock[2], lock[2] + enc.st_block[i] - 1, lock[1]
-    return enc.st_first[i], enc.st_last[i], -1 if lock is None else lock[1]
 
 
 @dataclass
@@ -143,11 +128,12 @@ class _Model:
 def keepable(enc: Encoded, i: int, choice: Choice) -> bool:
     """Whether student ``i`` may keep ``choice`` under the (changed) problem's rules alone.
 
-    Locked students follow their lock instead. Capacities are the model's business.
+    A locked student may keep a placement its lock allows. Capacities are the model's business.
     """
     w, m, s, k = choice
-    return (enc.st_lock[i] is None and (w, k) in enc.options(i)
-            and m in enc.mentors_for(w, enc.st_disc[i]) and s in enc.supervisors_for(i))
+    lock = enc.st_lock[i]
+    return ((w, k) in enc.options(i) and m in enc.mentors_for(w, enc.st_disc[i])
+            and (lock is None or lock[1] < 0 or lock[1] == m) and s in enc.supervisors_for(i))
 
 
 def _add_keep_variables(mdl: _Model, previous: dict[int, Choice]) -> None:
@@ -224,9 +210,9 @@ def _add_start_split(mdl: _Model) -> None:
     enc, cp = mdl.enc, mdl.model
     members: dict[StartKey, list[tuple[Any, GroupKey]]] = defaultdict(list)
     for (i, w), v in mdl.y.items():
-        first, last, mlock = _span(enc, i)
+        first, last, mlock = span_of(enc, i)
         members[w, enc.st_disc[i], enc.st_block[i], first, last, mlock].append(
-            (v, _group(enc, i)))
+            (v, group_of(enc, i)))
     for i, v in mdl.keep.items():
         a, kept_grp = _keep_key(mdl, i)
         members[a].append((v, kept_grp))
@@ -313,7 +299,7 @@ def _add_supervisor_capacity(mdl: _Model) -> None:
     for i in sorted(mdl.placed_lits):
         kept = mdl.keep.get(i)
         for lit in mdl.placed_lits[i]:
-            key = _keep_key(mdl, i)[1] if lit is kept else _group(enc, i)
+            key = _keep_key(mdl, i)[1] if lit is kept else group_of(enc, i)
             groups[key].append(lit)
             first_member.setdefault(key, i)
     for key in sorted(groups):
@@ -567,7 +553,7 @@ def _hint_model(cp: cp_model.CpModel, mdl: _Model, chosen: dict[int, Choice]) ->
             put(mdl.z[a, k], 1, "z")
             put(mdl.h[grp, s], 1, "h")
             continue
-        first, last, mlock = _span(enc, i)
+        first, last, mlock = span_of(enc, i)
         if (i, w) in mdl.y:
             put(mdl.y[i, w], 1)
         else:
@@ -576,7 +562,7 @@ def _hint_model(cp: cp_model.CpModel, mdl: _Model, chosen: dict[int, Choice]) ->
         put(mdl.z[(w, enc.st_disc[i], enc.st_block[i], first, last, mlock), k], 1, "z")
         if mlock < 0:
             put(mdl.g[(w, enc.st_disc[i], k, enc.st_block[i]), m], 1, "g")
-        put(mdl.h[_group(enc, i), s], 1, "h")
+        put(mdl.h[group_of(enc, i), s], 1, "h")
     for lit in mdl.lock_lits.values():
         values[lit.index] = 1
     cp.clear_hints()
@@ -602,63 +588,15 @@ def _disaggregate(mdl: _Model, solver: cp_model.CpSolver) -> dict[int, Choice]:
         chosen = [i for i in members if solver.boolean_value(mdl.ovf[i])]
         for i, w in zip(chosen, slots[c], strict=True):
             station[i] = w
-    # Members of each start group, by supervisor group, in index order.
-    by_a: dict[StartKey, dict[GroupKey, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for i in sorted(station):
-        if i in kept:
-            a, grp = _keep_key(mdl, i)
-            by_a[a][grp].append(i)
-            continue
-        first, last, mlock = _span(enc, i)
-        a = (station[i], enc.st_disc[i], enc.st_block[i], first, last, mlock)
-        by_a[a][_group(enc, i)].append(i)
-    start: dict[int, int] = {}
-    mentor: dict[int, int] = {}
-    sup: dict[int, int] = {}
-    mentor_left = {key: _value(solver, v) for key, v in mdl.g.items()}
-    sup_left = {key: _value(solver, v) for key, v in mdl.h.items()}
-    start_left = {key: _value(solver, v) for key, v in mdl.z.items()}
-    # Rewarded pairs first: they fix a student's start, mentor and supervisor together.
-    for (a, k, grp, s, m), v in sorted(mdl.r.items()):
-        for _ in range(_value(solver, v)):
-            i = next(j for j in by_a[a][grp] if j not in start)
-            start[i], mentor[i], sup[i] = k, m, s
-            start_left[a, k] -= 1
-            if a[5] < 0:
-                mentor_left[(a[0], a[1], k, a[2]), m] -= 1
-            if grp[0] == "free":
-                sup_left[grp, s] -= 1
-    for a in sorted(by_a):
-        w, d, n, first, last, mlock = a
-        starts = enc.starts(w, n, first, last)
-        for grp in sorted(by_a[a]):
-            for i in by_a[a][grp]:
-                if i in start:
-                    continue
-                k = next(k for k in starts if start_left[a, k] > 0)
-                start[i] = k
-                start_left[a, k] -= 1
-                if mlock >= 0:
-                    mentor[i] = mlock
-                    continue
-                pool = (w, d, k, n)
-                m = next(m for m in enc.mentors_for(w, d) if mentor_left[pool, m] > 0)
-                mentor[i] = m
-                mentor_left[pool, m] -= 1
-    for i in sorted(station):
-        if i in sup:
-            continue
-        if i in kept:
-            sup[i] = mdl.kept_choice[i][2]
-            continue
-        grp = _group(enc, i)
-        if grp[0] == "given":
-            sup[i] = grp[1]
-            continue
-        s = next(s for s in enc.supervisors_for(i) if sup_left[grp, s] > 0)
-        sup[i] = s
-        sup_left[grp, s] -= 1
-    return {i: (w, mentor[i], sup[i], start[i]) for i, w in station.items()}
+
+    def key_of(i: int) -> tuple[StartKey, GroupKey]:
+        return _keep_key(mdl, i) if i in kept else default_key(enc, station, i)
+
+    return assign(enc, station, key_of,
+                  [(key, _value(solver, v)) for key, v in mdl.r.items()],
+                  {key: _value(solver, v) for key, v in mdl.z.items()},
+                  {key: _value(solver, v) for key, v in mdl.g.items()},
+                  {key: _value(solver, v) for key, v in mdl.h.items()})
 
 
 def _keeping(enc: Encoded, keep: dict[int, Choice]) -> dict[int, Choice] | None:

@@ -69,14 +69,12 @@ import numpy.typing as npt
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
+from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result
 from .greedy import serial_dictatorship
 
 NAME = "milp"
 
-StartKey = tuple[int, int, int, int, int, int]  # (w, d, n, first, last, mlock)
-PoolKey = tuple[int, int, int, int]  # (w, d, k, n)
-GroupKey = tuple[str, int, int]  # ("free", u, d) or ("given", s, -1)
 Expr = list[tuple[int, float]]  # a linear expression: (column, coefficient) terms
 
 _ABS_GAP = 0.999  # integer objectives: a gap below 1 is a proof
@@ -140,19 +138,6 @@ def _neg(expr: Expr) -> Expr:
 
 def _value(x: npt.NDArray[np.float64], expr: Expr) -> int:
     return round(sum(c * x[j] for j, c in expr))
-
-
-def _group(enc: Encoded, i: int) -> GroupKey:
-    s = enc.st_sup[i]
-    return ("given", s, -1) if s >= 0 else ("free", enc.st_univ[i], enc.st_disc[i])
-
-
-def _span(enc: Encoded, i: int) -> tuple[int, int, int]:
-    """(first, last, mlock): where the block must lie (a locked start narrows it), locked mentor."""
-    lock = enc.st_lock[i]
-    if lock is not None and lock[2] >= 0:
-        return lock[2], lock[2] + enc.st_block[i] - 1, lock[1]
-    return enc.st_first[i], enc.st_last[i], -1 if lock is None else lock[1]
 
 
 # ---- the model ------------------------------------------------------------------------------
@@ -236,8 +221,9 @@ def _add_starts(mdl: _Milp) -> None:
     enc, lp = mdl.enc, mdl.lp
     members: dict[StartKey, list[tuple[int, GroupKey]]] = defaultdict(list)
     for (i, w), j in mdl.y.items():
-        first, last, mlock = _span(enc, i)
-        members[w, enc.st_disc[i], enc.st_block[i], first, last, mlock].append((j, _group(enc, i)))
+        first, last, mlock = span_of(enc, i)
+        members[w, enc.st_disc[i], enc.st_block[i], first, last, mlock].append(
+            (j, group_of(enc, i)))
     for (c, w), j in mdl.o.items():
         u, d, n, first, last, sup = mdl.classes[c][0]
         grp: GroupKey = ("given", sup, -1) if sup >= 0 else ("free", u, d)
@@ -307,7 +293,7 @@ def _add_supervisor_capacity(mdl: _Milp) -> None:
     enc, lp = mdl.enc, mdl.lp
     groups: dict[GroupKey, list[int]] = defaultdict(list)
     for i in mdl.placed_cols:
-        groups[_group(enc, i)].append(i)
+        groups[group_of(enc, i)].append(i)
     load: dict[int, Expr] = defaultdict(list)
     for key in sorted(groups):
         members = groups[key]
@@ -397,7 +383,7 @@ def hint_from_choices(mdl: _Milp, chosen: dict[int, Choice]) -> npt.NDArray[np.f
     x = np.zeros(mdl.lp.n_cols)
     class_of = {i: c for c, (_key, members) in enumerate(mdl.classes) for i in members}
     for i, (w, m, s, k) in chosen.items():
-        first, last, mlock = _span(enc, i)
+        first, last, mlock = span_of(enc, i)
         if (i, w) in mdl.y:
             x[mdl.y[i, w]] += 1
         else:
@@ -409,8 +395,8 @@ def hint_from_choices(mdl: _Milp, chosen: dict[int, Choice]) -> npt.NDArray[np.f
         pool = (w, enc.st_disc[i], k, enc.st_block[i])
         if mlock < 0 and (pool, m) in mdl.g_col:
             x[mdl.g_col[pool, m]] += 1
-        if (_group(enc, i), s) in mdl.h_col:
-            x[mdl.h_col[_group(enc, i), s]] += 1
+        if (group_of(enc, i), s) in mdl.h_col:
+            x[mdl.h_col[group_of(enc, i), s]] += 1
     return x
 
 
@@ -443,54 +429,11 @@ def _disaggregate(mdl: _Milp, x: npt.NDArray[np.float64]) -> dict[int, Choice]:
         off = [i for i in members if x[mdl.ovf[i]] > 0.5]
         for i, w in zip(off, slots[c], strict=True):
             station[i] = w
-    by_a: dict[StartKey, dict[GroupKey, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for i in sorted(station):
-        first, last, mlock = _span(enc, i)
-        by_a[station[i], enc.st_disc[i], enc.st_block[i], first, last, mlock][
-            _group(enc, i)].append(i)
-    start_left = {key: _value(x, e) for key, e in mdl.z.items()}
-    mentor_left = {key: _value(x, e) for key, e in mdl.g.items()}
-    sup_left = {key: _value(x, e) for key, e in mdl.h.items()}
-    start: dict[int, int] = {}
-    mentor: dict[int, int] = {}
-    sup: dict[int, int] = {}
-    # Rewarded pairs first: each fixes a student's start, mentor and supervisor together.
-    for (a, k, grp, s, m), j in sorted(mdl.r.items()):
-        for _ in range(round(x[j])):
-            i = next(i for i in by_a[a][grp] if i not in start)
-            start[i], mentor[i], sup[i] = k, m, s
-            start_left[a, k] -= 1
-            if a[5] < 0:
-                mentor_left[(a[0], a[1], k, a[2]), m] -= 1
-            if grp[0] == "free":
-                sup_left[grp, s] -= 1
-    for a in sorted(by_a):
-        w, d, n, first, last, mlock = a
-        for grp in sorted(by_a[a]):
-            for i in by_a[a][grp]:
-                if i in start:
-                    continue
-                k = next(k for k in enc.starts(w, n, first, last) if start_left[a, k] > 0)
-                start[i] = k
-                start_left[a, k] -= 1
-                if mlock >= 0:
-                    mentor[i] = mlock
-                    continue
-                pool = (w, d, k, n)
-                m = next(m for m in enc.mentors_for(w, d) if mentor_left[pool, m] > 0)
-                mentor[i] = m
-                mentor_left[pool, m] -= 1
-    for i in sorted(station):
-        if i in sup:
-            continue
-        grp = _group(enc, i)
-        if grp[0] == "given":
-            sup[i] = grp[1]
-            continue
-        s = next(s for s in enc.supervisors_for(i) if sup_left[grp, s] > 0)
-        sup[i] = s
-        sup_left[grp, s] -= 1
-    return {i: (w, mentor[i], sup[i], start[i]) for i, w in station.items()}
+    return assign(enc, station, lambda i: default_key(enc, station, i),
+                  [(key, round(x[j])) for key, j in mdl.r.items()],
+                  {key: _value(x, e) for key, e in mdl.z.items()},
+                  {key: _value(x, e) for key, e in mdl.g.items()},
+                  {key: _value(x, e) for key, e in mdl.h.items()})
 
 
 # ---- running HiGHS in a helper process ------------------------------------------------------
