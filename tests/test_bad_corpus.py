@@ -286,8 +286,6 @@ def test_errors_never_echo_names(scen: Path, tmp_path: Path) -> None:
     assert not any(n in r.output for n in names)
 
 
-@pytest.mark.xfail(strict=True, reason="the INFEASIBLE note names the conflicting students; "
-                   "it should name locks.csv rows at default verbosity (solver message + CLI)")
 def test_infeasible_note_names_no_students(scen: Path, tmp_path: Path) -> None:
     """When the locks conflict, solve says which locks.csv rows, not which students."""
     (scen / "locks.csv").write_text("student_id,workstation_id\nS1,W1\nS2,W1\n",

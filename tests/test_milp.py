@@ -137,7 +137,7 @@ def test_conflicting_locks_are_named() -> None:
     result = _solve(problem)
     assert result.status == Status.INFEASIBLE
     assert result.placed == 0
-    assert "S1, S2" in result.message and "S4" not in result.message
+    assert "locks.csv rows 1, 2." in result.message and "S1" not in result.message
     _check_ok(problem, result)
 
 

@@ -135,8 +135,9 @@ def _assert_conflict_named(problem: Problem, result: Result, *, minimal: bool) -
     admit no allocation (brute force). With ``minimal`` the set is also as small as can be:
     dropping any one lock of it leaves a feasible set, or else every named lock is impossible
     even on its own (then each of them must change)."""
-    named = [lk for lk in problem.locks
-             if re.search(rf"\b{re.escape(lk.student_id)}\b", result.message)]
+    match = re.search(r"locks\.csv rows? ([\d, ]+)", result.message)
+    rows = {int(x) for x in match.group(1).replace(" ", "").split(",") if x} if match else set()
+    named = [lk for k, lk in enumerate(problem.locks, start=1) if k in rows]
     assert named, f"INFEASIBLE must name the conflicting locks: {result.message!r}"
     assert brute_force(_rebuild(problem, locks=tuple(named))) is None, result.message
     if not minimal or len(named) == 1:

@@ -38,6 +38,21 @@ class SolverConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def lock_rows(enc: Encoded, students: list[int] | None = None) -> str:
+    """``locks.csv rows 2, 5``: where the locks of ``students`` (default: all locked) are.
+
+    Messages name lock rows rather than students, so that logs at default verbosity carry no
+    personal identifiers and the clerk is pointed at the line to change.
+    """
+    row = {s.student_id: k for k, s in enumerate(enc.problem.locks, start=1)}
+    ids = [enc.student_ids[i] for i in (students if students is not None else range(
+        enc.n_students)) if enc.st_lock[i] is not None]
+    rows = sorted(row[sid] for sid in ids if sid in row)
+    shown = ", ".join(map(str, rows[:20])) + (f" and {len(rows) - 20} more" if len(rows) > 20
+                                              else "")
+    return f"locks.csv row{'s' if len(rows) != 1 else ''} {shown}" if rows else "locks.csv"
+
+
 def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Choice],
                  config: SolverConfig, wall_seconds: float, *,
                  placed_upper_bound: int | None = None,

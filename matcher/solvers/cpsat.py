@@ -35,8 +35,8 @@ stay valid, and at the optimum it never happens.
 Levels (lexicographic): 1. maximise placed; 2. with placed fixed, minimise rank cost; 3. with
 both fixed, maximise the pair weight. Each stage is warm-started with the previous solution.
 
-Warm start and bounds: stage 1 starts from the better of the greedy allocation and the
-flow-repaired one (:func:`matcher.solvers.flow.flow_allocation`), first improved by a
+Warm start and bounds: stage 1 starts from the best of the greedy, deferred-acceptance
+and flow-repaired allocations (:func:`matcher.solvers.flow.flow_allocation`), first improved by a
 large-neighbourhood step (:func:`_place_more`: students at workstations no unplaced student can
 use stay placed, the rest is solved). On two cores CP-SAT's own bounds are weak on large
 models, so the reported bounds also take the flow relaxation's (``placed_upper_bound``: the
@@ -74,7 +74,8 @@ from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
-from .base import Choice, SolverConfig, build_result
+from .base import Choice, SolverConfig, build_result, lock_rows
+from .da import deferred_acceptance
 from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
 from .packing import Loads, fill_greedily, place_locks
@@ -686,18 +687,21 @@ def _keep_first(mdl: _Model, keeping: dict[int, Choice], config: SolverConfig,
 def _warm_start(enc: Encoded, deadline: float, stats: dict[str, Any],
                 keep: dict[int, Choice], kept: dict[int, Choice] | None = None
                 ) -> tuple[dict[int, Choice] | None, FlowRelaxation]:
-    """The best of quick allocations (greedy, flow-repaired, and for a re-solve the earlier
-    placements kept), and the flow relaxation.
+    """The best of quick allocations (greedy, deferred acceptance, flow-repaired, and for a
+    re-solve the earlier placements kept), and the flow relaxation.
 
     Best means most placed, then (re-solve) most kept, then least rank cost. None when none
     honours every lock (then CP-SAT decides whether the locks conflict).
     """
     greedy, failed_locks = serial_dictatorship(enc)
+    proposals = deferred_acceptance(enc).chosen
     relax, repaired, _ = flow_allocation(enc, deadline)
     stats["greedy_placed"] = len(greedy) if not failed_locks else None
+    stats["da_placed"] = None if proposals is None else len(proposals)
     stats["flow_placed"] = None if repaired.chosen is None else len(repaired.chosen)
     candidates = ([] if failed_locks else [greedy]) + (
-        [] if repaired.chosen is None else [repaired.chosen])
+        [] if repaired.chosen is None else [repaired.chosen]) + (
+        [] if proposals is None else [proposals])
     if kept is not None:
         candidates.append(kept)
     if not candidates:
@@ -769,13 +773,13 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
 
     # Stage 1: maximise the number placed, warm-started with the best quick allocation.
     keeping = _keeping(enc, mdl.kept_choice) if mdl.keep else None
-    warm, relax = _warm_start(enc, t0 + 0.2 * config.time_limit_s, stats, mdl.kept_choice,
+    warm, relax = _warm_start(enc, t0 + 0.3 * config.time_limit_s, stats, mdl.kept_choice,
                               keeping)
     if keeping is not None:
         warm = _keep_first(mdl, keeping, config, t0 + 0.25 * config.time_limit_s, stop,
                            stats) or warm
     if warm is not None and not mdl.keep:
-        warm = _place_more(mdl, warm, config, t0 + 0.3 * config.time_limit_s, stop, stats)
+        warm = _place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
     if warm is not None:
         _hint_from_choices(mdl, warm)
     # A re-solve also keeps earlier placements: placed * (K + 1) + kept, K the keepable count,
@@ -788,9 +792,9 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     stats["stage1_seconds"] = _wall(solver)
     if st1 == cp_model.INFEASIBLE:
         culprits = _conflicting_locks(mdl, config, max(1.0, deadline - time.perf_counter()))
-        names = ", ".join(enc.student_ids[i] for i in culprits) or "(not isolated in time)"
-        msg = (f"the locks cannot all be honoured; conflicting locks (students): {names}. "
-               "Remove or change one of these locks in locks.csv")
+        where = lock_rows(enc, culprits) if culprits else "locks.csv (not isolated in time)"
+        msg = (f"the locks cannot all be honoured; conflicting locks: {where}. Remove or change "
+               "one of these locks")
         return build_result(enc, NAME, Status.INFEASIBLE, {}, config,
                             time.perf_counter() - t0, stats=stats | {"conflicting_locks": [
                                 enc.student_ids[i] for i in culprits]}, message=msg)

@@ -15,7 +15,7 @@ import time
 from ..encoding import Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
-from .base import Choice, SolverConfig, build_result
+from .base import Choice, SolverConfig, build_result, lock_rows
 
 NAME = "greedy"
 
@@ -72,7 +72,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     enc = encode(problem)
     chosen, failed = serial_dictatorship(enc)
     if failed:
-        names = ", ".join(enc.student_ids[i] for i in failed)
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
-                            message=f"greedy could not honour the locks of {names}")
+                            message=f"greedy could not honour the locks in "
+                                    f"{lock_rows(enc, failed)}; try the cpsat solver")
     return build_result(enc, NAME, Status.FEASIBLE, chosen, config, time.perf_counter() - t0)

@@ -70,7 +70,7 @@ from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
-from .base import Choice, SolverConfig, build_result
+from .base import Choice, SolverConfig, build_result, lock_rows
 from .greedy import serial_dictatorship
 
 NAME = "milp"
@@ -683,10 +683,9 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
 
     unplaceable = [i for i, lk in enumerate(enc.st_lock) if lk is not None and not enc.options(i)]
     if unplaceable:
-        names = ", ".join(enc.student_ids[i] for i in unplaceable)
-        return done(Status.INFEASIBLE, {}, f"the locks of {names} cannot be honoured whatever "
-                    "the others get (no fitting start, mentor or supervisor); change these locks "
-                    "in locks.csv")
+        return done(Status.INFEASIBLE, {}, f"the locks in {lock_rows(enc, unplaceable)} cannot "
+                    "be honoured whatever the others get (no fitting start, mentor or "
+                    "supervisor); change these locks")
     if importlib.util.find_spec("highspy") is None:
         return done(Status.UNKNOWN, {}, "the milp solver needs highspy: pip install highspy")
     mdl = build_model(enc)
@@ -709,10 +708,9 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     first = stages[0] if stages else None
     if first is not None and first.status == "Infeasible":
         culprits, complete = _conflicting_locks(mdl, config, deadline)
-        names = ", ".join(enc.student_ids[i] for i in culprits)
-        msg = (f"the locks cannot all be honoured; conflicting locks (students): {names}"
+        msg = (f"the locks cannot all be honoured; conflicting locks: {lock_rows(enc, culprits)}"
                + ("" if complete else " (not narrowed down within the time limit)")
-               + ". Remove or change one of these locks in locks.csv")
+               + ". Remove or change one of these locks")
         return done(Status.INFEASIBLE, {}, msg)
     trivial_ub = len(mdl.placed_cols)
     if first is None or first.x is None:

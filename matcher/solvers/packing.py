@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..encoding import Encoded
-from .base import Choice
+from .base import Choice, lock_rows
 
 LOCK_SEARCH_NODES = 200_000
 """Node budget of the lock search; beyond it the locks are neither placed nor proven infeasible."""
@@ -278,13 +278,10 @@ def place_locks(loads: Loads, budget: int = LOCK_SEARCH_NODES
 
 def lock_failure(enc: Encoded, solver: str, proven: bool) -> str:
     """The message of a result whose locked students could not be placed."""
-    locked = [enc.student_ids[i] for i in range(enc.n_students) if enc.st_lock[i] is not None]
-    names = ", ".join(locked[:10]) + (f" and {len(locked) - 10} more" if len(locked) > 10
-                                      else "")
+    where = lock_rows(enc)
     if proven:
-        return (f"the locks of {names} cannot all be honoured; remove or change one of them in "
-                "locks.csv")
-    return (f"{solver} could not place the locked students {names} within its search budget; "
+        return f"the locks in {where} cannot all be honoured; remove or change one of them"
+    return (f"{solver} could not place the locked students ({where}) within its search budget; "
             "try the cpsat solver")
 
 
