@@ -288,8 +288,13 @@ def _rows(text: str) -> Iterator[list[str]]:
 
 
 def _read_table(folder: Path, table: _Table, errors: list[str],
-                hashes: dict[str, str]) -> list[Any] | None:
-    """Read one CSV into model objects (source order), appending located errors."""
+                hashes: dict[str, str], numbers: dict[str, list[int]] | None = None
+                ) -> list[Any] | None:
+    """Read one CSV into model objects (source order), appending located errors.
+
+    Data rows are numbered as a spreadsheet shows them below the header, blank lines counted;
+    ``numbers`` (if given) receives that number for each data row, for cross-table messages.
+    """
     path = folder / table.file
     if not path.is_file():
         if table.required_file:
@@ -319,7 +324,13 @@ def _read_table(folder: Path, table: _Table, errors: list[str],
         errors.append(f"{table.file}: the header cell '{_show(broken[0].strip())}' holds a line "
                       "break; remove it (a stray quote \" may have merged lines into the header)")
         return None
-    return _table_rows(table, rows, errors)
+    kept = [(k, r) for k, r in enumerate(rows) if any(c.strip() for c in r)]
+    if not kept:
+        return _table_rows(table, [], errors)
+    shown = [k - kept[0][0] for k, _ in kept]  # the header is row 0; blank lines count
+    if numbers is not None:
+        numbers[table.name] = shown[1:]
+    return _table_rows(table, [r for _, r in kept], errors, shown)
 
 
 def _quoting_error(text: str) -> str | None:
@@ -722,9 +733,11 @@ def load_scenario(path: str | os.PathLike[str], *, occupancy: bool = True) -> Pr
     errors: list[str] = []
     hashes: dict[str, str] = {}
     settings = _read_yaml(folder, errors, hashes)
-    tables = {t.name: _read_table(folder, t, errors, hashes) for t in TABLES}
+    numbers: dict[str, list[int]] = {}
+    tables = {t.name: _read_table(folder, t, errors, hashes, numbers) for t in TABLES}
     errors += _misnamed_files(folder)
-    return _build(folder, settings, tables, errors, hashes, _CSV_SOURCE, occupancy=occupancy)
+    return _build(folder, settings, tables, errors, hashes, _Source(numbers=numbers),
+                  occupancy=occupancy)
 
 
 def _load_workbook(book: Path, *, occupancy: bool) -> Problem:

@@ -295,8 +295,6 @@ def test_errors_capped_at_fifty(scen: Path) -> None:
     assert msgs[50].startswith("... and 10 more")
 
 
-@pytest.mark.xfail(strict=True, reason="blank lines are dropped before numbering, so rows "
-                   "after a blank line are reported one too low; see report")
 def test_row_numbers_count_blank_lines(scen: Path) -> None:
     """Row numbers match the spreadsheet even after a blank line."""
     _edit(scen, "students.csv", "S2,HIT", "\nS2,HIT")
