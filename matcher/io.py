@@ -150,7 +150,7 @@ TABLES: tuple[_Table, ...] = (
         _Col("mentor_id", "opt_str", False)), required_file=False),
 )
 FILE_OF = {t.name: t.file for t in TABLES} | {"scenario": "scenario.yaml"}
-_FIELD_OF = {"workstation_terms": "term_capacities"}  # table name -> Problem field
+FIELD_OF = {"workstation_terms": "term_capacities"}  # table name -> Problem field
 
 
 def _read_input(folder: Path, file: str, limit: int, errors: list[str]) -> bytes | None:
@@ -253,7 +253,7 @@ def _cell_problem(cell: str) -> str | None:
     return None
 
 
-def _number(text: str, kind: str) -> float | int:
+def parse_number(text: str, kind: str) -> float | int:
     """Parse a cell as int or float; raise ValueError with a user-facing reason."""
     t = text.strip().replace(",", "") if kind == "int" else text.strip()
     if kind == "int":
@@ -277,7 +277,8 @@ def _number(text: str, kind: str) -> float | int:
     return f
 
 
-def _split_list(text: str) -> list[str]:
+def split_list(text: str) -> list[str]:
+    """Items of a list cell: separated by ``;``, ``；`` or ``、``, trimmed, empties dropped."""
     for sep in LIST_SEPARATORS[1:]:
         text = text.replace(sep, LIST_SEPARATORS[0])
     return [x.strip() for x in text.split(LIST_SEPARATORS[0]) if x.strip()]
@@ -287,9 +288,9 @@ def _rows(text: str) -> Iterator[list[str]]:
     yield from csv.reader(_io.StringIO(text, newline=""))
 
 
-def _read_table(folder: Path, table: _Table, errors: list[str],
-                hashes: dict[str, str], numbers: dict[str, list[int]] | None = None
-                ) -> list[Any] | None:
+def read_table(folder: Path, table: _Table, errors: list[str],
+               hashes: dict[str, str], numbers: dict[str, list[int]] | None = None
+               ) -> list[Any] | None:
     """Read one CSV into model objects (source order), appending located errors.
 
     Data rows are numbered as a spreadsheet shows them below the header, blank lines counted;
@@ -315,7 +316,7 @@ def _read_table(folder: Path, table: _Table, errors: list[str],
         return None
     quoting = _quoting_error(text)
     if quoting is not None and not any("\n" in c or "\r" in c for row in rows for c in row):
-        # (a quote that swallows line breaks is named with its row by _table_rows instead)
+        # (a quote that swallows line breaks is named with its row by table_rows instead)
         errors.append(f"{table.file} {quoting}")
         return None
     header = next((r for r in rows if any(c.strip() for c in r)), [])
@@ -326,11 +327,11 @@ def _read_table(folder: Path, table: _Table, errors: list[str],
         return None
     kept = [(k, r) for k, r in enumerate(rows) if any(c.strip() for c in r)]
     if not kept:
-        return _table_rows(table, [], errors)
+        return table_rows(table, [], errors)
     shown = [k - kept[0][0] for k, _ in kept]  # the header is row 0; blank lines count
     if numbers is not None:
         numbers[table.name] = shown[1:]
-    return _table_rows(table, [r for _, r in kept], errors, shown)
+    return table_rows(table, [r for _, r in kept], errors, shown)
 
 
 def _quoting_error(text: str) -> str | None:
@@ -350,8 +351,8 @@ def _quoting_error(text: str) -> str | None:
     return None
 
 
-def _table_rows(table: _Table, rows: list[list[str]], errors: list[str],
-                numbers: list[int] | None = None) -> list[Any] | None:
+def table_rows(table: _Table, rows: list[list[str]], errors: list[str],
+               numbers: list[int] | None = None) -> list[Any] | None:
     """Validate one table given as rows of strings (header first) into model objects.
 
     CSV files and workbook sheets (:mod:`matcher.excel`) both come here. ``table.file`` names
@@ -421,7 +422,7 @@ def _table_rows(table: _Table, rows: list[list[str]], errors: list[str],
                 ok = False
                 continue
             if col.kind == "list":
-                values[col.name] = tuple(_split_list(cell))
+                values[col.name] = tuple(split_list(cell))
                 continue
             if cell == "":
                 if col.kind in ("str", "int", "float"):
@@ -432,7 +433,8 @@ def _table_rows(table: _Table, rows: list[list[str]], errors: list[str],
                 values[col.name] = cell
                 continue
             try:
-                values[col.name] = _number(cell, "int" if col.kind.endswith("int") else "float")
+                kind = "int" if col.kind.endswith("int") else "float"
+                values[col.name] = parse_number(cell, kind)
             except ValueError as e:
                 errors.append(f"{table.file} row {r}, {col.name}: '{_show(cell)}' is {e}; "
                               "give a plain number")
@@ -448,12 +450,12 @@ def _table_rows(table: _Table, rows: list[list[str]], errors: list[str],
                 k = where.get(col_name)  # show the cell as typed, not as parsed
                 shown = row[k].strip() if k is not None and k < len(row) else ""
                 errors.append(f"{table.file} row {r}, {col_name}: '{_show(shown)}' "
-                              f"{_reason(err)}")
+                              f"{error_reason(err)}")
             out.append(None)  # keep row numbering aligned; dropped before building the problem
     return out
 
 
-def _reason(err: Any) -> str:
+def error_reason(err: Any) -> str:
     """Turn a pydantic error into a short instruction."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
@@ -555,7 +557,7 @@ def _settings(doc: dict[Any, Any], default_name: str, errors: list[str],
         except ValidationError as e:
             for err in e.errors():
                 loc = _show(".".join(str(x) for x in err["loc"]))
-                msg = "unknown setting" if err["type"] == "extra_forbidden" else _reason(err)
+                msg = "unknown setting" if err["type"] == "extra_forbidden" else error_reason(err)
                 errors.append(f"{at(f'{key}.{loc}')}: {msg}")
     if "term_months" in out and (not isinstance(out["term_months"], int)
                                  or isinstance(out["term_months"], bool)
@@ -661,7 +663,8 @@ class _Source:
 _CSV_SOURCE = _Source()
 
 
-def _issue_line(issue: ProblemIssue, src: _Source = _CSV_SOURCE) -> str:
+def issue_line(issue: ProblemIssue, src: _Source = _CSV_SOURCE) -> str:
+    """One located message line (file or sheet, row, column) for a cross-table issue."""
     return src.line(issue)
 
 
@@ -685,12 +688,12 @@ def _partial_cross_check(settings: dict[str, Any], tables: dict[str, Any],
     dropped = {k for k, v in tables.items() if any(x is None for x in v)}
     fields: dict[str, Any] = dict(settings)
     for k, v in tables.items():
-        fields[_FIELD_OF.get(k, k)] = tuple(x for x in v if x is not None)
+        fields[FIELD_OF.get(k, k)] = tuple(x for x in v if x is not None)
     try:
         partial = Problem.model_validate(fields, context={"cross_checked": True})
     except ValidationError:
         return []
-    return [_issue_line(i, src) for i in cross_check(partial)
+    return [issue_line(i, src) for i in cross_check(partial)
             if i.table not in dropped and not (_REFERS.get(i.table, set()) & dropped)]
 
 
@@ -734,7 +737,7 @@ def load_scenario(path: str | os.PathLike[str], *, occupancy: bool = True) -> Pr
     hashes: dict[str, str] = {}
     settings = _read_yaml(folder, errors, hashes)
     numbers: dict[str, list[int]] = {}
-    tables = {t.name: _read_table(folder, t, errors, hashes, numbers) for t in TABLES}
+    tables = {t.name: read_table(folder, t, errors, hashes, numbers) for t in TABLES}
     errors += _misnamed_files(folder)
     return _build(folder, settings, tables, errors, hashes, _Source(numbers=numbers),
                   occupancy=occupancy)
@@ -772,7 +775,7 @@ def _load_workbook(book: Path, *, occupancy: bool) -> Problem:
         elif rows is None:
             tables[t.name] = None
         else:
-            tables[t.name] = _table_rows(replace(t, file=rows.label), rows.rows, errors,
+            tables[t.name] = table_rows(replace(t, file=rows.label), rows.rows, errors,
                                          rows.numbers)
     titles = {t.name: rows.title for t in TABLES if (rows := data.tables.get(t.name))}
     renames = [(t.file, f"sheet {titles.get(t.name, t.name)}") for t in TABLES]
@@ -803,16 +806,16 @@ def _build(path: Path, settings: dict[str, Any] | None, tables: dict[str, list[A
                               "input_files": tuple(sorted(hashes.items())),
                               "source": str(path.resolve())}
     for k, v in tables.items():
-        fields[_FIELD_OF.get(k, k)] = tuple(v or ())
+        fields[FIELD_OF.get(k, k)] = tuple(v or ())
     at = src.settings_at or (lambda key: f"scenario.yaml, {key}")
     try:
         unchecked = Problem.model_validate(fields, context={"cross_checked": True})
     except ValidationError as e:
-        raise ScenarioError([f"{at('.'.join(map(str, err['loc'])))}: {_reason(err)}"
+        raise ScenarioError([f"{at('.'.join(map(str, err['loc'])))}: {error_reason(err)}"
                              for err in e.errors()]) from None
     issues = cross_check(unchecked) or lock_overloads(unchecked)
     if issues:
-        raise ScenarioError([_issue_line(i, src) for i in issues])
+        raise ScenarioError([issue_line(i, src) for i in issues])
     if occupied and occupancy:
         from .rolling import apply_occupancy  # deferred: rolling imports this module
 

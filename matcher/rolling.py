@@ -48,12 +48,12 @@ from .io import (
     TABLES,
     Occupancy,
     ScenarioError,
-    _issue_line,
-    _read_table,
-    _reason,
-    _table_rows,
     atomic_folder,
+    error_reason,
+    issue_line,
     read_assignments,
+    read_table,
+    table_rows,
     write_result,
 )
 from .model import Mentor, Policy, Problem, TermCapacity, cross_check, lock_overloads
@@ -89,11 +89,11 @@ def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
     try:
         new = Problem.model_validate(fields, context={"cross_checked": True})
     except ValidationError as e:
-        raise ScenarioError([f"{label}: {'.'.join(map(str, err['loc']))} {_reason(err)}"
+        raise ScenarioError([f"{label}: {'.'.join(map(str, err['loc']))} {error_reason(err)}"
                              for err in e.errors()]) from None
     issues = cross_check(new) or lock_overloads(new)
     if issues:
-        raise ScenarioError([f"{label}: {_issue_line(i)}" for i in issues])
+        raise ScenarioError([f"{label}: {issue_line(i)}" for i in issues])
     return new
 
 
@@ -273,7 +273,7 @@ def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
     book = find_workbook(path)
     rows: list[Any] | None
     if book is None:
-        rows = _read_table(path, table, errors, {})
+        rows = read_table(path, table, errors, {})
     else:
         data = read_workbook(book, errors, {})
         sheet = data.tables.get("occupancy") if data is not None else None
@@ -282,7 +282,7 @@ def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
         elif sheet is None:
             rows = None
         else:
-            rows = _table_rows(replace(table, file=sheet.label), sheet.rows, errors,
+            rows = table_rows(replace(table, file=sheet.label), sheet.rows, errors,
                                sheet.numbers)
     if errors or rows is None or any(r is None for r in rows):
         raise ScenarioError(errors or ["occupancy.csv could not be read"])

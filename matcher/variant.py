@@ -50,16 +50,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .io import (
-    _FIELD_OF,
+    FIELD_OF,
     TABLES,
     Occupancy,
     ScenarioError,
-    _number,
-    _read_table,
-    _reason,
-    _split_list,
     atomic_folder,
+    error_reason,
     load_scenario,
+    parse_number,
+    read_table,
+    split_list,
 )
 from .model import Mentor, Policy, Problem, Student, TermCapacity, Workstation
 from .rolling import apply_occupancy, built_in_code, read_occupancy, rebuild
@@ -375,7 +375,7 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
                      f"relative to {here}")
             return ()
         found: list[str] = []
-        rows = _read_table(here, replace(table, file=rel, required_file=True), found, {})
+        rows = read_table(here, replace(table, file=rel, required_file=True), found, {})
         errors.extend(f"{src}, {key}: {line}" for line in found)
         return tuple(r for r in rows or () if r is not None) if not found else ()
     if not isinstance(value, list):
@@ -398,7 +398,7 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
                 if isinstance(v, list):
                     values[col.name] = tuple(t for t in (_text(x) for x in v) if t)
                 else:
-                    values[col.name] = tuple(_split_list("" if v is None else str(v)))
+                    values[col.name] = tuple(split_list("" if v is None else str(v)))
                 continue
             if v is None or (isinstance(v, str) and not v.strip()):
                 if col.kind in ("str", "int", "float"):
@@ -417,7 +417,7 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
             try:
                 if isinstance(v, bool):
                     raise ValueError("not a number")
-                values[col.name] = (_number(str(v), kind) if not isinstance(v, int | float)
+                values[col.name] = (parse_number(str(v), kind) if not isinstance(v, int | float)
                                     else v)
                 if kind == "int" and values[col.name] != int(values[col.name]):
                     raise ValueError("not a whole number")
@@ -431,7 +431,7 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
         except ValidationError as e:
             for err in e.errors():
                 col_name = str(err["loc"][0]) if err["loc"] else "?"
-                bad(f"{where}.{col_name}", f"'{values.get(col_name, '')}' {_reason(err)}")
+                bad(f"{where}.{col_name}", f"'{values.get(col_name, '')}' {error_reason(err)}")
     return tuple(out)
 
 
@@ -695,7 +695,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
         except ValidationError as e:
             for err in e.errors():
                 loc = ".".join(str(x) for x in err["loc"])
-                bad(f"policy.{loc}", f"{_reason(err)}")
+                bad(f"policy.{loc}", f"{error_reason(err)}")
         else:
             diff = [f"{k} {getattr(base.policy, k)} -> {getattr(policy, k)}"
                     for k, _ in spec.policy if getattr(base.policy, k) != getattr(policy, k)]
@@ -905,7 +905,7 @@ def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
         if table.name == "occupancy":
             rows: Sequence[BaseModel] = tuple(occupancy)
         else:
-            rows = getattr(problem, _FIELD_OF.get(table.name, table.name))
+            rows = getattr(problem, FIELD_OF.get(table.name, table.name))
         path = out / table.file
         if rows or table.required_file:
             _write_table(path, table.columns, rows)
