@@ -782,44 +782,51 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
         warm = _place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
     if warm is not None:
         _hint_from_choices(mdl, warm)
-    # A re-solve also keeps earlier placements: placed * (K + 1) + kept, K the keepable count,
-    # is exactly lexicographic (kept <= K), and steers the search away from needless moves.
-    weight = len(mdl.keep) + 1
-    cp.maximize(mdl.placed * weight + mdl.kept if mdl.keep else mdl.placed)
-    # Each stage may use half of what is left, so the later levels always get time too.
-    solver = _solver(config, (deadline - time.perf_counter()) / 2)
-    st1 = _run(solver, cp, stop, "stage 1: students placed", t0)
-    stats["stage1_seconds"] = _wall(solver)
-    if st1 == cp_model.INFEASIBLE:
-        culprits = _conflicting_locks(mdl, config, max(1.0, deadline - time.perf_counter()))
-        where = lock_rows(enc, culprits) if culprits else "locks.csv (not isolated in time)"
-        msg = (f"the locks cannot all be honoured; conflicting locks: {where}. Remove or change "
-               "one of these locks")
-        return build_result(enc, NAME, Status.INFEASIBLE, {}, config,
-                            time.perf_counter() - t0, stats=stats | {"conflicting_locks": [
-                                enc.student_ids[i] for i in culprits]}, message=msg)
-    if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and warm is not None:
-        # Stopped (time limit or signal) before CP-SAT reported anything, not even the warm
-        # start: that warm start is the best allocation known, and it keeps every rule.
-        why = f"stopped by {stop.signal_name}" if stop.requested else "time limit reached"
-        return build_result(enc, NAME, Status.FEASIBLE, warm, config, time.perf_counter() - t0,
-                            placed_upper_bound=min(len(mdl.placed_lits), relax.placed_ub),
-                            rank_cost_lower_bound=relax.rank_lb_at(len(warm)), stats=stats,
-                            message=f"{why} before the search got going; this is the warm start")
-    if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
-                            stats=stats, message="no allocation found within the time limit")
-    placed = _value(solver, mdl.placed)
-    # Nobody without an allowed option can be placed: a bound CP-SAT may not have reached yet,
-    # and the flow relaxation's bound (module flow) may be tighter still.
-    placed_ub = min(math.floor(solver.best_objective_bound / weight + 1e-6),
-                    len(mdl.placed_lits), relax.placed_ub)
-    proven = st1 == cp_model.OPTIMAL or placed == placed_ub
-    best = solver
+    # Nobody without an allowed option can be placed, nor more than the flow relaxation allows.
+    quick_ub = min(len(mdl.placed_lits), relax.placed_ub)
+    best: cp_model.CpSolver | None = None
+    if warm is not None and not mdl.keep and len(warm) >= quick_ub:
+        # The warm start already places the proven maximum: level 1 needs no search.
+        placed, placed_ub, proven = len(warm), quick_ub, True
+        stats["stage1_seconds"] = 0.0
+    else:
+        # A re-solve also keeps earlier placements: placed * (K + 1) + kept, K the keepable count,
+        # is exactly lexicographic (kept <= K), and steers the search away from needless moves.
+        weight = len(mdl.keep) + 1
+        cp.maximize(mdl.placed * weight + mdl.kept if mdl.keep else mdl.placed)
+        # Each stage may use half of what is left, so the later levels always get time too.
+        solver = _solver(config, (deadline - time.perf_counter()) / 2)
+        st1 = _run(solver, cp, stop, "stage 1: students placed", t0)
+        stats["stage1_seconds"] = _wall(solver)
+        if st1 == cp_model.INFEASIBLE:
+            culprits = _conflicting_locks(mdl, config, max(1.0, deadline - time.perf_counter()))
+            where = lock_rows(enc, culprits) if culprits else "locks.csv (not isolated in time)"
+            msg = (f"the locks cannot all be honoured; conflicting locks: {where}. Remove or "
+                   "change one of these locks")
+            return build_result(enc, NAME, Status.INFEASIBLE, {}, config,
+                                time.perf_counter() - t0, stats=stats | {"conflicting_locks": [
+                                    enc.student_ids[i] for i in culprits]}, message=msg)
+        if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and warm is not None:
+            # Stopped (time limit or signal) before CP-SAT reported anything, not even the warm
+            # start: that warm start is the best allocation known, and it keeps every rule.
+            why = f"stopped by {stop.signal_name}" if stop.requested else "time limit reached"
+            return build_result(enc, NAME, Status.FEASIBLE, warm, config,
+                                time.perf_counter() - t0, placed_upper_bound=quick_ub,
+                                rank_cost_lower_bound=relax.rank_lb_at(len(warm)), stats=stats,
+                                message=f"{why} before the search got going; this is the warm "
+                                        "start")
+        if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+                                stats=stats, message="no allocation found within the time limit")
+        placed = _value(solver, mdl.placed)
+        # CP-SAT's own bound may not have reached the quick one yet.
+        placed_ub = min(math.floor(solver.best_objective_bound / weight + 1e-6), quick_ub)
+        proven = st1 == cp_model.OPTIMAL or placed == placed_ub
+        best = solver
 
     # Re-solve stage: with that many placed, keep the most earlier placements (move the fewest).
     cp.add(mdl.placed == placed)
-    if mdl.keep:
+    if mdl.keep and best is not None:
         _hint_from(mdl, best)
         cp.maximize(mdl.kept)
         solver_k = _solver(config, (deadline - time.perf_counter()) / 2)
@@ -838,13 +845,14 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
             cp.add(mdl.kept == round(best.value(mdl.kept)))
 
     # Stage 2: with that many placed (and kept), minimise the rank cost.
-    _hint_from(mdl, best)
+    if best is not None:
+        _hint_from(mdl, best)  # else the warm start's hint is still in place
     cp.minimize(mdl.rank_cost)
     share = 0.7 if enc.use_pairs else 1.0
     solver2 = _solver(config, (deadline - time.perf_counter()) * share)
     st2 = _run(solver2, cp, stop, "stage 2: rank cost", t0)
     stats["stage2_seconds"] = _wall(solver2)
-    rank_lb: int | None = None
+    rank_lb: int | None = relax.rank_lb_at(placed)
     if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         best = solver2
         # For a re-solve the bound is for the placed *and kept* counts reached (the level order).
@@ -869,7 +877,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
         else:
             proven = False
 
-    chosen = _disaggregate(mdl, best)
+    chosen = _disaggregate(mdl, best) if best is not None else dict(warm or {})
     if stop.requested:
         proven = False
         msg = f"stopped by {stop.signal_name}: the best allocation found so far"

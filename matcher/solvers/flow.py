@@ -14,9 +14,11 @@ The graph (one unit of flow = one placed student)::
     source -> supervisor s            capacity: s's capacity
     s -> supervisor group q           q = the given supervisor, or (university, discipline)
     q -> student i                    capacity 1
-    i -> (w, n)                       a listed (or locked) workstation; cost: its rank
-    i -> hub c -> (w, n)              off-list placements (unless preferences_only), cost K+1;
+    i -> (w, n, d)                    a listed (or locked) workstation; cost: its rank
+    i -> hub c -> (w, n, d)           off-list placements (unless preferences_only), cost K+1;
                                       one hub per profile c = (u, d, n, window) shares the arcs
+    (w, n, d) -> (m, n)               every mentor m of w covering discipline d
+    (m, n) -> (w, n)                  capacity P(m, n): the same count for the mentor's limit
     (w, n) -> w                       capacity P(w, n), see below
     w -> sink                         capacity P(w, n_min), n_min the shortest block seen at w
 
@@ -128,17 +130,27 @@ class FlowGraph:
         return smcf
 
 
-def station_capacity(enc: Encoded, w: int, n: int) -> int:
-    """``P(w, n)``: at most this many ``n``-term students fit at ``w`` (module docstring)."""
-    T = enc.n_terms
-    mentor_total = sum(enc.m_cap[m] for m in enc.ws_mentors[w])
-    eff = [min(c, mentor_total) for c in enc.ws_cap[w]]
+def _block_capacity(eff: list[int], n: int) -> int:
+    """At most this many ``n``-term blocks fit under per-term capacities ``eff`` (docstring)."""
+    T = len(eff)
     usable = [False] * T
     for k in range(T - n + 1):
         if all(eff[t] > 0 for t in range(k, k + n)):
             for t in range(k, k + n):
                 usable[t] = True
     return min(sum(eff[t] for t in range(r, T, n) if usable[t]) for r in range(n))
+
+
+def station_capacity(enc: Encoded, w: int, n: int) -> int:
+    """``P(w, n)``: at most this many ``n``-term students fit at ``w`` (module docstring)."""
+    mentor_total = sum(enc.m_cap[m] for m in enc.ws_mentors[w])
+    return _block_capacity([min(c, mentor_total) for c in enc.ws_cap[w]], n)
+
+
+def mentor_capacity(enc: Encoded, m: int, n: int) -> int:
+    """``P(m, n)``: at most this many ``n``-term students fit with mentor ``m`` (same argument,
+    with the mentor's capacity in the terms its workstation is open)."""
+    return _block_capacity([min(c, enc.m_cap[m]) for c in enc.ws_cap[enc.m_ws[m]]], n)
 
 
 def build_graph(enc: Encoded) -> FlowGraph:
@@ -151,15 +163,26 @@ def build_graph(enc: Encoded) -> FlowGraph:
     group_node: dict[tuple[int, int, int], int] = {}
     wn_node: dict[tuple[int, int], int] = {}
     hub_node: dict[tuple[int, int, int, int, int], int] = {}
-    hub_targets: dict[int, tuple[int, list[int]]] = {}
+    hub_targets: dict[int, tuple[int, int, list[int]]] = {}
     n_min: dict[int, int] = {}
 
-    def wn(w: int, n: int) -> int:
-        key = (w, n)
-        if key not in wn_node:
-            wn_node[key] = g.node()
-            n_min[w] = min(n_min.get(w, n), n)
-        return wn_node[key]
+    wnd_node: dict[tuple[int, int, int], int] = {}
+    mn_node: dict[tuple[int, int], int] = {}
+
+    def wn(w: int, n: int, d: int) -> int:
+        """Node of (w, n, d): its students reach (w, n) only through mentors covering d."""
+        key = (w, n, d)
+        if key not in wnd_node:
+            wnd_node[key] = g.node()
+            if (w, n) not in wn_node:
+                wn_node[w, n] = g.node()
+                n_min[w] = min(n_min.get(w, n), n)
+            for m in enc.mentors_for(w, d):
+                if (m, n) not in mn_node:
+                    mn_node[m, n] = g.node()
+                    g.arc(mn_node[m, n], wn_node[w, n], mentor_capacity(enc, m, n))
+                g.arc(wnd_node[key], mn_node[m, n], big)
+        return wnd_node[key]
 
     for i in range(enc.n_students):
         starts = loads.starts_by_station(i)
@@ -181,19 +204,20 @@ def build_graph(enc: Encoded) -> FlowGraph:
         listed = enc.rank_of[i]
         locked = enc.st_lock[i] is not None
         for w in (starts if locked else [w for w in enc.st_prefs[i] if w in starts]):
-            g.direct_arcs.append((g.arc(node, wn(w, n), 1, enc.cost(i, w)), i, w))
+            g.direct_arcs.append((g.arc(node, wn(w, n, enc.st_disc[i]), 1, enc.cost(i, w)),
+                                  i, w))
         if locked or enc.preferences_only:
             continue
         prof = enc.profile(i)
         hub = hub_node.get(prof)
         if hub is None:
             hub = hub_node[prof] = g.node()
-            hub_targets[hub] = (n, sorted(starts))
+            hub_targets[hub] = (n, enc.st_disc[i], sorted(starts))
         if sum(w in starts for w in listed) < len(starts):  # some option is off the list
             g.hub_in_arcs.append((g.arc(node, hub, 1, off_cost), i, hub))
-    for hub, (n, stations) in hub_targets.items():
+    for hub, (n, d, stations) in hub_targets.items():
         for w in stations:
-            g.hub_out_arcs.append((g.arc(hub, wn(w, n), big), hub, w))
+            g.hub_out_arcs.append((g.arc(hub, wn(w, n, d), big), hub, w))
     station_node: dict[int, int] = {}
     for (w, n), node in sorted(wn_node.items()):
         if w not in station_node:
