@@ -515,6 +515,16 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5)
 
 
+def _known(requested: Sequence[str], present: set[str], key: str, what: str, file: str,
+           bad: Callable[[str, str], None]) -> set[str]:
+    """The requested ids that exist; one error line per unknown one."""
+    for i, rid in enumerate(requested):
+        if rid not in present:
+            bad(f"{key}[{i}]", f"unknown {what} '{rid}' (not in the scenario's {file}); check "
+                "the id")
+    return set(requested) & present
+
+
 def apply_variant(base: Problem, spec: VariantSpec,
                   occupancy: Sequence[Occupancy] = ()) -> Variant:
     """Apply a variant's changes to a base problem (full capacities).
@@ -559,11 +569,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
     # 1. remove
     if spec.remove_workstations:
         ids = {w.workstation_id for w in ws}
-        for i, wid in enumerate(spec.remove_workstations):
-            if wid not in ids:
-                bad(f"remove_workstations[{i}]", f"unknown workstation '{wid}' (not in the base "
-                    "scenario's workstations.csv); check the id")
-        gone = set(spec.remove_workstations) & ids
+        gone = _known(spec.remove_workstations, ids, "remove_workstations", "workstation",
+                      "workstations.csv", bad)
         gone_m = {m.mentor_id for m in mentors if m.workstation_id in gone}
         places = sum(w.capacity for w in ws if w.workstation_id in gone)
         ws = [w for w in ws if w.workstation_id not in gone]
@@ -730,11 +737,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
     # 7. students and mentors (withdrawals, late students, mentors on leave)
     if spec.remove_students:
         ids = {st.student_id for st in students}
-        for i, sid in enumerate(spec.remove_students):
-            if sid not in ids:
-                bad(f"remove_students[{i}]", f"unknown student '{sid}' (not in the scenario's "
-                    "students.csv); check the id")
-        gone = set(spec.remove_students) & ids
+        gone = _known(spec.remove_students, ids, "remove_students", "student", "students.csv",
+                      bad)
         students = [st for st in students if st.student_id not in gone]
         locks = [lk for lk in locks if lk.student_id not in gone]
         rankings = [rk for rk in rankings if rk.student_id not in gone]
@@ -750,11 +754,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
         changes.append(f"added {len(spec.add_students)} student(s)")
     if spec.mentor_leave:
         ids = {m.mentor_id for m in mentors}
-        for i, mid in enumerate(spec.mentor_leave):
-            if mid not in ids:
-                bad(f"mentor_leave[{i}]", f"unknown mentor '{mid}' (not in mentors.csv); check "
-                    "the id")
-        away = set(spec.mentor_leave) & ids
+        away = _known(spec.mentor_leave, ids, "mentor_leave", "mentor", "mentors.csv", bad)
         mentors = [m.model_copy(update={"capacity": 0}) if m.mentor_id in away else m
                    for m in mentors]
         dropped = [lk.student_id for lk in locks if lk.mentor_id in away]

@@ -309,7 +309,7 @@ policy: {{practice_months: 0}}
 """)
     src = str(path)
     assert _errors(path) == [
-        f"{src}, remove_workstations[0]: unknown workstation 'W9' (not in the base scenario's "
+        f"{src}, remove_workstations[0]: unknown workstation 'W9' (not in the scenario's "
         "workstations.csv); check the id",
         f"{src}, scale_capacity[0]: no workstation matches city Dqing; use a city of "
         "workstations.csv (Daqing, Harbin)",
