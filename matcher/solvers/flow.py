@@ -38,7 +38,8 @@ students that do not fit, and everyone the flow left out, then take their cheape
 room. Then, up to :data:`REPAIR_ROUNDS` times (within the time limit), where the flow sent more
 students of a block length to a workstation than fitted, that length is capped there at what
 fitted and the flow re-solved and repaired again (a heuristic: these capped graphs are no longer
-relaxations); the best allocation is kept.
+relaxations); the best allocation is kept, and its rank cost lowered by local moves
+(:func:`~matcher.solvers.packing.improve_rank`).
 
 The result reports ``placed_ub`` and, as its rank-cost lower bound, the relaxation's least cost
 of placing exactly as many students as the allocation does (valid for that count, as the
@@ -51,7 +52,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .base import Choice, SolverConfig, build_result
-from .packing import Loads, fill_greedily, fit, lock_failure, place_locks
+from .packing import Loads, fill_greedily, fit, improve_rank, lock_failure, place_locks
 
 NAME = "flow"
 SOURCE, SINK = 0, 1
@@ -464,6 +465,13 @@ def flow_allocation(enc: Encoded, deadline: float
         if current.key(enc) > best.key(enc):
             best = current
     stats["repair_rounds"] = rounds
+    if best.chosen is not None:
+        # Local moves (shifts, one ejection) that lower the rank cost, placing the same students.
+        improved = improve_rank(enc, best.chosen, deadline)
+        stats["improved_rank_cost_by"] = (
+            sum(enc.cost(i, c[0]) for i, c in best.chosen.items())
+            - sum(enc.cost(i, c[0]) for i, c in improved.items()))
+        best = replace(best, chosen=improved)
     return relax, best, stats
 
 

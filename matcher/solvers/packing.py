@@ -11,6 +11,8 @@ option that has room.
 from __future__ import annotations
 
 import heapq
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -339,3 +341,83 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
             book(i, choice)
         added += 1
     return added
+
+
+def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> dict[int, Choice]:
+    """Lower the rank cost of a complete allocation by local moves, placing the same students.
+
+    Students are visited worst rank first (ties by index). Each tries its better-ranked
+    workstations in list order: a *shift* when one has room (a start and a mentor by :func:`fit`,
+    its supervisor kept when possible), else an *ejection*: one student ``j`` there moves to
+    another listed workstation of its own with room, if ``j`` loses less rank than the mover
+    gains. Rounds repeat until none improves or ``time.perf_counter()`` passes ``deadline``.
+    Locks are kept (locked students only have their lock's options). Deterministic.
+
+    Returns
+    -------
+    dict
+        A new allocation, every rule kept, rank cost never higher.
+    """
+    loads = Loads(enc)
+    out = dict(chosen)
+    for i, c in out.items():
+        loads.take(i, c)
+    at: dict[int, set[int]] = defaultdict(set)
+    for i, c in out.items():
+        at[c[0]].add(i)
+
+    def place(i: int, w: int) -> Choice | None:
+        starts = loads.starts_by_station(i).get(w)
+        cur = out.get(i)
+        s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1) if starts else -1
+        got = fit(loads, i, w, starts, s) if starts and s >= 0 else None
+        return None if got is None else (w, got[1], s, got[0])
+
+    def move(i: int, new: Choice) -> None:
+        at[out[i][0]].discard(i)
+        loads.take(i, new)
+        out[i] = new
+        at[new[0]].add(i)
+
+    def try_better(i: int) -> bool:
+        cur = out[i]
+        gain_from = enc.cost(i, cur[0])
+        loads.give_back(i, cur)
+        for w in enc.st_prefs[i]:
+            gain = gain_from - enc.cost(i, w)
+            if gain <= 0:
+                break
+            new = place(i, w)
+            if new is not None:
+                move(i, new)
+                return True
+            for j in sorted(at[w]):
+                held = out[j]
+                loads.give_back(j, held)
+                new = place(i, w)
+                if new is not None:
+                    loads.take(i, new)
+                    for w2 in enc.st_prefs[j]:
+                        if w2 == w:
+                            continue
+                        if enc.cost(j, w2) - enc.cost(j, w) >= gain:
+                            break
+                        other = place(j, w2)
+                        if other is not None:
+                            loads.give_back(i, new)
+                            move(j, other)
+                            move(i, new)
+                            return True
+                    loads.give_back(i, new)
+                loads.take(j, held)
+        loads.take(i, cur)
+        return False
+
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for i in sorted(out, key=lambda i: (-enc.cost(i, out[i][0]), i)):
+            if time.perf_counter() >= deadline:
+                break
+            improved = try_better(i) or improved
+    return out
