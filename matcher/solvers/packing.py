@@ -19,6 +19,12 @@ from dataclasses import dataclass, field
 from ..encoding import Encoded
 from .base import Choice, lock_rows
 
+IMPROVE_WORK_PER_STUDENT = 1_000
+"""Placement tries :func:`improve_rank` may spend per student (its deterministic limit)."""
+
+EJECTION_DEPTH = 2
+"""How many students one improving move of :func:`improve_rank` may push on, in a chain."""
+
 LOCK_SEARCH_NODES = 200_000
 """Node budget of the lock search; beyond it the locks are neither placed nor proven infeasible."""
 
@@ -343,21 +349,27 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
     return added
 
 
-def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> dict[int, Choice]:
+def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
+                 work: int = 0) -> dict[int, Choice]:
     """Lower the rank cost of a complete allocation by local moves, placing the same students.
 
     Students are visited worst rank first (ties by index). Each tries its better-ranked
     workstations in list order: a *shift* when one has room (a start and a mentor by :func:`fit`,
-    its supervisor kept when possible), else an *ejection*: one student ``j`` there moves to
-    another listed workstation of its own with room, if ``j`` loses less rank than the mover
-    gains. Rounds repeat until none improves or ``time.perf_counter()`` passes ``deadline``.
-    Locks are kept (locked students only have their lock's options). Deterministic.
+    its supervisor kept when possible), else an *ejection chain*: a student ``j`` there moves to
+    another listed workstation of its own (with room, or, up to :data:`EJECTION_DEPTH`, by
+    pushing one student there on in turn), if the chain loses less rank than the mover gains.
+    Rounds repeat until none improves, or the work budget is spent (``work`` placement tries;
+    default :data:`IMPROVE_WORK_PER_STUDENT` per student), or ``time.perf_counter()`` passes
+    ``deadline``. Locks are kept (locked students only have their lock's options). The result
+    depends only on the input unless the deadline cuts it short (the work budget is the
+    deterministic limit).
 
     Returns
     -------
     dict
         A new allocation, every rule kept, rank cost never higher.
     """
+    work = work or IMPROVE_WORK_PER_STUDENT * max(1, len(chosen))
     loads = Loads(enc)
     out = dict(chosen)
     for i, c in out.items():
@@ -366,7 +378,10 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> di
     for i, c in out.items():
         at[c[0]].add(i)
 
+    tries = [0]
+
     def place(i: int, w: int) -> Choice | None:
+        tries[0] += 1
         starts = loads.starts_by_station(i).get(w)
         cur = out.get(i)
         s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1) if starts else -1
@@ -379,45 +394,63 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> di
         out[i] = new
         at[new[0]].add(i)
 
+    def relocate(j: int, budget: int, depth: int) -> bool:
+        """Move ``j`` (booking given back) to another listed workstation of its own, losing
+        less than ``budget`` rank; if none has room and ``depth`` allows, eject one student
+        there in turn. On success ``j`` is booked at its new place; else nothing changed."""
+        here = out[j][0]
+        for w2 in enc.st_prefs[j]:
+            if w2 == here:
+                continue
+            loss = enc.cost(j, w2) - enc.cost(j, here)
+            if loss >= budget:
+                break
+            new = place(j, w2)
+            if new is not None:
+                move(j, new)
+                return True
+            if depth > 1 and eject_into(j, w2, budget - loss, depth - 1):
+                return True
+        return False
+
+    def eject_into(i: int, w: int, budget: int, depth: int) -> bool:
+        """Make room for ``i`` (booking given back) at ``w`` by relocating one student there
+        within ``budget``; on success ``i`` is booked at ``w``."""
+        for j in sorted(at[w]):
+            held = out[j]
+            loads.give_back(j, held)
+            new = place(i, w)
+            if new is not None:
+                loads.take(i, new)
+                if relocate(j, budget, depth):
+                    loads.give_back(i, new)
+                    move(i, new)
+                    return True
+                loads.give_back(i, new)
+            loads.take(j, held)
+        return False
+
     def try_better(i: int) -> bool:
         cur = out[i]
-        gain_from = enc.cost(i, cur[0])
         loads.give_back(i, cur)
         for w in enc.st_prefs[i]:
-            gain = gain_from - enc.cost(i, w)
+            gain = enc.cost(i, cur[0]) - enc.cost(i, w)
             if gain <= 0:
                 break
             new = place(i, w)
             if new is not None:
                 move(i, new)
                 return True
-            for j in sorted(at[w]):
-                held = out[j]
-                loads.give_back(j, held)
-                new = place(i, w)
-                if new is not None:
-                    loads.take(i, new)
-                    for w2 in enc.st_prefs[j]:
-                        if w2 == w:
-                            continue
-                        if enc.cost(j, w2) - enc.cost(j, w) >= gain:
-                            break
-                        other = place(j, w2)
-                        if other is not None:
-                            loads.give_back(i, new)
-                            move(j, other)
-                            move(i, new)
-                            return True
-                    loads.give_back(i, new)
-                loads.take(j, held)
+            if eject_into(i, w, gain, depth=EJECTION_DEPTH):
+                return True
         loads.take(i, cur)
         return False
 
     improved = True
-    while improved and time.perf_counter() < deadline:
+    while improved and time.perf_counter() < deadline and tries[0] < work:
         improved = False
         for i in sorted(out, key=lambda i: (-enc.cost(i, out[i][0]), i)):
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline or tries[0] >= work:
                 break
             improved = try_better(i) or improved
     return out
