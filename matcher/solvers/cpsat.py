@@ -78,7 +78,7 @@ from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
 from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
-from .packing import Loads, fill_greedily, place_locks
+from .packing import Loads, fill_greedily, place_locks, place_unplaced
 
 NAME = "cpsat"
 
@@ -773,17 +773,24 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
 
     # Stage 1: maximise the number placed, warm-started with the best quick allocation.
     keeping = _keeping(enc, mdl.kept_choice) if mdl.keep else None
-    warm, relax = _warm_start(enc, t0 + 0.3 * config.time_limit_s, stats, mdl.kept_choice,
-                              keeping)
+    # A re-solve starts from the earlier placements: the flow allocation only needs its bounds
+    # then, not its repair rounds and local moves.
+    flow_until = time.perf_counter() if mdl.keep else t0 + 0.3 * config.time_limit_s
+    warm, relax = _warm_start(enc, flow_until, stats, mdl.kept_choice, keeping)
     if keeping is not None:
-        warm = _keep_first(mdl, keeping, config, t0 + 0.25 * config.time_limit_s, stop,
-                           stats) or warm
-    if warm is not None and not mdl.keep:
-        warm = _place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
+        warm = _keep_first(mdl, keeping, config,
+                           time.perf_counter() + 0.25 * config.time_limit_s, stop, stats) or warm
+    quick_ub = min(len(mdl.placed_lits), relax.placed_ub)
+    if warm is not None and len(warm) < quick_ub:
+        # Augmenting moves first (cheap, no search), then a CP-SAT neighbourhood step.
+        warm = place_unplaced(enc, warm, time.perf_counter() + 0.15 * config.time_limit_s)
+        stats["warm_placed_after_moves"] = len(warm)
+        if not mdl.keep:
+            warm = _place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
     if warm is not None:
         _hint_from_choices(mdl, warm)
-    # Nobody without an allowed option can be placed, nor more than the flow relaxation allows.
-    quick_ub = min(len(mdl.placed_lits), relax.placed_ub)
+    # Nobody without an allowed option can be placed, nor more than the flow relaxation allows
+    # (quick_ub, above).
     best: cp_model.CpSolver | None = None
     if warm is not None and not mdl.keep and len(warm) >= quick_ub:
         # The warm start already places the proven maximum: level 1 needs no search.

@@ -349,6 +349,87 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
     return added
 
 
+class _Moves:
+    """A complete allocation with its room booked, and the moves of the local searches."""
+
+    def __init__(self, enc: Encoded, chosen: dict[int, Choice], work: int):
+        self.enc = enc
+        self.loads = Loads(enc)
+        self.out = dict(chosen)
+        self.at: dict[int, set[int]] = defaultdict(set)
+        for i, c in self.out.items():
+            self.loads.take(i, c)
+            self.at[c[0]].add(i)
+        self.work = work
+        self.tries = 0
+
+    def spent(self, deadline: float) -> bool:
+        """Whether the work budget or the time is used up."""
+        return self.tries >= self.work or time.perf_counter() >= deadline
+
+    def stations(self, i: int, off_list: bool) -> list[int]:
+        """Where ``i`` may go, cheapest first: its listed stations, then (``off_list``) others."""
+        starts = self.loads.starts_by_station(i)
+        listed = [w for w in self.enc.st_prefs[i] if w in starts]
+        return listed + (sorted(w for w in starts if w not in self.enc.rank_of[i])
+                         if off_list else [])
+
+    def place(self, i: int, w: int) -> Choice | None:
+        """A booking for ``i`` at ``w`` with room (not made), its supervisor kept if possible."""
+        self.tries += 1
+        starts = self.loads.starts_by_station(i).get(w)
+        cur = self.out.get(i)
+        loads = self.loads
+        s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1) if starts else -1
+        got = fit(loads, i, w, starts, s) if starts and s >= 0 else None
+        return None if got is None else (w, got[1], s, got[0])
+
+    def move(self, i: int, new: Choice) -> None:
+        """Book ``new`` for ``i`` (its old booking, if any, already given back)."""
+        if i in self.out:
+            self.at[self.out[i][0]].discard(i)
+        self.loads.take(i, new)
+        self.out[i] = new
+        self.at[new[0]].add(i)
+
+    def relocate(self, j: int, budget: int, depth: int, off_list: bool) -> bool:
+        """Move ``j`` (booking given back) elsewhere, losing less than ``budget`` rank; where
+        nothing has room and ``depth`` allows, push one student there on in turn. On success
+        ``j`` is booked at its new place; else nothing changed."""
+        enc, here = self.enc, self.out[j][0]
+        for w2 in self.stations(j, off_list):
+            if w2 == here:
+                continue
+            loss = enc.cost(j, w2) - enc.cost(j, here)
+            if loss >= budget:
+                break
+            new = self.place(j, w2)
+            if new is not None:
+                self.move(j, new)
+                return True
+            if depth > 1 and self.eject_into(j, w2, budget - loss, depth - 1, off_list):
+                return True
+        return False
+
+    def eject_into(self, i: int, w: int, budget: int, depth: int, off_list: bool) -> bool:
+        """Make room for ``i`` (not booked) at ``w`` by relocating one student there within
+        ``budget``; on success ``i`` is booked at ``w``."""
+        loads = self.loads
+        for j in sorted(self.at[w]):
+            held = self.out[j]
+            loads.give_back(j, held)
+            new = self.place(i, w)
+            if new is not None:
+                loads.take(i, new)
+                if self.relocate(j, budget, depth, off_list):
+                    loads.give_back(i, new)
+                    self.move(i, new)
+                    return True
+                loads.give_back(i, new)
+            loads.take(j, held)
+        return False
+
+
 def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
                  work: int = 0) -> dict[int, Choice]:
     """Lower the rank cost of a complete allocation by local moves, placing the same students.
@@ -369,88 +450,59 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     dict
         A new allocation, every rule kept, rank cost never higher.
     """
-    work = work or IMPROVE_WORK_PER_STUDENT * max(1, len(chosen))
-    loads = Loads(enc)
-    out = dict(chosen)
-    for i, c in out.items():
-        loads.take(i, c)
-    at: dict[int, set[int]] = defaultdict(set)
-    for i, c in out.items():
-        at[c[0]].add(i)
-
-    tries = [0]
-
-    def place(i: int, w: int) -> Choice | None:
-        tries[0] += 1
-        starts = loads.starts_by_station(i).get(w)
-        cur = out.get(i)
-        s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1) if starts else -1
-        got = fit(loads, i, w, starts, s) if starts and s >= 0 else None
-        return None if got is None else (w, got[1], s, got[0])
-
-    def move(i: int, new: Choice) -> None:
-        at[out[i][0]].discard(i)
-        loads.take(i, new)
-        out[i] = new
-        at[new[0]].add(i)
-
-    def relocate(j: int, budget: int, depth: int) -> bool:
-        """Move ``j`` (booking given back) to another listed workstation of its own, losing
-        less than ``budget`` rank; if none has room and ``depth`` allows, eject one student
-        there in turn. On success ``j`` is booked at its new place; else nothing changed."""
-        here = out[j][0]
-        for w2 in enc.st_prefs[j]:
-            if w2 == here:
-                continue
-            loss = enc.cost(j, w2) - enc.cost(j, here)
-            if loss >= budget:
-                break
-            new = place(j, w2)
-            if new is not None:
-                move(j, new)
-                return True
-            if depth > 1 and eject_into(j, w2, budget - loss, depth - 1):
-                return True
-        return False
-
-    def eject_into(i: int, w: int, budget: int, depth: int) -> bool:
-        """Make room for ``i`` (booking given back) at ``w`` by relocating one student there
-        within ``budget``; on success ``i`` is booked at ``w``."""
-        for j in sorted(at[w]):
-            held = out[j]
-            loads.give_back(j, held)
-            new = place(i, w)
-            if new is not None:
-                loads.take(i, new)
-                if relocate(j, budget, depth):
-                    loads.give_back(i, new)
-                    move(i, new)
-                    return True
-                loads.give_back(i, new)
-            loads.take(j, held)
-        return False
+    mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, len(chosen)))
 
     def try_better(i: int) -> bool:
-        cur = out[i]
-        loads.give_back(i, cur)
+        cur = mv.out[i]
+        mv.loads.give_back(i, cur)
         for w in enc.st_prefs[i]:
             gain = enc.cost(i, cur[0]) - enc.cost(i, w)
             if gain <= 0:
                 break
-            new = place(i, w)
+            new = mv.place(i, w)
             if new is not None:
-                move(i, new)
+                mv.move(i, new)
                 return True
-            if eject_into(i, w, gain, depth=EJECTION_DEPTH):
+            if mv.eject_into(i, w, gain, EJECTION_DEPTH, off_list=False):
                 return True
-        loads.take(i, cur)
+        mv.loads.take(i, cur)
         return False
 
     improved = True
-    while improved and time.perf_counter() < deadline and tries[0] < work:
+    while improved and not mv.spent(deadline):
         improved = False
-        for i in sorted(out, key=lambda i: (-enc.cost(i, out[i][0]), i)):
-            if time.perf_counter() >= deadline or tries[0] >= work:
+        for i in sorted(mv.out, key=lambda i: (-enc.cost(i, mv.out[i][0]), i)):
+            if mv.spent(deadline):
                 break
             improved = try_better(i) or improved
-    return out
+    return mv.out
+
+
+def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
+                   work: int = 0) -> dict[int, Choice]:
+    """Place more students in a complete allocation by augmenting moves.
+
+    Each unplaced student with an allowed option (by index) takes a place with room, cheapest
+    first, or else makes room by an ejection chain (up to :data:`EJECTION_DEPTH` students each
+    moving to another allowed place of theirs, off-list ones included unless
+    ``preferences_only``), whatever the rank cost: placing one more student comes first. Same
+    limits and determinism as :func:`improve_rank`.
+
+    Returns
+    -------
+    dict
+        A new allocation, every rule kept, with at least the students of ``chosen`` placed.
+    """
+    mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, enc.n_students))
+    unlimited = 1 << 30
+    for i in range(enc.n_students):
+        if i in mv.out or mv.spent(deadline):
+            continue
+        for w in mv.stations(i, off_list=True):
+            new = mv.place(i, w)
+            if new is not None:
+                mv.move(i, new)
+                break
+            if mv.eject_into(i, w, unlimited, EJECTION_DEPTH, off_list=True):
+                break
+    return mv.out
