@@ -38,8 +38,9 @@ students that do not fit, and everyone the flow left out, then take their cheape
 room. Then, up to :data:`REPAIR_ROUNDS` times (within the time limit), where the flow sent more
 students of a block length to a workstation than fitted, that length is capped there at what
 fitted and the flow re-solved and repaired again (a heuristic: these capped graphs are no longer
-relaxations); the best allocation is kept, and its rank cost lowered by local moves
-(:func:`~matcher.solvers.packing.improve_rank`).
+relaxations); the best allocation is kept, students still left out are placed by augmenting
+moves where possible (:func:`~matcher.solvers.packing.place_unplaced`), and its rank cost is
+lowered by local moves (:func:`~matcher.solvers.packing.improve_rank`).
 
 The result reports ``placed_ub`` and, as its rank-cost lower bound, the relaxation's least cost
 of placing exactly as many students as the allocation does (valid for that count, as the
@@ -62,7 +63,15 @@ from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .base import Choice, SolverConfig, build_result
-from .packing import Loads, fill_greedily, fit, improve_rank, lock_failure, place_locks
+from .packing import (
+    Loads,
+    fill_greedily,
+    fit,
+    improve_rank,
+    lock_failure,
+    place_locks,
+    place_unplaced,
+)
 
 NAME = "flow"
 SOURCE, SINK = 0, 1
@@ -465,8 +474,11 @@ def flow_allocation(enc: Encoded, deadline: float
         if current.key(enc) > best.key(enc):
             best = current
     stats["repair_rounds"] = rounds
+    if best.chosen is not None and len(best.chosen) < relax.placed_ub:
+        # Augmenting moves for whoever the repair left out (placing more comes first).
+        best = replace(best, chosen=place_unplaced(enc, best.chosen, deadline))
     if best.chosen is not None:
-        # Local moves (shifts, one ejection) that lower the rank cost, placing the same students.
+        # Local moves (shifts, ejection chains) lowering the rank cost, same students placed.
         improved = improve_rank(enc, best.chosen, deadline)
         stats["improved_rank_cost_by"] = (
             sum(enc.cost(i, c[0]) for i, c in best.chosen.items())
