@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from matcher.model import Problem, Student
 
@@ -115,20 +116,53 @@ def student_options(p: Problem, s: Student) -> list[Option]:
     return out
 
 
+@dataclass
+class Search:
+    """What every enumeration here starts from: students by id, their options and the limits.
+
+    A placement ``o`` needs one unit of its supervisor and, in each of its terms, one of its
+    workstation and one of its mentor (:meth:`needs`); ``load`` maps those keys to units used.
+    """
+
+    students: list[Student]
+    locked: set[str]
+    options: list[list[Option]]
+    ws_cap: dict[tuple[str, int], int]
+    m_cap: dict[str, int]
+    s_cap: dict[str, int]
+
+    @classmethod
+    def of(cls, p: Problem) -> Search:
+        students = sorted(p.students, key=lambda s: s.student_id)
+        return cls(students, {lk.student_id for lk in p.locks},
+                   [student_options(p, s) for s in students], station_capacity(p),
+                   {m.mentor_id: m.capacity for m in p.mentors},
+                   {s.supervisor_id: s.capacity for s in p.supervisors})
+
+    def needs(self, o: Option) -> list[tuple[tuple[Any, ...], int]]:
+        """``(resource key, capacity)`` for each unit placement ``o`` uses."""
+        return ([(("s", o.supervisor), self.s_cap[o.supervisor])]
+                + [(("w", o.workstation, t), self.ws_cap[o.workstation, t]) for t in o.terms]
+                + [(("m", o.mentor, t), self.m_cap[o.mentor]) for t in o.terms])
+
+    def fits(self, load: dict[tuple[Any, ...], int], o: Option) -> bool:
+        """Whether ``o`` still has room under ``load``."""
+        return all(load.get(k, 0) < cap for k, cap in self.needs(o))
+
+    def take(self, load: dict[tuple[Any, ...], int], o: Option, delta: int) -> None:
+        """Book (``delta`` 1) or release (-1) ``o`` in ``load``."""
+        for k, _cap in self.needs(o):
+            load[k] = load.get(k, 0) + delta
+
+
 def brute_force(p: Problem) -> Optimum | None:
     """The lexicographic optimum (max placed, min rank cost, max pair weight), or None.
 
     None means no allocation keeps every rule (the locks cannot all be honoured).
     """
-    students = sorted(p.students, key=lambda s: s.student_id)
-    locked = {lk.student_id for lk in p.locks}
-    options = [student_options(p, s) for s in students]
-    ws_cap = station_capacity(p)
-    m_cap = {m.mentor_id: m.capacity for m in p.mentors}
-    s_cap = {s.supervisor_id: s.capacity for s in p.supervisors}
-    ws_load = dict.fromkeys(ws_cap, 0)
-    m_load: dict[tuple[str, int], int] = {}
-    s_load: dict[str, int] = dict.fromkeys(s_cap, 0)
+    sr = Search.of(p)
+    students, options = sr.students, sr.options
+    load: dict[tuple[Any, ...], int] = {}
 
     # Optimistic completions from student i on: all remaining placeable students placed at
     # their cheapest option with their heaviest pair.
@@ -145,22 +179,6 @@ def brute_force(p: Problem) -> Optimum | None:
     best: list[Optimum | None] = [None]
     chosen: dict[str, Option] = {}
 
-    def fits(o: Option, sid: str) -> bool:
-        if s_load[o.supervisor] + 1 > s_cap[o.supervisor]:
-            return False
-        for t in o.terms:
-            if ws_load[o.workstation, t] + 1 > ws_cap[o.workstation, t]:
-                return False
-            if m_load.get((o.mentor, t), 0) + 1 > m_cap[o.mentor]:
-                return False
-        return True
-
-    def take(o: Option, delta: int) -> None:
-        s_load[o.supervisor] += delta
-        for t in o.terms:
-            ws_load[o.workstation, t] += delta
-            m_load[o.mentor, t] = m_load.get((o.mentor, t), 0) + delta
-
     def dfs(i: int, placed: int, cost: int, weight: float) -> None:
         cur = best[0]
         if cur is not None:
@@ -172,13 +190,13 @@ def brute_force(p: Problem) -> Optimum | None:
             return
         sid = students[i].student_id
         for o in options[i]:
-            if fits(o, sid):
-                take(o, +1)
+            if sr.fits(load, o):
+                sr.take(load, o, +1)
                 chosen[sid] = o
                 dfs(i + 1, placed + 1, cost + o.cost, weight + o.weight)
                 del chosen[sid]
-                take(o, -1)
-        if sid not in locked:
+                sr.take(load, o, -1)
+        if sid not in sr.locked:
             dfs(i + 1, placed, cost, weight)
 
     dfs(0, 0, 0, 0.0)
@@ -190,44 +208,25 @@ def max_placed_then_kept(p: Problem, previous: dict[str, tuple[str, str, str, st
     """Re-solve levels 1-2 by enumeration: the most placed, then the most earlier placements
     kept exactly. ``previous`` maps a student id to ``(workstation, mentor, supervisor,
     start_term)``. None when no allocation keeps every rule."""
-    students = sorted(p.students, key=lambda s: s.student_id)
-    locked = {lk.student_id for lk in p.locks}
-    options = [student_options(p, s) for s in students]
-    ws_cap = station_capacity(p)
-    m_cap = {m.mentor_id: m.capacity for m in p.mentors}
-    s_cap = {s.supervisor_id: s.capacity for s in p.supervisors}
-    load: dict[tuple[str, str, int], int] = {}
+    sr = Search.of(p)
+    load: dict[tuple[Any, ...], int] = {}
     best: list[tuple[int, int] | None] = [None]
 
     def kept(sid: str, o: Option) -> bool:
-        prev = previous.get(sid)
-        return prev is not None and prev == (o.workstation, o.mentor, o.supervisor,
-                                              p.terms[o.start])
-
-    def fits(o: Option) -> bool:
-        if load.get(("s", o.supervisor, 0), 0) + 1 > s_cap[o.supervisor]:
-            return False
-        return all(load.get(("w", o.workstation, t), 0) + 1 <= ws_cap[o.workstation, t]
-                   and load.get(("m", o.mentor, t), 0) + 1 <= m_cap[o.mentor] for t in o.terms)
-
-    def take(o: Option, delta: int) -> None:
-        for key in [("s", o.supervisor, 0)] + [(k, x, t) for t in o.terms
-                                                for k, x in (("w", o.workstation),
-                                                             ("m", o.mentor))]:
-            load[key] = load.get(key, 0) + delta
+        return previous.get(sid) == (o.workstation, o.mentor, o.supervisor, p.terms[o.start])
 
     def dfs(i: int, placed: int, n_kept: int) -> None:
-        if i == len(students):
+        if i == len(sr.students):
             if best[0] is None or (placed, n_kept) > best[0]:
                 best[0] = (placed, n_kept)
             return
-        sid = students[i].student_id
-        for o in options[i]:
-            if fits(o):
-                take(o, +1)
+        sid = sr.students[i].student_id
+        for o in sr.options[i]:
+            if sr.fits(load, o):
+                sr.take(load, o, +1)
                 dfs(i + 1, placed + 1, n_kept + kept(sid, o))
-                take(o, -1)
-        if sid not in locked:
+                sr.take(load, o, -1)
+        if sid not in sr.locked:
             dfs(i + 1, placed, n_kept)
 
     dfs(0, 0, 0)

@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 import networkx as nx
-from brute import brute_force, station_capacity, student_options
+from brute import Search, brute_force, station_capacity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching.games import HospitalResident
@@ -319,36 +319,25 @@ def min_rank_cost_by_placed(p: Problem) -> dict[int, int]:
     A memoised search over (student, loads so far): the loads decide what the remaining
     students can still do.
     """
-    students = sorted(p.students, key=lambda s: s.student_id)
-    locked = {lk.student_id for lk in p.locks}
-    options = [student_options(p, s) for s in students]
-    ws_cap = station_capacity(p)
-    m_cap = {m.mentor_id: m.capacity for m in p.mentors}
-    s_cap = {s.supervisor_id: s.capacity for s in p.supervisors}
+    sr = Search.of(p)
     memo: dict[tuple[Any, ...], dict[int, int]] = {}
 
     def rest(i: int, loads: frozenset[tuple[Any, int]]) -> dict[int, int]:
         """Least cost of students i.. by how many of them are placed."""
-        if i == len(students):
+        if i == len(sr.students):
             return {0: 0}
         state = (i, loads)
         if state in memo:
             return memo[state]
-        used = dict(loads)
         out: dict[int, int] = {}
-        for o in options[i]:
-            keys = [("s", o.supervisor), *[("w", o.workstation, t) for t in o.terms],
-                    *[("m", o.mentor, t) for t in o.terms]]
-            caps = [s_cap[o.supervisor], *[ws_cap[o.workstation, t] for t in o.terms],
-                    *[m_cap[o.mentor] for _t in o.terms]]
-            if any(used.get(k, 0) >= c for k, c in zip(keys, caps, strict=True)):
+        for o in sr.options[i]:
+            after = dict(loads)
+            if not sr.fits(after, o):
                 continue
-            after = dict(used)
-            for k in keys:
-                after[k] = after.get(k, 0) + 1
+            sr.take(after, o, +1)
             for n, c in rest(i + 1, frozenset(after.items())).items():
                 out[n + 1] = min(out.get(n + 1, c + o.cost), c + o.cost)
-        if students[i].student_id not in locked:
+        if sr.students[i].student_id not in sr.locked:
             for n, c in rest(i + 1, loads).items():
                 out[n] = min(out.get(n, c), c)
         memo[state] = out
