@@ -789,6 +789,36 @@ def _load_workbook(book: Path, *, occupancy: bool) -> Problem:
     return _build(book, settings, tables, errors, hashes, src, occupancy=occupancy)
 
 
+def checked_problem(fields: dict[str, Any], field_line: Callable[[str, str], str],
+                    issue_text: Callable[[ProblemIssue], str]) -> Problem:
+    """A Problem from its fields, with every field error and cross-table issue located.
+
+    Parameters
+    ----------
+    fields
+        :class:`~matcher.model.Problem` fields.
+    field_line
+        ``(field path, reason) -> message line`` for a field that does not validate.
+    issue_text
+        ``issue -> message line`` for a broken cross-table rule (:func:`cross_check`,
+        :func:`lock_overloads`).
+
+    Raises
+    ------
+    ScenarioError
+        With one line per problem.
+    """
+    try:
+        problem = Problem.model_validate(fields, context={"cross_checked": True})
+    except ValidationError as e:
+        raise ScenarioError([field_line(".".join(map(str, err["loc"])), error_reason(err))
+                             for err in e.errors()]) from None
+    issues = cross_check(problem) or lock_overloads(problem)
+    if issues:
+        raise ScenarioError([issue_text(i) for i in issues])
+    return problem
+
+
 def _build(path: Path, settings: dict[str, Any] | None, tables: dict[str, list[Any] | None],
            errors: list[str], hashes: dict[str, str], src: _Source, *,
            occupancy: bool) -> Problem:
@@ -808,14 +838,8 @@ def _build(path: Path, settings: dict[str, Any] | None, tables: dict[str, list[A
     for k, v in tables.items():
         fields[FIELD_OF.get(k, k)] = tuple(v or ())
     at = src.settings_at or (lambda key: f"scenario.yaml, {key}")
-    try:
-        unchecked = Problem.model_validate(fields, context={"cross_checked": True})
-    except ValidationError as e:
-        raise ScenarioError([f"{at('.'.join(map(str, err['loc'])))}: {error_reason(err)}"
-                             for err in e.errors()]) from None
-    issues = cross_check(unchecked) or lock_overloads(unchecked)
-    if issues:
-        raise ScenarioError([issue_line(i, src) for i in issues])
+    unchecked = checked_problem(fields, lambda loc, why: f"{at(loc)}: {why}",
+                                lambda issue: issue_line(issue, src))
     if occupied and occupancy:
         from .rolling import apply_occupancy  # deferred: rolling imports this module
 

@@ -42,21 +42,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from .io import (
     TABLES,
     Occupancy,
     ScenarioError,
     atomic_folder,
-    error_reason,
+    checked_problem,
     issue_line,
     read_assignments,
     read_table,
     table_rows,
     write_result,
 )
-from .model import Mentor, Policy, Problem, TermCapacity, cross_check, lock_overloads
+from .model import Mentor, Policy, Problem, TermCapacity
 
 if TYPE_CHECKING:
     from .result import Result
@@ -86,15 +85,8 @@ def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
     """
     fields = {name: getattr(problem, name) for name in Problem.model_fields}
     fields.update(update)
-    try:
-        new = Problem.model_validate(fields, context={"cross_checked": True})
-    except ValidationError as e:
-        raise ScenarioError([f"{label}: {'.'.join(map(str, err['loc']))} {error_reason(err)}"
-                             for err in e.errors()]) from None
-    issues = cross_check(new) or lock_overloads(new)
-    if issues:
-        raise ScenarioError([f"{label}: {issue_line(i)}" for i in issues])
-    return new
+    return checked_problem(fields, lambda loc, why: f"{label}: {loc} {why}",
+                           lambda issue: f"{label}: {issue_line(issue)}")
 
 
 _PROVENANCE = ("input_sha256", "input_files", "source")
