@@ -277,6 +277,36 @@ def parse_number(text: str, kind: str) -> float | int:
     return f
 
 
+NO_VALUE = object()
+"""What :func:`parse_cell` gives for an empty optional cell (the model's default applies)."""
+
+
+def parse_cell(col: _Col, cell: str) -> tuple[Any, str | None]:
+    """One cell's value for its column, or why it is refused.
+
+    Returns
+    -------
+    (value, None)
+        The parsed value (:data:`NO_VALUE` for an empty optional cell).
+    (None, reason)
+        A reason fit to follow ``file row r, column:`` in a message.
+    """
+    why = _cell_problem(cell)
+    if why is not None:
+        return None, f"'{_show(cell)}' {why}"
+    if col.kind == "list":
+        return tuple(split_list(cell)), None
+    if cell == "":
+        return (None, "empty; give a value") if col.kind in ("str", "int", "float") else (
+            NO_VALUE, None)
+    if col.kind in ("str", "opt_str"):
+        return cell, None
+    try:
+        return parse_number(cell, "int" if col.kind.endswith("int") else "float"), None
+    except ValueError as e:
+        return None, f"'{_show(cell)}' is {e}; give a plain number"
+
+
 def split_list(text: str) -> list[str]:
     """Items of a list cell: separated by ``;``, ``；`` or ``、``, trimmed, empties dropped."""
     for sep in LIST_SEPARATORS[1:]:
@@ -416,29 +446,12 @@ def table_rows(table: _Table, rows: list[list[str]], errors: list[str],
             if k in broken:
                 continue
             cell = row[k].strip() if k is not None and k < len(row) else ""
-            why = _cell_problem(cell)
+            value, why = parse_cell(col, cell)
             if why is not None:
-                errors.append(f"{table.file} row {r}, {col.name}: '{_show(cell)}' {why}")
+                errors.append(f"{table.file} row {r}, {col.name}: {why}")
                 ok = False
-                continue
-            if col.kind == "list":
-                values[col.name] = tuple(split_list(cell))
-                continue
-            if cell == "":
-                if col.kind in ("str", "int", "float"):
-                    errors.append(f"{table.file} row {r}, {col.name}: empty; give a value")
-                    ok = False
-                continue  # optional: model default
-            if col.kind in ("str", "opt_str"):
-                values[col.name] = cell
-                continue
-            try:
-                kind = "int" if col.kind.endswith("int") else "float"
-                values[col.name] = parse_number(cell, kind)
-            except ValueError as e:
-                errors.append(f"{table.file} row {r}, {col.name}: '{_show(cell)}' is {e}; "
-                              "give a plain number")
-                ok = False
+            elif value is not NO_VALUE:
+                values[col.name] = value
         if not ok:
             out.append(None)  # keep row numbering aligned, as for model errors below
             continue

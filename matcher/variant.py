@@ -51,15 +51,15 @@ from pydantic import BaseModel, ValidationError
 
 from .io import (
     FIELD_OF,
+    NO_VALUE,
     TABLES,
     Occupancy,
     ScenarioError,
     atomic_folder,
     error_reason,
     load_scenario,
-    parse_number,
+    parse_cell,
     read_table,
-    split_list,
 )
 from .model import Mentor, Policy, Problem, Student, TermCapacity, Workstation
 from .rolling import apply_occupancy, built_in_code, read_occupancy, rebuild
@@ -394,36 +394,32 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
         ok = True
         for col in table.columns:
             v = row.get(col.name)
+            # YAML gives typed values: turn each into the text a CSV cell would hold, so that
+            # the loader's own cell rules (parse_cell) apply.
             if col.kind == "list":
-                if isinstance(v, list):
-                    values[col.name] = tuple(t for t in (_text(x) for x in v) if t)
-                else:
-                    values[col.name] = tuple(split_list("" if v is None else str(v)))
-                continue
-            if v is None or (isinstance(v, str) and not v.strip()):
-                if col.kind in ("str", "int", "float"):
-                    bad(f"{where}.{col.name}", "empty; give a value")
-                    ok = False
-                continue
-            if col.kind in ("str", "opt_str"):
+                cell = (";".join(t for t in (_text(x) for x in v) if t) if isinstance(v, list)
+                        else "" if v is None else str(v).strip())
+            elif v is None or (isinstance(v, str) and not v.strip()):
+                cell = ""
+            elif col.kind in ("str", "opt_str"):
                 text = _text(v)
                 if text is None:
                     bad(f"{where}.{col.name}", "give a single value as text")
                     ok = False
-                else:
-                    values[col.name] = text
-                continue
-            kind = "int" if col.kind.endswith("int") else "float"
-            try:
-                if isinstance(v, bool):
-                    raise ValueError("not a number")
-                values[col.name] = (parse_number(str(v), kind) if not isinstance(v, int | float)
-                                    else v)
-                if kind == "int" and values[col.name] != int(values[col.name]):
-                    raise ValueError("not a whole number")
-            except ValueError as e:
-                bad(f"{where}.{col.name}", f"'{v}' is {e}; give a plain number")
+                    continue
+                cell = text
+            elif isinstance(v, bool):
+                bad(f"{where}.{col.name}", f"'{v}' is not a number; give a plain number")
                 ok = False
+                continue
+            else:
+                cell = str(v).strip()
+            value, why = parse_cell(col, cell)
+            if why is not None:
+                bad(f"{where}.{col.name}", why)
+                ok = False
+            elif value is not NO_VALUE:
+                values[col.name] = value
         if not ok:
             continue
         try:
