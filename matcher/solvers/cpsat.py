@@ -525,13 +525,9 @@ def _hint_from(mdl: _Model, solver: cp_model.CpSolver) -> None:
         cp.add_hint(v, solver.value(v))
 
 
-def _hint_from_choices(mdl: _Model, chosen: dict[int, Choice]) -> None:
-    """Warm-start stage 1 with a complete feasible allocation (e.g. the greedy one)."""
-    _hint_model(mdl.model, mdl, chosen)
-
-
 def _hint_model(cp: cp_model.CpModel, mdl: _Model, chosen: dict[int, Choice]) -> None:
-    """Hint ``cp`` (the model of ``mdl`` or a clone of it) with a complete allocation."""
+    """Hint ``cp`` (the model of ``mdl`` or a clone of it) with a complete allocation, e.g. the
+    warm start of stage 1."""
     enc = mdl.enc
     values: dict[int, int] = {}
 
@@ -788,7 +784,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
         if not mdl.keep:
             warm = _place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
     if warm is not None:
-        _hint_from_choices(mdl, warm)
+        _hint_model(mdl.model, mdl, warm)
     # Nobody without an allowed option can be placed, nor more than the flow relaxation allows
     # (quick_ub, above).
     best: cp_model.CpSolver | None = None
