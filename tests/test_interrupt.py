@@ -20,16 +20,18 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 
 def _solve_then_signal(out: Path, sig: int) -> subprocess.CompletedProcess[str]:
-    """Start `matcher solve` on the demo, wait until CP-SAT is searching, then send ``sig``."""
+    """Start `matcher solve` on the demo, wait until the search is running (HiGHS's branch and
+    cut after level 1, or CP-SAT), then send ``sig``."""
     cmd = [sys.executable, "-c", "from matcher.cli import main; main()", "solve", str(DEMO),
            "--out", str(out), "--time-limit", "120", "--log"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     seen: list[str] = []
     deadline = time.monotonic() + 90
-    for line in proc.stdout:  # CP-SAT's log: wait for the search itself to start
+    for line in proc.stdout:  # the engines' logs: wait for a search itself to start
         seen.append(line)
-        if line.startswith("#") or "Starting search" in line or time.monotonic() > deadline:
+        if (line.startswith("#") or "Starting search" in line or "Running HiGHS" in line
+                or time.monotonic() > deadline):
             break
     time.sleep(1.0)
     proc.send_signal(sig)

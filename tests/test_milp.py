@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +25,9 @@ from matcher.generate import generate_scenario
 from matcher.model import Lock, Problem
 from matcher.result import Result, Status
 from matcher.solvers import EXACT, names
+from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
-from matcher.solvers.milp import build_model, hint_from_choices, violated_rows
+from matcher.solvers.milp import build_model, hint_from_choices, refine_levels, violated_rows
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
 # Each solve starts a helper process (~0.2 s), so the example counts stay modest.
@@ -200,3 +203,49 @@ def test_violated_rows_detects_a_broken_capacity() -> None:
     mdl = build_model(encode(matcher.load_scenario(TINY)))
     x = np.asarray(mdl.lp.ub, dtype=np.float64)  # everything at its upper bound
     assert violated_rows(mdl.lp, x)
+
+
+def test_refine_levels_proves_levels_two_and_three(tmp_path: Path) -> None:
+    """milp.refine_levels (cpsat's engine after level 1) returns a valid allocation placing
+    exactly the given number, proven at levels 2 and 3, equal to the full milp solve's optimum
+    when the count is the maximum."""
+    folder = generate_scenario(tmp_path / "g", students=150, workstations=15, universities=3,
+                               seed=7)
+    problem = matcher.load_scenario(folder)
+    reference = _solve(problem, time_limit_s=30)
+    assert reference.status == Status.OPTIMAL, reference.message
+    enc = encode(problem)
+    start, failed = serial_dictatorship(enc)
+    assert not failed
+    for placed, chosen in ((len(start), start),
+                           (reference.placed, enc.choices_from_ids({
+                               p.student_id: (p.workstation_id, p.mentor_id, p.supervisor_id,
+                                              p.start_term) for p in reference.placements}))):
+        outcome = refine_levels(enc, placed, chosen, SolverConfig(time_limit_s=30),
+                                time.perf_counter() + 30)
+        assert outcome.chosen is not None and outcome.rank_proven, outcome.message
+        assert outcome.pairs_proven, outcome.message
+        assert len(outcome.chosen) == placed
+        result = build_result(enc, "milp", Status.FEASIBLE, outcome.chosen, SolverConfig(), 0.0)
+        assert outcome.rank_lb == result.rank_cost
+        _check_ok(problem, result)
+    assert (result.rank_cost, result.pair_weight) == (reference.rank_cost, reference.pair_weight)
+
+
+def test_cpsat_with_highs_after_level_one_agrees(tmp_path: Path, monkeypatch: Any) -> None:
+    """cpsat with levels 2-3 handed to HiGHS proves the same optimum as cpsat alone (HiGHS
+    switched off here), records HiGHS's part in its stats, and the result checks."""
+    from matcher.solvers import cpsat
+
+    folder = generate_scenario(tmp_path / "g", students=120, workstations=12, universities=3,
+                               seed=3)
+    problem = matcher.load_scenario(folder)
+    hybrid = matcher.solve(problem, solver="cpsat", time_limit_s=30, workers=2, seed=0)
+    monkeypatch.setattr(cpsat, "LP_MAX_VARIABLES", 0)
+    alone = matcher.solve(problem, solver="cpsat", time_limit_s=30, workers=2, seed=0)
+    assert alone.status == hybrid.status == Status.OPTIMAL, (alone.message, hybrid.message)
+    assert (hybrid.placed, hybrid.rank_cost) == (alone.placed, alone.rank_cost)
+    assert hybrid.rank_cost_lower_bound == hybrid.rank_cost
+    assert "lp_seconds" not in alone.stats
+    assert hybrid.stats["lp_rank_bound"] == hybrid.rank_cost and hybrid.stats["lp_rank_proven"]
+    _check_ok(problem, hybrid)

@@ -78,6 +78,7 @@ from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
 from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
+from .milp import Refined, refine_levels
 from .packing import Loads, fill_greedily, place_locks, place_unplaced
 
 NAME = "cpsat"
@@ -543,23 +544,28 @@ def _hint_model(cp: cp_model.CpModel, mdl: _Model, chosen: dict[int, Choice]) ->
         for var in table.values():
             put(var, 0, family)
     class_of = {i: c for c, (_key, members) in enumerate(mdl.classes) for i in members}
+    rewarded = {(s, m) for s, m, _w in enc.pairs} if mdl.r else set()
     for i, (w, m, s, k) in chosen.items():
         if i in mdl.keep and chosen[i] == mdl.kept_choice[i]:
             a, grp = _keep_key(mdl, i)
             put(mdl.keep[i], 1)
             put(mdl.z[a, k], 1, "z")
             put(mdl.h[grp, s], 1, "h")
-            continue
-        first, last, mlock = span_of(enc, i)
-        if (i, w) in mdl.y:
-            put(mdl.y[i, w], 1)
         else:
-            put(mdl.ovf[i], 1)
-            put(mdl.o[class_of[i], w], 1)
-        put(mdl.z[(w, enc.st_disc[i], enc.st_block[i], first, last, mlock), k], 1, "z")
-        if mlock < 0:
-            put(mdl.g[(w, enc.st_disc[i], k, enc.st_block[i]), m], 1, "g")
-        put(mdl.h[group_of(enc, i), s], 1, "h")
+            first, last, mlock = span_of(enc, i)
+            a, grp = (w, enc.st_disc[i], enc.st_block[i], first, last, mlock), group_of(enc, i)
+            if (i, w) in mdl.y:
+                put(mdl.y[i, w], 1)
+            else:
+                put(mdl.ovf[i], 1)
+                put(mdl.o[class_of[i], w], 1)
+            put(mdl.z[a, k], 1, "z")
+            if mlock < 0:
+                put(mdl.g[(w, enc.st_disc[i], k, enc.st_block[i]), m], 1, "g")
+            put(mdl.h[grp, s], 1, "h")
+        # A rewarded pair is counted where the model can count it (the hint's pair weight).
+        if (s, m) in rewarded and (a, k, grp, s, m) in mdl.r:
+            put(mdl.r[a, k, grp, s, m], 1)
     for lit in mdl.lock_lits.values():
         values[lit.index] = 1
     cp.clear_hints()
@@ -734,6 +740,54 @@ def _conflicting_locks(mdl: _Model, config: SolverConfig, time_left: float) -> l
     return needed
 
 
+LP_SHARE = 0.75
+"""Share of the time left after level 1 that HiGHS's branch and cut may use (levels 2-3)."""
+LP_MIN_VARIABLES = 500
+"""Smaller models stay with CP-SAT alone: it proves them in milliseconds, less than a HiGHS
+helper process takes to start. (At 800-1,600 variables HiGHS already wins: generated
+120-200-student cohorts, levels 2-3 in 0.3-0.6 s against 6-30 s for CP-SAT alone.)"""
+LP_MAX_VARIABLES = 100_000
+"""Largest model (CP-SAT variables) given to HiGHS at level 2. Measured on two cores: the demo
+(27,000) is proven in about 20 s; tier M (20,000 students, ~10x larger) gave HiGHS neither an
+allocation nor a bound in 120 s, so larger models leave level 2 to the warm start and CP-SAT."""
+
+
+def _lp_fits(mdl: _Model) -> bool:
+    """Whether level 2 goes to HiGHS first (see :data:`LP_MAX_VARIABLES`)."""
+    return not mdl.keep and LP_MIN_VARIABLES <= len(mdl.model.proto.variables) <= LP_MAX_VARIABLES
+
+
+def _higher(a: int | None, b: int | None) -> int | None:
+    """The stronger of two lower bounds (either may be missing)."""
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _rank(enc: Encoded, chosen: dict[int, Choice]) -> int:
+    """Rank cost of an allocation."""
+    return sum(enc.cost(i, c[0]) for i, c in chosen.items())
+
+
+def _refine_by_lp(enc: Encoded, placed: int, start: dict[int, Choice], config: SolverConfig,
+                  deadline: float, stop: _Stop, stats: dict[str, Any], t0: float) -> Refined:
+    """Levels 2 and 3 by HiGHS (:func:`matcher.solvers.milp.refine_levels`) from ``start``.
+
+    Why: the model's LP relaxation is nearly tight and HiGHS's cuts close the rest, while on
+    two cores CP-SAT's search hardly moves from its hint and its bound closes slowly (measured
+    in ``benchmarks/RESULTS.md``).
+    """
+    progress.update(elapsed=time.perf_counter() - t0, note="stages 2-3 (HiGHS branch and cut)")
+    outcome = refine_levels(enc, placed, start, config, deadline, lambda: stop.requested)
+    best = None if outcome.chosen is None else _rank(enc, outcome.chosen)
+    stats.update(lp_seconds=outcome.seconds, lp_rank_cost=best, lp_rank_bound=outcome.rank_lb,
+                 lp_rank_proven=outcome.rank_proven, lp_pairs_proven=outcome.pairs_proven)
+    if outcome.message:
+        stats["lp_note"] = outcome.message
+    if best is not None and outcome.rank_lb is not None:
+        progress.update(elapsed=time.perf_counter() - t0, best=best, bound=outcome.rank_lb,
+                        gap=(best - outcome.rank_lb) / max(1, best))
+    return outcome
+
+
 def solve(problem: Problem, config: SolverConfig) -> Result:
     """Solve the allocation exactly with CP-SAT, level by level.
 
@@ -742,7 +796,8 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     problem
         The validated problem.
     config
-        Time limit (for all stages together), seed, workers, logging.
+        Time limit (for all stages together), seed, workers, logging. Option ``stable``: the
+        best allocation with no blocking pair instead (:mod:`matcher.solvers.stable`).
 
     Returns
     -------
@@ -751,6 +806,10 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         limit (bounds report what is proven); INFEASIBLE when the locks cannot all be honoured
         (the message names a small conflicting set); UNKNOWN when nothing was found in time.
     """
+    if config.options.get("stable"):
+        from .stable import solve_stable  # it builds on this module's model
+
+        return solve_stable(problem, config)
     with _stop_on_signals() as stop:
         return _solve(problem, config, stop)
 
@@ -771,7 +830,10 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     keeping = _keeping(enc, mdl.kept_choice) if mdl.keep else None
     # A re-solve starts from the earlier placements: the flow allocation only needs its bounds
     # then, not its repair rounds and local moves.
-    flow_until = time.perf_counter() if mdl.keep else t0 + 0.3 * config.time_limit_s
+    # With HiGHS taking level 2 (_lp_fits), the warm start need only place the most, quickly.
+    lp_fits = _lp_fits(mdl)
+    flow_until = time.perf_counter() if mdl.keep else t0 + (
+        0.05 if lp_fits else 0.3) * config.time_limit_s
     warm, relax = _warm_start(enc, flow_until, stats, mdl.kept_choice, keeping)
     if keeping is not None:
         warm = _keep_first(mdl, keeping, config,
@@ -847,45 +909,68 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
             proven = False
             cp.add(mdl.kept == round(best.value(mdl.kept)))
 
-    # Stage 2: with that many placed (and kept), minimise the rank cost.
-    if best is not None:
-        _hint_from(mdl, best)  # else the warm start's hint is still in place
-    cp.minimize(mdl.rank_cost)
-    share = 0.7 if enc.use_pairs else 1.0
-    solver2 = _solver(config, (deadline - time.perf_counter()) * share)
-    st2 = _run(solver2, cp, stop, "stage 2: rank cost", t0)
-    stats["stage2_seconds"] = _wall(solver2)
+    # Stages 2-3: with that many placed (and kept), minimise the rank cost, then maximise the
+    # pair weight. HiGHS's branch and cut (see _refine_by_lp) goes first where the model fits;
+    # CP-SAT then searches from the best allocation known for what is not yet proven.
+    current = _disaggregate(mdl, best) if best is not None else warm
     rank_lb: int | None = relax.rank_lb_at(placed)
-    if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        best = solver2
-        # For a re-solve the bound is for the placed *and kept* counts reached (the level order).
-        rank_lb = max(math.ceil(solver2.best_objective_bound - 1e-6), relax.rank_lb_at(placed))
-        proven = proven and st2 == cp_model.OPTIMAL
+    lp: Refined | None = None
+    if (current is not None and lp_fits and len(current) == placed and not stop.requested
+            and (_rank(enc, current) > (rank_lb or 0) or enc.use_pairs)):
+        now = time.perf_counter()
+        lp = _refine_by_lp(enc, placed, current, config, now + LP_SHARE * (deadline - now), stop,
+                           stats, t0)
+        rank_lb = _higher(rank_lb, lp.rank_lb)
+        if lp.chosen is not None and _rank(enc, lp.chosen) <= _rank(enc, current):
+            current = lp.chosen
+    if current is not None:
+        _hint_model(cp, mdl, current)
+    cp.minimize(mdl.rank_cost)
+    stage2_end = time.perf_counter() + (deadline - time.perf_counter()) * (
+        0.7 if enc.use_pairs else 1.0)
+    if current is not None and rank_lb is not None and rank_lb >= _rank(enc, current):
+        stats["stage2_seconds"] = 0.0  # proven already (by HiGHS or the flow bound)
     else:
-        proven = False
+        solver2 = _solver(config, stage2_end - time.perf_counter())
+        st2 = _run(solver2, cp, stop, "stage 2: rank cost", t0)
+        stats["stage2_seconds"] = _wall(solver2)
+        if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            # For a re-solve the bound is for the placed *and kept* counts reached (the order).
+            rank_lb = _higher(rank_lb, math.ceil(solver2.best_objective_bound - 1e-6))
+            found = _disaggregate(mdl, solver2)
+            if current is None or _rank(enc, found) <= _rank(enc, current):
+                current = found
+    level2_proven = current is not None and rank_lb is not None and rank_lb >= _rank(enc, current)
+    proven = proven and level2_proven
 
     # Stage 3: with both fixed, maximise the weight of rewarded supervisor-mentor pairs.
-    if enc.use_pairs and not isinstance(mdl.pair_weight, int) and best is solver2:
-        rank = round(solver2.objective_value)
-        _hint_from(mdl, solver2)
-        cp.add(mdl.rank_cost == rank)
+    if lp is not None and lp.pairs_proven and current is lp.chosen:
+        stats["pair_weight_upper_bound"] = lp.pair_weight_ub
+        stats["pair_weight_proven"] = True
+    elif (enc.use_pairs and not isinstance(mdl.pair_weight, int) and current is not None
+            and not stop.requested):
+        _hint_model(cp, mdl, current)
+        cp.add(mdl.rank_cost <= _rank(enc, current))
         cp.maximize(mdl.pair_weight)
         solver3 = _solver(config, deadline - time.perf_counter())
         st3 = _run(solver3, cp, stop, "stage 3: pair weight", t0)
         stats["stage3_seconds"] = _wall(solver3)
         if st3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            best = solver3
+            current = _disaggregate(mdl, solver3)
             stats["pair_weight_upper_bound"] = solver3.best_objective_bound / PAIR_SCALE
-            proven = proven and st3 == cp_model.OPTIMAL
+            stats["pair_weight_proven"] = st3 == cp_model.OPTIMAL
         else:
-            proven = False
+            stats["pair_weight_proven"] = False
 
-    chosen = _disaggregate(mdl, best) if best is not None else dict(warm or {})
+    chosen = dict(current or {})
     if stop.requested:
         proven = False
         msg = f"stopped by {stop.signal_name}: the best allocation found so far"
+    elif not proven:
+        msg = "time limit reached before levels 1 and 2 were proven optimal"
     else:
-        msg = "" if proven else "time limit reached before every level was proven optimal"
+        msg = "" if stats.get("pair_weight_proven", True) else (
+            "levels 1 and 2 proven optimal; the pair weight (level 3) is not proven")
     status = Status.OPTIMAL if proven else Status.FEASIBLE
     return build_result(enc, NAME, status, chosen, config, time.perf_counter() - t0,
                         placed_upper_bound=placed_ub, rank_cost_lower_bound=rank_lb,

@@ -50,6 +50,7 @@ the seed is HiGHS's ``random_seed`` and ``workers`` its ``threads``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import json
@@ -59,6 +60,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +80,15 @@ NAME = "milp"
 Expr = list[tuple[int, float]]  # a linear expression: (column, coefficient) terms
 
 _ABS_GAP = 0.999  # integer objectives: a gap below 1 is a proof
+HIGHS_OPTIONS: dict[str, Any] = {"presolve": "off"}
+"""Extra HiGHS options for :func:`refine_levels` (name -> value). Presolve off: on the demo it
+proved level 2 in 19.8 s against 25.1 s with presolve (same run)."""
+LEVEL2_SHARE = 0.8
+"""Share of :func:`refine_levels`' time for level 2 when level 3 follows (level 2 decides the
+status; the demo needs about 20 s of a minute for it)."""
+_OTHER = -2  # off-list class key: a given supervisor in no modelled rewarded pair
 _GRACE_S = 30.0  # how long past the deadline the helper may run before it is killed
+_ASSIST_GRACE_S = 2.0  # the same for lower_rank_cost: the exact solver has later stages to run
 _STAGE_SHARE = {1: (1.0,), 2: (0.5, 1.0), 3: (0.5, 0.7, 1.0)}  # share of the time left per level
 
 
@@ -167,10 +177,15 @@ class _Milp:
     pair_weight: Expr = field(default_factory=list)
 
 
-def _add_choices(mdl: _Milp) -> None:
-    """``y`` for listed (or locked) stations that fit; off-list classes ``ovf`` and ``o``."""
+def _add_choices(mdl: _Milp, pairs: bool) -> None:
+    """``y`` for listed (or locked) stations that fit; off-list classes ``ovf`` and ``o``.
+
+    A given supervisor splits a class only when rewarded pairs are modelled (``pairs``) and the
+    supervisor is in one: otherwise it does not change which off-list places the students share.
+    """
     enc, lp = mdl.enc, mdl.lp
     class_members: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    paired = {s for s, _m, _w in enc.pairs} if pairs and enc.use_pairs else set()
     for i in range(enc.n_students):
         stations = sorted({w for w, _k in enc.options(i)})
         locked = enc.st_lock[i] is not None
@@ -179,7 +194,8 @@ def _add_choices(mdl: _Milp) -> None:
                 mdl.y[i, w] = lp.var(1)
         if not locked and not enc.preferences_only and any(
                 w not in enc.rank_of[i] for w in stations):
-            class_members[(*enc.profile(i), enc.st_sup[i])].append(i)
+            sup = enc.st_sup[i]
+            class_members[(*enc.profile(i), sup if sup < 0 or sup in paired else _OTHER)].append(i)
     for c, key in enumerate(sorted(class_members)):
         members = class_members[key]
         mdl.classes.append((key, members))
@@ -226,7 +242,7 @@ def _add_starts(mdl: _Milp) -> None:
             (j, group_of(enc, i)))
     for (c, w), j in mdl.o.items():
         u, d, n, first, last, sup = mdl.classes[c][0]
-        grp: GroupKey = ("given", sup, -1) if sup >= 0 else ("free", u, d)
+        grp: GroupKey = ("free", u, d) if sup == -1 else ("given", sup, -1)
         members[w, d, n, first, last, -1].append((j, grp))
     mdl.members = dict(sorted(members.items()))
     for a, items in mdl.members.items():
@@ -360,17 +376,21 @@ def _add_pairs(mdl: _Milp) -> None:
         lp.row(expr + _neg(mdl.h[grp, s]), -math.inf, 0)
 
 
-def build_model(enc: Encoded) -> _Milp:
-    """Build the full MILP (columns, rows and the three objective vectors) of a problem."""
+def build_model(enc: Encoded, *, pairs: bool = True) -> _Milp:
+    """Build the full MILP (columns, rows and the three objective vectors) of a problem.
+
+    ``pairs=False`` leaves out the rewarded-pair columns (level 3), for solves of levels 1-2.
+    """
     mdl = _Milp(enc)
-    _add_choices(mdl)
+    _add_choices(mdl, pairs)
     _add_one_placement(mdl)
     _add_class_links(mdl)
     _add_starts(mdl)
     _add_workstation_capacity(mdl)
     _add_mentor_capacity(mdl)
     _add_supervisor_capacity(mdl)
-    _add_pairs(mdl)
+    if pairs:
+        _add_pairs(mdl)
     mdl.placed = [(j, 1.0) for cols in mdl.placed_cols.values() for j in cols]
     mdl.rank_cost = [(j, float(enc.cost(i, w))) for (i, w), j in mdl.y.items()]
     mdl.rank_cost += [(j, float(enc.max_list + 1)) for j in mdl.ovf.values()]
@@ -458,9 +478,14 @@ class _Stage:
 
 
 def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str, Any],
-                hint: npt.NDArray[np.float64] | None, levels: list[tuple[str, Expr]]
+                hint: npt.NDArray[np.float64] | None, levels: list[tuple[str, Expr]],
+                stop: Callable[[], bool] | None = None, grace: float = _GRACE_S
                 ) -> tuple[list[_Stage], dict[str, Any], str]:
-    """Run HiGHS on the model in a fresh process; returns the stages, the job output, errors."""
+    """Run HiGHS on the model in a fresh process; returns the stages, the job output, errors.
+
+    ``stop``, polled while the helper runs, ends it early (e.g. on SIGINT): the levels it
+    finished are still returned.
+    """
     lp = mdl.lp
     with tempfile.TemporaryDirectory(prefix="matcher-milp-") as tmp:
         work = Path(tmp)
@@ -483,15 +508,21 @@ def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
         errors = ""
         with open(work / "stderr.txt", "wb") as err:
-            try:
-                proc = subprocess.run(
-                    [sys.executable, "-c", _child_program(), str(work)], stderr=err,
-                    stdout=2 if config.log else subprocess.DEVNULL, check=False,
-                    timeout=max(0.0, deadline - time.perf_counter()) + _GRACE_S)
-                if proc.returncode != 0:
-                    errors = f"the HiGHS helper process failed (exit {proc.returncode})"
-            except subprocess.TimeoutExpired:
-                errors = "the HiGHS helper process overran its time limit and was stopped"
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _child_program(), str(work)], stderr=err,
+                stdout=2 if config.log else subprocess.DEVNULL)
+            kill_at = deadline + grace
+            while proc.poll() is None:
+                if stop is not None and stop():
+                    proc.kill()
+                    errors = "the HiGHS helper process was stopped on request"
+                elif time.perf_counter() > kill_at:
+                    proc.kill()
+                    errors = "the HiGHS helper process overran its time limit and was stopped"
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.05)
+            if not errors and proc.returncode != 0:
+                errors = f"the HiGHS helper process failed (exit {proc.returncode})"
         if errors:
             tail = (work / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip()
             if tail:
@@ -548,7 +579,8 @@ def _highs_child(workdir: str) -> None:
         for name, value in (("output_flag", bool(job["log"])), ("log_to_console", bool(job["log"])),
                             ("random_seed", int(job["seed"]) % 2147483647),
                             ("threads", int(job["threads"])), ("mip_rel_gap", 0.0),
-                            ("mip_abs_gap", _ABS_GAP), ("time_limit", max(0.01, time_limit))):
+                            ("mip_abs_gap", _ABS_GAP), ("time_limit", max(0.01, time_limit)),
+                            *job.get("highs_options", {}).items()):
             h.setOptionValue(name, value)
         h.addVars(n_cols, lb, ub)
         if n_cols and integer.any():
@@ -602,7 +634,7 @@ def _highs_child(workdir: str) -> None:
         return
 
     senses = job["senses"]
-    shares = _STAGE_SHARE[len(senses)]
+    shares = job.get("shares") or _STAGE_SHARE[len(senses)]
     x_prev = data["hint"] if "hint" in data.files else None
     fixed: list[tuple[Any, Any, float]] = []
     for n, sense in enumerate(senses):
@@ -631,6 +663,96 @@ def _highs_child(workdir: str) -> None:
             break
         fixed.append((idx, val, round(objective)))
         x_prev = x
+
+
+@dataclass
+class Refined:
+    """Outcome of :func:`refine_levels`.
+
+    Attributes
+    ----------
+    chosen
+        HiGHS's best allocation with the given number placed (None when it found none).
+    rank_lb
+        Proven lower bound on the rank cost of any allocation placing that many (None when
+        HiGHS gave no dual bound).
+    rank_proven
+        ``chosen``'s rank cost meets ``rank_lb``: level 2 is optimal.
+    pair_weight_ub
+        Proven upper bound on the (unscaled) pair weight at that rank cost, when level 3 ran.
+    pairs_proven
+        Level 3 ran and ``chosen``'s pair weight meets ``pair_weight_ub``.
+    seconds
+        Wall time of the helper process.
+    message
+        Why HiGHS stopped early, if it did.
+    """
+
+    chosen: dict[int, Choice] | None
+    rank_lb: int | None
+    rank_proven: bool
+    pair_weight_ub: float | None
+    pairs_proven: bool
+    seconds: float
+    message: str = ""
+
+
+def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: SolverConfig,
+                  deadline: float, stop: Callable[[], bool] | None = None) -> Refined:
+    """Levels 2 and 3 by HiGHS: with exactly ``placed`` placed, minimise the rank cost, then
+    (when the scenario rewards pairs) maximise the pair weight at that rank cost.
+
+    The exact solver (:mod:`matcher.solvers.cpsat`) uses this as its LP-based engine after
+    level 1: branch and cut proves these levels where CP-SAT's own bound is slow to close.
+    ``start`` (an allocation placing ``placed``) is HiGHS's first incumbent. Level 2 may use
+    :data:`LEVEL2_SHARE` of the time when level 3 follows.
+
+    Parameters
+    ----------
+    enc
+        The encoded problem.
+    placed
+        The number placed, as level 1 fixed it.
+    start
+        A valid allocation placing ``placed`` students.
+    config
+        Seed and workers (HiGHS ``random_seed`` and ``threads``), logging.
+    deadline
+        ``time.perf_counter()`` value by which HiGHS must stop.
+    stop
+        Polled while HiGHS runs; true ends it early.
+    """
+    t0 = time.perf_counter()
+    if importlib.util.find_spec("highspy") is None:
+        return Refined(None, None, False, None, False, 0.0, "highspy is not installed")
+    mdl = build_model(enc)
+    mdl.lp.row(mdl.placed, placed, placed)
+    levels: list[tuple[str, Expr]] = [("min", mdl.rank_cost)]
+    if mdl.pair_weight:
+        levels.append(("max", mdl.pair_weight))
+    job = {"mode": "levels", "highs_options": HIGHS_OPTIONS,
+           "shares": [LEVEL2_SHARE, 1.0][:len(levels)]}
+    stages, _out, errors = _run_helper(mdl, config, deadline, job, hint_from_choices(mdl, start),
+                                       levels, stop, grace=_ASSIST_GRACE_S)
+    seconds = round(time.perf_counter() - t0, 3)
+    if not stages or stages[0].x is None:
+        lb = None if not stages or stages[0].dual_bound is None else _ceil(stages[0].dual_bound)
+        return Refined(None, lb, False, None, False, seconds, errors)
+    second = stages[0]
+    rank = round(second.objective or 0)
+    rank_lb = None if second.dual_bound is None else min(rank, _ceil(second.dual_bound))
+    rank_proven = rank_lb is not None and rank_lb >= rank
+    best, weight_ub, pairs_proven = second, None, False
+    if len(stages) > 1 and stages[1].x is not None:
+        third = stages[1]
+        best = third
+        weight = round(third.objective or 0)
+        if third.dual_bound is not None:
+            ub = max(weight, _floor(third.dual_bound))
+            weight_ub, pairs_proven = ub / PAIR_SCALE, ub <= weight
+    assert best.x is not None
+    chosen = _disaggregate(mdl, best.x)
+    return Refined(chosen, rank_lb, rank_proven, weight_ub, pairs_proven, seconds, errors)
 
 
 def _floor(v: float) -> int:
