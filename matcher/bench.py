@@ -363,6 +363,41 @@ def _csv_text(rows: Sequence[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def plain_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float | str] | None:
+    """``cpsat`` against the ``plain`` CP-SAT model of the same run (issue 4's yardstick):
+    time, peak memory and rank-cost ratios (cpsat / plain), or None without both rows. When the
+    plain model found nothing, the ratio is that run's message instead."""
+    by = {r.get("solver"): r for r in rows}
+    ours, plain = by.get("cpsat"), by.get("plain")
+    if ours is None or plain is None:
+        return None
+    out: dict[str, float | str] = {}
+    for key in ("solve_s", "peak_rss_mib"):
+        a, b = ours.get(key), plain.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float) and b:
+            out[key] = round(a / b, 3)
+    if plain.get("status") in ("OPTIMAL", "FEASIBLE") and plain.get("placed") == ours.get(
+            "placed") and plain.get("rank_cost"):
+        out["rank_cost"] = round(ours["rank_cost"] / plain["rank_cost"], 4)
+    elif plain.get("status") not in ("OPTIMAL", "FEASIBLE"):
+        out["plain"] = f"{plain.get('status')}: {plain.get('message', '')}"
+    else:
+        out["plain"] = (f"plain placed {plain.get('placed'):,} against cpsat's "
+                        f"{ours.get('placed'):,}")
+    return out
+
+
+def _plain_ratio(rows: Sequence[dict[str, Any]]) -> list[str]:
+    ratio = plain_ratio(rows)
+    if ratio is None:
+        return []
+    parts = [f"{label} ×{ratio[key]}" for key, label in (
+        ("solve_s", "time"), ("peak_rss_mib", "peak memory"), ("rank_cost", "rank cost"))
+        if key in ratio]
+    extra = f" ({ratio['plain']})" if "plain" in ratio else ""
+    return [f"cpsat / plain CP-SAT model, same run: {', '.join(parts) or '–'}{extra}.", ""]
+
+
 def _markdown(tier: Tier, rows: Sequence[dict[str, Any]], machine: dict[str, Any],
               command: str) -> str:
     first = rows[0] if rows else {}
@@ -373,7 +408,7 @@ def _markdown(tier: Tier, rows: Sequence[dict[str, Any]], machine: dict[str, Any
         f"Command: `{command}`", "",
         f"Measured {first.get('date', '')}; solver seed {first.get('seed', '')}, workers "
         f"{first.get('workers', '')}, time limit {first.get('time_limit_s', '')} s per run.", "",
-        markdown_table(rows), "",
+        markdown_table(rows), "", *_plain_ratio(rows),
         f"Machine: {machine['machine']}, {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['memory_gib']} GiB; Python {machine['python']}, OR-Tools "
         f"{machine['ortools'] or '–'}, highspy {machine['highspy'] or '–'}; 1-minute load "

@@ -13,7 +13,8 @@ Every result folder written by :func:`matcher.io.write_result` ends with ``manif
 ``settings``
     The scenario's ``terms``, ``term_months``, ``policy``, ``objective`` and ``solver_defaults``.
 ``solver``
-    ``name``, whether it is ``exact``, and the ``seed``, ``workers`` and ``time_limit_s`` used.
+    ``name``, whether it is ``exact``, and the ``seed``, ``workers`` and ``time_limit_s`` used;
+    ``options`` ``{"stable": true}`` for ``cpsat --stable`` (re-run the same way).
 ``run``
     ``status``, ``message``, ``wall_seconds``, ``stopped_by_time_limit`` and ``reproducible``.
 ``objective``
@@ -78,13 +79,14 @@ def _sha256(path: Path) -> str:
 def stopped_by_time_limit(result: Result) -> bool:
     """Whether the run was cut by its time limit (so a re-run may legitimately differ).
 
-    An exact solver ends FEASIBLE or UNKNOWN only at its time limit; any solver may say so in
-    its message.
+    An exact solver ends FEASIBLE or UNKNOWN only at its time limit, and leaves the pair weight
+    (level 3) unproven only there; any solver may say so in its message.
     """
     from . import solvers
 
     exact = result.solver in solvers.EXACT
     return (exact and result.status in (Status.FEASIBLE, Status.UNKNOWN)) \
+        or (exact and (result.stats or {}).get("pair_weight_proven") is False) \
         or "time limit" in result.message.lower()
 
 
@@ -141,6 +143,7 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "seed": result.seed,
             "workers": result.workers,
             "time_limit_s": result.time_limit_s,
+            **({"options": {"stable": True}} if stats.get("stable") else {}),  # cpsat --stable
         },
         "run": {
             "status": result.status.value,
@@ -346,8 +349,10 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
         raise ScenarioError([f"{folder / MANIFEST}: solver '{cfg['name']}' is not registered "
                              f"in this matcher ({', '.join(solvers.names())}); install the "
                              "version that wrote it"])
+    options = cfg.get("options") if isinstance(cfg.get("options"), dict) else {}
+    stable = {"stable": True} if options.get("stable") is True else {}  # cpsat --stable
     rerun = solve(problem, cfg["name"], time_limit_s=float(cfg["time_limit_s"]),
-                  seed=cfg["seed"], workers=cfg["workers"], log=log)
+                  seed=cfg["seed"], workers=cfg["workers"], log=log, **stable)
     report = VerifyReport(str(path), rerun=rerun)
     again = {p.student_id: {k: getattr(p, k) for k in _KEYS} for p in rerun.placements}
     for sid in sorted(set(published) | set(again)):

@@ -133,3 +133,21 @@ def test_cli_bench_prints_and_writes_the_table(tmp_path: Path,
     _header, rows = _csv_rows(tmp_path / "run" / "results.csv")
     assert [row["solver"] for row in rows] == ["greedy"]
     assert (tmp_path / "benchmarks" / "tiers" / "S-40x6-s3" / "tier.json").is_file()
+
+
+def test_plain_ratio_compares_cpsat_with_the_plain_model() -> None:
+    """The ratio line divides cpsat's time, memory and rank cost by the plain model's (same
+    placed), says why when the plain model found nothing, and is absent without both rows."""
+    from matcher.bench import plain_ratio
+
+    ours = {"solver": "cpsat", "status": "OPTIMAL", "placed": 10, "rank_cost": 30,
+            "solve_s": 2.0, "peak_rss_mib": 100.0}
+    plain = {"solver": "plain", "status": "FEASIBLE", "placed": 10, "rank_cost": 40,
+             "solve_s": 8.0, "peak_rss_mib": 400.0}
+    assert plain_ratio([ours, plain]) == {"solve_s": 0.25, "peak_rss_mib": 0.25,
+                                          "rank_cost": 0.75}
+    failed = {**plain, "status": "UNKNOWN", "message": "plain model not built"}
+    ratio = plain_ratio([ours, failed])
+    assert ratio is not None and "rank_cost" not in ratio
+    assert ratio["plain"] == "UNKNOWN: plain model not built"
+    assert plain_ratio([ours]) is None

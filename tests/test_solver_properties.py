@@ -202,7 +202,9 @@ def test_solver_claims_match_brute_force(name: str) -> None:
         if result.status == Status.OPTIMAL:
             got = (result.placed, result.rank_cost)
             assert got == (expected.placed, expected.rank_cost), (got, expected)
-            assert abs(result.pair_weight - expected.pair_weight) <= 1e-6
+            # OPTIMAL is about levels 1 and 2; a level-3 claim is made in the stats.
+            if result.stats.get("pair_weight_proven", True):
+                assert abs(result.pair_weight - expected.pair_weight) <= 1e-6
         # Whatever the status: no allocation beats the optimum; bounds hold against it.
         assert result.placed <= expected.placed
         if result.placed == expected.placed:

@@ -19,8 +19,9 @@ _MODULES: dict[str, str] = {
     "da": "matcher.solvers.da",
     "flow": "matcher.solvers.flow",
     "milp": "matcher.solvers.milp",
+    "plain": "matcher.solvers.plain",
 }
-EXACT = frozenset({"cpsat", "milp", "flow"})
+EXACT = frozenset({"cpsat", "milp", "flow", "plain"})
 """Solvers that may report OPTIMAL."""
 
 

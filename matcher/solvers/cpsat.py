@@ -34,6 +34,16 @@ stay valid, and at the optimum it never happens.
 
 Levels (lexicographic): 1. maximise placed; 2. with placed fixed, minimise rank cost; 3. with
 both fixed, maximise the pair weight. Each stage is warm-started with the previous solution.
+Status OPTIMAL means levels 1 and 2 are proven (the result's contract); whether level 3 is
+proven is in the stats (``pair_weight_proven``, ``pair_weight_upper_bound``).
+
+Engines per level: level 1 is CP-SAT's (skipped when the warm start already places the proven
+maximum). Levels 2 and 3 go first to HiGHS's LP-based branch and cut on the same aggregated
+model (:func:`matcher.solvers.milp.refine_levels`, in a helper process) when the model has
+between :data:`LP_MIN_VARIABLES` and :data:`LP_MAX_VARIABLES` variables: the LP relaxation is
+nearly tight here (demo: 4,820 against the optimum 4,844) and HiGHS's cuts close the rest, while
+on two cores CP-SAT's search hardly moves from a hint and its bound closes slowly. CP-SAT then
+searches from the best allocation known for whatever is not yet proven, and the bounds combine.
 
 Warm start and bounds: stage 1 starts from the best of the greedy, deferred-acceptance
 and flow-repaired allocations (:func:`matcher.solvers.flow.flow_allocation`), first improved by a
@@ -79,7 +89,14 @@ from .da import deferred_acceptance
 from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
 from .milp import Refined, refine_levels
-from .packing import Loads, fill_greedily, place_locks, place_unplaced
+from .packing import (
+    Loads,
+    fill_greedily,
+    improve_rank,
+    lock_failure,
+    place_locks,
+    place_unplaced,
+)
 
 NAME = "cpsat"
 
@@ -752,6 +769,57 @@ LP_MAX_VARIABLES = 100_000
 allocation nor a bound in 120 s, so larger models leave level 2 to the warm start and CP-SAT."""
 
 
+MAX_CHOICES = 100_000
+"""Largest number of choice variables (listed options plus off-list indicators) for which the
+CP-SAT model is built (the demo has 14,706). Measured on two cores: at tier M (20,000 students,
+145,594) CP-SAT did not finish presolve within a minute and its result was the warm start's, and
+performance-facts puts a million booleans at 5-8 GB; larger problems get the warm start's
+methods (greedy, deferred acceptance, flow repair, augmenting and local moves) for the whole
+time instead (:func:`_without_model`)."""
+
+
+def _choice_count(enc: Encoded) -> int:
+    """Choice variables the model would have: ``y`` per listed fitting station, ``ovf`` per
+    student with an off-list option (computed without building the model)."""
+    total = 0
+    for i in range(enc.n_students):
+        stations = {w for w, _k in enc.options(i)}
+        listed = len(stations & enc.rank_of[i].keys()) if enc.st_lock[i] is None else len(
+            stations)
+        total += listed + (not enc.preferences_only and enc.st_lock[i] is None
+                           and len(stations) > listed)
+    return total
+
+
+def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int) -> Result:
+    """Too large to build, let alone search, on this machine (see :data:`MAX_CHOICES`): the
+    warm start's methods alone for the whole time limit, with the flow relaxation's bounds.
+
+    The best of greedy, deferred acceptance and the flow repair; then augmenting moves while
+    fewer than the proven maximum are placed; then local rank moves. OPTIMAL only when that
+    meets the flow bounds (levels 1 and 2 proven).
+    """
+    deadline = t0 + config.time_limit_s
+    stats: dict[str, Any] = {"choice_variables": choices, "model": "not built"}
+    warm, relax = _warm_start(enc, t0 + 0.4 * config.time_limit_s, stats, {})
+    if warm is None:
+        return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+                            stats=stats, message=lock_failure(enc, NAME, False))
+    most = min(sum(1 for i in range(enc.n_students) if enc.options(i)), relax.placed_ub)
+    if len(warm) < most:
+        warm = place_unplaced(enc, warm, t0 + 0.7 * config.time_limit_s)
+    warm = improve_rank(enc, warm, deadline)
+    placed, rank = len(warm), _rank(enc, warm)
+    rank_lb = relax.rank_lb_at(placed)
+    proven = placed >= most and rank == rank_lb
+    note = (f"model too large for CP-SAT here ({choices:,} choice variables, limit "
+            f"{MAX_CHOICES:,}): best quick allocation with augmenting and local moves, and the "
+            "flow relaxation's bounds")
+    return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, warm, config,
+                        time.perf_counter() - t0, placed_upper_bound=most,
+                        rank_cost_lower_bound=rank_lb, stats=stats, message=note)
+
+
 def _lp_fits(mdl: _Model) -> bool:
     """Whether level 2 goes to HiGHS first (see :data:`LP_MAX_VARIABLES`)."""
     return not mdl.keep and LP_MIN_VARIABLES <= len(mdl.model.proto.variables) <= LP_MAX_VARIABLES
@@ -802,9 +870,10 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     Returns
     -------
     Result
-        OPTIMAL when every stage is proven optimal; FEASIBLE when a stage stopped at its time
-        limit (bounds report what is proven); INFEASIBLE when the locks cannot all be honoured
-        (the message names a small conflicting set); UNKNOWN when nothing was found in time.
+        OPTIMAL when levels 1 and 2 are proven optimal (level 3: ``stats``); FEASIBLE when a
+        stage stopped at its time limit (bounds report what is proven); INFEASIBLE when the
+        locks cannot all be honoured (the message names a small conflicting set); UNKNOWN when
+        nothing was found in time.
     """
     if config.options.get("stable"):
         from .stable import solve_stable  # it builds on this module's model
@@ -820,6 +889,9 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     enc = encode(problem)
     # Re-solve (module resolve): earlier placements, in ids, that students may keep.
     previous = enc.choices_from_ids(config.options.get("previous", {}))
+    choices = _choice_count(enc)
+    if choices > MAX_CHOICES and not previous:
+        return _without_model(enc, config, t0, choices)
     mdl = build_model(enc, previous)
     cp = mdl.model
     stats: dict[str, Any] = {"variables": len(cp.proto.variables),

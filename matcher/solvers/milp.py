@@ -40,7 +40,8 @@ Why highspy, and why in a helper process
     each level's outcome as soon as it has it, so a level cut short (or a killed helper) still
     leaves the previous level's allocation.
 
-Status: OPTIMAL only when every level is proven; FEASIBLE with ``placed_upper_bound`` and
+Status: OPTIMAL when levels 1 and 2 are proven (level 3, the pair weight, is reported in the
+stats as ``pair_weight_proven`` and its bound); FEASIBLE with ``placed_upper_bound`` and
 ``rank_cost_lower_bound`` from the dual bounds (rounded inwards: floor for the maximisation,
 ceil for the minimisation) when a time limit stopped a level; INFEASIBLE when the locks cannot
 all be honoured (a deletion filter names a conflicting set); UNKNOWN when nothing was found.
@@ -865,11 +866,15 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
             weight = round(third.objective or 0)
             ub3 = None if third.dual_bound is None else max(weight, _floor(third.dual_bound))
             stats["pair_weight_upper_bound"] = None if ub3 is None else ub3 / PAIR_SCALE
-            proven = proven and ub3 is not None and ub3 <= weight
+            stats["pair_weight_proven"] = ub3 is not None and ub3 <= weight
         else:
-            proven = False
+            stats["pair_weight_proven"] = False
     assert best.x is not None
     chosen = _disaggregate(mdl, best.x)
     status = Status.OPTIMAL if proven else Status.FEASIBLE
-    msg = "" if proven else (errors or "time limit reached before every level was proven optimal")
+    if not proven:
+        msg = errors or "time limit reached before levels 1 and 2 were proven optimal"
+    else:
+        msg = "" if stats.get("pair_weight_proven", True) else (
+            "levels 1 and 2 proven optimal; the pair weight (level 3) is not proven")
     return done(status, chosen, msg, placed_upper_bound=placed_ub, rank_cost_lower_bound=rank_lb)

@@ -1,0 +1,51 @@
+"""The exact solver's scale guards (:mod:`matcher.solvers.cpsat`): which engine runs where.
+
+Province-sized models are not built for CP-SAT (``MAX_CHOICES``); mid-sized ones hand levels 2-3
+to HiGHS (``LP_MIN_VARIABLES``..``LP_MAX_VARIABLES``). These tests force each path on small
+generated cohorts, so they stay fast, and check the results with the independent checker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import matcher
+from matcher.encoding import encode
+from matcher.generate import generate_scenario
+from matcher.result import Status
+from matcher.solvers import cpsat
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> matcher.Problem:
+    folder = generate_scenario(tmp_path_factory.mktemp("g") / "g", students=150,
+                               workstations=14, universities=3, seed=21)
+    return matcher.load_scenario(folder)
+
+
+def test_choice_count_matches_the_built_model(cohort: matcher.Problem) -> None:
+    """The size estimate used before building equals the model's choice variables (y, ovf)."""
+    enc = encode(cohort)
+    mdl = cpsat.build_model(enc)
+    assert cpsat._choice_count(enc) == len(mdl.y) + len(mdl.ovf)
+
+
+def test_too_large_model_returns_checked_warm_start(cohort: matcher.Problem,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above MAX_CHOICES no model is built: the result is the best quick allocation after
+    augmenting and local moves, valid, with the flow bounds, honest status and a note why."""
+    monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
+    result = matcher.solve(cohort, solver="cpsat", time_limit_s=10, workers=2, seed=0)
+    assert result.stats["model"] == "not built"
+    assert "too large for CP-SAT" in result.message
+    assert matcher.check(cohort, result).ok
+    exact = matcher.solve(cohort, solver="milp", time_limit_s=30, workers=2, seed=0)
+    assert exact.status == Status.OPTIMAL
+    assert result.placed <= exact.placed and result.placed_upper_bound >= exact.placed
+    assert result.rank_cost_lower_bound is not None
+    if result.placed == exact.placed:
+        assert result.rank_cost_lower_bound <= exact.rank_cost <= result.rank_cost
+    if result.status == Status.OPTIMAL:
+        assert (result.placed, result.rank_cost) == (exact.placed, exact.rank_cost)
