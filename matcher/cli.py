@@ -76,12 +76,16 @@ def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
 @click.option("--previous", type=click.Path(file_okay=False), default=None,
               help="An earlier cohort's result folder: allocate only the places it leaves.")
+@click.option("--stable", is_flag=True,
+              help="cpsat only: the best allocation with no blocking pair (justified envy).")
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
           workers: int | None, force: bool, excel_bom: bool, log: bool,
-          previous: str | None) -> None:
+          previous: str | None, stable: bool) -> None:
     """Allocate the scenario's students and write the result folder."""
     from .api import solve as solve_problem
 
+    if stable and solver != "cpsat":
+        fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
     target = Path(out)
     writable(target, force)
     show = False if log else None  # the solver's own log owns stderr then
@@ -90,7 +94,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     with progress(f"solving ({solver})", enabled=show,
                   limit_s=time_limit or p.solver.time_limit_s):
         result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
-                               log=log)
+                               log=log, **({"stable": True} if stable else {}))
     try:
         with progress("writing results", enabled=show):
             written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)

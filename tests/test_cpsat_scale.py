@@ -7,8 +7,6 @@ generated cohorts, so they stay fast, and check the results with the independent
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import matcher
@@ -49,3 +47,14 @@ def test_too_large_model_returns_checked_warm_start(cohort: matcher.Problem,
         assert result.rank_cost_lower_bound <= exact.rank_cost <= result.rank_cost
     if result.status == Status.OPTIMAL:
         assert (result.placed, result.rank_cost) == (exact.placed, exact.rank_cost)
+
+
+def test_plain_model_size_estimate_is_exact(cohort: matcher.Problem) -> None:
+    """The plain model's per-profile size estimate (its memory guard) counts exactly the
+    booleans it would build: one per (option, mentor) plus one per possible supervisor."""
+    from matcher.solvers import plain
+
+    enc = encode(cohort)
+    direct = sum(len(plain._options(enc, i)) + len(enc.supervisors_for(i))
+                 for i in range(enc.n_students))
+    assert plain.estimated_booleans(enc) == direct
