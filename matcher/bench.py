@@ -372,6 +372,8 @@ def plain_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float | str] | None
     if ours is None or plain is None:
         return None
     out: dict[str, float | str] = {}
+    if "not built" in str(plain.get("message", "")):  # nothing ran to compare with
+        return {"plain": f"{plain.get('status')}: {plain.get('message', '')}"}
     for key in ("solve_s", "peak_rss_mib"):
         a, b = ours.get(key), plain.get(key)
         if isinstance(a, int | float) and isinstance(b, int | float) and b:

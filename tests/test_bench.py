@@ -151,3 +151,5 @@ def test_plain_ratio_compares_cpsat_with_the_plain_model() -> None:
     assert ratio is not None and "rank_cost" not in ratio
     assert ratio["plain"] == "UNKNOWN: plain model not built"
     assert plain_ratio([ours]) is None
+    skipped = {**plain, "status": "UNKNOWN", "message": "plain model not built: 9 booleans"}
+    assert plain_ratio([ours, skipped]) == {"plain": "UNKNOWN: plain model not built: 9 booleans"}

@@ -85,10 +85,16 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
         s_load[s] += 1
 
     out: dict[int, str] = {}
+    # The static reason depends only on these, so it is computed once per key (100,000 students).
+    static_of: dict[tuple[object, ...], str | None] = {}
     for i in range(enc.n_students):
         if i in chosen:
             continue
-        static = _static_reason(enc, i)
+        key = (enc.profile(i), enc.st_sup[i], enc.st_lock[i],
+               tuple(enc.st_prefs[i]) if enc.preferences_only else not enc.st_prefs[i])
+        if key not in static_of:
+            static_of[key] = _static_reason(enc, i)
+        static = static_of[key]
         if static is not None:
             out[i] = static
             continue
@@ -118,6 +124,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                 mentors_full.add(w)
                 continue
             free.append((w, k))
+            break  # one option with room is the reason: no need to look further
         if free:
             w, k = free[0]
             out[i] = (f"not placed although {enc.workstation_ids[w]} had room from "
