@@ -100,6 +100,10 @@ class Encoded:
         """Rank cost of placing student ``i`` at workstation ``w``."""
         return self.rank_of[i].get(w, self.max_list + 1)
 
+    def rank_cost(self, chosen: Mapping[int, tuple[int, ...]]) -> int:
+        """Rank cost of an allocation (student -> choice whose first entry is the workstation)."""
+        return sum(self.cost(i, c[0]) for i, c in chosen.items())
+
     # ---- eligibility ----------------------------------------------------------------------
     def profile(self, i: int) -> Profile:
         """The student's profile ``(u, d, n, first, last)``."""

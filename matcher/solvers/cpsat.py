@@ -728,7 +728,7 @@ def _warm_start(enc: Encoded, deadline: float, stats: dict[str, Any],
 
     def key(ch: dict[int, Choice]) -> tuple[int, int, int]:
         n_kept = sum(1 for i, c in ch.items() if keep.get(i) == c)
-        return len(ch), n_kept, -sum(enc.cost(i, c[0]) for i, c in ch.items())
+        return len(ch), n_kept, -enc.rank_cost(ch)
 
     return max(candidates, key=key), relax
 
@@ -811,7 +811,7 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int) 
     if len(warm) < most:
         warm = place_unplaced(enc, warm, t0 + 0.7 * config.time_limit_s)
     warm = improve_rank(enc, warm, deadline)
-    placed, rank = len(warm), _rank(enc, warm)
+    placed, rank = len(warm), enc.rank_cost(warm)
     rank_lb = relax.rank_lb_at(placed)
     proven = placed >= most and rank == rank_lb
     note = (f"model too large for CP-SAT here ({choices:,} choice variables, limit "
@@ -832,11 +832,6 @@ def _higher(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def _rank(enc: Encoded, chosen: dict[int, Choice]) -> int:
-    """Rank cost of an allocation."""
-    return sum(enc.cost(i, c[0]) for i, c in chosen.items())
-
-
 def _refine_by_lp(enc: Encoded, placed: int, start: dict[int, Choice], config: SolverConfig,
                   deadline: float, stop: _Stop, stats: dict[str, Any], t0: float) -> Refined:
     """Levels 2 and 3 by HiGHS (:func:`matcher.solvers.milp.refine_levels`) from ``start``.
@@ -847,7 +842,7 @@ def _refine_by_lp(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     """
     progress.update(elapsed=time.perf_counter() - t0, note="stages 2-3 (HiGHS branch and cut)")
     outcome = refine_levels(enc, placed, start, config, deadline, lambda: stop.requested)
-    best = None if outcome.chosen is None else _rank(enc, outcome.chosen)
+    best = None if outcome.chosen is None else enc.rank_cost(outcome.chosen)
     stats.update(lp_seconds=outcome.seconds, lp_rank_cost=best, lp_rank_bound=outcome.rank_lb,
                  lp_rank_proven=outcome.rank_proven, lp_pairs_proven=outcome.pairs_proven)
     if outcome.message:
@@ -990,19 +985,19 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     rank_lb: int | None = relax.rank_lb_at(placed)
     lp: Refined | None = None
     if (current is not None and lp_fits and len(current) == placed and not stop.requested
-            and (_rank(enc, current) > (rank_lb or 0) or enc.use_pairs)):
+            and (enc.rank_cost(current) > (rank_lb or 0) or enc.use_pairs)):
         now = time.perf_counter()
         lp = _refine_by_lp(enc, placed, current, config, now + LP_SHARE * (deadline - now), stop,
                            stats, t0)
         rank_lb = _higher(rank_lb, lp.rank_lb)
-        if lp.chosen is not None and _rank(enc, lp.chosen) <= _rank(enc, current):
+        if lp.chosen is not None and enc.rank_cost(lp.chosen) <= enc.rank_cost(current):
             current = lp.chosen
     if current is not None:
         _hint_model(cp, mdl, current)
     cp.minimize(mdl.rank_cost)
     stage2_end = time.perf_counter() + (deadline - time.perf_counter()) * (
         0.7 if enc.use_pairs else 1.0)
-    if current is not None and rank_lb is not None and rank_lb >= _rank(enc, current):
+    if current is not None and rank_lb is not None and rank_lb >= enc.rank_cost(current):
         stats["stage2_seconds"] = 0.0  # proven already (by HiGHS or the flow bound)
     else:
         solver2 = _solver(config, stage2_end - time.perf_counter())
@@ -1012,10 +1007,10 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
             # For a re-solve the bound is for the placed *and kept* counts reached (the order).
             rank_lb = _higher(rank_lb, math.ceil(solver2.best_objective_bound - 1e-6))
             found = _disaggregate(mdl, solver2)
-            if current is None or _rank(enc, found) <= _rank(enc, current):
+            if current is None or enc.rank_cost(found) <= enc.rank_cost(current):
                 current = found
-    level2_proven = current is not None and rank_lb is not None and rank_lb >= _rank(enc, current)
-    proven = proven and level2_proven
+    proven = proven and current is not None and rank_lb is not None and (
+        rank_lb >= enc.rank_cost(current))
 
     # Stage 3: with both fixed, maximise the weight of rewarded supervisor-mentor pairs.
     if lp is not None and lp.pairs_proven and current is lp.chosen:
@@ -1024,7 +1019,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     elif (enc.use_pairs and not isinstance(mdl.pair_weight, int) and current is not None
             and not stop.requested):
         _hint_model(cp, mdl, current)
-        cp.add(mdl.rank_cost <= _rank(enc, current))
+        cp.add(mdl.rank_cost <= enc.rank_cost(current))
         cp.maximize(mdl.pair_weight)
         solver3 = _solver(config, deadline - time.perf_counter())
         st3 = _run(solver3, cp, stop, "stage 3: pair weight", t0)

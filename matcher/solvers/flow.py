@@ -369,7 +369,7 @@ class Repaired:
         """``(placed, -rank cost)``: larger is better."""
         if self.chosen is None:
             return (-1, 0)
-        return (len(self.chosen), -sum(enc.cost(i, c[0]) for i, c in self.chosen.items()))
+        return (len(self.chosen), -enc.rank_cost(self.chosen))
 
 
 def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int]) -> Repaired:
@@ -480,9 +480,7 @@ def flow_allocation(enc: Encoded, deadline: float
     if best.chosen is not None:
         # Local moves (shifts, ejection chains) lowering the rank cost, same students placed.
         improved = improve_rank(enc, best.chosen, deadline)
-        stats["improved_rank_cost_by"] = (
-            sum(enc.cost(i, c[0]) for i, c in best.chosen.items())
-            - sum(enc.cost(i, c[0]) for i, c in improved.items()))
+        stats["improved_rank_cost_by"] = enc.rank_cost(best.chosen) - enc.rank_cost(improved)
         best = replace(best, chosen=improved)
     return relax, best, stats
 
@@ -514,7 +512,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
                             stats=stats,
                             message=lock_failure(enc, NAME, best.locks_proven_infeasible))
     placed = len(chosen)
-    rank = sum(enc.cost(i, c[0]) for i, c in chosen.items())
+    rank = enc.rank_cost(chosen)
     rank_lb = relax.rank_lb_at(placed)
     optimal = placed == relax.placed_ub and rank == rank_lb
     if optimal and enc.use_pairs:
