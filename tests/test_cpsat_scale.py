@@ -58,3 +58,25 @@ def test_plain_model_size_estimate_is_exact(cohort: matcher.Problem) -> None:
     direct = sum(len(plain._options(enc, i)) + len(enc.supervisors_for(i))
                  for i in range(enc.n_students))
     assert plain.estimated_booleans(enc) == direct
+
+
+def test_too_large_model_uses_the_lp_relaxation_when_it_fits(cohort: matcher.Problem,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Without a CP-SAT model the LP relaxation gives the bound (never above the exact optimum,
+    never below the flow bound the result would have without it) and guides a rounding; above
+    LP_GUIDE_MAX_CHOICES it is skipped and the note says why."""
+    monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
+    with_lp = matcher.solve(cohort, solver="cpsat", time_limit_s=20, workers=2, seed=0)
+    assert with_lp.stats["lp_rank_bound"] is not None
+    assert "LP relaxation bound" in with_lp.message
+    assert matcher.check(cohort, with_lp).ok
+    monkeypatch.setattr(cpsat, "LP_GUIDE_MAX_CHOICES", 0)
+    without = matcher.solve(cohort, solver="cpsat", time_limit_s=10, workers=2, seed=0)
+    assert "no LP" in without.message and matcher.check(cohort, without).ok
+    exact = matcher.solve(cohort, solver="milp", time_limit_s=30, workers=2, seed=0)
+    assert with_lp.rank_cost_lower_bound is not None and exact.rank_cost is not None
+    if with_lp.placed == exact.placed:
+        assert with_lp.rank_cost_lower_bound <= exact.rank_cost
+    if with_lp.placed == without.placed:
+        assert with_lp.rank_cost_lower_bound >= (without.rank_cost_lower_bound or 0)

@@ -8,6 +8,7 @@ result also goes through the independent checker.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -249,3 +250,50 @@ def test_cpsat_with_highs_after_level_one_agrees(tmp_path: Path, monkeypatch: An
     assert "lp_seconds" not in alone.stats
     assert hybrid.stats["lp_rank_bound"] == hybrid.rank_cost and hybrid.stats["lp_rank_proven"]
     _check_ok(problem, hybrid)
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(problems(max_students=7, max_workstations=3))
+def test_relaxation_bound_is_valid_at_every_placed_count(problem: Problem) -> None:
+    """The LP relaxation's rank bound never exceeds the brute-force optimum's rank cost (at the
+    optimum's placed count), nor, one student fewer, that optimum minus its dearest student:
+    ``rank_lb_at`` is a proof, not an estimate."""
+    from matcher.solvers.milp import relax
+
+    expected = brute_force(problem)
+    if expected is None:
+        return
+    enc = encode(problem)
+    lp, _ = relax(enc, SolverConfig(workers=1), time.perf_counter() + 30)
+    assert lp.value is not None, lp.message
+    assert lp.placed >= expected.placed - 1e-6
+    bound = lp.rank_lb_at(expected.placed)
+    assert bound is not None and bound <= expected.rank_cost
+    assert set(lp.station) <= set(range(enc.n_students))
+
+
+def test_relaxation_beats_the_flow_bound_and_guides_a_valid_rounding(tmp_path: Path) -> None:
+    """On a generated cohort the LP bound is at most the exact optimum and equals the LP's
+    rank cost at its own placed count; the rounding it guides (exact packing per workstation)
+    keeps every rule and places nearly as many."""
+    from matcher.solvers.flow import repair
+    from matcher.solvers.milp import relax
+
+    problem = matcher.load_scenario(generate_scenario(
+        tmp_path / "g", students=150, workstations=14, universities=3, seed=21))
+    enc = encode(problem)
+    exact = matcher.solve(problem, solver="milp", time_limit_s=60, workers=2, seed=0)
+    assert exact.status == Status.OPTIMAL and exact.rank_cost is not None
+    lp, other = relax(enc, SolverConfig(workers=2), time.perf_counter() + 60,
+                      meanwhile=lambda: "done here meanwhile")
+    assert other == "done here meanwhile"
+    bound = lp.rank_lb_at(exact.placed)
+    assert bound is not None and bound <= exact.rank_cost
+    assert lp.placed >= exact.placed - 1e-6
+    if abs(lp.placed - round(lp.placed)) < 1e-6:
+        # At the relaxation's own placed count the bound is its rank cost, rounded up.
+        assert lp.rank_lb_at(round(lp.placed)) == math.ceil(lp.rank - 1e-6)
+    rounded = repair(enc, lp.station, {}, exact=True).chosen
+    assert rounded is not None and len(rounded) >= 0.9 * exact.placed
+    result = build_result(enc, "test", Status.FEASIBLE, rounded, SolverConfig(), 0.0)
+    assert matcher.check(problem, result).ok

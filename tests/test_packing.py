@@ -15,7 +15,13 @@ from matcher.model import Problem
 from matcher.result import Status
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
-from matcher.solvers.packing import improve_rank, place_unplaced
+from matcher.solvers.packing import (
+    Loads,
+    improve_rank,
+    pack_station,
+    place_unplaced,
+    repack_unplaced,
+)
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
 
@@ -74,5 +80,77 @@ def test_place_unplaced_places_more_on_the_demo() -> None:
     start, _ = serial_dictatorship(enc)
     more = place_unplaced(enc, start, time.perf_counter() + 60)
     assert len(more) > len(start)
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
+                                 0.0)).violations == []
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_students=8, max_workstations=2, max_locks=0))
+def test_pack_station_packs_the_most_that_fit(p: Problem) -> None:
+    """Packing one workstation exactly fits as many of its students as brute force over their
+    starts and mentors does, and the packing keeps the workstation's and mentors' room."""
+    import itertools
+
+    enc = encode(p)
+    loads = Loads(enc)
+    w = 0
+    students = [i for i in range(enc.n_students) if w in loads.starts_by_station(i)]
+    packed = pack_station(loads, w, students)
+    for i, (k, m) in packed.items():
+        assert k in loads.starts_by_station(i)[w] and m in loads.mentors(i, w)
+    options = [[None] + [(k, m) for k in loads.starts_by_station(i)[w]
+                         for m in loads.mentors(i, w)] for i in students]
+    best = 0
+    for pick in itertools.product(*options):
+        ws = [0] * enc.n_terms
+        ms: dict[tuple[int, int], int] = {}
+        for i, o in zip(students, pick, strict=True):
+            if o is not None:
+                for t in range(o[0], o[0] + enc.st_block[i]):
+                    ws[t] += 1
+                    ms[o[1], t] = ms.get((o[1], t), 0) + 1
+        if all(ws[t] <= enc.ws_cap[w][t] for t in range(enc.n_terms)) and all(
+                v <= enc.m_cap[m] for (m, _t), v in ms.items()):
+            best = max(best, sum(o is not None for o in pick))
+    assert len(packed) == best
+
+
+def test_repack_places_a_student_whose_given_supervisor_is_full(tmp_path: Path) -> None:
+    """One workstation, one mentor, two supervisors: A (capacity 1) and B. Student S1 chose
+    freely and holds A; S2 was *given* A and is unplaced. Passing S1 on to B frees A for S2,
+    which the one-by-one moves cannot see (they never change a supervisor)."""
+    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
+
+    p = Problem(
+        name="shift", terms=("T0", "T1"), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6),
+        students=(Student(student_id="S1", university_id="U", discipline="0854",
+                          work_experience_years=0, preferences=("W",)),
+                  Student(student_id="S2", university_id="U", discipline="0854",
+                          work_experience_years=0, preferences=("W",), supervisor_id="A")),
+        workstations=(Workstation(workstation_id="W", disciplines=("0854",), capacity=2),),
+        mentors=(Mentor(mentor_id="M", workstation_id="W", disciplines=("0854",), capacity=2),),
+        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
+                                capacity=1),
+                     Supervisor(supervisor_id="B", university_id="U", disciplines=("0854",),
+                                capacity=1)))
+    enc = encode(p)
+    a, m = enc.supervisor_ids.index("A"), enc.mentor_ids.index("M")
+    start = {0: (0, m, a, 0)}
+    assert len(place_unplaced(enc, start, time.perf_counter() + 5)) == 1
+    more = repack_unplaced(enc, start, time.perf_counter() + 5)
+    assert len(more) == 2 and more[1][2] == a and more[0][2] == enc.supervisor_ids.index("B")
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
+                                 0.0)).violations == []
+
+
+def test_repack_places_more_after_a_greedy_start_on_the_demo() -> None:
+    """From the greedy allocation of the demo, packing workstations again places more students
+    and keeps every rule."""
+    p = load_scenario(DEMO)
+    enc = encode(p)
+    start, _ = serial_dictatorship(enc)
+    more = repack_unplaced(enc, start, time.perf_counter() + 60)
+    assert set(start) <= set(more) and len(more) > len(start)
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
                                  0.0)).violations == []

@@ -53,6 +53,13 @@ models, so the reported bounds also take the flow relaxation's (``placed_upper_b
 fewest of CP-SAT's bound, the number of students with any allowed option and the maximum flow;
 ``rank_cost_lower_bound``: the larger of CP-SAT's and the flow's).
 
+Province scale: above :data:`MAX_CHOICES` choice variables no CP-SAT model is built. HiGHS
+solves the aggregated model's LP relaxation (:func:`matcher.solvers.milp.relax`) in its helper
+process while this one computes the quick allocations; the LP gives the rank-cost bound (tier
+M: 74,536 against the flow relaxation's 50,413) and the workstations for a guided rounding
+(exact packing per workstation, supervisors passed on, augmenting moves); the better
+allocation gets local rank moves for the rest of the time.
+
 Re-solve (option ``previous``, see :mod:`matcher.resolve`): a ``keep[i]`` option fixes student
 ``i``'s earlier placement exactly (its start group has the earlier block and mentor, its
 supervisor group the earlier supervisor). A level "keep the most" comes between levels 1 and 2;
@@ -86,9 +93,9 @@ from ..result import Result, Status
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
-from .flow import FlowRelaxation, flow_allocation
+from .flow import FlowRelaxation, flow_allocation, repair
 from .greedy import serial_dictatorship
-from .milp import Refined, refine_levels
+from .milp import Refined, Relaxation, refine_levels, relax
 from .packing import (
     Loads,
     fill_greedily,
@@ -96,6 +103,7 @@ from .packing import (
     lock_failure,
     place_locks,
     place_unplaced,
+    repack_unplaced,
 )
 
 NAME = "cpsat"
@@ -775,9 +783,9 @@ MAX_CHOICES = 100_000
 """Largest number of choice variables (listed options plus off-list indicators) for which the
 CP-SAT model is built (the demo has 14,706). Measured on two cores: at tier M (20,000 students,
 145,594) CP-SAT did not finish presolve within a minute and its result was the warm start's, and
-performance-facts puts a million booleans at 5-8 GB; larger problems get the warm start's
-methods (greedy, deferred acceptance, flow repair, augmenting and local moves) for the whole
-time instead (:func:`_without_model`)."""
+performance-facts puts a million booleans at 5-8 GB; larger problems get the LP relaxation
+(bound and guided rounding) next to the warm start's methods (greedy, deferred acceptance, flow
+repair, augmenting and local moves) instead (:func:`_without_model`)."""
 
 
 def _choice_count(enc: Encoded) -> int:
@@ -793,31 +801,90 @@ def _choice_count(enc: Encoded) -> int:
     return total
 
 
-def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int) -> Result:
-    """Too large to build, let alone search, on this machine (see :data:`MAX_CHOICES`): the
-    warm start's methods alone for the whole time limit, with the flow relaxation's bounds.
+LP_GUIDE_MAX_CHOICES = 400_000
+"""Largest model (choice variables) whose LP relaxation :func:`_without_model` attempts.
+Measured on two cores: tier L (366,708) is solved in about 46 s; tier XL (731,318) was not
+solved in 300 s, and building it (about 30 s, 1.4 GB) only took time from the quick methods
+(XL ran 54 s over its limit with it)."""
+LP_GUIDE_SHARE = 0.7
+"""Share of the time limit by which the LP relaxation of a model too large for CP-SAT must be
+solved (:func:`_without_model`); the rest rounds it and improves the allocation. Measured on two
+cores (simplex): tier M 12 s, tier L 46 s, tier XL not within 300 s."""
 
-    The best of greedy, deferred acceptance and the flow repair; then augmenting moves while
-    fewer than the proven maximum are placed; then local rank moves. OPTIMAL only when that
-    meets the flow bounds (levels 1 and 2 proven).
+
+def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
+                   stop: _Stop) -> Result:
+    """Too large to build, let alone search, on this machine (see :data:`MAX_CHOICES`): the LP
+    relaxation for the bound and a guided rounding, next to the quick methods.
+
+    While HiGHS solves the aggregated model's LP relaxation in its helper process
+    (:func:`matcher.solvers.milp.relax`), this process takes the best of greedy, deferred
+    acceptance and the flow repair, with augmenting moves while fewer than the proven maximum
+    are placed. When the LP is solved in time, its workstations are rounded to an allocation
+    (:func:`~matcher.solvers.flow.repair` with exact packing per workstation, then augmenting
+    moves), and the better of the two gets local rank moves for the rest of the time. Bounds:
+    the larger of the LP's and the flow relaxation's. OPTIMAL only when they are met.
     """
     deadline = t0 + config.time_limit_s
     stats: dict[str, Any] = {"choice_variables": choices, "model": "not built"}
-    warm, relax = _warm_start(enc, t0 + 0.4 * config.time_limit_s, stats, {})
+    progress.update(elapsed=time.perf_counter() - t0, note="LP relaxation (HiGHS) and quick "
+                    "allocations")
+    lp_deadline = t0 + LP_GUIDE_SHARE * config.time_limit_s
+
+    def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
+        warm, flow_relax = _warm_start(enc, t0 + 0.1 * config.time_limit_s, stats, {})
+        most = min(sum(1 for i in range(enc.n_students) if enc.options(i)), flow_relax.placed_ub)
+        if warm is not None and len(warm) < most:
+            warm = place_unplaced(enc, warm, lp_deadline)
+        return warm, flow_relax, most
+
+    if choices <= LP_GUIDE_MAX_CHOICES:
+        lp, got = relax(enc, config, lp_deadline, lambda: stop.requested, quick)
+        assert got is not None
+    else:
+        lp, got = Relaxation(None, 0, message=f"{choices:,} choice variables, more than the "
+                             f"{LP_GUIDE_MAX_CHOICES:,} whose LP is solved in time here"), quick()
+    warm, flow_relax, most = got
     if warm is None:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                             stats=stats, message=lock_failure(enc, NAME, False))
-    most = min(sum(1 for i in range(enc.n_students) if enc.options(i)), relax.placed_ub)
-    if len(warm) < most:
-        warm = place_unplaced(enc, warm, t0 + 0.7 * config.time_limit_s)
-    warm = improve_rank(enc, warm, deadline)
-    placed, rank = len(warm), enc.rank_cost(warm)
-    rank_lb = relax.rank_lb_at(placed)
-    proven = placed >= most and rank == rank_lb
-    note = (f"model too large for CP-SAT here ({choices:,} choice variables, limit "
-            f"{MAX_CHOICES:,}): best quick allocation with augmenting and local moves, and the "
-            "flow relaxation's bounds")
-    return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, warm, config,
+    stats.update(lp_seconds=lp.seconds, lp_rank_bound=None if lp.value is None else (
+        lp.rank_lb_at(round(lp.placed))), lp_placed=round(lp.placed, 3))
+    if lp.message:
+        stats["lp_note"] = lp.message
+    best = warm
+    place_until = t0 + 0.85 * config.time_limit_s
+    if lp.value is None and len(warm) < most and not stop.requested:
+        warm = best = place_unplaced(enc, warm, place_until)
+    if lp.value is not None and not stop.requested:
+        guided = repair(enc, lp.station, {}, exact=True).chosen
+        # Cheap first (a workstation packed again, supervisors passed on), then the chains.
+        if guided is not None and len(guided) < most:
+            guided = repack_unplaced(enc, guided, place_until, hint=warm)
+        if guided is not None and len(guided) < most:
+            guided = place_unplaced(enc, guided, place_until)
+        if guided is not None:
+            stats["lp_guided_placed"] = len(guided)
+            stats["lp_guided_rank_cost"] = enc.rank_cost(guided)
+            if (len(guided), -enc.rank_cost(guided)) > (len(warm), -enc.rank_cost(warm)):
+                best = guided
+    stats["allocation"] = "lp-guided" if best is not warm else "quick"
+    if not stop.requested:
+        best = improve_rank(enc, best, deadline)
+    placed, rank = len(best), enc.rank_cost(best)
+    rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
+    proven = placed >= most and rank_lb is not None and rank <= rank_lb
+    if stop.requested:
+        proven = False
+    how = ("LP relaxation bound and LP-guided rounding" if lp.value is not None else
+           f"flow relaxation bound (no LP: {lp.message})")
+    note = (f"stopped by {stop.signal_name}: the best allocation found so far; "
+            if stop.requested else "") + (
+        f"model too large for CP-SAT here ({choices:,} choice variables, limit {MAX_CHOICES:,}): "
+        f"quick allocations with augmenting and local moves, {how}")
+    progress.update(elapsed=time.perf_counter() - t0, best=rank, bound=rank_lb,
+                    gap=None if rank_lb is None else (rank - rank_lb) / max(1, rank))
+    return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, best, config,
                         time.perf_counter() - t0, placed_upper_bound=most,
                         rank_cost_lower_bound=rank_lb, stats=stats, message=note)
 
@@ -888,7 +955,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     previous = enc.choices_from_ids(config.options.get("previous", {}))
     choices = _choice_count(enc)
     if choices > MAX_CHOICES and not previous:
-        return _without_model(enc, config, t0, choices)
+        return _without_model(enc, config, t0, choices, stop)
     mdl = build_model(enc, previous)
     cp = mdl.model
     stats: dict[str, Any] = {"variables": len(cp.proto.variables),

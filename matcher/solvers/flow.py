@@ -69,6 +69,7 @@ from .packing import (
     fit,
     improve_rank,
     lock_failure,
+    pack_station,
     place_locks,
     place_unplaced,
 )
@@ -372,7 +373,8 @@ class Repaired:
         return (len(self.chosen), -enc.rank_cost(self.chosen))
 
 
-def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int]) -> Repaired:
+def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int], *,
+           exact: bool = False) -> Repaired:
     """A feasible allocation close to a flow's choices (module docstring).
 
     Parameters
@@ -380,7 +382,11 @@ def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int]) ->
     enc
         The encoded problem.
     station, supervisor
-        Workstation and supervisor per student, as read off a flow.
+        Workstation and supervisor per student, as read off a flow (or an LP relaxation).
+    exact
+        Where the quick packing leaves students of a workstation out, pack that workstation
+        again exactly (:func:`~matcher.solvers.packing.pack_station`). Worth it when the
+        choices already respect the per-term limits, as an LP relaxation's do.
     """
     loads = Loads(enc)
     locked, exhausted = place_locks(loads)
@@ -395,22 +401,45 @@ def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int]) ->
     missed: list[int] = []
     for w in sorted(at):
         # Earliest deadline first, shorter blocks first: the classic count-maximising order.
-        for i in sorted(at[w], key=lambda i: (enc.st_last[i], enc.st_block[i], enc.cost(i, w),
-                                              i)):
-            s = loads.supervisor(i, supervisor.get(i, -1))
-            got = fit(loads, i, w, loads.starts_by_station(i)[w], s, spread=False) \
-                if s >= 0 else None
-            if got is None:
-                missed.append(i)
-                out.missed[w, enc.st_block[i]] = out.missed.get((w, enc.st_block[i]), 0) + 1
-                continue
-            chosen[i] = (w, got[1], s, got[0])
-            loads.take(i, chosen[i])
-            out.kept[w, enc.st_block[i]] = out.kept.get((w, enc.st_block[i]), 0) + 1
+        order = sorted(at[w], key=lambda i: (enc.st_last[i], enc.st_block[i], enc.cost(i, w), i))
+        left = _pack_quickly(loads, chosen, w, order, supervisor)
+        if left and exact:
+            for i in order:
+                if i in chosen:
+                    loads.give_back(i, chosen.pop(i))
+            packed = pack_station(loads, w, order)
+            left = []
+            for i in order:
+                s = loads.supervisor(i, supervisor.get(i, -1)) if i in packed else -1
+                if s < 0:
+                    left.append(i)
+                    continue
+                chosen[i] = (w, packed[i][1], s, packed[i][0])
+                loads.take(i, chosen[i])
+        missed.extend(left)
+        gone = set(left)
+        for i in order:
+            tally = out.missed if i in gone else out.kept
+            tally[w, enc.st_block[i]] = tally.get((w, enc.st_block[i]), 0) + 1
     rest = sorted((i for i in range(enc.n_students) if i not in chosen and i not in station),
                   key=lambda i: enc.priority_position[i])
     fill_greedily(loads, chosen, missed + rest, supervisor)
     return out
+
+
+def _pack_quickly(loads: Loads, chosen: dict[int, Choice], w: int, order: list[int],
+                  supervisor: dict[int, int]) -> list[int]:
+    """Book ``order`` at ``w`` one by one where a start and mentor fit; returns those left out."""
+    left = []
+    for i in order:
+        s = loads.supervisor(i, supervisor.get(i, -1))
+        got = fit(loads, i, w, loads.starts_by_station(i)[w], s, spread=False) if s >= 0 else None
+        if got is None:
+            left.append(i)
+            continue
+        chosen[i] = (w, got[1], s, got[0])
+        loads.take(i, chosen[i])
+    return left
 
 
 def _pair_weight_bound(enc: Encoded, placed: int) -> int:

@@ -62,9 +62,10 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -78,6 +79,8 @@ from .greedy import serial_dictatorship
 
 NAME = "milp"
 
+_T = TypeVar("_T")
+
 Expr = list[tuple[int, float]]  # a linear expression: (column, coefficient) terms
 
 _ABS_GAP = 0.999  # integer objectives: a gap below 1 is a proof
@@ -87,6 +90,11 @@ proved level 2 in 19.8 s against 25.1 s with presolve (same run)."""
 LEVEL2_SHARE = 0.8
 """Share of :func:`refine_levels`' time for level 2 when level 3 follows (level 2 decides the
 status; the demo needs about 20 s of a minute for it)."""
+RELAX_WEIGHT = 1000
+"""Reward per placed student in :func:`relax`'s objective (at least ``K + 2``). Any value gives
+a valid bound; a large one makes simplex settle the placements first, which is much faster
+(tier M: 14 s with 1000, 29 s with 100, 45 s with 12) and the bound is the same as long as the
+allocation places as many as the relaxation."""
 _OTHER = -2  # off-list class key: a given supervisor in no modelled rewarded pair
 _GRACE_S = 30.0  # how long past the deadline the helper may run before it is killed
 _ASSIST_GRACE_S = 2.0  # the same for lower_rank_cost: the exact solver has later stages to run
@@ -539,6 +547,8 @@ def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str
                                  meta["dual_bound"], meta["seconds"], x))
         out_path = work / "out.json"
         out = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else {}
+        if (work / "relax.npy").is_file():
+            out["x"] = np.load(work / "relax.npy")
     return stages, out, errors
 
 
@@ -632,6 +642,30 @@ def _highs_child(workdir: str) -> None:
                 complete = False  # undecided in its time: keep the lock (still a conflict)
         (work / "out.json").write_text(json.dumps({"needed": needed, "complete": complete}),
                                        encoding="utf-8")
+        return
+
+    if job.get("mode") == "relax":
+        # The LP relaxation of one objective, by simplex (no integrality, no rounding of x).
+        t0 = time.time()
+        h = make(deadline - time.time(), [])
+        if n_cols:
+            h.changeColsIntegrality(n_cols, np.arange(n_cols, dtype=np.int32),
+                                    np.full(n_cols, highspy.HighsVarType.kContinuous))
+        h.setOptionValue("solver", "simplex")
+        idx, val = data["obj0_idx"], data["obj0_val"]
+        if len(idx):
+            h.changeColsCost(len(idx), idx, val)
+        h.run()
+        status = h.modelStatusToString(h.getModelStatus())
+        empty = h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty  # nothing to choose
+        optimal = empty or h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if optimal:
+            x = np.zeros(n_cols) if empty else np.asarray(h.getSolution().col_value, dtype=float)
+            np.save(work / "relax.npy", x)
+        (work / "out.json").write_text(json.dumps({
+            "status": status, "optimal": optimal, "objective": 0.0 if empty else (
+                float(h.getInfo().objective_function_value) if optimal else None),
+            "seconds": round(time.time() - t0, 3)}), encoding="utf-8")
         return
 
     senses = job["senses"]
@@ -754,6 +788,121 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     assert best.x is not None
     chosen = _disaggregate(mdl, best.x)
     return Refined(chosen, rank_lb, rank_proven, weight_ub, pairs_proven, seconds, errors)
+
+
+@dataclass
+class Relaxation:
+    """The LP relaxation of levels 1 and 2 as one weighted objective (:func:`relax`).
+
+    Attributes
+    ----------
+    value
+        ``min (rank cost - weight * placed)`` over the relaxation (None when it was not solved).
+    weight
+        The reward per placed student in that objective (:data:`RELAX_WEIGHT`).
+    placed, rank
+        Placed count and rank cost of the relaxation's optimum (fractional).
+    station
+        Student -> the workstation the relaxation sends it to (most of it, at least half).
+    seconds
+        Wall time (model building included).
+    message
+        Why there is no relaxation, if there is none.
+    """
+
+    value: float | None
+    weight: int
+    placed: float = 0.0
+    rank: float = 0.0
+    station: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    message: str = ""
+
+    def rank_lb_at(self, placed: int) -> int | None:
+        """Proven lower bound on the rank cost of any allocation placing exactly ``placed``.
+
+        Every allocation placing ``P`` has ``rank - weight * P >= value`` (it is a point of
+        the relaxation), so ``rank >= value + weight * P``: exact where ``P`` is the
+        relaxation's own placed count (then it is the LP bound), ``weight`` less per student
+        fewer (then the flow relaxation's bound is usually the stronger).
+        """
+        return None if self.value is None else max(0, _ceil(self.value + self.weight * placed))
+
+
+def relax(enc: Encoded, config: SolverConfig, deadline: float,
+          stop: Callable[[], bool] | None = None,
+          meanwhile: Callable[[], _T] | None = None) -> tuple[Relaxation, _T | None]:
+    """Solve the LP relaxation of the aggregated model (levels 1-2, no pairs) with HiGHS.
+
+    One LP, ``min rank cost - RELAX_WEIGHT * placed``, by simplex in the helper process: a rank
+    cost bound far stronger than the flow relaxation's (it keeps the per-term limits; tier M:
+    74,536 against 50,413), and the workstation each student gets, to guide a rounding (see
+    :func:`matcher.solvers.flow.repair` with ``exact``).
+
+    Parameters
+    ----------
+    enc
+        The encoded problem.
+    config
+        Seed and workers (HiGHS ``random_seed`` and ``threads``), logging.
+    deadline
+        ``time.perf_counter()`` value by which HiGHS must stop (no relaxation then).
+    stop
+        Polled while HiGHS runs; true ends it early.
+    meanwhile
+        Work for this process while HiGHS solves (the helper has its own process, so they run
+        side by side); its return value is returned with the relaxation.
+
+    Returns
+    -------
+    relaxation, meanwhile's value
+    """
+    t0 = time.perf_counter()
+    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    if importlib.util.find_spec("highspy") is None:
+        return (Relaxation(None, weight, message="highspy is not installed"),
+                None if meanwhile is None else meanwhile())
+    mdl = build_model(enc, pairs=False)
+    objective = mdl.rank_cost + [(j, -float(weight)) for j, _c in mdl.placed]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The thread only starts and polls the helper process: it holds the GIL for moments.
+        pending = pool.submit(_run_helper, mdl, config, deadline, {"mode": "relax"}, None,
+                              [("min", objective)], stop, _ASSIST_GRACE_S)
+        other = None if meanwhile is None else meanwhile()
+        _stages, out, errors = pending.result()
+    seconds = round(time.perf_counter() - t0, 3)
+    x = out.get("x")
+    if not out.get("optimal") or x is None:
+        why = errors or f"the LP relaxation was not solved in time ({out.get('status', '-')})"
+        return Relaxation(None, weight, seconds=seconds, message=why), other
+    return Relaxation(float(out["objective"]), weight, float(sum(x[j] for j, _ in mdl.placed)),
+                      float(sum(c * x[j] for j, c in mdl.rank_cost)), _stations_of(mdl, x),
+                      seconds), other
+
+
+def _stations_of(mdl: _Milp, x: npt.NDArray[np.float64]) -> dict[int, int]:
+    """Student -> workstation from a fractional solution: a listed workstation the student
+    holds at least half of; off-list places of a class (rounded by largest remainders) to its
+    members holding the most ``ovf``."""
+    station: dict[int, int] = {}
+    share: dict[int, float] = {}
+    for (i, w), j in mdl.y.items():
+        if x[j] >= 0.5 and x[j] > share.get(i, 0.0):
+            station[i], share[i] = w, x[j]
+    by_class: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for (c, w), j in mdl.o.items():
+        if x[j] > 1e-9:
+            by_class[c].append((w, float(x[j])))
+    for c, (_key, members) in enumerate(mdl.classes):
+        off = sorted((i for i in members if i not in station and x[mdl.ovf[i]] >= 0.5),
+                     key=lambda i: (-x[mdl.ovf[i]], i))
+        places = by_class.get(c, [])
+        slots = [w for w, v in places for _ in range(math.floor(v + 1e-9))]
+        rest = sorted(places, key=lambda p: (-(p[1] - math.floor(p[1] + 1e-9)), p[0]))
+        slots += [w for w, _v in rest][:max(0, len(off) - len(slots))]
+        for i, w in zip(off, slots, strict=False):
+            station[i] = w
+    return station
 
 
 def _floor(v: float) -> int:

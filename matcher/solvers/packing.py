@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..encoding import Encoded
 from .base import Choice, lock_rows
@@ -24,6 +25,10 @@ IMPROVE_WORK_PER_STUDENT = 1_000
 
 EJECTION_DEPTH = 2
 """How many students one improving move of :func:`improve_rank` may push on, in a chain."""
+
+PACK_EFFORT = 0.5
+"""CP-SAT deterministic time one :func:`pack_station` may spend (a workstation's packing has a
+few dozen students; it is solved exactly well within this)."""
 
 LOCK_SEARCH_NODES = 200_000
 """Node budget of the lock search; beyond it the locks are neither placed nor proven infeasible."""
@@ -227,6 +232,67 @@ def fit(loads: Loads, i: int, w: int, starts: Sequence[int], s: int, *, spread: 
             if best is None or key < best_key:
                 best, best_key = (k, m), key
     return best
+
+
+def pack_station(loads: Loads, w: int, students: Sequence[int],
+                 effort: float = PACK_EFFORT) -> dict[int, tuple[int, int]]:
+    """The most of ``students`` that fit at workstation ``w`` together, in the room left.
+
+    A start and a mentor each (supervisors are not decided here), from a small CP-SAT model:
+    students with the same block length, starts and mentors are interchangeable, so it counts
+    them per kind, start and mentor (at most the kind's size), within the workstation's and
+    its mentors' room in every term. Exact unless ``effort`` (CP-SAT deterministic time, so
+    the outcome depends only on the input) runs out; then the best packing found.
+
+    Returns
+    -------
+    dict
+        Student -> ``(start, mentor)`` for those packed.
+    """
+    from ortools.sat.python import cp_model  # only here: the other heuristics need no CP-SAT
+
+    enc = loads.enc
+    kinds: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
+    for i in students:
+        kinds[enc.st_block[i], tuple(loads.starts_by_station(i).get(w, [])),
+              tuple(loads.mentors(i, w))].append(i)
+    model = cp_model.CpModel()
+    count: dict[tuple[tuple[int, tuple[int, ...], tuple[int, ...]], int, int], Any] = {}
+    station_t: dict[int, list[Any]] = defaultdict(list)
+    mentor_t: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for kind, members in kinds.items():
+        n, starts, mentors = kind
+        own = []
+        for k in starts:
+            for m in mentors:
+                v = count[kind, k, m] = model.new_int_var(0, len(members), f"c_{k}_{m}")
+                own.append(v)
+                for t in range(k, k + n):
+                    station_t[t].append(v)
+                    mentor_t[m, t].append(v)
+        if own:
+            model.add(cp_model.LinearExpr.sum(own) <= len(members))
+    for t, terms in station_t.items():
+        model.add(cp_model.LinearExpr.sum(terms) <= max(0, loads.ws_left[w][t]))
+    for (m, t), terms in mentor_t.items():
+        model.add(cp_model.LinearExpr.sum(terms) <= max(0, loads.m_left[m][t]))
+    model.maximize(cp_model.LinearExpr.sum(list(count.values())))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_deterministic_time = effort
+    solver.parameters.cp_model_presolve = False  # tiny models: presolve costs more than it saves
+    solver.parameters.symmetry_level = 0
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return {}
+    out: dict[int, tuple[int, int]] = {}
+    slots: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple[int, int]]] = \
+        defaultdict(list)
+    for (kind, k, m), v in count.items():
+        slots[kind].extend([(k, m)] * solver.value(v))
+    for kind, members in kinds.items():
+        out.update(zip(members, slots[kind], strict=False))
+    return out
 
 
 def place_locks(loads: Loads, budget: int = LOCK_SEARCH_NODES
@@ -506,3 +572,86 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
             if mv.eject_into(i, w, unlimited, EJECTION_DEPTH, off_list=True):
                 break
     return mv.out
+
+
+def repack_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
+                    hint: dict[int, Choice] | None = None) -> dict[int, Choice]:
+    """Place more students by packing a workstation again with one student more.
+
+    For each unplaced student (by index) with a supervisor free (passing students on to other
+    supervisors if need be), its workstation in ``hint`` (another allocation) and its listed
+    ones: the students there and this one are packed exactly (:func:`pack_station`,
+    supervisors unchanged); if all fit, the new starts and mentors are booked. This finds room
+    the one-by-one moves of :func:`place_unplaced` cannot, where the starts and mentors of
+    those already there block it. Stops at ``deadline``.
+
+    Returns
+    -------
+    dict
+        A new allocation, every rule kept, with at least the students of ``chosen`` placed.
+    """
+    mv = _Moves(enc, chosen, 1 << 62)
+    loads = mv.loads
+    for i in range(enc.n_students):
+        if i in mv.out or time.perf_counter() >= deadline or not loads.starts_by_station(i):
+            continue
+        s = loads.supervisor(i)
+        if s < 0:
+            s = _shift_supervisors(mv, i)
+        if s < 0:
+            continue
+        tries = mv.stations(i, off_list=False)
+        if hint is not None and i in hint and hint[i][0] not in tries:
+            tries.insert(0, hint[i][0])
+        for w in tries:
+            if time.perf_counter() >= deadline:
+                break
+            there = sorted(mv.at[w])
+            held = {j: mv.out[j] for j in there}
+            if any(enc.st_lock[j] is not None for j in there):
+                continue  # a locked start or mentor is not for moving
+            for j, c in held.items():
+                loads.give_back(j, c)
+            packed = pack_station(loads, w, [*there, i])
+            if len(packed) == len(there) + 1:
+                for j in there:
+                    mv.move(j, (w, packed[j][1], held[j][2], packed[j][0]))
+                mv.move(i, (w, packed[i][1], s, packed[i][0]))
+                break
+            for j, c in held.items():
+                loads.take(j, c)
+    return mv.out
+
+
+def _shift_supervisors(mv: _Moves, i: int) -> int:
+    """Free a supervisor for unplaced ``i`` by passing students on to others with room.
+
+    A breadth-first search for the shortest chain ``s0 -> s1 -> ... -> sk``: ``s0`` may take
+    ``i``, each ``s(j+1)`` may take a student (of free choice, not locked) now with ``sj``, and
+    ``sk`` has room. Each student of the chain moves one step on; returns ``s0`` (now with
+    room), or -1 when no chain exists. (``s0`` is ``i``'s given supervisor, if it has one.)
+    """
+    enc, loads = mv.enc, mv.loads
+    holds: dict[int, list[int]] = defaultdict(list)
+    for j in sorted(mv.out):
+        if enc.st_sup[j] < 0 and enc.st_lock[j] is None:
+            holds[mv.out[j][2]].append(j)
+    start = enc.supervisors_for(i)
+    came: dict[int, tuple[int, int]] = {s: (-1, -1) for s in start}  # s -> (previous s, student)
+    queue = list(start)
+    for s in queue:
+        for j in holds.get(s, ()):
+            for s2 in enc.supervisors_for(j):
+                if s2 in came:
+                    continue
+                came[s2] = (s, j)
+                if loads.s_left[s2] > 0:
+                    while came[s2][0] >= 0:  # walk back, moving each student one step on
+                        prev, mover = came[s2]
+                        w, m, _s, k = mv.out[mover]
+                        loads.give_back(mover, mv.out[mover])
+                        mv.move(mover, (w, m, s2, k))
+                        s2 = prev
+                    return s2
+                queue.append(s2)
+    return -1
