@@ -830,15 +830,18 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
     progress.update(elapsed=time.perf_counter() - t0, note="LP relaxation (HiGHS) and quick "
                     "allocations")
     lp_deadline = t0 + LP_GUIDE_SHARE * config.time_limit_s
+    place_until = t0 + 0.85 * config.time_limit_s
+    with_lp = choices <= LP_GUIDE_MAX_CHOICES
 
     def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
         warm, flow_relax = _warm_start(enc, t0 + 0.1 * config.time_limit_s, stats, {})
         most = min(sum(1 for i in range(enc.n_students) if enc.options(i)), flow_relax.placed_ub)
         if warm is not None and len(warm) < most:
-            warm = place_unplaced(enc, warm, lp_deadline)
+            # With the LP, augmenting moves stop when it is due; without, they may go on.
+            warm = place_unplaced(enc, warm, lp_deadline if with_lp else place_until)
         return warm, flow_relax, most
 
-    if choices <= LP_GUIDE_MAX_CHOICES:
+    if with_lp:
         lp, got = relax(enc, config, lp_deadline, lambda: stop.requested, quick)
         assert got is not None
     else:
@@ -852,10 +855,9 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
         lp.rank_lb_at(round(lp.placed))), lp_placed=round(lp.placed, 3))
     if lp.message:
         stats["lp_note"] = lp.message
+    if with_lp and lp.value is None and len(warm) < most and not stop.requested:
+        warm = place_unplaced(enc, warm, place_until)  # the LP failed: moves go on instead
     best = warm
-    place_until = t0 + 0.85 * config.time_limit_s
-    if lp.value is None and len(warm) < most and not stop.requested:
-        warm = best = place_unplaced(enc, warm, place_until)
     if lp.value is not None and not stop.requested:
         guided = repair(enc, lp.station, {}, exact=True).chosen
         # Cheap first (a workstation packed again, supervisors passed on), then the chains.

@@ -402,20 +402,12 @@ def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int], *,
     for w in sorted(at):
         # Earliest deadline first, shorter blocks first: the classic count-maximising order.
         order = sorted(at[w], key=lambda i: (enc.st_last[i], enc.st_block[i], enc.cost(i, w), i))
-        left = _pack_quickly(loads, chosen, w, order, supervisor)
+        left = _book(loads, chosen, w, order, supervisor)
         if left and exact:
             for i in order:
                 if i in chosen:
                     loads.give_back(i, chosen.pop(i))
-            packed = pack_station(loads, w, order)
-            left = []
-            for i in order:
-                s = loads.supervisor(i, supervisor.get(i, -1)) if i in packed else -1
-                if s < 0:
-                    left.append(i)
-                    continue
-                chosen[i] = (w, packed[i][1], s, packed[i][0])
-                loads.take(i, chosen[i])
+            left = _book(loads, chosen, w, order, supervisor, pack_station(loads, w, order))
         missed.extend(left)
         gone = set(left)
         for i in order:
@@ -427,13 +419,20 @@ def repair(enc: Encoded, station: dict[int, int], supervisor: dict[int, int], *,
     return out
 
 
-def _pack_quickly(loads: Loads, chosen: dict[int, Choice], w: int, order: list[int],
-                  supervisor: dict[int, int]) -> list[int]:
-    """Book ``order`` at ``w`` one by one where a start and mentor fit; returns those left out."""
+def _book(loads: Loads, chosen: dict[int, Choice], w: int, order: list[int],
+          supervisor: dict[int, int], packed: dict[int, tuple[int, int]] | None = None
+          ) -> list[int]:
+    """Book ``order`` at ``w`` one by one, each with a supervisor with room and a start and
+    mentor: from ``packed`` when given, else the first that fits. Returns those left out."""
     left = []
     for i in order:
         s = loads.supervisor(i, supervisor.get(i, -1))
-        got = fit(loads, i, w, loads.starts_by_station(i)[w], s, spread=False) if s >= 0 else None
+        if s < 0:
+            got = None
+        elif packed is None:
+            got = fit(loads, i, w, loads.starts_by_station(i)[w], s, spread=False)
+        else:
+            got = packed.get(i)
         if got is None:
             left.append(i)
             continue
