@@ -154,3 +154,27 @@ def test_repack_places_more_after_a_greedy_start_on_the_demo() -> None:
     assert set(start) <= set(more) and len(more) > len(start)
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
                                  0.0)).violations == []
+
+
+def test_a_full_workstation_is_checked_again_once_its_room_changes() -> None:
+    """The moves remember where a student did not fit (the depth-2 chains repeat those checks),
+    but only until the workstation's room changes: with one student there given back, a
+    student of the same profile that did not fit now does."""
+    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
+    from matcher.solvers.packing import _Moves
+
+    p = Problem(
+        name="full", terms=("T0",), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6),
+        students=tuple(Student(student_id=f"S{n}", university_id="U", discipline="0854",
+                               work_experience_years=0, preferences=("W",)) for n in (1, 2)),
+        workstations=(Workstation(workstation_id="W", disciplines=("0854",), capacity=1),),
+        mentors=(Mentor(mentor_id="M", workstation_id="W", disciplines=("0854",), capacity=1),),
+        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
+                                capacity=2),))
+    enc = encode(p)
+    mv = _Moves(enc, {0: (0, 0, 0, 0)}, 1 << 30)
+    assert mv.place(1, 0) is None  # full: remembered
+    assert mv.place(1, 0) is None  # nothing changed: still full
+    mv.loads.give_back(0, mv.out[0])
+    assert mv.place(1, 0) == (0, 0, 0, 0)

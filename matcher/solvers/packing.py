@@ -53,12 +53,16 @@ class Loads:
         init=False, default_factory=dict)
     _spec: list[int] = field(init=False)
     _reserved: list[int] = field(init=False)
+    ws_version: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         enc = self.enc
         self.ws_left = [list(caps) for caps in enc.ws_cap]
         self.m_left = [[c] * enc.n_terms for c in enc.m_cap]
         self.s_left = list(enc.s_cap)
+        # Bumped whenever a workstation's room (or its mentors') changes: lets searches
+        # remember where a student did not fit until something there changes.
+        self.ws_version = [0] * len(enc.ws_cap)
         self._spec = [len(d) for d in enc.s_disc]
         self._reserved = [0] * len(enc.s_cap)
         for s in enc.st_sup:
@@ -129,6 +133,7 @@ class Loads:
         for t in range(k, k + self.enc.st_block[i]):
             ws[t] -= 1
             ml[t] -= 1
+        self.ws_version[w] += 1
         self.use_supervisor(s)
 
     def give_back(self, i: int, choice: Choice) -> None:
@@ -138,6 +143,7 @@ class Loads:
         for t in range(k, k + self.enc.st_block[i]):
             ws[t] += 1
             ml[t] += 1
+        self.ws_version[w] += 1
         self.free_supervisor(s)
 
     def fits(self, i: int, choice: Choice) -> bool:
@@ -428,6 +434,11 @@ class _Moves:
             self.at[c[0]].add(i)
         self.work = work
         self.tries = 0
+        # (workstation, discipline, block, starts) -> the workstation's version when such a
+        # student did not fit there: the same check again, with nothing changed there, is skipped
+        # (the depth-2 chains repeat it for every student pushed out; tier M: most of the time).
+        self._full: dict[tuple[int, int, int, int], int] = {}
+        self._stations: dict[tuple[int, bool], list[int]] = {}
 
     def spent(self, deadline: float) -> bool:
         """Whether the work budget or the time is used up."""
@@ -435,20 +446,36 @@ class _Moves:
 
     def stations(self, i: int, off_list: bool) -> list[int]:
         """Where ``i`` may go, cheapest first: its listed stations, then (``off_list``) others."""
-        starts = self.loads.starts_by_station(i)
-        listed = [w for w in self.enc.st_prefs[i] if w in starts]
-        return listed + (sorted(w for w in starts if w not in self.enc.rank_of[i])
-                         if off_list else [])
+        got = self._stations.get((i, off_list))
+        if got is None:
+            starts = self.loads.starts_by_station(i)
+            listed = [w for w in self.enc.st_prefs[i] if w in starts]
+            got = self._stations[i, off_list] = listed + (
+                sorted(w for w in starts if w not in self.enc.rank_of[i]) if off_list else [])
+        return got
 
     def place(self, i: int, w: int) -> Choice | None:
         """A booking for ``i`` at ``w`` with room (not made), its supervisor kept if possible."""
         self.tries += 1
-        starts = self.loads.starts_by_station(i).get(w)
-        cur = self.out.get(i)
         loads = self.loads
-        s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1) if starts else -1
-        got = fit(loads, i, w, starts, s) if starts and s >= 0 else None
-        return None if got is None else (w, got[1], s, got[0])
+        starts = loads.starts_by_station(i).get(w)
+        if not starts:
+            return None
+        # Starts lists are shared per profile (and kept), except a locked student's own.
+        key = (w, self.enc.st_disc[i], self.enc.st_block[i], id(starts))
+        shared = self.enc.st_lock[i] is None
+        if shared and self._full.get(key) == loads.ws_version[w]:
+            return None
+        cur = self.out.get(i)
+        s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1)
+        if s < 0:
+            return None
+        got = fit(loads, i, w, starts, s)
+        if got is None:
+            if shared:
+                self._full[key] = loads.ws_version[w]
+            return None
+        return (w, got[1], s, got[0])
 
     def move(self, i: int, new: Choice) -> None:
         """Book ``new`` for ``i`` (its old booking, if any, already given back)."""
@@ -463,13 +490,23 @@ class _Moves:
         nothing has room and ``depth`` allows, push one student there on in turn. On success
         ``j`` is booked at its new place; else nothing changed."""
         enc, here = self.enc, self.out[j][0]
+        rank, off = enc.rank_of[j], enc.max_list + 1
+        base = rank.get(here, off)
+        # The inner loop of the chains: a workstation known to be full for j is passed over
+        # without a call (the same check as place's).
+        starts, full, version = self.loads.starts_by_station(j), self._full, self.loads.ws_version
+        d, n, shared = enc.st_disc[j], enc.st_block[j], enc.st_lock[j] is None
         for w2 in self.stations(j, off_list):
             if w2 == here:
                 continue
-            loss = enc.cost(j, w2) - enc.cost(j, here)
+            loss = rank.get(w2, off) - base
             if loss >= budget:
                 break
-            new = self.place(j, w2)
+            if shared and full.get((w2, d, n, id(starts[w2]))) == version[w2]:
+                self.tries += 1
+                new = None
+            else:
+                new = self.place(j, w2)
             if new is not None:
                 self.move(j, new)
                 return True
