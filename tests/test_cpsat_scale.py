@@ -65,7 +65,7 @@ def test_too_large_model_uses_the_lp_relaxation_when_it_fits(cohort: matcher.Pro
                                                              ) -> None:
     """Without a CP-SAT model the LP relaxation gives the bound (never above the exact optimum,
     never below the flow bound the result would have without it) and guides a rounding; above
-    LP_GUIDE_MAX_CHOICES it is skipped and the note says why."""
+    LP_GUIDE_MAX_CHOICES the Lagrangian bound (its helper process) takes its place."""
     monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
     with_lp = matcher.solve(cohort, solver="cpsat", time_limit_s=20, workers=2, seed=0)
     assert with_lp.stats["lp_rank_bound"] is not None
@@ -73,7 +73,8 @@ def test_too_large_model_uses_the_lp_relaxation_when_it_fits(cohort: matcher.Pro
     assert matcher.check(cohort, with_lp).ok
     monkeypatch.setattr(cpsat, "LP_GUIDE_MAX_CHOICES", 0)
     without = matcher.solve(cohort, solver="cpsat", time_limit_s=10, workers=2, seed=0)
-    assert "no LP" in without.message and matcher.check(cohort, without).ok
+    assert "Lagrangian bound" in without.message and matcher.check(cohort, without).ok
+    assert without.stats["relaxation"] == "Lagrangian"
     exact = matcher.solve(cohort, solver="milp", time_limit_s=30, workers=2, seed=0)
     assert with_lp.rank_cost_lower_bound is not None and exact.rank_cost is not None
     if with_lp.placed == exact.placed:

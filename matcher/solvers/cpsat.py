@@ -95,7 +95,8 @@ from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
 from .flow import FlowRelaxation, flow_allocation, repair
 from .greedy import serial_dictatorship
-from .milp import Refined, Relaxation, refine_levels, relax
+from .lagrange import relax_apart
+from .milp import Refined, refine_levels, relax
 from .packing import (
     Loads,
     fill_greedily,
@@ -792,12 +793,19 @@ def _choice_count(enc: Encoded) -> int:
     """Choice variables the model would have: ``y`` per listed fitting station, ``ovf`` per
     student with an off-list option (computed without building the model)."""
     total = 0
+    by_profile: dict[tuple[int, ...], set[int]] = {}  # options are shared per profile
     for i in range(enc.n_students):
-        stations = {w for w, _k in enc.options(i)}
-        listed = len(stations & enc.rank_of[i].keys()) if enc.st_lock[i] is None else len(
-            stations)
-        total += listed + (not enc.preferences_only and enc.st_lock[i] is None
-                           and len(stations) > listed)
+        if enc.st_lock[i] is not None:
+            total += len({w for w, _k in enc.options(i)})
+            continue
+        if not enc.supervisors_for(i):
+            continue
+        key = enc.profile(i)
+        if key not in by_profile:
+            by_profile[key] = {w for w, _k in enc.profile_options(key)}
+        stations = by_profile[key]
+        listed = sum(1 for w in enc.st_prefs[i] if w in stations)
+        total += listed + (not enc.preferences_only and len(stations) > listed)
     return total
 
 
@@ -819,44 +827,66 @@ rounding then takes about 7 s (exact packing 2 s, packing again 3 s, augmenting 
 and lands within 4% of the LP bound, against 19% for the quick allocations' local moves."""
 
 
+GUIDE_MAX_LEFT = 0.015
+"""Largest share of the placeable students the exact packing of a relaxation's workstations may
+leave out for its rounding to go on (packing again, augmenting chains). Measured: the LP leaves
+1.0% out at tier M and its rounding finishes in about 7 s; the Lagrangian guide at tier XL
+leaves 2.4% out, and packing again placed only 344 of those 2,350 in 60 s, so the rounding
+could not catch up with the quick allocation (it would only take the quick one's time)."""
+LAGRANGE_SHARE = 0.4
+"""Share of the time limit by which the Lagrangian bound of a problem too large for the LP must
+be ready (:func:`_without_model`, :func:`matcher.solvers.lagrange.relax_apart`). It runs on the
+second core while the quick allocations are made here. Measured at tier XL (180 s): about 800
+subgradient iterations by then, bound 360,252 against the flow bound's 281,295 (the subgradient
+gains little after that); its rounding leaves too many out there (see :data:`GUIDE_MAX_LEFT`),
+so it is the bound that counts."""
+_FINISH_S_PER_STUDENT = 40e-6
+"""Seconds per student kept back at the end for writing the result (reasons for the unplaced
+included): tier XL took about 4 s after its local moves stopped."""
+
+
 def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
                    stop: _Stop) -> Result:
-    """Too large to build, let alone search, on this machine (see :data:`MAX_CHOICES`): the LP
+    """Too large to build, let alone search, on this machine (see :data:`MAX_CHOICES`): a
     relaxation for the bound and a guided rounding, next to the quick methods.
 
-    While HiGHS solves the aggregated model's LP relaxation in its helper process
-    (:func:`matcher.solvers.milp.relax`), this process takes the best of greedy, deferred
-    acceptance and the flow repair, with augmenting moves while fewer than the proven maximum
-    are placed. When the LP is solved in time, its workstations are rounded to an allocation
-    (:func:`~matcher.solvers.flow.repair` with exact packing per workstation, then augmenting
-    moves), and the better of the two gets local rank moves for the rest of the time. Bounds:
-    the larger of the LP's and the flow relaxation's. OPTIMAL only when they are met.
+    While a helper process computes the relaxation — HiGHS the aggregated model's LP
+    (:func:`matcher.solvers.milp.relax`) up to :data:`LP_GUIDE_MAX_CHOICES`, above it the
+    Lagrangian bound (:func:`matcher.solvers.lagrange.relax_apart`) — this process takes the
+    best of greedy, deferred acceptance and the flow repair, with augmenting moves while fewer
+    than the proven maximum are placed. The relaxation's workstations are then rounded to an
+    allocation (:func:`~matcher.solvers.flow.repair` with exact packing per workstation, packing
+    again, augmenting chains), and the better of the two gets local rank moves for the rest of
+    the time. Bounds: the larger of the relaxation's and the flow relaxation's. OPTIMAL only
+    when they are met.
     """
     deadline = t0 + config.time_limit_s
     stats: dict[str, Any] = {"choice_variables": choices, "model": "not built"}
-    progress.update(elapsed=time.perf_counter() - t0, note="LP relaxation (HiGHS) and quick "
-                    "allocations")
+    with_lp = choices <= LP_GUIDE_MAX_CHOICES
+    progress.update(elapsed=time.perf_counter() - t0, note=(
+        "LP relaxation (HiGHS)" if with_lp else "Lagrangian bound") + " and quick allocations")
     lp_deadline = t0 + LP_GUIDE_SHARE * config.time_limit_s
     place_until = t0 + 0.85 * config.time_limit_s
     # The LP-guided rounding starts late (after the LP) but lands near the LP's rank cost, so it
     # may run almost to the end; local moves only polish whichever allocation wins.
     guide_until = t0 + GUIDE_UNTIL_SHARE * config.time_limit_s
-    with_lp = choices <= LP_GUIDE_MAX_CHOICES
 
     def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
         warm, flow_relax = _warm_start(enc, t0 + 0.1 * config.time_limit_s, stats, {})
         most = min(sum(1 for i in range(enc.n_students) if enc.options(i)), flow_relax.placed_ub)
         if warm is not None and len(warm) < most:
-            # With the LP, augmenting moves stop when it is due; without, they may go on.
-            warm = place_unplaced(enc, warm, lp_deadline if with_lp else place_until)
+            # Augmenting moves stop when the relaxation is due (its rounding goes next).
+            warm = place_unplaced(enc, warm, lp_deadline if with_lp else t0 + (
+                LAGRANGE_SHARE * config.time_limit_s))
         return warm, flow_relax, most
 
     if with_lp:
         lp, got = relax(enc, config, lp_deadline, lambda: stop.requested, quick)
-        assert got is not None
     else:
-        lp, got = Relaxation(None, 0, message=f"{choices:,} choice variables, more than the "
-                             f"{LP_GUIDE_MAX_CHOICES:,} whose LP is solved in time here"), quick()
+        lp, got = relax_apart(enc, t0 + LAGRANGE_SHARE * config.time_limit_s,
+                              lambda: stop.requested, quick)
+        stats["relaxation"] = "Lagrangian"
+    assert got is not None
     warm, flow_relax, most = got
     if warm is None:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
@@ -865,11 +895,13 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
         lp.rank_lb_at(round(lp.placed))), lp_placed=round(lp.placed, 3))
     if lp.message:
         stats["lp_note"] = lp.message
-    if with_lp and lp.value is None and len(warm) < most and not stop.requested:
-        warm = place_unplaced(enc, warm, place_until)  # the LP failed: moves go on instead
     best = warm
     if lp.value is not None and not stop.requested:
         guided = repair(enc, lp.station, {}, exact=True).chosen
+        if guided is not None and most - len(guided) > GUIDE_MAX_LEFT * most:
+            # Too many left out to place again in the time left (see GUIDE_MAX_LEFT).
+            stats["guided_left_out"] = most - len(guided)
+            guided = None
         # Cheap first (a workstation packed again, supervisors passed on), then the chains.
         if guided is not None and len(guided) < most:
             guided = repack_unplaced(enc, guided, guide_until, hint=warm)
@@ -880,16 +912,26 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
             stats["lp_guided_rank_cost"] = enc.rank_cost(guided)
             if (len(guided), -enc.rank_cost(guided)) > (len(warm), -enc.rank_cost(warm)):
                 best = guided
-    stats["allocation"] = "lp-guided" if best is not warm else "quick"
-    if not stop.requested:
-        best = improve_rank(enc, best, deadline)
-    placed, rank = len(best), enc.rank_cost(best)
+    stats["allocation"] = ("lp-guided" if with_lp else "lagrangian-guided") if (
+        best is not warm) else "quick"
+    if len(best) < most and not stop.requested:
+        # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
+        # was due, the guided ones at their own deadline).
+        best = place_unplaced(enc, best, max(place_until, time.perf_counter() + 0.05 * (
+            deadline - t0)))
+    # The bound before the local moves (they keep the placed count): at tier XL the flow
+    # bound's min-cost flow takes seconds, which must come out of the time limit.
+    placed = len(best)
     rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
+    if not stop.requested:
+        best = improve_rank(enc, best, deadline - _FINISH_S_PER_STUDENT * enc.n_students)
+    rank = enc.rank_cost(best)
     proven = placed >= most and rank_lb is not None and rank <= rank_lb
     if stop.requested:
         proven = False
-    how = ("LP relaxation bound and LP-guided rounding" if lp.value is not None else
-           f"flow relaxation bound (no LP: {lp.message})")
+    kind = "LP relaxation" if with_lp else "Lagrangian"
+    how = (f"{kind} bound and {kind}-guided rounding" if lp.value is not None else
+           f"flow relaxation bound (no {kind}: {lp.message})")
     note = (f"stopped by {stop.signal_name}: the best allocation found so far; "
             if stop.requested else "") + (
         f"model too large for CP-SAT here ({choices:,} choice variables, limit {MAX_CHOICES:,}): "

@@ -456,7 +456,6 @@ class _Moves:
 
     def place(self, i: int, w: int) -> Choice | None:
         """A booking for ``i`` at ``w`` with room (not made), its supervisor kept if possible."""
-        self.tries += 1
         loads = self.loads
         starts = loads.starts_by_station(i).get(w)
         if not starts:
@@ -465,7 +464,8 @@ class _Moves:
         key = (w, self.enc.st_disc[i], self.enc.st_block[i], id(starts))
         shared = self.enc.st_lock[i] is None
         if shared and self._full.get(key) == loads.ws_version[w]:
-            return None
+            return None  # a look-up, not a try: the work budget counts checks made
+        self.tries += 1
         cur = self.out.get(i)
         s = loads.supervisor(i, prefer=cur[2] if cur is not None else -1)
         if s < 0:
@@ -503,7 +503,6 @@ class _Moves:
             if loss >= budget:
                 break
             if shared and full.get((w2, d, n, id(starts[w2]))) == version[w2]:
-                self.tries += 1
                 new = None
             else:
                 new = self.place(j, w2)

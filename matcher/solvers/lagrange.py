@@ -1,0 +1,478 @@
+"""A Lagrangian bound for problems too large for the LP: the limits priced, students apart.
+
+Dualising every shared limit — workstation places per term (prices ``lam[w, t]``), mentor places
+per term (``mu[m, t]``) and supervisor places (``nu[s]``) — leaves each student on its own: it
+takes its cheapest option ``(w, k, m, s)`` at cost ``rank(i, w) - W + sum over its block of
+(lam[w, t] + mu[m, t]) + nu[s]``, or stays unplaced at cost 0 (a locked student must take one of
+its lock's options). For any prices ``>= 0``
+
+    ``L = sum_i min(0, best_i) - sum lam * cap_ws - sum mu * cap_m - sum nu * cap_s``
+
+is at most ``rank - W * placed`` of every allocation, so ``rank >= L + W * P`` for any
+allocation placing ``P`` (the same contract as :class:`matcher.solvers.milp.Relaxation`, which
+this returns). The students' subproblems have integral optima, so the best prices give the LP
+relaxation's bound; the subgradient method (Polyak steps towards an allocation's objective)
+gets close to it in a few hundred cheap iterations, without building any model.
+
+Everything runs on numpy arrays computed once per problem:
+
+* *window groups* ``g = (d, n, first, last)``: students with the same discipline, block and
+  window share, at each workstation, the allowed starts (``allowed[g]``, workstations ``x``
+  starts) and the mentors (those of the workstation taking ``d``);
+* *profiles* ``p = (u, g)``: add the university, which decides the partner workstations
+  (``eligible[p]``); an off-list placement is the cheapest eligible workstation at ``K + 1``
+  (a listed one at ``K + 1`` is never cheaper than at its rank, so no list need be excluded);
+* listed pairs ``(i, w, rank)`` sorted by student, for a segmented minimum.
+
+Per iteration: block sums of the prices, the cheapest mentor per workstation, discipline, block
+and start, the cheapest start per group and workstation, the cheapest option per student, then
+the loads of those choices for the subgradient. At tier XL (100,000 students, 5,000
+workstations) an iteration takes well under a second.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..encoding import Encoded
+from .greedy import serial_dictatorship
+from .milp import RELAX_WEIGHT, Relaxation
+
+_T = TypeVar("_T")
+_GRACE_S = 5.0  # how long past the deadline the helper may take to send its answer
+
+INF = 1e18
+STALL_ITERATIONS = 15
+"""Iterations without a better bound before the step size is halved."""
+GUIDE_ITERATIONS = 40
+"""Last iterations whose choices vote for each student's workstation in the guide."""
+
+
+@dataclass
+class _Groups:
+    """The arrays that stay fixed while the prices change (see the module docstring)."""
+
+    keys: list[tuple[int, int, int, int]]  # g -> (d, n, first, last)
+    allowed: npt.NDArray[np.bool_]  # (g, w, k): start k allowed for group g at w
+    profile_group: npt.NDArray[np.int64]  # p -> g
+    eligible: npt.NDArray[np.bool_]  # (p, w)
+    st_profile: npt.NDArray[np.int64]  # i -> p (-1: no option at all)
+    st_group: npt.NDArray[np.int64]  # i -> g
+    st_block: npt.NDArray[np.int64]
+    off_list: npt.NDArray[np.bool_]  # i -> may be placed off its list
+    pair_student: npt.NDArray[np.int64]  # listed pairs, sorted by student
+    pair_station: npt.NDArray[np.int64]
+    pair_rank: npt.NDArray[np.float64]
+    # mentors per (discipline, workstation): rows sorted by workstation, segment starts
+    mentor_rows: dict[int, npt.NDArray[np.int64]]
+    mentor_seg: dict[int, npt.NDArray[np.int64]]
+    mentor_station: dict[int, npt.NDArray[np.int64]]
+    # supervisors per (university, discipline) for free choices
+    sup_key: npt.NDArray[np.int64]  # i -> index of its (u, d) group, or -1 (given supervisor)
+    sup_rows: npt.NDArray[np.int64]
+    sup_seg: npt.NDArray[np.int64]
+    st_sup: npt.NDArray[np.int64]
+
+
+def _groups(enc: Encoded) -> _Groups:
+    """Build the fixed arrays (one pass over students, profiles and mentors)."""
+    n_ws, n_terms = len(enc.workstation_ids), enc.n_terms
+    keys: dict[tuple[int, int, int, int], int] = {}
+    profiles: dict[tuple[int, int], int] = {}
+    st_profile = np.full(enc.n_students, -1, dtype=np.int64)
+    st_group = np.zeros(enc.n_students, dtype=np.int64)
+    off_list = np.zeros(enc.n_students, dtype=bool)
+    allowed_rows: list[npt.NDArray[np.bool_]] = []
+    eligible_rows: list[npt.NDArray[np.bool_]] = []
+    profile_group: list[int] = []
+    pairs_i: list[int] = []
+    pairs_w: list[int] = []
+    pairs_r: list[int] = []
+    for i in range(enc.n_students):
+        if enc.st_lock[i] is not None or not enc.supervisors_for(i):
+            continue  # locked students are priced one by one (see _locked_cost)
+        u, d, n, first, last = enc.profile(i)
+        g = keys.get((d, n, first, last))
+        if g is None:
+            g = keys[d, n, first, last] = len(keys)
+            allowed_rows.append(np.zeros((n_ws, n_terms), dtype=bool))
+        p = profiles.get((u, g))
+        if p is None:
+            p = profiles[u, g] = len(profiles)
+            row = np.zeros(n_ws, dtype=bool)
+            for w, k in enc.profile_options(enc.profile(i)):
+                row[w] = True
+                allowed_rows[g][w, k] = True
+            eligible_rows.append(row)
+            profile_group.append(g)
+        if not eligible_rows[p].any():
+            continue
+        st_profile[i], st_group[i] = p, g
+        off_list[i] = not enc.preferences_only
+        for r, w in enumerate(enc.st_prefs[i], start=1):
+            if eligible_rows[p][w]:
+                pairs_i.append(i)
+                pairs_w.append(w)
+                pairs_r.append(r)
+    mentor_rows, mentor_seg, mentor_station = {}, {}, {}
+    for d in {key[0] for key in keys}:
+        rows: list[int] = []
+        seg: list[int] = []
+        stations: list[int] = []
+        for w in range(n_ws):
+            ms = enc.mentors_for(w, d)
+            if ms:
+                seg.append(len(rows))
+                stations.append(w)
+                rows.extend(ms)
+        mentor_rows[d] = np.asarray(rows, dtype=np.int64)
+        mentor_seg[d] = np.asarray(seg, dtype=np.int64)
+        mentor_station[d] = np.asarray(stations, dtype=np.int64)
+    sup_groups: dict[tuple[int, int], int] = {}
+    sup_rows: list[int] = []
+    sup_seg: list[int] = []
+    sup_key = np.full(enc.n_students, -1, dtype=np.int64)
+    for i in range(enc.n_students):
+        if enc.st_sup[i] >= 0 or st_profile[i] < 0:
+            continue
+        ud = (enc.st_univ[i], enc.st_disc[i])
+        if ud not in sup_groups:
+            sup_groups[ud] = len(sup_groups)
+            sup_seg.append(len(sup_rows))
+            sup_rows.extend(enc.supervisors_for(i))
+        sup_key[i] = sup_groups[ud]
+    return _Groups(
+        keys=list(keys), allowed=np.asarray(allowed_rows, dtype=bool).reshape(
+            len(keys), n_ws, n_terms),
+        profile_group=np.asarray(profile_group, dtype=np.int64),
+        eligible=np.asarray(eligible_rows, dtype=bool).reshape(len(profiles), n_ws),
+        st_profile=st_profile, st_group=st_group,
+        st_block=np.asarray(enc.st_block, dtype=np.int64), off_list=off_list,
+        pair_student=np.asarray(pairs_i, dtype=np.int64),
+        pair_station=np.asarray(pairs_w, dtype=np.int64),
+        pair_rank=np.asarray(pairs_r, dtype=np.float64),
+        mentor_rows=mentor_rows, mentor_seg=mentor_seg, mentor_station=mentor_station,
+        sup_key=sup_key, sup_rows=np.asarray(sup_rows, dtype=np.int64),
+        sup_seg=np.asarray(sup_seg, dtype=np.int64),
+        st_sup=np.asarray(enc.st_sup, dtype=np.int64))
+
+
+def _block_sums(price: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
+    """``out[x, k] = sum of price[x, k .. k+n-1]`` (INF where the block runs past the end)."""
+    rows, terms = price.shape
+    out = np.full((rows, terms), INF)
+    if n <= terms:
+        csum = np.concatenate([np.zeros((rows, 1)), np.cumsum(price, axis=1)], axis=1)
+        out[:, :terms - n + 1] = csum[:, n:] - csum[:, :terms - n + 1]
+    return out
+
+
+def _segment_argmin(values: npt.NDArray[np.float64], seg: npt.NDArray[np.int64]
+                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Minimum per segment (rows ``seg[j] .. seg[j+1]-1``) and the first row reaching it."""
+    mins = np.minimum.reduceat(values, seg, axis=0)
+    lengths = np.diff(np.append(seg, len(values)))
+    hit = values == np.repeat(mins, lengths, axis=0)
+    pos = np.arange(len(values)).reshape((-1,) + (1,) * (values.ndim - 1))
+    first = np.minimum.reduceat(np.where(hit, pos, len(values)), seg, axis=0)
+    return mins, first
+
+
+@dataclass
+class _Choice:
+    """Each student's cheapest option at given prices (``station`` -1: better unplaced)."""
+
+    value: float
+    station: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    mentor: npt.NDArray[np.int64]
+    supervisor: npt.NDArray[np.int64]
+
+
+def _cheapest(enc: Encoded, gr: _Groups, lam: npt.NDArray[np.float64],
+              mu: npt.NDArray[np.float64], nu: npt.NDArray[np.float64],
+              weight: float) -> _Choice:
+    """Solve every student's subproblem at prices ``lam``, ``mu``, ``nu`` (and the locks)."""
+    n_ws, n_terms = lam.shape
+    n_st = enc.n_students
+    # Cheapest mentor per (discipline, block) at each workstation and start.
+    ws_blocks = {n: _block_sums(lam, n) for n in {key[1] for key in gr.keys}}
+    m_blocks = {n: _block_sums(mu, n) for n in ws_blocks}
+    cost = np.full((len(gr.keys), n_ws), INF)
+    best_k = np.zeros((len(gr.keys), n_ws), dtype=np.int64)
+    best_m = np.full((len(gr.keys), n_ws, n_terms), -1, dtype=np.int64)
+    mentor_min: dict[tuple[int, int], tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = {}
+    for g, (d, n, _first, _last) in enumerate(gr.keys):
+        if (d, n) not in mentor_min:
+            full = np.full((n_ws, n_terms), INF)
+            who = np.full((n_ws, n_terms), -1, dtype=np.int64)
+            rows = gr.mentor_rows[d]
+            if len(rows):
+                mins, first = _segment_argmin(m_blocks[n][rows], gr.mentor_seg[d])
+                full[gr.mentor_station[d]] = mins
+                who[gr.mentor_station[d]] = rows[np.minimum(first, len(rows) - 1)]
+            mentor_min[d, n] = (full, who)
+        m_cost, m_who = mentor_min[d, n]
+        option = np.where(gr.allowed[g], ws_blocks[n] + m_cost, INF)
+        best_k[g] = np.argmin(option, axis=1)
+        cost[g] = option[np.arange(n_ws), best_k[g]]
+        best_m[g] = m_who
+    # Supervisors: the given one, else the cheapest of the student's university and discipline.
+    sup_cost = np.zeros(n_st)
+    sup_pick = gr.st_sup.copy()
+    given = gr.st_sup >= 0
+    sup_cost[given] = nu[gr.st_sup[given]]
+    if len(gr.sup_rows):
+        mins, first = _segment_argmin(nu[gr.sup_rows], gr.sup_seg)
+        free = gr.sup_key >= 0
+        sup_cost[free] = mins[gr.sup_key[free]]
+        sup_pick[free] = gr.sup_rows[first[gr.sup_key[free]]]
+    # Each student: its best listed workstation, or the best eligible one at K + 1.
+    value = np.full(n_st, INF)
+    station = np.full(n_st, -1, dtype=np.int64)
+    priced = gr.st_profile >= 0
+    if len(gr.eligible):
+        per_profile = np.where(gr.eligible, cost[gr.profile_group], INF)
+        p_station = np.argmin(per_profile, axis=1)
+        p_cost = per_profile[np.arange(len(per_profile)), p_station]
+        off = priced & gr.off_list
+        value[off] = enc.max_list + 1 + p_cost[gr.st_profile[off]]
+        station[off] = p_station[gr.st_profile[off]]
+    if len(gr.pair_student):
+        listed = gr.pair_rank + cost[gr.st_group[gr.pair_student], gr.pair_station]
+        seg = np.flatnonzero(np.diff(gr.pair_student, prepend=-1))
+        mins, first = _segment_argmin(listed, seg)
+        who = gr.pair_student[seg]
+        better = mins < value[who]
+        value[who[better]] = mins[better]
+        station[who[better]] = gr.pair_station[first[better]]
+    value += sup_cost - weight
+    group = gr.st_group
+    start = np.where(station >= 0, best_k[group, np.maximum(station, 0)], -1)
+    mentor = np.where(station >= 0, best_m[group, np.maximum(station, 0), np.maximum(start, 0)],
+                      -1)
+    take = priced & (value < 0) & (station >= 0) & (value < INF / 2)
+    total = float(value[take].sum())
+    station = np.where(take, station, -1)
+    for i in range(n_st):
+        if enc.st_lock[i] is not None:
+            got = _locked_cost(enc, i, lam, mu, nu, weight)
+            if got is None:
+                continue  # no option at all: the problem is infeasible, nothing to bound
+            total += got[0]
+            station[i], start[i], mentor[i], sup_pick[i] = got[1]
+    return _Choice(total, station, start, mentor, np.where(station >= 0, sup_pick, -1))
+
+
+def _locked_cost(enc: Encoded, i: int, lam: npt.NDArray[np.float64],
+                 mu: npt.NDArray[np.float64], nu: npt.NDArray[np.float64], weight: float
+                 ) -> tuple[float, tuple[int, int, int, int]] | None:
+    """A locked student's cheapest option (it must take one), by enumeration."""
+    lock = enc.st_lock[i]
+    assert lock is not None
+    n = enc.st_block[i]
+    best: tuple[float, tuple[int, int, int, int]] | None = None
+    sups = enc.supervisors_for(i)
+    if not sups:
+        return None
+    s = min(sups, key=lambda s: (nu[s], s))
+    for w, k in enc.options(i):
+        block = list(enc.covers(k, n))
+        mentors = [lock[1]] if lock[1] >= 0 else enc.mentors_for(w, enc.st_disc[i])
+        for m in mentors:
+            c = (enc.cost(i, w) - weight + float(lam[w, block].sum() + mu[m, block].sum())
+                 + float(nu[s]))
+            if best is None or c < best[0]:
+                best = (c, (w, k, m, s))
+    return best
+
+
+def _loads(enc: Encoded, gr: _Groups, ch: _Choice, shape_ws: tuple[int, int],
+           n_mentors: int, n_sups: int
+           ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Places used by the students' choices: per workstation and term, mentor and term, and
+    supervisor."""
+    n_terms = shape_ws[1]
+    ws = np.zeros(shape_ws)
+    ms = np.zeros((n_mentors, n_terms))
+    placed = np.flatnonzero(ch.station >= 0)
+    block = gr.st_block[placed]
+    for off in range(int(block.max(initial=0))):
+        sel = placed[block > off]
+        np.add.at(ws, (ch.station[sel], ch.start[sel] + off), 1.0)
+        np.add.at(ms, (ch.mentor[sel], ch.start[sel] + off), 1.0)
+    sups = np.bincount(ch.supervisor[placed], minlength=n_sups).astype(float)
+    return ws, ms, sups
+
+
+def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
+                     max_iterations: int = 2_000) -> Relaxation:
+    """Subgradient ascent on the Lagrangian dual (see the module docstring) until ``deadline``.
+
+    Parameters
+    ----------
+    enc
+        The encoded problem.
+    deadline
+        ``time.perf_counter()`` value at which to stop (the best bound so far is returned).
+    upper
+        ``rank - W * placed`` of a known allocation (``W`` = :data:`RELAX_WEIGHT`, at least
+        ``K + 2``): the Polyak step aims at it. Without one, a guess 1% above the bound.
+    max_iterations
+        Iteration limit (the deterministic stop).
+
+    Returns
+    -------
+    Relaxation
+        ``value``: the best Lagrangian value (``rank >= value + weight * P``); ``placed`` and
+        ``station``: the students' choices at the best prices (a guide for a rounding, not an
+        allocation: limits may be exceeded).
+    """
+    t0 = time.perf_counter()
+    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    gr = _groups(enc)
+    n_ws, n_terms = len(enc.workstation_ids), enc.n_terms
+    cap_ws = np.asarray(enc.ws_cap, dtype=float).reshape(n_ws, n_terms)
+    cap_m = np.repeat(np.asarray(enc.m_cap, dtype=float)[:, None], n_terms, axis=1)
+    cap_s = np.asarray(enc.s_cap, dtype=float)
+    lam, mu, nu = np.zeros((n_ws, n_terms)), np.zeros_like(cap_m), np.zeros_like(cap_s)
+    best_value, best_choice = -math.inf, None
+    theta, stall, iterations = 1.0, 0, 0
+    recent: list[npt.NDArray[np.int64]] = []
+    while iterations < max_iterations and (iterations == 0 or time.perf_counter() < deadline):
+        iterations += 1
+        ch = _cheapest(enc, gr, lam, mu, nu, weight)
+        value = ch.value - float((lam * cap_ws).sum() + (mu * cap_m).sum() + (nu * cap_s).sum())
+        if value > best_value + 1e-9:
+            best_value, best_choice, stall = value, ch, 0
+        else:
+            stall += 1
+            if stall >= STALL_ITERATIONS:
+                theta, stall = theta / 2, 0
+        recent.append(ch.station)
+        if len(recent) > GUIDE_ITERATIONS:
+            recent.pop(0)
+        ws, ms, ss = _loads(enc, gr, ch, (n_ws, n_terms), len(enc.m_cap), len(enc.s_cap))
+        # Subgradients, projected: a price at 0 with room to spare cannot go lower.
+        g_ws = np.where((lam > 0) | (ws > cap_ws), ws - cap_ws, 0.0)
+        g_m = np.where((mu > 0) | (ms > cap_m), ms - cap_m, 0.0)
+        g_s = np.where((nu > 0) | (ss > cap_s), ss - cap_s, 0.0)
+        norm = float((g_ws ** 2).sum() + (g_m ** 2).sum() + (g_s ** 2).sum())
+        if norm == 0:
+            break  # the students' choices keep every limit: the bound is exact
+        target = upper if upper is not None and upper > best_value else (
+            best_value + 0.01 * abs(best_value) + 1.0)
+        step = theta * (target - value) / norm
+        lam = np.maximum(0.0, lam + step * g_ws)
+        mu = np.maximum(0.0, mu + step * g_m)
+        nu = np.maximum(0.0, nu + step * g_s)
+        if theta < 1e-6:
+            break
+    assert best_choice is not None
+    # The guide: each student's most frequent choice over the last iterations (the ergodic
+    # average of the subgradient method tends to the LP's solution; one iterate jumps around).
+    votes = np.sort(np.stack(recent), axis=0)
+    runs = np.concatenate([np.ones((1, votes.shape[1]), dtype=bool), votes[1:] != votes[:-1]])
+    run_id = np.cumsum(runs, axis=0)
+    best_station = np.full(enc.n_students, -1, dtype=np.int64)
+    best_count = np.zeros(enc.n_students, dtype=np.int64)
+    for r in range(votes.shape[0]):  # a run's length is its last row minus its first, plus 1
+        length = (run_id == run_id[r]).sum(axis=0)
+        better = length > best_count
+        best_count[better], best_station[better] = length[better], votes[r][better]
+    placed = np.flatnonzero(best_station >= 0)
+    station = {int(i): int(best_station[i]) for i in placed}
+    rank = float(sum(enc.cost(i, w) for i, w in station.items()))
+    return Relaxation(best_value, weight, float(len(placed)), rank, station,
+                      round(time.perf_counter() - t0, 3),
+                      message="" if iterations else "no iteration in time")
+
+
+def _greedy_upper(enc: Encoded, weight: int) -> float:
+    """``rank - W * placed`` of the greedy allocation with every student it leaves out who has
+    an option counted as placed off-list (an estimate above the optimum, for the Polyak step)."""
+    chosen, _failed = serial_dictatorship(enc)
+    placeable = sum(1 for i in range(enc.n_students) if enc.st_lock[i] is not None or (
+        enc.supervisors_for(i) and enc.profile_options(enc.profile(i))))
+    missing = max(0, placeable - len(chosen))
+    return float(enc.rank_cost(chosen) + missing * (enc.max_list + 1) - weight * placeable)
+
+
+def _child(enc: Encoded, deadline_in: float, conn: object) -> None:
+    """Helper-process entry (forked): the bound, sent back through the pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    deadline = time.perf_counter() + deadline_in
+    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    result = lagrangian_bound(enc, deadline, _greedy_upper(enc, weight))
+    conn.send(result)  # type: ignore[attr-defined]
+
+
+def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None = None,
+                meanwhile: Callable[[], _T] | None = None) -> tuple[Relaxation, _T | None]:
+    """:func:`lagrangian_bound` in a helper process while this one runs ``meanwhile``.
+
+    The same contract as :func:`matcher.solvers.milp.relax` (the bound and a guide), for
+    problems whose LP is too large to solve in time. The helper is a fork of this process (it
+    needs the encoded problem, and starting afresh would read the scenario again); where fork
+    is not available the bound is computed here, after ``meanwhile``.
+
+    Parameters
+    ----------
+    enc
+        The encoded problem.
+    deadline
+        ``time.perf_counter()`` value by which the bound must be ready.
+    stop
+        Polled while waiting; true ends the helper early (no bound then).
+    meanwhile
+        Work for this process while the helper runs; its value is returned with the bound.
+    """
+    t0 = time.perf_counter()
+    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        other = None if meanwhile is None else meanwhile()
+        return lagrangian_bound(enc, deadline, _greedy_upper(enc, weight)), other
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    helper = ctx.Process(target=_child, args=(enc, deadline - t0, send), daemon=True)
+    helper.start()
+    send.close()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # A thread waits for the answer (polling ``stop``) while this one works.
+        def wait() -> Relaxation | None:
+            while time.perf_counter() < deadline + _GRACE_S:
+                if stop is not None and stop():
+                    return None
+                if receive.poll(0.05):
+                    try:
+                        got: Relaxation = receive.recv()
+                    except EOFError:  # the helper died without an answer
+                        return None
+                    return got
+                if not helper.is_alive() and not receive.poll():
+                    return None
+            return None
+
+        pending = pool.submit(wait)
+        other = None if meanwhile is None else meanwhile()
+        got = pending.result()
+    if helper.is_alive():
+        helper.terminate()
+    helper.join(1.0)
+    receive.close()
+    if got is None:
+        why = "stopped" if stop is not None and stop() else "the Lagrangian bound was not ready"
+        return Relaxation(None, weight, seconds=round(time.perf_counter() - t0, 3),
+                          message=why), other
+    return got, other

@@ -1,0 +1,87 @@
+"""The Lagrangian bound of :mod:`matcher.solvers.lagrange` (problems too large for the LP).
+
+Its contract is the LP relaxation's: ``rank_lb_at(P)`` is a proof. It is checked against
+:mod:`brute` (written from the spec) on tiny problems, against the exact optimum and the LP on a
+generated cohort, and the helper process is checked to answer, and to stop when asked.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from brute import brute_force
+from hypothesis import HealthCheck, given, settings
+from strategies import problems
+
+import matcher
+from matcher.encoding import encode
+from matcher.generate import generate_scenario
+from matcher.model import Problem
+from matcher.result import Status
+from matcher.solvers.base import SolverConfig, build_result
+from matcher.solvers.flow import relaxation as flow_relaxation
+from matcher.solvers.flow import repair
+from matcher.solvers.lagrange import lagrangian_bound, relax_apart
+
+DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_students=7, max_workstations=3))
+def test_bound_is_valid_against_brute_force(problem: Problem) -> None:
+    """At the brute-force optimum's placed count the bound never exceeds its rank cost, and
+    the guide only names students and workstations of the problem."""
+    expected = brute_force(problem)
+    if expected is None:
+        return
+    enc = encode(problem)
+    got = lagrangian_bound(enc, time.perf_counter() + 5, max_iterations=300)
+    assert got.value is not None
+    bound = got.rank_lb_at(expected.placed)
+    assert bound is not None and bound <= expected.rank_cost
+    assert all(0 <= i < enc.n_students and 0 <= w < len(enc.workstation_ids)
+               for i, w in got.station.items())
+
+
+def test_bound_on_the_demo_is_close_to_the_lp_and_far_above_the_flow() -> None:
+    """On the demo (optimum 4,844 with all 2,000 placed; LP relaxation 4,820; flow bound
+    3,659) the bound lands between the flow bound and the LP's: priced term limits are what
+    the flow relaxation misses."""
+    enc = encode(matcher.load_scenario(DEMO))
+    got = lagrangian_bound(enc, time.perf_counter() + 30, max_iterations=600)
+    bound = got.rank_lb_at(2000)
+    assert bound is not None
+    flow = flow_relaxation(enc).rank_lb_at(2000)
+    assert flow is not None and flow < 4700 <= bound <= 4820
+
+
+def test_guide_rounds_to_a_valid_allocation(tmp_path: Path) -> None:
+    """The guide (each student's most frequent choice over the last iterations) rounded by
+    exact packing per workstation keeps every rule and places most students; the bound is at
+    most the exact optimum's rank cost."""
+    problem = matcher.load_scenario(generate_scenario(
+        tmp_path / "g", students=150, workstations=14, universities=3, seed=21))
+    enc = encode(problem)
+    exact = matcher.solve(problem, solver="milp", time_limit_s=60, workers=2, seed=0)
+    assert exact.status == Status.OPTIMAL and exact.rank_cost is not None
+    got = lagrangian_bound(enc, time.perf_counter() + 20, max_iterations=500)
+    bound = got.rank_lb_at(exact.placed)
+    assert bound is not None and bound <= exact.rank_cost
+    rounded = repair(enc, got.station, {}, exact=True).chosen
+    assert rounded is not None and len(rounded) >= 0.9 * exact.placed
+    assert matcher.check(problem, build_result(enc, "test", Status.FEASIBLE, rounded,
+                                               SolverConfig(), 0.0)).ok
+
+
+def test_helper_process_answers_and_stops_when_asked() -> None:
+    """relax_apart runs the bound in a forked helper while this process works (its value comes
+    back with the bound), and a stop request ends the wait with no bound and a reason."""
+    enc = encode(matcher.load_scenario(DEMO))
+    got, other = relax_apart(enc, time.perf_counter() + 3, meanwhile=lambda: "meanwhile")
+    assert other == "meanwhile"
+    assert got.value is not None and (got.rank_lb_at(2000) or 0) <= 4844
+    t0 = time.perf_counter()
+    stopped, _ = relax_apart(enc, time.perf_counter() + 60, stop=lambda: True)
+    assert stopped.value is None and stopped.message == "stopped"
+    assert time.perf_counter() - t0 < 10
