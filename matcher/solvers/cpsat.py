@@ -836,10 +836,9 @@ could not catch up with the quick allocation (it would only take the quick one's
 LAGRANGE_SHARE = 0.4
 """Share of the time limit by which the Lagrangian bound of a problem too large for the LP must
 be ready (:func:`_without_model`, :func:`matcher.solvers.lagrange.relax_apart`). It runs on the
-second core while the quick allocations are made here. Measured at tier XL (180 s): about 800
-subgradient iterations by then, bound 360,252 against the flow bound's 281,295 (the subgradient
-gains little after that); its rounding leaves too many out there (see :data:`GUIDE_MAX_LEFT`),
-so it is the bound that counts."""
+second core while the quick allocations are made here. Measured at tier XL (180 s): bound
+360,252 at 100,000 placed against the flow bound's 281,295; its rounding leaves too many out
+there (see :data:`GUIDE_MAX_LEFT`), so it is the bound that counts."""
 _FINISH_S_PER_STUDENT = 40e-6
 """Seconds per student kept back at the end for writing the result (reasons for the unplaced
 included): tier XL took about 4 s after its local moves stopped."""
