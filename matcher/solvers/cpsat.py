@@ -913,17 +913,18 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
                 best = guided
     stats["allocation"] = ("lp-guided" if with_lp else "lagrangian-guided") if (
         best is not warm) else "quick"
+    finish = deadline - _FINISH_S_PER_STUDENT * enc.n_students  # time kept for writing
     if len(best) < most and not stop.requested:
         # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
         # was due, the guided ones at their own deadline).
-        best = place_unplaced(enc, best, max(place_until, time.perf_counter() + 0.05 * (
-            deadline - t0)))
+        best = place_unplaced(enc, best, min(finish, max(
+            place_until, time.perf_counter() + 0.05 * config.time_limit_s)))
     # The bound before the local moves (they keep the placed count): at tier XL the flow
     # bound's min-cost flow takes seconds, which must come out of the time limit.
     placed = len(best)
     rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
     if not stop.requested:
-        best = improve_rank(enc, best, deadline - _FINISH_S_PER_STUDENT * enc.n_students)
+        best = improve_rank(enc, best, finish)
     rank = enc.rank_cost(best)
     proven = placed >= most and rank_lb is not None and rank <= rank_lb
     if stop.requested:

@@ -26,8 +26,9 @@ Everything runs on numpy arrays computed once per problem:
 
 Per iteration: block sums of the prices, the cheapest mentor per workstation, discipline, block
 and start, the cheapest start per group and workstation, the cheapest option per student, then
-the loads of those choices for the subgradient. At tier XL (100,000 students, 5,000
-workstations) an iteration takes well under a second.
+the loads of those choices for the subgradient. Measured: tier M (16 groups, 134 profiles)
+0.3 s to set up and 9 ms per iteration; tier XL (100,000 students, 5,000 workstations; 16
+groups, 268 profiles) 1.2 s and 66 ms.
 """
 
 from __future__ import annotations
