@@ -258,10 +258,11 @@ def _cheapest(enc: Encoded, gr: _Groups, lam: npt.NDArray[np.float64],
         value[who[better]] = mins[better]
         station[who[better]] = gr.pair_station[first[better]]
     value += sup_cost - weight
-    group = gr.st_group
-    start = np.where(station >= 0, best_k[group, np.maximum(station, 0)], -1)
-    mentor = np.where(station >= 0, best_m[group, np.maximum(station, 0), np.maximum(start, 0)],
-                      -1)
+    start = np.full(n_st, -1, dtype=np.int64)
+    mentor = np.full(n_st, -1, dtype=np.int64)
+    sel = station >= 0  # (none at all when no student has an option)
+    start[sel] = best_k[gr.st_group[sel], station[sel]]
+    mentor[sel] = best_m[gr.st_group[sel], station[sel], start[sel]]
     take = priced & (value < 0) & (station >= 0) & (value < INF / 2)
     total = float(value[take].sum())
     station = np.where(take, station, -1)
