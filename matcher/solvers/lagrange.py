@@ -383,15 +383,13 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
     assert best_choice is not None
     # The guide: each student's most frequent choice over the last iterations (the ergodic
     # average of the subgradient method tends to the LP's solution; one iterate jumps around).
-    votes = np.sort(np.stack(recent), axis=0)
-    runs = np.concatenate([np.ones((1, votes.shape[1]), dtype=bool), votes[1:] != votes[:-1]])
-    run_id = np.cumsum(runs, axis=0)
+    votes = np.sort(np.stack(recent), axis=0)  # sorted: ties go to the lowest index
     best_station = np.full(enc.n_students, -1, dtype=np.int64)
     best_count = np.zeros(enc.n_students, dtype=np.int64)
-    for r in range(votes.shape[0]):  # a run's length is its last row minus its first, plus 1
-        length = (run_id == run_id[r]).sum(axis=0)
-        better = length > best_count
-        best_count[better], best_station[better] = length[better], votes[r][better]
+    for row in votes:
+        count = (votes == row).sum(axis=0)
+        better = count > best_count
+        best_count[better], best_station[better] = count[better], row[better]
     placed = np.flatnonzero(best_station >= 0)
     station = {int(i): int(best_station[i]) for i in placed}
     rank = float(sum(enc.cost(i, w) for i, w in station.items()))
