@@ -47,7 +47,10 @@ def validate(scenario: str) -> None:
 def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
     gap = r.rank_gap
     ub = r.placed_upper_bound
-    click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s)")
+    proven_s = r.stats.get("proven_seconds")
+    click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s"
+               + (f"; levels 1-2 proven at {proven_s:.2f} s" if proven_s is not None else "")
+               + ")")
     click.echo(f"placed      {r.placed} of {n_students}"
                + (f"  (proven maximum {ub})" if ub is not None else ""))
     click.echo(f"first choice {r.first_choice_share:.1%} of placed")

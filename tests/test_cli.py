@@ -129,6 +129,16 @@ def test_solve_bad_creates_no_folder(bad: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 
+def test_solve_prints_when_the_optimum_was_proven(tmp_path: Path) -> None:
+    """solve's status line says when levels 1-2 were proven, as summary.json's stats record."""
+    r = _run("solve", TINY, "--out", tmp_path / "out", "--workers", "1")
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    proven = summary["stats"]["proven_seconds"]
+    assert 0 < proven <= summary["wall_seconds"]
+    assert f"levels 1-2 proven at {proven:.2f} s" in r.output.splitlines()[0]
+
+
 def test_solve_writes_contract(solved: Path) -> None:
     """solve on tiny writes the contract's files, the CSVs with their columns and keys."""
     assert sorted(p.name for p in solved.iterdir()) == RESULT_FILES

@@ -108,6 +108,40 @@ def test_greedy_allocation_is_a_feasible_point_of_the_model(problem: Problem) ->
     assert placed == len(chosen)
 
 
+@settings(max_examples=100, **SETTINGS)
+@given(problems(max_students=8, max_workstations=4))
+def test_everyone_placed_is_said_per_student(problem: Problem) -> None:
+    """With ``placed`` equal to every student with an option, the model has no row over all
+    placement columns but one equality per student: an allocation placing everyone keeps every
+    row, and the same allocation with one student dropped breaks one. With fewer placed, the
+    count row is there instead."""
+    enc = encode(problem)
+    everyone = len(build_model(enc).placed_cols)
+    chosen, failed = serial_dictatorship(enc)
+    if failed or not chosen:
+        return
+
+    def has_count_row(mdl: Any) -> bool:
+        cols, lp = {j for j, _c in mdl.placed}, mdl.lp
+        return any(set(lp.row_idx[a:b]) == cols and lp.row_lo[r] == lp.row_hi[r] == len(chosen)
+                   for r, (a, b) in enumerate(zip(lp.row_start, lp.row_start[1:])))
+
+    if len(chosen) < everyone:
+        mdl = build_model(enc, placed=len(chosen))
+        assert has_count_row(mdl)
+        assert violated_rows(mdl.lp, hint_from_choices(mdl, chosen)) == []
+        return
+    mdl = build_model(enc, placed=everyone)
+    assert everyone < 2 or not has_count_row(mdl)
+    x = hint_from_choices(mdl, chosen)
+    assert violated_rows(mdl.lp, x) == []
+    i = min(chosen)
+    fewer = hint_from_choices(mdl, {k: c for k, c in chosen.items() if k != i})
+    broken = violated_rows(mdl.lp, fewer) or [j for j in mdl.placed_cols[i]
+                                               if fewer[j] < mdl.lp.lb[j]]
+    assert broken
+
+
 def test_tiny_scenario_known_optimum() -> None:
     """scenarios/tiny solves to its hand-derived optimum (expected.json), proven, and checks."""
     expected = json.loads((TINY / "expected.json").read_text(encoding="utf-8"))
@@ -249,6 +283,8 @@ def test_cpsat_with_highs_after_level_one_agrees(tmp_path: Path, monkeypatch: An
     assert hybrid.rank_cost_lower_bound == hybrid.rank_cost
     assert "lp_seconds" not in alone.stats
     assert hybrid.stats["lp_rank_bound"] == hybrid.rank_cost and hybrid.stats["lp_rank_proven"]
+    for r in (alone, hybrid):  # when levels 1-2 were proven, within the run
+        assert 0 < r.stats["proven_seconds"] <= r.wall_seconds
     _check_ok(problem, hybrid)
 
 

@@ -1020,10 +1020,11 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     keeping = _keeping(enc, mdl.kept_choice) if mdl.keep else None
     # A re-solve starts from the earlier placements: the flow allocation only needs its bounds
     # then, not its repair rounds and local moves.
-    # With HiGHS taking level 2 (_lp_fits), the warm start need only place the most, quickly.
+    # With HiGHS taking level 2 (_lp_fits), the warm start need only place the most, quickly:
+    # its rank cost hardly changes HiGHS's time (demo: the same from 5,763 and from 4,896).
     lp_fits = _lp_fits(mdl)
-    flow_until = time.perf_counter() if mdl.keep else t0 + (
-        0.05 if lp_fits else 0.3) * config.time_limit_s
+    flow_until = time.perf_counter() + (0.0 if mdl.keep else 0.02 if lp_fits else 0.3) * (
+        config.time_limit_s)
     warm, relax = _warm_start(enc, flow_until, stats, mdl.kept_choice, keeping)
     if keeping is not None:
         warm = _keep_first(mdl, keeping, config,
@@ -1132,6 +1133,10 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
                 current = found
     proven = proven and current is not None and rank_lb is not None and (
         rank_lb >= enc.rank_cost(current))
+    if proven and not stop.requested:
+        # When levels 1 and 2 were proven (HiGHS may have gone on to level 3 in its process).
+        done = lp.rank_done_at if lp is not None and lp.rank_proven else None
+        stats["proven_seconds"] = round((done or time.perf_counter()) - t0, 3)
 
     # Stage 3: with both fixed, maximise the weight of rewarded supervisor-mentor pairs.
     if lp is not None and lp.pairs_proven and current is lp.chosen:

@@ -84,9 +84,14 @@ _T = TypeVar("_T")
 Expr = list[tuple[int, float]]  # a linear expression: (column, coefficient) terms
 
 _ABS_GAP = 0.999  # integer objectives: a gap below 1 is a proof
-HIGHS_OPTIONS: dict[str, Any] = {"presolve": "off"}
+HIGHS_OPTIONS: dict[str, Any] = {"presolve": "off",
+                                 "mip_heuristic_run_root_reduced_cost": False}
 """Extra HiGHS options for :func:`refine_levels` (name -> value). Presolve off: on the demo it
-proved level 2 in 19.8 s against 25.1 s with presolve (same run)."""
+proved level 2 in 19.8 s against 25.1 s with presolve (same run). The root reduced-cost
+heuristic off: its sub-MIP delays the cuts and finds nothing there; on the demo, level 2 from
+the same start took 9.2-21.5 s (mean 14.8) without it against 18.2-28.5 s (mean 22.1) with it,
+seeds 0-4 (and 6.0-17.3 s, mean 9.7, against 11.6-35.5 s, mean 17.0, with the equality rows of
+:func:`build_model`)."""
 LEVEL2_SHARE = 0.8
 """Share of :func:`refine_levels`' time for level 2 when level 3 follows (level 2 decides the
 status; the demo needs about 20 s of a minute for it)."""
@@ -221,14 +226,17 @@ def _add_choices(mdl: _Milp, pairs: bool) -> None:
     mdl.placed_cols = dict(sorted(cols.items()))
 
 
-def _add_one_placement(mdl: _Milp) -> None:
-    """At most one option per student; exactly one for a locked student (a lock row)."""
+def _add_one_placement(mdl: _Milp, everyone: bool) -> None:
+    """At most one option per student; exactly one for a locked student (a lock row), and for
+    every student when ``everyone`` is placed."""
     for i, cols in mdl.placed_cols.items():
         expr = [(j, 1.0) for j in cols]
         if mdl.enc.st_lock[i] is not None:
             mdl.lock_rows[i] = mdl.lp.row(expr, 1, 1)
         elif len(cols) > 1:
-            mdl.lp.row(expr, -math.inf, 1)
+            mdl.lp.row(expr, 1 if everyone else -math.inf, 1)
+        elif everyone:
+            mdl.lp.lb[cols[0]] = 1.0
 
 
 def _add_class_links(mdl: _Milp) -> None:
@@ -385,14 +393,20 @@ def _add_pairs(mdl: _Milp) -> None:
         lp.row(expr + _neg(mdl.h[grp, s]), -math.inf, 0)
 
 
-def build_model(enc: Encoded, *, pairs: bool = True) -> _Milp:
+def build_model(enc: Encoded, *, pairs: bool = True, placed: int | None = None) -> _Milp:
     """Build the full MILP (columns, rows and the three objective vectors) of a problem.
 
     ``pairs=False`` leaves out the rewarded-pair columns (level 3), for solves of levels 1-2.
+    ``placed``: exactly that many placed (level 1 fixed). When that is every student with an
+    option, each student's own row says so (an equality) instead of one row over all the
+    placement columns: the same integer points, but the dense row slows every LP, and on the
+    demo HiGHS proved level 2 in a median 8.8 s (seeds 0-6) against 13.3 s with it (seeds
+    0-4), from the same start and options.
     """
     mdl = _Milp(enc)
     _add_choices(mdl, pairs)
-    _add_one_placement(mdl)
+    everyone = placed is not None and placed == len(mdl.placed_cols)
+    _add_one_placement(mdl, everyone)
     _add_class_links(mdl)
     _add_starts(mdl)
     _add_workstation_capacity(mdl)
@@ -401,6 +415,8 @@ def build_model(enc: Encoded, *, pairs: bool = True) -> _Milp:
     if pairs:
         _add_pairs(mdl)
     mdl.placed = [(j, 1.0) for cols in mdl.placed_cols.values() for j in cols]
+    if placed is not None and not everyone:
+        mdl.lp.row(mdl.placed, placed, placed)
     mdl.rank_cost = [(j, float(enc.cost(i, w))) for (i, w), j in mdl.y.items()]
     mdl.rank_cost += [(j, float(enc.max_list + 1)) for j in mdl.ovf.values()]
     return mdl
@@ -484,6 +500,7 @@ class _Stage:
     dual_bound: float | None
     seconds: float
     x: npt.NDArray[np.float64] | None
+    done_at: float | None = None  # time.perf_counter() value when the level finished
 
 
 def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str, Any],
@@ -543,8 +560,10 @@ def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str
                 break
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             x = np.load(work / f"stage{n}.npy") if meta["has_solution"] else None
+            # The helper's wall clock, as this process's perf_counter.
+            done_at = meta["finished_at"] - time.time() + time.perf_counter()
             stages.append(_Stage(meta["status"], meta["has_solution"], meta["objective"],
-                                 meta["dual_bound"], meta["seconds"], x))
+                                 meta["dual_bound"], meta["seconds"], x, done_at))
         out_path = work / "out.json"
         out = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else {}
         if (work / "relax.npy").is_file():
@@ -693,7 +712,8 @@ def _highs_child(workdir: str) -> None:
             np.save(work / f"stage{n}.npy", x)
         (work / f"stage{n}.json").write_text(json.dumps({
             "status": status, "has_solution": x is not None, "objective": objective,
-            "dual_bound": bound, "seconds": round(time.time() - t0, 3)}), encoding="utf-8")
+            "dual_bound": bound, "seconds": round(time.time() - t0, 3),
+            "finished_at": time.time()}), encoding="utf-8")
         if x is None or objective is None:
             break
         fixed.append((idx, val, round(objective)))
@@ -721,6 +741,8 @@ class Refined:
         Wall time of the helper process.
     message
         Why HiGHS stopped early, if it did.
+    rank_done_at
+        ``time.perf_counter()`` value when HiGHS finished level 2 (None when it did not).
     """
 
     chosen: dict[int, Choice] | None
@@ -730,6 +752,7 @@ class Refined:
     pairs_proven: bool
     seconds: float
     message: str = ""
+    rank_done_at: float | None = None
 
 
 def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: SolverConfig,
@@ -760,8 +783,7 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     t0 = time.perf_counter()
     if importlib.util.find_spec("highspy") is None:
         return Refined(None, None, False, None, False, 0.0, "highspy is not installed")
-    mdl = build_model(enc)
-    mdl.lp.row(mdl.placed, placed, placed)
+    mdl = build_model(enc, placed=placed)
     levels: list[tuple[str, Expr]] = [("min", mdl.rank_cost)]
     if mdl.pair_weight:
         levels.append(("max", mdl.pair_weight))
@@ -787,7 +809,8 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
             weight_ub, pairs_proven = ub / PAIR_SCALE, ub <= weight
     assert best.x is not None
     chosen = _disaggregate(mdl, best.x)
-    return Refined(chosen, rank_lb, rank_proven, weight_ub, pairs_proven, seconds, errors)
+    return Refined(chosen, rank_lb, rank_proven, weight_ub, pairs_proven, seconds, errors,
+                   second.done_at)
 
 
 @dataclass
