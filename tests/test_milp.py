@@ -123,8 +123,8 @@ def test_everyone_placed_is_said_per_student(problem: Problem) -> None:
 
     def has_count_row(mdl: Any) -> bool:
         cols, lp = {j for j, _c in mdl.placed}, mdl.lp
-        return any(set(lp.row_idx[a:b]) == cols and lp.row_lo[r] == lp.row_hi[r] == len(chosen)
-                   for r, (a, b) in enumerate(zip(lp.row_start, lp.row_start[1:])))
+        return any(set(lp.row_idx[lp.row_start[r]:lp.row_start[r + 1]]) == cols
+                   and lp.row_lo[r] == lp.row_hi[r] == len(chosen) for r in range(lp.n_rows))
 
     if len(chosen) < everyone:
         mdl = build_model(enc, placed=len(chosen))
