@@ -603,7 +603,7 @@ def _highs_child(workdir: str) -> None:
     def finite(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return np.where(np.isinf(v), np.sign(v) * inf, v)
 
-    def make(time_limit: float, extra: list[tuple[Any, Any, float]],
+    def make(time_limit: float, extra: list[tuple[Any, Any, float, float]],
              lock_lo: npt.NDArray[np.float64] | None = None) -> Any:
         h = highspy.Highs()
         for name, value in (("output_flag", bool(job["log"])), ("log_to_console", bool(job["log"])),
@@ -621,9 +621,9 @@ def _highs_child(workdir: str) -> None:
         if n_rows:
             h.addRows(n_rows, finite(lo), finite(row_hi), len(row_idx),
                       row_start[:-1].astype(np.int32), row_idx, row_val)
-        for idx, val, rhs in extra:
+        for idx, val, lo, hi in extra:
             if len(idx):
-                h.addRow(rhs, rhs, len(idx), idx, val)
+                h.addRow(lo, hi, len(idx), idx, val)
         return h
 
     def solve(h: Any) -> tuple[str, Any, float | None]:
@@ -690,7 +690,7 @@ def _highs_child(workdir: str) -> None:
     senses = job["senses"]
     shares = job.get("shares") or _STAGE_SHARE[len(senses)]
     x_prev = data["hint"] if "hint" in data.files else None
-    fixed: list[tuple[Any, Any, float]] = []
+    fixed: list[tuple[Any, Any, float, float]] = []
     for n, sense in enumerate(senses):
         left = deadline - time.time()
         if left < 0.05:
@@ -716,7 +716,10 @@ def _highs_child(workdir: str) -> None:
             "finished_at": time.time()}), encoding="utf-8")
         if x is None or objective is None:
             break
-        fixed.append((idx, val, round(objective)))
+        # A finished level stays at least as good as found: one-sided, so the next level's LP
+        # is easier (demo, level 3 after level 2: 12 s against 19-22 s with an equality).
+        value = round(objective)
+        fixed.append((idx, val, -inf, value) if sense == "min" else (idx, val, value, inf))
         x_prev = x
 
 
