@@ -94,7 +94,7 @@ seeds 0-4 (and 6.0-17.3 s, mean 9.7, against 11.6-35.5 s, mean 17.0, with the eq
 :func:`build_model`)."""
 LEVEL2_SHARE = 0.8
 """Share of :func:`refine_levels`' time for level 2 when level 3 follows (level 2 decides the
-status; the demo needs about 20 s of a minute for it)."""
+status; the demo needs about 5-15 s of a minute for it)."""
 RELAX_WEIGHT = 1000
 """Reward per placed student in :func:`relax`'s objective (at least ``K + 2``). Any value gives
 a valid bound; a large one makes simplex settle the placements first, which is much faster
@@ -717,7 +717,7 @@ def _highs_child(workdir: str) -> None:
         if x is None or objective is None:
             break
         # A finished level stays at least as good as found: one-sided, so the next level's LP
-        # is easier (demo, level 3 after level 2: 12 s against 19-22 s with an equality).
+        # is easier (demo, level 3 after level 2: 8-12 s against 19-22 s with an equality).
         value = round(objective)
         fixed.append((idx, val, -inf, value) if sense == "min" else (idx, val, value, inf))
         x_prev = x
