@@ -160,6 +160,20 @@ class Encoded:
         """All ``(workstation, start)`` options for a profile (ignoring lists and locks)."""
         return self._profile_options[key]
 
+    @cached_property
+    def _profile_starts(self) -> dict[Profile, dict[int, list[int]]]:
+        return {}  # filled on demand by profile_starts
+
+    def profile_starts(self, key: Profile) -> dict[int, list[int]]:
+        """:meth:`profile_options` grouped by workstation: ``w -> starts``, workstations in
+        index order. Computed once per profile and shared (callers must not modify it)."""
+        got = self._profile_starts.get(key)
+        if got is None:
+            got = self._profile_starts[key] = {}
+            for w, k in self._profile_options[key]:
+                got.setdefault(w, []).append(k)
+        return got
+
     def options(self, i: int) -> list[tuple[int, int]]:
         """Allowed ``(workstation, start)`` options of student ``i``, in ``(w, start)`` order.
 

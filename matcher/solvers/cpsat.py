@@ -207,7 +207,7 @@ def _add_choice_variables(mdl: _Model) -> None:
         for i in members:
             mdl.ovf[i] = cp.new_bool_var(f"ovf_{i}")
         u, d, n, first, last = key[:5]
-        for w in sorted({w for w, _k in enc.profile_options((u, d, n, first, last))}):
+        for w in enc.profile_starts((u, d, n, first, last)):
             mdl.o[c, w] = cp.new_int_var(0, len(members), f"o_{c}_{w}")
     lits: dict[int, list[Any]] = defaultdict(list)
     for (i, _w), v in mdl.y.items():
@@ -793,17 +793,13 @@ def _choice_count(enc: Encoded) -> int:
     """Choice variables the model would have: ``y`` per listed fitting station, ``ovf`` per
     student with an off-list option (computed without building the model)."""
     total = 0
-    by_profile: dict[tuple[int, ...], set[int]] = {}  # options are shared per profile
     for i in range(enc.n_students):
         if enc.st_lock[i] is not None:
             total += len({w for w, _k in enc.options(i)})
             continue
         if not enc.supervisors_for(i):
             continue
-        key = enc.profile(i)
-        if key not in by_profile:
-            by_profile[key] = {w for w, _k in enc.profile_options(key)}
-        stations = by_profile[key]
+        stations = enc.profile_starts(enc.profile(i))  # shared per profile
         listed = sum(1 for w in enc.st_prefs[i] if w in stations)
         total += listed + (not enc.preferences_only and len(stations) > listed)
     return total

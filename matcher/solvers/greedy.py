@@ -46,7 +46,6 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                                   enc.student_ids[i]))
     chosen: dict[int, Choice] = {}
     failed: list[int] = []
-    starts_of: dict[tuple[int, ...], dict[int, list[int]]] = {}
     others_of: dict[tuple[int, ...], list[int]] = {}  # workstations not yet full, by index
     full_of: dict[tuple[int, ...], set[int]] = {}
     stale: dict[tuple[int, ...], int] = {}  # full ones still in others_of
@@ -76,12 +75,10 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                     break
         elif sups:
             key = enc.profile(i)
-            if key not in starts_of:
-                starts: dict[int, list[int]] = {}
-                for w, k in enc.profile_options(key):
-                    starts.setdefault(w, []).append(k)
-                starts_of[key], others_of[key], full_of[key] = starts, sorted(starts), set()
-            starts, full, listed = starts_of[key], full_of[key], enc.rank_of[i]
+            starts = enc.profile_starts(key)
+            if key not in others_of:
+                others_of[key], full_of[key] = list(starts), set()
+            full, listed = full_of[key], enc.rank_of[i]
             tries = chain((w for w in enc.st_prefs[i] if w in starts), () if
                           enc.preferences_only else (w for w in others_of[key] if w not in listed))
             for w in tries:

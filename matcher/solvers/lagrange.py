@@ -47,7 +47,7 @@ import numpy.typing as npt
 
 from ..encoding import Encoded
 from .greedy import serial_dictatorship
-from .milp import RELAX_WEIGHT, Relaxation
+from .milp import Relaxation, relax_weight
 
 _T = TypeVar("_T")
 _GRACE_S = 5.0  # how long past the deadline the helper may take to send its answer
@@ -328,8 +328,9 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
     deadline
         ``time.perf_counter()`` value at which to stop (the best bound so far is returned).
     upper
-        ``rank - W * placed`` of a known allocation (``W`` = :data:`RELAX_WEIGHT`, at least
-        ``K + 2``): the Polyak step aims at it. Without one, a guess 1% above the bound.
+        ``rank - W * placed`` of a known allocation (``W``: see
+        :func:`~matcher.solvers.milp.relax_weight`): the Polyak step aims at it. Without one,
+        a guess 1% above the bound.
     max_iterations
         Iteration limit (the deterministic stop).
 
@@ -341,7 +342,7 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
         allocation: limits may be exceeded).
     """
     t0 = time.perf_counter()
-    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    weight = relax_weight(enc)
     gr = _groups(enc)
     n_ws, n_terms = len(enc.workstation_ids), enc.n_terms
     cap_ws = np.asarray(enc.ws_cap, dtype=float).reshape(n_ws, n_terms)
@@ -413,7 +414,7 @@ def _child(enc: Encoded, deadline_in: float, conn: object) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     deadline = time.perf_counter() + deadline_in
-    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    weight = relax_weight(enc)
     result = lagrangian_bound(enc, deadline, _greedy_upper(enc, weight))
     conn.send(result)  # type: ignore[attr-defined]
 
@@ -439,7 +440,7 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
         Work for this process while the helper runs; its value is returned with the bound.
     """
     t0 = time.perf_counter()
-    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    weight = relax_weight(enc)
     if "fork" not in multiprocessing.get_all_start_methods():
         other = None if meanwhile is None else meanwhile()
         return lagrangian_bound(enc, deadline, _greedy_upper(enc, weight)), other

@@ -100,6 +100,12 @@ RELAX_WEIGHT = 1000
 a valid bound; a large one makes simplex settle the placements first, which is much faster
 (tier M: 14 s with 1000, 29 s with 100, 45 s with 12) and the bound is the same as long as the
 allocation places as many as the relaxation."""
+
+
+def relax_weight(enc: Encoded) -> int:
+    """The reward per placed student of the relaxations: :data:`RELAX_WEIGHT`, at least
+    ``K + 2`` (so placing one more always beats any rank cost a student can add)."""
+    return max(RELAX_WEIGHT, enc.max_list + 2)
 _OTHER = -2  # off-list class key: a given supervisor in no modelled rewarded pair
 _GRACE_S = 30.0  # how long past the deadline the helper may run before it is killed
 _ASSIST_GRACE_S = 2.0  # the same for lower_rank_cost: the exact solver has later stages to run
@@ -216,7 +222,7 @@ def _add_choices(mdl: _Milp, pairs: bool) -> None:
         for i in members:
             mdl.ovf[i] = lp.var(1)
         u, d, n, first, last = key[:5]
-        for w in sorted({w for w, _k in enc.profile_options((u, d, n, first, last))}):
+        for w in enc.profile_starts((u, d, n, first, last)):
             mdl.o[c, w] = lp.var(len(members))
     cols: dict[int, list[int]] = defaultdict(list)
     for (i, _w), j in mdl.y.items():
@@ -884,7 +890,7 @@ def relax(enc: Encoded, config: SolverConfig, deadline: float,
     relaxation, meanwhile's value
     """
     t0 = time.perf_counter()
-    weight = max(RELAX_WEIGHT, enc.max_list + 2)
+    weight = relax_weight(enc)
     if importlib.util.find_spec("highspy") is None:
         return (Relaxation(None, weight, message="highspy is not installed"),
                 None if meanwhile is None else meanwhile())

@@ -42,8 +42,6 @@ class Loads:
     ws_left: list[list[int]] = field(init=False)
     m_left: list[list[int]] = field(init=False)
     s_left: list[int] = field(init=False)
-    _starts: dict[tuple[int, int, int, int, int], dict[int, list[int]]] = field(
-        init=False, default_factory=dict)
     _mentors: dict[tuple[int, int], list[int]] = field(init=False, default_factory=dict)
     _pair_w: dict[tuple[int, int], int] = field(init=False, default_factory=dict)
     _sup_heap: dict[tuple[int, int], list[tuple[int, int, int, int]]] = field(
@@ -85,13 +83,7 @@ class Loads:
         enc = self.enc
         if not enc.supervisors_for(i):
             return {}
-        key = enc.profile(i)
-        base = self._starts.get(key)
-        if base is None:
-            base = {}
-            for w, k in enc.profile_options(key):
-                base.setdefault(w, []).append(k)
-            self._starts[key] = base
+        base = enc.profile_starts(enc.profile(i))
         lock = enc.st_lock[i]
         if lock is not None:
             w0, m0, k0 = lock
@@ -122,7 +114,7 @@ class Loads:
         """Workstations a profile may go to (some start fits), in index order."""
         got = self._stations.get(key)
         if got is None:
-            got = self._stations[key] = sorted({w for w, _k in self.enc.profile_options(key)})
+            got = self._stations[key] = list(self.enc.profile_starts(key))
         return got
 
     # ---- room ----------------------------------------------------------------------------
@@ -638,7 +630,7 @@ def repack_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
             continue
         tries = mv.stations(i, off_list=False)
         if hint is not None and i in hint and hint[i][0] not in tries:
-            tries.insert(0, hint[i][0])
+            tries = [hint[i][0], *tries]  # a new list: mv.stations' lists are cached
         for w in tries:
             if time.perf_counter() >= deadline:
                 break
