@@ -84,6 +84,38 @@ def test_place_unplaced_places_more_on_the_demo() -> None:
                                  0.0)).violations == []
 
 
+def test_place_unplaced_tries_cheap_ways_before_the_first_chain() -> None:
+    """X (unplaced) lists W1, W2, W3, W4; Y holds W1, its only listed workstation; W2-W4 are
+    free (one place each). Pushing Y off its list to make room at X's first choice costs
+    1 + 5 (off-list: K + 1 = 5); X at its second choice costs 2. The first way found is the
+    chain; the budgeted passes take the cheap one: rank cost 3, the optimum."""
+    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
+
+    names = ("W1", "W2", "W3", "W4")
+    p = Problem(
+        name="cheap", terms=("T0",), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6),
+        students=(Student(student_id="X", university_id="U", discipline="0854",
+                          work_experience_years=0, preferences=names),
+                  Student(student_id="Y", university_id="U", discipline="0854",
+                          work_experience_years=0, preferences=("W1",))),
+        workstations=tuple(Workstation(workstation_id=w, disciplines=("0854",), capacity=1)
+                           for w in names),
+        mentors=tuple(Mentor(mentor_id=f"M{w}", workstation_id=w, disciplines=("0854",),
+                             capacity=1) for w in names),
+        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
+                                capacity=2),))
+    enc = encode(p)
+    x, y = enc.student_ids.index("X"), enc.student_ids.index("Y")
+    w1 = enc.workstation_ids.index("W1")
+    held = {y: (w1, enc.mentor_ids.index("MW1"), 0, 0)}
+    more = place_unplaced(enc, held, time.perf_counter() + 5)
+    assert set(more) == {x, y} and _rank(enc, more) == 3
+    assert more[x][0] == enc.workstation_ids.index("W2") and more[y][0] == w1
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
+                                 0.0)).violations == []
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=8, max_workstations=2, max_locks=0))
 def test_pack_station_packs_the_most_that_fit(p: Problem) -> None:
