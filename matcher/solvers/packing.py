@@ -591,9 +591,11 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     moving to another allowed place of theirs, off-list ones included unless
     ``preferences_only``). Passes over the unplaced students allow ever more added rank cost
     (the student's own rank plus what the chain loses) with shorter chains, as
-    :data:`PLACE_PASSES` says, within :data:`PLACE_CHEAP_SHARE` of the time; then any cost:
-    placing one more student comes first, but the cheap ways are tried before the first way
-    found. Same limits and determinism as :func:`improve_rank`.
+    :data:`PLACE_PASSES` says, within :data:`PLACE_CHEAP_SHARE` of the time and of the work
+    budget; then any cost: placing one more student comes first, but the cheap ways are tried
+    before the first way found. The work budget is as :func:`improve_rank`'s (``work``
+    placement tries), and the result depends only on the input unless time cuts a pass
+    short.
 
     Returns
     -------
@@ -602,11 +604,13 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     """
     mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, enc.n_students))
     now = time.perf_counter()
-    cheap_until = now + PLACE_CHEAP_SHARE * max(0.0, deadline - now)
-    passes = [(b, d, cheap_until) for b, d in PLACE_PASSES] + [(1 << 30, EJECTION_DEPTH, deadline)]
-    for budget, depth, until in passes:
+    # The budgeted passes get a share of the time and of the work; the last pass the rest.
+    cheap = (now + PLACE_CHEAP_SHARE * max(0.0, deadline - now), PLACE_CHEAP_SHARE * mv.work)
+    passes = [(b, d, *cheap) for b, d in PLACE_PASSES] + [
+        (1 << 30, EJECTION_DEPTH, deadline, mv.work)]
+    for budget, depth, until, tries_cap in passes:
         for i in range(enc.n_students):
-            if i in mv.out or mv.spent(until):
+            if i in mv.out or mv.tries >= tries_cap or time.perf_counter() >= until:
                 continue
             for w in mv.stations(i, off_list=True):  # cheapest first
                 own = enc.cost(i, w)
