@@ -515,6 +515,23 @@ class _Moves:
                 return True
         return False
 
+    def enter(self, i: int, stations: Iterable[int], limit: int, depth: int,
+              off_list: bool) -> bool:
+        """Book ``i`` (not booked) at the first of ``stations`` (cheapest first) where its rank
+        there is below ``limit``: directly where there is room, else by an ejection chain (up
+        to ``depth``) losing less than what is left of ``limit``. Returns whether it was."""
+        for w in stations:
+            allowance = limit - self.enc.cost(i, w)
+            if allowance <= 0:
+                break
+            new = self.place(i, w)
+            if new is not None:
+                self.move(i, new)
+                return True
+            if self.eject_into(i, w, allowance, depth, off_list):
+                return True
+        return False
+
     def eject_into(self, i: int, w: int, budget: int, depth: int, off_list: bool) -> bool:
         """Make room for ``i`` (not booked) at ``w`` by relocating one student there within
         ``budget``; on success ``i`` is booked at ``w``."""
@@ -559,16 +576,8 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     def try_better(i: int) -> bool:
         cur = mv.out[i]
         mv.loads.give_back(i, cur)
-        for w in enc.st_prefs[i]:
-            gain = enc.cost(i, cur[0]) - enc.cost(i, w)
-            if gain <= 0:
-                break
-            new = mv.place(i, w)
-            if new is not None:
-                mv.move(i, new)
-                return True
-            if mv.eject_into(i, w, gain, EJECTION_DEPTH, off_list=False):
-                return True
+        if mv.enter(i, enc.st_prefs[i], enc.cost(i, cur[0]), EJECTION_DEPTH, off_list=False):
+            return True
         mv.loads.take(i, cur)
         return False
 
@@ -612,16 +621,7 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
         for i in range(enc.n_students):
             if i in mv.out or mv.tries >= tries_cap or time.perf_counter() >= until:
                 continue
-            for w in mv.stations(i, off_list=True):  # cheapest first
-                own = enc.cost(i, w)
-                if own >= budget:
-                    break
-                new = mv.place(i, w)
-                if new is not None:
-                    mv.move(i, new)
-                    break
-                if mv.eject_into(i, w, budget - own, depth, off_list=True):
-                    break
+            mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True)
     return mv.out
 
 
