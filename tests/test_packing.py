@@ -116,6 +116,70 @@ def test_place_unplaced_tries_cheap_ways_before_the_first_chain() -> None:
                                  0.0)).violations == []
 
 
+def test_place_unplaced_finds_a_path_longer_than_the_chains() -> None:
+    """Workstations W1..W5 take one student each and students only go where they listed.
+    X (unplaced) lists W1; A1 at W1 lists W1, W2; A2 at W2 lists W2, W3; A3 at W3 lists W3, W4;
+    A4 at W4 lists W4, W5; W5 is free. Placing X needs all four to move one on: a path of
+    five moves, longer than the ejection chains (two). The augmenting path places X, and
+    everyone ends at their list's end."""
+    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
+
+    names = ("W1", "W2", "W3", "W4", "W5")
+    lists = {"X": ("W1",), **{f"A{n}": (names[n - 1], names[n]) for n in range(1, 5)}}
+    p = Problem(
+        name="path", terms=("T0",), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6, preferences_only=True),
+        students=tuple(Student(student_id=sid, university_id="U", discipline="0854",
+                               work_experience_years=0, preferences=prefs)
+                       for sid, prefs in lists.items()),
+        workstations=tuple(Workstation(workstation_id=w, disciplines=("0854",), capacity=1)
+                           for w in names),
+        mentors=tuple(Mentor(mentor_id=f"M{w}", workstation_id=w, disciplines=("0854",),
+                             capacity=1) for w in names),
+        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
+                                capacity=5),))
+    enc = encode(p)
+    idx = {sid: enc.student_ids.index(sid) for sid in lists}
+    ws = {w: enc.workstation_ids.index(w) for w in names}
+    held = {idx[f"A{n}"]: (ws[names[n - 1]], enc.mentor_ids.index(f"M{names[n - 1]}"), 0, 0)
+            for n in range(1, 5)}
+    more = place_unplaced(enc, held, time.perf_counter() + 5)
+    assert set(more) == set(idx.values())
+    assert {sid: enc.workstation_ids[more[i][0]] for sid, i in idx.items()} == {
+        "X": "W1", "A1": "W2", "A2": "W3", "A3": "W4", "A4": "W5"}
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
+                                 0.0)).violations == []
+
+
+def test_place_unplaced_passes_a_student_on_to_free_a_supervisor() -> None:
+    """X (0854) can only have supervisor A, who has Y (0855); B takes 0855 only and has room.
+    W1 has room for both. Placing X needs Y passed on to B: then X is placed with A."""
+    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
+
+    p = Problem(
+        name="shift", terms=("T0",), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6),
+        students=(Student(student_id="X", university_id="U", discipline="0854",
+                          work_experience_years=0, preferences=("W1",)),
+                  Student(student_id="Y", university_id="U", discipline="0855",
+                          work_experience_years=0, preferences=("W1",))),
+        workstations=(Workstation(workstation_id="W1", disciplines=("0854", "0855"),
+                                  capacity=2),),
+        mentors=(Mentor(mentor_id="M1", workstation_id="W1", disciplines=("0854", "0855"),
+                        capacity=2),),
+        supervisors=(Supervisor(supervisor_id="A", university_id="U",
+                                disciplines=("0854", "0855"), capacity=1),
+                     Supervisor(supervisor_id="B", university_id="U", disciplines=("0855",),
+                                capacity=1)))
+    enc = encode(p)
+    x, y = enc.student_ids.index("X"), enc.student_ids.index("Y")
+    a, b = enc.supervisor_ids.index("A"), enc.supervisor_ids.index("B")
+    more = place_unplaced(enc, {y: (0, 0, a, 0)}, time.perf_counter() + 5)
+    assert set(more) == {x, y} and more[x][2] == a and more[y][2] == b
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
+                                 0.0)).violations == []
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=8, max_workstations=2, max_locks=0))
 def test_pack_station_packs_the_most_that_fit(p: Problem) -> None:

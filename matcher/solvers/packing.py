@@ -532,6 +532,84 @@ class _Moves:
                 return True
         return False
 
+    def augment(self, i: int, deadline: float) -> bool:
+        """Place ``i`` (not booked) along the shortest augmenting path, at any rank cost.
+
+        ``i`` takes a place freed by moving ``j1`` out of its workstation, ``j1`` one freed by
+        moving ``j2``, and so on, until the last takes a place with room: a breadth-first search
+        over the students pushed out, where the ejection chains of :meth:`enter` stop at
+        :data:`EJECTION_DEPTH`. No workstation appears twice on a path, so each move is checked
+        against exactly the room it will have; each workstation is searched for students to push
+        out once (students booked alike there, same start, block and mentor, are checked
+        once). Students keep their supervisors; ``i`` gets one with room, or one freed by passing
+        students on to other supervisors (:func:`_shift_supervisors`). Returns whether ``i`` was
+        placed (then every move on the path is booked; else no workstation changed).
+        """
+        enc, loads = self.enc, self.loads
+        # came[k] = (the student taking k's place, that student's booking there)
+        came: dict[int, tuple[int, Choice]] = {}
+        expanded: set[int] = set()
+        queue = [i]
+        for j in queue:
+            if self.spent(deadline):
+                return False
+            path = set()
+            node = j
+            while node != i:  # the workstations already on j's path (and j's own)
+                path.add(self.out[node][0])
+                node = came[node][0]
+            sup = self.out[j][2] if j != i else -1  # i's supervisor: chosen once a path is found
+            starts = loads.starts_by_station(j)
+            for w in self.stations(j, off_list=True):
+                if w in path:
+                    continue
+                self.tries += 1
+                got = fit(loads, j, w, starts[w], sup)
+                if got is not None:
+                    return self._book_path(i, j, (w, got[1], sup, got[0]), came)
+                if w in expanded:
+                    continue
+                expanded.add(w)
+                # Students booked alike (start, block, mentor) free the same room.
+                freed: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+                for k in sorted(self.at[w]):
+                    held = self.out[k]
+                    if k in came or enc.st_lock[k] is not None:
+                        continue
+                    sig = (held[3], enc.st_block[k], held[1])
+                    if sig not in freed:
+                        self.tries += 1
+                        loads.give_back(k, held)
+                        freed[sig] = fit(loads, j, w, starts[w], sup)
+                        loads.take(k, held)
+                    got = freed[sig]
+                    if got is not None:
+                        came[k] = (j, (w, got[1], sup, got[0]))
+                        queue.append(k)
+        return False
+
+    def _book_path(self, i: int, last: int, end: Choice, came: dict[int, tuple[int, Choice]]
+                   ) -> bool:
+        """Book an augmenting path found by :meth:`augment`, from its end back to ``i``, once
+        ``i`` has a supervisor (passing students on to others if need be); else book nothing."""
+        s = self.loads.supervisor(i)
+        if s < 0:
+            s = _shift_supervisors(self, i)
+        if s < 0:
+            return False
+        moves = [(last, end)]
+        node = last
+        while node != i:
+            node, booking = came[node]
+            moves.append((node, booking))
+        w, m, _s, k = moves[-1][1]
+        moves[-1] = (i, (w, m, s, k))
+        for j, new in moves:  # each move's room is freed by the one before it
+            if j in self.out:
+                self.loads.give_back(j, self.out[j])
+            self.move(j, new)
+        return True
+
     def eject_into(self, i: int, w: int, budget: int, depth: int, off_list: bool) -> bool:
         """Make room for ``i`` (not booked) at ``w`` by relocating one student there within
         ``budget``; on success ``i`` is booked at ``w``."""
@@ -602,9 +680,10 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     (the student's own rank plus what the chain loses) with shorter chains, as
     :data:`PLACE_PASSES` says, within :data:`PLACE_CHEAP_SHARE` of the time and of the work
     budget; then any cost: placing one more student comes first, but the cheap ways are tried
-    before the first way found. The work budget is as :func:`improve_rank`'s (``work``
-    placement tries), and the result depends only on the input unless time cuts a pass
-    short.
+    before the first way found. In the last pass, a student no chain places gets the
+    shortest augmenting path of any length (:meth:`_Moves.augment`). The work budget is as
+    :func:`improve_rank`'s (``work`` placement tries), and the result depends only on the
+    input unless time cuts a pass short.
 
     Returns
     -------
@@ -617,11 +696,14 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     cheap = (now + PLACE_CHEAP_SHARE * max(0.0, deadline - now), PLACE_CHEAP_SHARE * mv.work)
     passes = [(b, d, *cheap) for b, d in PLACE_PASSES] + [
         (1 << 30, EJECTION_DEPTH, deadline, mv.work)]
-    for budget, depth, until, tries_cap in passes:
+    last = len(passes) - 1
+    for n, (budget, depth, until, tries_cap) in enumerate(passes):
         for i in range(enc.n_students):
             if i in mv.out or mv.tries >= tries_cap or time.perf_counter() >= until:
                 continue
-            mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True)
+            if not mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True) and (
+                    n == last):
+                mv.augment(i, until)
     return mv.out
 
 
