@@ -532,7 +532,7 @@ class _Moves:
                 return True
         return False
 
-    def augment(self, i: int, deadline: float) -> bool:
+    def augment(self, i: int, deadline: float, off_list: bool = True) -> bool:
         """Place ``i`` (not booked) along the shortest augmenting path, at any rank cost.
 
         ``i`` takes a place freed by moving ``j1`` out of its workstation, ``j1`` one freed by
@@ -560,7 +560,7 @@ class _Moves:
                 node = came[node][0]
             sup = self.out[j][2] if j != i else -1  # i's supervisor: chosen once a path is found
             starts = loads.starts_by_station(j)
-            for w in self.stations(j, off_list=True):
+            for w in self.stations(j, off_list):
                 if w in path:
                     continue
                 self.tries += 1
@@ -578,10 +578,18 @@ class _Moves:
                         continue
                     sig = (held[3], enc.st_block[k], held[1])
                     if sig not in freed:
+                        # k's room at w handed back for the check alone (not its supervisor:
+                        # fit does not look at it), then taken again.
                         self.tries += 1
-                        loads.give_back(k, held)
+                        ws, ml = loads.ws_left[w], loads.m_left[held[1]]
+                        span = range(held[3], held[3] + enc.st_block[k])
+                        for t in span:
+                            ws[t] += 1
+                            ml[t] += 1
                         freed[sig] = fit(loads, j, w, starts[w], sup)
-                        loads.take(k, held)
+                        for t in span:
+                            ws[t] -= 1
+                            ml[t] -= 1
                     got = freed[sig]
                     if got is not None:
                         came[k] = (j, (w, got[1], sup, got[0]))
