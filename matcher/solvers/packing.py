@@ -532,7 +532,7 @@ class _Moves:
                 return True
         return False
 
-    def augment(self, i: int, deadline: float, off_list: bool = True) -> bool:
+    def augment(self, i: int, deadline: float) -> bool:
         """Place ``i`` (not booked) along the shortest augmenting path, at any rank cost.
 
         ``i`` takes a place freed by moving ``j1`` out of its workstation, ``j1`` one freed by
@@ -560,7 +560,7 @@ class _Moves:
                 node = came[node][0]
             sup = self.out[j][2] if j != i else -1  # i's supervisor: chosen once a path is found
             starts = loads.starts_by_station(j)
-            for w in self.stations(j, off_list):
+            for w in self.stations(j, off_list=True):
                 if w in path:
                     continue
                 self.tries += 1
