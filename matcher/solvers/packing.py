@@ -612,10 +612,12 @@ class _Moves:
             moves.append((node, booking))
         w, m, _s, k = moves[-1][1]
         moves[-1] = (i, (w, m, s, k))
-        for j, new in moves:  # each move's room is freed by the one before it
+        for j, (w, m, sup, k) in moves:  # each move's room is freed by the one before it
             if j in self.out:
+                # Its supervisor now: passing students on (above) may have changed it.
+                sup = self.out[j][2]
                 self.loads.give_back(j, self.out[j])
-            self.move(j, new)
+            self.move(j, (w, m, sup, k))
         return True
 
     def eject_into(self, i: int, w: int, budget: int, depth: int, off_list: bool) -> bool:
