@@ -213,8 +213,9 @@ def test_pack_station_packs_the_most_that_fit(p: Problem) -> None:
 
 def test_repack_places_a_student_whose_given_supervisor_is_full(tmp_path: Path) -> None:
     """One workstation, one mentor, two supervisors: A (capacity 1) and B. Student S1 chose
-    freely and holds A; S2 was *given* A and is unplaced. Passing S1 on to B frees A for S2,
-    which the one-by-one moves cannot see (they never change a supervisor)."""
+    freely and holds A; S2 was *given* A and is unplaced. Passing S1 on to B frees A for S2:
+    packing again does it, and so does the augmenting path of the augmenting moves (their
+    chains never change a supervisor)."""
     from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
 
     p = Problem(
@@ -233,7 +234,8 @@ def test_repack_places_a_student_whose_given_supervisor_is_full(tmp_path: Path) 
     enc = encode(p)
     a, m = enc.supervisor_ids.index("A"), enc.mentor_ids.index("M")
     start = {0: (0, m, a, 0)}
-    assert len(place_unplaced(enc, start, time.perf_counter() + 5)) == 1
+    by_path = place_unplaced(enc, start, time.perf_counter() + 5)
+    assert len(by_path) == 2 and by_path[1][2] == a
     more = repack_unplaced(enc, start, time.perf_counter() + 5)
     assert len(more) == 2 and more[1][2] == a and more[0][2] == enc.supervisor_ids.index("B")
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
