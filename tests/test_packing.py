@@ -84,27 +84,34 @@ def test_place_unplaced_places_more_on_the_demo() -> None:
                                  0.0)).violations == []
 
 
+def _one_place_stations(name: str, lists: dict[str, tuple[str, ...]], stations: tuple[str, ...],
+                        preferences_only: bool = False) -> Problem:
+    """One term, one university and discipline; each workstation takes one student (one
+    mentor); one supervisor takes everyone. ``lists``: student id -> preference list."""
+    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
+
+    return Problem(
+        name=name, terms=("T0",), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6,
+                      preferences_only=preferences_only),
+        students=tuple(Student(student_id=sid, university_id="U", discipline="0854",
+                               work_experience_years=0, preferences=prefs)
+                       for sid, prefs in lists.items()),
+        workstations=tuple(Workstation(workstation_id=w, disciplines=("0854",), capacity=1)
+                           for w in stations),
+        mentors=tuple(Mentor(mentor_id=f"M{w}", workstation_id=w, disciplines=("0854",),
+                             capacity=1) for w in stations),
+        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
+                                capacity=len(lists)),))
+
+
 def test_place_unplaced_tries_cheap_ways_before_the_first_chain() -> None:
     """X (unplaced) lists W1, W2, W3, W4; Y holds W1, its only listed workstation; W2-W4 are
     free (one place each). Pushing Y off its list to make room at X's first choice costs
     1 + 5 (off-list: K + 1 = 5); X at its second choice costs 2. The first way found is the
     chain; the budgeted passes take the cheap one: rank cost 3, the optimum."""
-    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
-
     names = ("W1", "W2", "W3", "W4")
-    p = Problem(
-        name="cheap", terms=("T0",), term_months=6,
-        policy=Policy(practice_months=6, experienced_practice_months=6),
-        students=(Student(student_id="X", university_id="U", discipline="0854",
-                          work_experience_years=0, preferences=names),
-                  Student(student_id="Y", university_id="U", discipline="0854",
-                          work_experience_years=0, preferences=("W1",))),
-        workstations=tuple(Workstation(workstation_id=w, disciplines=("0854",), capacity=1)
-                           for w in names),
-        mentors=tuple(Mentor(mentor_id=f"M{w}", workstation_id=w, disciplines=("0854",),
-                             capacity=1) for w in names),
-        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
-                                capacity=2),))
+    p = _one_place_stations("cheap", {"X": names, "Y": ("W1",)}, names)
     enc = encode(p)
     x, y = enc.student_ids.index("X"), enc.student_ids.index("Y")
     w1 = enc.workstation_ids.index("W1")
@@ -122,22 +129,9 @@ def test_place_unplaced_finds_a_path_longer_than_the_chains() -> None:
     A4 at W4 lists W4, W5; W5 is free. Placing X needs all four to move one on: a path of
     five moves, longer than the ejection chains (two). The augmenting path places X, and
     everyone ends at their list's end."""
-    from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
-
     names = ("W1", "W2", "W3", "W4", "W5")
     lists = {"X": ("W1",), **{f"A{n}": (names[n - 1], names[n]) for n in range(1, 5)}}
-    p = Problem(
-        name="path", terms=("T0",), term_months=6,
-        policy=Policy(practice_months=6, experienced_practice_months=6, preferences_only=True),
-        students=tuple(Student(student_id=sid, university_id="U", discipline="0854",
-                               work_experience_years=0, preferences=prefs)
-                       for sid, prefs in lists.items()),
-        workstations=tuple(Workstation(workstation_id=w, disciplines=("0854",), capacity=1)
-                           for w in names),
-        mentors=tuple(Mentor(mentor_id=f"M{w}", workstation_id=w, disciplines=("0854",),
-                             capacity=1) for w in names),
-        supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
-                                capacity=5),))
+    p = _one_place_stations("path", lists, names, preferences_only=True)
     enc = encode(p)
     idx = {sid: enc.student_ids.index(sid) for sid in lists}
     ws = {w: enc.workstation_ids.index(w) for w in names}
