@@ -462,10 +462,7 @@ class _Moves:
         starts = loads.starts_by_station(i).get(w)
         if not starts:
             return None
-        # Starts lists are shared per profile (and kept), except a locked student's own.
-        key = (w, self.enc.st_disc[i], self.enc.st_block[i], id(starts))
-        shared = self.enc.st_lock[i] is None
-        if shared and self._full.get(key) == loads.ws_version[w]:
+        if self._known_full(i, w, starts):
             return None  # a look-up, not a try: the work budget counts checks made
         self.tries += 1
         cur = self.out.get(i)
@@ -474,10 +471,27 @@ class _Moves:
             return None
         got = fit(loads, i, w, starts, s)
         if got is None:
-            if shared:
-                self._full[key] = loads.ws_version[w]
+            self._note_full(i, w, starts)
             return None
         return (w, got[1], s, got[0])
+
+    def _full_key(self, i: int, w: int, starts: list[int]) -> tuple[int, int, int, int] | None:
+        """``i``'s key in the known-full memory at ``w``; None for a locked student (starts
+        lists are shared per profile and kept, except a locked student's own)."""
+        enc = self.enc
+        return None if enc.st_lock[i] is not None else (w, enc.st_disc[i], enc.st_block[i],
+                                                        id(starts))
+
+    def _known_full(self, i: int, w: int, starts: list[int]) -> bool:
+        """Whether a student like ``i`` did not fit at ``w`` and nothing there changed since."""
+        key = self._full_key(i, w, starts)
+        return key is not None and self._full.get(key) == self.loads.ws_version[w]
+
+    def _note_full(self, i: int, w: int, starts: list[int]) -> None:
+        """Remember that ``i`` does not fit at ``w`` as the workstation is now."""
+        key = self._full_key(i, w, starts)
+        if key is not None:
+            self._full[key] = self.loads.ws_version[w]
 
     def move(self, i: int, new: Choice) -> None:
         """Book ``new`` for ``i`` (its old booking, if any, already given back)."""
@@ -495,7 +509,7 @@ class _Moves:
         rank, off = enc.rank_of[j], enc.max_list + 1
         base = rank.get(here, off)
         # The inner loop of the chains: a workstation known to be full for j is passed over
-        # without a call (the same check as place's).
+        # without a call (the same check as _known_full, inlined).
         starts, full, version = self.loads.starts_by_station(j), self._full, self.loads.ws_version
         d, n, shared = enc.st_disc[j], enc.st_block[j], enc.st_lock[j] is None
         for w2 in self.stations(j, off_list):
@@ -563,10 +577,12 @@ class _Moves:
             for w in self.stations(j, off_list=True):
                 if w in path:
                     continue
-                self.tries += 1
-                got = fit(loads, j, w, starts[w], sup)
-                if got is not None:
-                    return self._book_path(i, j, (w, got[1], sup, got[0]), came)
+                if not self._known_full(j, w, starts[w]):
+                    self.tries += 1
+                    got = fit(loads, j, w, starts[w], sup)
+                    if got is not None:
+                        return self._book_path(i, j, (w, got[1], sup, got[0]), came)
+                    self._note_full(j, w, starts[w])
                 if w in expanded:
                     continue
                 expanded.add(w)
