@@ -83,6 +83,7 @@ class _Groups:
     sup_rows: npt.NDArray[np.int64]
     sup_seg: npt.NDArray[np.int64]
     st_sup: npt.NDArray[np.int64]
+    locked: list[int]  # students with a lock (priced one by one, see _locked_cost)
 
 
 def _groups(enc: Encoded) -> _Groups:
@@ -165,7 +166,8 @@ def _groups(enc: Encoded) -> _Groups:
         mentor_rows=mentor_rows, mentor_seg=mentor_seg, mentor_station=mentor_station,
         sup_key=sup_key, sup_rows=np.asarray(sup_rows, dtype=np.int64),
         sup_seg=np.asarray(sup_seg, dtype=np.int64),
-        st_sup=np.asarray(enc.st_sup, dtype=np.int64))
+        st_sup=np.asarray(enc.st_sup, dtype=np.int64),
+        locked=[i for i in range(enc.n_students) if enc.st_lock[i] is not None])
 
 
 def _block_sums(price: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
@@ -266,13 +268,12 @@ def _cheapest(enc: Encoded, gr: _Groups, lam: npt.NDArray[np.float64],
     take = priced & (value < 0) & (station >= 0) & (value < INF / 2)
     total = float(value[take].sum())
     station = np.where(take, station, -1)
-    for i in range(n_st):
-        if enc.st_lock[i] is not None:
-            got = _locked_cost(enc, i, lam, mu, nu, weight)
-            if got is None:
-                continue  # no option at all: the problem is infeasible, nothing to bound
-            total += got[0]
-            station[i], start[i], mentor[i], sup_pick[i] = got[1]
+    for i in gr.locked:  # each iteration: the list is made once, not the students scanned
+        got = _locked_cost(enc, i, lam, mu, nu, weight)
+        if got is None:
+            continue  # no option at all: the problem is infeasible, nothing to bound
+        total += got[0]
+        station[i], start[i], mentor[i], sup_pick[i] = got[1]
     return _Choice(total, station, start, mentor, np.where(station >= 0, sup_pick, -1))
 
 
