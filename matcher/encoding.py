@@ -195,6 +195,11 @@ class Encoded:
             opts = [(w, k) for w, k in opts if w in ranked]
         return opts
 
+    @cached_property
+    def n_placeable(self) -> int:
+        """Students with an allowed option (:meth:`options`): no allocation places more."""
+        return sum(1 for i in range(self.n_students) if self.options(i))
+
     def choices_from_ids(self, placements: Mapping[str, tuple[str, str, str, str]]
                          ) -> dict[int, tuple[int, int, int, int]]:
         """Placements given in ids as ``(workstation, mentor, supervisor, start)`` indices.

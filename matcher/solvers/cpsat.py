@@ -868,7 +868,7 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
 
     def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
         warm, flow_relax = _warm_start(enc, t0 + 0.1 * config.time_limit_s, stats, {})
-        most = min(sum(1 for i in range(enc.n_students) if enc.options(i)), flow_relax.placed_ub)
+        most = min(enc.n_placeable, flow_relax.placed_ub)
         if warm is not None and len(warm) < most:
             # Augmenting moves stop when the relaxation is due (its rounding goes next).
             warm = place_unplaced(enc, warm, lp_deadline if with_lp else t0 + (

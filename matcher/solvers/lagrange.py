@@ -404,8 +404,7 @@ def _greedy_upper(enc: Encoded, weight: int) -> float:
     """``rank - W * placed`` of the greedy allocation with every student it leaves out who has
     an option counted as placed off-list (an estimate above the optimum, for the Polyak step)."""
     chosen, _failed = serial_dictatorship(enc)
-    placeable = sum(1 for i in range(enc.n_students) if enc.st_lock[i] is not None or (
-        enc.supervisors_for(i) and enc.profile_options(enc.profile(i))))
+    placeable = enc.n_placeable
     missing = max(0, placeable - len(chosen))
     return float(enc.rank_cost(chosen) + missing * (enc.max_list + 1) - weight * placeable)
 
