@@ -400,13 +400,15 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
                       message="" if iterations else "no iteration in time")
 
 
-def _greedy_upper(enc: Encoded, weight: int) -> float:
-    """``rank - W * placed`` of the greedy allocation with every student it leaves out who has
-    an option counted as placed off-list (an estimate above the optimum, for the Polyak step)."""
+def _greedy_upper(enc: Encoded) -> float:
+    """``rank - W * placed`` (``W``: :func:`~matcher.solvers.milp.relax_weight`) of the greedy
+    allocation with every student it leaves out who has an option counted as placed off-list
+    (an estimate above the optimum, for the Polyak step)."""
     chosen, _failed = serial_dictatorship(enc)
     placeable = enc.n_placeable
     missing = max(0, placeable - len(chosen))
-    return float(enc.rank_cost(chosen) + missing * (enc.max_list + 1) - weight * placeable)
+    return float(enc.rank_cost(chosen) + missing * (enc.max_list + 1)
+                 - relax_weight(enc) * placeable)
 
 
 def _child(enc: Encoded, deadline_in: float, conn: object) -> None:
@@ -414,8 +416,7 @@ def _child(enc: Encoded, deadline_in: float, conn: object) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     deadline = time.perf_counter() + deadline_in
-    weight = relax_weight(enc)
-    result = lagrangian_bound(enc, deadline, _greedy_upper(enc, weight))
+    result = lagrangian_bound(enc, deadline, _greedy_upper(enc))
     conn.send(result)  # type: ignore[attr-defined]
 
 
@@ -443,7 +444,7 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
     weight = relax_weight(enc)
     if "fork" not in multiprocessing.get_all_start_methods():
         other = None if meanwhile is None else meanwhile()
-        return lagrangian_bound(enc, deadline, _greedy_upper(enc, weight)), other
+        return lagrangian_bound(enc, deadline, _greedy_upper(enc)), other
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     helper = ctx.Process(target=_child, args=(enc, deadline - t0, send), daemon=True)
