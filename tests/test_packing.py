@@ -145,6 +145,54 @@ def test_place_unplaced_finds_a_path_longer_than_the_chains() -> None:
                                  0.0)).violations == []
 
 
+def test_place_unplaced_takes_the_cheaper_of_two_long_paths() -> None:
+    """Every workstation takes one student; students only go where they listed. X (unplaced)
+    lists W1, V1. Through W1 (four moves): A1 goes W1 -> W2 (its fifth choice: F1-F3 before it
+    are held by students listing nothing else), A2 W2 -> W3, A3 W3 -> W4 (free): cost 1 + 4 +
+    1 + 1 = 7. Through V1 (five moves): B1-B4 each one on to V5 (free): cost 2 + 4 = 6. No
+    ejection chain (two) reaches room, so it is a path; the shortest is the dearer one, and
+    the cheapest-first search takes the other: rank cost 16, against 17."""
+    w = ("W1", "W2", "W3", "W4")
+    v = ("V1", "V2", "V3", "V4", "V5")
+    f = ("F1", "F2", "F3")
+    lists = {"X": ("W1", "V1"), "A1": ("W1", *f, "W2"), "A2": ("W2", "W3"), "A3": ("W3", "W4"),
+             **{f"B{n}": (v[n - 1], v[n]) for n in range(1, 5)},
+             **{f"Z{n}": (f[n - 1],) for n in range(1, 4)}}
+    p = _one_place_stations("cheaper", lists, (*w, *v, *f), preferences_only=True)
+    enc = encode(p)
+    idx = {sid: enc.student_ids.index(sid) for sid in lists}
+    held = {idx[sid]: (enc.workstation_ids.index(prefs[0]),
+                       enc.mentor_ids.index(f"M{prefs[0]}"), 0, 0)
+            for sid, prefs in lists.items() if sid != "X"}
+    more = place_unplaced(enc, held, time.perf_counter() + 5)
+    assert set(more) == set(idx.values())
+    assert enc.workstation_ids[more[idx["X"]][0]] == "V1"
+    assert _rank(enc, more) == 16
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
+                                 0.0)).violations == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_students=14, max_workstations=4))
+def test_augmenting_paths_keep_rules_and_placed(p: Problem) -> None:
+    """The all-at-once augmenting paths alone, from the greedy allocation with every student it
+    left out as a root (alike ones sharing a search, locks and binding lists included): no one
+    placed before is dropped, no room or supervisor limit is broken (the independent checker),
+    and a student is reported placed exactly when booked."""
+    from matcher.solvers.packing import _Moves
+
+    enc = encode(p)
+    start, failed = serial_dictatorship(enc)
+    if failed:
+        return
+    mv = _Moves(enc, start, 1 << 30)
+    roots = [i for i in range(enc.n_students) if i not in start]
+    placed = mv.augment(roots, time.perf_counter() + 5)
+    assert set(start) <= set(mv.out) and len(mv.out) == len(start) + placed
+    result = build_result(enc, "test", Status.FEASIBLE, mv.out, SolverConfig(), 0.0)
+    assert check(p, result).violations == []
+
+
 def test_place_unplaced_passes_a_student_on_to_free_a_supervisor() -> None:
     """X (0854) can only have supervisor A, who has Y (0855); B takes 0855 only and has room.
     W1 has room for both. Placing X needs Y passed on to B: then X is placed with A."""

@@ -823,12 +823,16 @@ rounding then takes about 7 s (exact packing 2 s, packing again 3 s, augmenting 
 and lands within 4% of the LP bound, against 19% for the quick allocations' local moves."""
 
 
-GUIDE_MAX_LEFT = 0.015
+GUIDE_MAX_LEFT = 0.05
 """Largest share of the placeable students the exact packing of a relaxation's workstations may
-leave out for its rounding to go on (packing again, augmenting chains). Measured: the LP leaves
-1.0% out at tier M and its rounding finishes in about 7 s; the Lagrangian guide at tier XL
-leaves 2.4% out, and packing again placed only 344 of those 2,350 in 60 s, so the rounding
-could not catch up with the quick allocation (it would only take the quick one's time)."""
+leave out for its rounding to go on (packing again, augmenting moves). Measured: the LP leaves
+1.0% out at tier M, the Lagrangian guide 2.6% at tier XL; the augmenting paths, searched for
+all at once, place those 2,564 in about 40 s (one at a time they took 0.15-0.2 s each)."""
+REPACK_SHARE = 0.25
+"""Share of the guided rounding's time that packing workstations again
+(:func:`~matcher.solvers.packing.repack_unplaced`) may take before the augmenting moves: it
+tries a CP-SAT packing per student and workstation (tier XL: 344 of 2,350 placed in 60 s),
+while the paths place thousands in that time."""
 LAGRANGE_SHARE = 0.4
 """Share of the time limit by which the Lagrangian bound of a problem too large for the LP must
 be ready (:func:`_without_model`, :func:`matcher.solvers.lagrange.relax_apart`). It runs on the
@@ -899,7 +903,9 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
             guided = None
         # Cheap first (a workstation packed again, supervisors passed on), then the chains.
         if guided is not None and len(guided) < most:
-            guided = repack_unplaced(enc, guided, guide_until, hint=warm)
+            now = time.perf_counter()
+            guided = repack_unplaced(enc, guided, now + REPACK_SHARE * max(0.0, guide_until - now),
+                                     hint=warm)
         if guided is not None and len(guided) < most:
             guided = place_unplaced(enc, guided, guide_until)
         if guided is not None:

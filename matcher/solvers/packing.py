@@ -33,8 +33,13 @@ for all, 20,000 placed at rank cost 77,499 in 3.9 s; budgets 2-8 first, 76,689 i
 the pass at 16 (depth 1), 76,350 in 7.6 s. A pass at 12 with depth 2 took 56 s there (the
 off-list chains fan out), at 12 with depth 1 placed 30 for 7 s."""
 PLACE_CHEAP_SHARE = 0.7
-"""Share of :func:`place_unplaced`'s time the budgeted passes may take: the last pass, which
-places the most per second, always gets the rest."""
+"""Share of :func:`place_unplaced`'s time the budgeted passes may take: the augmenting paths,
+which place the most per second, always get the rest (at least :data:`PATH_SECONDS` each)."""
+PATH_SECONDS = 0.02
+"""Time kept for the augmenting paths of :func:`place_unplaced`, per student left to place.
+Measured at tier XL, from the Lagrangian guide's rounding (2,564 left out): all placed in 39 s
+by paths alone; the budgeted passes first took 45 s to place 151 of them for 1,100 less rank
+cost in the end."""
 
 PACK_EFFORT = 0.5
 """CP-SAT deterministic time one :func:`pack_station` may spend (a workstation's packing has a
@@ -151,8 +156,10 @@ class Loads:
     def fits(self, i: int, choice: Choice) -> bool:
         """Whether ``choice`` still has room for student ``i`` (supervisor included)."""
         w, m, s, k = choice
-        if self.s_left[s] <= 0:
-            return False
+        return self.s_left[s] > 0 and self.has_room(i, w, m, k)
+
+    def has_room(self, i: int, w: int, m: int, k: int) -> bool:
+        """Whether workstation ``w`` and mentor ``m`` have room for ``i`` starting in ``k``."""
         ws, ml = self.ws_left[w], self.m_left[m]
         return all(ws[t] > 0 and ml[t] > 0 for t in range(k, k + self.enc.st_block[i]))
 
@@ -441,6 +448,18 @@ class _Moves:
         # (the depth-2 chains repeat it for every student pushed out; tier M: most of the time).
         self._full: dict[tuple[int, int, int, int], int] = {}
         self._stations: dict[tuple[int, bool], list[int]] = {}
+        self._holds: dict[int, set[int]] | None = None
+
+    def holds(self) -> dict[int, set[int]]:
+        """Supervisor -> the students of free choice (no given supervisor, no lock) it has:
+        the ones :func:`_shift_supervisors` may pass on. Built once, then kept by :meth:`move`."""
+        if self._holds is None:
+            enc = self.enc
+            self._holds = defaultdict(set)
+            for j, c in self.out.items():
+                if enc.st_sup[j] < 0 and enc.st_lock[j] is None:
+                    self._holds[c[2]].add(j)
+        return self._holds
 
     def spent(self, deadline: float) -> bool:
         """Whether the work budget or the time is used up."""
@@ -495,11 +514,16 @@ class _Moves:
 
     def move(self, i: int, new: Choice) -> None:
         """Book ``new`` for ``i`` (its old booking, if any, already given back)."""
-        if i in self.out:
-            self.at[self.out[i][0]].discard(i)
+        old = self.out.get(i)
+        if old is not None:
+            self.at[old[0]].discard(i)
         self.loads.take(i, new)
         self.out[i] = new
         self.at[new[0]].add(i)
+        if self._holds is not None and self.enc.st_sup[i] < 0 and self.enc.st_lock[i] is None:
+            if old is not None:
+                self._holds[old[2]].discard(i)
+            self._holds[new[2]].add(i)
 
     def relocate(self, j: int, budget: int, depth: int, off_list: bool) -> bool:
         """Move ``j`` (booking given back) elsewhere, losing less than ``budget`` rank; where
@@ -546,88 +570,219 @@ class _Moves:
                 return True
         return False
 
-    def augment(self, i: int, deadline: float) -> bool:
-        """Place ``i`` (not booked) along the shortest augmenting path, at any rank cost.
+    def augment(self, roots: Sequence[int], deadline: float) -> int:
+        """Place unplaced ``roots`` along augmenting paths, at any rank cost; returns how many.
 
-        ``i`` takes a place freed by moving ``j1`` out of its workstation, ``j1`` one freed by
-        moving ``j2``, and so on, until the last takes a place with room: a breadth-first search
-        over the students pushed out, where the ejection chains of :meth:`enter` stop at
-        :data:`EJECTION_DEPTH`. No workstation appears twice on a path, so each move is checked
-        against exactly the room it will have; each workstation is searched for students to push
-        out once (students booked alike there, same start, block and mentor, are checked
-        once). Students keep their supervisors; ``i`` gets one with room, or one freed by passing
-        students on to other supervisors (:func:`_shift_supervisors`). Returns whether ``i`` was
-        placed (then every move on the path is booked; else no workstation changed).
+        A student takes a place freed by moving ``j1`` out of its workstation, ``j1`` one freed
+        by moving ``j2``, and so on, until the last takes a place with room: the moves the
+        ejection chains of :meth:`enter` make, to any length. Phases repeat while one places
+        someone: each is one breadth-first search from all roots at once over the students
+        pushed out (each workstation searched for students to push out once per phase,
+        students booked alike there, same start, block and mentor, checked once), and a path
+        is booked as soon as it is found, unless a path booked before in the phase changed a
+        workstation on it (then that branch is dropped: its checks are stale). No workstation
+        appears twice on a path, so each move is checked against exactly the room it will
+        have. Students keep their supervisors; a root gets one with room, or one freed by
+        passing students on to other supervisors (:func:`_shift_supervisors`).
+
+        Why all at once: the shortest paths here are long (the chains failed), so one search
+        visits most workstations; one search per phase places many students for that price
+        (tier XL: about a search's cost per phase instead of per student).
+        """
+        pending = [i for i in roots if i not in self.out]
+        stuck: set[int] = set()  # no supervisor for them, even passing students on
+        placed = 0
+        while pending and not self.spent(deadline):
+            got = self._augment_phase(pending, deadline, stuck)
+            if not got:
+                break
+            placed += got
+            pending = [i for i in pending if i not in self.out and i not in stuck]
+        return placed
+
+    def _augment_phase(self, roots: list[int], deadline: float, stuck: set[int]) -> int:
+        """One phase of :meth:`augment`: the search from all ``roots``; returns how many it
+        placed (roots found without a supervisor are added to ``stuck``).
+
+        The search is cheapest first (a path's cost: the rank its root takes plus the rank each
+        mover loses, so it may be negative), and a path is booked when it is the cheapest known.
+        Roots alike (same profile, no lock, lists not binding) can take each other's paths (the
+        supervisor is chosen when a path is booked), so they share one search tree, grown from
+        the first of them: each path it finds places the one of them ranking its first move
+        best that gets a supervisor, and it grows on until all are placed.
         """
         enc, loads = self.enc, self.loads
+        alike: dict[Any, list[int]] = {}
+        for i in roots:
+            alike.setdefault(self._kind(i), []).append(i)
+        waiting = {group[0]: group for group in alike.values()}
         # came[k] = (the student taking k's place, that student's booking there)
         came: dict[int, tuple[int, Choice]] = {}
+        root_of = {r: r for r in waiting}
+        done: set[int] = set()  # trees whose roots are all placed, or without a supervisor
+        dirty: set[int] = set()  # workstations changed by this phase's bookings
+        changed: list[int] = []  # the same, in the order they changed
         expanded: set[int] = set()
-        queue = [i]
-        for j in queue:
-            if self.spent(deadline):
+        # Students of one kind have the same stations and fit alike, so the first of a kind to
+        # be searched checks all its stations; the later ones only where bookings changed the
+        # room since, and where the first did not look (its own path). Per kind: the
+        # workstations with room for it, those not looked at, how much of `changed` is seen.
+        kinds: dict[Any, tuple[set[int], set[int], list[int]]] = {}
+        full, version = self._full, loads.ws_version
+        # (path cost, order, student, the booking ending its path or None: a node to search)
+        heap: list[tuple[int, int, int, Choice | None]] = [
+            (0, n, r, None) for n, r in enumerate(waiting)]
+        order = len(heap)
+
+        def push(cost: int, k: int, end: Choice | None) -> None:
+            nonlocal order
+            heapq.heappush(heap, (cost, order, k, end))
+            order += 1
+
+        def has_room(j: int, w: int, starts: list[int]) -> bool:
+            # _known_full, inlined (the inner loop of the search), then a check if unknown.
+            if self._kind_shared(j) and full.get(
+                    (w, enc.st_disc[j], enc.st_block[j], id(starts))) == version[w]:
                 return False
+            self.tries += 1
+            if fit(loads, j, w, starts, -1) is not None:
+                return True
+            self._note_full(j, w, starts)
+            return False
+
+        def expand(j: int, w: int, base: int, sup: int, starts: list[int]) -> None:
+            # Who at w could j push out (students booked alike free the same room)? A path on
+            # through one of them costs base (j's path cost less j's rank now) + j's rank at w.
+            expanded.add(w)
+            freed: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+            for k in sorted(self.at[w]):
+                held = self.out[k]
+                if k in root_of or enc.st_lock[k] is not None:
+                    continue  # already in a tree (a root placed here included), or locked
+                sig = (held[3], enc.st_block[k], held[1])
+                if sig not in freed:
+                    # k's room at w handed back for the check alone (not its supervisor:
+                    # fit does not look at it), then taken again.
+                    self.tries += 1
+                    ws, ml = loads.ws_left[w], loads.m_left[held[1]]
+                    span = range(held[3], held[3] + enc.st_block[k])
+                    for t in span:
+                        ws[t] += 1
+                        ml[t] += 1
+                    freed[sig] = fit(loads, j, w, starts, sup)
+                    for t in span:
+                        ws[t] -= 1
+                        ml[t] -= 1
+                got = freed[sig]
+                if got is not None:
+                    came[k] = (j, (w, got[1], sup, got[0]))
+                    root_of[k] = root_of[j]
+                    push(base + enc.cost(j, w), k, None)
+
+        placed = 0
+        while heap:
+            cost, _n, j, end = heapq.heappop(heap)
+            root = root_of[j]
+            if root in done:
+                continue
+            if self.spent(deadline):
+                break
             path = set()
             node = j
-            while node != i:  # the workstations already on j's path (and j's own)
+            while node != root:  # the workstations already on j's path (and j's own)
                 path.add(self.out[node][0])
                 node = came[node][0]
-            sup = self.out[j][2] if j != i else -1  # i's supervisor: chosen once a path is found
+            if not path.isdisjoint(dirty):
+                continue  # a booking changed the room a move on this path was checked against
+            if end is not None:  # a path's end: book it, if it still has room
+                if end[0] in dirty and not loads.has_room(j, end[0], end[1], end[3]):
+                    push(cost, j, None)  # a booking took the room: search from j again
+                    continue
+                group = waiting[root]
+                first = end[0] if j == root else self._first_move(root, j, came)
+                group.sort(key=lambda i: (enc.cost(i, first), i))
+                while group:  # the one of them with a supervisor ranking it best takes it
+                    who = group.pop(0)
+                    if self._book_path(root, who, j, end, came):
+                        placed += 1
+                        for w in (*path, end[0]):
+                            if w not in dirty:
+                                dirty.add(w)
+                                changed.append(w)
+                        break
+                    stuck.add(who)
+                if not group:
+                    done.add(root)
+                continue
+            sup = self.out[j][2] if j != root else -1  # the root's: chosen once a path is found
+            base = cost - (0 if j == root else enc.cost(j, self.out[j][0]))
             starts = loads.starts_by_station(j)
-            for w in self.stations(j, off_list=True):
-                if w in path:
-                    continue
-                if not self._known_full(j, w, starts[w]):
-                    self.tries += 1
-                    got = fit(loads, j, w, starts[w], sup)
-                    if got is not None:
-                        return self._book_path(i, j, (w, got[1], sup, got[0]), came)
-                    self._note_full(j, w, starts[w])
-                if w in expanded:
-                    continue
-                expanded.add(w)
-                # Students booked alike (start, block, mentor) free the same room.
-                freed: dict[tuple[int, int, int], tuple[int, int] | None] = {}
-                for k in sorted(self.at[w]):
-                    held = self.out[k]
-                    if k in came or enc.st_lock[k] is not None:
+            kind = self._kind(j)
+            memo = kinds.get(kind)
+            if memo is None:  # the first of its kind: every station
+                roomy: set[int] = set()
+                for w in self.stations(j, off_list=True):
+                    if w in path:
                         continue
-                    sig = (held[3], enc.st_block[k], held[1])
-                    if sig not in freed:
-                        # k's room at w handed back for the check alone (not its supervisor:
-                        # fit does not look at it), then taken again.
-                        self.tries += 1
-                        ws, ml = loads.ws_left[w], loads.m_left[held[1]]
-                        span = range(held[3], held[3] + enc.st_block[k])
-                        for t in span:
-                            ws[t] += 1
-                            ml[t] += 1
-                        freed[sig] = fit(loads, j, w, starts[w], sup)
-                        for t in span:
-                            ws[t] -= 1
-                            ml[t] -= 1
-                    got = freed[sig]
-                    if got is not None:
-                        came[k] = (j, (w, got[1], sup, got[0]))
-                        queue.append(k)
-        return False
+                    if has_room(j, w, starts[w]):
+                        roomy.add(w)
+                    elif w not in expanded:
+                        expand(j, w, base, sup, starts[w])
+                memo = kinds[kind] = (roomy, path & starts.keys(), [len(changed)])
+            else:
+                roomy, unseen, seen_upto = memo
+                news = [w for w in changed[seen_upto[0]:] if w in starts]
+                seen_upto[0] = len(changed)
+                for w in (*news, *(unseen - path)):
+                    unseen.discard(w)
+                    if has_room(j, w, starts[w]):
+                        roomy.add(w)
+                    else:
+                        roomy.discard(w)
+                        if w not in expanded and w not in path:
+                            expand(j, w, base, sup, starts[w])
+            # The path's end for j: the workstation with room ranking best for it.
+            for w in sorted((w for w in roomy if w not in path),
+                            key=lambda w: (enc.cost(j, w), w)):
+                got = fit(loads, j, w, starts[w], sup)
+                if got is not None:
+                    push(base + enc.cost(j, w), j, (w, got[1], sup, got[0]))
+                    break
+                roomy.discard(w)
+        return placed
 
-    def _book_path(self, i: int, last: int, end: Choice, came: dict[int, tuple[int, Choice]]
-                   ) -> bool:
-        """Book an augmenting path found by :meth:`augment`, from its end back to ``i``, once
-        ``i`` has a supervisor (passing students on to others if need be); else book nothing."""
-        s = self.loads.supervisor(i)
+    def _kind_shared(self, j: int) -> bool:
+        """Whether ``j``'s options are its profile's (no lock, lists not binding)."""
+        return self.enc.st_lock[j] is None and not self.enc.preferences_only
+
+    def _kind(self, j: int) -> Any:
+        """Students of one kind have the same options: the profile, else the student."""
+        return self.enc.profile(j) if self._kind_shared(j) else j
+
+    def _first_move(self, root: int, j: int, came: dict[int, tuple[int, Choice]]) -> int:
+        """The workstation the root of ``j``'s search tree takes on ``j``'s path."""
+        node = j
+        while came[node][0] != root:
+            node = came[node][0]
+        return came[node][1][0]
+
+    def _book_path(self, root: int, who: int, last: int, end: Choice,
+                   came: dict[int, tuple[int, Choice]]) -> bool:
+        """Book an augmenting path found by :meth:`augment` from ``root`` (its search tree's
+        root) for ``who`` (a root alike), from its end back, once ``who`` has a supervisor
+        (passing students on to others if need be); else book nothing."""
+        s = self.loads.supervisor(who)
         if s < 0:
-            s = _shift_supervisors(self, i)
+            s = _shift_supervisors(self, who)
         if s < 0:
             return False
         moves = [(last, end)]
         node = last
-        while node != i:
+        while node != root:
             node, booking = came[node]
             moves.append((node, booking))
         w, m, _s, k = moves[-1][1]
-        moves[-1] = (i, (w, m, s, k))
+        moves[-1] = (who, (w, m, s, k))
         for j, (w, m, sup, k) in moves:  # each move's room is freed by the one before it
             if j in self.out:
                 # Its supervisor now: passing students on (above) may have changed it.
@@ -705,11 +860,11 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     ``preferences_only``). Passes over the unplaced students allow ever more added rank cost
     (the student's own rank plus what the chain loses) with shorter chains, as
     :data:`PLACE_PASSES` says, within :data:`PLACE_CHEAP_SHARE` of the time and of the work
-    budget; then any cost: placing one more student comes first, but the cheap ways are tried
-    before the first way found. In the last pass, a student no chain places gets the
-    shortest augmenting path of any length (:meth:`_Moves.augment`). The work budget is as
-    :func:`improve_rank`'s (``work`` placement tries), and the result depends only on the
-    input unless time cuts a pass short.
+    budget. Then the students left get augmenting paths of any length and at any cost, all
+    searched for at once, cheapest first (:meth:`_Moves.augment`): placing one more student
+    comes first, but the cheap ways are tried before. The work budget is as
+    :func:`improve_rank`'s (``work`` placement tries), and the result depends only on the input
+    unless time cuts a pass short.
 
     Returns
     -------
@@ -718,18 +873,16 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     """
     mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, enc.n_students))
     now = time.perf_counter()
-    # The budgeted passes get a share of the time and of the work; the last pass the rest.
-    cheap = (now + PLACE_CHEAP_SHARE * max(0.0, deadline - now), PLACE_CHEAP_SHARE * mv.work)
-    passes = [(b, d, *cheap) for b, d in PLACE_PASSES] + [
-        (1 << 30, EJECTION_DEPTH, deadline, mv.work)]
-    last = len(passes) - 1
-    for n, (budget, depth, until, tries_cap) in enumerate(passes):
+    # The budgeted passes get a share of the time and of the work; the paths the rest.
+    cheap = (min(now + PLACE_CHEAP_SHARE * max(0.0, deadline - now),
+                 deadline - PATH_SECONDS * (enc.n_placeable - len(mv.out))),
+             PLACE_CHEAP_SHARE * mv.work)
+    for budget, depth in PLACE_PASSES:
         for i in range(enc.n_students):
-            if i in mv.out or mv.tries >= tries_cap or time.perf_counter() >= until:
+            if i in mv.out or mv.tries >= cheap[1] or time.perf_counter() >= cheap[0]:
                 continue
-            if not mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True) and (
-                    n == last):
-                mv.augment(i, until)
+            mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True)
+    mv.augment([i for i in range(enc.n_students) if i not in mv.out], deadline)
     return mv.out
 
 
@@ -791,15 +944,12 @@ def _shift_supervisors(mv: _Moves, i: int) -> int:
     room), or -1 when no chain exists. (``s0`` is ``i``'s given supervisor, if it has one.)
     """
     enc, loads = mv.enc, mv.loads
-    holds: dict[int, list[int]] = defaultdict(list)
-    for j in sorted(mv.out):
-        if enc.st_sup[j] < 0 and enc.st_lock[j] is None:
-            holds[mv.out[j][2]].append(j)
+    holds = mv.holds()
     start = enc.supervisors_for(i)
     came: dict[int, tuple[int, int]] = {s: (-1, -1) for s in start}  # s -> (previous s, student)
     queue = list(start)
     for s in queue:
-        for j in holds.get(s, ()):
+        for j in sorted(holds.get(s, ())):
             for s2 in enc.supervisors_for(j):
                 if s2 in came:
                     continue
