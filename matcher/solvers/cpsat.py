@@ -93,7 +93,7 @@ from ..result import Result, Status
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
-from .flow import FlowRelaxation, flow_allocation, repair
+from .flow import FlowRelaxation, flow_allocation, reassign, repair
 from .greedy import serial_dictatorship
 from .lagrange import relax_apart
 from .milp import Refined, refine_levels, relax
@@ -925,6 +925,8 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
     # bound's min-cost flow takes seconds, which must come out of the time limit.
     placed = len(best)
     rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
+    if not stop.requested:
+        best = reassign(enc, best, finish)
     if not stop.requested:
         best = improve_rank(enc, best, finish)
     rank = enc.rank_cost(best)

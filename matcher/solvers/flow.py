@@ -78,6 +78,10 @@ NAME = "flow"
 SOURCE, SINK = 0, 1
 REPAIR_ROUNDS = 8
 """At most this many re-solves with tightened capacities after the first repair."""
+REASSIGN_SECONDS = 0.25e-3
+"""Seconds per student :func:`reassign` expects for one block length (building the graph and
+the min-cost flow, which cannot be stopped). Measured: tier XL 24.5 s for 100,000 students,
+tier M 2.7 s for 20,000."""
 
 
 @dataclass
@@ -467,6 +471,119 @@ def _pair_weight_bound(enc: Encoded, placed: int) -> int:
     return sum(sorted(best, reverse=True)[:placed])
 
 
+def reassign(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> dict[int, Choice]:
+    """Lower an allocation's rank cost by an exact reassignment, block length by block length.
+
+    For the students of one block length ``n`` (locked ones stay), a min-cost flow picks anew
+    who takes which ``(workstation, mentor, start)``: the slots these students hold now, and
+    the room left over, counted only for starts whose blocks never overlap (``k`` aligned to
+    the last term modulo ``n``), so no term is counted twice; each student may take a listed
+    workstation with an allowed start and an eligible mentor, or keep its own slot. Everyone
+    stays placed with the same supervisor, so every rule still holds, and the rank cost is
+    the least over these choices (so never higher). Pair weights are not looked at: rank
+    cost comes first, and costs in rank alone keep the flow fast.
+
+    Why: the augmenting paths and local moves leave students in each other's better places;
+    at tier XL this takes the allocation from 432,148 to 423,334 in about 20 s (two block
+    lengths), where the local moves gain about 1,000 in a minute.
+
+    Returns
+    -------
+    dict
+        A new allocation with the same students placed, rank cost never higher. A block
+        length whose flow would likely end after ``deadline`` (see :data:`REASSIGN_SECONDS`)
+        is left as it was.
+    """
+    out = dict(chosen)
+    for n in sorted({enc.st_block[i] for i in out}, reverse=True):
+        size = sum(1 for i in out if enc.st_block[i] == n)
+        if time.perf_counter() + REASSIGN_SECONDS * size < deadline:
+            out = _reassign_block(enc, out, n)
+    return out
+
+
+def _reassign_block(enc: Encoded, chosen: dict[int, Choice], n: int) -> dict[int, Choice]:
+    """One block length of :func:`reassign`."""
+    loads = Loads(enc)
+    for i, c in chosen.items():
+        loads.take(i, c)
+    students = [i for i in sorted(chosen) if enc.st_lock[i] is None and enc.st_block[i] == n]
+    held: dict[tuple[int, int, int], int] = defaultdict(int)
+    for i in students:
+        w, m, _s, k = chosen[i]
+        held[w, m, k] += 1
+    # Nodes: source, sink, one per student, then one per slot (w, m, k) and room node.
+    node: dict[tuple[int, int, int], int] = {}
+    tails: list[int] = []
+    heads: list[int] = []
+    caps: list[int] = []
+    costs: list[int] = []
+    picks: list[tuple[int, tuple[int, int, int]]] = []  # per student arc: (student, slot)
+    first = 2
+    for a, i in enumerate(students):
+        w0, m0, _s, k0 = chosen[i]
+        starts = loads.starts_by_station(i)
+        keys = {(w, m, k) for w in enc.st_prefs[i] for k in starts.get(w, ())
+                for m in loads.mentors(i, w)}
+        keys.add((w0, m0, k0))
+        for key in sorted(keys):
+            head = node.get(key)
+            if head is None:
+                head = node[key] = first + len(students) + len(node)
+            tails.append(first + a)
+            heads.append(head)
+            costs.append(enc.cost(i, key[0]))
+            picks.append((i, key))
+    n_picks = len(picks)
+    caps.extend([1] * n_picks)
+    n_nodes = first + len(students) + len(node)
+
+    def arc(tail: int, head: int, cap: int) -> None:
+        tails.append(tail)
+        heads.append(head)
+        caps.append(cap)
+        costs.append(0)
+
+    for a in range(len(students)):
+        arc(SOURCE, first + a, 1)
+    # Room left over, for starts whose n-term blocks never overlap: through the mentor's room
+    # and then the workstation's (a mentor belongs to one workstation).
+    room_node: dict[tuple[str, int, int], int] = {}
+    for key, head in node.items():
+        w, m, k = key
+        if held.get(key):
+            arc(head, SINK, held[key])
+        if (k - (enc.n_terms - n)) % n:
+            continue
+        span = range(k, k + n)
+        room_m = min(loads.m_left[m][t] for t in span)
+        room_w = min(loads.ws_left[w][t] for t in span)
+        if room_m <= 0 or room_w <= 0:
+            continue
+        if ("m", m, k) not in room_node:
+            room_node["m", m, k] = n_nodes
+            n_nodes += 1
+            if ("w", w, k) not in room_node:
+                room_node["w", w, k] = n_nodes
+                n_nodes += 1
+                arc(room_node["w", w, k], SINK, room_w)
+            arc(room_node["m", m, k], room_node["w", w, k], room_m)
+        arc(head, room_node["m", m, k], len(students))
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(
+        np.asarray(tails, dtype=np.int32), np.asarray(heads, dtype=np.int32),
+        np.asarray(caps, dtype=np.int64), np.asarray(costs, dtype=np.int64))
+    smcf.set_nodes_supplies(np.asarray([SOURCE, SINK], dtype=np.int32),
+                            np.asarray([len(students), -len(students)], dtype=np.int64))
+    if smcf.solve() != smcf.OPTIMAL:  # cannot happen: the allocation itself is such a flow
+        return chosen
+    out = dict(chosen)
+    for (i, (w, m, k)), f in zip(picks, smcf.flows(arcs[:n_picks]).tolist(), strict=True):
+        if f:
+            out[i] = (w, m, chosen[i][2], k)
+    return out
+
+
 def flow_allocation(enc: Encoded, deadline: float
                     ) -> tuple[FlowRelaxation, Repaired, dict[str, Any]]:
     """The relaxation, and the best repaired allocation of a few capped re-solves.
@@ -506,8 +623,9 @@ def flow_allocation(enc: Encoded, deadline: float
         # Augmenting moves for whoever the repair left out (placing more comes first).
         best = replace(best, chosen=place_unplaced(enc, best.chosen, deadline))
     if best.chosen is not None:
-        # Local moves (shifts, ejection chains) lowering the rank cost, same students placed.
-        improved = improve_rank(enc, best.chosen, deadline)
+        # Exact reassignment, then local moves (shifts, ejection chains) lowering the rank
+        # cost, same students placed.
+        improved = improve_rank(enc, reassign(enc, best.chosen, deadline), deadline)
         stats["improved_rank_cost_by"] = enc.rank_cost(best.chosen) - enc.rank_cost(improved)
         best = replace(best, chosen=improved)
     return relax, best, stats
