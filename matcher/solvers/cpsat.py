@@ -93,7 +93,7 @@ from ..result import Result, Status
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
-from .flow import FlowRelaxation, flow_allocation, reassign, repair
+from .flow import REASSIGN_SECONDS, FlowRelaxation, flow_allocation, reassign, repair
 from .greedy import serial_dictatorship
 from .lagrange import relax_apart
 from .milp import Refined, refine_levels, relax
@@ -868,7 +868,11 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
     place_until = t0 + 0.85 * config.time_limit_s
     # The LP-guided rounding starts late (after the LP) but lands near the LP's rank cost, so it
     # may run almost to the end; local moves only polish whichever allocation wins.
-    guide_until = t0 + GUIDE_UNTIL_SHARE * config.time_limit_s
+    finish = deadline - _FINISH_S_PER_STUDENT * enc.n_students  # time kept for writing
+    # ... and for the exact reassignment at the end (it gains more per second than the
+    # cheap passes of the placing moves: tier M 76,221 -> 75,328 in 2.7 s).
+    guide_until = min(t0 + GUIDE_UNTIL_SHARE * config.time_limit_s,
+                      finish - REASSIGN_SECONDS * enc.n_students)
 
     def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
         warm, flow_relax = _warm_start(enc, t0 + 0.1 * config.time_limit_s, stats, {})
@@ -915,7 +919,6 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
                 best = guided
     stats["allocation"] = ("lp-guided" if with_lp else "lagrangian-guided") if (
         best is not warm) else "quick"
-    finish = deadline - _FINISH_S_PER_STUDENT * enc.n_students  # time kept for writing
     if len(best) < most and not stop.requested:
         # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
         # was due, the guided ones at their own deadline).
