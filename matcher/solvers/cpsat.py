@@ -837,8 +837,8 @@ LAGRANGE_SHARE = 0.4
 """Share of the time limit by which the Lagrangian bound of a problem too large for the LP must
 be ready (:func:`_without_model`, :func:`matcher.solvers.lagrange.relax_apart`). It runs on the
 second core while the quick allocations are made here. Measured at tier XL (180 s): bound
-360,252 at 100,000 placed against the flow bound's 281,295; its rounding leaves too many out
-there (see :data:`GUIDE_MAX_LEFT`), so it is the bound that counts."""
+372,677 at 100,000 placed against the flow bound's 281,295, ready at about 76 s; its rounding,
+augmenting moves and reassignment then take about 90 s (session 10 in RESULTS.md)."""
 _FINISH_S_PER_STUDENT = 40e-6
 """Seconds per student kept back at the end for writing the result (reasons for the unplaced
 included): tier XL took about 4 s after its local moves stopped."""
@@ -855,9 +855,10 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
     best of greedy, deferred acceptance and the flow repair, with augmenting moves while fewer
     than the proven maximum are placed. The relaxation's workstations are then rounded to an
     allocation (:func:`~matcher.solvers.flow.repair` with exact packing per workstation, packing
-    again, augmenting chains), and the better of the two gets local rank moves for the rest of
-    the time. Bounds: the larger of the relaxation's and the flow relaxation's. OPTIMAL only
-    when they are met.
+    again, augmenting moves), and the better of the two gets the exact reassignment
+    (:func:`~matcher.solvers.flow.reassign`) and local rank moves for the rest of the time.
+    Bounds: the larger of the relaxation's and the flow relaxation's. OPTIMAL only when they
+    are met.
     """
     deadline = t0 + config.time_limit_s
     stats: dict[str, Any] = {"choice_variables": choices, "model": "not built"}
@@ -905,7 +906,7 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
             # Too many left out to place again in the time left (see GUIDE_MAX_LEFT).
             stats["guided_left_out"] = most - len(guided)
             guided = None
-        # Cheap first (a workstation packed again, supervisors passed on), then the chains.
+        # Cheap first (a workstation packed again, supervisors passed on), then the moves.
         if guided is not None and len(guided) < most:
             now = time.perf_counter()
             guided = repack_unplaced(enc, guided, now + REPACK_SHARE * max(0.0, guide_until - now),

@@ -26,12 +26,13 @@ IMPROVE_WORK_PER_STUDENT = 1_000
 EJECTION_DEPTH = 2
 """How many students one improving move of :func:`improve_rank` may push on, in a chain."""
 PLACE_PASSES = ((2, 2), (4, 2), (6, 2), (8, 2), (16, 1))
-"""``(added rank cost allowed per student, chain depth)`` of :func:`place_unplaced`'s first
-passes; a last pass takes the first chain found (depth :data:`EJECTION_DEPTH`, any cost).
-Measured at tier M, placing the 171 students the LP's rounding left out: first chain found
-for all, 20,000 placed at rank cost 77,499 in 3.9 s; budgets 2-8 first, 76,689 in 6.1 s; with
-the pass at 16 (depth 1), 76,350 in 7.6 s. A pass at 12 with depth 2 took 56 s there (the
-off-list chains fan out), at 12 with depth 1 placed 30 for 7 s."""
+"""``(added rank cost allowed per student, chain depth)`` of :func:`place_unplaced`'s budgeted
+passes; augmenting paths at any cost place the rest. Measured at tier M, placing the 171
+students the LP's rounding left out (session 8, when a last pass took the first chain found
+at any cost): first chain found for all, 20,000 placed at rank cost 77,499 in 3.9 s; budgets
+2-8 first, 76,689 in 6.1 s; with the pass at 16 (depth 1), 76,350 in 7.6 s. A pass at 12 with
+depth 2 took 56 s there (the off-list chains fan out), at 12 with depth 1 placed 30 for 7 s.
+Session 10: the passes, then the paths, 76,203 in 7.7 s; the paths alone 77,014 in 1.2 s."""
 PLACE_CHEAP_SHARE = 0.7
 """Share of :func:`place_unplaced`'s time the budgeted passes may take: the augmenting paths,
 which place the most per second, always get the rest (at least :data:`PATH_SECONDS` each)."""
@@ -576,18 +577,20 @@ class _Moves:
         A student takes a place freed by moving ``j1`` out of its workstation, ``j1`` one freed
         by moving ``j2``, and so on, until the last takes a place with room: the moves the
         ejection chains of :meth:`enter` make, to any length. Phases repeat while one places
-        someone: each is one breadth-first search from all roots at once over the students
-        pushed out (each workstation searched for students to push out once per phase,
-        students booked alike there, same start, block and mentor, checked once), and a path
-        is booked as soon as it is found, unless a path booked before in the phase changed a
-        workstation on it (then that branch is dropped: its checks are stale). No workstation
-        appears twice on a path, so each move is checked against exactly the room it will
-        have. Students keep their supervisors; a root gets one with room, or one freed by
-        passing students on to other supervisors (:func:`_shift_supervisors`).
+        someone: each is one search from all roots at once over the students pushed out,
+        cheapest path first (see :meth:`_augment_phase`; each workstation searched for students
+        to push out once per phase, students booked alike there, same start, block and mentor,
+        checked once), and a path is booked when it is the cheapest known, unless a path
+        booked before in the phase changed a workstation on it (then that branch is dropped:
+        its checks are stale). No workstation appears twice on a path, so each move is checked
+        against exactly the room it will have. Students keep their supervisors; a root gets one
+        with room, or one freed by passing students on to other supervisors
+        (:func:`_shift_supervisors`).
 
-        Why all at once: the shortest paths here are long (the chains failed), so one search
-        visits most workstations; one search per phase places many students for that price
-        (tier XL: about a search's cost per phase instead of per student).
+        Why all at once: the paths here are long (the chains failed), so one search visits
+        most workstations; one search per phase places many students for that price. Tier XL,
+        2,564 students left out by the Lagrangian guide's rounding: all placed in about 40 s
+        (one search per student took 0.15-0.2 s each).
         """
         pending = [i for i in roots if i not in self.out]
         stuck: set[int] = set()  # no supervisor for them, even passing students on
