@@ -79,9 +79,9 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -839,6 +839,16 @@ be ready (:func:`_without_model`, :func:`matcher.solvers.lagrange.relax_apart`).
 second core while the quick allocations are made here. Measured at tier XL (180 s): bound
 372,677 at 100,000 placed against the flow bound's 281,295, ready at about 76 s; its rounding,
 augmenting moves and reassignment then take about 90 s (session 10 in RESULTS.md)."""
+_LATER_MARGIN_S = 0.5
+"""The Lagrangian helper stops raising its bound this long before the allocation is final (an
+iteration takes about 0.07 s at tier XL; the bound then comes through the pipe)."""
+
+
+def _no_later_bound(wait: bool = True) -> float | None:
+    """No helper goes on raising a bound (the LP's is final)."""
+    return None
+
+
 _FINISH_S_PER_STUDENT = 40e-6
 """Seconds per student kept back at the end for writing the result (reasons for the unplaced
 included): tier XL took about 4 s after its local moves stopped."""
@@ -884,15 +894,19 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
                 LAGRANGE_SHARE * config.time_limit_s))
         return warm, flow_relax, most
 
+    later: Callable[..., float | None] = _no_later_bound
     if with_lp:
         lp, got = relax(enc, config, lp_deadline, lambda: stop.requested, quick)
     else:
-        lp, got = relax_apart(enc, t0 + LAGRANGE_SHARE * config.time_limit_s,
-                              lambda: stop.requested, quick)
+        # The helper goes on raising the bound on the second core while this one rounds.
+        lp, got, later = relax_apart(enc, t0 + LAGRANGE_SHARE * config.time_limit_s,
+                                     lambda: stop.requested, quick,
+                                     bound_until=finish - _LATER_MARGIN_S)
         stats["relaxation"] = "Lagrangian"
     assert got is not None
     warm, flow_relax, most = got
     if warm is None:
+        later(wait=False)
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                             stats=stats, message=lock_failure(enc, NAME, False))
     stats.update(lp_seconds=lp.seconds, lp_rank_bound=None if lp.value is None else (
@@ -933,6 +947,11 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
         best = reassign(enc, best, finish)
     if not stop.requested:
         best = improve_rank(enc, best, finish)
+    final = later(wait=not stop.requested)
+    if final is not None and lp.value is not None and final > lp.value:
+        lp = replace(lp, value=final)
+        rank_lb = _higher(rank_lb, lp.rank_lb_at(placed))
+        stats["lagrangian_final_bound"] = lp.rank_lb_at(placed)
     rank = enc.rank_cost(best)
     proven = placed >= most and rank_lb is not None and rank <= rank_lb
     if stop.requested:

@@ -319,7 +319,8 @@ def _loads(enc: Encoded, gr: _Groups, ch: _Choice, shape_ws: tuple[int, int],
 
 
 def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
-                     max_iterations: int = 2_000) -> Relaxation:
+                     max_iterations: int = 2_000, *, report_at: float | None = None,
+                     report: Callable[[Relaxation], object] | None = None) -> Relaxation:
     """Subgradient ascent on the Lagrangian dual (see the module docstring) until ``deadline``.
 
     Parameters
@@ -334,6 +335,10 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
         a guess 1% above the bound.
     max_iterations
         Iteration limit (the deterministic stop).
+    report_at, report
+        Once ``time.perf_counter()`` passes ``report_at`` (or at the end, if that comes
+        first), ``report`` gets the relaxation as it is then, and the ascent goes on to
+        ``deadline``: the guide is wanted early, the bound gains from the time left.
 
     Returns
     -------
@@ -366,6 +371,9 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
         recent.append(ch.station)
         if len(recent) > GUIDE_ITERATIONS:
             recent.pop(0)
+        if report is not None and report_at is not None and time.perf_counter() >= report_at:
+            report(_relaxation(enc, best_value, weight, recent, t0, iterations))
+            report = None
         ws, ms, ss = _loads(enc, gr, ch, (n_ws, n_terms), len(enc.m_cap), len(enc.s_cap))
         # Subgradients, projected: a price at 0 with room to spare cannot go lower.
         g_ws = np.where((lam > 0) | (ws > cap_ws), ws - cap_ws, 0.0)
@@ -383,8 +391,17 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
         if theta < 1e-6:
             break
     assert best_choice is not None
-    # The guide: each student's most frequent choice over the last iterations (the ergodic
-    # average of the subgradient method tends to the LP's solution; one iterate jumps around).
+    result = _relaxation(enc, best_value, weight, recent, t0, iterations)
+    if report is not None:
+        report(result)
+    return result
+
+
+def _relaxation(enc: Encoded, best_value: float, weight: int,
+                recent: list[npt.NDArray[np.int64]], t0: float, iterations: int) -> Relaxation:
+    """The bound so far, with its guide: each student's most frequent choice over the last
+    iterations (the ergodic average of the subgradient method tends to the LP's solution;
+    one iterate jumps around)."""
     votes = np.sort(np.stack(recent), axis=0)  # sorted: ties go to the lowest index
     best_station = np.full(enc.n_students, -1, dtype=np.int64)
     best_count = np.zeros(enc.n_students, dtype=np.int64)
@@ -411,17 +428,23 @@ def _greedy_upper(enc: Encoded) -> float:
                  - relax_weight(enc) * placeable)
 
 
-def _child(enc: Encoded, deadline_in: float, conn: object) -> None:
-    """Helper-process entry (forked): the bound, sent back through the pipe."""
+def _child(enc: Encoded, deadline_in: float, conn: object, until_in: float | None) -> None:
+    """Helper-process entry (forked): the relaxation sent back through the pipe when due, then
+    (``until_in`` given) the bound's value as it is at that later time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    deadline = time.perf_counter() + deadline_in
-    result = lagrangian_bound(enc, deadline, _greedy_upper(enc))
-    conn.send(result)  # type: ignore[attr-defined]
+    now = time.perf_counter()
+    due = now + deadline_in
+    result = lagrangian_bound(enc, due if until_in is None else now + until_in,
+                              _greedy_upper(enc), report_at=due,
+                              report=conn.send)  # type: ignore[attr-defined]
+    if until_in is not None:
+        conn.send(result.value)  # type: ignore[attr-defined]
 
 
 def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None = None,
-                meanwhile: Callable[[], _T] | None = None) -> tuple[Relaxation, _T | None]:
+                meanwhile: Callable[[], _T] | None = None, *, bound_until: float | None = None
+                ) -> tuple[Relaxation, _T | None, Callable[..., float | None]]:
     """:func:`lagrangian_bound` in a helper process while this one runs ``meanwhile``.
 
     The same contract as :func:`matcher.solvers.milp.relax` (the bound and a guide), for
@@ -439,42 +462,73 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
         Polled while waiting; true ends the helper early (no bound then).
     meanwhile
         Work for this process while the helper runs; its value is returned with the bound.
+    bound_until
+        If given, the helper goes on raising the bound until then (on the second core, while
+        this process rounds the guide): the third value returned, called after that, gives
+        the bound's value then (None if stopped or not available).
+
+    Returns
+    -------
+    tuple
+        The relaxation at ``deadline``, what ``meanwhile`` returned, and the later bound's
+        getter (it ends the helper; call it once when ``bound_until`` is given, with
+        ``wait=False`` to end the helper at once).
     """
     t0 = time.perf_counter()
     weight = relax_weight(enc)
+
+    def nothing(wait: bool = True) -> float | None:
+        return None
+
     if "fork" not in multiprocessing.get_all_start_methods():
         other = None if meanwhile is None else meanwhile()
-        return lagrangian_bound(enc, deadline, _greedy_upper(enc)), other
+        return lagrangian_bound(enc, deadline, _greedy_upper(enc)), other, nothing
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    helper = ctx.Process(target=_child, args=(enc, deadline - t0, send), daemon=True)
+    helper = ctx.Process(target=_child, args=(
+        enc, deadline - t0, send, None if bound_until is None else bound_until - t0),
+        daemon=True)
     helper.start()
     send.close()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # A thread waits for the answer (polling ``stop``) while this one works.
-        def wait() -> Relaxation | None:
-            while time.perf_counter() < deadline + _GRACE_S:
-                if stop is not None and stop():
-                    return None
-                if receive.poll(0.05):
-                    try:
-                        got: Relaxation = receive.recv()
-                    except EOFError:  # the helper died without an answer
-                        return None
-                    return got
-                if not helper.is_alive() and not receive.poll():
-                    return None
-            return None
 
-        pending = pool.submit(wait)
+    def answer(until: float) -> object | None:
+        # The helper's next message, polling ``stop``; None if it has none by ``until``.
+        while time.perf_counter() < until:
+            if stop is not None and stop():
+                return None
+            if receive.poll(0.05):
+                try:
+                    return receive.recv()
+                except EOFError:  # the helper died without an answer
+                    return None
+            if not helper.is_alive() and not receive.poll():
+                return None
+        return None
+
+    def end() -> None:
+        if helper.is_alive():
+            helper.terminate()
+        helper.join(1.0)
+        receive.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # A thread waits for the answer while this one works.
+        pending = pool.submit(answer, deadline + _GRACE_S)
         other = None if meanwhile is None else meanwhile()
         got = pending.result()
-    if helper.is_alive():
-        helper.terminate()
-    helper.join(1.0)
-    receive.close()
-    if got is None:
+    if not isinstance(got, Relaxation) or bound_until is None:
+        end()
+    if not isinstance(got, Relaxation):
         why = "stopped" if stop is not None and stop() else "the Lagrangian bound was not ready"
         return Relaxation(None, weight, seconds=round(time.perf_counter() - t0, 3),
-                          message=why), other
-    return got, other
+                          message=why), other, nothing
+    if bound_until is None:
+        return got, other, nothing
+    until = bound_until
+
+    def later(wait: bool = True) -> float | None:
+        value = answer(until + _GRACE_S) if wait else None
+        end()
+        return value if isinstance(value, float) else None
+
+    return got, other, later
