@@ -885,13 +885,16 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
     guide_until = min(t0 + GUIDE_UNTIL_SHARE * config.time_limit_s,
                       finish - REASSIGN_SECONDS * enc.n_students)
 
+    def halt() -> bool:  # the heuristics poll it: a signal ends them at once
+        return stop.requested
+
     def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
         warm, flow_relax = _warm_start(enc, t0 + 0.1 * config.time_limit_s, stats, {})
         most = min(enc.n_placeable, flow_relax.placed_ub)
         if warm is not None and len(warm) < most:
             # Augmenting moves stop when the relaxation is due (its rounding goes next).
             warm = place_unplaced(enc, warm, lp_deadline if with_lp else t0 + (
-                LAGRANGE_SHARE * config.time_limit_s))
+                LAGRANGE_SHARE * config.time_limit_s), stop=halt)
         return warm, flow_relax, most
 
     later: Callable[..., float | None] = _no_later_bound
@@ -924,9 +927,9 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
         if guided is not None and len(guided) < most:
             now = time.perf_counter()
             guided = repack_unplaced(enc, guided, now + REPACK_SHARE * max(0.0, guide_until - now),
-                                     hint=warm)
+                                     hint=warm, stop=halt)
         if guided is not None and len(guided) < most:
-            guided = place_unplaced(enc, guided, guide_until)
+            guided = place_unplaced(enc, guided, guide_until, stop=halt)
         if guided is not None:
             stats["lp_guided_placed"] = len(guided)
             stats["lp_guided_rank_cost"] = enc.rank_cost(guided)
@@ -938,15 +941,15 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
         # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
         # was due, the guided ones at their own deadline).
         best = place_unplaced(enc, best, min(finish, max(
-            place_until, time.perf_counter() + 0.05 * config.time_limit_s)))
+            place_until, time.perf_counter() + 0.05 * config.time_limit_s)), stop=halt)
     # The bound before the local moves (they keep the placed count): at tier XL the flow
     # bound's min-cost flow takes seconds, which must come out of the time limit.
     placed = len(best)
     rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
     if not stop.requested:
-        best = reassign(enc, best, finish)
+        best = reassign(enc, best, finish, stop=halt)
     if not stop.requested:
-        best = improve_rank(enc, best, finish)
+        best = improve_rank(enc, best, finish, stop=halt)
     final = later(wait=not stop.requested)
     if final is not None and lp.value is not None and final > lp.value:
         lp = replace(lp, value=final)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -471,7 +472,8 @@ def _pair_weight_bound(enc: Encoded, placed: int) -> int:
     return sum(sorted(best, reverse=True)[:placed])
 
 
-def reassign(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> dict[int, Choice]:
+def reassign(enc: Encoded, chosen: dict[int, Choice], deadline: float,
+             stop: Callable[[], bool] | None = None) -> dict[int, Choice]:
     """Lower an allocation's rank cost by an exact reassignment, block length by block length.
 
     For the students of one block length ``n`` (locked ones stay), a min-cost flow picks anew
@@ -491,12 +493,14 @@ def reassign(enc: Encoded, chosen: dict[int, Choice], deadline: float) -> dict[i
     -------
     dict
         A new allocation with the same students placed, rank cost never higher. A block
-        length whose flow would likely end after ``deadline`` (see :data:`REASSIGN_SECONDS`)
-        is left as it was.
+        length whose flow would likely end after ``deadline`` (see :data:`REASSIGN_SECONDS`),
+        or not begun when ``stop()`` is true, is left as it was.
     """
     out = dict(chosen)
     for n in sorted({enc.st_block[i] for i in out}, reverse=True):
         size = sum(1 for i in out if enc.st_block[i] == n)
+        if stop is not None and stop():
+            break
         if time.perf_counter() + REASSIGN_SECONDS * size < deadline:
             out = _reassign_block(enc, out, n)
     return out

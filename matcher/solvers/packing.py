@@ -299,6 +299,8 @@ def pack_station(loads: Loads, w: int, students: Sequence[int],
     solver.parameters.max_deterministic_time = effort
     solver.parameters.cp_model_presolve = False  # tiny models: presolve costs more than it saves
     solver.parameters.symmetry_level = 0
+    # CP-SAT's own Ctrl-C handler would end the whole process here; the caller's handles it.
+    solver.parameters.catch_sigint_signal = False
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return {}
     out: dict[int, tuple[int, int]] = {}
@@ -434,8 +436,10 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
 class _Moves:
     """A complete allocation with its room booked, and the moves of the local searches."""
 
-    def __init__(self, enc: Encoded, chosen: dict[int, Choice], work: int):
+    def __init__(self, enc: Encoded, chosen: dict[int, Choice], work: int,
+                 stop: Callable[[], bool] | None = None):
         self.enc = enc
+        self.stop = stop  # polled with the clock: true ends the search (a signal, say)
         self.loads = Loads(enc)
         self.out = dict(chosen)
         self.at: dict[int, set[int]] = defaultdict(set)
@@ -463,8 +467,12 @@ class _Moves:
         return self._holds
 
     def spent(self, deadline: float) -> bool:
-        """Whether the work budget or the time is used up."""
-        return self.tries >= self.work or time.perf_counter() >= deadline
+        """Whether the work budget or the time is used up, or a stop was asked for."""
+        return self.tries >= self.work or time.perf_counter() >= deadline or self.stopped()
+
+    def stopped(self) -> bool:
+        """Whether a stop was asked for."""
+        return self.stop is not None and self.stop()
 
     def stations(self, i: int, off_list: bool) -> list[int]:
         """Where ``i`` may go, cheapest first: its listed stations, then (``off_list``) others."""
@@ -814,7 +822,7 @@ class _Moves:
 
 
 def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
-                 work: int = 0) -> dict[int, Choice]:
+                 work: int = 0, stop: Callable[[], bool] | None = None) -> dict[int, Choice]:
     """Lower the rank cost of a complete allocation by local moves, placing the same students.
 
     Students are visited worst rank first (ties by index). Each tries its better-ranked
@@ -824,7 +832,8 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     pushing one student there on in turn), if the chain loses less rank than the mover gains.
     Rounds repeat until none improves, or the work budget is spent (``work`` placement tries;
     default :data:`IMPROVE_WORK_PER_STUDENT` per student), or ``time.perf_counter()`` passes
-    ``deadline``. Locks are kept (locked students only have their lock's options). The result
+    ``deadline``, or ``stop()`` (polled with the clock, e.g. a signal's flag) is true. Locks
+    are kept (locked students only have their lock's options). The result
     depends only on the input unless the deadline cuts it short (the work budget is the
     deterministic limit).
 
@@ -833,7 +842,7 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     dict
         A new allocation, every rule kept, rank cost never higher.
     """
-    mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, len(chosen)))
+    mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, len(chosen)), stop)
 
     def try_better(i: int) -> bool:
         cur = mv.out[i]
@@ -854,7 +863,8 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
 
 
 def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
-                   work: int = 0) -> dict[int, Choice]:
+                   work: int = 0, stop: Callable[[], bool] | None = None
+                   ) -> dict[int, Choice]:
     """Place more students in a complete allocation by augmenting moves.
 
     Each unplaced student with an allowed option (by index) takes a place with room, cheapest
@@ -867,14 +877,14 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     searched for at once, cheapest first (:meth:`_Moves.augment`): placing one more student
     comes first, but the cheap ways are tried before. The work budget is as
     :func:`improve_rank`'s (``work`` placement tries), and the result depends only on the input
-    unless time cuts a pass short.
+    unless time cuts a pass short; ``stop()``, when true, cuts it short as the deadline would.
 
     Returns
     -------
     dict
         A new allocation, every rule kept, with at least the students of ``chosen`` placed.
     """
-    mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, enc.n_students))
+    mv = _Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, enc.n_students), stop)
     now = time.perf_counter()
     # The budgeted passes get a share of the time and of the work; the paths the rest.
     cheap = (min(now + PLACE_CHEAP_SHARE * max(0.0, deadline - now),
@@ -882,7 +892,8 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
              PLACE_CHEAP_SHARE * mv.work)
     for budget, depth in PLACE_PASSES:
         for i in range(enc.n_students):
-            if i in mv.out or mv.tries >= cheap[1] or time.perf_counter() >= cheap[0]:
+            if (i in mv.out or mv.tries >= cheap[1] or time.perf_counter() >= cheap[0]
+                    or mv.stopped()):
                 continue
             mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True)
     mv.augment([i for i in range(enc.n_students) if i not in mv.out], deadline)
@@ -890,7 +901,8 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
 
 
 def repack_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
-                    hint: dict[int, Choice] | None = None) -> dict[int, Choice]:
+                    hint: dict[int, Choice] | None = None,
+                    stop: Callable[[], bool] | None = None) -> dict[int, Choice]:
     """Place more students by packing a workstation again with one student more.
 
     For each unplaced student (by index) with a supervisor free (passing students on to other
@@ -898,17 +910,17 @@ def repack_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     ones: the students there and this one are packed exactly (:func:`pack_station`,
     supervisors unchanged); if all fit, the new starts and mentors are booked. This finds room
     the one-by-one moves of :func:`place_unplaced` cannot, where the starts and mentors of
-    those already there block it. Stops at ``deadline``.
+    those already there block it. Stops at ``deadline``, or when ``stop()`` is true.
 
     Returns
     -------
     dict
         A new allocation, every rule kept, with at least the students of ``chosen`` placed.
     """
-    mv = _Moves(enc, chosen, 1 << 62)
+    mv = _Moves(enc, chosen, 1 << 62, stop)
     loads = mv.loads
     for i in range(enc.n_students):
-        if i in mv.out or time.perf_counter() >= deadline or not loads.starts_by_station(i):
+        if i in mv.out or mv.spent(deadline) or not loads.starts_by_station(i):
             continue
         s = loads.supervisor(i)
         if s < 0:
@@ -919,7 +931,7 @@ def repack_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
         if hint is not None and i in hint and hint[i][0] not in tries:
             tries = [hint[i][0], *tries]  # a new list: mv.stations' lists are cached
         for w in tries:
-            if time.perf_counter() >= deadline:
+            if mv.spent(deadline):
                 break
             there = sorted(mv.at[w])
             held = {j: mv.out[j] for j in there}
