@@ -95,7 +95,7 @@ from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
 from .flow import REASSIGN_SECONDS, FlowRelaxation, flow_allocation, reassign, repair
 from .greedy import serial_dictatorship
-from .lagrange import relax_apart
+from .lagrange import no_later_bound, relax_apart
 from .milp import Refined, refine_levels, relax
 from .packing import (
     Loads,
@@ -819,7 +819,7 @@ cores (simplex): tier M 12 s, tier L 46 s, tier XL not within 300 s."""
 GUIDE_UNTIL_SHARE = 0.95
 """Share of the time limit by which the LP-guided rounding must have placed its students
 (:func:`_without_model`). Measured at tier M (30 s): the LP is solved after 15-18 s, its
-rounding then takes about 7 s (exact packing 2 s, packing again 3 s, augmenting chains 2-4 s)
+rounding then takes about 7 s (exact packing 2 s, packing again 3 s, augmenting moves 2-4 s)
 and lands within 4% of the LP bound, against 19% for the quick allocations' local moves."""
 
 
@@ -839,14 +839,10 @@ be ready (:func:`_without_model`, :func:`matcher.solvers.lagrange.relax_apart`).
 second core while the quick allocations are made here. Measured at tier XL (180 s): bound
 372,677 at 100,000 placed against the flow bound's 281,295, ready at about 76 s; its rounding,
 augmenting moves and reassignment then take about 90 s (session 10 in RESULTS.md)."""
-_LATER_MARGIN_S = 0.5
+_LATER_MARGIN_S = 1.5
 """The Lagrangian helper stops raising its bound this long before the allocation is final (an
-iteration takes about 0.07 s at tier XL; the bound then comes through the pipe)."""
-
-
-def _no_later_bound(wait: bool = True) -> float | None:
-    """No helper goes on raising a bound (the LP's is final)."""
-    return None
+iteration takes about 0.07 s at tier XL, its guide for the result about 0.5 s; the bound then
+comes through the pipe, waited for no later than the allocation's finish)."""
 
 
 _FINISH_S_PER_STUDENT = 40e-6
@@ -897,7 +893,7 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
                 LAGRANGE_SHARE * config.time_limit_s), stop=halt)
         return warm, flow_relax, most
 
-    later: Callable[..., float | None] = _no_later_bound
+    later: Callable[..., float | None] = no_later_bound
     if with_lp:
         lp, got = relax(enc, config, lp_deadline, lambda: stop.requested, quick)
     else:
@@ -950,7 +946,7 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
         best = reassign(enc, best, finish, stop=halt)
     if not stop.requested:
         best = improve_rank(enc, best, finish, stop=halt)
-    final = later(wait=not stop.requested)
+    final = later(wait=not stop.requested, wait_until=finish)
     if final is not None and lp.value is not None and final > lp.value:
         lp = replace(lp, value=final)
         rank_lb = _higher(rank_lb, lp.rank_lb_at(placed))

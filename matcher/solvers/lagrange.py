@@ -442,6 +442,11 @@ def _child(enc: Encoded, deadline_in: float, conn: object, until_in: float | Non
         conn.send(result.value)  # type: ignore[attr-defined]
 
 
+def no_later_bound(wait: bool = True, wait_until: float | None = None) -> float | None:
+    """The later-bound getter when there is none (no helper goes on raising a bound)."""
+    return None
+
+
 def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None = None,
                 meanwhile: Callable[[], _T] | None = None, *, bound_until: float | None = None
                 ) -> tuple[Relaxation, _T | None, Callable[..., float | None]]:
@@ -471,18 +476,16 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
     -------
     tuple
         The relaxation at ``deadline``, what ``meanwhile`` returned, and the later bound's
-        getter (it ends the helper; call it once when ``bound_until`` is given, with
-        ``wait=False`` to end the helper at once).
+        getter (it ends the helper: call it when ``bound_until`` is given, with ``wait=False``
+        to end the helper at once, ``wait_until`` to wait no longer than that; left uncalled,
+        the helper still ends by itself after ``bound_until``).
     """
     t0 = time.perf_counter()
     weight = relax_weight(enc)
 
-    def nothing(wait: bool = True) -> float | None:
-        return None
-
     if "fork" not in multiprocessing.get_all_start_methods():
         other = None if meanwhile is None else meanwhile()
-        return lagrangian_bound(enc, deadline, _greedy_upper(enc)), other, nothing
+        return lagrangian_bound(enc, deadline, _greedy_upper(enc)), other, no_later_bound
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     helper = ctx.Process(target=_child, args=(
@@ -505,11 +508,12 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
                 return None
         return None
 
-    def end() -> None:
+    def end() -> None:  # idempotent: the getter may be called again
         if helper.is_alive():
             helper.terminate()
         helper.join(1.0)
-        receive.close()
+        if not receive.closed:
+            receive.close()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         # A thread waits for the answer while this one works.
@@ -521,13 +525,15 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
     if not isinstance(got, Relaxation):
         why = "stopped" if stop is not None and stop() else "the Lagrangian bound was not ready"
         return Relaxation(None, weight, seconds=round(time.perf_counter() - t0, 3),
-                          message=why), other, nothing
+                          message=why), other, no_later_bound
     if bound_until is None:
-        return got, other, nothing
+        return got, other, no_later_bound
     until = bound_until
 
-    def later(wait: bool = True) -> float | None:
-        value = answer(until + _GRACE_S) if wait else None
+    def later(wait: bool = True, wait_until: float | None = None) -> float | None:
+        # Waits at most until wait_until (or the grace after bound_until); once only.
+        limit = until + _GRACE_S if wait_until is None else min(until + _GRACE_S, wait_until)
+        value = answer(limit) if wait and not receive.closed else None
         end()
         return value if isinstance(value, float) else None
 

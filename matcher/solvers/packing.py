@@ -586,14 +586,14 @@ class _Moves:
         by moving ``j2``, and so on, until the last takes a place with room: the moves the
         ejection chains of :meth:`enter` make, to any length. Phases repeat while one places
         someone: each is one search from all roots at once over the students pushed out,
-        cheapest path first (see :meth:`_augment_phase`; each workstation searched for students
-        to push out once per phase, students booked alike there, same start, block and mentor,
-        checked once), and a path is booked when it is the cheapest known, unless a path
-        booked before in the phase changed a workstation on it (then that branch is dropped:
-        its checks are stale). No workstation appears twice on a path, so each move is checked
-        against exactly the room it will have. Students keep their supervisors; a root gets one
-        with room, or one freed by passing students on to other supervisors
-        (:func:`_shift_supervisors`).
+        cheapest path first as far as a heuristic order goes (see :meth:`_augment_phase`; each
+        workstation searched for students to push out once per phase, students booked alike
+        there, same start, block and mentor, checked once), and a path is booked when its end
+        comes first, unless a path booked before in the phase changed a workstation on it (then
+        that branch is dropped: its checks are stale). No workstation appears twice on a path,
+        so each move is checked against exactly the room it will have. Students keep their
+        supervisors; a root gets one with room, or one freed by passing students on to other
+        supervisors (:func:`_shift_supervisors`).
 
         Why all at once: the paths here are long (the chains failed), so one search visits
         most workstations; one search per phase places many students for that price. Tier XL,
@@ -615,8 +615,10 @@ class _Moves:
         """One phase of :meth:`augment`: the search from all ``roots``; returns how many it
         placed (roots found without a supervisor are added to ``stuck``).
 
-        The search is cheapest first (a path's cost: the rank its root takes plus the rank each
-        mover loses, so it may be negative), and a path is booked when it is the cheapest known.
+        The search is cheapest first, heuristically (a path's cost: the rank its root takes plus
+        the rank each mover loses, so it may be negative; ranks are the tree's first root's, and
+        each student keeps the first way found to it), and a path's end is booked when it comes
+        first in that order.
         Roots alike (same profile, no lock, lists not binding) can take each other's paths (the
         supervisor is chosen when a path is booked), so they share one search tree, grown from
         the first of them: each path it finds places the one of them ranking its first move
@@ -652,7 +654,7 @@ class _Moves:
 
         def has_room(j: int, w: int, starts: list[int]) -> bool:
             # _known_full, inlined (the inner loop of the search), then a check if unknown.
-            if self._kind_shared(j) and full.get(
+            if enc.st_lock[j] is None and full.get(
                     (w, enc.st_disc[j], enc.st_block[j], id(starts))) == version[w]:
                 return False
             self.tries += 1
@@ -707,7 +709,10 @@ class _Moves:
                 continue  # a booking changed the room a move on this path was checked against
             if end is not None:  # a path's end: book it, if it still has room
                 if end[0] in dirty and not loads.has_room(j, end[0], end[1], end[3]):
-                    push(cost, j, None)  # a booking took the room: search from j again
+                    # A booking took the room: search from j again, at j's own path cost (this
+                    # entry's cost includes j's move to the end).
+                    here = 0 if j == root else enc.cost(j, self.out[j][0])
+                    push(cost - enc.cost(j, end[0]) + here, j, None)
                     continue
                 group = waiting[root]
                 first = end[0] if j == root else self._first_move(root, j, came)
