@@ -495,18 +495,18 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
     send.close()
 
     def answer(until: float) -> object | None:
-        # The helper's next message, polling ``stop``; None if it has none by ``until``.
-        while time.perf_counter() < until:
+        # The helper's next message, polling ``stop``; None if it has none by ``until`` (a
+        # message already sent is taken even when ``until`` has passed).
+        while True:
             if stop is not None and stop():
                 return None
-            if receive.poll(0.05):
+            if receive.poll(0.05 if time.perf_counter() < until else 0):
                 try:
                     return receive.recv()
                 except EOFError:  # the helper died without an answer
                     return None
-            if not helper.is_alive() and not receive.poll():
+            if time.perf_counter() >= until or (not helper.is_alive() and not receive.poll()):
                 return None
-        return None
 
     def end() -> None:  # idempotent: the getter may be called again
         if helper.is_alive():
