@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -10,10 +11,10 @@ from strategies import problems
 
 from matcher import load_scenario
 from matcher.check import check
-from matcher.encoding import encode
+from matcher.encoding import Encoded, encode
 from matcher.model import Problem
 from matcher.result import Status
-from matcher.solvers.base import SolverConfig, build_result
+from matcher.solvers.base import Choice, SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
 from matcher.solvers.packing import (
     Loads,
@@ -30,20 +31,29 @@ def _rank(enc, chosen) -> int:  # type: ignore[no-untyped-def]
     return sum(enc.cost(i, c[0]) for i, c in chosen.items())
 
 
+def _improved(p: Problem, improve: Callable[[Encoded, dict[int, Choice]], dict[int, Choice]]
+              ) -> tuple[Encoded, dict[int, Choice], dict[int, Choice]] | None:
+    """The greedy allocation of ``p`` and what ``improve`` makes of it, after the checks every
+    rank improver must pass: the same students placed, rank cost never higher, every rule kept
+    (the independent checker). None when the greedy allocation fails (locks)."""
+    enc = encode(p)
+    start, failed = serial_dictatorship(enc)
+    if failed:
+        return None
+    out = improve(enc, start)
+    assert set(out) == set(start)
+    assert _rank(enc, out) <= _rank(enc, start)
+    result = build_result(enc, "test", Status.FEASIBLE, out, SolverConfig(), 0.0)
+    assert check(p, result).violations == []
+    return enc, start, out
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=12, max_workstations=4))
 def test_improve_rank_keeps_rules_and_placed_and_never_worsens(p: Problem) -> None:
     """From the greedy allocation, the local moves place exactly the same students, keep every
     rule (the independent checker) and never raise the rank cost."""
-    enc = encode(p)
-    start, failed = serial_dictatorship(enc)
-    if failed:
-        return
-    better = improve_rank(enc, start, time.perf_counter() + 5)
-    assert set(better) == set(start)
-    assert _rank(enc, better) <= _rank(enc, start)
-    result = build_result(enc, "test", Status.FEASIBLE, better, SolverConfig(), 0.0)
-    assert check(p, result).violations == []
+    _improved(p, lambda enc, start: improve_rank(enc, start, time.perf_counter() + 5))
 
 
 def test_improve_rank_gains_on_the_demo() -> None:
