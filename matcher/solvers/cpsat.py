@@ -881,7 +881,7 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
     guide_until = min(t0 + GUIDE_UNTIL_SHARE * config.time_limit_s,
                       finish - REASSIGN_SECONDS * enc.n_students)
 
-    def halt() -> bool:  # the heuristics poll it: a signal ends them at once
+    def halt() -> bool:  # the helpers and heuristics poll it: a signal ends them at once
         return stop.requested
 
     def quick() -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
@@ -895,11 +895,11 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
 
     later: Callable[..., float | None] = no_later_bound
     if with_lp:
-        lp, got = relax(enc, config, lp_deadline, lambda: stop.requested, quick)
+        lp, got = relax(enc, config, lp_deadline, halt, quick)
     else:
         # The helper goes on raising the bound on the second core while this one rounds.
         lp, got, later = relax_apart(enc, t0 + LAGRANGE_SHARE * config.time_limit_s,
-                                     lambda: stop.requested, quick,
+                                     halt, quick,
                                      bound_until=finish - _LATER_MARGIN_S)
         stats["relaxation"] = "Lagrangian"
     assert got is not None

@@ -500,9 +500,9 @@ def reassign(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     """
     out = dict(chosen)
     for n in sorted({enc.st_block[i] for i in out}, reverse=True):
-        size = sum(1 for i in out if enc.st_block[i] == n)
         if stop is not None and stop():
             break
+        size = sum(1 for i in out if enc.st_block[i] == n)
         if time.perf_counter() + REASSIGN_SECONDS * size < deadline:
             out = _reassign_block(enc, out, n)
     return out
@@ -529,11 +529,11 @@ def _reassign_block(enc: Encoded, chosen: dict[int, Choice], n: int) -> dict[int
     scale = len(students) + 1
     for a, i in enumerate(students):
         w0, m0, _s, k0 = chosen[i]
+        own = (w0, m0, k0)
         starts = loads.starts_by_station(i)
         keys = {(w, m, k) for w in enc.st_prefs[i] for k in starts.get(w, ())
                 for m in loads.mentors(i, w)}
-        keys.add((w0, m0, k0))
-        own = (w0, m0, k0)
+        keys.add(own)
         for key in sorted(keys):
             head = node.get(key)
             if head is None:

@@ -106,6 +106,8 @@ def relax_weight(enc: Encoded) -> int:
     """The reward per placed student of the relaxations: :data:`RELAX_WEIGHT`, at least
     ``K + 2`` (so placing one more always beats any rank cost a student can add)."""
     return max(RELAX_WEIGHT, enc.max_list + 2)
+
+
 _OTHER = -2  # off-list class key: a given supervisor in no modelled rewarded pair
 _GRACE_S = 30.0  # how long past the deadline the helper may run before it is killed
 _ASSIST_GRACE_S = 2.0  # the same for lower_rank_cost: the exact solver has later stages to run

@@ -459,12 +459,15 @@ class _Moves:
         """Supervisor -> the students of free choice (no given supervisor, no lock) it has:
         the ones :func:`_shift_supervisors` may pass on. Built once, then kept by :meth:`move`."""
         if self._holds is None:
-            enc = self.enc
             self._holds = defaultdict(set)
             for j, c in self.out.items():
-                if enc.st_sup[j] < 0 and enc.st_lock[j] is None:
+                if self._free_choice(j):
                     self._holds[c[2]].add(j)
         return self._holds
+
+    def _free_choice(self, j: int) -> bool:
+        """Whether ``j`` chose its supervisor freely (none given, no lock): it may be passed on."""
+        return self.enc.st_sup[j] < 0 and self.enc.st_lock[j] is None
 
     def spent(self, deadline: float) -> bool:
         """Whether the work budget or the time is used up, or a stop was asked for."""
@@ -529,7 +532,7 @@ class _Moves:
         self.loads.take(i, new)
         self.out[i] = new
         self.at[new[0]].add(i)
-        if self._holds is not None and self.enc.st_sup[i] < 0 and self.enc.st_lock[i] is None:
+        if self._holds is not None and self._free_choice(i):
             if old is not None:
                 self._holds[old[2]].discard(i)
             self._holds[new[2]].add(i)
@@ -767,13 +770,11 @@ class _Moves:
                 roomy.discard(w)
         return placed
 
-    def _kind_shared(self, j: int) -> bool:
-        """Whether ``j``'s options are its profile's (no lock, lists not binding)."""
-        return self.enc.st_lock[j] is None and not self.enc.preferences_only
-
     def _kind(self, j: int) -> Any:
-        """Students of one kind have the same options: the profile, else the student."""
-        return self.enc.profile(j) if self._kind_shared(j) else j
+        """Students of one kind have the same options: the profile (no lock, lists not
+        binding), else the student."""
+        enc = self.enc
+        return enc.profile(j) if enc.st_lock[j] is None and not enc.preferences_only else j
 
     def _first_move(self, root: int, j: int, came: dict[int, tuple[int, Choice]]) -> int:
         """The workstation the root of ``j``'s search tree takes on ``j``'s path."""
