@@ -7,11 +7,15 @@ generated cohort, and the helper process is checked to answer, and to stop when 
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
 from brute import brute_force
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import problems
 
 import matcher
@@ -22,7 +26,8 @@ from matcher.result import Status
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.flow import relaxation as flow_relaxation
 from matcher.solvers.flow import repair
-from matcher.solvers.lagrange import lagrangian_bound, relax_apart
+from matcher.solvers.lagrange import _cheapest, _groups, _loads, lagrangian_bound, relax_apart
+from matcher.solvers.milp import relax_weight
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
 
@@ -42,6 +47,45 @@ def test_bound_is_valid_against_brute_force(problem: Problem) -> None:
     assert bound is not None and bound <= expected.rank_cost
     assert all(0 <= i < enc.n_students and 0 <= w < len(enc.workstation_ids)
                for i, w in got.station.items())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_students=8, max_workstations=4), st.integers(0, 2**32 - 1))
+def test_cheapest_options_match_enumeration(problem: Problem, seed: int) -> None:
+    """At random prices, the vectorised subproblem (segmented and row-wise minima over students,
+    workstations, starts, mentors and supervisors) gives every student the price of its
+    cheapest option found by enumerating them all (a locked student must take one, any other
+    may stay out at 0), and the loads count exactly the options it picked."""
+    enc = encode(problem)
+    rng = np.random.default_rng(seed)
+    n_ws, n_terms, n_m = len(enc.workstation_ids), enc.n_terms, len(enc.m_cap)
+    lam, mu = rng.random((n_ws, n_terms)) * 3, rng.random((n_m, n_terms)) * 3
+    nu, weight = rng.random(len(enc.s_cap)) * 3, relax_weight(enc)
+    gr = _groups(enc)
+    got = _cheapest(enc, gr, lam, mu, nu, weight)
+    total = 0.0
+    for i in range(enc.n_students):
+        n, d = enc.st_block[i], enc.st_disc[i]
+        lock = enc.st_lock[i]
+        best = math.inf
+        for w, k in enc.options(i):
+            block = list(enc.covers(k, n))
+            mentors = [lock[1]] if lock is not None and lock[1] >= 0 else enc.mentors_for(w, d)
+            for m in mentors:
+                for s in enc.supervisors_for(i):
+                    best = min(best, enc.cost(i, w) - weight + lam[w, block].sum()
+                               + mu[m, block].sum() + nu[s])
+        if best < math.inf:
+            total += best if lock is not None else min(0.0, best)
+    assert got.value == pytest.approx(total, abs=1e-6)
+    ws, ms, ss = _loads(enc, gr, got, (n_ws, n_terms), n_m, len(enc.s_cap))
+    want_ws, want_ms = np.zeros((n_ws, n_terms)), np.zeros((n_m, n_terms))
+    for i in np.flatnonzero(got.station >= 0):
+        block = list(enc.covers(int(got.start[i]), enc.st_block[i]))
+        want_ws[got.station[i], block] += 1
+        want_ms[got.mentor[i], block] += 1
+    assert (ws == want_ws).all() and (ms == want_ms).all()
+    assert ss.sum() == (got.station >= 0).sum()
 
 
 def test_bound_on_the_demo_is_close_to_the_lp_and_far_above_the_flow() -> None:

@@ -71,9 +71,12 @@ class _Groups:
     st_group: npt.NDArray[np.int64]  # i -> g
     st_block: npt.NDArray[np.int64]
     off_list: npt.NDArray[np.bool_]  # i -> may be placed off its list
-    pair_student: npt.NDArray[np.int64]  # listed pairs, sorted by student
-    pair_station: npt.NDArray[np.int64]
-    pair_rank: npt.NDArray[np.float64]
+    # listed workstations, one row per student with a list (in list order, padded to the
+    # longest): the student, its workstations, and the rank (INF in the padding)
+    list_student: npt.NDArray[np.int64]  # row -> i
+    list_station: npt.NDArray[np.int64]  # (row, j) -> w (0 in the padding)
+    list_flat: npt.NDArray[np.int64]  # (row, j) -> g * n_ws + w: an index into the cost array
+    list_rank: npt.NDArray[np.float64]  # (row, j) -> rank (INF in the padding)
     # mentors per (discipline, workstation): rows sorted by workstation, segment starts
     mentor_rows: dict[int, npt.NDArray[np.int64]]
     mentor_seg: dict[int, npt.NDArray[np.int64]]
@@ -97,9 +100,7 @@ def _groups(enc: Encoded) -> _Groups:
     allowed_rows: list[npt.NDArray[np.bool_]] = []
     eligible_rows: list[npt.NDArray[np.bool_]] = []
     profile_group: list[int] = []
-    pairs_i: list[int] = []
-    pairs_w: list[int] = []
-    pairs_r: list[int] = []
+    lists: dict[int, list[tuple[int, int]]] = {}  # i -> its eligible (w, rank), in list order
     for i in range(enc.n_students):
         if enc.st_lock[i] is not None or not enc.supervisors_for(i):
             continue  # locked students are priced one by one (see _locked_cost)
@@ -121,11 +122,9 @@ def _groups(enc: Encoded) -> _Groups:
             continue
         st_profile[i], st_group[i] = p, g
         off_list[i] = not enc.preferences_only
-        for r, w in enumerate(enc.st_prefs[i], start=1):
-            if eligible_rows[p][w]:
-                pairs_i.append(i)
-                pairs_w.append(w)
-                pairs_r.append(r)
+        listed = [(w, r) for r, w in enumerate(enc.st_prefs[i], start=1) if eligible_rows[p][w]]
+        if listed:
+            lists[i] = listed
     mentor_rows, mentor_seg, mentor_station = {}, {}, {}
     for d in {key[0] for key in keys}:
         rows: list[int] = []
@@ -140,6 +139,7 @@ def _groups(enc: Encoded) -> _Groups:
         mentor_rows[d] = np.asarray(rows, dtype=np.int64)
         mentor_seg[d] = np.asarray(seg, dtype=np.int64)
         mentor_station[d] = np.asarray(stations, dtype=np.int64)
+    who, station, flat, rank = _list_arrays(lists, st_group, n_ws)
     sup_groups: dict[tuple[int, int], int] = {}
     sup_rows: list[int] = []
     sup_seg: list[int] = []
@@ -160,14 +160,29 @@ def _groups(enc: Encoded) -> _Groups:
         eligible=np.asarray(eligible_rows, dtype=bool).reshape(len(profiles), n_ws),
         st_profile=st_profile, st_group=st_group,
         st_block=np.asarray(enc.st_block, dtype=np.int64), off_list=off_list,
-        pair_student=np.asarray(pairs_i, dtype=np.int64),
-        pair_station=np.asarray(pairs_w, dtype=np.int64),
-        pair_rank=np.asarray(pairs_r, dtype=np.float64),
+        list_student=who, list_station=station, list_flat=flat, list_rank=rank,
         mentor_rows=mentor_rows, mentor_seg=mentor_seg, mentor_station=mentor_station,
         sup_key=sup_key, sup_rows=np.asarray(sup_rows, dtype=np.int64),
         sup_seg=np.asarray(sup_seg, dtype=np.int64),
         st_sup=np.asarray(enc.st_sup, dtype=np.int64),
         locked=[i for i in range(enc.n_students) if enc.st_lock[i] is not None])
+
+
+def _list_arrays(lists: dict[int, list[tuple[int, int]]], st_group: npt.NDArray[np.int64],
+                 n_ws: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                     npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The students' lists as dense arrays (see :class:`_Groups`): one ``argmin`` per row
+    then finds each student's cheapest listed workstation (a segmented minimum over a flat
+    array took twice as long at tier XL)."""
+    width = max((len(v) for v in lists.values()), default=0)
+    who = np.fromiter(lists, dtype=np.int64, count=len(lists))
+    station = np.zeros((len(lists), width), dtype=np.int64)
+    rank = np.full((len(lists), width), INF)
+    for row, listed in enumerate(lists.values()):
+        station[row, :len(listed)] = [w for w, _r in listed]
+        rank[row, :len(listed)] = [r for _w, r in listed]
+    flat = st_group[who][:, None] * n_ws + station
+    return who, station, flat, rank
 
 
 def _block_sums(price: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
@@ -251,14 +266,15 @@ def _cheapest(enc: Encoded, gr: _Groups, lam: npt.NDArray[np.float64],
         off = priced & gr.off_list
         value[off] = enc.max_list + 1 + p_cost[gr.st_profile[off]]
         station[off] = p_station[gr.st_profile[off]]
-    if len(gr.pair_student):
-        listed = gr.pair_rank + cost[gr.st_group[gr.pair_student], gr.pair_station]
-        seg = np.flatnonzero(np.diff(gr.pair_student, prepend=-1))
-        mins, first = _segment_argmin(listed, seg)
-        who = gr.pair_student[seg]
+    if len(gr.list_student):
+        listed = gr.list_rank + cost.ravel()[gr.list_flat]  # the padding stays above INF
+        rows = np.arange(len(listed))
+        first = np.argmin(listed, axis=1)  # ties: the higher-ranked workstation
+        mins = listed[rows, first]
+        who = gr.list_student
         better = mins < value[who]
         value[who[better]] = mins[better]
-        station[who[better]] = gr.pair_station[first[better]]
+        station[who[better]] = gr.list_station[rows[better], first[better]]
     value += sup_cost - weight
     start = np.full(n_st, -1, dtype=np.int64)
     mentor = np.full(n_st, -1, dtype=np.int64)
@@ -306,20 +322,21 @@ def _loads(enc: Encoded, gr: _Groups, ch: _Choice, shape_ws: tuple[int, int],
     """Places used by the students' choices: per workstation and term, mentor and term, and
     supervisor."""
     n_terms = shape_ws[1]
-    ws = np.zeros(shape_ws)
-    ms = np.zeros((n_mentors, n_terms))
+    ws = np.zeros(shape_ws[0] * n_terms)
+    ms = np.zeros(n_mentors * n_terms)
     placed = np.flatnonzero(ch.station >= 0)
     block = gr.st_block[placed]
     for off in range(int(block.max(initial=0))):
         sel = placed[block > off]
-        np.add.at(ws, (ch.station[sel], ch.start[sel] + off), 1.0)
-        np.add.at(ms, (ch.mentor[sel], ch.start[sel] + off), 1.0)
+        term = ch.start[sel] + off
+        ws += np.bincount(ch.station[sel] * n_terms + term, minlength=len(ws))
+        ms += np.bincount(ch.mentor[sel] * n_terms + term, minlength=len(ms))
     sups = np.bincount(ch.supervisor[placed], minlength=n_sups).astype(float)
-    return ws, ms, sups
+    return ws.reshape(shape_ws), ms.reshape(n_mentors, n_terms), sups
 
 
 def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
-                     max_iterations: int = 2_000, *, report_at: float | None = None,
+                     max_iterations: int | None = None, *, report_at: float | None = None,
                      report: Callable[[Relaxation], object] | None = None) -> Relaxation:
     """Subgradient ascent on the Lagrangian dual (see the module docstring) until ``deadline``.
 
@@ -334,7 +351,8 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
         :func:`~matcher.solvers.milp.relax_weight`): the Polyak step aims at it. Without one,
         a guess 1% above the bound.
     max_iterations
-        Iteration limit (the deterministic stop).
+        Iteration limit (a deterministic stop, for tests); None: until ``deadline``. (A limit
+        of 2,000 used to end the bound at tier XL about 40 s before its deadline.)
     report_at, report
         Once ``time.perf_counter()`` passes ``report_at`` (or at the end, if that comes
         first), ``report`` gets the relaxation as it is then, and the ascent goes on to
@@ -358,7 +376,8 @@ def lagrangian_bound(enc: Encoded, deadline: float, upper: float | None = None,
     best_value, best_choice = -math.inf, None
     theta, stall, iterations = 1.0, 0, 0
     recent: list[npt.NDArray[np.int64]] = []
-    while iterations < max_iterations and (iterations == 0 or time.perf_counter() < deadline):
+    limit = math.inf if max_iterations is None else max_iterations
+    while iterations < limit and (iterations == 0 or time.perf_counter() < deadline):
         iterations += 1
         ch = _cheapest(enc, gr, lam, mu, nu, weight)
         value = ch.value - float((lam * cap_ws).sum() + (mu * cap_m).sum() + (nu * cap_s).sum())
