@@ -7,13 +7,16 @@ generated cohorts, so they stay fast, and check the results with the independent
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+
 import pytest
 
 import matcher
 from matcher.encoding import encode
 from matcher.generate import generate_scenario
 from matcher.result import Status
-from matcher.solvers import cpsat
+from matcher.solvers import cpsat, lagrange
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,33 @@ def test_too_large_model_uses_the_lp_relaxation_when_it_fits(cohort: matcher.Pro
         assert with_lp.rank_cost_lower_bound <= exact.rank_cost
     if with_lp.placed == without.placed:
         assert with_lp.rank_cost_lower_bound >= (without.rank_cost_lower_bound or 0)
+
+
+def test_a_failure_after_the_lagrangian_ends_its_helper(cohort: matcher.Problem,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error while the allocation is improved (here: the reassignment raising) reaches the
+    caller, and the Lagrangian helper (made to linger after sending its guide, as at province
+    scale, where it goes on raising the bound until just before the limit) is ended with it:
+    no child process is left running."""
+    monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
+    monkeypatch.setattr(cpsat, "LP_GUIDE_MAX_CHOICES", 0)
+    send_guide = lagrange._child
+
+    def lingering(enc: object, deadline_in: float, conn: object, until_in: float | None
+                  ) -> None:
+        send_guide(enc, deadline_in, conn, None)  # type: ignore[arg-type]
+        time.sleep(600)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("reassignment failed")
+
+    monkeypatch.setattr(lagrange, "_child", lingering)
+    monkeypatch.setattr(cpsat, "reassign", broken)
+    try:
+        with pytest.raises(RuntimeError, match="reassignment failed"):
+            matcher.solve(cohort, solver="cpsat", time_limit_s=20, workers=2, seed=0)
+        left = multiprocessing.active_children()
+    finally:
+        for child in multiprocessing.active_children():
+            child.terminate()
+    assert not left

@@ -902,50 +902,55 @@ def _without_model(enc: Encoded, config: SolverConfig, t0: float, choices: int,
                                      halt, quick,
                                      bound_until=finish - _LATER_MARGIN_S)
         stats["relaxation"] = "Lagrangian"
-    assert got is not None
-    warm, flow_relax, most = got
-    if warm is None:
+    try:
+        assert got is not None
+        warm, flow_relax, most = got
+        if warm is None:
+            later(wait=False)
+            return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+                                stats=stats, message=lock_failure(enc, NAME, False))
+        stats.update(lp_seconds=lp.seconds, lp_rank_bound=None if lp.value is None else (
+            lp.rank_lb_at(round(lp.placed))), lp_placed=round(lp.placed, 3))
+        if lp.message:
+            stats["lp_note"] = lp.message
+        best = warm
+        if lp.value is not None and not stop.requested:
+            guided = repair(enc, lp.station, {}, exact=True).chosen
+            if guided is not None and most - len(guided) > GUIDE_MAX_LEFT * most:
+                # Too many left out to place again in the time left (see GUIDE_MAX_LEFT).
+                stats["guided_left_out"] = most - len(guided)
+                guided = None
+            # Cheap first (a workstation packed again, supervisors passed on), then the moves.
+            if guided is not None and len(guided) < most:
+                now = time.perf_counter()
+                guided = repack_unplaced(enc, guided,
+                                         now + REPACK_SHARE * max(0.0, guide_until - now),
+                                         hint=warm, stop=halt)
+            if guided is not None and len(guided) < most:
+                guided = place_unplaced(enc, guided, guide_until, stop=halt)
+            if guided is not None:
+                stats["lp_guided_placed"] = len(guided)
+                stats["lp_guided_rank_cost"] = enc.rank_cost(guided)
+                if (len(guided), -enc.rank_cost(guided)) > (len(warm), -enc.rank_cost(warm)):
+                    best = guided
+        stats["allocation"] = ("lp-guided" if with_lp else "lagrangian-guided") if (
+            best is not warm) else "quick"
+        if len(best) < most and not stop.requested:
+            # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
+            # was due, the guided ones at their own deadline).
+            best = place_unplaced(enc, best, min(finish, max(
+                place_until, time.perf_counter() + 0.05 * config.time_limit_s)), stop=halt)
+        # The bound before the local moves (they keep the placed count): at tier XL the flow
+        # bound's min-cost flow takes seconds, which must come out of the time limit.
+        placed = len(best)
+        rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
+        if not stop.requested:
+            best = reassign(enc, best, finish, stop=halt)
+        if not stop.requested:
+            best = improve_rank(enc, best, finish, stop=halt)
+    except BaseException:  # the helper must not outlive a failure here (nor wait for it)
         later(wait=False)
-        return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
-                            stats=stats, message=lock_failure(enc, NAME, False))
-    stats.update(lp_seconds=lp.seconds, lp_rank_bound=None if lp.value is None else (
-        lp.rank_lb_at(round(lp.placed))), lp_placed=round(lp.placed, 3))
-    if lp.message:
-        stats["lp_note"] = lp.message
-    best = warm
-    if lp.value is not None and not stop.requested:
-        guided = repair(enc, lp.station, {}, exact=True).chosen
-        if guided is not None and most - len(guided) > GUIDE_MAX_LEFT * most:
-            # Too many left out to place again in the time left (see GUIDE_MAX_LEFT).
-            stats["guided_left_out"] = most - len(guided)
-            guided = None
-        # Cheap first (a workstation packed again, supervisors passed on), then the moves.
-        if guided is not None and len(guided) < most:
-            now = time.perf_counter()
-            guided = repack_unplaced(enc, guided, now + REPACK_SHARE * max(0.0, guide_until - now),
-                                     hint=warm, stop=halt)
-        if guided is not None and len(guided) < most:
-            guided = place_unplaced(enc, guided, guide_until, stop=halt)
-        if guided is not None:
-            stats["lp_guided_placed"] = len(guided)
-            stats["lp_guided_rank_cost"] = enc.rank_cost(guided)
-            if (len(guided), -enc.rank_cost(guided)) > (len(warm), -enc.rank_cost(warm)):
-                best = guided
-    stats["allocation"] = ("lp-guided" if with_lp else "lagrangian-guided") if (
-        best is not warm) else "quick"
-    if len(best) < most and not stop.requested:
-        # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
-        # was due, the guided ones at their own deadline).
-        best = place_unplaced(enc, best, min(finish, max(
-            place_until, time.perf_counter() + 0.05 * config.time_limit_s)), stop=halt)
-    # The bound before the local moves (they keep the placed count): at tier XL the flow
-    # bound's min-cost flow takes seconds, which must come out of the time limit.
-    placed = len(best)
-    rank_lb = _higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
-    if not stop.requested:
-        best = reassign(enc, best, finish, stop=halt)
-    if not stop.requested:
-        best = improve_rank(enc, best, finish, stop=halt)
+        raise
     final = later(wait=not stop.requested, wait_until=finish)
     if final is not None and lp.value is not None and final > lp.value:
         lp = replace(lp, value=final)
