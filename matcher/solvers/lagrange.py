@@ -22,13 +22,13 @@ Everything runs on numpy arrays computed once per problem:
 * *profiles* ``p = (u, g)``: add the university, which decides the partner workstations
   (``eligible[p]``); an off-list placement is the cheapest eligible workstation at ``K + 1``
   (a listed one at ``K + 1`` is never cheaper than at its rank, so no list need be excluded);
-* listed pairs ``(i, w, rank)`` sorted by student, for a segmented minimum.
+* each student's list as one padded row of workstations and ranks, for a row-wise minimum.
 
 Per iteration: block sums of the prices, the cheapest mentor per workstation, discipline, block
 and start, the cheapest start per group and workstation, the cheapest option per student, then
 the loads of those choices for the subgradient. Measured: tier M (16 groups, 134 profiles)
-0.3 s to set up and 9 ms per iteration; tier XL (100,000 students, 5,000 workstations; 16
-groups, 268 profiles) 1.2 s and 66 ms.
+0.3 s to set up and 9 ms per iteration (session 10); tier XL (100,000 students, 5,000
+workstations; 16 groups, 268 profiles) 1.0 s and about 40 ms (session 11; 66 ms before).
 """
 
 from __future__ import annotations
