@@ -23,11 +23,20 @@ from matcher.encoding import encode
 from matcher.generate import generate_scenario
 from matcher.model import Problem
 from matcher.result import Status
+from matcher.solvers import lagrange
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.flow import relaxation as flow_relaxation
 from matcher.solvers.flow import repair
-from matcher.solvers.lagrange import _cheapest, _groups, _loads, lagrangian_bound, relax_apart
-from matcher.solvers.milp import relax_weight
+from matcher.solvers.lagrange import (
+    _ascend,
+    _cheapest,
+    _groups,
+    _loads,
+    lagrangian_bound,
+    relax_apart,
+    upgrade_by_discipline,
+)
+from matcher.solvers.milp import relax, relax_weight
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
 
@@ -116,6 +125,43 @@ def test_guide_rounds_to_a_valid_allocation(tmp_path: Path) -> None:
     assert rounded is not None and len(rounded) >= 0.9 * exact.placed
     assert matcher.check(problem, build_result(enc, "test", Status.FEASIBLE, rounded,
                                                SolverConfig(), 0.0)).ok
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_students=7, max_workstations=3))
+def test_upgrade_by_discipline_stays_valid_against_brute_force(problem: Problem) -> None:
+    """Raising the Lagrangian value by each discipline's LP (only shared limits priced; every
+    discipline tried, however large its share) never lowers it and never passes the
+    brute-force optimum's rank cost at its placed count."""
+    expected = brute_force(problem)
+    if expected is None:
+        return
+    enc = encode(problem)
+    got, prices = _ascend(enc, time.perf_counter() + 5, max_iterations=100)
+    assert got.value is not None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lagrange, "UPGRADE_MAX_SHARE", 1.0)
+        value, _raised = upgrade_by_discipline(enc, prices, got.value, time.perf_counter() + 60)
+    assert value >= got.value - 1e-6
+    assert math.ceil(value + got.weight * expected.placed - 1e-6) <= expected.rank_cost
+
+
+def test_upgrade_by_discipline_lands_between_the_lagrangian_and_the_lp(tmp_path: Path) -> None:
+    """On a generated cohort of eight disciplines (most workstations take two or three), the
+    disciplines' LPs at the Lagrangian's prices raise its value, and never past the LP
+    relaxation's optimum (the partial Lagrangian is a relaxation of the LP)."""
+    problem = matcher.load_scenario(generate_scenario(
+        tmp_path / "g", students=150, workstations=14, universities=3, seed=21))
+    enc = encode(problem)
+    got, prices = _ascend(enc, time.perf_counter() + 20, max_iterations=150)
+    assert got.value is not None
+    seen: list[float] = []
+    value, raised = upgrade_by_discipline(enc, prices, got.value, time.perf_counter() + 120,
+                                          progress=seen.append)
+    lp, _ = relax(enc, SolverConfig(workers=1), time.perf_counter() + 60)
+    assert lp.value is not None
+    assert raised == len(seen) > 0 and seen[-1] == value
+    assert got.value + 1.0 < value <= lp.value + 1e-6
 
 
 def test_helper_process_answers_and_stops_when_asked() -> None:

@@ -194,6 +194,9 @@ class _Milp:
     r: dict[tuple[StartKey, int, GroupKey, int, int], int] = field(default_factory=dict)
     placed_cols: dict[int, list[int]] = field(default_factory=dict)
     lock_rows: dict[int, int] = field(default_factory=dict)
+    # Capacity rows by what they limit: ("w", w, t), ("m", m, t), ("s", s, -1).
+    cap_rows: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    every_limit: bool = False  # a row for every limit, also where it cannot bind
     placed: Expr = field(default_factory=list)
     rank_cost: Expr = field(default_factory=list)
     pair_weight: Expr = field(default_factory=list)
@@ -293,8 +296,8 @@ def _add_workstation_capacity(mdl: _Milp) -> None:
         for t in enc.covers(k, a[2]):
             load[a[0], t].extend(expr)
     for (w, t), expr in sorted(load.items()):
-        if lp.bound(expr) > enc.ws_cap[w][t]:
-            lp.row(expr, -math.inf, enc.ws_cap[w][t])
+        if mdl.every_limit or lp.bound(expr) > enc.ws_cap[w][t]:
+            mdl.cap_rows["w", w, t] = lp.row(expr, -math.inf, enc.ws_cap[w][t])
 
 
 def _add_mentor_capacity(mdl: _Milp) -> None:
@@ -324,9 +327,9 @@ def _add_mentor_capacity(mdl: _Milp) -> None:
         for m in mentors:
             for t in enc.covers(k, n):
                 load[m, t].extend(mdl.g[key, m])
-    for (m, _t), expr in sorted(load.items()):
-        if lp.bound(expr) > enc.m_cap[m]:
-            lp.row(expr, -math.inf, enc.m_cap[m])
+    for (m, t), expr in sorted(load.items()):
+        if mdl.every_limit or lp.bound(expr) > enc.m_cap[m]:
+            mdl.cap_rows["m", m, t] = lp.row(expr, -math.inf, enc.m_cap[m])
 
 
 def _add_supervisor_capacity(mdl: _Milp) -> None:
@@ -351,8 +354,8 @@ def _add_supervisor_capacity(mdl: _Milp) -> None:
         for s in sups:
             load[s].extend(mdl.h[key, s])
     for s, expr in sorted(load.items()):
-        if lp.bound(expr) > enc.s_cap[s]:
-            lp.row(expr, -math.inf, enc.s_cap[s])
+        if mdl.every_limit or lp.bound(expr) > enc.s_cap[s]:
+            mdl.cap_rows["s", s, -1] = lp.row(expr, -math.inf, enc.s_cap[s])
 
 
 def _add_pairs(mdl: _Milp) -> None:
@@ -401,7 +404,8 @@ def _add_pairs(mdl: _Milp) -> None:
         lp.row(expr + _neg(mdl.h[grp, s]), -math.inf, 0)
 
 
-def build_model(enc: Encoded, *, pairs: bool = True, placed: int | None = None) -> _Milp:
+def build_model(enc: Encoded, *, pairs: bool = True, placed: int | None = None,
+                every_limit: bool = False) -> _Milp:
     """Build the full MILP (columns, rows and the three objective vectors) of a problem.
 
     ``pairs=False`` leaves out the rewarded-pair columns (level 3), for solves of levels 1-2.
@@ -410,8 +414,10 @@ def build_model(enc: Encoded, *, pairs: bool = True, placed: int | None = None) 
     placement columns: the same integer points, but the dense row slows every LP, and on the
     demo HiGHS proved level 2 in a median 8.8 s (seeds 0-6) against 13.3 s with it (seeds
     0-4), from the same start and options.
+    ``every_limit``: a capacity row for every limit, also where it cannot bind (so that each
+    can be priced instead, :func:`priced_lp`); ``cap_rows`` names them.
     """
-    mdl = _Milp(enc)
+    mdl = _Milp(enc, every_limit=every_limit)
     _add_choices(mdl, pairs)
     everyone = placed is not None and placed == len(mdl.placed_cols)
     _add_one_placement(mdl, everyone)
@@ -912,6 +918,39 @@ def relax(enc: Encoded, config: SolverConfig, deadline: float,
     return Relaxation(float(out["objective"]), weight, float(sum(x[j] for j, _ in mdl.placed)),
                       float(sum(c * x[j] for j, c in mdl.rank_cost)), _stations_of(mdl, x),
                       seconds), other
+
+
+def priced_lp(enc: Encoded, weight: int, off_list_cost: int,
+              price: Callable[[tuple[str, int, int]], float | None], deadline: float,
+              stop: Callable[[], bool] | None = None, seed: int = 0) -> float | None:
+    """The LP relaxation's optimum with some limits priced instead of kept (one HiGHS thread).
+
+    ``min sum (cost - weight) x + sum over priced limits of price * load`` over the
+    aggregated model's LP with every other limit kept: ``price(key)`` (``key`` as in
+    ``_Milp.cap_rows``) gives a limit's price, or None to keep it as a row. A placement costs
+    its rank, off the list ``off_list_cost`` (given, so that a part of a problem is costed as
+    the whole is). Used by :func:`matcher.solvers.lagrange.upgrade_by_discipline`. None when
+    HiGHS is missing or has not solved it by ``deadline``.
+    """
+    if importlib.util.find_spec("highspy") is None:
+        return None
+    mdl = build_model(enc, pairs=False, every_limit=True)
+    lp = mdl.lp
+    objective: Expr = [(j, float(enc.cost(i, w) - weight)) for (i, w), j in mdl.y.items()]
+    objective += [(j, float(off_list_cost - weight)) for j in mdl.ovf.values()]
+    for key, r in mdl.cap_rows.items():
+        p = price(key)
+        if p is None:
+            continue
+        lp.row_lo[r], lp.row_hi[r] = -math.inf, math.inf  # free: the price stands for it
+        if p:
+            start, end = lp.row_start[r], lp.row_start[r + 1]
+            objective += [(j, p * v) for j, v in zip(lp.row_idx[start:end], lp.row_val[start:end],
+                                                     strict=True)]
+    _stages, out, _errors = _run_helper(mdl, SolverConfig(seed=seed, workers=1), deadline,
+                                        {"mode": "relax"}, None, [("min", objective)], stop,
+                                        _ASSIST_GRACE_S)
+    return float(out["objective"]) if out.get("optimal") else None
 
 
 def _stations_of(mdl: _Milp, x: npt.NDArray[np.float64]) -> dict[int, int]:
