@@ -561,12 +561,9 @@ def _child(enc: Encoded, deadline_in: float, conn: object, until_in: float | Non
     LPs at the guide's prices (:func:`upgrade_by_discipline`) where any fits, else the ascent
     goes on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    ending = {"asked": False, "lps": False}
 
     def on_term(_signum: int, _frame: object) -> None:
-        ending["asked"] = True
-        if not ending["lps"]:
-            raise SystemExit(0)  # (while HiGHS runs, its helper is stopped first)
+        raise SystemExit(0)  # unwinds: a HiGHS helper of the disciplines' LPs is killed
 
     signal.signal(signal.SIGTERM, on_term)
     now = time.perf_counter()
@@ -582,11 +579,9 @@ def _child(enc: Encoded, deadline_in: float, conn: object, until_in: float | Non
         return
     value = result.value
     if upgrade and value is not None:
-        ending["lps"] = True
         # Each raise is sent at once (the parent takes the last that came in time); HiGHS
         # stops a little before ``until`` so that its last answer still does.
         upgrade_by_discipline(enc, prices, value, until - _UPGRADE_MARGIN_S,
-                              stop=lambda: ending["asked"],
                               progress=conn.send)  # type: ignore[attr-defined]
         return
     conn.send(value)  # type: ignore[attr-defined]

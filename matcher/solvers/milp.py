@@ -552,15 +552,20 @@ def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str
                 [sys.executable, "-c", _child_program(), str(work)], stderr=err,
                 stdout=2 if config.log else subprocess.DEVNULL)
             kill_at = deadline + grace
-            while proc.poll() is None:
-                if stop is not None and stop():
+            try:
+                while proc.poll() is None:
+                    if stop is not None and stop():
+                        proc.kill()
+                        errors = "the HiGHS helper process was stopped on request"
+                    elif time.perf_counter() > kill_at:
+                        proc.kill()
+                        errors = "the HiGHS helper process overran its time limit and was stopped"
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=0.05)
+            finally:  # an exception here (a signal's, say) must not leave HiGHS running
+                if proc.poll() is None:
                     proc.kill()
-                    errors = "the HiGHS helper process was stopped on request"
-                elif time.perf_counter() > kill_at:
-                    proc.kill()
-                    errors = "the HiGHS helper process overran its time limit and was stopped"
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=0.05)
+                    proc.wait()
             if not errors and proc.returncode != 0:
                 errors = f"the HiGHS helper process failed (exit {proc.returncode})"
         if errors:
