@@ -490,8 +490,8 @@ def upgrade_by_discipline(enc: Encoded, prices: Prices, value: float, deadline: 
     optimum of its LP with every limit of its own kept and only the shared ones priced
     (weak duality), so replacing shares by LP optima keeps a valid bound, for any subset of
     the disciplines. Largest first (most of the gain; tier XL at the guide's prices:
-    385,622 -> 399,708 with all eight, 52 s of HiGHS); a discipline is skipped when its LP
-    is too large (:data:`UPGRADE_MAX_SHARE`), would not end by ``deadline``
+    385,622 -> 399,708 with all eight in 89 s, models included); a discipline is skipped when
+    its LP is too large (:data:`UPGRADE_MAX_SHARE`), would not end by ``deadline``
     (:data:`UPGRADE_S_PER_STUDENT`) or is not solved by then. ``progress`` gets the value
     after each discipline raised.
 
@@ -570,9 +570,11 @@ def _child(enc: Encoded, deadline_in: float, conn: object, until_in: float | Non
     due = now + deadline_in
     upper = _greedy_upper(enc)
     until = None if until_in is None else now + until_in
+    # The disciplines' LPs replace the rest of the ascent only if one of them fits in time.
     sizes = np.bincount(np.asarray(enc.st_disc, dtype=np.int64))
-    upgrade = until is not None and (sizes <= UPGRADE_MAX_SHARE * enc.n_students).any() and (
-        np.count_nonzero(sizes) > 1)
+    fits = (sizes > 0) & (sizes <= UPGRADE_MAX_SHARE * enc.n_students) & (
+        UPGRADE_S_PER_STUDENT * sizes <= (until_in or 0.0) - deadline_in - _UPGRADE_MARGIN_S)
+    upgrade = until is not None and bool(fits.any()) and np.count_nonzero(sizes) > 1
     result, prices = _ascend(enc, due if until is None or upgrade else until, upper,
                              report_at=due, report=conn.send)  # type: ignore[attr-defined]
     if until is None:
