@@ -36,7 +36,9 @@ def test_choice_count_matches_the_built_model(cohort: matcher.Problem) -> None:
 def test_too_large_model_returns_checked_warm_start(cohort: matcher.Problem,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Above MAX_CHOICES no model is built: the result is the best quick allocation after
-    augmenting and local moves, valid, with the flow bounds, honest status and a note why."""
+    augmenting and local moves, valid, with the flow bounds, honest status and a note why
+    (the classic path: the slot model, which would otherwise take this cohort, is off)."""
+    monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
     monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
     result = matcher.solve(cohort, solver="cpsat", time_limit_s=10, workers=2, seed=0)
     assert result.stats["model"] == "not built"
@@ -68,7 +70,9 @@ def test_too_large_model_uses_the_lp_relaxation_when_it_fits(cohort: matcher.Pro
                                                              ) -> None:
     """Without a CP-SAT model the LP relaxation gives the bound (never above the exact optimum,
     never below the flow bound the result would have without it) and guides a rounding; above
-    LP_GUIDE_MAX_CHOICES the Lagrangian bound (its helper process) takes its place."""
+    LP_GUIDE_MAX_CHOICES the Lagrangian bound (its helper process) takes its place (the
+    classic path: the slot model is off)."""
+    monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
     monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
     with_lp = matcher.solve(cohort, solver="cpsat", time_limit_s=20, workers=2, seed=0)
     assert with_lp.stats["lp_rank_bound"] is not None
@@ -91,7 +95,8 @@ def test_a_failure_after_the_lagrangian_ends_its_helper(cohort: matcher.Problem,
     """An error while the allocation is improved (here: the reassignment raising) reaches the
     caller, and the Lagrangian helper (made to linger after sending its guide, as at province
     scale, where it goes on raising the bound until just before the limit) is ended with it:
-    no child process is left running."""
+    no child process is left running (the classic path: the slot model is off)."""
+    monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
     monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
     monkeypatch.setattr(cpsat, "LP_GUIDE_MAX_CHOICES", 0)
     send_guide = lagrange._child

@@ -268,18 +268,25 @@ def test_refine_levels_proves_levels_two_and_three(tmp_path: Path) -> None:
 
 
 def test_cpsat_with_highs_after_level_one_agrees(tmp_path: Path, monkeypatch: Any) -> None:
-    """cpsat with levels 2-3 handed to HiGHS proves the same optimum as cpsat alone (HiGHS
-    switched off here), records HiGHS's part in its stats, and the result checks."""
+    """cpsat's classic path with levels 2-3 handed to HiGHS proves the same optimum as cpsat
+    alone (HiGHS switched off here) and as the slot model, records HiGHS's part in its stats,
+    and the results check."""
     from matcher.solvers import cpsat
 
     folder = generate_scenario(tmp_path / "g", students=120, workstations=12, universities=3,
                                seed=3)
     problem = matcher.load_scenario(folder)
+    by_slots = matcher.solve(problem, solver="cpsat", time_limit_s=30, workers=2, seed=0)
+    monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
     hybrid = matcher.solve(problem, solver="cpsat", time_limit_s=30, workers=2, seed=0)
     monkeypatch.setattr(cpsat, "LP_MAX_VARIABLES", 0)
     alone = matcher.solve(problem, solver="cpsat", time_limit_s=30, workers=2, seed=0)
-    assert alone.status == hybrid.status == Status.OPTIMAL, (alone.message, hybrid.message)
+    assert alone.status == hybrid.status == by_slots.status == Status.OPTIMAL, (
+        alone.message, hybrid.message, by_slots.message)
     assert (hybrid.placed, hybrid.rank_cost) == (alone.placed, alone.rank_cost)
+    assert (by_slots.placed, by_slots.rank_cost) == (alone.placed, alone.rank_cost)
+    assert by_slots.stats["engine"] == "slot model + HiGHS"
+    _check_ok(problem, by_slots)
     assert hybrid.rank_cost_lower_bound == hybrid.rank_cost
     assert "lp_seconds" not in alone.stats
     assert hybrid.stats["lp_rank_bound"] == hybrid.rank_cost and hybrid.stats["lp_rank_proven"]

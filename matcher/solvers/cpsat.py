@@ -90,6 +90,7 @@ from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
+from . import slots
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .da import deferred_acceptance
@@ -108,6 +109,10 @@ from .packing import (
 )
 
 NAME = "cpsat"
+USE_SLOT_MODEL = True
+"""Solve levels 1-2 by the slot model where it applies (:mod:`matcher.solvers.slots`); the
+CP-SAT model below then serves level 3, re-solves, stable allocations and the problems the
+slot model does not cover. Tests of that path switch this off."""
 
 Expr = Any  # an IntVar or a linear expression
 _OTHER = -2  # off-list class key: students whose given supervisor is in no rewarded pair
@@ -1005,6 +1010,66 @@ def _refine_by_lp(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     return outcome
 
 
+def _by_slots(enc: Encoded, config: SolverConfig, t0: float, stop: _Stop) -> Result | None:
+    """Levels 1-2 by the slot model (:mod:`matcher.solvers.slots`), then level 3 by HiGHS
+    (:func:`matcher.solvers.milp.refine_levels`) where the aggregated model fits."""
+    deadline = t0 + config.time_limit_s
+    result = slots.solve_slots(enc, config, t0,
+                               lambda: stop.signal_name if stop.requested else "", NAME)
+    if result is None:
+        return None
+    if (not enc.use_pairs or stop.requested or not result.placements
+            or deadline - time.perf_counter() < 0.5 or _choice_count(enc) > MAX_CHOICES):
+        return result
+    current = enc.choices_from_ids({p.student_id: (p.workstation_id, p.mentor_id,
+                                                   p.supervisor_id, p.start_term)
+                                    for p in result.placements})
+    stats = dict(result.stats)
+    progress.update(elapsed=time.perf_counter() - t0, note="stage 3 (HiGHS branch and cut)")
+    outcome = refine_levels(enc, len(current), current, config, deadline,
+                            lambda: stop.requested, pairs_only=True)
+    stats.update(stage3_seconds=outcome.seconds, pair_weight_proven=outcome.pairs_proven)
+    if outcome.pair_weight_ub is not None:
+        stats["pair_weight_upper_bound"] = outcome.pair_weight_ub
+    better = outcome.chosen
+    if better is None or len(better) != len(current) or (
+            enc.rank_cost(better) > enc.rank_cost(current)):
+        return replace(result, stats=stats)
+    message = result.message
+    if result.status == Status.OPTIMAL and not stats.get("pair_weight_proven"):
+        message = "levels 1 and 2 proven optimal; the pair weight (level 3) is not proven"
+    if stop.requested:
+        message = f"stopped by {stop.signal_name}: the best allocation found so far"
+    status = result.status if not stop.requested else Status.FEASIBLE
+    return build_result(enc, NAME, status, better, config, time.perf_counter() - t0,
+                        placed_upper_bound=result.placed_upper_bound,
+                        rank_cost_lower_bound=result.rank_cost_lower_bound, stats=stats,
+                        message=message)
+
+
+def _raise_pairs(mdl: _Model, current: dict[int, Choice], config: SolverConfig,
+                 deadline: float, stop: _Stop, stats: dict[str, Any], t0: float
+                 ) -> dict[int, Choice] | None:
+    """Level 3: with as many placed and no more rank cost than ``current``, the most pair
+    weight, by CP-SAT from ``current``; the better allocation (None when none was found)."""
+    if isinstance(mdl.pair_weight, int):
+        return None
+    cp = mdl.model
+    cp.add(mdl.placed == len(current))
+    _hint_model(cp, mdl, current)
+    cp.add(mdl.rank_cost <= mdl.enc.rank_cost(current))
+    cp.maximize(mdl.pair_weight)
+    solver3 = _solver(config, deadline - time.perf_counter())
+    st3 = _run(solver3, cp, stop, "stage 3: pair weight", t0)
+    stats["stage3_seconds"] = _wall(solver3)
+    if st3 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        stats["pair_weight_proven"] = False
+        return None
+    stats["pair_weight_upper_bound"] = solver3.best_objective_bound / PAIR_SCALE
+    stats["pair_weight_proven"] = st3 == cp_model.OPTIMAL
+    return _disaggregate(mdl, solver3)
+
+
 def solve(problem: Problem, config: SolverConfig) -> Result:
     """Solve the allocation exactly with CP-SAT, level by level.
 
@@ -1038,6 +1103,11 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     enc = encode(problem)
     # Re-solve (module resolve): earlier placements, in ids, that students may keep.
     previous = enc.choices_from_ids(config.options.get("previous", {}))
+    if USE_SLOT_MODEL and not previous and not slots.applies(enc):
+        by_slots = _by_slots(enc, config, t0, stop)
+        if by_slots is not None:
+            return by_slots
+        # The locks conflict: the model below isolates which.
     choices = _choice_count(enc)
     if choices > MAX_CHOICES and not previous:
         return _without_model(enc, config, t0, choices, stop)
@@ -1173,20 +1243,8 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
     if lp is not None and lp.pairs_proven and current is lp.chosen:
         stats["pair_weight_upper_bound"] = lp.pair_weight_ub
         stats["pair_weight_proven"] = True
-    elif (enc.use_pairs and not isinstance(mdl.pair_weight, int) and current is not None
-            and not stop.requested):
-        _hint_model(cp, mdl, current)
-        cp.add(mdl.rank_cost <= enc.rank_cost(current))
-        cp.maximize(mdl.pair_weight)
-        solver3 = _solver(config, deadline - time.perf_counter())
-        st3 = _run(solver3, cp, stop, "stage 3: pair weight", t0)
-        stats["stage3_seconds"] = _wall(solver3)
-        if st3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            current = _disaggregate(mdl, solver3)
-            stats["pair_weight_upper_bound"] = solver3.best_objective_bound / PAIR_SCALE
-            stats["pair_weight_proven"] = st3 == cp_model.OPTIMAL
-        else:
-            stats["pair_weight_proven"] = False
+    elif enc.use_pairs and current is not None and not stop.requested:
+        current = _raise_pairs(mdl, current, config, deadline, stop, stats, t0) or current
 
     chosen = dict(current or {})
     if stop.requested:

@@ -778,9 +778,13 @@ class Refined:
 
 
 def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: SolverConfig,
-                  deadline: float, stop: Callable[[], bool] | None = None) -> Refined:
+                  deadline: float, stop: Callable[[], bool] | None = None, *,
+                  pairs_only: bool = False) -> Refined:
     """Levels 2 and 3 by HiGHS: with exactly ``placed`` placed, minimise the rank cost, then
     (when the scenario rewards pairs) maximise the pair weight at that rank cost.
+
+    With ``pairs_only``, level 2 is taken as settled by ``start`` (its rank cost becomes an
+    upper limit) and only level 3 is solved; ``rank_lb`` is then None.
 
     The exact solver (:mod:`matcher.solvers.cpsat`) uses this as its LP-based engine after
     level 1: branch and cut proves these levels where CP-SAT's own bound is slow to close.
@@ -806,14 +810,26 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     if importlib.util.find_spec("highspy") is None:
         return Refined(None, None, False, None, False, 0.0, "highspy is not installed")
     mdl = build_model(enc, placed=placed)
-    levels: list[tuple[str, Expr]] = [("min", mdl.rank_cost)]
+    levels: list[tuple[str, Expr]] = [] if pairs_only else [("min", mdl.rank_cost)]
+    if pairs_only:
+        mdl.lp.row(mdl.rank_cost, -math.inf, enc.rank_cost(start))
     if mdl.pair_weight:
         levels.append(("max", mdl.pair_weight))
+    if not levels:
+        return Refined(None, None, False, None, False, 0.0, "no rewarded pairs to weigh")
     job = {"mode": "levels", "highs_options": HIGHS_OPTIONS,
-           "shares": [LEVEL2_SHARE, 1.0][:len(levels)]}
+           "shares": [LEVEL2_SHARE, 1.0][-len(levels):]}
     stages, _out, errors = _run_helper(mdl, config, deadline, job, hint_from_choices(mdl, start),
                                        levels, stop, grace=_ASSIST_GRACE_S)
     seconds = round(time.perf_counter() - t0, 3)
+    if pairs_only:
+        if not stages or stages[0].x is None:
+            return Refined(None, None, False, None, False, seconds, errors)
+        weight = round(stages[0].objective or 0)
+        ub = None if stages[0].dual_bound is None else max(weight, _floor(stages[0].dual_bound))
+        return Refined(_disaggregate(mdl, stages[0].x), None, False,
+                       None if ub is None else ub / PAIR_SCALE, ub is not None and ub <= weight,
+                       seconds, errors, stages[0].done_at)
     if not stages or stages[0].x is None:
         lb = None if not stages or stages[0].dual_bound is None else _ceil(stages[0].dual_bound)
         return Refined(None, lb, False, None, False, seconds, errors)

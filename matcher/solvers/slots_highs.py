@@ -1,0 +1,573 @@
+"""The slot model's HiGHS side: LP bounds with parity cuts, and exact searches around the LP.
+
+Runs as a helper process (``python slots_highs.py WORKDIR``) started by
+:mod:`matcher.solvers.slots`: highspy cannot share a process with OR-Tools (see
+:mod:`matcher.solvers.milp`), so this file imports only numpy, highspy and the standard
+library, and never the matcher package (which would also double the start-up time).
+
+The job (``WORKDIR/job.json`` and ``WORKDIR/model.npz``, the arrays of a
+:class:`~matcher.solvers.slots.SlotModel`) is solved in phases; after each the helper
+replaces ``WORKDIR/state.json`` (bounds, phase, times) and, for every better allocation,
+``WORKDIR/best.npz`` (the column values), so that whatever is there when the parent stops it is
+the best known:
+
+1. *placed bound*: the LP maximum of the students placed, rounded down (``placed_ub``);
+2. *rank bound*: with that many placed, the LP minimum of the rank cost, raised by rounds of
+   parity cuts (:func:`parity_cuts`) while they raise it; its ceiling is ``rank_lb``;
+3. *fix and solve*: students the LP places integrally stay where it places them, the others
+   (and, in a second step, everyone at a workstation one of them touches) are solved exactly by
+   HiGHS's branch and cut on what is left;
+4. *proof*: a model small enough is then solved whole (cuts included, the best allocation as
+   start) until the deadline, which proves the optimum; otherwise neighbourhoods of the best
+   allocation (the students at a few workstations, chosen by the seed) are re-solved exactly
+   until the deadline.
+
+If no allocation placing ``placed_ub`` is found, the placed count is maximised exactly first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# Mirrors matcher.solvers.slots (this file must not import the package).
+LISTED, OFF, CLASS, SPLIT = 0, 1, 2, 3
+ONE, LINK, HALL, TYPE, TERM = 0, 1, 2, 3, 4
+
+EPS = 1e-6
+CUT_ROUNDS = 30
+"""Most rounds of parity cuts (they stop earlier once a round raises the bound by < 0.01)."""
+FULL_MIP_COLUMNS = 60_000
+"""Models with at most this many columns are solved whole after fix-and-solve (the proof)."""
+NEIGHBOURHOOD_STATIONS = 12
+"""Workstations freed per neighbourhood search after fix-and-solve (larger models)."""
+
+
+def parity_cuts(x: FloatArray, rows: list[tuple[IntArray, IntArray, IntArray, int]]
+                ) -> list[tuple[IntArray, float]]:
+    """Violated parity cuts of the Hall rows at the LP point ``x``.
+
+    Each row is ``(two, one, one_ub, bound)``: its two-term columns, its one-term columns and
+    their upper bounds, and its even bound ``B``. For an odd-bounded set ``J`` of one-term
+    columns the cut is ``sum x[two] + sum x[J] <= B/2 + (U_J - 1)/2``; the most violated ``J``
+    takes every column above half its bound, parity mended by the cheapest flip.
+
+    Returns
+    -------
+    list
+        ``(columns, right-hand side)`` of each violated cut (coefficients 1).
+    """
+    cuts = []
+    for two, one, ub, bound in rows:
+        if len(one) == 0:
+            continue
+        gain = x[one] - ub / 2.0
+        take = gain > EPS
+        total = int(ub[take].sum())
+        if total % 2 == 0:
+            odd = (ub % 2) == 1
+            if not odd.any():
+                continue
+            # drop the weakest odd member, or add the strongest odd non-member
+            loss = np.where(odd & take, gain, np.inf)
+            add = np.where(odd & ~take, gain, -np.inf)
+            k_drop, k_add = int(np.argmin(loss)), int(np.argmax(add))
+            if -loss[k_drop] >= add[k_add]:
+                take[k_drop] = False
+            else:
+                take[k_add] = True
+            total = int(ub[take].sum())
+        rhs = bound // 2 + (total - 1) // 2
+        lhs = float(x[two].sum() + x[one[take]].sum())
+        if lhs > rhs + 1e-4:
+            cuts.append((np.concatenate([two, one[take]]).astype(np.int64), float(rhs)))
+    return cuts
+
+
+def hall_cut_rows(data: Any) -> list[tuple[IntArray, IntArray, IntArray, int]]:
+    """The Hall rows of the model as ``(two, one, one_ub, bound)`` (see :func:`parity_cuts`)."""
+    kind, start, col, hi = data["row_kind"], data["row_start"], data["row_col"], data["row_hi"]
+    block, ub = data["col_block"], data["col_ub"]
+    out = []
+    for r in np.flatnonzero(kind == HALL).tolist():
+        cols = col[start[r]:start[r + 1]]
+        one = cols[block[cols] == 1]
+        out.append((cols[block[cols] == 2], one, ub[one].astype(np.int64), int(hi[r])))
+    return out
+
+
+class _State:
+    """What the parent reads: ``state.json`` (replaced atomically) and ``best.npz``."""
+
+    def __init__(self, work: Path, started: float) -> None:
+        self.work = work
+        self.started = started
+        self.info: dict[str, Any] = {"phase": "start", "placed_ub": None, "rank_lb": None,
+                                     "lp_rank": None, "cuts": 0, "best_rank": None,
+                                     "best_placed": None, "proven": False, "events": [],
+                                     "proven_after": None}
+
+    def note(self, **kw: Any) -> None:
+        self.info.update(kw)
+        self.info["seconds"] = round(time.time() - self.started, 3)
+        info = self.info
+        if (info.get("proven_after") is None and info["best_rank"] is not None
+                and info["rank_lb"] is not None and info["best_placed"] == info["placed_ub"]
+                and info["best_rank"] <= info["rank_lb"]):
+            info["proven_after"] = info["seconds"]
+            info["proven"] = True
+        tmp = self.work / "state.tmp"
+        tmp.write_text(json.dumps(self.info), encoding="utf-8")
+        os.replace(tmp, self.work / "state.json")
+
+    def event(self, text: str) -> None:
+        self.info["events"].append(f"{time.time() - self.started:.2f}s {text}")
+        self.note()
+
+    def best(self, x: FloatArray, placed: int, rank: int) -> None:
+        tmp = self.work / "best.tmp.npz"
+        np.savez(tmp, x=x)
+        os.replace(tmp, self.work / "best.npz")
+        self.note(best_rank=rank, best_placed=placed)
+
+
+class _Problem:
+    """The model in arrays, with the helpers every phase needs."""
+
+    def __init__(self, data: Any) -> None:
+        self.kind = data["col_kind"]
+        self.cost = data["col_cost"].astype(np.float64)
+        self.ub = data["col_ub"].astype(np.float64)
+        self.ws = data["col_ws"]
+        self.student = data["col_student"]
+        self.klass = data["col_class"]
+        self.row_kind = data["row_kind"]
+        self.row_lo, self.row_hi = data["row_lo"], data["row_hi"]
+        self.row_start, self.row_col = data["row_start"], data["row_col"]
+        self.row_val = data["row_val"]
+        self.n_cols, self.n_rows = len(self.cost), len(self.row_lo)
+        self.placed_cols = np.flatnonzero(self.kind <= OFF)
+        self.row_of = np.repeat(np.arange(self.n_rows), np.diff(self.row_start))
+        self.one_rows = np.flatnonzero(self.row_kind == ONE)
+        # extra rows (placed count, cuts): (columns, values, lo, hi)
+        self.extra: list[tuple[IntArray, FloatArray, float, float]] = []
+
+    def rows_of_cols(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Rows with an entry in a column of ``mask``."""
+        hit = np.zeros(self.n_rows, dtype=bool)
+        hit[self.row_of[mask[self.row_col]]] = True
+        return hit
+
+    def rank(self, x: FloatArray) -> int:
+        return round(float(self.cost @ x))
+
+    def placed(self, x: FloatArray) -> int:
+        return round(float(x[self.placed_cols].sum()))
+
+    def feasible(self, x: FloatArray, tol: float = 1e-6) -> bool:
+        if (x < -tol).any() or (x > self.ub + tol).any():
+            return False
+        act = np.bincount(self.row_of, weights=self.row_val * x[self.row_col],
+                          minlength=self.n_rows)
+        if (act < self.row_lo - tol).any() or (act > self.row_hi + tol).any():
+            return False
+        return all(lo - tol <= float(val @ x[idx]) <= hi + tol
+                   for idx, val, lo, hi in self.extra)
+
+    def highs(self, job: dict[str, Any], cols: IntArray | None = None,
+              fixed: FloatArray | None = None, integer: bool = False, all_rows: bool = False
+              ) -> tuple[Any, IntArray]:
+        """A HiGHS model of the columns ``cols`` (default all), the others fixed at ``fixed``.
+
+        Rows without a free column are left out (the fixed values keep them) unless
+        ``all_rows``; the others get their bounds shifted by the fixed columns' contribution.
+        Returns the model and the model column of each of its columns.
+        """
+        import highspy
+
+        h = highspy.Highs()
+        for name, value in (("output_flag", bool(job.get("log"))),
+                            ("log_to_console", bool(job.get("log"))),
+                            ("random_seed", int(job["seed"]) % 2147483647),
+                            ("threads", int(job["threads"])), ("mip_rel_gap", 0.0),
+                            ("mip_abs_gap", 0.999)):
+            h.setOptionValue(name, value)
+        inf = highspy.kHighsInf
+        free = np.ones(self.n_cols, dtype=bool) if cols is None else np.zeros(self.n_cols, bool)
+        if cols is not None:
+            free[cols] = True
+        index = np.full(self.n_cols, -1, dtype=np.int64)
+        keep = np.flatnonzero(free)
+        index[keep] = np.arange(len(keep))
+        h.addVars(len(keep), np.zeros(len(keep)), self.ub[keep])
+        h.changeColsCost(len(keep), np.arange(len(keep), dtype=np.int32), self.cost[keep])
+        if integer and len(keep):
+            h.changeColsIntegrality(len(keep), np.arange(len(keep), dtype=np.int32),
+                                    np.full(len(keep), highspy.HighsVarType.kInteger))
+        base = np.zeros(self.n_cols) if fixed is None else np.where(free, 0.0, fixed)
+        shift = np.bincount(self.row_of, weights=self.row_val * base[self.row_col],
+                            minlength=self.n_rows)
+        rows = np.ones(self.n_rows, dtype=bool) if all_rows else self.rows_of_cols(free)
+        ent = free[self.row_col] & rows[self.row_of]
+        r_idx = np.flatnonzero(rows)
+        counts = np.bincount(self.row_of[ent], minlength=self.n_rows)[r_idx]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        lo = np.where(np.isinf(self.row_lo[r_idx]), -inf, self.row_lo[r_idx] - shift[r_idx])
+        hi = np.where(np.isinf(self.row_hi[r_idx]), inf, self.row_hi[r_idx] - shift[r_idx])
+        if len(r_idx):
+            h.addRows(len(r_idx), lo, hi, int(ent.sum()), starts,
+                      index[self.row_col[ent]].astype(np.int32), self.row_val[ent])
+        for idx, val, elo, ehi in self.extra:
+            on = free[idx]
+            if not on.any() and not all_rows:
+                continue
+            s = float(val[~on] @ base[idx[~on]])
+            h.addRow(-inf if math.isinf(elo) else elo - s, inf if math.isinf(ehi) else ehi - s,
+                     int(on.sum()), index[idx[on]].astype(np.int32), val[on])
+        return h, keep
+
+
+class _Master:
+    """The LP relaxation over an active set of columns, grown by pricing (column generation).
+
+    Starts from the columns the parent found cheap at its flow prices (``job["active"]``).
+    After each solve, every inactive column is priced with the row duals; those with a
+    negative reduced cost join and the LP is solved again, until none is left: the value is
+    then the LP's over all columns. Rows (the model's and the extra ones: the placed count, the
+    cuts) always span every column.
+    """
+
+    def __init__(self, pb: _Problem, job: dict[str, Any], active: npt.NDArray[np.bool_],
+                 cost: FloatArray) -> None:
+        import highspy
+
+        self.pb, self.cost = pb, cost
+        self.active = active.copy()
+        self.h, keep = pb.highs(job, np.flatnonzero(active), all_rows=True)
+        self.h.setOptionValue("solver", "simplex")
+        self.order = list(keep)  # HiGHS column -> model column
+        self.h.changeColsCost(len(keep), np.arange(len(keep), dtype=np.int32), cost[keep])
+        self.inf = highspy.kHighsInf
+        self.priced = 0
+
+    def add_row(self, idx: IntArray, val: FloatArray, lo: float, hi: float) -> None:
+        """A row over model columns (inactive ones are kept for when they join)."""
+        self.pb.extra.append((idx, val, lo, hi))
+        pos = self._positions()
+        on = pos[idx] >= 0
+        self.h.addRow(-self.inf if math.isinf(lo) else lo, self.inf if math.isinf(hi) else hi,
+                      int(on.sum()), pos[idx[on]].astype(np.int32), val[on])
+
+    def _positions(self) -> IntArray:
+        pos = np.full(self.pb.n_cols, -1, dtype=np.int64)
+        pos[np.asarray(self.order, dtype=np.int64)] = np.arange(len(self.order))
+        return pos
+
+    def reduced_costs(self) -> FloatArray:
+        """Reduced costs of every column at the current row duals."""
+        pb = self.pb
+        y = np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
+        base = y[:pb.n_rows]
+        rc = self.cost - np.bincount(pb.row_col, weights=pb.row_val * base[pb.row_of],
+                                     minlength=pb.n_cols)
+        for k, (idx, val, _lo, _hi) in enumerate(pb.extra):
+            if y[pb.n_rows + k] != 0.0:
+                np.subtract.at(rc, idx, y[pb.n_rows + k] * val)
+        return rc
+
+    def solve(self, deadline: float) -> bool:
+        """Solve, pricing in columns until none has a negative reduced cost."""
+        while True:
+            if not _solve_lp(self.h, deadline):
+                return False
+            join = self.entering(self.reduced_costs())
+            if len(join) == 0:
+                return True
+            self._add_columns(join)
+
+    def entering(self, rc: FloatArray, per_student: int = 1, per_class: int = 10) -> IntArray:
+        """Inactive columns with a negative reduced cost that join the LP: each student's
+        cheapest (partial pricing: most would otherwise join only to stay at zero), and the
+        cheapest few off-list counts of each class."""
+        pb = self.pb
+        cand = np.flatnonzero(~self.active & (rc < -1e-7))
+        if len(cand) == 0:
+            return cand
+        owner = np.where(pb.student[cand] >= 0, pb.student[cand], -1 - pb.klass[cand])
+        order = np.lexsort((cand, rc[cand], owner))
+        cand, owner = cand[order], owner[order]
+        first = np.ones(len(cand), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        rank = np.arange(len(cand)) - np.maximum.accumulate(np.where(first, np.arange(len(cand)),
+                                                                     0))
+        limit = np.where(owner >= 0, per_student, per_class)
+        return np.sort(cand[rank < limit])
+
+    def _add_columns(self, cols: IntArray) -> None:
+        pb = self.pb
+        self.active[cols] = True
+        base = len(self.order)
+        self.order.extend(cols.tolist())
+        pos = self._positions()
+        # Entries of the new columns, column by column (CSC), in model rows then extra rows.
+        new = np.zeros(pb.n_cols, dtype=bool)
+        new[cols] = True
+        ent = new[pb.row_col]
+        c_of = pb.row_col[ent]
+        r_of = pb.row_of[ent]
+        v_of = pb.row_val[ent]
+        extra_c, extra_r, extra_v = [c_of], [r_of], [v_of]
+        for k, (idx, val, _lo, _hi) in enumerate(pb.extra):
+            on = new[idx]
+            if on.any():
+                extra_c.append(idx[on])
+                extra_r.append(np.full(int(on.sum()), pb.n_rows + k))
+                extra_v.append(val[on])
+        c_all = np.concatenate(extra_c)
+        r_all = np.concatenate(extra_r)
+        v_all = np.concatenate(extra_v)
+        order = np.lexsort((r_all, pos[c_all]))
+        c_all, r_all, v_all = c_all[order], r_all[order], v_all[order]
+        counts = np.bincount(pos[c_all] - base, minlength=len(cols))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        self.h.addCols(len(cols), self.cost[cols], np.zeros(len(cols)), pb.ub[cols],
+                       len(r_all), starts, r_all.astype(np.int32), v_all)
+        self.priced += len(cols)
+
+    def x(self) -> FloatArray:
+        """The LP point over every column (inactive ones at 0)."""
+        out = np.zeros(self.pb.n_cols)
+        out[np.asarray(self.order, dtype=np.int64)] = np.asarray(
+            self.h.getSolution().col_value, dtype=np.float64)
+        return out
+
+    def value(self) -> float:
+        return float(self.h.getInfo().objective_function_value)
+
+
+def _values(h: Any, keep: IntArray, n_cols: int, fixed: FloatArray | None) -> FloatArray:
+    """The full column vector of a solved (sub)model of the columns ``keep``."""
+    x = np.zeros(n_cols) if fixed is None else fixed.copy()
+    x[keep] = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return x
+
+
+def _indicator(n: int, cols: IntArray) -> FloatArray:
+    out = np.zeros(n)
+    out[cols] = 1.0
+    return out
+
+
+def _limit(h: Any, seconds: float) -> None:
+    """Let the next ``run`` of ``h`` take ``seconds`` more (HiGHS's clock adds up runs)."""
+    h.setOptionValue("time_limit", h.getRunTime() + max(0.01, seconds))
+
+
+def _solve_lp(h: Any, deadline: float) -> bool:
+    """Solve an LP within the deadline; whether it is optimal."""
+    import highspy
+
+    _limit(h, _time_left(deadline))
+    h.run()
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+
+def _has_solution(h: Any) -> bool:
+    return bool(h.getInfo().primal_solution_status == 2)
+
+
+def _time_left(deadline: float) -> float:
+    return deadline - time.time()
+
+
+def run(work: Path) -> None:
+    """Helper-process entry: the phases of the module docstring."""
+    if any(m == "ortools" or m.startswith("ortools.") for m in sys.modules):
+        raise RuntimeError("OR-Tools is loaded in the HiGHS helper process; highspy would crash")
+    import highspy
+
+    job = json.loads((work / "job.json").read_text(encoding="utf-8"))
+    data = np.load(work / "model.npz")
+    deadline = float(job["deadline"])
+    state = _State(work, time.time())
+    pb = _Problem(data)
+    ones = np.ones(len(pb.placed_cols))
+
+    # 1-2. The most students placed and, with that many, the least rank cost, by LP. A weight
+    # per placed student larger than any rank gets both from one solve (placing is settled
+    # first, and simplex is much faster so than on the degenerate count alone); when its count
+    # falls short of what every student with an option would make, the count's own LP decides.
+    weight = float(job["placed_weight"])
+    is_placed = _indicator(pb.n_cols, pb.placed_cols)
+    active = np.ones(pb.n_cols, dtype=bool)
+    if (work / "active.npy").is_file():
+        active = np.load(work / "active.npy")
+    lp = _Master(pb, job, active, pb.cost - weight * is_placed)
+    if not lp.solve(deadline):
+        if lp.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+            state.note(phase="infeasible", error="the locks cannot all be honoured")
+        else:
+            state.note(phase="failed", error="the LP relaxation was not solved in time")
+        return
+    x = lp.x()
+    placed_lp = float(x[pb.placed_cols].sum())
+    if placed_lp > int(job["placeable"]) - 0.5:
+        placed_ub = int(job["placeable"])
+    else:
+        hp, _ = pb.highs(job)
+        hp.setOptionValue("solver", "ipm")
+        hp.changeColsCost(pb.n_cols, np.arange(pb.n_cols, dtype=np.int32), -is_placed)
+        if not _solve_lp(hp, deadline):
+            state.note(phase="failed", error="the placed LP was not solved in time")
+            return
+        placed_ub = math.floor(-hp.getInfo().objective_function_value + EPS)
+    state.note(phase="placed bound", placed_ub=placed_ub, columns=int(lp.active.sum()))
+    # Exactly placed_ub placed: with the weighted objective kept, the rank cost is the LP value
+    # plus weight * placed_ub, and the basis stays optimal when the weighted LP placed as many.
+    lp.add_row(pb.placed_cols, ones, float(placed_ub), float(placed_ub))
+    offset = weight * placed_ub
+    if not lp.solve(deadline):
+        state.note(phase="failed", error="the rank LP was not solved in time")
+        return
+    lp_value = lp.value() + offset
+    state.note(phase="rank bound", lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS),
+               columns=int(lp.active.sum()))
+    hall = hall_cut_rows(data)
+    cut_until = time.time() + float(job.get("cut_share", 0.35)) * _time_left(deadline)
+    n_cuts = 0
+    x = lp.x()
+    for _round in range(CUT_ROUNDS):
+        cuts = parity_cuts(x, hall)
+        if not cuts or time.time() > cut_until:
+            break
+        for idx, rhs in cuts:
+            lp.add_row(idx, np.ones(len(idx)), -math.inf, rhs)
+        n_cuts += len(cuts)
+        if not lp.solve(cut_until):
+            break
+        before, lp_value = lp_value, lp.value() + offset
+        x = lp.x()
+        state.note(lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS), cuts=n_cuts)
+        if lp_value - before < 0.01:
+            break
+    state.event(f"LP {lp_value:.3f} after {n_cuts} cuts")
+
+    # 3. Fix and solve around the LP point.
+    best: FloatArray | None = None
+
+    def offer(x_new: FloatArray, how: str) -> None:
+        nonlocal best
+        x_new = np.round(x_new)
+        if not pb.feasible(x_new):
+            state.event(f"{how}: rounding broke a row; dropped")
+            return
+        if best is None or (pb.placed(x_new), -pb.rank(x_new)) > (pb.placed(best),
+                                                                     -pb.rank(best)):
+            best = x_new
+            state.best(best, pb.placed(best), pb.rank(best))
+            state.event(f"{how}: placed {pb.placed(best)}, rank {pb.rank(best)}")
+
+    def sub_mip(free: npt.NDArray[np.bool_], start: FloatArray, limit: float, how: str) -> None:
+        if limit <= 0.05:
+            return
+        fixed = np.round(start)
+        hm, sub = pb.highs(job, np.flatnonzero(free), fixed, integer=True)
+        hm.setOptionValue("time_limit", limit)
+        if best is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = best[sub].tolist()
+            hm.setSolution(sol)
+        hm.run()
+        if _has_solution(hm):
+            offer(_values(hm, sub, pb.n_cols, fixed), how)
+
+    frac = np.abs(x - np.round(x)) > EPS
+    free = _fractional_students(pb, x, frac)
+    state.note(phase="fix and solve")
+    sub_mip(free, x, 0.5 * _time_left(deadline), "fix and solve")
+    touched = _touched_stations(pb, frac)
+    wider = free | _students_at(pb, x, touched)
+    sub_mip(wider, x if best is None else best, 0.5 * _time_left(deadline), "fix and solve (+1)")
+
+    # 4. The whole model when small, else neighbourhoods of the best allocation.
+    rng = np.random.default_rng(int(job["seed"]))
+    if pb.n_cols <= FULL_MIP_COLUMNS and _time_left(deadline) > 0.05:
+        state.note(phase="proof")
+        hm, every = pb.highs(job, integer=True)
+        hm.setOptionValue("time_limit", max(0.01, _time_left(deadline)))
+        if best is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = best.tolist()
+            hm.setSolution(sol)
+        hm.run()
+        if _has_solution(hm):
+            offer(_values(hm, every, pb.n_cols, None), "branch and cut")
+        bound = hm.getInfo().mip_dual_bound
+        if math.isfinite(bound):
+            lb = math.ceil(bound - EPS)
+            if lb > (state.info["rank_lb"] or -math.inf):
+                state.note(rank_lb=lb)
+        if hm.getModelStatus() == highspy.HighsModelStatus.kOptimal and best is not None:
+            state.note(proven=True, rank_lb=max(state.info["rank_lb"], pb.rank(best)))
+    elif best is not None:
+        state.note(phase="neighbourhoods")
+        stations = np.unique(pb.ws[pb.ws >= 0])
+        while _time_left(deadline) > 0.5 and best is not None:
+            pick = rng.choice(stations, size=min(NEIGHBOURHOOD_STATIONS, len(stations)),
+                              replace=False)
+            mask = np.zeros(int(pb.ws.max()) + 1, dtype=bool)
+            mask[pick] = True
+            sub_mip(_students_at(pb, best, mask) | _students_at(pb, x, mask),
+                    best, min(10.0, _time_left(deadline) - 0.3), "neighbourhood")
+    state.note(phase="done")
+
+
+def _student_cols(pb: _Problem, students: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Columns of the given students (their ``ONE`` rows' entries)."""
+    rows = np.zeros(pb.n_rows, dtype=bool)
+    rows[pb.one_rows] = students
+    mask = np.zeros(pb.n_cols, dtype=bool)
+    mask[pb.row_col[rows[pb.row_of]]] = True
+    return mask
+
+
+def _fractional_students(pb: _Problem, x: FloatArray, frac: npt.NDArray[np.bool_]
+                         ) -> npt.NDArray[np.bool_]:
+    """Columns left free by fix-and-solve: fractional students' columns, every column that is
+    not a student's (off-list counts, start and mentor counts), fractional or not."""
+    rows = np.zeros(pb.n_rows, dtype=bool)
+    rows[pb.row_of[frac[pb.row_col]]] = True
+    students = rows[pb.one_rows]
+    return _student_cols(pb, students) | (pb.kind >= CLASS)
+
+
+def _touched_stations(pb: _Problem, frac: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Workstations with a fractional column."""
+    mask = np.zeros(int(pb.ws.max(initial=0)) + 1, dtype=bool)
+    w = pb.ws[frac]
+    mask[w[w >= 0]] = True
+    return mask
+
+
+def _students_at(pb: _Problem, x: FloatArray, stations: npt.NDArray[np.bool_]
+                 ) -> npt.NDArray[np.bool_]:
+    """Columns of every student placed (more than half) at one of ``stations``."""
+    on = (pb.kind == LISTED) & (x > 0.5) & stations[np.maximum(pb.ws, 0)] & (pb.ws >= 0)
+    rows = np.zeros(pb.n_rows, dtype=bool)
+    rows[pb.row_of[on[pb.row_col]]] = True
+    return _student_cols(pb, rows[pb.one_rows])
+
+
+if __name__ == "__main__":
+    run(Path(sys.argv[1]))
