@@ -204,8 +204,9 @@ def hall_rows(enc: Encoded, w: int, c: int, disciplines: list[int], terms: int
     """The Hall rows ``(S, bound)`` of a slot-exact workstation, for the disciplines present.
 
     ``c`` is its capacity in every term of the window. ``bound = terms * min(c, sum k_m over
-    mentors with capacity meeting S)``. A row is left out when a larger set has no larger
-    bound, or when two smaller disjoint sets' bounds add up to no more (both then imply it).
+    mentors with capacity meeting S)``. A row is left out when rows kept imply it: first (from
+    the smallest sets up) when two disjoint kept sets' bounds add up to no more, then (from
+    the largest down) when a kept larger set has no larger bound.
     """
     mentors = [m for m in enc.ws_mentors[w] if enc.m_cap[m] > 0]
     bound: dict[frozenset[int], int] = {}
@@ -215,15 +216,18 @@ def hall_rows(enc: Encoded, w: int, c: int, disciplines: list[int], terms: int
             s = frozenset(subset)
             cover = sum(enc.m_cap[m] for m in mentors if enc.m_disc[m] & s)
             bound[s] = terms * min(c, cover)
-    out = []
-    for s, b in bound.items():
-        if any(s < s2 and b2 <= b for s2, b2 in bound.items()):
-            continue
-        if any(bound[frozenset(a)] + bound[s - frozenset(a)] <= b
-               for r in range(1, len(s)) for a in itertools.combinations(sorted(s), r)):
-            continue
-        out.append((s, b))
-    return sorted(out, key=lambda sb: (len(sb[0]), sorted(sb[0])))
+    by_size = sorted(bound, key=lambda s: (len(s), sorted(s)))
+    kept: list[frozenset[int]] = []
+    for s in by_size:
+        parts = [a for a in kept if a < s]
+        if not any(a.isdisjoint(b) and a | b == s and bound[a] + bound[b] <= bound[s]
+                   for a in parts for b in parts):
+            kept.append(s)
+    final: list[frozenset[int]] = []
+    for s in reversed(by_size):
+        if s in kept and not any(s < big and bound[big] <= bound[s] for big in final):
+            final.append(s)
+    return [(s, bound[s]) for s in reversed(final)]
 
 
 class _Builder:

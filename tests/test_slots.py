@@ -1,0 +1,210 @@
+"""The slot model (:mod:`matcher.solvers.slots`): its lemma, its cuts, and its answers."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
+import matcher
+from matcher.encoding import encode
+from matcher.generate import generate_scenario
+from matcher.model import (
+    Lock,
+    Mentor,
+    Policy,
+    Problem,
+    Student,
+    Supervisor,
+    University,
+    Workstation,
+)
+from matcher.result import Status
+from matcher.solvers import slots
+from matcher.solvers.slots_highs import parity_cuts
+
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+DISCS = ("0854", "0855", "0856")
+
+
+def _station(c: int, mentors: list[tuple[int, tuple[str, ...]]], terms: int,
+             counts: dict[tuple[str, int], int]) -> Problem:
+    """One workstation of capacity ``c`` with the given mentors, and students by (d, n)."""
+    used = sorted({d for ds in (m[1] for m in mentors) for d in ds} | {d for d, _ in counts})
+    students = []
+    for (d, n), k in sorted(counts.items()):
+        for j in range(k):
+            students.append(Student(student_id=f"S{d}{n}{j:03d}", university_id="U",
+                                    discipline=d, work_experience_years=0, preferences=("W",),
+                                    required_months=6 * n))
+    return Problem(
+        name="one", terms=tuple(f"T{t}" for t in range(terms)),
+        policy=Policy(practice_months=12, experienced_practice_months=6),
+        students=tuple(students),
+        workstations=(Workstation(workstation_id="W", disciplines=tuple(used), capacity=c),),
+        mentors=tuple(Mentor(mentor_id=f"M{k}", workstation_id="W", disciplines=ds, capacity=q)
+                      for k, (q, ds) in enumerate(mentors)),
+        supervisors=(Supervisor(supervisor_id="P", university_id="U", disciplines=tuple(used),
+                                capacity=max(1, len(students))),),
+        universities=(University(university_id="U"),))
+
+
+def _schedule_exists(c: int, mentors: list[tuple[int, tuple[str, ...]]], terms: int,
+                     counts: dict[tuple[str, int], int]) -> bool:
+    """Written from the rules: every student a mentor of its discipline and a start, with no
+    term over the workstation's or a mentor's capacity (a small CP-SAT model of counts)."""
+    model = cp_model.CpModel()
+    station: list[list[cp_model.IntVar]] = [[] for _ in range(terms)]
+    per_mentor: list[list[list[cp_model.IntVar]]] = [[[] for _ in range(terms)]
+                                                     for _ in mentors]
+    for (d, n), k in counts.items():
+        if k == 0:
+            continue
+        parts = []
+        for q, (_cap, ds) in enumerate(mentors):
+            if d not in ds:
+                continue
+            for start in range(terms - n + 1):
+                v = model.new_int_var(0, k, "")
+                parts.append(v)
+                for t in range(start, start + n):
+                    station[t].append(v)
+                    per_mentor[q][t].append(v)
+        if not parts:
+            return False
+        model.add(sum(parts) == k)
+    for t in range(terms):
+        model.add(sum(station[t]) <= c)
+        for q, (cap, _ds) in enumerate(mentors):
+            model.add(sum(per_mentor[q][t]) <= cap)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+@st.composite
+def _stations(draw: st.DrawFn) -> tuple[int, list[tuple[int, tuple[str, ...]]], int,
+                                        dict[tuple[str, int], int]]:
+    n_d = draw(st.integers(1, 3))
+    discs = list(DISCS[:n_d])
+    mentors = [(draw(st.integers(1, 4)),
+                tuple(sorted(draw(st.sets(st.sampled_from(discs), min_size=1)))))
+               for _ in range(draw(st.integers(1, 4)))]
+    c = draw(st.integers(1, 6))
+    terms = draw(st.sampled_from([2, 4, 6]))
+    counts = {(d, n): draw(st.integers(0, terms * c // n)) for d in discs for n in (1, 2)}
+    if not any(counts.values()):
+        counts[discs[0], 2] = 1
+    return c, mentors, terms, counts
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(_stations())
+def test_slot_lemma_hall_rows_decide_exactly_what_fits(case: tuple) -> None:
+    """At a workstation with one capacity in every term of an even window, a set of one- and
+    two-term students fits (mentors and starts exist) exactly when the Hall rows hold."""
+    c, mentors, terms, counts = case
+    counts = {k: v for k, v in counts.items() if v}
+    problem = _station(c, mentors, terms, counts)
+    enc = encode(problem)
+    present = sorted({enc.disciplines.index(d) for d, _ in counts})
+    rows = slots.hall_rows(enc, 0, c, present, terms)
+    units = {enc.disciplines.index(d): 0 for d, _ in counts}
+    for (d, n), k in counts.items():
+        units[enc.disciplines.index(d)] += n * k
+    hall = all(sum(units[d] for d in s) <= bound for s, bound in rows)
+    assert hall == _schedule_exists(c, mentors, terms, counts)
+
+
+def _integer_points(two: int, ones: list[int], bound: int) -> list[tuple[int, ...]]:
+    """Every integer point of ``2 * sum(two cols) + sum(one cols) <= bound`` in the bounds."""
+    out = []
+    for a in itertools.product(range(2), repeat=two):
+        for b in itertools.product(*[range(u + 1) for u in ones]):
+            if 2 * sum(a) + sum(b) <= bound:
+                out.append((*a, *b))
+    return out
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(st.integers(0, 3), st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       st.integers(1, 4), st.data())
+def test_parity_cuts_never_cut_off_an_integer_point(two: int, ones: list[int], half: int,
+                                                    data: st.DataObject) -> None:
+    """Every cut :func:`parity_cuts` returns holds at every integer point of its Hall row (so
+    the bound they raise stays a proof)."""
+    bound = 2 * half
+    n = two + len(ones)
+    x = np.array(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
+    x[two:] *= np.array(ones)
+    row = (np.arange(two), np.arange(two, n), np.array(ones), bound)
+    for cols, rhs in parity_cuts(x, [row]):
+        for point in _integer_points(two, ones, bound):
+            assert sum(point[j] for j in cols) <= rhs + 1e-9
+
+
+def test_parity_cut_forbids_half_a_two_term_student() -> None:
+    """One place-term left at a full workstation: the LP puts half a two-term student there;
+    the cut (two-term students + the one-term student <= 2) forbids it."""
+    x = np.array([1.0, 0.5, 1.0])  # two-term students 0, 1; one-term student 2; B = 4
+    cuts = parity_cuts(x, [(np.array([0, 1]), np.array([2]), np.array([1]), 4)])
+    assert len(cuts) == 1
+    cols, rhs = cuts[0]
+    assert sorted(cols.tolist()) == [0, 1, 2] and rhs == 2.0
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    folder = generate_scenario(tmp_path_factory.mktemp("g") / "c", students=150,
+                               workstations=14, universities=3, seed=11)
+    return matcher.load_scenario(folder)
+
+
+def test_slot_model_proves_the_milp_optimum(cohort: Problem) -> None:
+    """On a generated cohort (4-term window, a few closed terms) the slot model's path proves
+    the same optimum as the MILP of the full aggregated model, and its result checks."""
+    by_slots = matcher.solve(cohort, solver="cpsat", time_limit_s=30, seed=0)
+    milp = matcher.solve(cohort, solver="milp", time_limit_s=60, seed=0)
+    assert by_slots.stats["engine"] == "slot model + HiGHS"
+    assert by_slots.status == milp.status == Status.OPTIMAL, (by_slots.message, milp.message)
+    assert (by_slots.placed, by_slots.rank_cost) == (milp.placed, milp.rank_cost)
+    assert by_slots.rank_cost_lower_bound == by_slots.rank_cost
+    assert 0 < by_slots.stats["proven_seconds"] <= by_slots.wall_seconds
+    assert matcher.check(cohort, by_slots).ok
+
+
+def test_flow_bound_never_exceeds_the_optimum(cohort: Problem) -> None:
+    """The flow relaxation's rank bound (valid when it places everyone it can) is below the
+    proven optimum; columns it prices negative are only ones it uses."""
+    enc = encode(cohort)
+    model = slots.build(enc)
+    prices = slots.flow_prices(enc, model, 1000)
+    exact = matcher.solve(cohort, solver="milp", time_limit_s=60, seed=0)
+    assert exact.status == Status.OPTIMAL
+    if round(prices.placed) == exact.placed:
+        assert prices.rank_lb <= exact.rank_cost + 1e-6
+
+
+def test_slot_model_stands_aside_where_it_does_not_apply(tmp_path: Path) -> None:
+    """A lock naming a mentor, or supervisors too few for everyone, send cpsat down its
+    classic path (which keeps every rule)."""
+    folder = generate_scenario(tmp_path / "g", students=40, workstations=6, universities=2,
+                               seed=5)
+    problem = matcher.load_scenario(folder)
+    assert slots.applies(encode(problem)) == ""
+    placed = matcher.solve(problem, solver="cpsat", time_limit_s=20, seed=0)
+    spot = placed.placements[0]
+    locked = problem.model_copy(update={"locks": (Lock(
+        student_id=spot.student_id, workstation_id=spot.workstation_id,
+        mentor_id=spot.mentor_id),)})
+    assert "mentor" in slots.applies(encode(locked))
+    result = matcher.solve(locked, solver="cpsat", time_limit_s=20, seed=0)
+    assert "engine" not in result.stats and matcher.check(locked, result).ok
+    short = problem.model_copy(update={"supervisors": tuple(
+        s.model_copy(update={"capacity": 1}) for s in problem.supervisors)})
+    assert "supervisor" in slots.applies(encode(short))
