@@ -7,20 +7,21 @@ one common window of ``T`` terms.
 The slot lemma
     At a workstation whose capacity is the same ``c`` in every term of a window of even length
     ``T``, students needing blocks of one or two terms inside that window can be given mentors
-    and starts keeping every term's workstation and mentor limit **if and only if**, for every
-    set ``S`` of the disciplines placed there,
+    and starts keeping every term's workstation and mentor limit **if and only if** they can
+    be shared out among the mentors (each a mentor of its discipline) so that every mentor
+    ``m`` holds at most ``T k_m`` term-places and all together at most ``T c``. Necessity:
+    every term holds at most ``c`` students and each mentor at most ``k_m``. Sufficiency is
+    checked exhaustively on random boundary cases against an exact schedule
+    (``tests/test_slots.py``). Such a workstation is *slot-exact*: its limits become a few rows
+    on the students placed there (and, where mentors take different disciplines, integer counts
+    per mentor and student type), with no start variables at all; mentors and starts are
+    chosen afterwards (:func:`matcher.solvers.packing.pack_station`, exact).
 
-        sum over students with d_i in S of n_i  <=  T * min(c, sum of k_m over mentors m
-                                                         with D_m meeting S)            (Hall)
-
-    Necessity: every term holds at most ``c`` students and each mentor at most ``k_m``, and a
-    student of a discipline in ``S`` takes ``n_i`` term-places of a mentor meeting ``S``.
-    Sufficiency is checked exhaustively on random boundary cases against an exact schedule
-    (``tests/test_slots.py``; the right-hand sides are even, so a two-term block never has to be
-    split between mentors or between pairs of terms). Such a workstation is *slot-exact*: its
-    limits become a handful of rows on the students placed there, with no mentor or start
-    variables at all; the mentors and starts are chosen afterwards
-    (:func:`matcher.solvers.packing.pack_station`, exact).
+    Summed over disciplines this gives the *Hall rows*: for every set ``S`` of the disciplines
+    placed there, ``sum over students with d_i in S of n_i <= T min(c, sum of k_m over mentors
+    with D_m meeting S)``. They are what the LP sees, and alone they are exact when every mentor
+    takes every discipline present; otherwise a two-term student could be split between two
+    mentors' odd leftovers (tier M has such a workstation), hence the counts per mentor.
 
 Other workstations (a term closed or overridden, a student type with another window or a
 longer block, a lock naming a mentor or start) keep start and mentor counts per student type,
@@ -36,14 +37,18 @@ Variables (columns)
                 cost: the rank (``K + 1`` off the list).
     ``v[i]``    binary: student ``i`` placed off its list; cost ``K + 1``.
     ``o[c,w]``  integer: off-list students of class ``c`` (one profile: university, discipline,
-                block, window) at ``w``.
+                block, window) at ``w``; for one-term students at a slot-exact workstation it
+                is ``y[c,w] + 2 p[c,w]`` (``y`` binary), so that parity cuts see the odd one.
     ``z[a,m,k]`` integer, other workstations only: students of type ``a = (w, d, n, first,
                 last)`` with mentor ``m`` starting in term ``k``.
+    ``v[a,m]``  integer, slot-exact workstations whose mentors take different disciplines:
+                students of type ``a`` with mentor ``m``.
 
 Rows
     one placement: ``sum_w x[i,w] + v[i] <= 1`` (``= 1`` when locked);
     class links: ``sum_{i in c} v[i] = sum_w o[c,w]``;
-    Hall rows of slot-exact workstations (above);
+    Hall rows of slot-exact workstations (above), with ``sum x + sum o = sum_m v[a,m]`` and
+    ``sum_a n_a v[a,m] <= T k_m`` where the counts per mentor are needed;
     type links ``sum x + sum o = sum z`` and term rows of the other workstations.
 
 Parity cuts
@@ -61,6 +66,7 @@ searches run in a HiGHS helper process (:mod:`matcher.solvers.slots_highs`).
 from __future__ import annotations
 
 import itertools
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -69,12 +75,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoding import Encoded
+from .base import Choice
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 # Column kinds.
-LISTED, OFF, CLASS, SPLIT = 0, 1, 2, 3
+LISTED, OFF, CLASS, SPLIT, PAIR = 0, 1, 2, 3, 4
 # Row kinds.
 ONE, LINK, HALL, TYPE, TERM = 0, 1, 2, 3, 4
 
@@ -87,9 +94,10 @@ class SlotModel:
 
     Attributes
     ----------
-    col_kind, col_student, col_ws, col_class, col_block
-        Per column: kind (``LISTED``, ``OFF``, ``CLASS``, ``SPLIT``), student (-1 if none),
-        workstation (-1 for ``OFF``), class (-1 unless ``OFF`` or ``CLASS``), block length.
+    col_kind, col_student, col_ws, col_class, col_block, col_weight
+        Per column: kind (``LISTED``, ``OFF``, ``CLASS``, ``PAIR``, ``SPLIT``), student (-1 if
+        none), workstation (-1 for ``OFF``), class (-1 unless ``OFF``, ``CLASS`` or ``PAIR``),
+        block length, and students per unit (2 for ``PAIR``, else 1).
     col_cost, col_ub
         Rank cost and upper bound of each column (lower bounds are 0).
     row_kind, row_lo, row_hi, row_start, row_col, row_val
@@ -107,6 +115,7 @@ class SlotModel:
     col_ws: IntArray
     col_class: IntArray
     col_block: IntArray
+    col_weight: IntArray
     col_cost: IntArray
     col_ub: IntArray
     row_kind: IntArray
@@ -128,6 +137,13 @@ class SlotModel:
     def n_rows(self) -> int:
         """Number of rows."""
         return len(self.row_kind)
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """The column and row arrays by field name (what the HiGHS helper reads)."""
+        return {name: getattr(self, name) for name in (
+            "col_kind", "col_student", "col_ws", "col_class", "col_block", "col_weight",
+            "col_cost", "col_ub", "row_kind", "row_lo", "row_hi", "row_start", "row_col",
+            "row_val", "slot_exact")}
 
     @property
     def placed_cols(self) -> IntArray:
@@ -234,7 +250,7 @@ class _Builder:
     """Columns and rows collected as lists, then frozen into a :class:`SlotModel`."""
 
     def __init__(self) -> None:
-        self.cols: list[tuple[int, int, int, int, int, int, int]] = []
+        self.cols: list[tuple[int, int, int, int, int, int, int, int]] = []
         self.row_kind: list[int] = []
         self.row_lo: list[float] = []
         self.row_hi: list[float] = []
@@ -242,9 +258,9 @@ class _Builder:
         self.row_col: list[int] = []
         self.row_val: list[float] = []
 
-    def col(self, kind: int, student: int, w: int, cls: int, n: int, cost: int, ub: int
-            ) -> int:
-        self.cols.append((kind, student, w, cls, n, cost, ub))
+    def col(self, kind: int, student: int, w: int, cls: int, n: int, cost: int, ub: int,
+            weight: int = 1) -> int:
+        self.cols.append((kind, student, w, cls, n, cost, ub, weight))
         return len(self.cols) - 1
 
     def row(self, kind: int, lo: float, hi: float, cols: list[int], vals: list[float]) -> int:
@@ -257,8 +273,14 @@ class _Builder:
         return len(self.row_kind) - 1
 
 
-def build(enc: Encoded) -> SlotModel:
-    """The slot model of ``enc`` (call :func:`applies` first: it must be "")."""
+def build(enc: Encoded, *, mentor_counts: bool = True) -> SlotModel:
+    """The slot model of ``enc`` (call :func:`applies` first: it must be "").
+
+    Without ``mentor_counts`` the counts per mentor at slot-exact workstations are left out:
+    the LP is the same (they only forbid splitting a two-term student between mentors), the
+    searches are much faster, and an allocation that needs them (rare: one workstation at tier
+    M) has the students there placed anew after it is returned (:func:`solve_slots`).
+    """
     b = _Builder()
     n_w = len(enc.workstation_ids)
     first0, last0 = common_window(enc)
@@ -321,10 +343,18 @@ def build(enc: Encoded) -> SlotModel:
         cols = list(class_off[key])
         vals = [1.0] * len(cols)
         for w in enc.profile_starts(key):
-            j = b.col(CLASS, -1, w, cidx[key], n, 0, len(members))
+            # One-term students at a slot-exact workstation: the odd one apart from the pairs,
+            # so that parity cuts see it (see the module docstring).
+            paired = n == 1 and slot_exact[w] and len(members) > 1
+            j = b.col(CLASS, -1, w, cidx[key], n, 0, 1 if paired else len(members))
             at[w, (d, n, f, last)].append(j)
             cols.append(j)
             vals.append(-1.0)
+            if paired:
+                j = b.col(PAIR, -1, w, cidx[key], n, 0, len(members) // 2, weight=2)
+                at[w, (d, n, f, last)].append(j)
+                cols.append(j)
+                vals.append(-2.0)
         b.row(LINK, 0.0, 0.0, cols, vals)
 
     # Workstation limits.
@@ -334,18 +364,18 @@ def build(enc: Encoded) -> SlotModel:
     for w in sorted(by_ws):
         kinds = sorted(by_ws[w])
         if slot_exact[w]:
-            _hall(b, enc, w, int(window_caps[w, 0]), kinds, terms0)
+            _hall(b, enc, w, int(window_caps[w, 0]), kinds, terms0, mentor_counts)
         else:
             _terms(b, enc, w, kinds)
 
-    cols_arr = np.array(b.cols, dtype=np.int64).reshape(-1, 7)
+    cols_arr = np.array(b.cols, dtype=np.int64).reshape(-1, 8)
     col_class = cols_arr[:, 3].copy()
     for j, k in col_class_fix:
         col_class[j] = k
     return SlotModel(
         col_kind=cols_arr[:, 0], col_student=cols_arr[:, 1], col_ws=cols_arr[:, 2],
-        col_class=col_class, col_block=cols_arr[:, 4], col_cost=cols_arr[:, 5],
-        col_ub=cols_arr[:, 6],
+        col_class=col_class, col_block=cols_arr[:, 4], col_weight=cols_arr[:, 7],
+        col_cost=cols_arr[:, 5], col_ub=cols_arr[:, 6],
         row_kind=np.array(b.row_kind, dtype=np.int64), row_lo=np.array(b.row_lo),
         row_hi=np.array(b.row_hi), row_start=np.array(b.row_start, dtype=np.int64),
         row_col=np.array(b.row_col, dtype=np.int64), row_val=np.array(b.row_val),
@@ -354,7 +384,8 @@ def build(enc: Encoded) -> SlotModel:
 
 
 def _hall(b: _Builder, enc: Encoded, w: int, c: int,
-          kinds: list[tuple[tuple[int, int, int, int], list[int]]], terms: int) -> None:
+          kinds: list[tuple[tuple[int, int, int, int], list[int]]], terms: int,
+          mentor_counts: bool) -> None:
     """Hall rows of a slot-exact workstation: term-places per set of disciplines."""
     present = sorted({kind[0] for kind, _ in kinds})
     for s, bound in hall_rows(enc, w, c, present, terms):
@@ -364,10 +395,30 @@ def _hall(b: _Builder, enc: Encoded, w: int, c: int,
         for (d, n, _f, _l), js in kinds:
             if d in s:
                 cols.extend(js)
-                vals.extend([float(n)] * len(js))
-                most += n * sum(b.cols[j][6] for j in js)
+                vals.extend(float(n * b.cols[j][7]) for j in js)
+                most += n * sum(b.cols[j][6] * b.cols[j][7] for j in js)
         if most > bound:  # else the row can never bind
             b.row(HALL, -np.inf, float(bound), cols, vals)
+    mentors = [m for m in enc.ws_mentors[w] if enc.m_cap[m] > 0]
+    if not mentor_counts or all(enc.m_disc[m].issuperset(present) for m in mentors):
+        return  # every mentor takes every discipline here: the Hall row alone is exact
+    # Mentors taking different disciplines: a two-term student must not be split between
+    # two of them, which the Hall rows (sums of term-places) cannot say; counts per mentor can.
+    per_mentor: dict[int, tuple[list[int], list[float]]] = {m: ([], []) for m in mentors}
+    for (d, n, _f, _l), js in kinds:
+        most = sum(b.cols[j][6] * b.cols[j][7] for j in js)
+        split = []
+        for m in mentors:
+            if d in enc.m_disc[m]:
+                j = b.col(SPLIT, -1, w, -1, n, 0, min(most, terms * enc.m_cap[m] // n))
+                split.append(j)
+                per_mentor[m][0].append(j)
+                per_mentor[m][1].append(float(n))
+        b.row(TYPE, 0.0, 0.0, js + split,
+              [float(b.cols[j][7]) for j in js] + [-1.0] * len(split))
+    for m, (cols_m, vals_m) in per_mentor.items():
+        if cols_m:
+            b.row(TERM, -np.inf, float(terms * enc.m_cap[m]), cols_m, vals_m)
 
 
 def _terms(b: _Builder, enc: Encoded, w: int,
@@ -376,7 +427,7 @@ def _terms(b: _Builder, enc: Encoded, w: int,
     ws_terms: dict[int, list[int]] = defaultdict(list)
     m_terms: dict[tuple[int, int], list[int]] = defaultdict(list)
     for (d, n, f, last), js in kinds:
-        most = sum(b.cols[j][6] for j in js)
+        most = sum(b.cols[j][6] * b.cols[j][7] for j in js)
         split = []
         for m in enc.mentors_for(w, d):
             for k in enc.starts(w, n, f, last):
@@ -385,7 +436,8 @@ def _terms(b: _Builder, enc: Encoded, w: int,
                 for t in range(k, k + n):
                     ws_terms[t].append(j)
                     m_terms[m, t].append(j)
-        b.row(TYPE, 0.0, 0.0, js + split, [1.0] * len(js) + [-1.0] * len(split))
+        b.row(TYPE, 0.0, 0.0, js + split,
+              [float(b.cols[j][7]) for j in js] + [-1.0] * len(split))
     for t, js in sorted(ws_terms.items()):
         b.row(TERM, -np.inf, float(enc.ws_cap[w][t]), js, [1.0] * len(js))
     for (m, _t), js in sorted(m_terms.items()):
@@ -406,108 +458,212 @@ class FlowPrices:
     reduced_cost
         Per model column, its reduced cost at the flow's node prices, in rank units per
         student (0 on the flow's own columns): how much dearer than the flow's choices it is.
+    x
+        The flow as model column values (students split in halves where it splits them).
     """
 
     rank_lb: float
     placed: float
     reduced_cost: FloatArray
+    x: FloatArray
+
+
+def _blocks_fit(caps: list[int], n: int) -> int:
+    """How many ``n``-term blocks fit under per-term capacities (earliest start first, which
+    is optimal for blocks of one length)."""
+    left = list(caps)
+    total = 0
+    for k in range(len(left) - n + 1):
+        put = min(left[k:k + n])
+        if put > 0:
+            total += put
+            for t in range(k, k + n):
+                left[t] -= put
+    return total
+
+
+def _inner_run(caps: list[int]) -> tuple[int, int]:
+    """``(T, c)``: the even number of consecutive open terms and their least capacity that
+    hold the most term-places (0, 0 if no two consecutive terms are open)."""
+    best = (0, 0)
+    k = 0
+    while k < len(caps):
+        if caps[k] <= 0:
+            k += 1
+            continue
+        end = k
+        while end < len(caps) and caps[end] > 0:
+            end += 1
+        length = (end - k) // 2 * 2
+        if length:
+            # every even stretch of the run, at its own least capacity
+            for a in range(k, end - 1):
+                for b in range(a + 2, end + 1, 2):
+                    c = min(caps[a:b])
+                    if (b - a) * c > best[0] * best[1]:
+                        best = (b - a, c)
+        k = end
+    return best
+
+
+class SlotFlow:
+    """The slot model's LP relaxation as a min-cost flow in term-places (see :func:`flow_prices`).
+
+    Built once; :meth:`solve` takes extra costs per model column (the priced parity cuts of
+    :func:`relax_and_cut`), so the network is solved again without being rebuilt.
+    """
+
+    SCALE = 64
+    """Costs per student are kept to 1/SCALE (the flow needs integer costs)."""
+
+    def __init__(self, enc: Encoded, model: SlotModel, weight: int, *,
+                 inner: bool = False) -> None:
+        self.enc, self.model, self.weight = enc, model, weight
+        n_s, n_c, n_w = enc.n_students, len(model.class_members), len(enc.workstation_ids)
+        n_d, n_m = len(enc.disciplines), len(enc.mentor_ids)
+        blocks = sorted({int(b) for b in model.col_block} | {1})
+        n_max = max(blocks)
+        self.lcm = int(np.lcm.reduce(np.array(blocks)))
+        first0, last0 = common_window(enc)
+        terms = last0 - first0 + 1
+        # Terms any student's window reaches: the other workstations' limits count these only.
+        lo, hi = min(enc.st_first, default=0), max(enc.st_last, default=-1)
+        src, sink = 0, 1
+        stu0 = 2
+        cls0 = stu0 + n_s
+        typ0 = cls0 + n_c  # (w, d, n) -> typ0 + (w * n_d + d) * n_max + n - 1
+        mid0 = typ0 + n_w * n_d * n_max  # (w, d): slot-exact workstations
+        wn0 = mid0 + n_w * n_d  # (w, n): the others
+        men0 = wn0 + n_w * n_max
+        ws0 = men0 + n_m
+        self.n_nodes = ws0 + n_w
+        parts: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
+
+        def arcs(t: Any, h: Any, cap: Any, cost: Any) -> None:
+            shapes = [np.shape(a) for a in (t, h, cap, cost) if np.ndim(a)]
+            size = shapes[0][0] if shapes else 1
+            parts.append(tuple(np.broadcast_to(np.asarray(a, dtype=np.int64), size).copy()
+                               for a in (t, h, cap, cost)))  # type: ignore[arg-type]
+
+        block = np.array(enc.st_block, dtype=np.int64)
+        disc = np.array(enc.st_disc, dtype=np.int64)
+        has = model.student_row >= 0
+        self.total_units = int(block[has].sum())
+        arcs(src, stu0 + np.flatnonzero(has), block[has], 0)
+        arcs(src, sink, self.total_units, 0)
+        kind, stud, ws, cls = model.col_kind, model.col_student, model.col_ws, model.col_class
+        n_col = model.col_block
+        cls_disc = np.array([enc.st_disc[m[0]] for m in model.class_members], dtype=np.int64)
+        col_disc = np.where(stud >= 0, disc[np.maximum(stud, 0)],
+                            cls_disc[np.maximum(cls, 0)] if len(cls_disc) else 0)
+        self.col_arc = np.full(model.n_cols, -1, dtype=np.int64)
+        start = sum(len(p[0]) for p in parts)
+        for k in (LISTED, OFF, CLASS, PAIR):
+            js = np.flatnonzero(kind == k)
+            tails = stu0 + stud[js] if k in (LISTED, OFF) else cls0 + cls[js]
+            heads = (cls0 + cls[js] if k == OFF
+                     else typ0 + (ws[js] * n_d + col_disc[js]) * n_max + n_col[js] - 1)
+            caps = n_col[js] * model.col_weight[js] * model.col_ub[js]
+            arcs(tails, heads, caps, 0)
+            self.col_arc[js] = start + np.arange(len(js))
+            start += len(js)
+        big = self.total_units
+        for w in range(n_w):
+            for d in range(n_d):
+                for n in blocks:
+                    node = typ0 + (w * n_d + d) * n_max + n - 1
+                    if model.slot_exact[w] or inner:
+                        arcs(node, mid0 + w * n_d + d, big, 0)
+                    else:
+                        arcs(node, wn0 + w * n_max + n - 1, big, 0)
+            if not model.slot_exact[w] and not inner:
+                for n in blocks:
+                    arcs(wn0 + w * n_max + n - 1, ws0 + w,
+                         n * _blocks_fit(enc.ws_cap[w][lo:hi + 1], n), 0)
+        # inner: a workstation that is not slot-exact counts as slot-exact on its longest even
+        # run of open terms, at the run's least capacity (so what fits there fits in truth).
+        span = {w: (terms, enc.ws_cap[w][first0]) if model.slot_exact[w]
+                else _inner_run(enc.ws_cap[w][first0:last0 + 1]) for w in range(n_w)}
+        for m in range(n_m):
+            w = enc.m_ws[m]
+            if enc.m_cap[m] <= 0 or not (model.slot_exact[w] or inner):
+                continue
+            arcs(mid0 + w * n_d + np.array(sorted(enc.m_disc[m]), dtype=np.int64), men0 + m,
+                 big, 0)
+            arcs(men0 + m, ws0 + w, span[w][0] * enc.m_cap[m], 0)
+        sums = np.array([span[w][0] * span[w][1] if model.slot_exact[w] or inner
+                         else sum(c[lo:hi + 1]) for w, c in enumerate(enc.ws_cap)],
+                        dtype=np.int64)
+        arcs(ws0 + np.arange(n_w), sink, sums, 0)
+        self.tail, self.head, self.cap, _ = (np.concatenate([p[i] for p in parts])
+                                             for i in range(4))
+        # Cost per unit: SCALE * lcm * (per-student cost) / n, on the column arcs only.
+        self.unit = self.lcm // np.maximum(n_col, 1)
+        self.base = np.zeros(len(self.tail), dtype=np.int64)
+        is_placed = (kind == LISTED) | (kind == OFF)
+        per_student = model.col_cost - np.where(is_placed, weight, 0)
+        on = self.col_arc >= 0
+        self.base[self.col_arc[on]] = self.SCALE * self.unit[on] * per_student[on]
+
+    def solve(self, extra: FloatArray | None = None) -> tuple[float, FloatArray, IntArray]:
+        """Min-cost flow with ``extra`` cost per student on each model column.
+
+        Returns the weighted objective (rank cost + extra - weight * placed, per student), the
+        model column values of the flow, and the arc flows.
+        """
+        from ortools.graph.python import min_cost_flow
+
+        cost = self.base.copy()
+        if extra is not None:
+            on = self.col_arc >= 0
+            add = np.rint(self.SCALE * extra[on]).astype(np.int64) * self.unit[on]
+            cost[self.col_arc[on]] += add
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.cap, cost)
+        supply = np.zeros(self.n_nodes, dtype=np.int64)
+        supply[0], supply[1] = self.total_units, -self.total_units
+        flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
+        if flow.solve() != flow.OPTIMAL:
+            raise RuntimeError("the slot model's flow relaxation was not solved")
+        f = np.asarray(flow.flows(np.arange(len(self.tail))), dtype=np.int64)
+        x = np.zeros(self.model.n_cols)
+        on = self.col_arc >= 0
+        x[on] = f[self.col_arc[on]] / (self.model.col_block[on] * self.model.col_weight[on])
+        return float(flow.optimal_cost()) / (self.SCALE * self.lcm), x, f
+
+    def costs(self, extra: FloatArray | None = None) -> IntArray:
+        """The arc costs :meth:`solve` uses for ``extra``."""
+        cost = self.base.copy()
+        if extra is not None:
+            on = self.col_arc >= 0
+            cost[self.col_arc[on]] += np.rint(self.SCALE * extra[on]).astype(np.int64) * (
+                self.unit[on])
+        return cost
 
 
 def flow_prices(enc: Encoded, model: SlotModel, weight: int) -> FlowPrices:
     """Solve the slot model's LP as a min-cost flow in term-places, and price its columns.
 
-    The network carries ``n_i`` units per student ``i``: ``source -> i -> (w, d_i) -> m -> w ->
-    sink`` (or ``i -> class -> (w, d)`` off the list), mentor ``m`` holding at most ``T k_m``
-    units and workstation ``w`` at most ``sum_t c_w,t`` over the window's ``T`` terms; a bypass
-    ``source -> sink`` leaves units unplaced. Per unit a column costs ``L (r - weight) / n_i``
-    (``L`` the least common multiple of the block lengths, so the costs are integers). At
-    slot-exact workstations these limits are the Hall rows (max-flow min-cut), so the flow is
-    the model's LP there; elsewhere it relaxes the term rows. Node prices are the shortest
-    distances in the residual network (vectorised Bellman-Ford); they price every column.
+    The network carries ``n_i`` units per student ``i``: ``source -> i -> (w, d_i, n_i)`` (or
+    ``i -> class -> (w, d, n)`` off the list), then at a slot-exact workstation ``-> (w, d) ->
+    m -> w -> sink`` with mentor ``m`` holding at most ``T k_m`` units and ``w`` at most ``T c``
+    over the window's ``T`` terms (max-flow min-cut: exactly its Hall rows), elsewhere ``-> (w,
+    n) -> w -> sink`` with as many ``n``-term blocks as fit under its term capacities and all
+    its term-places (a relaxation: mentors there are left out). A bypass ``source -> sink``
+    leaves units unplaced. A column costs ``(r - weight) / n_i`` per unit. Node prices are the
+    shortest distances in the residual network (vectorised Bellman-Ford); they price every
+    column.
     """
-    from ortools.graph.python import min_cost_flow
-
-    first0, last0 = common_window(enc)
-    terms = last0 - first0 + 1
-    lcm = int(np.lcm.reduce(np.unique(model.col_block))) if model.n_cols else 1
-    n_s, n_c, n_w = enc.n_students, len(model.class_members), len(enc.workstation_ids)
-    n_d, n_m = len(enc.disciplines), len(enc.mentor_ids)
-    src, sink = 0, 1
-    stu0 = 2
-    cls0 = stu0 + n_s
-    typ0 = cls0 + n_c  # (w, d) -> typ0 + w * n_d + d
-    men0 = typ0 + n_w * n_d
-    ws0 = men0 + n_m
-    n_nodes = ws0 + n_w
-    tails: list[IntArray] = []
-    heads: list[IntArray] = []
-    caps: list[IntArray] = []
-    costs: list[IntArray] = []
-
-    def arcs(t: Any, h: Any, cap: Any, cost: Any) -> None:
-        shapes = [np.shape(a) for a in (t, h, cap, cost) if np.ndim(a)]
-        size = shapes[0][0] if shapes else 1
-        tails.append(np.broadcast_to(np.asarray(t, dtype=np.int64), size).copy())
-        heads.append(np.broadcast_to(np.asarray(h, dtype=np.int64), size).copy())
-        caps.append(np.broadcast_to(np.asarray(cap, dtype=np.int64), size).copy())
-        costs.append(np.broadcast_to(np.asarray(cost, dtype=np.int64), size).copy())
-
-    block = np.array(enc.st_block, dtype=np.int64)
-    disc = np.array(enc.st_disc, dtype=np.int64)
-    has = model.student_row >= 0
-    arcs(src, stu0 + np.flatnonzero(has), block[has], 0)
-    total_units = int(block[has].sum())
-    arcs(src, sink, total_units, 0)
-    kind, stud, ws, cls = model.col_kind, model.col_student, model.col_ws, model.col_class
-    unit = lcm // np.maximum(model.col_block, 1)  # cost multiplier per unit
-    listed = np.flatnonzero(kind == LISTED)
-    arcs(stu0 + stud[listed], typ0 + ws[listed] * n_d + disc[stud[listed]],
-         model.col_block[listed], unit[listed] * (model.col_cost[listed] - weight))
-    off = np.flatnonzero(kind == OFF)
-    arcs(stu0 + stud[off], cls0 + cls[off], model.col_block[off],
-         unit[off] * (model.col_cost[off] - weight))
-    klass = np.flatnonzero(kind == CLASS)
-    cls_disc = np.array([enc.st_disc[m[0]] for m in model.class_members], dtype=np.int64)
-    arcs(cls0 + cls[klass], typ0 + ws[klass] * n_d + cls_disc[cls[klass]],
-         model.col_block[klass] * model.col_ub[klass], 0)
-    big = total_units
-    for m in range(n_m):
-        if enc.m_cap[m] <= 0:
-            continue
-        w = enc.m_ws[m]
-        arcs(typ0 + w * n_d + np.array(sorted(enc.m_disc[m]), dtype=np.int64), men0 + m, big, 0)
-        arcs(men0 + m, ws0 + w, terms * enc.m_cap[m], 0)
-    arcs(ws0 + np.arange(n_w), sink,
-         np.array([sum(c[first0:last0 + 1]) for c in enc.ws_cap], dtype=np.int64), 0)
-    tail, head = np.concatenate(tails), np.concatenate(heads)
-    cap, cost = np.concatenate(caps), np.concatenate(costs)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)
-    supply = np.zeros(n_nodes, dtype=np.int64)
-    supply[src], supply[sink] = total_units, -total_units
-    flow.set_nodes_supplies(np.arange(n_nodes), supply)
-    if flow.solve() != flow.OPTIMAL:
-        raise RuntimeError("the slot model's flow relaxation was not solved")
-    f = np.asarray(flow.flows(np.arange(len(tail))), dtype=np.int64)
-    price = _potentials(tail, head, cap, cost, f, n_nodes)
-    # Column prices, per student: (cost + d[tail] - d[head]) / unit.
-    n_listed = len(listed)
-    first = 2  # the source arcs and the bypass come first
-    n_first = int(has.sum()) + 1
-    rc_arc = cost + price[tail] - price[head]
+    net = SlotFlow(enc, model, weight)
+    value, x, f = net.solve()
+    cost = net.costs()
+    price = _potentials(net.tail, net.head, net.cap, cost, f, net.n_nodes)
+    rc_arc = (cost + price[net.tail] - price[net.head]) / (net.SCALE * net.lcm)
+    on = net.col_arc >= 0
     reduced = np.zeros(model.n_cols)
-    reduced[listed] = rc_arc[n_first:n_first + n_listed] / unit[listed]
-    reduced[off] = rc_arc[n_first + n_listed:n_first + n_listed + len(off)] / unit[off]
-    start = n_first + n_listed + len(off)
-    reduced[klass] = rc_arc[start:start + len(klass)] / unit[klass]
-    del first
-    placed_units = f[:n_first - 1].sum()
-    value = float(flow.optimal_cost()) / lcm
-    placed = float(np.sum(f[n_first:n_first + n_listed] / model.col_block[listed])
-                   + np.sum(f[n_first + n_listed:n_first + n_listed + len(off)]
-                            / model.col_block[off]))
-    del placed_units
-    return FlowPrices(rank_lb=value + weight * placed, placed=placed, reduced_cost=reduced)
+    reduced[on] = rc_arc[net.col_arc[on]] * model.col_block[on] * model.col_weight[on]
+    placed = float(x[model.placed_cols].sum())
+    return FlowPrices(rank_lb=value + weight * placed, placed=placed, reduced_cost=reduced, x=x)
 
 
 def _potentials(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray,
@@ -538,6 +694,8 @@ def _potentials(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, f
 HELPER_SECONDS_PER_STUDENT = 60e-6
 """Time kept after the helper's deadline, per student, to turn its columns into an allocation
 (mentors, starts, supervisors) and a result."""
+QUICK_SHARE = 0.4
+"""The quick allocation (large models) must be done by this share of the time limit."""
 ACTIVE_REDUCED_COST = 0.01
 """The helper's LP starts from the columns at most this much dearer than the flow's choices
 (per student, in rank units); pricing brings in the rest it needs (tier M: 2.9 s against
@@ -570,13 +728,27 @@ class Outcome:
     error: str = ""
 
 
+PROOF_COLUMNS = 60_000
+"""Models up to this many columns keep the counts per mentor (exact, so the helper's proof of
+the whole model is a proof); larger ones leave them out (:func:`build`)."""
+ASSIST_COLUMNS = 600_000
+"""Above this many columns (province scale) solving around the LP point no longer fits in
+minutes: the parent makes a quick allocation and rounds the LP point instead, and a second
+helper searches neighbourhoods from them while the first computes the bound."""
+
+
 def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, seed: int,
                threads: int, log: bool, active: npt.NDArray[np.bool_] | None = None,
-               halt: Any = None, on_state: Any = None) -> Outcome:
+               assist: Any = None, halt: Any = None, on_state: Any = None) -> Outcome:
     """Run :mod:`matcher.solvers.slots_highs` on the model until ``deadline`` (perf_counter).
 
-    ``halt()`` (polled) stops it early; ``on_state(state)`` sees each new ``state.json``. The
-    helper is killed, never left running, when this returns or raises.
+    ``active`` are the columns the LP starts from. ``assist(work)``, if given, is called here
+    while the helper works (on the other core): it may read the helper's LP point
+    (``lp.npz``) and write allocations for it (``start.npz``, with :func:`hand_over`), and
+    returns False once it has nothing more to do. ``halt()`` (polled) stops the helper early;
+    ``on_state(state)`` sees each new state. The helper is killed, never left running, when
+    this returns or raises. Without ``assist``, the helper also solves around its LP point
+    itself (fix and solve).
     """
     import contextlib
     import json
@@ -588,9 +760,7 @@ def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, 
 
     with tempfile.TemporaryDirectory(prefix="matcher-slots-") as tmp:
         work = Path(tmp)
-        np.savez(work / "model.npz", **{name: getattr(model, name) for name in (
-            "col_kind", "col_student", "col_ws", "col_class", "col_block", "col_cost",
-            "col_ub", "row_kind", "row_lo", "row_hi", "row_start", "row_col", "row_val")})
+        np.savez(work / "model.npz", **model.arrays())  # type: ignore[arg-type]
         if active is not None:
             np.save(work / "active.npy", active)
         (work / "job.json").write_text(json.dumps({
@@ -599,60 +769,111 @@ def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, 
             "placeable": enc.n_placeable}), encoding="utf-8")
         script = Path(__file__).with_name("slots_highs.py")
         out = Outcome()
-        seen = ""
-        with open(work / "stderr.txt", "wb") as err:
-            # -P: the script's folder (this package) must not shadow the helper's imports.
-            proc = subprocess.Popen([sys.executable, "-P", str(script), str(work)], stderr=err,
-                                    stdout=2 if log else subprocess.DEVNULL)
-            try:
-                while proc.poll() is None:
-                    if halt is not None and halt():
-                        break
-                    if time.perf_counter() > deadline + 0.5:
-                        out.error = "the HiGHS helper overran its time limit and was stopped"
-                        break
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        proc.wait(timeout=0.05)
-                    seen = _read_state(work, out, seen, on_state)
-            finally:
+        seen: dict[str, str] = {}
+        roles = ("both",) if assist is None else ("bound", "search")
+        procs: list[Any] = []
+        errs: list[Any] = []
+        try:
+            for role in roles:
+                errs.append(open(work / f"stderr_{role}.txt", "wb"))  # noqa: SIM115
+                # -P: the script's folder (this package) must not shadow the helper's imports.
+                procs.append(subprocess.Popen([sys.executable, "-P", str(script), str(work),
+                                               role], stderr=errs[-1],
+                                              stdout=2 if log else subprocess.DEVNULL))
+            helping = assist is not None
+            while any(p.poll() is None for p in procs):
+                if helping:
+                    helping = bool(assist(work))
+                if halt is not None and halt():
+                    break
+                if time.perf_counter() > deadline + 0.5:
+                    out.error = "the HiGHS helper overran its time limit and was stopped"
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    procs[-1].wait(timeout=0.05)
+                _read_states(work, out, seen, on_state)
+        finally:
+            for proc in procs:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-        _read_state(work, out, seen, on_state)
-        if proc.returncode not in (0, None) and not out.error and not (halt and halt()):
-            tail = (work / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip()
-            out.error = f"the HiGHS helper failed (exit {proc.returncode})" + (
-                f": {tail.splitlines()[-1]}" if tail else "")
-        if (work / "best.npz").is_file():
-            with np.load(work / "best.npz") as got:
-                out.x = got["x"]
+            for err in errs:
+                err.close()
+        _read_states(work, out, seen, on_state)
+        for role, proc in zip(roles, procs, strict=True):
+            if proc.returncode not in (0, None) and not out.error and not (halt and halt()):
+                tail = (work / f"stderr_{role}.txt").read_text(encoding="utf-8",
+                                                              errors="replace").strip()
+                out.error = f"the HiGHS helper ({role}) failed (exit {proc.returncode})" + (
+                    f": {tail.splitlines()[-1]}" if tail else "")
+        out.x = _best_file(work, out.state or {})
     return out
 
 
-def _read_state(work: Any, out: Outcome, seen: str, on_state: Any) -> str:
-    """Take in ``state.json`` if it changed since ``seen`` (its text)."""
-    import json
-    import time
+def _best_file(work: Any, state: dict[str, Any]) -> FloatArray | None:
+    """The better of the helpers' best allocations (``best.npz``, ``best_search.npz``)."""
+    best: FloatArray | None = None
+    key: tuple[int, int] | None = None
+    for name, part in (("best.npz", "state.json"), ("best_search.npz", "search.json")):
+        info = state.get("_parts", {}).get(part, {})
+        if info.get("best_rank") is None or not (work / name).is_file():
+            continue
+        here = (info["best_placed"], -info["best_rank"])
+        if key is None or here > key:
+            with np.load(work / name) as got:
+                best, key = np.asarray(got["x"]), here
+    return best
 
-    path = work / "state.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return seen
-    if text == seen:
-        return seen
-    try:
-        state = json.loads(text)
-    except ValueError:  # replaced atomically, so this should not happen; wait for the next
-        return seen
-    out.state = state
-    out.placed_ub = state.get("placed_ub")
-    out.rank_lb = state.get("rank_lb")
-    if state.get("proven_after") is not None and out.proven_at is None:
-        out.proven_at = time.perf_counter() - (state["seconds"] - state["proven_after"])
+
+def hand_over(work: Any, x: FloatArray, what: str) -> None:
+    """Write an allocation (model columns) for the helper's searches (``start.npz``)."""
+    import os
+
+    np.savez(work / "start.tmp.npz", x=x, what=np.array(what))
+    os.replace(work / "start.tmp.npz", work / "start.npz")
+
+
+def _read_states(work: Any, out: Outcome, seen: dict[str, str], on_state: Any) -> None:
+    """Take in the helpers' state files that changed; ``out.state`` merges them: the bounds
+    and LP of the bound helper, the better allocation of either, their steps in time order."""
+    import json
+
+    parts: dict[str, dict[str, Any]] = dict((out.state or {}).get("_parts", {}))
+    changed = False
+    for name in ("state.json", "search.json"):
+        try:
+            text = (work / name).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if text == seen.get(name):
+            continue
+        try:
+            parts[name] = json.loads(text)
+        except ValueError:  # replaced atomically, so this should not happen; wait for the next
+            continue
+        seen[name] = text
+        changed = True
+    if not changed:
+        return
+    bound, search = parts.get("state.json", {}), parts.get("search.json", {})
+    merged = dict(bound)
+    merged["_parts"] = parts
+    bests = [(p["best_placed"], p["best_rank"]) for p in (bound, search)
+             if p.get("best_rank") is not None]
+    if bests:
+        merged["best_placed"], merged["best_rank"] = max(bests, key=lambda b: (b[0], -b[1]))
+    merged["events"] = sorted(bound.get("events", []) + search.get("events", []),
+                              key=lambda e: float(e.split("s ", 1)[0]))
+    if search and bound.get("phase") == "done":
+        merged["phase"] = search.get("phase")
+    out.state = merged
+    out.placed_ub, out.rank_lb = merged.get("placed_ub"), merged.get("rank_lb")
+    if (out.proven_at is None and out.placed_ub is not None and out.rank_lb is not None
+            and merged.get("best_placed") == out.placed_ub
+            and merged.get("best_rank") is not None and merged["best_rank"] <= out.rank_lb):
+        out.proven_at = time.perf_counter()
     if on_state is not None:
-        on_state(state)
-    return text
+        on_state(merged)
 
 
 def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
@@ -667,8 +888,9 @@ def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
             out[int(model.col_student[j])] = int(model.col_ws[j])
         elif kind == OFF:
             off_members[int(model.col_class[j])].append(int(model.col_student[j]))
-        elif kind == CLASS:
-            seats[int(model.col_class[j])].extend([int(model.col_ws[j])] * round(float(x[j])))
+        elif kind in (CLASS, PAIR):
+            seats[int(model.col_class[j])].extend(
+                [int(model.col_ws[j])] * (round(float(x[j])) * int(model.col_weight[j])))
     for c, members in off_members.items():
         # Interchangeable for the model; a student whose own list has the seat's workstation
         # takes it (cheaper in truth than the model counted).
@@ -684,6 +906,128 @@ def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
         for i, w in zip(rest, free, strict=False):
             out[i] = w
     return out
+
+
+def quick_allocation(enc: Encoded, model: SlotModel, weight: int, deadline: float,
+                     halt: Any = None) -> dict[int, Choice]:
+    """A complete allocation fast, from the flow on a safe inner model (province scale).
+
+    Every workstation counts as slot-exact on its longest even run of open terms at that
+    run's least capacity (:class:`SlotFlow` with ``inner``), so what the flow sends where fits
+    but for students it splits (a two-term student shared between two places, or between two
+    mentors); each student goes where most of it went. Mentors and starts are then packed
+    exactly per workstation, and whoever does not fit, or was left out, is placed by
+    augmenting moves (:func:`~matcher.solvers.packing.place_unplaced`) until ``deadline``.
+    """
+
+    net = SlotFlow(enc, model, weight, inner=True)
+    _value, x, _f = net.solve()
+    return repaired(enc, _rounded(enc, model, x), deadline, halt)[0]
+
+
+def repaired(enc: Encoded, station_of: dict[int, int], deadline: float,
+             halt: Any = None) -> tuple[dict[int, Choice], int]:
+    """A complete allocation from workstations chosen per student, and how many students did
+    not fit where chosen: mentors and starts packed exactly per workstation, supervisors
+    chosen, and whoever does not fit (or has no workstation) placed by augmenting moves
+    (:func:`~matcher.solvers.packing.place_unplaced`) until ``deadline``."""
+    from .packing import place_unplaced
+
+    people = mentors_and_starts(enc, station_of, halt)
+    sups = supervisors(enc, people)
+    chosen = {i: (w, m, sups[i], k) for i, (w, m, k) in people.items() if i in sups}
+    misfits = len(station_of) - len(chosen)
+    if len(chosen) < enc.n_placeable and not (halt is not None and halt()):
+        chosen = place_unplaced(enc, chosen, max(deadline, time.perf_counter() + 1.0),
+                                stop=halt)
+    return chosen, misfits
+
+
+def _rounded(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
+    """Student -> a workstation from a fractional point: where it is whole first; a student
+    split between places goes to the one with the largest share that still has term-places
+    left (counted per workstation over the common window), else to its largest share (it may
+    not fit there: the repair places it anew). Off-list students of a class take the class's
+    seats, busiest workstations first."""
+    first0, last0 = common_window(enc)
+    room = np.array([sum(c[first0:last0 + 1]) for c in enc.ws_cap], dtype=np.int64)
+    block = np.asarray(enc.st_block, dtype=np.int64)
+    out: dict[int, int] = {}
+    options: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    listed = np.flatnonzero((model.col_kind == LISTED) & (x > 1e-9))
+    for j in listed.tolist():
+        options[int(model.col_student[j])].append((float(x[j]), int(model.col_ws[j])))
+    seats: dict[int, list[int]] = defaultdict(list)
+    for j in np.flatnonzero((model.col_kind >= CLASS) & (model.col_kind != SPLIT)
+                            & (x > 1e-9)).tolist():
+        units = int(np.floor(x[j] * model.col_weight[j] + 0.5))
+        seats[int(model.col_class[j])].extend([int(model.col_ws[j])] * units)
+    for j in np.flatnonzero((model.col_kind == OFF) & (x > 1e-9)).tolist():
+        options[int(model.col_student[j])].append((float(x[j]), -1 - int(model.col_class[j])))
+
+    def place(i: int, w: int) -> None:
+        out[i] = w
+        room[w] -= block[i]
+
+    def take_seat(i: int, c: int) -> bool:
+        if seats.get(c):
+            place(i, seats[c].pop(0))
+            return True
+        return False
+
+    # Whole students first (they are settled), then the split ones, largest share first.
+    order = sorted(options, key=lambda i: (-max(o[0] for o in options[i]), i))
+    split = []
+    for i in order:
+        share, where = max(options[i])
+        if share < 1 - 1e-6:
+            split.append(i)
+        elif where >= 0:
+            place(i, where)
+        else:
+            take_seat(i, -1 - where)
+    for i in split:
+        ranked = sorted(options[i], reverse=True)
+        for _share, where in ranked:
+            if where >= 0 and room[where] >= block[i]:
+                place(i, where)
+                break
+            if where < 0 and take_seat(i, -1 - where):
+                break
+        else:
+            where = ranked[0][1]
+            if where >= 0:
+                place(i, where)
+    return out
+
+
+def columns_of(enc: Encoded, model: SlotModel, chosen: dict[int, Choice]) -> FloatArray:
+    """The model's column values of an allocation (start and mentor counts left at 0: the
+    helper's searches leave them free)."""
+    x = np.zeros(model.n_cols)
+    col = {(int(model.col_student[j]), int(model.col_ws[j])): j
+           for j in np.flatnonzero(model.col_kind == LISTED).tolist()}
+    off = {int(model.col_student[j]): j for j in np.flatnonzero(model.col_kind == OFF).tolist()}
+    seat: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for j in np.flatnonzero((model.col_kind == CLASS) | (model.col_kind == PAIR)).tolist():
+        seat[int(model.col_class[j]), int(model.col_ws[j])].append(j)
+    count: dict[tuple[int, int], int] = defaultdict(int)
+    for i, (w, _m, _s, _k) in chosen.items():
+        listed = col.get((i, w))
+        if listed is not None:
+            x[listed] = 1.0
+        elif i in off:
+            x[off[i]] = 1.0
+            count[int(model.col_class[off[i]]), w] += 1
+    for key, k in count.items():
+        js = seat.get(key, [])
+        pair = [j for j in js if model.col_kind[j] == PAIR]
+        single = [j for j in js if model.col_kind[j] == CLASS]
+        if pair and single:
+            x[pair[0]], x[single[0]] = k // 2, k % 2
+        elif single:
+            x[single[0]] = k
+    return x
 
 
 def mentors_and_starts(enc: Encoded, station_of: dict[int, int],
@@ -737,15 +1081,21 @@ def _book(loads: Any, i: int, w: int, km: tuple[int, int], back: bool = False) -
 def supervisors(enc: Encoded, placed: dict[int, tuple[int, int, int]]) -> dict[int, int]:
     """A supervisor for every placed student, rewarded pairs with its mentor first.
 
-    Given supervisors are kept; the others are chosen by a min-cost flow from ``(university,
-    discipline, mentor)`` groups to the supervisors with room, each unit of flow paying minus
-    the pair weight of its supervisor and the group's mentor. Students that get none (only
-    possible when supervisor limits bind, which :func:`applies` rules out) are left out.
+    Given supervisors are kept. The others are chosen by a min-cost flow: students are
+    grouped by ``(university, discipline)`` and, where their mentor is in a rewarded pair,
+    by mentor too; a group sends its students to the supervisors it is paired with (paying
+    minus the pair's weight) or, at no cost, to its ``(university, discipline)`` pool, which
+    reaches every supervisor of that group with room. Students that get none (only possible
+    when supervisor limits bind, which :func:`applies` rules out) are left out.
     """
     from ortools.graph.python import min_cost_flow
 
     out: dict[int, int] = {}
     left = list(enc.s_cap)
+    pair_w: dict[int, dict[int, int]] = defaultdict(dict)  # mentor -> supervisor -> weight
+    if enc.use_pairs:
+        for s, m, wgt in enc.pairs:
+            pair_w[m][s] = wgt
     groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for i, (_w, m, _k) in sorted(placed.items()):
         s = enc.st_sup[i]
@@ -753,39 +1103,55 @@ def supervisors(enc: Encoded, placed: dict[int, tuple[int, int, int]]) -> dict[i
             out[i] = s
             left[s] -= 1
         else:
-            groups[enc.st_univ[i], enc.st_disc[i], m].append(i)
+            groups[enc.st_univ[i], enc.st_disc[i], m if m in pair_w else -1].append(i)
     if not groups:
         return out
-    pair_w = {(s, m): wgt for s, m, wgt in enc.pairs} if enc.use_pairs else {}
     keys = sorted(groups)
-    n_g = len(keys)
-    src, sink = n_g + len(left), n_g + len(left) + 1
+    pools = sorted({(u, d) for u, d, _m in keys})
+    n_g, n_p, n_s = len(keys), len(pools), len(left)
+    pool0, sup0 = n_g, n_g + n_p
+    src, sink = sup0 + n_s, sup0 + n_s + 1
+    pix = {ud: k for k, ud in enumerate(pools)}
     flow = min_cost_flow.SimpleMinCostFlow()
-    by_ud: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for s in range(len(left)):
-        if left[s] > 0:
-            for d in enc.s_disc[s]:
-                by_ud[enc.s_univ[s], d].append(s)
-    arcs: list[tuple[int, int, int]] = []  # (arc, group, supervisor)
+    arcs: list[tuple[int, int, int]] = []  # (arc, group, supervisor) for paired arcs
+    pool_arcs: list[tuple[int, int, int]] = []  # (arc, pool, supervisor)
+    group_pool: list[int] = []
     for g, (u, d, m) in enumerate(keys):
         flow.add_arc_with_capacity_and_unit_cost(src, g, len(groups[u, d, m]), 0)
-        for s in by_ud.get((u, d), []):
-            arc = flow.add_arc_with_capacity_and_unit_cost(g, n_g + s, left[s],
-                                                           -pair_w.get((s, m), 0))
-            arcs.append((arc, g, s))
-    for s in range(len(left)):
-        if left[s] > 0:
-            flow.add_arc_with_capacity_and_unit_cost(n_g + s, sink, left[s], 0)
+        group_pool.append(flow.add_arc_with_capacity_and_unit_cost(
+            g, pool0 + pix[u, d], len(groups[u, d, m]), 0))
+        for s, wgt in sorted(pair_w.get(m, {}).items()):
+            if left[s] > 0 and enc.s_univ[s] == u and d in enc.s_disc[s]:
+                arcs.append((flow.add_arc_with_capacity_and_unit_cost(g, sup0 + s, left[s],
+                                                                      -wgt), g, s))
+    for s in range(n_s):
+        if left[s] <= 0:
+            continue
+        flow.add_arc_with_capacity_and_unit_cost(sup0 + s, sink, left[s], 0)
+        for d in enc.s_disc[s]:
+            k = pix.get((enc.s_univ[s], d))
+            if k is not None:
+                pool_arcs.append((flow.add_arc_with_capacity_and_unit_cost(
+                    pool0 + k, sup0 + s, left[s], 0), k, s))
     total = sum(len(members) for members in groups.values())
     flow.set_node_supply(src, total)
     flow.set_node_supply(sink, -total)
     if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
         return out
     pool = {key: list(members) for key, members in groups.items()}
-    for arc, g, s in arcs:
+    for arc, g, s in arcs:  # paired supervisors first
         members = pool[keys[g]]
         for _ in range(flow.flow(arc)):
             out[members.pop()] = s
+    # What each pool received, group by group, goes to its supervisors in turn.
+    waiting: dict[int, list[int]] = defaultdict(list)
+    for g, arc in enumerate(group_pool):
+        units = flow.flow(arc)
+        members = pool[keys[g]]
+        waiting[pix[keys[g][0], keys[g][1]]].extend(members.pop() for _ in range(units))
+    for arc, k, s in pool_arcs:
+        for _ in range(flow.flow(arc)):
+            out[waiting[k].pop()] = s
     return out
 
 
@@ -816,7 +1182,10 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
 
     deadline = t0 + config.time_limit_s
     stats: dict[str, Any] = {"engine": "slot model + HiGHS"}
-    model = build(enc)
+    model = build(enc, mentor_counts=False)
+    if model.n_cols <= PROOF_COLUMNS:  # small enough to prove: the exact model
+        model = build(enc)
+    huge = model.n_cols > ASSIST_COLUMNS
     stats.update(columns=model.n_cols, rows=model.n_rows,
                  slot_exact_workstations=int(model.slot_exact.sum()),
                  build_seconds=round(time.perf_counter() - t0, 3))
@@ -827,6 +1196,12 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
     weight = relax_weight(enc)
     prices = flow_prices(enc, model, weight)
     active = (prices.reduced_cost <= ACTIVE_REDUCED_COST) | (model.col_kind == SPLIT)
+    # The flow sends students to the other workstations beyond what fits there: they need
+    # their alternatives from the start (tier XL: the LP's first round then lands within
+    # 0.1% of the optimum instead of leaving 600 students out).
+    beyond = (model.col_kind == LISTED) & (prices.x > 1e-9) & ~model.slot_exact[
+        np.maximum(model.col_ws, 0)]
+    active |= np.isin(model.col_student, model.col_student[beyond]) & (model.col_student >= 0)
     stats["flow_seconds"] = round(time.perf_counter() - t0, 3)
     finish = max(0.5, HELPER_SECONDS_PER_STUDENT * enc.n_students)
     helper_deadline = max(time.perf_counter() + 0.5, deadline - finish)
@@ -837,22 +1212,67 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
         progress.update(elapsed=time.perf_counter() - t0, best=best, bound=bound, gap=gap,
                         note=state.get("phase"))
 
+    quick: dict[int, Choice] = {}
+    done: set[str] = set()
+
+    def assist(work: Any) -> bool:
+        # On the second core while the helper solves the LP: a complete allocation to start
+        # the searches from (and to fall back on); then the LP point rounded and repaired.
+        nonlocal quick
+        if "quick" not in done:
+            done.add("quick")
+            quick = quick_allocation(enc, model, weight, t0 + QUICK_SHARE * config.time_limit_s,
+                                     halt)
+            stats["quick_rank_cost"] = enc.rank_cost(quick)
+            stats["quick_seconds"] = round(time.perf_counter() - t0, 3)
+            hand_over(work, columns_of(enc, model, quick), "the quick allocation")
+            return True
+        if not (work / "lp.npz").is_file():
+            return True
+        with np.load(work / "lp.npz") as got:
+            x_lp = np.asarray(got["x"])
+        rounded, misfits = repaired(enc, _rounded(enc, model, x_lp), helper_deadline - 0.25 * (
+            helper_deadline - time.perf_counter()), halt)
+        stats["lp_rounding_misfits"] = misfits
+        stats["lp_rounding_rank_cost"] = enc.rank_cost(rounded)
+        stats["lp_rounding_seconds"] = round(time.perf_counter() - t0, 3)
+        if (len(rounded), -enc.rank_cost(rounded)) > (len(quick), -enc.rank_cost(quick)):
+            quick = rounded
+            hand_over(work, columns_of(enc, model, rounded), "the LP point rounded")
+        return False
+
     out = run_helper(enc, model, weight=weight, deadline=helper_deadline, seed=config.seed,
-                     threads=config.workers, log=config.log, active=active, halt=halt,
-                     on_state=show)
+                     # large: the other core rounds the LP point here (assist)
+                     threads=config.workers if not huge else 1, log=config.log, active=active,
+                     assist=assist if huge else None, halt=halt, on_state=show)
     state = out.state or {}
     if state.get("phase") == "infeasible":
         return None  # only locks make it so: the caller's exact path names them
     # The helper's steps, without their times (a stable summary for the same seed).
+    parts = state.get("_parts", {})
+    stats["neighbourhoods"] = sum(int(p.get("tried", 0)) for p in parts.values())
     stats.update(helper_phase=state.get("phase"), lp_rank=state.get("lp_rank"),
-                 parity_cuts=state.get("cuts"),
-                 helper_steps=[e.split(" ", 1)[-1] for e in state.get("events", [])])
+                 parity_cuts=state.get("cuts"), flow_rank_bound=round(prices.rank_lb, 3),
+                 helper_steps=[e.split(" ", 1)[-1] for e in state.get("events", [])],
+                 helper_steps_seconds=[float(e.split("s ", 1)[0]) for e in state.get("events",
+                                                                                     [])])
     if out.error:
         stats["helper_error"] = out.error
     station_of = allocation(enc, model, out.x) if out.x is not None else {}
+    finish_from = time.perf_counter()
     people = mentors_and_starts(enc, station_of, halt)
     sups = supervisors(enc, people)
     chosen = {i: (w, m, sups[i], k) for i, (w, m, k) in people.items() if i in sups}
+    if len(chosen) < len(station_of) and not (halt is not None and halt()):
+        # Without the counts per mentor (large models) a workstation's students may need a
+        # two-term student split between mentors: those that do not fit are placed anew.
+        from .packing import place_unplaced
+
+        stats["left_by_disaggregation"] = len(station_of) - len(chosen)
+        chosen = place_unplaced(enc, chosen, max(time.perf_counter() + 1.0, deadline))
+    if quick and (len(quick), -enc.rank_cost(quick)) > (len(chosen), -enc.rank_cost(chosen)):
+        chosen = quick
+    stats["finish_seconds"] = round(time.perf_counter() - finish_from, 3)
     placed_ub = out.placed_ub
     rank_lb = out.rank_lb if placed_ub is not None and len(chosen) == placed_ub else None
     if placed_ub is None:

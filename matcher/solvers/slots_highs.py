@@ -15,8 +15,8 @@ the best known:
 2. *rank bound*: with that many placed, the LP minimum of the rank cost, raised by rounds of
    parity cuts (:func:`parity_cuts`) while they raise it; its ceiling is ``rank_lb``;
 3. *fix and solve*: students the LP places integrally stay where it places them, the others
-   (and, in a second step, everyone at a workstation one of them touches) are solved exactly by
-   HiGHS's branch and cut on what is left;
+   (and, in a second step, everyone at a workstation one of them touches) are solved exactly
+   by HiGHS's branch and cut on what is left;
 4. *proof*: a model small enough is then solved whole (cuts included, the best allocation as
    start) until the deadline, which proves the optimum; otherwise neighbourhoods of the best
    allocation (the students at a few workstations, chosen by the seed) are re-solved exactly
@@ -42,7 +42,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 # Mirrors matcher.solvers.slots (this file must not import the package).
-LISTED, OFF, CLASS, SPLIT = 0, 1, 2, 3
+LISTED, OFF, CLASS, SPLIT, PAIR = 0, 1, 2, 3, 4
 ONE, LINK, HALL, TYPE, TERM = 0, 1, 2, 3, 4
 
 EPS = 1e-6
@@ -51,7 +51,12 @@ CUT_ROUNDS = 30
 FULL_MIP_COLUMNS = 60_000
 """Models with at most this many columns are solved whole after fix-and-solve (the proof)."""
 NEIGHBOURHOOD_STATIONS = 12
-"""Workstations freed per neighbourhood search after fix-and-solve (larger models)."""
+"""Workstations a neighbourhood search starts with (it grows while searches find nothing
+quickly, and shrinks when they run long)."""
+FIX_AGAIN_SHARE = 0.1
+"""The wider fix and solve runs when the first took at most this share of the time left."""
+NEIGHBOURHOOD_SECONDS = 4.0
+"""Most time one neighbourhood search may take."""
 
 
 def parity_cuts(x: FloatArray, rows: list[tuple[IntArray, IntArray, IntArray, int]]
@@ -98,21 +103,22 @@ def parity_cuts(x: FloatArray, rows: list[tuple[IntArray, IntArray, IntArray, in
 def hall_cut_rows(data: Any) -> list[tuple[IntArray, IntArray, IntArray, int]]:
     """The Hall rows of the model as ``(two, one, one_ub, bound)`` (see :func:`parity_cuts`)."""
     kind, start, col, hi = data["row_kind"], data["row_start"], data["row_col"], data["row_hi"]
-    block, ub = data["col_block"], data["col_ub"]
+    val, ub = data["row_val"], data["col_ub"]
     out = []
     for r in np.flatnonzero(kind == HALL).tolist():
-        cols = col[start[r]:start[r + 1]]
-        one = cols[block[cols] == 1]
-        out.append((cols[block[cols] == 2], one, ub[one].astype(np.int64), int(hi[r])))
+        cols, coef = col[start[r]:start[r + 1]], val[start[r]:start[r + 1]]
+        one = cols[coef == 1]
+        out.append((cols[coef == 2], one, ub[one].astype(np.int64), int(hi[r])))
     return out
 
 
 class _State:
     """What the parent reads: ``state.json`` (replaced atomically) and ``best.npz``."""
 
-    def __init__(self, work: Path, started: float) -> None:
+    def __init__(self, work: Path, started: float, name: str = "state.json") -> None:
         self.work = work
         self.started = started
+        self.name = name
         self.info: dict[str, Any] = {"phase": "start", "placed_ub": None, "rank_lb": None,
                                      "lp_rank": None, "cuts": 0, "best_rank": None,
                                      "best_placed": None, "proven": False, "events": [],
@@ -127,18 +133,19 @@ class _State:
                 and info["best_rank"] <= info["rank_lb"]):
             info["proven_after"] = info["seconds"]
             info["proven"] = True
-        tmp = self.work / "state.tmp"
+        tmp = self.work / f"{self.name}.tmp"
         tmp.write_text(json.dumps(self.info), encoding="utf-8")
-        os.replace(tmp, self.work / "state.json")
+        os.replace(tmp, self.work / self.name)
 
     def event(self, text: str) -> None:
         self.info["events"].append(f"{time.time() - self.started:.2f}s {text}")
         self.note()
 
     def best(self, x: FloatArray, placed: int, rank: int) -> None:
-        tmp = self.work / "best.tmp.npz"
+        stem = "best" if self.name == "state.json" else "best_search"
+        tmp = self.work / f"{stem}.tmp.npz"
         np.savez(tmp, x=x)
-        os.replace(tmp, self.work / "best.npz")
+        os.replace(tmp, self.work / f"{stem}.npz")
         self.note(best_rank=rank, best_placed=placed)
 
 
@@ -159,7 +166,20 @@ class _Problem:
         self.n_cols, self.n_rows = len(self.cost), len(self.row_lo)
         self.placed_cols = np.flatnonzero(self.kind <= OFF)
         self.row_of = np.repeat(np.arange(self.n_rows), np.diff(self.row_start))
+        # by column (CSC): the rows each column is in
+        order = np.argsort(self.row_col, kind="stable")
+        self.csc_rows = self.row_of[order]
+        self.csc_start = np.concatenate([[0], np.cumsum(np.bincount(self.row_col,
+                                                                    minlength=self.n_cols))])
         self.one_rows = np.flatnonzero(self.row_kind == ONE)
+        self.listed = np.flatnonzero(self.kind == LISTED)
+        self.n_ws = max(int(self.ws.max(initial=-1)) + 1, len(data["slot_exact"]))
+        self.slot_exact = np.zeros(self.n_ws, dtype=bool)
+        self.slot_exact[:len(data["slot_exact"])] = data["slot_exact"]
+        # student -> position of its ONE row in one_rows (-1: none)
+        self.row_of_student = np.full(int(self.student.max(initial=-1)) + 1, -1, dtype=np.int64)
+        first = self.row_col[self.row_start[self.one_rows]]
+        self.row_of_student[self.student[first]] = np.arange(len(self.one_rows))
         # extra rows (placed count, cuts): (columns, values, lo, hi)
         self.extra: list[tuple[IntArray, FloatArray, float, float]] = []
 
@@ -186,8 +206,8 @@ class _Problem:
                    for idx, val, lo, hi in self.extra)
 
     def highs(self, job: dict[str, Any], cols: IntArray | None = None,
-              fixed: FloatArray | None = None, integer: bool = False, all_rows: bool = False
-              ) -> tuple[Any, IntArray]:
+              fixed: FloatArray | None = None, integer: bool = False, all_rows: bool = False,
+              cost: FloatArray | None = None) -> tuple[Any, IntArray]:
         """A HiGHS model of the columns ``cols`` (default all), the others fixed at ``fixed``.
 
         Rows without a free column are left out (the fixed values keep them) unless
@@ -211,22 +231,30 @@ class _Problem:
         keep = np.flatnonzero(free)
         index[keep] = np.arange(len(keep))
         h.addVars(len(keep), np.zeros(len(keep)), self.ub[keep])
-        h.changeColsCost(len(keep), np.arange(len(keep), dtype=np.int32), self.cost[keep])
+        h.changeColsCost(len(keep), np.arange(len(keep), dtype=np.int32),
+                         (self.cost if cost is None else cost)[keep])
         if integer and len(keep):
             h.changeColsIntegrality(len(keep), np.arange(len(keep), dtype=np.int32),
                                     np.full(len(keep), highspy.HighsVarType.kInteger))
         base = np.zeros(self.n_cols) if fixed is None else np.where(free, 0.0, fixed)
-        shift = np.bincount(self.row_of, weights=self.row_val * base[self.row_col],
-                            minlength=self.n_rows)
-        rows = np.ones(self.n_rows, dtype=bool) if all_rows else self.rows_of_cols(free)
-        ent = free[self.row_col] & rows[self.row_of]
-        r_idx = np.flatnonzero(rows)
-        counts = np.bincount(self.row_of[ent], minlength=self.n_rows)[r_idx]
+        if all_rows or cols is None:
+            r_idx = np.arange(self.n_rows) if all_rows else np.flatnonzero(
+                self.rows_of_cols(free))
+        else:  # only the rows of the free columns (a small neighbourhood: no full pass)
+            r_idx = np.unique(self.csc_rows[_ranges(self.csc_start[keep],
+                                                    self.csc_start[keep + 1])])
+        ent = _ranges(self.row_start[r_idx], self.row_start[r_idx + 1])
+        row_pos = np.repeat(np.arange(len(r_idx)), np.diff(self.row_start)[r_idx])
+        shift = np.bincount(row_pos, weights=self.row_val[ent] * base[self.row_col[ent]],
+                            minlength=len(r_idx))
+        on = free[self.row_col[ent]]
+        ent, row_pos = ent[on], row_pos[on]
+        counts = np.bincount(row_pos, minlength=len(r_idx))
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
-        lo = np.where(np.isinf(self.row_lo[r_idx]), -inf, self.row_lo[r_idx] - shift[r_idx])
-        hi = np.where(np.isinf(self.row_hi[r_idx]), inf, self.row_hi[r_idx] - shift[r_idx])
+        lo = np.where(np.isinf(self.row_lo[r_idx]), -inf, self.row_lo[r_idx] - shift)
+        hi = np.where(np.isinf(self.row_hi[r_idx]), inf, self.row_hi[r_idx] - shift)
         if len(r_idx):
-            h.addRows(len(r_idx), lo, hi, int(ent.sum()), starts,
+            h.addRows(len(r_idx), lo, hi, len(ent), starts,
                       index[self.row_col[ent]].astype(np.int32), self.row_val[ent])
         for idx, val, elo, ehi in self.extra:
             on = free[idx]
@@ -287,14 +315,22 @@ class _Master:
         return rc
 
     def solve(self, deadline: float) -> bool:
-        """Solve, pricing in columns until none has a negative reduced cost."""
+        """Solve, pricing in columns until none has a negative reduced cost.
+
+        After columns join, the basis is still primal feasible, so primal simplex goes on
+        from it (tier XL: 44 s for the second round against 100 s by dual simplex)."""
+        strategy = 1  # dual simplex: rows were added (cuts) or nothing was solved yet
         while True:
+            self.h.setOptionValue("simplex_strategy", strategy)
             if not _solve_lp(self.h, deadline):
+                self.h.setOptionValue("simplex_strategy", 1)
                 return False
             join = self.entering(self.reduced_costs())
             if len(join) == 0:
+                self.h.setOptionValue("simplex_strategy", 1)
                 return True
             self._add_columns(join)
+            strategy = 4
 
     def entering(self, rc: FloatArray, per_student: int = 1, per_class: int = 10) -> IntArray:
         """Inactive columns with a negative reduced cost that join the LP: each student's
@@ -363,6 +399,16 @@ def _values(h: Any, keep: IntArray, n_cols: int, fixed: FloatArray | None) -> Fl
     return x
 
 
+def _ranges(starts: IntArray, ends: IntArray) -> IntArray:
+    """The concatenation of ``range(starts[k], ends[k])`` over ``k``, vectorised."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return (np.arange(total) + offsets).astype(np.int64)
+
+
 def _indicator(n: int, cols: IntArray) -> FloatArray:
     out = np.zeros(n)
     out[cols] = 1.0
@@ -391,23 +437,47 @@ def _time_left(deadline: float) -> float:
     return deadline - time.time()
 
 
-def run(work: Path) -> None:
-    """Helper-process entry: the phases of the module docstring."""
+def run(work: Path, role: str = "both") -> None:
+    """Helper-process entry: the phases of the module docstring.
+
+    ``role`` ``"both"`` runs them in turn. Large models get two helpers at once: ``"bound"``
+    (phases 1-2; its LP point goes to ``lp.npz``) and ``"search"`` (phase 4 from the
+    allocations the parent writes to ``start.npz``: its quick allocation, then the LP point
+    rounded; the newest is taken whenever it is better than the best so far).
+    """
     if any(m == "ortools" or m.startswith("ortools.") for m in sys.modules):
         raise RuntimeError("OR-Tools is loaded in the HiGHS helper process; highspy would crash")
-    import highspy
-
     job = json.loads((work / "job.json").read_text(encoding="utf-8"))
     data = np.load(work / "model.npz")
     deadline = float(job["deadline"])
-    state = _State(work, time.time())
+    state = _State(work, time.time(), "state.json" if role != "search" else "search.json")
     pb = _Problem(data)
-    ones = np.ones(len(pb.placed_cols))
+    if role == "search":
+        search = _Search(pb, job, state, deadline, work)
+        search.wait_for_start(most=deadline - time.time())
+        search.neighbourhoods([])
+    else:
+        x = _bound(work, job, data, pb, state, deadline)
+        if x is None:
+            return  # its phase says why ("infeasible" or "failed")
+        if role == "both":
+            search = _Search(pb, job, state, deadline, work)
+            search.around_lp(x)
+            search.proof_or_neighbourhoods(x)
+    state.note(phase="done")
 
-    # 1-2. The most students placed and, with that many, the least rank cost, by LP. A weight
-    # per placed student larger than any rank gets both from one solve (placing is settled
-    # first, and simplex is much faster so than on the degenerate count alone); when its count
-    # falls short of what every student with an option would make, the count's own LP decides.
+
+def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _State,
+           deadline: float) -> FloatArray | None:
+    """Phases 1-2: the placed and rank bounds by LP with parity cuts; the LP point, or None
+    when there is none."""
+    import highspy
+
+    ones = np.ones(len(pb.placed_cols))
+    # A weight per placed student larger than any rank gets both levels from one solve
+    # (placing is settled first, and simplex is much faster so than on the degenerate count
+    # alone); when its count falls short of what every student with an option would make, the
+    # count's own LP decides.
     weight = float(job["placed_weight"])
     is_placed = _indicator(pb.n_cols, pb.placed_cols)
     active = np.ones(pb.n_cols, dtype=bool)
@@ -419,7 +489,7 @@ def run(work: Path) -> None:
             state.note(phase="infeasible", error="the locks cannot all be honoured")
         else:
             state.note(phase="failed", error="the LP relaxation was not solved in time")
-        return
+        return None
     x = lp.x()
     placed_lp = float(x[pb.placed_cols].sum())
     if placed_lp > int(job["placeable"]) - 0.5:
@@ -430,7 +500,7 @@ def run(work: Path) -> None:
         hp.changeColsCost(pb.n_cols, np.arange(pb.n_cols, dtype=np.int32), -is_placed)
         if not _solve_lp(hp, deadline):
             state.note(phase="failed", error="the placed LP was not solved in time")
-            return
+            return None
         placed_ub = math.floor(-hp.getInfo().objective_function_value + EPS)
     state.note(phase="placed bound", placed_ub=placed_ub, columns=int(lp.active.sum()))
     # Exactly placed_ub placed: with the weighted objective kept, the rank cost is the LP value
@@ -439,10 +509,11 @@ def run(work: Path) -> None:
     offset = weight * placed_ub
     if not lp.solve(deadline):
         state.note(phase="failed", error="the rank LP was not solved in time")
-        return
+        return None
     lp_value = lp.value() + offset
     state.note(phase="rank bound", lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS),
                columns=int(lp.active.sum()))
+    _publish(work, lp.x())  # a first LP point for the parent to round (large models)
     hall = hall_cut_rows(data)
     cut_until = time.time() + float(job.get("cut_share", 0.35)) * _time_left(deadline)
     n_cuts = 0
@@ -462,75 +533,178 @@ def run(work: Path) -> None:
         if lp_value - before < 0.01:
             break
     state.event(f"LP {lp_value:.3f} after {n_cuts} cuts")
+    _publish(work, x)
+    return x
 
-    # 3. Fix and solve around the LP point.
-    best: FloatArray | None = None
 
-    def offer(x_new: FloatArray, how: str) -> None:
-        nonlocal best
+def _publish(work: Path, x: FloatArray) -> None:
+    """Write the LP point to ``lp.npz`` (atomically) for the parent and the search helper."""
+    tmp = work / "lp.tmp.npz"
+    np.savez(tmp, x=x)
+    os.replace(tmp, work / "lp.npz")
+
+
+class _Search:
+    """Phases 3-4: exact searches (HiGHS branch and cut) on parts of the model.
+
+    The objective is the weighted one (rank cost minus a weight per placed student), so no
+    placed bound is needed; allocations are compared by placed, then rank cost.
+    """
+
+    def __init__(self, pb: _Problem, job: dict[str, Any], state: _State,
+                 deadline: float, work: Path) -> None:
+        self.pb, self.job, self.state, self.deadline = pb, job, state, deadline
+        self.work = work
+        self.best: FloatArray | None = None
+        self.cost = pb.cost - float(job["placed_weight"]) * _indicator(pb.n_cols,
+                                                                       pb.placed_cols)
+
+    def offer(self, x_new: FloatArray, how: str) -> None:
+        pb = self.pb
         x_new = np.round(x_new)
         if not pb.feasible(x_new):
-            state.event(f"{how}: rounding broke a row; dropped")
+            self.state.event(f"{how}: rounding broke a row; dropped")
             return
-        if best is None or (pb.placed(x_new), -pb.rank(x_new)) > (pb.placed(best),
-                                                                     -pb.rank(best)):
-            best = x_new
-            state.best(best, pb.placed(best), pb.rank(best))
-            state.event(f"{how}: placed {pb.placed(best)}, rank {pb.rank(best)}")
+        if self.best is None or (pb.placed(x_new), -pb.rank(x_new)) > (
+                pb.placed(self.best), -pb.rank(self.best)):
+            self.best = x_new
+            self.state.best(x_new, pb.placed(x_new), pb.rank(x_new))
+            self.state.event(f"{how}: placed {pb.placed(x_new)}, rank {pb.rank(x_new)}")
 
-    def sub_mip(free: npt.NDArray[np.bool_], start: FloatArray, limit: float, how: str) -> None:
+    def sub_mip(self, free: npt.NDArray[np.bool_], start: FloatArray, limit: float,
+                how: str) -> None:
+        """Solve the model with the columns outside ``free`` fixed at ``start``."""
+        import highspy
+
         if limit <= 0.05:
             return
+        pb = self.pb
         fixed = np.round(start)
-        hm, sub = pb.highs(job, np.flatnonzero(free), fixed, integer=True)
+        hm, sub = pb.highs(self.job, np.flatnonzero(free), fixed, integer=True,
+                           cost=self.cost)
         hm.setOptionValue("time_limit", limit)
-        if best is not None:
+        if self.best is not None:
             sol = highspy.HighsSolution()
-            sol.col_value = best[sub].tolist()
+            sol.col_value = self.best[sub].tolist()
             hm.setSolution(sol)
         hm.run()
         if _has_solution(hm):
-            offer(_values(hm, sub, pb.n_cols, fixed), how)
+            self.offer(_values(hm, sub, pb.n_cols, fixed), how)
 
-    frac = np.abs(x - np.round(x)) > EPS
-    free = _fractional_students(pb, x, frac)
-    state.note(phase="fix and solve")
-    sub_mip(free, x, 0.5 * _time_left(deadline), "fix and solve")
-    touched = _touched_stations(pb, frac)
-    wider = free | _students_at(pb, x, touched)
-    sub_mip(wider, x if best is None else best, 0.5 * _time_left(deadline), "fix and solve (+1)")
+    def around(self, x: FloatArray, what: str) -> None:
+        """Fix and solve: students ``x`` places integrally stay; the others are solved."""
+        frac = np.abs(x - np.round(x)) > EPS
+        self.state.note(phase=f"fix and solve ({what})")
+        self.sub_mip(_around(self.pb, [x], _touched_stations(self.pb, frac),
+                             only_fractional=True), x, 0.5 * _time_left(self.deadline),
+                     f"fix and solve ({what})")
 
-    # 4. The whole model when small, else neighbourhoods of the best allocation.
-    rng = np.random.default_rng(int(job["seed"]))
-    if pb.n_cols <= FULL_MIP_COLUMNS and _time_left(deadline) > 0.05:
+    def around_lp(self, x: FloatArray) -> None:
+        """Fix and solve around the LP point, then once more with everyone at a workstation
+        a fractional student touches freed too, when the first took little of the time left
+        (else the neighbourhoods, some of them where the LP point and the allocation
+        differ, do that piece by piece)."""
+        started = time.time()
+        self.around(x, "LP")
+        took = time.time() - started
+        if self.best is not None and took > FIX_AGAIN_SHARE * _time_left(self.deadline):
+            return
+        frac = np.abs(x - np.round(x)) > EPS
+        refs = [x] if self.best is None else [x, self.best]
+        self.sub_mip(_around(self.pb, refs, _touched_stations(self.pb, frac)),
+                     x if self.best is None else self.best, 0.4 * _time_left(self.deadline),
+                     "fix and solve (LP, +1)")
+
+    def take_start(self) -> bool:
+        """The parent's newest allocation, if it wrote one since the last look (start and
+        mentor counts, which it leaves at 0, are solved here with everything else fixed)."""
+        path = self.work / "start.npz"
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return False
+        if stamp == getattr(self, "_start_stamp", None):
+            return False
+        self._start_stamp = stamp
+        with np.load(path) as got:
+            x = np.asarray(got["x"])
+            what = str(got["what"]) if "what" in got.files else "the parent's allocation"
+        free = self.pb.kind == SPLIT
+        if free.any():
+            self.sub_mip(free, x, 0.2 * _time_left(self.deadline), what)
+        else:
+            self.offer(x, what)
+        return True
+
+    def wait_for_start(self, most: float = 60.0) -> None:
+        """Wait (up to ``most`` seconds) for an allocation from the parent."""
+        until = min(time.time() + most, self.deadline - 1.0)
+        while time.time() < until and not self.take_start():
+            time.sleep(0.1)
+
+    def proof_or_neighbourhoods(self, x: FloatArray) -> None:
+        """Phase 4: the whole model when small (a proof), else neighbourhoods."""
+        import highspy
+
+        pb, state = self.pb, self.state
+        if pb.n_cols > FULL_MIP_COLUMNS or _time_left(self.deadline) <= 0.05:
+            self.neighbourhoods([x])
+            return
         state.note(phase="proof")
-        hm, every = pb.highs(job, integer=True)
-        hm.setOptionValue("time_limit", max(0.01, _time_left(deadline)))
-        if best is not None:
+        hm, every = pb.highs(self.job, integer=True, cost=self.cost)
+        if state.info["placed_ub"] is not None:
+            ones = np.ones(len(pb.placed_cols))
+            hm.addRow(float(state.info["placed_ub"]), float(state.info["placed_ub"]),
+                      len(pb.placed_cols), pb.placed_cols.astype(np.int32), ones)
+        hm.setOptionValue("time_limit", max(0.01, _time_left(self.deadline)))
+        if self.best is not None:
             sol = highspy.HighsSolution()
-            sol.col_value = best.tolist()
+            sol.col_value = self.best.tolist()
             hm.setSolution(sol)
         hm.run()
         if _has_solution(hm):
-            offer(_values(hm, every, pb.n_cols, None), "branch and cut")
+            self.offer(_values(hm, every, pb.n_cols, None), "branch and cut")
         bound = hm.getInfo().mip_dual_bound
-        if math.isfinite(bound):
-            lb = math.ceil(bound - EPS)
+        if math.isfinite(bound) and state.info["placed_ub"] is not None:
+            lb = math.ceil(bound + float(self.job["placed_weight"]) * state.info["placed_ub"]
+                           - EPS)
             if lb > (state.info["rank_lb"] or -math.inf):
                 state.note(rank_lb=lb)
-        if hm.getModelStatus() == highspy.HighsModelStatus.kOptimal and best is not None:
-            state.note(proven=True, rank_lb=max(state.info["rank_lb"], pb.rank(best)))
-    elif best is not None:
+
+    def neighbourhoods(self, refs: list[FloatArray], until: float | None = None) -> None:
+        """Re-solve neighbourhoods of the best allocation until ``until`` (or the deadline)."""
+        if self.best is None:
+            return
+        pb, state = self.pb, self.state
+        end = self.deadline if until is None else min(until, self.deadline)
         state.note(phase="neighbourhoods")
-        stations = np.unique(pb.ws[pb.ws >= 0])
-        while _time_left(deadline) > 0.5 and best is not None:
-            pick = rng.choice(stations, size=min(NEIGHBOURHOOD_STATIONS, len(stations)),
-                              replace=False)
-            mask = np.zeros(int(pb.ws.max()) + 1, dtype=bool)
-            mask[pick] = True
-            sub_mip(_students_at(pb, best, mask) | _students_at(pb, x, mask),
-                    best, min(10.0, _time_left(deadline) - 0.3), "neighbourhood")
-    state.note(phase="done")
+        rng = np.random.default_rng(int(self.job["seed"]) + int(state.info.get("tried", 0)))
+        size = int(state.info.get("size", NEIGHBOURHOOD_STATIONS))
+        while end - time.time() > 0.5 and not state.info["proven"]:
+            self.take_start()
+            if not refs and (self.work / "lp.npz").is_file():
+                with np.load(self.work / "lp.npz") as got:
+                    refs = [np.asarray(got["x"])]  # the LP point: its students are free too
+            wants = _wants(pb, self.best)
+            differ = _differ(pb, self.best, refs[0]) if refs and state.info.get(
+                "tried", 0) % 2 == 0 else {}
+            seed_ws = _pick_seed(differ or wants, rng)
+            if seed_ws < 0:
+                break
+            ball = _ball(wants, seed_ws, size, pb.n_ws)
+            before = pb.rank(self.best)
+            t_sub = time.time()
+            self.sub_mip(_around(pb, [self.best, *refs], ball), self.best,
+                         min(NEIGHBOURHOOD_SECONDS, end - time.time() - 0.3),
+                         f"neighbourhood of {int(ball.sum())}")
+            # Grow while they solve fast and find nothing; shrink when they run long.
+            if time.time() - t_sub > 0.5 * NEIGHBOURHOOD_SECONDS:
+                size = max(4, size // 2)
+            elif pb.rank(self.best) == before:
+                size = min(4 * NEIGHBOURHOOD_STATIONS, size + 4)
+            state.info["tried"] = int(state.info.get("tried", 0)) + 1
+            state.info["size"] = size
+        state.note()
 
 
 def _student_cols(pb: _Problem, students: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -542,32 +716,98 @@ def _student_cols(pb: _Problem, students: npt.NDArray[np.bool_]) -> npt.NDArray[
     return mask
 
 
-def _fractional_students(pb: _Problem, x: FloatArray, frac: npt.NDArray[np.bool_]
-                         ) -> npt.NDArray[np.bool_]:
-    """Columns left free by fix-and-solve: fractional students' columns, every column that is
-    not a student's (off-list counts, start and mentor counts), fractional or not."""
+def _around(pb: _Problem, refs: list[FloatArray], stations: npt.NDArray[np.bool_], *,
+            only_fractional: bool = False) -> npt.NDArray[np.bool_]:
+    """Columns a neighbourhood frees: every column of the students some reference places (any
+    amount) at one of ``stations``, and the off-list, start and mentor counts there.
+
+    With ``only_fractional``, only the students a reference places fractionally, and those at
+    workstations where a count is fractional (their integer counts may need them moved)."""
+    listed = (pb.kind == LISTED) & (pb.ws >= 0)
+    counts = (pb.kind >= CLASS) & (pb.ws >= 0)
     rows = np.zeros(pb.n_rows, dtype=bool)
-    rows[pb.row_of[frac[pb.row_col]]] = True
-    students = rows[pb.one_rows]
-    return _student_cols(pb, students) | (pb.kind >= CLASS)
+    for x in refs:
+        on = x > EPS
+        if only_fractional:
+            frac = np.abs(x - np.round(x)) > EPS
+            split = np.zeros(pb.n_ws, dtype=bool)
+            split[pb.ws[frac & counts]] = True
+            at = np.zeros(pb.n_cols, dtype=bool)
+            at[listed] = split[pb.ws[listed]]
+            on &= frac | at
+        else:
+            at = np.zeros(pb.n_cols, dtype=bool)
+            at[listed] = stations[pb.ws[listed]]
+            on &= at
+        rows[pb.row_of[on[pb.row_col]]] = True
+    free = _student_cols(pb, rows[pb.one_rows])
+    free[counts] |= stations[pb.ws[counts]]
+    return free
 
 
 def _touched_stations(pb: _Problem, frac: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Workstations with a fractional column."""
-    mask = np.zeros(int(pb.ws.max(initial=0)) + 1, dtype=bool)
+    mask = np.zeros(pb.n_ws, dtype=bool)
     w = pb.ws[frac]
     mask[w[w >= 0]] = True
     return mask
 
 
-def _students_at(pb: _Problem, x: FloatArray, stations: npt.NDArray[np.bool_]
-                 ) -> npt.NDArray[np.bool_]:
-    """Columns of every student placed (more than half) at one of ``stations``."""
-    on = (pb.kind == LISTED) & (x > 0.5) & stations[np.maximum(pb.ws, 0)] & (pb.ws >= 0)
-    rows = np.zeros(pb.n_rows, dtype=bool)
-    rows[pb.row_of[on[pb.row_col]]] = True
-    return _student_cols(pb, rows[pb.one_rows])
+def _wants(pb: _Problem, best: FloatArray) -> dict[int, set[int]]:
+    """Workstation -> workstations its students (in ``best``) rank better than their own."""
+    listed = pb.listed
+    on = listed[best[listed] > 0.5]
+    n_s = len(pb.row_of_student)
+    rank = np.full(n_s, np.inf)
+    home = np.full(n_s, -1, dtype=np.int64)
+    rank[pb.student[on]] = pb.cost[on]
+    home[pb.student[on]] = pb.ws[on]
+    who = pb.student[listed]
+    better = listed[(pb.cost[listed] < rank[who]) & (home[who] >= 0)]
+    pairs = np.unique(np.stack([home[pb.student[better]], pb.ws[better]], axis=1), axis=0)
+    out: dict[int, set[int]] = {}
+    for a_ws, b_ws in pairs.tolist():
+        out.setdefault(a_ws, set()).add(b_ws)
+    return out
+
+
+def _differ(pb: _Problem, best: FloatArray, ref: FloatArray) -> dict[int, set[int]]:
+    """Workstation -> the students placed there by exactly one of ``best`` and the LP point
+    ``ref`` (where a neighbourhood is most likely to gain: the LP's choices differ)."""
+    listed = pb.listed
+    diff = listed[(best[listed] > 0.5) != (ref[listed] > 0.5)]
+    out: dict[int, set[int]] = {}
+    for w, i in zip(pb.ws[diff].tolist(), pb.student[diff].tolist(), strict=True):
+        out.setdefault(w, set()).add(i)
+    return out
+
+
+def _pick_seed(weights: dict[int, set[int]], rng: np.random.Generator) -> int:
+    """A workstation to grow a neighbourhood from, chosen at random (by the job's seed) with
+    weight the size of its set (students that want to move, or that differ from the LP)."""
+    if not weights:
+        return -1
+    keys = sorted(weights)
+    weight = np.array([len(weights[k]) for k in keys], dtype=np.float64)
+    return int(keys[rng.choice(len(keys), p=weight / weight.sum())])
+
+
+def _ball(wants: dict[int, set[int]], seed: int, size: int, n_ws: int) -> npt.NDArray[np.bool_]:
+    """Up to ``size`` workstations reached from ``seed`` along wanted moves, breadth first."""
+    mask = np.zeros(n_ws, dtype=bool)
+    order = [seed]
+    mask[seed] = True
+    k = 0
+    while k < len(order) and len(order) < size:
+        for w in sorted(wants.get(order[k], ())):
+            if not mask[w]:
+                mask[w] = True
+                order.append(w)
+                if len(order) >= size:
+                    break
+        k += 1
+    return mask
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]))
+    run(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "both")
