@@ -1,5 +1,11 @@
 """The exact solver: a CP-SAT model of the whole allocation, proven level by level.
 
+Where it applies, levels 1-2 go to the slot model instead (:mod:`matcher.solvers.slots`: a
+compact exact MILP whose LP is a min-cost flow, solved by HiGHS with parity cuts, fix and solve
+and neighbourhood searches); this module's model then serves level 3 (by HiGHS, through
+:func:`matcher.solvers.milp.refine_levels`), re-solves, stable allocations and the scenarios the
+slot model does not cover (:data:`USE_SLOT_MODEL`, :func:`_by_slots`).
+
 The model is exact but *aggregated* wherever students are interchangeable, so that it stays
 small and free of symmetry (performance-facts: CP-SAT earns its keep up to a few hundred
 thousand variables, and symmetric per-student copies only slow its proof down).
