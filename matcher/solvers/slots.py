@@ -81,9 +81,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 # Column kinds.
-LISTED, OFF, CLASS, SPLIT, PAIR = 0, 1, 2, 3, 4
+LISTED, OFF, CLASS, SPLIT, PAIR, MENTOR = 0, 1, 2, 3, 4, 5
 # Row kinds.
-ONE, LINK, HALL, TYPE, TERM = 0, 1, 2, 3, 4
+ONE, LINK, HALL, TYPE, TERM, LAZY = 0, 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,10 +276,11 @@ class _Builder:
 def build(enc: Encoded, *, mentor_counts: bool = True) -> SlotModel:
     """The slot model of ``enc`` (call :func:`applies` first: it must be "").
 
-    Without ``mentor_counts`` the counts per mentor at slot-exact workstations are left out:
-    the LP is the same (they only forbid splitting a two-term student between mentors), the
-    searches are much faster, and an allocation that needs them (rare: one workstation at tier
-    M) has the students there placed anew after it is returned (:func:`solve_slots`).
+    The counts per mentor at slot-exact workstations (columns ``MENTOR``, rows ``LAZY``) do not
+    change the LP (they only forbid splitting a two-term student between mentors), so the
+    helper leaves them out of it and enforces them in its searches only where an allocation
+    needs them (:mod:`matcher.solvers.slots_highs`). ``mentor_counts=False`` leaves them out of
+    the model altogether.
     """
     b = _Builder()
     n_w = len(enc.workstation_ids)
@@ -410,15 +411,15 @@ def _hall(b: _Builder, enc: Encoded, w: int, c: int,
         split = []
         for m in mentors:
             if d in enc.m_disc[m]:
-                j = b.col(SPLIT, -1, w, -1, n, 0, min(most, terms * enc.m_cap[m] // n))
+                j = b.col(MENTOR, -1, w, -1, n, 0, min(most, terms * enc.m_cap[m] // n))
                 split.append(j)
                 per_mentor[m][0].append(j)
                 per_mentor[m][1].append(float(n))
-        b.row(TYPE, 0.0, 0.0, js + split,
+        b.row(LAZY, 0.0, 0.0, js + split,
               [float(b.cols[j][7]) for j in js] + [-1.0] * len(split))
     for m, (cols_m, vals_m) in per_mentor.items():
         if cols_m:
-            b.row(TERM, -np.inf, float(terms * enc.m_cap[m]), cols_m, vals_m)
+            b.row(LAZY, -np.inf, float(terms * enc.m_cap[m]), cols_m, vals_m)
 
 
 def _terms(b: _Builder, enc: Encoded, w: int,
@@ -729,8 +730,8 @@ class Outcome:
 
 
 PROOF_COLUMNS = 60_000
-"""Models up to this many columns keep the counts per mentor (exact, so the helper's proof of
-the whole model is a proof); larger ones leave them out (:func:`build`)."""
+"""Models up to this many columns have every count per mentor enforced from the start (so the
+helper's proof of the whole model is a proof); larger ones where an allocation needs it."""
 ASSIST_COLUMNS = 600_000
 """Above this many columns (province scale) solving around the LP point no longer fits in
 minutes: the parent makes a quick allocation and rounds the LP point instead, and a second
@@ -766,7 +767,8 @@ def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, 
         (work / "job.json").write_text(json.dumps({
             "deadline": time.time() + (deadline - time.perf_counter()), "seed": seed,
             "threads": max(1, threads), "log": log, "placed_weight": weight,
-            "placeable": enc.n_placeable}), encoding="utf-8")
+            "placeable": enc.n_placeable,
+            "enforce_all": model.n_cols <= PROOF_COLUMNS}), encoding="utf-8")
         script = Path(__file__).with_name("slots_highs.py")
         out = Outcome()
         seen: dict[str, str] = {}
@@ -958,7 +960,7 @@ def _rounded(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
     for j in listed.tolist():
         options[int(model.col_student[j])].append((float(x[j]), int(model.col_ws[j])))
     seats: dict[int, list[int]] = defaultdict(list)
-    for j in np.flatnonzero((model.col_kind >= CLASS) & (model.col_kind != SPLIT)
+    for j in np.flatnonzero(((model.col_kind == CLASS) | (model.col_kind == PAIR))
                             & (x > 1e-9)).tolist():
         units = int(np.floor(x[j] * model.col_weight[j] + 0.5))
         seats[int(model.col_class[j])].extend([int(model.col_ws[j])] * units)
@@ -1182,9 +1184,7 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
 
     deadline = t0 + config.time_limit_s
     stats: dict[str, Any] = {"engine": "slot model + HiGHS"}
-    model = build(enc, mentor_counts=False)
-    if model.n_cols <= PROOF_COLUMNS:  # small enough to prove: the exact model
-        model = build(enc)
+    model = build(enc)
     huge = model.n_cols > ASSIST_COLUMNS
     stats.update(columns=model.n_cols, rows=model.n_rows,
                  slot_exact_workstations=int(model.slot_exact.sum()),
@@ -1195,7 +1195,8 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
                             stats=stats | {"proven_seconds": round(time.perf_counter() - t0, 3)})
     weight = relax_weight(enc)
     prices = flow_prices(enc, model, weight)
-    active = (prices.reduced_cost <= ACTIVE_REDUCED_COST) | (model.col_kind == SPLIT)
+    active = ((prices.reduced_cost <= ACTIVE_REDUCED_COST) | (model.col_kind == SPLIT)) & (
+        model.col_kind != MENTOR)
     # The flow sends students to the other workstations beyond what fits there: they need
     # their alternatives from the start (tier XL: the LP's first round then lands within
     # 0.1% of the optimum instead of leaving 600 students out).
@@ -1272,6 +1273,12 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
         chosen = place_unplaced(enc, chosen, max(time.perf_counter() + 1.0, deadline))
     if quick and (len(quick), -enc.rank_cost(quick)) > (len(chosen), -enc.rank_cost(chosen)):
         chosen = quick
+    if not chosen and enc.n_placeable:
+        # Stopped (or the helper failed) before any allocation: the greedy one, in seconds.
+        from .greedy import serial_dictatorship
+
+        chosen = serial_dictatorship(enc)[0]
+        stats["fallback"] = "greedy"
     stats["finish_seconds"] = round(time.perf_counter() - finish_from, 3)
     placed_ub = out.placed_ub
     rank_lb = out.rank_lb if placed_ub is not None and len(chosen) == placed_ub else None

@@ -42,8 +42,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 # Mirrors matcher.solvers.slots (this file must not import the package).
-LISTED, OFF, CLASS, SPLIT, PAIR = 0, 1, 2, 3, 4
-ONE, LINK, HALL, TYPE, TERM = 0, 1, 2, 3, 4
+LISTED, OFF, CLASS, SPLIT, PAIR, MENTOR = 0, 1, 2, 3, 4, 5
+ONE, LINK, HALL, TYPE, TERM, LAZY = 0, 1, 2, 3, 4, 5
 
 EPS = 1e-6
 CUT_ROUNDS = 30
@@ -176,6 +176,15 @@ class _Problem:
         self.n_ws = max(int(self.ws.max(initial=-1)) + 1, len(data["slot_exact"]))
         self.slot_exact = np.zeros(self.n_ws, dtype=bool)
         self.slot_exact[:len(data["slot_exact"])] = data["slot_exact"]
+        # Counts per mentor (MENTOR columns, LAZY rows): out of the LP; in the searches only at
+        # the workstations in ``enforced`` (all of them in models small enough to prove).
+        self.lazy_ws = np.full(self.n_rows, -1, dtype=np.int64)
+        mentor_cols = self.kind == MENTOR
+        at = mentor_cols[self.row_col] & (self.row_kind[self.row_of] == LAZY)
+        self.lazy_ws[self.row_of[at]] = self.ws[self.row_col[at]]
+        self.mixed = np.zeros(self.n_ws, dtype=bool)
+        self.mixed[self.ws[mentor_cols]] = True
+        self.enforced = np.zeros(self.n_ws, dtype=bool)
         # student -> position of its ONE row in one_rows (-1: none)
         self.row_of_student = np.full(int(self.student.max(initial=-1)) + 1, -1, dtype=np.int64)
         first = self.row_col[self.row_start[self.one_rows]]
@@ -196,11 +205,14 @@ class _Problem:
         return round(float(x[self.placed_cols].sum()))
 
     def feasible(self, x: FloatArray, tol: float = 1e-6) -> bool:
+        """Whether ``x`` keeps every row (the counts per mentor where enforced)."""
         if (x < -tol).any() or (x > self.ub + tol).any():
             return False
         act = np.bincount(self.row_of, weights=self.row_val * x[self.row_col],
                           minlength=self.n_rows)
-        if (act < self.row_lo - tol).any() or (act > self.row_hi + tol).any():
+        bad = (act < self.row_lo - tol) | (act > self.row_hi + tol)
+        bad &= (self.lazy_ws < 0) | self.enforced[np.maximum(self.lazy_ws, 0)]
+        if bad.any():
             return False
         return all(lo - tol <= float(val @ x[idx]) <= hi + tol
                    for idx, val, lo, hi in self.extra)
@@ -216,6 +228,11 @@ class _Problem:
         """
         import highspy
 
+        if cols is not None and not all_rows:
+            # the counts per mentor of enforced workstations are always solved for
+            extra_free = np.flatnonzero((self.kind == MENTOR) & self.enforced[
+                np.maximum(self.ws, 0)])
+            cols = np.union1d(cols, extra_free)
         h = highspy.Highs()
         for name, value in (("output_flag", bool(job.get("log"))),
                             ("log_to_console", bool(job.get("log"))),
@@ -253,6 +270,10 @@ class _Problem:
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
         lo = np.where(np.isinf(self.row_lo[r_idx]), -inf, self.row_lo[r_idx] - shift)
         hi = np.where(np.isinf(self.row_hi[r_idx]), inf, self.row_hi[r_idx] - shift)
+        # Counts per mentor not enforced (never in the LP): the row is dropped (kept free).
+        lazy = self.lazy_ws[r_idx]
+        off = (lazy >= 0) & (all_rows | ~self.enforced[np.maximum(lazy, 0)])
+        lo, hi = np.where(off, -inf, lo), np.where(off, inf, hi)
         if len(r_idx):
             h.addRows(len(r_idx), lo, hi, len(ent), starts,
                       index[self.row_col[ent]].astype(np.int32), self.row_val[ent])
@@ -452,6 +473,8 @@ def run(work: Path, role: str = "both") -> None:
     deadline = float(job["deadline"])
     state = _State(work, time.time(), "state.json" if role != "search" else "search.json")
     pb = _Problem(data)
+    if job.get("enforce_all"):
+        pb.enforced[:] = True
     if role == "search":
         search = _Search(pb, job, state, deadline, work)
         search.wait_for_start(most=deadline - time.time())
@@ -559,20 +582,64 @@ class _Search:
         self.cost = pb.cost - float(job["placed_weight"]) * _indicator(pb.n_cols,
                                                                        pb.placed_cols)
 
-    def offer(self, x_new: FloatArray, how: str) -> None:
+    def offer(self, x_new: FloatArray, how: str, depth: int = 0) -> None:
+        """Keep ``x_new`` if it is better than the best, once its students have mentors.
+
+        Where mentors take different disciplines and the counts per mentor are not enforced
+        yet, each workstation whose students changed is checked (a small exact solve); one
+        that fails has them enforced from then on, and its neighbourhood is solved again with
+        them (the result offered in turn)."""
         pb = self.pb
         x_new = np.round(x_new)
         if not pb.feasible(x_new):
             self.state.event(f"{how}: rounding broke a row; dropped")
             return
-        if self.best is None or (pb.placed(x_new), -pb.rank(x_new)) > (
+        if self.best is not None and (pb.placed(x_new), -pb.rank(x_new)) <= (
                 pb.placed(self.best), -pb.rank(self.best)):
-            self.best = x_new
-            self.state.best(x_new, pb.placed(x_new), pb.rank(x_new))
-            self.state.event(f"{how}: placed {pb.placed(x_new)}, rank {pb.rank(x_new)}")
+            return
+        failed = self._mentor_misfits(x_new)
+        if failed.any():
+            self.pb.enforced |= failed
+            self.state.info["enforced"] = int(self.pb.enforced.sum())
+            if depth < 3:
+                ball = failed.copy()
+                for w in np.flatnonzero(failed).tolist():
+                    ball |= _ball(_wants(pb, x_new), w, 6, pb.n_ws)
+                self.sub_mip(_around(pb, [x_new], ball), x_new,
+                             min(NEIGHBOURHOOD_SECONDS, 0.5 * _time_left(self.deadline)),
+                             f"{how}, with mentors' counts", depth=depth + 1)
+            return
+        self.best = x_new
+        self.state.best(x_new, pb.placed(x_new), pb.rank(x_new))
+        self.state.event(f"{how}: placed {pb.placed(x_new)}, rank {pb.rank(x_new)}")
+
+    def _mentor_misfits(self, x: FloatArray) -> npt.NDArray[np.bool_]:
+        """Workstations (not enforced) whose students in ``x`` changed since the best and
+        cannot be shared out among their mentors (each checked by a small exact solve)."""
+        import highspy
+
+        pb = self.pb
+        people = (pb.kind != MENTOR) & (pb.kind != SPLIT) & (pb.ws >= 0)
+        changed = np.zeros(pb.n_ws, dtype=bool)
+        differ = people & ((x != self.best) if self.best is not None else (x > 0.5))
+        changed[pb.ws[differ]] = True
+        todo = np.flatnonzero(changed & pb.mixed & ~pb.enforced)
+        failed = np.zeros(pb.n_ws, dtype=bool)
+        for w in todo.tolist():
+            cols = np.flatnonzero((pb.kind == MENTOR) & (pb.ws == w))
+            pb.enforced[w] = True
+            try:
+                h, _ = pb.highs(self.job, cols, x, integer=True)
+            finally:
+                pb.enforced[w] = False
+            h.setOptionValue("time_limit", 1.0)
+            h.run()
+            if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+                failed[w] = True
+        return failed
 
     def sub_mip(self, free: npt.NDArray[np.bool_], start: FloatArray, limit: float,
-                how: str) -> None:
+                how: str, depth: int = 0) -> None:
         """Solve the model with the columns outside ``free`` fixed at ``start``."""
         import highspy
 
@@ -589,7 +656,7 @@ class _Search:
             hm.setSolution(sol)
         hm.run()
         if _has_solution(hm):
-            self.offer(_values(hm, sub, pb.n_cols, fixed), how)
+            self.offer(_values(hm, sub, pb.n_cols, fixed), how, depth)
 
     def around(self, x: FloatArray, what: str) -> None:
         """Fix and solve: students ``x`` places integrally stay; the others are solved."""
@@ -629,7 +696,7 @@ class _Search:
         with np.load(path) as got:
             x = np.asarray(got["x"])
             what = str(got["what"]) if "what" in got.files else "the parent's allocation"
-        free = self.pb.kind == SPLIT
+        free = (self.pb.kind == SPLIT) | (self.pb.kind == MENTOR)
         if free.any():
             self.sub_mip(free, x, 0.2 * _time_left(self.deadline), what)
         else:
@@ -691,7 +758,10 @@ class _Search:
             seed_ws = _pick_seed(differ or wants, rng)
             if seed_ws < 0:
                 break
-            ball = _ball(wants, seed_ws, size, pb.n_ws)
+            # Where the LP differs, grow along the students the LP splits or moves (an island
+            # of the LP point, as fix and solve would take it); else along wanted moves.
+            ball = _ball(_links(pb, self.best, refs[0]) if differ else wants, seed_ws, size,
+                         pb.n_ws)
             before = pb.rank(self.best)
             t_sub = time.time()
             self.sub_mip(_around(pb, [self.best, *refs], ball), self.best,
@@ -779,6 +849,23 @@ def _differ(pb: _Problem, best: FloatArray, ref: FloatArray) -> dict[int, set[in
     out: dict[int, set[int]] = {}
     for w, i in zip(pb.ws[diff].tolist(), pb.student[diff].tolist(), strict=True):
         out.setdefault(w, set()).add(i)
+    return out
+
+
+def _links(pb: _Problem, best: FloatArray, ref: FloatArray) -> dict[int, set[int]]:
+    """Workstation -> workstations sharing a student with it: placed at one in ``best`` and
+    (partly) at the other in the LP point ``ref``, or split by the LP between both."""
+    listed = pb.listed
+    on = listed[(best[listed] > 0.5) | (ref[listed] > EPS)]
+    order = np.lexsort((pb.ws[on], pb.student[on]))
+    who, where = pb.student[on][order], pb.ws[on][order]
+    same = who[1:] == who[:-1]
+    a, b = where[:-1][same], where[1:][same]
+    out: dict[int, set[int]] = {}
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        if x != y:
+            out.setdefault(x, set()).add(y)
+            out.setdefault(y, set()).add(x)
     return out
 
 
