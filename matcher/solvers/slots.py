@@ -695,6 +695,8 @@ def _potentials(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, f
 HELPER_SECONDS_PER_STUDENT = 60e-6
 """Time kept after the helper's deadline, per student, to turn its columns into an allocation
 (mentors, starts, supervisors) and a result."""
+CUT_SHARE = 0.35
+"""Share of the time left after the LP that rounds of parity cuts may take."""
 QUICK_SHARE = 0.4
 """The quick allocation (large models) must be done by this share of the time limit."""
 ACTIVE_REDUCED_COST = 0.01
@@ -768,7 +770,10 @@ def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, 
             "deadline": time.time() + (deadline - time.perf_counter()), "seed": seed,
             "threads": max(1, threads), "log": log, "placed_weight": weight,
             "placeable": enc.n_placeable,
-            "enforce_all": model.n_cols <= PROOF_COLUMNS}), encoding="utf-8")
+            "enforce_all": model.n_cols <= PROOF_COLUMNS,
+            # Province scale: a round of cuts takes longer than what is left after the LP
+            # (tier XL); the core goes to the neighbourhood search instead.
+            "cut_share": 0.0 if assist is not None else CUT_SHARE}), encoding="utf-8")
         script = Path(__file__).with_name("slots_highs.py")
         out = Outcome()
         seen: dict[str, str] = {}

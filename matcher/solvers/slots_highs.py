@@ -182,6 +182,7 @@ class _Problem:
         mentor_cols = self.kind == MENTOR
         at = mentor_cols[self.row_col] & (self.row_kind[self.row_of] == LAZY)
         self.lazy_ws[self.row_of[at]] = self.ws[self.row_col[at]]
+        self.lp_rows = np.flatnonzero(self.lazy_ws < 0)
         self.mixed = np.zeros(self.n_ws, dtype=bool)
         self.mixed[self.ws[mentor_cols]] = True
         self.enforced = np.zeros(self.n_ws, dtype=bool)
@@ -255,8 +256,8 @@ class _Problem:
                                     np.full(len(keep), highspy.HighsVarType.kInteger))
         base = np.zeros(self.n_cols) if fixed is None else np.where(free, 0.0, fixed)
         if all_rows or cols is None:
-            r_idx = np.arange(self.n_rows) if all_rows else np.flatnonzero(
-                self.rows_of_cols(free))
+            # (the LP master: every row but the counts per mentor, which it never has)
+            r_idx = self.lp_rows if all_rows else np.flatnonzero(self.rows_of_cols(free))
         else:  # only the rows of the free columns (a small neighbourhood: no full pass)
             r_idx = np.unique(self.csc_rows[_ranges(self.csc_start[keep],
                                                     self.csc_start[keep + 1])])
@@ -327,12 +328,14 @@ class _Master:
         """Reduced costs of every column at the current row duals."""
         pb = self.pb
         y = np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
-        base = y[:pb.n_rows]
+        n_lp = len(pb.lp_rows)
+        base = np.zeros(pb.n_rows)
+        base[pb.lp_rows] = y[:n_lp]
         rc = self.cost - np.bincount(pb.row_col, weights=pb.row_val * base[pb.row_of],
                                      minlength=pb.n_cols)
         for k, (idx, val, _lo, _hi) in enumerate(pb.extra):
-            if y[pb.n_rows + k] != 0.0:
-                np.subtract.at(rc, idx, y[pb.n_rows + k] * val)
+            if y[n_lp + k] != 0.0:
+                np.subtract.at(rc, idx, y[n_lp + k] * val)
         return rc
 
     def solve(self, deadline: float) -> bool:
@@ -396,6 +399,13 @@ class _Master:
         v_all = np.concatenate(extra_v)
         order = np.lexsort((r_all, pos[c_all]))
         c_all, r_all, v_all = c_all[order], r_all[order], v_all[order]
+        # model rows -> the master's rows (it has no counts per mentor); extra rows follow
+        where = np.full(pb.n_rows + len(pb.extra), -1, dtype=np.int64)
+        where[pb.lp_rows] = np.arange(len(pb.lp_rows))
+        where[pb.n_rows:] = len(pb.lp_rows) + np.arange(len(pb.extra))
+        r_all = where[r_all]
+        keep = r_all >= 0
+        c_all, r_all, v_all = c_all[keep], r_all[keep], v_all[keep]
         counts = np.bincount(pos[c_all] - base, minlength=len(cols))
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
         self.h.addCols(len(cols), self.cost[cols], np.zeros(len(cols)), pb.ub[cols],
@@ -538,12 +548,14 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
                columns=int(lp.active.sum()))
     _publish(work, lp.x())  # a first LP point for the parent to round (large models)
     hall = hall_cut_rows(data)
-    cut_until = time.time() + float(job.get("cut_share", 0.35)) * _time_left(deadline)
+    cut_until = time.time() + float(job["cut_share"]) * _time_left(deadline)
     n_cuts = 0
     x = lp.x()
     for _round in range(CUT_ROUNDS):
+        if time.time() >= cut_until:
+            break
         cuts = parity_cuts(x, hall)
-        if not cuts or time.time() > cut_until:
+        if not cuts:
             break
         for idx, rhs in cuts:
             lp.add_row(idx, np.ones(len(idx)), -math.inf, rhs)
