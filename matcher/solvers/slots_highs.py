@@ -186,12 +186,36 @@ class _Problem:
         self.mixed = np.zeros(self.n_ws, dtype=bool)
         self.mixed[self.ws[mentor_cols]] = True
         self.enforced = np.zeros(self.n_ws, dtype=bool)
+        # by workstation: its columns (counts per mentor first), for the per-workstation checks
+        self.ws_cols = np.lexsort((~mentor_cols, self.ws))
+        self.ws_start = np.searchsorted(self.ws[self.ws_cols], np.arange(self.n_ws + 1))
+        self.ws_mentors = self.ws_start[:-1] + np.bincount(self.ws[mentor_cols],
+                                                           minlength=self.n_ws)
         # student -> position of its ONE row in one_rows (-1: none)
         self.row_of_student = np.full(int(self.student.max(initial=-1)) + 1, -1, dtype=np.int64)
         first = self.row_col[self.row_start[self.one_rows]]
         self.row_of_student[self.student[first]] = np.arange(len(self.one_rows))
         # extra rows (placed count, cuts): (columns, values, lo, hi)
         self.extra: list[tuple[IntArray, FloatArray, float, float]] = []
+        self._extra_index: tuple[int, IntArray, IntArray] = (0, np.zeros(0, np.int64),
+                                                             np.zeros(0, np.int64))
+
+    def mentor_cols(self, w: int) -> IntArray:
+        """The counts per mentor of workstation ``w``."""
+        return self.ws_cols[self.ws_start[w]:self.ws_mentors[w]]
+
+    def people_cols(self, w: int) -> IntArray:
+        """Every other column of workstation ``w`` (students, classes, starts)."""
+        return self.ws_cols[self.ws_mentors[w]:self.ws_start[w + 1]]
+
+    def extra_touching(self, free: npt.NDArray[np.bool_]) -> IntArray:
+        """The extra rows with an entry in a column of ``free``."""
+        n, cols, owner = self._extra_index
+        if n != len(self.extra):  # rows were added since: index them again
+            cols = np.concatenate([e[0] for e in self.extra]) if self.extra else cols[:0]
+            owner = np.repeat(np.arange(len(self.extra)), [len(e[0]) for e in self.extra])
+            self._extra_index = (len(self.extra), cols, owner)
+        return np.unique(owner[free[cols]])
 
     def rows_of_cols(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """Rows with an entry in a column of ``mask``."""
@@ -231,9 +255,8 @@ class _Problem:
 
         if cols is not None and not all_rows:
             # the counts per mentor of enforced workstations are always solved for
-            extra_free = np.flatnonzero((self.kind == MENTOR) & self.enforced[
-                np.maximum(self.ws, 0)])
-            cols = np.union1d(cols, extra_free)
+            extra_free = [self.mentor_cols(w) for w in np.flatnonzero(self.enforced).tolist()]
+            cols = np.union1d(cols, np.concatenate([cols[:0], *extra_free]))
         h = highspy.Highs()
         for name, value in (("output_flag", bool(job.get("log"))),
                             ("log_to_console", bool(job.get("log"))),
@@ -278,10 +301,9 @@ class _Problem:
         if len(r_idx):
             h.addRows(len(r_idx), lo, hi, len(ent), starts,
                       index[self.row_col[ent]].astype(np.int32), self.row_val[ent])
-        for idx, val, elo, ehi in self.extra:
+        for k in range(len(self.extra)) if all_rows else self.extra_touching(free).tolist():
+            idx, val, elo, ehi = self.extra[k]
             on = free[idx]
-            if not on.any() and not all_rows:
-                continue
             s = float(val[~on] @ base[idx[~on]])
             h.addRow(-inf if math.isinf(elo) else elo - s, inf if math.isinf(ehi) else ehi - s,
                      int(on.sum()), index[idx[on]].astype(np.int32), val[on])
@@ -591,6 +613,8 @@ class _Search:
         self.pb, self.job, self.state, self.deadline = pb, job, state, deadline
         self.work = work
         self.best: FloatArray | None = None
+        # workstation -> its columns' values when its students last fitted their mentors
+        self.fits: dict[int, bytes] = {}
         self.cost = pb.cost - float(job["placed_weight"]) * _indicator(pb.n_cols,
                                                                        pb.placed_cols)
 
@@ -627,7 +651,8 @@ class _Search:
 
     def _mentor_misfits(self, x: FloatArray) -> npt.NDArray[np.bool_]:
         """Workstations (not enforced) whose students in ``x`` changed since the best and
-        cannot be shared out among their mentors (each checked by a small exact solve)."""
+        cannot be shared out among their mentors (each checked by a small exact solve, unless
+        the same students there passed before)."""
         import highspy
 
         pb = self.pb
@@ -638,16 +663,21 @@ class _Search:
         todo = np.flatnonzero(changed & pb.mixed & ~pb.enforced)
         failed = np.zeros(pb.n_ws, dtype=bool)
         for w in todo.tolist():
-            cols = np.flatnonzero((pb.kind == MENTOR) & (pb.ws == w))
+            seen = x[pb.people_cols(w)].tobytes()
+            if self.fits.get(w) == seen:
+                continue
             pb.enforced[w] = True
             try:
-                h, _ = pb.highs(self.job, cols, x, integer=True)
+                h, _ = pb.highs(self.job, pb.mentor_cols(w), x, integer=True)
             finally:
                 pb.enforced[w] = False
             h.setOptionValue("time_limit", 1.0)
             h.run()
-            if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+            status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
                 failed[w] = True
+            elif status == highspy.HighsModelStatus.kOptimal:
+                self.fits[w] = seen
         return failed
 
     def sub_mip(self, free: npt.NDArray[np.bool_], start: FloatArray, limit: float,
