@@ -52,7 +52,10 @@ FULL_MIP_COLUMNS = 60_000
 """Models with at most this many columns are solved whole after fix-and-solve (the proof)."""
 NEIGHBOURHOOD_STATIONS = 12
 """Workstations a neighbourhood search starts with (it grows while searches find nothing
-quickly, and shrinks when they run long)."""
+quickly, up to ``NEIGHBOURHOOD_GROWTH`` times this, and shrinks when they run long)."""
+NEIGHBOURHOOD_GROWTH = 8
+"""At tier L the neighbourhoods of 50-90 workstations still solve in about a second and find
+what those of 48 (the cap at 4) no longer do."""
 FIX_AGAIN_SHARE = 0.1
 """The wider fix and solve runs when the first took at most this share of the time left."""
 NEIGHBOURHOOD_SECONDS = 4.0
@@ -813,7 +816,7 @@ class _Search:
             if time.time() - t_sub > 0.5 * NEIGHBOURHOOD_SECONDS:
                 size = max(4, size // 2)
             elif pb.rank(self.best) == before:
-                size = min(4 * NEIGHBOURHOOD_STATIONS, size + 4)
+                size = min(NEIGHBOURHOOD_GROWTH * NEIGHBOURHOOD_STATIONS, size + 4)
             state.info["tried"] = int(state.info.get("tried", 0)) + 1
             state.info["size"] = size
         state.note()
