@@ -273,14 +273,13 @@ class _Builder:
         return len(self.row_kind) - 1
 
 
-def build(enc: Encoded, *, mentor_counts: bool = True) -> SlotModel:
+def build(enc: Encoded) -> SlotModel:
     """The slot model of ``enc`` (call :func:`applies` first: it must be "").
 
     The counts per mentor at slot-exact workstations (columns ``MENTOR``, rows ``LAZY``) do not
     change the LP (they only forbid splitting a two-term student between mentors), so the
     helper leaves them out of it and enforces them in its searches only where an allocation
-    needs them (:mod:`matcher.solvers.slots_highs`). ``mentor_counts=False`` leaves them out of
-    the model altogether.
+    needs them (:mod:`matcher.solvers.slots_highs`).
     """
     b = _Builder()
     n_w = len(enc.workstation_ids)
@@ -365,7 +364,7 @@ def build(enc: Encoded, *, mentor_counts: bool = True) -> SlotModel:
     for w in sorted(by_ws):
         kinds = sorted(by_ws[w])
         if slot_exact[w]:
-            _hall(b, enc, w, int(window_caps[w, 0]), kinds, terms0, mentor_counts)
+            _hall(b, enc, w, int(window_caps[w, 0]), kinds, terms0)
         else:
             _terms(b, enc, w, kinds)
 
@@ -385,8 +384,7 @@ def build(enc: Encoded, *, mentor_counts: bool = True) -> SlotModel:
 
 
 def _hall(b: _Builder, enc: Encoded, w: int, c: int,
-          kinds: list[tuple[tuple[int, int, int, int], list[int]]], terms: int,
-          mentor_counts: bool) -> None:
+          kinds: list[tuple[tuple[int, int, int, int], list[int]]], terms: int) -> None:
     """Hall rows of a slot-exact workstation: term-places per set of disciplines."""
     present = sorted({kind[0] for kind, _ in kinds})
     for s, bound in hall_rows(enc, w, c, present, terms):
@@ -401,7 +399,7 @@ def _hall(b: _Builder, enc: Encoded, w: int, c: int,
         if most > bound:  # else the row can never bind
             b.row(HALL, -np.inf, float(bound), cols, vals)
     mentors = [m for m in enc.ws_mentors[w] if enc.m_cap[m] > 0]
-    if not mentor_counts or all(enc.m_disc[m].issuperset(present) for m in mentors):
+    if all(enc.m_disc[m].issuperset(present) for m in mentors):
         return  # every mentor takes every discipline here: the Hall row alone is exact
     # Mentors taking different disciplines: a two-term student must not be split between
     # two of them, which the Hall rows (sums of term-places) cannot say; counts per mentor can.
