@@ -251,3 +251,28 @@ def test_slot_model_stands_aside_where_it_does_not_apply(tmp_path: Path) -> None
     short = problem.model_copy(update={"supervisors": tuple(
         s.model_copy(update={"capacity": 1}) for s in problem.supervisors)})
     assert "supervisor" in slots.applies(encode(short))
+
+
+def test_helper_indexes_columns_by_workstation_and_cuts_by_column() -> None:
+    """The HiGHS helper's per-workstation ranges split a workstation's columns into its counts
+    per mentor and the rest (what the mentor checks solve and remember), and the cuts touching
+    a set of columns are exactly those a plain scan finds, also after a cut is added."""
+    from matcher.solvers.slots_highs import MENTOR, _Problem
+
+    mentors = [(2, ("0854", "0860")), (2, ("0857", "0860")), (4, ("0860",))]
+    counts = {("0854", 2): 3, ("0860", 2): 2, ("0854", 1): 2, ("0857", 1): 1}
+    model = slots.build(encode(_station(12, mentors, 4, counts)))
+    pb = _Problem(model.arrays())
+    assert pb.mixed[0]
+    ment, rest = pb.mentor_cols(0), pb.people_cols(0)
+    assert len(ment) > 0
+    assert sorted([*ment.tolist(), *rest.tolist()]) == np.flatnonzero(pb.ws == 0).tolist()
+    assert (pb.kind[ment] == MENTOR).all() and (pb.kind[rest] != MENTOR).all()
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        for _ in range(4):
+            idx = np.sort(rng.choice(pb.n_cols, size=min(3, pb.n_cols), replace=False))
+            pb.extra.append((idx, np.ones(len(idx)), -np.inf, 1.0))
+        free = rng.random(pb.n_cols) < 0.2
+        scan = [k for k, e in enumerate(pb.extra) if free[e[0]].any()]
+        assert pb.extra_touching(free).tolist() == scan
