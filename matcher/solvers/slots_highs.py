@@ -297,9 +297,9 @@ class _Problem:
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
         lo = np.where(np.isinf(self.row_lo[r_idx]), -inf, self.row_lo[r_idx] - shift)
         hi = np.where(np.isinf(self.row_hi[r_idx]), inf, self.row_hi[r_idx] - shift)
-        # Counts per mentor not enforced (never in the LP): the row is dropped (kept free).
+        # Counts per mentor not enforced: the row is kept free (the LP master has none at all).
         lazy = self.lazy_ws[r_idx]
-        off = (lazy >= 0) & (all_rows | ~self.enforced[np.maximum(lazy, 0)])
+        off = (lazy >= 0) & ~self.enforced[np.maximum(lazy, 0)]
         lo, hi = np.where(off, -inf, lo), np.where(off, inf, hi)
         if len(r_idx):
             h.addRows(len(r_idx), lo, hi, len(ent), starts,
