@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -162,6 +163,43 @@ def test_hall_rows_alone_are_not_enough_when_mentors_differ() -> None:
              enc.disciplines.index("0860"): 18}
     rows = slots.hall_rows(enc, 0, 12, sorted(units), 4)
     assert all(sum(units[d] for d in s) <= bound for s, bound in rows)
+
+
+def _helper_at_station(mentors: list[tuple[int, tuple[str, ...]]], terms: int,
+                       counts: dict[tuple[str, int], int]) -> tuple[Any, np.ndarray]:
+    """The helper's view of a roomy workstation with every student placed there."""
+    from matcher.solvers.slots_highs import LISTED, _Problem
+
+    model = slots.build(encode(_station(sum(counts.values()) * 2, mentors, terms, counts)))
+    pb = _Problem(model.arrays())
+    return pb, ((pb.kind == LISTED) & (pb.ws == 0)).astype(np.float64)
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(_stations())
+def test_greedy_sharing_out_never_claims_what_does_not_fit(case: tuple) -> None:
+    """When the helper's quick greedy check says a workstation's students share out among
+    its mentors (so the exact check is skipped), they do (the counts exist, by CP-SAT)."""
+    _c, mentors, terms, counts = case
+    counts = {k: v for k, v in counts.items() if v}
+    if not all(any(d in ds for _q, ds in mentors) for d, _n in counts):
+        return  # a student no mentor takes has no column at the workstation
+    pb, x = _helper_at_station(mentors, terms, counts)
+    if pb.mixed[0] and pb.shares_out(0, x):
+        assert _shared_out(sum(counts.values()) * 2, mentors, terms, counts)
+
+
+def test_greedy_sharing_out_decides_the_easy_and_refuses_w0026() -> None:
+    """The greedy check passes students that plainly fit, and does not pass tier M's W0026
+    (which does not fit: the exact check must decide it)."""
+    mentors = [(2, ("0854", "0860")), (2, ("0857", "0860")), (4, ("0860",))]
+    pb, x = _helper_at_station(mentors, 4, {("0854", 2): 3, ("0860", 2): 2, ("0854", 1): 2,
+                                            ("0857", 1): 1})
+    assert pb.mixed[0] and pb.shares_out(0, x)
+    mentors.append((4, ("0854", "0860")))
+    pb, x = _helper_at_station(mentors, 4, {("0854", 2): 9, ("0860", 2): 9, ("0854", 1): 5,
+                                            ("0857", 2): 3, ("0857", 1): 1})
+    assert pb.mixed[0] and not pb.shares_out(0, x)
 
 
 def _integer_points(two: int, ones: list[int], bound: int) -> list[tuple[int, ...]]:

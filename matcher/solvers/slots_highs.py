@@ -211,6 +211,42 @@ class _Problem:
         """Every other column of workstation ``w`` (students, classes, starts)."""
         return self.ws_cols[self.ws_mentors[w]:self.ws_start[w + 1]]
 
+    def shares_out(self, w: int, x: FloatArray) -> bool:
+        """Whether a greedy sharing-out of ``x``'s students at ``w`` among its mentors keeps
+        every mentor's limit (True proves they fit; False proves nothing).
+
+        Two-term types first, each type's students one by one to the mentor with the most
+        room left, the types with fewest mentors first: a mentor's term-places (``T k_m``) are
+        even, so two-term students keep them even and every odd place left is a one-term
+        student's.
+        """
+        types: dict[int, list[tuple[int, float]]] = {}  # link row -> (mentor row, block)
+        for j in self.mentor_cols(w).tolist():
+            rows = self.csc_rows[self.csc_start[j]:self.csc_start[j + 1]]
+            links = [int(r) for r in rows.tolist() if self.row_lo[r] == self.row_hi[r]]
+            caps = [int(r) for r in rows.tolist() if self.row_lo[r] != self.row_hi[r]]
+            if len(links) != 1 or len(caps) != 1:
+                return False
+            at = self.row_start[caps[0]] + np.flatnonzero(
+                self.row_col[self.row_start[caps[0]]:self.row_start[caps[0] + 1]] == j)
+            types.setdefault(links[0], []).append((caps[0], float(self.row_val[at[0]])))
+        room: dict[int, float] = {}
+        order = []
+        for link, options in types.items():
+            lo, hi = self.row_start[link], self.row_start[link + 1]
+            on = self.kind[self.row_col[lo:hi]] != MENTOR
+            need = round(float(self.row_val[lo:hi][on] @ x[self.row_col[lo:hi][on]]))
+            order.append((-options[0][1], len(options), link, need))
+            for r, _n in options:
+                room[r] = float(self.row_hi[r])
+        for _neg_n, _k, link, need in sorted(order):
+            for _ in range(need):
+                r, n = max(types[link], key=lambda o: (room[o[0]], -o[0]))
+                if room[r] < n:
+                    return False
+                room[r] -= n
+        return True
+
     def extra_touching(self, free: npt.NDArray[np.bool_]) -> IntArray:
         """The extra rows with an entry in a column of ``free``."""
         n, cols, owner = self._extra_index
@@ -336,13 +372,25 @@ class _Master:
         self.inf = highspy.kHighsInf
         self.priced = 0
 
-    def add_row(self, idx: IntArray, val: FloatArray, lo: float, hi: float) -> None:
-        """A row over model columns (inactive ones are kept for when they join)."""
-        self.pb.extra.append((idx, val, lo, hi))
+    def add_rows(self, rows: list[tuple[IntArray, FloatArray, float, float]]) -> None:
+        """Rows ``(columns, values, lo, hi)`` over model columns (inactive ones are kept for
+        when they join), added at once (tier XL: 2,400 cuts one by one took 10-40 s)."""
         pos = self._positions()
-        on = pos[idx] >= 0
-        self.h.addRow(-self.inf if math.isinf(lo) else lo, self.inf if math.isinf(hi) else hi,
-                      int(on.sum()), pos[idx[on]].astype(np.int32), val[on])
+        starts, index, value, lows, highs = [], [], [], [], []
+        n = 0
+        for idx, val, lo, hi in rows:
+            self.pb.extra.append((idx, val, lo, hi))
+            on = pos[idx] >= 0
+            starts.append(n)
+            index.append(pos[idx[on]])
+            value.append(val[on])
+            n += int(on.sum())
+            lows.append(-self.inf if math.isinf(lo) else lo)
+            highs.append(self.inf if math.isinf(hi) else hi)
+        if rows:
+            self.h.addRows(len(rows), np.array(lows), np.array(highs), n,
+                           np.array(starts, dtype=np.int32),
+                           np.concatenate(index).astype(np.int32), np.concatenate(value))
 
     def _positions(self) -> IntArray:
         pos = np.full(self.pb.n_cols, -1, dtype=np.int64)
@@ -496,10 +544,10 @@ def _time_left(deadline: float) -> float:
 def run(work: Path, role: str = "both") -> None:
     """Helper-process entry: the phases of the module docstring.
 
-    ``role`` ``"both"`` runs them in turn. Large models get two helpers at once: ``"bound"``
-    (phases 1-2; its LP point goes to ``lp.npz``) and ``"search"`` (phase 4 from the
-    allocations the parent writes to ``start.npz``: its quick allocation, then the LP point
-    rounded; the newest is taken whenever it is better than the best so far).
+    ``role`` ``"both"`` runs them in turn. Province-scale models get two helpers at once:
+    ``"bound"`` (phases 1-3, fix and solve taking all the time left, then phase 4) and
+    ``"search"`` (phase 4 from the quick allocation the parent writes to ``start.npz``, meanwhile
+    and to fall back on).
     """
     if any(m == "ortools" or m.startswith("ortools.") for m in sys.modules):
         raise RuntimeError("OR-Tools is loaded in the HiGHS helper process; highspy would crash")
@@ -518,10 +566,15 @@ def run(work: Path, role: str = "both") -> None:
         x = _bound(work, job, data, pb, state, deadline)
         if x is None:
             return  # its phase says why ("infeasible" or "failed")
+        search = _Search(pb, job, state, deadline, work)
         if role == "both":
-            search = _Search(pb, job, state, deadline, work)
             search.around_lp(x)
             search.proof_or_neighbourhoods(x)
+        else:
+            # Province scale: the LP point with parity cuts, solved around, is the allocation
+            # (tier XL: 0.04% above the bound; neighbourhoods of the quick allocation: 1.2%).
+            search.around(x, "LP", share=0.9)  # (HiGHS may overrun its limit a little)
+            search.neighbourhoods([x])
     state.note(phase="done")
 
 
@@ -563,7 +616,7 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
     state.note(phase="placed bound", placed_ub=placed_ub, columns=int(lp.active.sum()))
     # Exactly placed_ub placed: with the weighted objective kept, the rank cost is the LP value
     # plus weight * placed_ub, and the basis stays optimal when the weighted LP placed as many.
-    lp.add_row(pb.placed_cols, ones, float(placed_ub), float(placed_ub))
+    lp.add_rows([(pb.placed_cols, ones, float(placed_ub), float(placed_ub))])
     offset = weight * placed_ub
     if not lp.solve(deadline):
         state.note(phase="failed", error="the rank LP was not solved in time")
@@ -571,24 +624,27 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
     lp_value = lp.value() + offset
     state.note(phase="rank bound", lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS),
                columns=int(lp.active.sum()))
-    _publish(work, lp.x())  # a first LP point for the parent to round (large models)
+    state.event(f"LP {lp_value:.3f}")
+    _publish(work, lp.x())  # the LP point for the search's neighbourhoods (large models)
     hall = hall_cut_rows(data)
     cut_until = time.time() + float(job["cut_share"]) * _time_left(deadline)
     n_cuts = 0
     x = lp.x()
+    took = 0.0
     for _round in range(CUT_ROUNDS):
-        if time.time() >= cut_until:
-            break
+        if time.time() + took >= cut_until:
+            break  # (a round takes about as long as the one before: tier XL 11-12 s)
+        started = time.time()
         cuts = parity_cuts(x, hall)
         if not cuts:
             break
-        for idx, rhs in cuts:
-            lp.add_row(idx, np.ones(len(idx)), -math.inf, rhs)
+        lp.add_rows([(idx, np.ones(len(idx)), -math.inf, rhs) for idx, rhs in cuts])
         n_cuts += len(cuts)
         if not lp.solve(cut_until):
             break
         before, lp_value = lp_value, lp.value() + offset
         x = lp.x()
+        took = time.time() - started
         state.note(lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS), cuts=n_cuts)
         if lp_value - before < 0.01:
             break
@@ -669,6 +725,9 @@ class _Search:
             seen = x[pb.people_cols(w)].tobytes()
             if self.fits.get(w) == seen:
                 continue
+            if pb.shares_out(w, x):  # (most do; the exact solve is for the rest)
+                self.fits[w] = seen
+                continue
             pb.enforced[w] = True
             try:
                 h, _ = pb.highs(self.job, pb.mentor_cols(w), x, integer=True)
@@ -703,12 +762,13 @@ class _Search:
         if _has_solution(hm):
             self.offer(_values(hm, sub, pb.n_cols, fixed), how, depth)
 
-    def around(self, x: FloatArray, what: str) -> None:
-        """Fix and solve: students ``x`` places integrally stay; the others are solved."""
+    def around(self, x: FloatArray, what: str, share: float = 0.5) -> None:
+        """Fix and solve: students ``x`` places integrally stay; the others are solved (in at
+        most ``share`` of the time left)."""
         frac = np.abs(x - np.round(x)) > EPS
         self.state.note(phase=f"fix and solve ({what})")
         self.sub_mip(_around(self.pb, [x], _touched_stations(self.pb, frac),
-                             only_fractional=True), x, 0.5 * _time_left(self.deadline),
+                             only_fractional=True), x, share * _time_left(self.deadline),
                      f"fix and solve ({what})")
 
     def around_lp(self, x: FloatArray) -> None:
