@@ -1235,7 +1235,7 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
         return False
 
     out = run_helper(enc, model, weight=weight, deadline=helper_deadline, seed=config.seed,
-                     # large: the other core rounds the LP point here (assist)
+                     # large: the other core makes the quick allocation here (assist)
                      threads=config.workers if not huge else 1, log=config.log, active=active,
                      assist=assist if huge else None, halt=halt, on_state=show)
     state = out.state or {}
