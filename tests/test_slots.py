@@ -271,6 +271,26 @@ def test_flow_bound_never_exceeds_the_optimum(cohort: Problem) -> None:
         assert prices.rank_lb <= exact.rank_cost + 1e-6
 
 
+def test_province_path_solves_around_the_lp_point_with_cuts(cohort: Problem,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The province-scale path (made to apply here by lowering its threshold): the parent's
+    quick allocation, the bound helper's LP and cut rounds, then its fix and solve around the
+    LP point; every student the optimum places is placed, the bound is a true one, and the
+    result checks."""
+    monkeypatch.setattr(slots, "ASSIST_COLUMNS", 0)
+    result = matcher.solve(cohort, solver="cpsat", time_limit_s=10, seed=0)
+    exact = matcher.solve(cohort, solver="milp", time_limit_s=60, seed=0)
+    assert exact.status == Status.OPTIMAL
+    assert result.stats["engine"] == "slot model + HiGHS"
+    assert "quick_rank_cost" in result.stats
+    assert any(step.startswith("fix and solve (LP") for step in result.stats["helper_steps"])
+    assert result.placed == result.placed_upper_bound == exact.placed
+    assert result.rank_cost_lower_bound is not None
+    assert result.rank_cost_lower_bound <= exact.rank_cost <= result.rank_cost
+    assert matcher.check(cohort, result).ok
+
+
 def test_slot_model_stands_aside_where_it_does_not_apply(tmp_path: Path) -> None:
     """A lock naming a mentor, or supervisors too few for everyone, send cpsat down its
     classic path (which keeps every rule)."""
