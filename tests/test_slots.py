@@ -311,6 +311,35 @@ def test_slot_model_stands_aside_where_it_does_not_apply(tmp_path: Path) -> None
     assert "supervisor" in slots.applies(encode(short))
 
 
+def test_a_fractional_placed_bound_is_rounded_down() -> None:
+    """Four students, two one-place workstations over three terms (found by hypothesis): the
+    LP places about 3.67, so at most 3 can be placed; the slot path proves 3 (it used to
+    claim 4 from an LP within half a student of everyone, then fail to solve the rank LP)."""
+    def student(i: int, **kw: object) -> Student:
+        return Student(student_id=f"S{i}", university_id="U", discipline="0854",
+                       work_experience_years=float(kw.pop("years", 0.0)),  # type: ignore[arg-type]
+                       preferences=(), **kw)  # type: ignore[arg-type]
+
+    problem = Problem(
+        name="tiny", terms=("T0", "T1", "T2"),
+        policy=Policy(practice_months=6, experienced_practice_months=12, experienced_years=2.0),
+        students=(student(0), student(1, window_start="T1"), student(2, required_months=18),
+                  student(3, years=3.0, window_end="T1")),
+        workstations=tuple(Workstation(workstation_id=f"W{i}", disciplines=("0854",),
+                                       capacity=1) for i in range(2)),
+        mentors=tuple(Mentor(mentor_id=f"M{i}", workstation_id=f"W{i}", disciplines=("0854",),
+                             capacity=1) for i in range(2)),
+        supervisors=(Supervisor(supervisor_id="P", university_id="U", disciplines=("0854",),
+                                capacity=4),),
+        universities=(University(university_id="U"),))
+    assert slots.applies(encode(problem)) == ""
+    result = matcher.solve(problem, solver="cpsat", time_limit_s=10, seed=0)
+    assert result.stats["engine"] == "slot model + HiGHS"
+    assert result.status == Status.OPTIMAL, result.message
+    assert result.placed == result.placed_upper_bound == 3
+    assert matcher.check(problem, result).ok
+
+
 def test_helper_indexes_columns_by_workstation_and_cuts_by_column() -> None:
     """The HiGHS helper's per-workstation ranges split a workstation's columns into its counts
     per mentor and the rest (what the mentor checks solve and remember), and the cuts touching

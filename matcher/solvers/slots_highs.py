@@ -56,6 +56,11 @@ quickly, up to ``NEIGHBOURHOOD_GROWTH`` times this, and shrinks when they run lo
 NEIGHBOURHOOD_GROWTH = 8
 """At tier L the neighbourhoods of 50-90 workstations still solve in about a second and find
 what those of 48 (the cap at 4) no longer do."""
+COLD_SHARE = 0.1
+COLD_COLUMNS = 5_000
+"""The LP is solved afresh when more than this share of its columns, and more than this
+many, join at once (small LPs keep their basis: no fresh solve to pay for, and no risk of
+going round between vertices)."""
 NEIGHBOURHOOD_SECONDS = 4.0
 """Most time one neighbourhood search may take."""
 
@@ -412,8 +417,10 @@ class _Master:
     def solve(self, deadline: float) -> bool:
         """Solve, pricing in columns until none has a negative reduced cost.
 
-        After columns join, the basis is still primal feasible, so primal simplex goes on
-        from it (tier XL: 44 s for the second round against 100 s by dual simplex)."""
+        After a few columns join, the basis is still primal feasible, so primal simplex goes
+        on from it; after many (``COLD_SHARE``, ``COLD_COLUMNS``), a fresh solve with
+        presolve and dual simplex is faster (tier XL's first pricing adds 70,000 to 244,000:
+        28 s against 48 s by primal simplex, 100 s by dual simplex from the old basis)."""
         strategy = 1  # dual simplex: rows were added (cuts) or nothing was solved yet
         while True:
             self.h.setOptionValue("simplex_strategy", strategy)
@@ -424,8 +431,11 @@ class _Master:
             if len(join) == 0:
                 self.h.setOptionValue("simplex_strategy", 1)
                 return True
+            cold = len(join) > max(COLD_COLUMNS, COLD_SHARE * len(self.order))
             self._add_columns(join)
-            strategy = 4
+            if cold:
+                self.h.clearSolver()
+            strategy = 1 if cold else 4
 
     def entering(self, rc: FloatArray, per_student: int = 1, per_class: int = 10) -> IntArray:
         """Inactive columns with a negative reduced cost that join the LP: each student's
@@ -601,7 +611,7 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
         return None
     x = lp.x()
     placed_lp = float(x[pb.placed_cols].sum())
-    if placed_lp > int(job["placeable"]) - 0.5:
+    if placed_lp > int(job["placeable"]) * (1 - EPS) - EPS:  # (the LP places everyone)
         placed_ub = int(job["placeable"])
     else:
         hp, _ = pb.highs(job)
