@@ -553,7 +553,7 @@ def run(work: Path, role: str = "both") -> None:
     """Helper-process entry: the phases of the module docstring.
 
     ``role`` ``"both"`` runs them in turn. Province-scale models get two helpers at once:
-    ``"bound"`` (phases 1-3, fix and solve taking all the time left, then phase 4) and
+    ``"bound"`` (phases 1-3, fix and solve taking most of the time left, then phase 4) and
     ``"search"`` (phase 4 from the quick allocation the parent writes to ``start.npz``, meanwhile
     and to fall back on).
     """
@@ -580,7 +580,8 @@ def run(work: Path, role: str = "both") -> None:
             search.proof_or_neighbourhoods(x)
         else:
             # Province scale: the LP point with parity cuts, solved around, is the allocation
-            # (tier XL: 0.04% above the bound; neighbourhoods of the quick allocation: 1.2%).
+            # (tier XL: 0.05% above the bound; the neighbourhoods from the quick allocation
+            # alone reach about 1.7%).
             search.around_lp(x, share=0.9)  # (HiGHS may overrun its limit a little)
             search.neighbourhoods([x])
     state.note(phase="done")
