@@ -930,22 +930,23 @@ def quick_allocation(enc: Encoded, model: SlotModel, weight: int, deadline: floa
 
     net = SlotFlow(enc, model, weight, inner=True)
     _value, x, _f = net.solve()
-    return repaired(enc, _rounded(enc, model, x), deadline, halt)[0]
+    return repaired(enc, _rounded(enc, model, x), deadline, enc.n_placeable, halt)[0]
 
 
-def repaired(enc: Encoded, station_of: dict[int, int], deadline: float,
+def repaired(enc: Encoded, station_of: dict[int, int], deadline: float, target: int,
              halt: Any = None) -> tuple[dict[int, Choice], int]:
     """A complete allocation from workstations chosen per student, and how many students did
     not fit where chosen: mentors and starts packed exactly per workstation, supervisors
-    chosen, and whoever does not fit (or has no workstation) placed by augmenting moves
-    (:func:`~matcher.solvers.packing.place_unplaced`) until ``deadline``."""
+    chosen, and, while fewer than ``target`` are placed, whoever does not fit (or has no
+    workstation) placed by augmenting moves (:func:`~matcher.solvers.packing.place_unplaced`)
+    until ``deadline``."""
     from .packing import place_unplaced
 
     people = mentors_and_starts(enc, station_of, halt)
     sups = supervisors(enc, people)
     chosen = {i: (w, m, sups[i], k) for i, (w, m, k) in people.items() if i in sups}
     misfits = len(station_of) - len(chosen)
-    if len(chosen) < enc.n_placeable and not (halt is not None and halt()):
+    if len(chosen) < target and not (halt is not None and halt()):
         chosen = place_unplaced(enc, chosen, max(deadline, time.perf_counter() + 1.0),
                                 stop=halt)
     return chosen, misfits
@@ -1253,16 +1254,11 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
         stats["helper_error"] = out.error
     station_of = allocation(enc, model, out.x) if out.x is not None else {}
     finish_from = time.perf_counter()
-    people = mentors_and_starts(enc, station_of, halt)
-    sups = supervisors(enc, people)
-    chosen = {i: (w, m, sups[i], k) for i, (w, m, k) in people.items() if i in sups}
-    if len(chosen) < len(station_of) and not (halt is not None and halt()):
-        # Without the counts per mentor (large models) a workstation's students may need a
-        # two-term student split between mentors: those that do not fit are placed anew.
-        from .packing import place_unplaced
-
-        stats["left_by_disaggregation"] = len(station_of) - len(chosen)
-        chosen = place_unplaced(enc, chosen, max(time.perf_counter() + 1.0, deadline))
+    # Without the counts per mentor (large models) a workstation's students may need a
+    # two-term student split between mentors: those that do not fit are placed anew.
+    chosen, misfits = repaired(enc, station_of, deadline, len(station_of), halt)
+    if misfits and not (halt is not None and halt()):
+        stats["left_by_disaggregation"] = misfits
     if quick and (len(quick), -enc.rank_cost(quick)) > (len(chosen), -enc.rank_cost(chosen)):
         chosen = quick
     if not chosen and enc.n_placeable:

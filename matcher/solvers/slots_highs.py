@@ -160,6 +160,7 @@ class _Problem:
 
     def __init__(self, data: Any) -> None:
         self.kind = data["col_kind"]
+        self.block = data["col_block"]
         self.cost = data["col_cost"].astype(np.float64)
         self.ub = data["col_ub"].astype(np.float64)
         self.ws = data["col_ws"]
@@ -230,9 +231,7 @@ class _Problem:
             caps = [int(r) for r in rows.tolist() if self.row_lo[r] != self.row_hi[r]]
             if len(links) != 1 or len(caps) != 1:
                 return False
-            at = self.row_start[caps[0]] + np.flatnonzero(
-                self.row_col[self.row_start[caps[0]]:self.row_start[caps[0] + 1]] == j)
-            types.setdefault(links[0], []).append((caps[0], float(self.row_val[at[0]])))
+            types.setdefault(links[0], []).append((caps[0], float(self.block[j])))
         room: dict[int, float] = {}
         order = []
         for link, options in types.items():
