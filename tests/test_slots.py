@@ -27,7 +27,7 @@ from matcher.model import (
 )
 from matcher.result import Status
 from matcher.solvers import slots
-from matcher.solvers.slots_highs import parity_cuts
+from matcher.solvers.slots_highs import parity_cuts, zero_half_cuts
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 DISCS = ("0854", "0855", "0856")
@@ -237,6 +237,58 @@ def test_parity_cut_forbids_half_a_two_term_student() -> None:
     assert len(cuts) == 1
     cols, rhs = cuts[0]
     assert sorted(cols.tolist()) == [0, 1, 2] and rhs == 2.0
+
+
+def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense integer rows as ``(row_start, row_col, row_val)``, zeros left out."""
+    start, col, val = [0], [], []
+    for row in rows:
+        for j, a in enumerate(row):
+            if a:
+                col.append(j)
+                val.append(float(a))
+        start.append(len(col))
+    return np.array(start), np.array(col, dtype=np.int64), np.array(val)
+
+
+def test_zero_half_cut_forbids_a_two_term_start_between_one_term_students() -> None:
+    """A mentor with one place a term, two one-term students (starts in terms 1 and 2, one
+    of them must come) and a two-term start over both terms: the LP takes half of each; half
+    the two term rows and the count, rounded, give ``start2 + one_a + one_b <= 1``: with the
+    count, no two-term start (tier M's W0822)."""
+    rows = _csr([[1, 1, 0], [1, 0, 1], [0, 1, 1]])  # start2 + one_a, start2 + one_b; count
+    x = np.full(3, 0.5)
+    cuts = zero_half_cuts(x, np.ones(3), rows, np.array([-np.inf, -np.inf, 1.0]),
+                          np.array([1.0, 1.0, 1.0]))
+    assert len(cuts) == 1
+    cols, coefs, rhs = cuts[0]
+    cut = dict(zip(cols.tolist(), coefs.tolist(), strict=True))
+    assert (cut, rhs) == ({0: 1.0, 1: 1.0, 2: 1.0}, 1.0)
+    assert float(coefs @ x[cols]) - rhs == 0.5
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(st.data())
+def test_zero_half_cuts_never_cut_off_an_integer_point(data: st.DataObject) -> None:
+    """Every cut :func:`zero_half_cuts` returns, for any small integer program and any point,
+    holds at every integer point of the program (so the bound it raises stays a proof)."""
+    n = data.draw(st.integers(2, 4))
+    ub = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), float)
+    m = data.draw(st.integers(1, 4))
+    dense = [data.draw(st.lists(st.integers(-2, 2), min_size=n, max_size=n)) for _ in range(m)]
+    lo = np.array([data.draw(st.sampled_from([-np.inf, -1.0, 0.0, 1.0])) for _ in range(m)])
+    hi = np.array([data.draw(st.sampled_from([np.inf, 0.0, 1.0, 2.0, 3.0])) for _ in range(m)])
+    hi = np.maximum(hi, np.where(np.isinf(lo), hi, lo))
+    share = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]),
+                                        min_size=n, max_size=n)))
+    x = share * ub
+    points = [p for p in itertools.product(*[range(int(u) + 1) for u in ub])
+              if all(lo[k] <= np.dot(dense[k], p) <= hi[k] for k in range(m))]
+    for cols, coefs, rhs in zero_half_cuts(x, ub, _csr(dense), lo, hi):
+        assert float(coefs @ x[cols]) > rhs  # (only violated cuts are returned)
+        for point in points:
+            assert float(coefs @ np.array(point, float)[cols]) <= rhs + 1e-9, (point, cols,
+                                                                              coefs, rhs)
 
 
 @pytest.fixture(scope="module")

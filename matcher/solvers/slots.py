@@ -694,7 +694,7 @@ HELPER_SECONDS_PER_STUDENT = 60e-6
 """Time kept after the helper's deadline, per student, to turn its columns into an allocation
 (mentors, starts, supervisors) and a result."""
 CUT_SHARE = 0.35
-"""Share of the time left after the LP that rounds of parity cuts may take."""
+"""Share of the time left after the LP that rounds of cuts (parity and {0, 1/2}) may take."""
 PROVINCE_CUT_SHARE = 0.5
 """The same at province scale, where fix and solve around the LP point with cuts then takes
 the rest (tier XL: a round takes 10-12 s; fix and solve after 2 rounds lands 0.12% above the
@@ -1246,7 +1246,7 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
     parts = state.get("_parts", {})
     stats["neighbourhoods"] = sum(int(p.get("tried", 0)) for p in parts.values())
     stats.update(helper_phase=state.get("phase"), lp_rank=state.get("lp_rank"),
-                 parity_cuts=state.get("cuts"), flow_rank_bound=round(prices.rank_lb, 3),
+                 cuts=state.get("cuts"), flow_rank_bound=round(prices.rank_lb, 3),
                  helper_steps=[e.split(" ", 1)[-1] for e in state.get("events", [])],
                  helper_steps_seconds=[float(e.split("s ", 1)[0]) for e in state.get("events",
                                                                                      [])])

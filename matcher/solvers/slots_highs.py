@@ -63,6 +63,14 @@ many, join at once (small LPs keep their basis: no fresh solve to pay for, and n
 going round between vertices)."""
 NEIGHBOURHOOD_SECONDS = 4.0
 """Most time one neighbourhood search may take."""
+ZERO_HALF_CUTS = 2_000
+"""Most {0, 1/2}-cuts added in one round (the most violated)."""
+ZERO_HALF_ENTRIES = 5_000
+"""Rows with more entries (the placed count) are left out of {0, 1/2}-cuts: a cut through
+one would be as dense."""
+CUT_STALLS = 2
+"""Cut rounds stop after this many in a row raise the LP by less than 0.01 (tier M: rounds
+of {0, 1/2}-cuts sometimes stall once and then raise it again)."""
 
 
 def parity_cuts(x: FloatArray, rows: list[tuple[IntArray, IntArray, IntArray, int]]
@@ -116,6 +124,162 @@ def hall_cut_rows(data: Any) -> list[tuple[IntArray, IntArray, IntArray, int]]:
         one = cols[coef == 1]
         out.append((cols[coef == 2], one, ub[one].astype(np.int64), int(hi[r])))
     return out
+
+
+def zero_half_cuts(x: FloatArray, ub: FloatArray, rows: tuple[IntArray, IntArray, FloatArray],
+                   lo: FloatArray, hi: FloatArray, most: int = ZERO_HALF_CUTS
+                   ) -> list[tuple[IntArray, FloatArray, float]]:
+    """Violated {0, 1/2}-cuts of ``lo <= A y <= hi``, ``0 <= y <= ub``, ``y`` integer, at ``x``.
+
+    Half the sum of a set of rows (each on its side nearer ``x``), plus half of ``y_j >= 0`` or
+    ``y_j <= ub_j`` for each odd coefficient, rounded down when the right-hand side is odd, is
+    a Chvatal-Gomory cut; ``x`` violates it by ``(1 - w) / 2``, where ``w`` is the rows' slacks
+    plus each bound's slack (``x_j`` or ``ub_j - x_j``). Columns at a bound cost nothing, so
+    sets are found by Gaussian elimination over GF(2) on the *other* columns of the rows with
+    slack below 1, tightest rows first as pivots (the heuristic of Koster, Zymolka and
+    Kutschka, 2009); a set is a cut when none of them is left odd, or one whose bound's slack
+    still leaves ``w < 1``. :func:`parity_cuts` are the sets of one Hall row.
+
+    Parameters
+    ----------
+    x, ub
+        The LP point and the columns' upper bounds (integers; lower bounds are 0).
+    rows
+        ``(row_start, row_col, row_val)``: the rows by row (CSR), integer coefficients.
+    lo, hi
+        Row bounds (``-inf``/``inf`` where there is none).
+    most
+        At most this many cuts, the most violated.
+
+    Returns
+    -------
+    list
+        ``(columns, coefficients, right-hand side)`` of each cut, read ``<=``.
+    """
+    start, col, val = rows
+    n_rows = len(lo)
+    row_of = np.repeat(np.arange(n_rows), np.diff(start))
+    coef = np.round(val).astype(np.int64)
+    act = np.bincount(row_of, weights=val * x[col], minlength=n_rows)
+    with np.errstate(invalid="ignore"):
+        up, down = hi - act, act - lo
+    side = np.where(up <= down, 1, -1)  # each row read as side * A y <= side * bound
+    slack = np.maximum(np.minimum(up, down), 0.0)
+    bound = np.round(np.nan_to_num(np.where(side > 0, hi, lo), posinf=0.0, neginf=0.0)
+                     ).astype(np.int64) * side  # (a row with no slack below 1 is not taken)
+    at_lo, at_hi = x <= EPS, x >= ub - EPS
+    inner = ~(at_lo | at_hi)
+    odd = (coef % 2 != 0) & inner[col]
+    # the right-hand side once the columns at their upper bounds are moved to it (its parity)
+    moved = np.bincount(row_of, weights=np.where(at_hi[col], coef * np.round(ub[col]), 0),
+                        minlength=n_rows)
+    parity = (bound - side * np.round(moved).astype(np.int64)) % 2
+    n_odd = np.bincount(row_of[odd], minlength=n_rows)
+    take = np.flatnonzero((slack < 1 - EPS) & ((n_odd > 0) | (parity == 1)))
+    if len(take) == 0:
+        return []
+    # GF(2) rows as Python integers: bit q for the q-th inner column, members bit k for row k
+    inner_cols = np.flatnonzero(inner)
+    pos = np.full(len(x), -1, dtype=np.int64)
+    pos[inner_cols] = np.arange(len(inner_cols))
+    bits = [0] * len(take)
+    index = np.full(n_rows, -1, dtype=np.int64)
+    index[take] = np.arange(len(take))
+    ent = odd & (index[row_of] >= 0)
+    for k, q in zip(index[row_of[ent]].tolist(), pos[col[ent]].tolist(), strict=True):
+        bits[k] ^= 1 << q
+    odd_rhs = parity[take].tolist()
+    weight = slack[take].tolist()
+    members = [1 << k for k in range(len(take))]
+    with_bit: dict[int, set[int]] = {}
+    for k, b in enumerate(bits):
+        for q in _bit_list(b):
+            with_bit.setdefault(q, set()).add(k)
+    room = np.minimum(x, ub - x)[inner_cols]  # a column's bound slack, if left odd
+    found: dict[int, tuple[IntArray, FloatArray, float, float]] = {}
+
+    def look(k: int) -> None:
+        b = bits[k]
+        if weight[k] >= 1 - EPS or members[k] in found:
+            return
+        if (b == 0 and odd_rhs[k]) or (b.bit_count() == 1
+                                        and weight[k] + room[b.bit_length() - 1] < 1 - EPS):
+            cut = _zero_half_cut(members[k], take, rows, side, bound, x, ub, at_hi, inner)
+            if cut is not None:
+                found[members[k]] = cut
+
+    alive = set(range(len(take)))
+    for k in range(len(take)):
+        look(k)
+    for q in sorted(with_bit, key=lambda q: len(with_bit[q])):
+        holders = with_bit[q] & alive
+        if not holders:
+            continue
+        pivot = min(holders, key=lambda k: (weight[k], bits[k].bit_count(), k))
+        p_bits = _bit_list(bits[pivot])
+        for k in sorted(holders - {pivot}):
+            for r in p_bits:  # (k holds bit r after the sum iff it did not before)
+                if (bits[k] >> r) & 1:
+                    with_bit[r].discard(k)
+                else:
+                    with_bit.setdefault(r, set()).add(k)
+            bits[k] ^= bits[pivot]
+            odd_rhs[k] ^= odd_rhs[pivot]
+            members[k] ^= members[pivot]
+            weight[k] += weight[pivot]
+            look(k)
+            if bits[k] == 0 or weight[k] >= 1 - EPS:
+                alive.discard(k)
+        alive.discard(pivot)
+    best = sorted(found.values(), key=lambda c: -c[3])[:most]
+    return [(idx, coefs, rhs) for idx, coefs, rhs, _v in best]
+
+
+def _bit_list(b: int) -> list[int]:
+    """Positions of the set bits of ``b``."""
+    out = []
+    while b:
+        low = b & -b
+        out.append(low.bit_length() - 1)
+        b ^= low
+    return out
+
+
+def _zero_half_cut(members: int, take: IntArray, rows: tuple[IntArray, IntArray, FloatArray],
+                   side: IntArray, bound: IntArray, x: FloatArray, ub: FloatArray,
+                   at_hi: npt.NDArray[np.bool_], inner: npt.NDArray[np.bool_]
+                   ) -> tuple[IntArray, FloatArray, float, float] | None:
+    """The cut of half the sum of the rows ``take[members]``: ``(columns, coefficients,
+    right-hand side, violation at x)``, or None when it is not violated."""
+    start, col, val = rows
+    chosen = take[_bit_list(members)]
+    ent = _ranges(start[chosen], start[chosen + 1])
+    sign = np.repeat(side[chosen], np.diff(start)[chosen])
+    cols, inv = np.unique(col[ent], return_inverse=True)
+    coef = np.bincount(inv, weights=sign * np.round(val[ent])).round().astype(np.int64)
+    rhs = int(bound[chosen].sum())
+    odd = coef % 2 != 0
+    if int((odd & inner[cols]).sum()) > 1:
+        return None
+    up = odd & at_hi[cols]
+    coef[up] += 1  # + (y_j <= ub_j)
+    rhs += int(np.round(ub[cols[up]]).sum())
+    coef[odd & ~at_hi[cols] & ~inner[cols]] -= 1  # + (-y_j <= 0)
+    best = None
+    for lift in ((-1, 0), (1, 1)) if (odd & inner[cols]).any() else ((0, 0),):
+        c, r = coef.copy(), rhs
+        j = np.flatnonzero(odd & inner[cols])
+        if len(j):
+            c[j] += lift[0]
+            r += lift[1] * round(float(ub[cols[j[0]]]))
+        if r % 2 == 0:
+            continue
+        keep = c != 0
+        half = (c[keep] // 2).astype(np.float64)
+        violation = float(half @ x[cols[keep]]) - (r - 1) // 2
+        if violation > 1e-3 and (best is None or violation > best[3]):
+            best = (cols[keep].astype(np.int64), half, float((r - 1) // 2), violation)
+    return best
 
 
 class _State:
@@ -248,6 +412,21 @@ class _Problem:
                     return False
                 room[r] -= n
         return True
+
+    def cut_rows(self) -> tuple[tuple[IntArray, IntArray, FloatArray], FloatArray, FloatArray]:
+        """The LP's rows (the model's but the counts per mentor, then the extra rows) as
+        ``((row_start, row_col, row_val), lo, hi)``, less those over ``ZERO_HALF_ENTRIES``
+        entries: what :func:`zero_half_cuts` combines."""
+        model = self.lp_rows[np.diff(self.row_start)[self.lp_rows] <= ZERO_HALF_ENTRIES]
+        extra = [e for e in self.extra if len(e[0]) <= ZERO_HALF_ENTRIES]
+        ent = _ranges(self.row_start[model], self.row_start[model + 1])
+        lengths = np.concatenate([np.diff(self.row_start)[model], [len(e[0]) for e in extra]])
+        start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        col = np.concatenate([self.row_col[ent], *[e[0] for e in extra]]).astype(np.int64)
+        val = np.concatenate([self.row_val[ent], *[e[1] for e in extra]])
+        lo = np.concatenate([self.row_lo[model], [e[2] for e in extra]])
+        hi = np.concatenate([self.row_hi[model], [e[3] for e in extra]])
+        return (start, col, val), lo, hi
 
     def extra_touching(self, free: npt.NDArray[np.bool_]) -> IntArray:
         """The extra rows with an entry in a column of ``free``."""
@@ -636,17 +815,19 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
     _publish(work, lp.x())  # the LP point for the search's neighbourhoods (large models)
     hall = hall_cut_rows(data)
     cut_until = time.time() + float(job["cut_share"]) * _time_left(deadline)
-    n_cuts = 0
+    n_cuts = stalls = 0
     x = lp.x()
     took = 0.0
     for _round in range(CUT_ROUNDS):
         if time.time() + took >= cut_until:
             break  # (a round takes about as long as the one before: tier XL 11-12 s)
         started = time.time()
-        cuts = parity_cuts(x, hall)
+        cuts = [(idx, np.ones(len(idx)), -math.inf, rhs) for idx, rhs in parity_cuts(x, hall)]
+        cuts += [(idx, val, -math.inf, rhs)
+                 for idx, val, rhs in zero_half_cuts(x, pb.ub, *pb.cut_rows())]
         if not cuts:
             break
-        lp.add_rows([(idx, np.ones(len(idx)), -math.inf, rhs) for idx, rhs in cuts])
+        lp.add_rows(cuts)
         n_cuts += len(cuts)
         if not lp.solve(cut_until):
             break
@@ -654,7 +835,8 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
         x = lp.x()
         took = time.time() - started
         state.note(lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS), cuts=n_cuts)
-        if lp_value - before < 0.01:
+        stalls = stalls + 1 if lp_value - before < 0.01 else 0
+        if stalls >= CUT_STALLS:
             break
     state.event(f"LP {lp_value:.3f} after {n_cuts} cuts")
     _publish(work, x)
