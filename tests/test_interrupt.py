@@ -57,11 +57,15 @@ def test_signal_during_search_writes_complete_feasible_result(tmp_path: Path, si
 
 
 def test_time_limit_returns_best_found_with_bounds() -> None:
-    """A time limit far too short to prove anything on the demo still returns a complete,
-    valid allocation (status FEASIBLE) with its proven bounds, never UNKNOWN."""
+    """A time limit too short for the proof on the demo (0.3 s; the helper gets its least,
+    0.5 s, and the demo is proven about 1.2 s into a solve here) still returns a complete,
+    valid allocation with its proven bounds, never UNKNOWN: FEASIBLE, saying the time limit
+    stopped it (OPTIMAL only on a machine fast enough to prove it even so)."""
     problem = load_scenario(DEMO)
-    result = solve(problem, "cpsat", time_limit_s=3, workers=2)
-    assert result.status.value == "FEASIBLE"
+    result = solve(problem, "cpsat", time_limit_s=0.3, workers=2)
+    assert result.status.value in ("FEASIBLE", "OPTIMAL")
+    if result.status.value == "FEASIBLE":
+        assert "time limit" in result.message
     assert result.placed > 0
     assert result.placed_upper_bound is not None and result.placed_upper_bound >= result.placed
     assert result.rank_cost_lower_bound is not None

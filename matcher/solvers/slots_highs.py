@@ -13,7 +13,8 @@ the best known:
 
 1. *placed bound*: the LP maximum of the students placed, rounded down (``placed_ub``);
 2. *rank bound*: with that many placed, the LP minimum of the rank cost, raised by rounds of
-   parity cuts (:func:`parity_cuts`) while they raise it; its ceiling is ``rank_lb``;
+   parity cuts (:func:`parity_cuts`) and {0, 1/2}-cuts (:func:`zero_half_cuts`) while they
+   raise it; its ceiling is ``rank_lb``;
 3. *fix and solve*: students the LP places integrally stay where it places them, the others
    (and, before a proof or if that finds nothing, everyone at a workstation one of them
    touches) are solved exactly by HiGHS's branch and cut on what is left;
@@ -68,7 +69,7 @@ ZERO_HALF_CUTS = 2_000
 ZERO_HALF_ENTRIES = 5_000
 """Rows with more entries (the placed count) are left out of {0, 1/2}-cuts: a cut through
 one would be as dense."""
-CUT_STALLS = 2
+CUT_STALLS = 4
 """Cut rounds stop after this many in a row raise the LP by less than 0.01 (tier M: rounds
 of {0, 1/2}-cuts sometimes stall once and then raise it again)."""
 
@@ -943,6 +944,9 @@ class _Search:
         fixed = np.round(start)
         hm, sub = pb.highs(self.job, np.flatnonzero(free), fixed, integer=True,
                            cost=self.cost)
+        if len(sub) == 0:  # an integral LP point (with cuts): nothing to solve (HiGHS would
+            self.offer(fixed, how, depth)  # call the empty model solved without a solution)
+            return
         hm.setOptionValue("time_limit", limit)
         if self.best is not None:
             sol = highspy.HighsSolution()
