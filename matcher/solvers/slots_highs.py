@@ -139,7 +139,8 @@ def zero_half_cuts(x: FloatArray, ub: FloatArray, rows: tuple[IntArray, IntArray
     sets are found by Gaussian elimination over GF(2) on the *other* columns of the rows with
     slack below 1, tightest rows first as pivots (the heuristic of Koster, Zymolka and
     Kutschka, 2009); a set is a cut when none of them is left odd, or one whose bound's slack
-    still leaves ``w < 1``. :func:`parity_cuts` are the sets of one Hall row.
+    still leaves ``w < 1``. (:func:`parity_cuts` take one Hall row with any number of odd
+    columns near their bounds.)
 
     Parameters
     ----------
@@ -162,8 +163,7 @@ def zero_half_cuts(x: FloatArray, ub: FloatArray, rows: tuple[IntArray, IntArray
     row_of = np.repeat(np.arange(n_rows), np.diff(start))
     coef = np.round(val).astype(np.int64)
     act = np.bincount(row_of, weights=val * x[col], minlength=n_rows)
-    with np.errstate(invalid="ignore"):
-        up, down = hi - act, act - lo
+    up, down = hi - act, act - lo
     side = np.where(up <= down, 1, -1)  # each row read as side * A y <= side * bound
     slack = np.maximum(np.minimum(up, down), 0.0)
     bound = np.round(np.nan_to_num(np.where(side > 0, hi, lo), posinf=0.0, neginf=0.0)
@@ -260,19 +260,18 @@ def _zero_half_cut(members: int, take: IntArray, rows: tuple[IntArray, IntArray,
     coef = np.bincount(inv, weights=sign * np.round(val[ent])).round().astype(np.int64)
     rhs = int(bound[chosen].sum())
     odd = coef % 2 != 0
-    if int((odd & inner[cols]).sum()) > 1:
+    left = np.flatnonzero(odd & inner[cols])  # at most one may stay odd (its bound's slack)
+    if len(left) > 1:
         return None
     up = odd & at_hi[cols]
     coef[up] += 1  # + (y_j <= ub_j)
     rhs += int(np.round(ub[cols[up]]).sum())
     coef[odd & ~at_hi[cols] & ~inner[cols]] -= 1  # + (-y_j <= 0)
     best = None
-    for lift in ((-1, 0), (1, 1)) if (odd & inner[cols]).any() else ((0, 0),):
-        c, r = coef.copy(), rhs
-        j = np.flatnonzero(odd & inner[cols])
-        if len(j):
-            c[j] += lift[0]
-            r += lift[1] * round(float(ub[cols[j[0]]]))
+    # the one left: either bound (the right-hand side must come out odd)
+    for step, shift in ((-1, 0), (1, round(float(ub[cols[left[0]]])))) if len(left) else ((0, 0),):
+        c, r = coef.copy(), rhs + shift
+        c[left] += step
         if r % 2 == 0:
             continue
         keep = c != 0
@@ -821,7 +820,7 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
     took = 0.0
     for _round in range(CUT_ROUNDS):
         if time.time() + took >= cut_until:
-            break  # (a round takes about as long as the one before: tier XL 11-12 s)
+            break  # (a round takes about as long as the one before: tier XL 10-22 s)
         started = time.time()
         cuts = [(idx, np.ones(len(idx)), -math.inf, rhs) for idx, rhs in parity_cuts(x, hall)]
         cuts += [(idx, val, -math.inf, rhs)
