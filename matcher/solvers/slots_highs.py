@@ -69,6 +69,13 @@ ZERO_HALF_CUTS = 2_000
 ZERO_HALF_ENTRIES = 5_000
 """Rows with more entries (the placed count) are left out of {0, 1/2}-cuts: a cut through
 one would be as dense."""
+FIX_PER_LP = 7.5
+"""Fix and solve around the LP point takes about 6 times as long per column it frees as the
+LP took per model column (tier XL: LP 44 s over 1.06 million columns; fix and solve 7-29 s over
+40,000-117,000 freed, 17 s over 58,000 with the other core busy); this is that with a quarter
+more. Cut rounds keep this much time for fix and solve around the point so far: at XL with
+seed 1 (rounds of 20-35 s) a round once ran into fix and solve's time, which then did not
+finish, and the result was the search's from the quick allocation, 1.8% above the bound."""
 CUT_STALLS = 4
 """Cut rounds stop after this many in a row raise the LP by less than 0.01 (tier M: rounds
 of {0, 1/2}-cuts sometimes stall once and then raise it again)."""
@@ -767,10 +774,11 @@ def run(work: Path, role: str = "both") -> None:
 
 def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _State,
            deadline: float) -> FloatArray | None:
-    """Phases 1-2: the placed and rank bounds by LP with parity cuts; the LP point, or None
-    when there is none."""
+    """Phases 1-2: the placed and rank bounds by LP with cuts; the LP point, or None when
+    there is none."""
     import highspy
 
+    started_lp = time.time()
     ones = np.ones(len(pb.placed_cols))
     # A weight per placed student larger than any rank gets both levels from one solve
     # (placing is settled first, and simplex is much faster so than on the degenerate count
@@ -815,12 +823,18 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
     _publish(work, lp.x())  # the LP point for the search's neighbourhoods (large models)
     hall = hall_cut_rows(data)
     cut_until = time.time() + float(job["cut_share"]) * _time_left(deadline)
+    lp_per_column = (time.time() - started_lp) / max(1, pb.n_cols)  # (the machine's pace)
     n_cuts = stalls = 0
     x = lp.x()
     took = 0.0
     for _round in range(CUT_ROUNDS):
-        if time.time() + took >= cut_until:
-            break  # (a round takes about as long as the one before: tier XL 10-22 s)
+        # After the first, a round must leave fix and solve around the point so far its time
+        # (if the round's LP is cut short, that point is the one solved around; the LP point
+        # without cuts is no choice to keep: fix and solve around it is the slowest and worst).
+        until = cut_until if _round == 0 else min(
+            cut_until, deadline - FIX_PER_LP * lp_per_column * int(_fixing(pb, x).sum()))
+        if time.time() + took >= until:
+            break  # (a round may take as long as the longest before it)
         started = time.time()
         cuts = [(idx, np.ones(len(idx)), -math.inf, rhs) for idx, rhs in parity_cuts(x, hall)]
         cuts += [(idx, val, -math.inf, rhs)
@@ -829,11 +843,11 @@ def _bound(work: Path, job: dict[str, Any], data: Any, pb: _Problem, state: _Sta
             break
         lp.add_rows(cuts)
         n_cuts += len(cuts)
-        if not lp.solve(cut_until):
+        if not lp.solve(until):
             break
         before, lp_value = lp_value, lp.value() + offset
         x = lp.x()
-        took = time.time() - started
+        took = max(took, time.time() - started)  # (rounds vary: XL 10-35 s)
         state.note(lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS), cuts=n_cuts)
         stalls = stalls + 1 if lp_value - before < 0.01 else 0
         if stalls >= CUT_STALLS:
@@ -958,10 +972,8 @@ class _Search:
     def around(self, x: FloatArray, what: str, share: float = 0.5) -> None:
         """Fix and solve: students ``x`` places integrally stay; the others are solved (in at
         most ``share`` of the time left)."""
-        frac = np.abs(x - np.round(x)) > EPS
         self.state.note(phase=f"fix and solve ({what})")
-        self.sub_mip(_around(self.pb, [x], _touched_stations(self.pb, frac),
-                             only_fractional=True), x, share * _time_left(self.deadline),
+        self.sub_mip(_fixing(self.pb, x), x, share * _time_left(self.deadline),
                      f"fix and solve ({what})")
 
     def around_lp(self, x: FloatArray, share: float = 0.5) -> None:
@@ -1113,6 +1125,12 @@ def _around(pb: _Problem, refs: list[FloatArray], stations: npt.NDArray[np.bool_
     free = _student_cols(pb, rows[pb.one_rows])
     free[counts] |= stations[pb.ws[counts]]
     return free
+
+
+def _fixing(pb: _Problem, x: FloatArray) -> npt.NDArray[np.bool_]:
+    """The columns fix and solve around ``x`` frees (the rest stay as ``x`` has them)."""
+    frac = np.abs(x - np.round(x)) > EPS
+    return _around(pb, [x], _touched_stations(pb, frac), only_fractional=True)
 
 
 def _touched_stations(pb: _Problem, frac: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
