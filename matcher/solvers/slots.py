@@ -705,10 +705,11 @@ CUT_SHARE = 0.35
 """Share of the time left after the LP that rounds of cuts (parity and {0, 1/2}) may take."""
 PROVINCE_CUT_SHARE = 0.75
 """The same at province scale, where fix and solve around the LP point with cuts then takes
-the rest (the helper also stops the rounds while fix and solve's estimated time is left). Each round makes that point more integral, so fix and solve both lands nearer the
-bound and takes less time (tier XL, offline: a round takes 10-22 s; after 2 rounds fix and
-solve frees 117,000 columns, takes 29 s and lands at 411,733; after 4, 58,000, 12 s, 411,438;
-after 6, 40,000, 7 s, 411,368, with the bound at 411,283)."""
+the rest (the helper also stops the rounds while fix and solve's estimated time is left).
+Each round makes that point more integral, so fix and solve both lands nearer the bound and
+takes less time (tier XL, offline: a round takes 10-29 s; after 2 rounds fix and solve frees
+117,000 columns, takes 29 s and lands at 411,733; after 4, 58,000, 12 s, 411,438; after 6,
+40,000, 7 s, 411,368, with the bound at 411,283)."""
 QUICK_SHARE = 0.4
 """The quick allocation (large models) must be done by this share of the time limit."""
 ACTIVE_REDUCED_COST = 0.01
