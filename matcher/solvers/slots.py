@@ -65,7 +65,7 @@ Parity cuts
     catch what one Hall row cannot: e.g. at a workstation with a closed term, a mentor with one
     place a term whose two one-term students (one must come) leave no room for a two-term
     start, which the LP takes half of. Tier M: LP 74,536, with parity cuts 74,779, with both
-    74,785.5 (so the bound is 74,786, the optimum itself or within 2 of it).
+    74,785.75 (so the bound is 74,786, the optimum itself or within 2 of it).
 
 This module builds the model as plain arrays (:class:`SlotModel`); the LP, the cuts and the
 searches run in a HiGHS helper process (:mod:`matcher.solvers.slots_highs`).
@@ -1270,7 +1270,10 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
     chosen, misfits = repaired(enc, station_of, deadline, len(station_of), halt)
     if misfits and not (halt is not None and halt()):
         stats["left_by_disaggregation"] = misfits
-    if quick and (len(quick), -enc.rank_cost(quick)) > (len(chosen), -enc.rank_cost(chosen)):
+    def better(a: dict[int, Choice], b: dict[int, Choice]) -> bool:
+        return (len(a), -enc.rank_cost(a)) > (len(b), -enc.rank_cost(b))
+
+    if quick and better(quick, chosen):
         chosen = quick
     if not chosen and enc.n_placeable:
         # The helper found no allocation in the time (a limit of a second or two on thousands
@@ -1284,7 +1287,7 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
                               halt)[0]
             stats["fallback"] = "flow rounded"
         greedy = serial_dictatorship(enc)[0]
-        if (len(greedy), -enc.rank_cost(greedy)) > (len(chosen), -enc.rank_cost(chosen)):
+        if better(greedy, chosen):
             chosen = greedy
             stats["fallback"] = "greedy"
     stats["finish_seconds"] = round(time.perf_counter() - finish_from, 3)

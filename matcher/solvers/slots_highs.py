@@ -764,9 +764,9 @@ def run(work: Path, role: str = "both") -> None:
             search.around_lp(x)
             search.proof_or_neighbourhoods(x)
         else:
-            # Province scale: the LP point with parity cuts, solved around, is the allocation
-            # (tier XL: 0.05% above the bound; the neighbourhoods from the quick allocation
-            # alone reach about 1.7%).
+            # Province scale: the LP point with cuts, solved around, is the allocation (tier
+            # XL: 0.04-0.05% above the bound; the neighbourhoods from the quick allocation
+            # alone reach about 2%).
             search.around_lp(x, share=0.9)  # (HiGHS may overrun its limit a little)
             search.neighbourhoods([x])
     state.note(phase="done")
