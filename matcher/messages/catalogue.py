@@ -1,0 +1,215 @@
+"""The message catalogue: one gettext ``.po`` file per language, and filling its templates.
+
+``locale/<lang>/LC_MESSAGES/matcher.po`` maps a message code (the ``msgid``, e.g.
+``load.unknown_id``) to a template (the ``msgstr``) with named placeholders in braces
+(``unknown {kind} '{value}' (not in {where})``). The files are read once per process with Babel
+(:func:`babel.messages.pofile.read_po`) from the installed package, so a wheel carries them.
+
+:func:`fill` puts values into a template the way the language writes them: a list is joined with
+the language's separator (``、`` in Chinese, ``, `` in English), a number without a format spec
+gets the language's digit grouping (``12,345``), a number with one is formatted as Python does
+(``{row:d}`` for a row number, which is never grouped; ``{size:.1f}``). A placeholder without a
+value stays as typed (``{name}``), so a wrong call shows a visible gap instead of a traceback;
+the tests in ``tests/messages`` keep templates and calls in step.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from .lang import DEFAULT_LANG, LANGS, Lang
+
+PlainValue = str | int | float | tuple[str, ...]
+"""A value :func:`fill` can place: text, a number, or a list of texts."""
+
+LIST_SEPARATOR: Mapping[Lang, str] = MappingProxyType({"zh": "、", "en": ", "})
+"""How each language joins the items of a list value."""
+
+_BABEL_LOCALE: Mapping[Lang, str] = MappingProxyType({"zh": "zh_Hans_CN", "en": "en"})
+DOMAIN = "matcher"
+"""The gettext domain: the ``.po`` files are named ``matcher.po``."""
+
+
+def po_path(lang: Lang) -> resources.abc.Traversable:
+    """Where the catalogue of ``lang`` is, inside the installed package.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    importlib.resources.abc.Traversable
+        ``matcher/messages/locale/<lang>/LC_MESSAGES/matcher.po``.
+    """
+    return resources.files(__package__).joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+
+
+@functools.cache
+def catalogue(lang: Lang) -> Mapping[str, str]:
+    """Every code of one language's catalogue with its template (read once, then cached).
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    Mapping[str, str]
+        Code -> template, read-only, in the file's order; entries with an empty ``msgstr``
+        are left out (they count as missing).
+
+    Raises
+    ------
+    ValueError
+        For a language the catalogue does not have.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    from babel.messages.pofile import read_po  # deferred: only needed when text is shown
+
+    with po_path(lang).open("rb") as f:
+        po = read_po(f, locale=_BABEL_LOCALE[lang], domain=DOMAIN)
+    out: dict[str, str] = {}
+    for entry in po:
+        if isinstance(entry.id, str) and entry.id and isinstance(entry.string, str) \
+                and entry.string:
+            out[entry.id] = entry.string
+    return MappingProxyType(out)
+
+
+def template(code: str, lang: Lang) -> str | None:
+    """The template of ``code`` in ``lang``, else in English, else None.
+
+    Parameters
+    ----------
+    code
+        A message code such as ``load.unknown_id``.
+    lang
+        The language wanted.
+
+    Returns
+    -------
+    str or None
+        The template; English when ``lang`` lacks it (a test makes sure none lacks it); None
+        when the code is in no catalogue.
+    """
+    found = catalogue(lang).get(code)
+    if found is None and lang != DEFAULT_LANG:
+        found = catalogue(DEFAULT_LANG).get(code)
+    return found
+
+
+def placeholders(text: str) -> dict[str, str]:
+    """The named placeholders of a template with their format specs.
+
+    Parameters
+    ----------
+    text
+        A template, e.g. ``duplicate id '{value}' (also row {other_row:d})``.
+
+    Returns
+    -------
+    dict[str, str]
+        Name -> format spec (``""`` when none), e.g. ``{"value": "", "other_row": "d"}``.
+
+    Raises
+    ------
+    ValueError
+        When the template's braces are unbalanced.
+    """
+    return {name: spec or "" for _, name, spec, _ in string.Formatter().parse(text)
+            if name is not None}
+
+
+@functools.cache
+def _number_locale(lang: Lang) -> Any:
+    from babel import Locale
+
+    return Locale.parse(_BABEL_LOCALE[lang])
+
+
+def format_value(value: PlainValue, spec: str, lang: Lang) -> str:
+    """One value as ``lang`` writes it at a placeholder with format spec ``spec``.
+
+    Parameters
+    ----------
+    value
+        Text (shown as is), a number or a list of texts.
+    spec
+        The placeholder's format spec (``""`` for none).
+    lang
+        The language.
+
+    Returns
+    -------
+    str
+        The text put in place of the placeholder.
+    """
+    if isinstance(value, tuple):
+        return LIST_SEPARATOR[lang].join(format_value(v, spec, lang) for v in value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and not spec:
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(value, locale=_number_locale(lang)))
+    return format(value, spec)
+
+
+class _Filler(string.Formatter):
+    """str.format for catalogue templates: named values only, no attribute or index lookups."""
+
+    def __init__(self, lang: Lang):
+        self.lang = lang
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+                  ) -> tuple[Any, str]:
+        return kwargs.get(field_name, _Gap(field_name)), field_name
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        return value  # templates take no !r / !s: values are shown as the language writes them
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, _Gap):
+            return "{" + value.name + (":" + format_spec if format_spec else "") + "}"
+        try:
+            return format_value(value, format_spec, self.lang)
+        except (ValueError, TypeError):  # a spec that does not fit the value: show it plainly
+            return format_value(value, "", self.lang)
+
+
+class _Gap:
+    """A placeholder without a value: shown as typed."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def fill(text: str, values: Mapping[str, PlainValue], lang: Lang) -> str:
+    """A template with its placeholders replaced by ``values``, as ``lang`` writes them.
+
+    Parameters
+    ----------
+    text
+        A template from the catalogue.
+    values
+        Name -> value (text, number, or tuple of texts).
+    lang
+        The language (list separator, digit grouping).
+
+    Returns
+    -------
+    str
+        The filled text; a placeholder without a value stays as ``{name}``; a template whose
+        braces do not parse is returned as it is.
+    """
+    try:
+        return _Filler(lang).vformat(text, (), values)
+    except ValueError:  # unbalanced braces (a test keeps them out of the catalogue)
+        return text
