@@ -241,9 +241,9 @@ def msg(code: str, /, *, severity: Severity = "error", at: Location | None = Non
         **values: ValueIn) -> Message:
     """Build a message: THE factory for user-facing text (its code must be a literal).
 
-    ``tests/messages`` scans ``matcher/**/*.py`` for ``msg("...")``, ``label("...")`` and
-    ``Message("...")`` with a literal code and fails when the catalogue lacks one, so write the
-    code out: ``msg("load.missing_column", at=loc, column="student_id", required=[...])``.
+    ``tests/messages`` scans ``matcher/**/*.py`` for calls of ``msg``, ``label`` and
+    ``Message`` with a literal code and fails when the catalogue lacks one, so write the code
+    out: ``msg("load.missing_column", at=loc, column="student_id", required=[...])``.
 
     Parameters
     ----------
