@@ -328,7 +328,7 @@ class MessageError(Exception):
 
     def __init__(self, messages: Iterable[Message]):
         self.messages: tuple[Message, ...] = tuple(messages)
-        super().__init__(*self.messages)
+        super().__init__(self.messages)  # one argument: pickling calls __init__(*args)
 
     def lines(self, lang: Lang, *, severity: bool = False) -> list[str]:
         """Every message rendered with :func:`render`, one string each.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -193,3 +194,14 @@ def test_message_error_renders_english_lines() -> None:
                       "students.csv row 12, university_id: empty; give a value")
     assert e.lines("zh")[1] == "students.csv 第12行（university_id）：未填写；请填入内容"
     assert e.lines("en", severity=True)[0].startswith("error: students.csv: ")
+
+
+def test_messages_and_errors_pickle() -> None:
+    """Messages and MessageError cross process boundaries (the web page's worker processes)
+    unchanged."""
+    m = msg("load.unknown_id", at=SHEET, kind=msg("entity.university"), value="HIT",
+            where="universities.csv")
+    assert pickle.loads(pickle.dumps(m)) == m
+    e = pickle.loads(pickle.dumps(MessageError([m, m])))
+    assert isinstance(e, MessageError) and e.messages == (m, m)
+    assert str(e) == "\n".join([render(m, "en")] * 2)
