@@ -10,7 +10,7 @@ See ``docs/messages.md`` for how to add a message.
 This package imports nothing else of matcher.
 """
 
-from .catalogue import LIST_SEPARATOR, catalogue, fill, placeholders, po_path, template
+from .catalogue import LIST_SEPARATOR, catalogue, fill, placeholders, po_path, po_paths, template
 from .lang import (
     DEFAULT_LANG,
     LANGS,
@@ -57,6 +57,7 @@ __all__ = [
     "normalize_lang",
     "placeholders",
     "po_path",
+    "po_paths",
     "render",
     "template",
 ]

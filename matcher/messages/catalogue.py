@@ -1,8 +1,11 @@
-"""The message catalogue: one gettext ``.po`` file per language, and filling its templates.
+"""The message catalogue: gettext ``.po`` files per language, and filling their templates.
 
-``locale/<lang>/LC_MESSAGES/matcher.po`` maps a message code (the ``msgid``, e.g.
+``locale/<lang>/LC_MESSAGES/*.po`` map a message code (the ``msgid``, e.g.
 ``load.unknown_id``) to a template (the ``msgstr``) with named placeholders in braces
-(``unknown {kind} '{value}' (not in {where})``). The files are read once per process with Babel
+(``unknown {kind} '{value}' (not in {where})``). ``matcher.po`` holds the shared codes; each area
+of the code may keep its own file beside it (``load.po``, ``report.po``, ...), so that work on
+different areas never edits the same file; a code defined in two files is an error. The files
+are read once per process with Babel
 (:func:`babel.messages.pofile.read_po`) from the installed package, so a wheel carries them.
 
 :func:`fill` puts values into a template the way the language writes them: a list is joined with
@@ -32,7 +35,7 @@ LIST_SEPARATOR: Mapping[Lang, str] = MappingProxyType({"zh": "、", "en": ", "})
 
 _BABEL_LOCALE: Mapping[Lang, str] = MappingProxyType({"zh": "zh_Hans_CN", "en": "en"})
 DOMAIN = "matcher"
-"""The gettext domain: the ``.po`` files are named ``matcher.po``."""
+"""The gettext domain, and the name of the ``.po`` file with the shared codes."""
 
 
 def po_path(lang: Lang) -> resources.abc.Traversable:
@@ -51,6 +54,23 @@ def po_path(lang: Lang) -> resources.abc.Traversable:
     return resources.files(__package__).joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.po")
 
 
+def po_paths(lang: Lang) -> list[resources.abc.Traversable]:
+    """Every ``.po`` file of ``lang``, in name order (``matcher.po`` and one per area).
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    list of importlib.resources.abc.Traversable
+        The files of ``matcher/messages/locale/<lang>/LC_MESSAGES/``.
+    """
+    folder = resources.files(__package__).joinpath("locale", lang, "LC_MESSAGES")
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".po")), key=lambda f: f.name)
+
+
 @functools.cache
 def catalogue(lang: Lang) -> Mapping[str, str]:
     """Every code of one language's catalogue with its template (read once, then cached).
@@ -63,25 +83,32 @@ def catalogue(lang: Lang) -> Mapping[str, str]:
     Returns
     -------
     Mapping[str, str]
-        Code -> template, read-only, in the file's order; entries with an empty ``msgstr``
-        are left out (they count as missing).
+        Code -> template, read-only, file by file in name order; entries with an empty
+        ``msgstr`` are left out (they count as missing).
 
     Raises
     ------
     ValueError
-        For a language the catalogue does not have.
+        For a language the catalogue does not have, or a code defined in two files.
     """
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     from babel.messages.pofile import read_po  # deferred: only needed when text is shown
 
-    with po_path(lang).open("rb") as f:
-        po = read_po(f, locale=_BABEL_LOCALE[lang], domain=DOMAIN)
     out: dict[str, str] = {}
-    for entry in po:
-        if isinstance(entry.id, str) and entry.id and isinstance(entry.string, str) \
-                and entry.string:
-            out[entry.id] = entry.string
+    where: dict[str, str] = {}
+    for path in po_paths(lang):
+        with path.open("rb") as f:
+            po = read_po(f, locale=_BABEL_LOCALE[lang], domain=DOMAIN)
+        for entry in po:
+            if not (isinstance(entry.id, str) and entry.id):
+                continue
+            if entry.id in where:
+                raise ValueError(f"message code {entry.id!r} is defined in both "
+                                 f"{where[entry.id]} and {path.name} ({lang})")
+            where[entry.id] = path.name
+            if isinstance(entry.string, str) and entry.string:
+                out[entry.id] = entry.string
     return MappingProxyType(out)
 
 

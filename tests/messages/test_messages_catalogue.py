@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from matcher.messages import LANGS, Lang, catalogue, placeholders, po_path
+from matcher.messages import LANGS, Lang, catalogue, placeholders, po_paths
 from matcher.messages.message import CODE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,11 +22,14 @@ USE = re.compile(r"""\b(?:msg|label|Message)\(\s*(?:code\s*=\s*)?"""
 
 
 def raw_entries(lang: Lang) -> dict[str, str]:
-    """Every msgid of a .po file with its msgstr, empty ones included."""
-    with po_path(lang).open("rb") as f:
-        po = read_po(f)
-    return {e.id: e.string if isinstance(e.string, str) else "" for e in po
-            if isinstance(e.id, str) and e.id}
+    """Every msgid of a language's .po files with its msgstr, empty ones included."""
+    out: dict[str, str] = {}
+    for path in po_paths(lang):
+        with path.open("rb") as f:
+            po = read_po(f)
+        out.update({e.id: e.string if isinstance(e.string, str) else "" for e in po
+                    if isinstance(e.id, str) and e.id})
+    return out
 
 
 def codes_used_in(text: str) -> set[str]:
@@ -66,12 +69,14 @@ def test_templates_are_well_formed(lang: Lang) -> None:
 
 def test_codes_are_dotted_and_unique() -> None:
     """Codes have the dotted lower-case form ``area.name`` and each is defined once per file
-    (Babel would silently keep one of two entries)."""
+    (Babel would silently keep one of two entries), and in one file of a language only;
+    both languages have the same files."""
     for lang in LANGS:
-        text = po_path(lang).read_text(encoding="utf-8")
-        ids = re.findall(r'^msgid "(.+)"$', text, flags=re.M)
+        ids = [c for path in po_paths(lang) for c in
+               re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.M)]
         assert len(ids) == len(set(ids)), lang
         assert [c for c in ids if not CODE.fullmatch(c)] == [], lang
+    assert [p.name for p in po_paths("zh")] == [p.name for p in po_paths("en")]
 
 
 def test_chinese_texts_are_translated() -> None:
