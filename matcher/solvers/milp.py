@@ -504,6 +504,25 @@ def _arrays(expr: Expr) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]
     return np.array(keys, dtype=np.int32), np.array([merged[j] for j in keys], dtype=np.float64)
 
 
+def helper_arrays(mdl: _Milp, levels: list[tuple[str, Expr]],
+                  hint: npt.NDArray[np.float64] | None) -> dict[str, Any]:
+    """The arrays the HiGHS helper receives: the model, one objective per level, the hint."""
+    lp = mdl.lp
+    arrays: dict[str, Any] = {
+        "lb": np.asarray(lp.lb), "ub": np.asarray(lp.ub),
+        "integer": np.asarray(lp.integer, dtype=bool),
+        "row_lo": np.asarray(lp.row_lo), "row_hi": np.asarray(lp.row_hi),
+        "row_start": np.asarray(lp.row_start, dtype=np.int64),
+        "row_idx": np.asarray(lp.row_idx, dtype=np.int32),
+        "row_val": np.asarray(lp.row_val, dtype=np.float64),
+    }
+    for n, (_sense, expr) in enumerate(levels):
+        arrays[f"obj{n}_idx"], arrays[f"obj{n}_val"] = _arrays(expr)
+    if hint is not None:
+        arrays["hint"] = hint
+    return arrays
+
+
 @dataclass
 class _Stage:
     """What the helper reports for one level."""
@@ -526,22 +545,9 @@ def _run_helper(mdl: _Milp, config: SolverConfig, deadline: float, job: dict[str
     ``stop``, polled while the helper runs, ends it early (e.g. on SIGINT): the levels it
     finished are still returned.
     """
-    lp = mdl.lp
     with tempfile.TemporaryDirectory(prefix="matcher-milp-") as tmp:
         work = Path(tmp)
-        arrays: dict[str, Any] = {
-            "lb": np.asarray(lp.lb), "ub": np.asarray(lp.ub),
-            "integer": np.asarray(lp.integer, dtype=bool),
-            "row_lo": np.asarray(lp.row_lo), "row_hi": np.asarray(lp.row_hi),
-            "row_start": np.asarray(lp.row_start, dtype=np.int64),
-            "row_idx": np.asarray(lp.row_idx, dtype=np.int32),
-            "row_val": np.asarray(lp.row_val, dtype=np.float64),
-        }
-        for n, (_sense, expr) in enumerate(levels):
-            arrays[f"obj{n}_idx"], arrays[f"obj{n}_val"] = _arrays(expr)
-        if hint is not None:
-            arrays["hint"] = hint
-        np.savez(work / "model.npz", **arrays)
+        np.savez(work / "model.npz", **helper_arrays(mdl, levels, hint))
         job = {**job, "senses": [s for s, _ in levels], "deadline": time.time() + (
             deadline - time.perf_counter()), "seed": config.seed,
             "threads": max(1, config.workers), "log": config.log}
