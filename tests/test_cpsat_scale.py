@@ -16,7 +16,8 @@ import matcher
 from matcher.encoding import encode
 from matcher.generate import generate_scenario
 from matcher.result import Status
-from matcher.solvers import cpsat, lagrange
+from matcher.solvers import cpsat, cpsat_model, cpsat_province, lagrange
+from matcher.solvers.aggregate import choice_count
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,8 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> matcher.Problem:
 def test_choice_count_matches_the_built_model(cohort: matcher.Problem) -> None:
     """The size estimate used before building equals the model's choice variables (y, ovf)."""
     enc = encode(cohort)
-    mdl = cpsat.build_model(enc)
-    assert cpsat._choice_count(enc) == len(mdl.y) + len(mdl.ovf)
+    mdl = cpsat_model.build_model(enc).agg
+    assert choice_count(enc) == len(mdl.y) + len(mdl.ovf)
 
 
 def test_too_large_model_returns_checked_warm_start(cohort: matcher.Problem,
@@ -39,7 +40,7 @@ def test_too_large_model_returns_checked_warm_start(cohort: matcher.Problem,
     augmenting and local moves, valid, with the flow bounds, honest status and a note why
     (the classic path: the slot model, which would otherwise take this cohort, is off)."""
     monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
-    monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
+    monkeypatch.setattr(cpsat_province, "MAX_CHOICES", 10)
     result = matcher.solve(cohort, solver="cpsat", time_limit_s=10, workers=2, seed=0)
     assert result.stats["model"] == "not built"
     assert "too large for CP-SAT" in result.message
@@ -73,12 +74,12 @@ def test_too_large_model_uses_the_lp_relaxation_when_it_fits(cohort: matcher.Pro
     LP_GUIDE_MAX_CHOICES the Lagrangian bound (its helper process) takes its place (the
     classic path: the slot model is off)."""
     monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
-    monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
+    monkeypatch.setattr(cpsat_province, "MAX_CHOICES", 10)
     with_lp = matcher.solve(cohort, solver="cpsat", time_limit_s=20, workers=2, seed=0)
     assert with_lp.stats["lp_rank_bound"] is not None
     assert "LP relaxation bound" in with_lp.message
     assert matcher.check(cohort, with_lp).ok
-    monkeypatch.setattr(cpsat, "LP_GUIDE_MAX_CHOICES", 0)
+    monkeypatch.setattr(cpsat_province, "LP_GUIDE_MAX_CHOICES", 0)
     without = matcher.solve(cohort, solver="cpsat", time_limit_s=10, workers=2, seed=0)
     assert "Lagrangian bound" in without.message and matcher.check(cohort, without).ok
     assert without.stats["relaxation"] == "Lagrangian"
@@ -97,8 +98,8 @@ def test_a_failure_after_the_lagrangian_ends_its_helper(cohort: matcher.Problem,
     scale, where it goes on raising the bound until just before the limit) is ended with it:
     no child process is left running (the classic path: the slot model is off)."""
     monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
-    monkeypatch.setattr(cpsat, "MAX_CHOICES", 10)
-    monkeypatch.setattr(cpsat, "LP_GUIDE_MAX_CHOICES", 0)
+    monkeypatch.setattr(cpsat_province, "MAX_CHOICES", 10)
+    monkeypatch.setattr(cpsat_province, "LP_GUIDE_MAX_CHOICES", 0)
     send_guide = lagrange._child
 
     def lingering(enc: object, deadline_in: float, conn: object, until_in: float | None
@@ -110,7 +111,7 @@ def test_a_failure_after_the_lagrangian_ends_its_helper(cohort: matcher.Problem,
         raise RuntimeError("reassignment failed")
 
     monkeypatch.setattr(lagrange, "_child", lingering)
-    monkeypatch.setattr(cpsat, "reassign", broken)
+    monkeypatch.setattr(cpsat_province, "reassign", broken)
     try:
         with pytest.raises(RuntimeError, match="reassignment failed"):
             matcher.solve(cohort, solver="cpsat", time_limit_s=20, workers=2, seed=0)

@@ -14,7 +14,7 @@ from matcher.model import Problem
 from matcher.result import Status
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.flow import reassign
-from matcher.solvers.packing import improve_rank
+from matcher.solvers.moves import improve_rank
 
 
 def test_reassign_turns_a_ring_that_local_moves_cannot() -> None:

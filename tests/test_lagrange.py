@@ -36,7 +36,7 @@ from matcher.solvers.lagrange import (
     relax_apart,
     upgrade_by_discipline,
 )
-from matcher.solvers.milp import relax, relax_weight
+from matcher.solvers.relaxation import relax, relax_weight
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
 

@@ -28,7 +28,8 @@ from matcher.result import Result, Status
 from matcher.solvers import EXACT, names
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
-from matcher.solvers.milp import build_model, hint_from_choices, refine_levels, violated_rows
+from matcher.solvers.milp import refine_levels
+from matcher.solvers.milp_model import build_model, hint_from_choices, violated_rows
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
 # Each solve starts a helper process (~0.2 s), so the example counts stay modest.
@@ -301,7 +302,7 @@ def test_relaxation_bound_is_valid_at_every_placed_count(problem: Problem) -> No
     """The LP relaxation's rank bound never exceeds the brute-force optimum's rank cost (at the
     optimum's placed count), nor, one student fewer, that optimum minus its dearest student:
     ``rank_lb_at`` is a proof, not an estimate."""
-    from matcher.solvers.milp import relax
+    from matcher.solvers.relaxation import relax
 
     expected = brute_force(problem)
     if expected is None:
@@ -320,7 +321,7 @@ def test_relaxation_beats_the_flow_bound_and_guides_a_valid_rounding(tmp_path: P
     rank cost at its own placed count; the rounding it guides (exact packing per workstation)
     keeps every rule and places nearly as many."""
     from matcher.solvers.flow import repair
-    from matcher.solvers.milp import relax
+    from matcher.solvers.relaxation import relax
 
     problem = matcher.load_scenario(generate_scenario(
         tmp_path / "g", students=150, workstations=14, universities=3, seed=21))

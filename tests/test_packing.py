@@ -16,13 +16,8 @@ from matcher.model import Problem
 from matcher.result import Status
 from matcher.solvers.base import Choice, SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
-from matcher.solvers.packing import (
-    Loads,
-    improve_rank,
-    pack_station,
-    place_unplaced,
-    repack_unplaced,
-)
+from matcher.solvers.moves import Moves, improve_rank, place_unplaced, repack_unplaced
+from matcher.solvers.packing import Loads, pack_station
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
 
@@ -189,13 +184,12 @@ def test_augmenting_paths_keep_rules_and_placed(p: Problem) -> None:
     left out as a root (alike ones sharing a search, locks and binding lists included): no one
     placed before is dropped, no room or supervisor limit is broken (the independent checker),
     and a student is reported placed exactly when booked."""
-    from matcher.solvers.packing import _Moves
 
     enc = encode(p)
     start, failed = serial_dictatorship(enc)
     if failed:
         return
-    mv = _Moves(enc, start, 1 << 30)
+    mv = Moves(enc, start, 1 << 30)
     roots = [i for i in range(enc.n_students) if i not in start]
     placed = mv.augment(roots, time.perf_counter() + 5)
     assert set(start) <= set(mv.out) and len(mv.out) == len(start) + placed
@@ -311,7 +305,6 @@ def test_a_full_workstation_is_checked_again_once_its_room_changes() -> None:
     but only until the workstation's room changes: with one student there given back, a
     student of the same profile that did not fit now does."""
     from matcher.model import Mentor, Policy, Student, Supervisor, Workstation
-    from matcher.solvers.packing import _Moves
 
     p = Problem(
         name="full", terms=("T0",), term_months=6,
@@ -323,7 +316,7 @@ def test_a_full_workstation_is_checked_again_once_its_room_changes() -> None:
         supervisors=(Supervisor(supervisor_id="A", university_id="U", disciplines=("0854",),
                                 capacity=2),))
     enc = encode(p)
-    mv = _Moves(enc, {0: (0, 0, 0, 0)}, 1 << 30)
+    mv = Moves(enc, {0: (0, 0, 0, 0)}, 1 << 30)
     assert mv.place(1, 0) is None  # full: remembered
     assert mv.place(1, 0) is None  # nothing changed: still full
     mv.loads.give_back(0, mv.out[0])

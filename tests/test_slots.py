@@ -26,8 +26,8 @@ from matcher.model import (
     Workstation,
 )
 from matcher.result import Status
-from matcher.solvers import slots
-from matcher.solvers.slots_highs import parity_cuts, zero_half_cuts
+from matcher.solvers import highs_runner, slot_flow, slot_solve, slots
+from matcher.solvers.highs.cuts import parity_cuts, zero_half_cuts
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 DISCS = ("0854", "0855", "0856")
@@ -168,10 +168,11 @@ def test_hall_rows_alone_are_not_enough_when_mentors_differ() -> None:
 def _helper_at_station(mentors: list[tuple[int, tuple[str, ...]]], terms: int,
                        counts: dict[tuple[str, int], int]) -> tuple[Any, np.ndarray]:
     """The helper's view of a roomy workstation with every student placed there."""
-    from matcher.solvers.slots_highs import LISTED, _Problem
+    from matcher.solvers.highs.common import LISTED
+    from matcher.solvers.highs.slot_lp import SlotProblem
 
     model = slots.build(encode(_station(sum(counts.values()) * 2, mentors, terms, counts)))
-    pb = _Problem(model.arrays())
+    pb = SlotProblem(model.arrays())
     return pb, ((pb.kind == LISTED) & (pb.ws == 0)).astype(np.float64)
 
 
@@ -202,15 +203,14 @@ def test_fix_and_solve_keeps_an_integral_lp_point(tmp_path: Path) -> None:
     np.savez(tmp_path / "model.npz", **model.arrays())
     x = (model.col_kind == slots.LISTED).astype(np.float64)  # everyone at the workstation
     np.save(tmp_path / "x.npy", x)
-    script = (
-        "import sys, time, numpy as np\n"
-        "from pathlib import Path\n"
-        f"sys.path.insert(0, {str(Path(slots.__file__).parent)!r})\n"
-        "import slots_highs as sh\n"
+    script = highs_runner.child_program(
+        "import time, numpy as np\n"
+        "from matcher.solvers.highs.slot_lp import SlotProblem, State\n"
+        "from matcher.solvers.highs.slot_search import Search\n"
         "work = Path(sys.argv[1])\n"
-        "pb, x = sh._Problem(np.load(work / 'model.npz')), np.load(work / 'x.npy')\n"
+        "pb, x = SlotProblem(np.load(work / 'model.npz')), np.load(work / 'x.npy')\n"
         "job = {'placed_weight': 1000, 'seed': 0, 'threads': 1, 'log': False}\n"
-        "search = sh._Search(pb, job, sh._State(work, time.time()), time.time() + 10, work)\n"
+        "search = Search(pb, job, State(work, time.time()), time.time() + 10, work)\n"
         "search.around(x, 'LP')\n"
         "print(search.best is not None and bool(np.array_equal(search.best, x)))\n")
     out = subprocess.run([sys.executable, "-P", "-c", script, str(tmp_path)], check=True,
@@ -345,7 +345,7 @@ def test_flow_bound_never_exceeds_the_optimum(cohort: Problem) -> None:
     proven optimum; columns it prices negative are only ones it uses."""
     enc = encode(cohort)
     model = slots.build(enc)
-    prices = slots.flow_prices(enc, model, 1000)
+    prices = slot_flow.flow_prices(enc, model, 1000)
     exact = matcher.solve(cohort, solver="milp", time_limit_s=60, seed=0)
     assert exact.status == Status.OPTIMAL
     if round(prices.placed) == exact.placed:
@@ -359,7 +359,7 @@ def test_province_path_solves_around_the_lp_point_with_cuts(cohort: Problem,
     quick allocation, the bound helper's LP and cut rounds, then its fix and solve around the
     LP point; every student the optimum places is placed, the bound is a true one, and the
     result checks."""
-    monkeypatch.setattr(slots, "ASSIST_COLUMNS", 0)
+    monkeypatch.setattr(slot_solve, "ASSIST_COLUMNS", 0)
     result = matcher.solve(cohort, solver="cpsat", time_limit_s=10, seed=0)
     exact = matcher.solve(cohort, solver="milp", time_limit_s=60, seed=0)
     assert exact.status == Status.OPTIMAL
@@ -379,7 +379,7 @@ def test_without_the_helpers_allocation_the_flow_is_rounded(cohort: Problem,
     thousands of students), the result is the flow's point rounded and repaired, not the
     greedy allocation (an 8,000-student cohort: all placed against 7,176): here it places
     more than the greedy allocation, within one of the optimum, and checks."""
-    monkeypatch.setattr(slots, "run_helper", lambda *a, **k: slots.Outcome())
+    monkeypatch.setattr(slot_solve, "run_helper", lambda *a, **k: slot_solve.Outcome())
     result = matcher.solve(cohort, solver="cpsat", time_limit_s=10, seed=0)
     greedy = matcher.solve(cohort, solver="greedy", time_limit_s=10, seed=0)
     exact = matcher.solve(cohort, solver="milp", time_limit_s=60, seed=0)
@@ -443,12 +443,13 @@ def test_helper_indexes_columns_by_workstation_and_cuts_by_column() -> None:
     """The HiGHS helper's per-workstation ranges split a workstation's columns into its counts
     per mentor and the rest (what the mentor checks solve and remember), and the cuts touching
     a set of columns are exactly those a plain scan finds, also after a cut is added."""
-    from matcher.solvers.slots_highs import MENTOR, _Problem
+    from matcher.solvers.highs.common import MENTOR
+    from matcher.solvers.highs.slot_lp import SlotProblem
 
     mentors = [(2, ("0854", "0860")), (2, ("0857", "0860")), (4, ("0860",))]
     counts = {("0854", 2): 3, ("0860", 2): 2, ("0854", 1): 2, ("0857", 1): 1}
     model = slots.build(encode(_station(12, mentors, 4, counts)))
-    pb = _Problem(model.arrays())
+    pb = SlotProblem(model.arrays())
     assert pb.mixed[0]
     ment, rest = pb.mentor_cols(0), pb.people_cols(0)
     assert len(ment) > 0

@@ -85,3 +85,8 @@ def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Ch
         rank_cost_lower_bound=rank_cost_lower_bound, wall_seconds=wall_seconds,
         seed=config.seed, workers=config.workers, time_limit_s=config.time_limit_s,
         input_sha256=enc.problem.input_sha256, stats=dict(stats or {}), message=message)
+
+
+def higher(a: int | None, b: int | None) -> int | None:
+    """The stronger of two lower bounds (either may be missing)."""
+    return b if a is None else a if b is None else max(a, b)

@@ -39,8 +39,8 @@ room. Then, up to :data:`REPAIR_ROUNDS` times (within the time limit), where the
 students of a block length to a workstation than fitted, that length is capped there at what
 fitted and the flow re-solved and repaired again (a heuristic: these capped graphs are no longer
 relaxations); the best allocation is kept, students still left out are placed by augmenting
-moves where possible (:func:`~matcher.solvers.packing.place_unplaced`), and its rank cost is
-lowered by local moves (:func:`~matcher.solvers.packing.improve_rank`).
+moves where possible (:func:`~matcher.solvers.moves.place_unplaced`), and its rank cost is
+lowered by local moves (:func:`~matcher.solvers.moves.improve_rank`).
 
 The result reports ``placed_ub`` and, as its rank-cost lower bound, the relaxation's least cost
 of placing exactly as many students as the allocation does (valid for that count, as the
@@ -64,16 +64,8 @@ from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
 from .base import Choice, SolverConfig, build_result
-from .packing import (
-    Loads,
-    fill_greedily,
-    fit,
-    improve_rank,
-    lock_failure,
-    pack_station,
-    place_locks,
-    place_unplaced,
-)
+from .moves import improve_rank, place_unplaced
+from .packing import Loads, fill_greedily, fit, lock_failure, pack_station, place_locks
 
 NAME = "flow"
 SOURCE, SINK = 0, 1

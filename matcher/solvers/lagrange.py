@@ -47,7 +47,7 @@ import numpy.typing as npt
 
 from ..encoding import Encoded, encode
 from .greedy import serial_dictatorship
-from .milp import Relaxation, priced_lp, relax_weight
+from .relaxation import Relaxation, priced_lp, relax_weight
 
 _T = TypeVar("_T")
 _GRACE_S = 5.0  # how long past the deadline the helper may take to send its answer

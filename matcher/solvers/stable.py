@@ -53,9 +53,10 @@ No blocking pair
 
 The rest of the model
     Placements are grouped by ``a = (w, d, n, k, k + n - 1, mlock)`` (a start group of
-    :mod:`matcher.solvers.cpsat` narrowed to one start), so the workstation capacity, the mentor
-    pools and limits, the supervisor groups and limits, the locks and the rewarded pair counts
-    are the aggregated constraints of the cpsat model, reused as they are (stability ignores
+    :mod:`matcher.solvers.aggregate` narrowed to one start), so the workstation capacity, the
+    mentor pools and limits, the supervisor groups and limits, the locks and the rewarded pair
+    counts are the aggregated model's families (:mod:`matcher.solvers.aggregate`,
+    :mod:`matcher.solvers.cpsat_model`), reused as they are (stability ignores
     mentors and supervisors, so counting them is exact); :func:`matcher.solvers.aggregate.assign`
     turns the counts back into concrete mentor and supervisor ids.
 
@@ -91,30 +92,41 @@ from ortools.sat.python import cp_model
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..result import Result, Status
-from .aggregate import GroupKey, PairKey, PoolKey, StartKey, assign, group_of, span_of
+from .aggregate import (
+    GroupKey,
+    PairKey,
+    PoolKey,
+    StartKey,
+    add_mentor_limits,
+    add_pair_counts,
+    add_supervisor_limits,
+    add_workstation_limits,
+    assign,
+    group_of,
+    span_of,
+)
 from .base import Choice, SolverConfig, build_result, lock_rows
-from .cpsat import (
+from .cpsat_model import (
     NAME,
-    _add_locks,
-    _add_mentor_capacity,
-    _add_one_placement_per_student,
-    _add_pair_counts,
-    _add_supervisor_capacity,
-    _add_workstation_capacity,
-    _conflicting_locks,
-    _hint_from,
-    _Model,
-    _run,
-    _solver,
-    _Stop,
-    _stop_on_signals,
-    _sum,
-    _value,
-    _wall,
+    CpAggregated,
+    add_at_most_one_per_student,
+    add_locks,
     build_model,
+    conflicting_locks,
+    linear_sum,
+)
+from .cpsat_run import (
+    Stop,
+    hint_from_solver,
+    new_solver,
+    run_search,
+    stop_on_signals,
+    value,
+    wall,
 )
 from .da import deferred_acceptance
 from .flow import relaxation
+from .linear import value as terms_value
 
 Tier = tuple[int, int]
 """How a workstation ranks a student; lower is better, equal explicit ranks tie."""
@@ -123,10 +135,14 @@ STABLE_NOTE = "stable: no student and workstation prefer each other (no blocking
 
 
 @dataclass
-class _Stable(_Model):
-    """The cpsat model's aggregated families plus per-student starts and the stability data."""
+class StableModel(CpAggregated):
+    """The aggregated model's families on per-student starts, plus the stability data.
 
-    x: dict[tuple[int, int, int], Any] = field(default_factory=dict)  # (i, w, k)
+    ``x[i,w,k]`` are columns of the neutral model (``agg``); the stability data (``up``,
+    ``prefix``, ``full``) are CP-SAT variables.
+    """
+
+    x: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (i, w, k) -> column
     up: dict[tuple[int, int], Any] = field(default_factory=dict)  # (i, r)
     holders: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # (w, t) -> j
     prefix: dict[tuple[int, int, int], Any] = field(default_factory=dict)  # (w, t, c)
@@ -164,40 +180,41 @@ def _start_key(enc: Encoded, i: int, w: int, k: int) -> StartKey:
     return (w, enc.st_disc[i], n, k, k + n - 1, span_of(enc, i)[2])
 
 
-def _add_start_variables(mdl: _Stable) -> None:
-    """One bool per allowed (workstation, start) of each student; grouped for the counts."""
-    enc, cp = mdl.enc, mdl.model
-    members: dict[StartKey, list[tuple[Any, GroupKey]]] = defaultdict(list)
+def _add_start_columns(mdl: StableModel) -> None:
+    """One 0/1 column ``x[i,w,k]`` per allowed (workstation, start) of each student; grouped
+    for the counts (each start group has one start: ``z[a,k]`` is its members' sum)."""
+    enc, agg = mdl.enc, mdl.agg
+    members: dict[StartKey, list[tuple[int, GroupKey]]] = defaultdict(list)
     for i in range(enc.n_students):
         for w, k in enc.options(i):
-            v = cp.new_bool_var(f"x_{i}_{w}_{k}")
-            mdl.x[i, w, k] = v
-            mdl.placed_lits.setdefault(i, []).append(v)
-            members[_start_key(enc, i, w, k)].append((v, group_of(enc, i)))
-    mdl.members = dict(sorted(members.items()))
-    for a, items in mdl.members.items():
-        mdl.z[a, a[3]] = _sum([v for v, _ in items])
+            j = agg.lp.var(1, ("x", i, w, k), boolean=True)
+            mdl.x[i, w, k] = j
+            agg.placed_cols.setdefault(i, []).append(j)
+            members[_start_key(enc, i, w, k)].append((j, group_of(enc, i)))
+    agg.members = dict(sorted(members.items()))
+    for a, items in agg.members.items():
+        agg.z[a, a[3]] = [(j, 1) for j, _ in items]
 
 
-def _add_rank_prefixes(mdl: _Stable) -> None:
+def _add_rank_prefixes(mdl: StableModel) -> None:
     """``up[i,r]``: student ``i`` is at one of its first ``r`` choices (a running sum)."""
     enc, cp = mdl.enc, mdl.model
     at: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for (i, w, _k), v in mdl.x.items():
-        at[i, w].append(v)
+    for (i, w, _k), j in mdl.x.items():
+        at[i, w].append(mdl.var(j))
     for i in range(enc.n_students):
         prev: Any = None
         for r, w in enumerate(enc.st_prefs[i], start=1):
             here = at.get((i, w), [])
             if here:
                 cur = cp.new_bool_var(f"up_{i}_{r}")
-                cp.add(cur == _sum(([prev] if prev is not None else []) + here))
+                cp.add(cur == linear_sum(([prev] if prev is not None else []) + here))
                 prev = cur
             if prev is not None:
                 mdl.up[i, r] = prev
 
 
-def _possible_holders(mdl: _Stable, tier: list[dict[int, Tier]]) -> None:
+def _possible_holders(mdl: StableModel, tier: list[dict[int, Tier]]) -> None:
     """Who may hold a place at ``(w, t)``, in ``w``'s order (ties by index)."""
     enc = mdl.enc
     holders: dict[tuple[int, int], set[int]] = defaultdict(set)
@@ -208,13 +225,13 @@ def _possible_holders(mdl: _Stable, tier: list[dict[int, Tier]]) -> None:
         mdl.holders[w, t] = sorted(js, key=lambda j: (tier[w][j], j))
 
 
-def _occupancy(mdl: _Stable, j: int, w: int, t: int) -> list[Any]:
+def _occupancy(mdl: StableModel, j: int, w: int, t: int) -> list[Any]:
     """The starts of ``j`` at ``w`` that cover ``t`` (at most one is chosen)."""
     n = mdl.enc.st_block[j]
-    return [mdl.x[j, w, k] for k in range(t - n + 1, t + 1) if (j, w, k) in mdl.x]
+    return [mdl.var(mdl.x[j, w, k]) for k in range(t - n + 1, t + 1) if (j, w, k) in mdl.x]
 
 
-def _add_full_indicators(mdl: _Stable, tier: list[dict[int, Tier]]
+def _add_full_indicators(mdl: StableModel, tier: list[dict[int, Tier]]
                          ) -> dict[tuple[int, int, int], int]:
     """``full[i,w,t] => P[w,t,c(i)] >= cap[w,t]``, with the prefix sums ``P`` it needs.
 
@@ -246,7 +263,7 @@ def _add_full_indicators(mdl: _Stable, tier: list[dict[int, Tier]]
         for c in sorted(cs):
             step = [v for j in order[prev_c:c] for v in _occupancy(mdl, j, w, t)]
             var = cp.new_int_var(0, min(c, enc.ws_cap[w][t]), f"P_{w}_{t}_{c}")
-            cp.add(var == _sum(([prev] if prev is not None else []) + step))
+            cp.add(var == linear_sum(([prev] if prev is not None else []) + step))
             mdl.prefix[w, t, c] = var
             prev_c, prev = c, var
     for (i, w, t), c in sorted(asked.items()):
@@ -257,7 +274,7 @@ def _add_full_indicators(mdl: _Stable, tier: list[dict[int, Tier]]
     return asked
 
 
-def _add_no_blocking_pairs(mdl: _Stable) -> None:
+def _add_no_blocking_pairs(mdl: StableModel) -> None:
     """For each listed, fitting ``w`` and open block: ``i`` at ``w`` or better, or a full term."""
     enc, cp = mdl.enc, mdl.model
     seen: set[tuple[int, int, tuple[tuple[int, int, int], ...]]] = set()
@@ -279,27 +296,27 @@ def _add_no_blocking_pairs(mdl: _Stable) -> None:
                 cp.add_bool_or(lits)  # empty: no stable allocation exists
 
 
-def _add_objective_expressions(mdl: _Stable) -> None:
+def _add_objectives(mdl: StableModel) -> None:
     """Level 1: students placed. Level 2: rank cost (rank r on the list, else K + 1)."""
-    enc = mdl.enc
-    mdl.placed = _sum(list(mdl.x.values()))
-    items = sorted(mdl.x.items())
-    mdl.rank_cost = cp_model.LinearExpr.weighted_sum([v for _, v in items],
-                                                     [enc.cost(i, w) for (i, w, _k), _ in items])
+    enc, agg = mdl.enc, mdl.agg
+    agg.placed = [(j, 1) for j in mdl.x.values()]
+    agg.rank_cost = [(j, enc.cost(i, w)) for (i, w, _k), j in sorted(mdl.x.items())]
+    mdl.make_objectives()
 
 
-def build_stable_model(enc: Encoded) -> _Stable:
+def build_stable_model(enc: Encoded) -> StableModel:
     """The full model (without objective): every hard rule and no blocking pair."""
-    mdl = _Stable(enc)
+    mdl = StableModel(enc)
+    agg = mdl.agg
     tier = tiers(enc)
-    _add_start_variables(mdl)
-    _add_one_placement_per_student(mdl)
-    _add_workstation_capacity(mdl)
-    _add_mentor_capacity(mdl)
-    _add_supervisor_capacity(mdl)
-    _add_locks(mdl)
-    _add_pair_counts(mdl)
-    _add_objective_expressions(mdl)
+    _add_start_columns(mdl)
+    add_at_most_one_per_student(mdl)
+    add_workstation_limits(agg)
+    add_mentor_limits(agg)
+    add_supervisor_limits(agg)
+    add_locks(mdl)
+    add_pair_counts(agg)
+    _add_objectives(mdl)
     _add_rank_prefixes(mdl)
     _possible_holders(mdl, tier)
     _add_full_indicators(mdl, tier)
@@ -308,31 +325,31 @@ def build_stable_model(enc: Encoded) -> _Stable:
 
 
 # ---- from the model back to students, and from an allocation to a hint ---------------------
-def _disaggregate(mdl: _Stable, solver: cp_model.CpSolver) -> dict[int, Choice]:
+def _allocation(mdl: StableModel, solver: cp_model.CpSolver) -> dict[int, Choice]:
     """One ``(w, mentor, supervisor, start)`` per placed student from the solution."""
-    enc = mdl.enc
-    station = {i: w for (i, w, _k), v in mdl.x.items() if solver.boolean_value(v)}
-    start = {i: k for (i, _w, k), v in mdl.x.items() if solver.boolean_value(v)}
-    pair_counts: list[tuple[PairKey, int]] = [(key, _value(solver, v))
-                                              for key, v in mdl.r.items()]
+    enc, agg = mdl.enc, mdl.agg
+    x = mdl.solution(solver)
+    station = {i: w for (i, w, _k), j in mdl.x.items() if x[j] > 0.5}
+    start = {i: k for (i, _w, k), j in mdl.x.items() if x[j] > 0.5}
+    pair_counts: list[tuple[PairKey, int]] = [(key, round(x[j])) for key, j in agg.r.items()]
     return assign(enc, station,
                   lambda i: (_start_key(enc, i, station[i], start[i]), group_of(enc, i)),
                   pair_counts,
-                  {key: _value(solver, v) for key, v in mdl.z.items()},
-                  {key: _value(solver, v) for key, v in mdl.g.items()},
-                  {key: _value(solver, v) for key, v in mdl.h.items()})
+                  {key: terms_value(x, t) for key, t in agg.z.items()},
+                  {key: terms_value(x, t) for key, t in agg.g.items()},
+                  {key: terms_value(x, t) for key, t in agg.h.items()})
 
 
-def _hint_allocation(mdl: _Stable, chosen: dict[int, Choice]) -> int:
+def hint_allocation(mdl: StableModel, chosen: dict[int, Choice]) -> int:
     """Hint the model with a complete allocation; returns how many clauses it violates.
 
     Zero violated clauses means the allocation has no blocking pair (the clauses are exact).
     """
-    enc, cp = mdl.enc, mdl.model
+    enc, cp, agg = mdl.enc, mdl.model, mdl.agg
     values: dict[int, int] = {}
     at = {i: (w, k) for i, (w, _m, _s, k) in chosen.items()}
-    for (i, w, k), v in mdl.x.items():
-        values[v.index] = int(at.get(i) == (w, k))
+    for (i, w, k), j in mdl.x.items():
+        values[mdl.var(j).index] = int(at.get(i) == (w, k))
     for (i, r), v in mdl.up.items():
         values[v.index] = int(i in at and enc.rank_of[i].get(at[i][0], r + 1) <= r)
     running: dict[tuple[int, int], list[int]] = {}  # (w, t) -> holders so far, along w's order
@@ -359,14 +376,12 @@ def _hint_allocation(mdl: _Stable, chosen: dict[int, Choice]) -> int:
         if a[5] < 0:
             pool_count[(w, a[1], k, a[2]), m] += 1
         group_count[group_of(enc, i), s] += 1
-    for (pool, m), v in mdl.g.items():
-        if hasattr(v, "index") and v.index in mdl.split_vars["g"]:
-            values[v.index] = pool_count.get((pool, m), 0)
-    for (grp, s), v in mdl.h.items():
-        if hasattr(v, "index") and v.index in mdl.split_vars["h"]:
-            values[v.index] = group_count.get((grp, s), 0)
-    for v in mdl.r.values():
-        values[v.index] = 0
+    for (pool, m), j in agg.g_col.items():
+        values[mdl.var(j).index] = pool_count.get((pool, m), 0)
+    for (grp, s), j in agg.h_col.items():
+        values[mdl.var(j).index] = group_count.get((grp, s), 0)
+    for j in agg.r.values():
+        values[mdl.var(j).index] = 0
     for lit in mdl.lock_lits.values():
         values[lit.index] = 1
     cp.clear_hints()
@@ -404,22 +419,22 @@ def solve_stable(problem: Problem, config: SolverConfig) -> Result:
     if config.options.get("previous"):
         raise ValueError("the stable mode does not keep earlier placements (option "
                          "'previous'); re-solve without --stable")
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         return _solve(problem, config, stop)
 
 
-def _infeasible(mdl: _Stable, config: SolverConfig, deadline: float, stats: dict[str, Any],
+def _infeasible(mdl: StableModel, config: SolverConfig, deadline: float, stats: dict[str, Any],
                 t0: float) -> Result:
     """No stable allocation: say whether the locks alone conflict, or with stability, or
     neither (then none exists at all)."""
     enc = mdl.enc
     left = max(1.0, deadline - time.perf_counter())
-    culprits = _conflicting_locks(build_model(enc), config, left) if mdl.lock_lits else []
+    culprits = conflicting_locks(build_model(enc), config, left) if mdl.lock_lits else []
     if culprits:
         msg = (f"the locks cannot all be honoured; conflicting locks: {lock_rows(enc, culprits)}"
                ". Remove or change one of these locks")
     else:
-        culprits = _conflicting_locks(mdl, config, left) if mdl.lock_lits else []
+        culprits = conflicting_locks(mdl, config, left) if mdl.lock_lits else []
         if culprits:
             msg = (f"no allocation without a blocking pair honours the locks in "
                    f"{lock_rows(enc, culprits)}; remove or change one of them, or solve "
@@ -435,7 +450,7 @@ def _infeasible(mdl: _Stable, config: SolverConfig, deadline: float, stats: dict
                         stats=stats, message=msg)
 
 
-def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
+def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     t0 = time.perf_counter()
     deadline = t0 + config.time_limit_s
     enc = encode(problem)
@@ -450,11 +465,11 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
 
     # Bounds of every allocation hold for the stable ones; deferred acceptance as the hint.
     relax = relaxation(enc)
-    quick_ub = min(len(mdl.placed_lits), relax.placed_ub)
+    quick_ub = min(len(mdl.agg.placed_cols), relax.placed_ub)
     da = deferred_acceptance(enc).chosen
     warm: dict[int, Choice] | None = None
     if da is not None:
-        violated = _hint_allocation(mdl, da)
+        violated = hint_allocation(mdl, da)
         stats["da_placed"], stats["da_violated_clauses"] = len(da), violated
         warm = da if violated == 0 else None
 
@@ -469,17 +484,17 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
         if warm is None:
             # No stable allocation known: find one (or prove there is none) with all the time
             # left, so that the time split below never cuts the search for a first one short.
-            first = _solver(config, deadline - time.perf_counter())
+            first = new_solver(config, deadline - time.perf_counter())
             first.parameters.stop_after_first_solution = True
-            st1 = _run(first, cp, stop, "stable stage 1: a first stable allocation", t0)
-            stats["first_solution_seconds"] = _wall(first)
+            st1 = run_search(first, cp, stop, "stable stage 1: a first stable allocation", t0)
+            stats["first_solution_seconds"] = wall(first)
             if st1 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 found = first
-                _hint_from(mdl, first)
+                hint_from_solver(cp, first)
         if st1 == cp_model.FEASIBLE or warm is not None:
-            solver = _solver(config, (deadline - time.perf_counter()) / 2)
-            st = _run(solver, cp, stop, "stable stage 1: students placed", t0)
-            stats["stage1_seconds"] = _wall(solver)
+            solver = new_solver(config, (deadline - time.perf_counter()) / 2)
+            st = run_search(solver, cp, stop, "stable stage 1: students placed", t0)
+            stats["stage1_seconds"] = wall(solver)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 st1, found = st, solver
         if st1 == cp_model.INFEASIBLE:
@@ -495,7 +510,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
             return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                                 stats=stats, message=f"{why}: no stable allocation found, and "
                                 "none proven impossible")
-        placed = _value(found, mdl.placed)
+        placed = value(found, mdl.placed)
         placed_ub = min(math.floor(found.best_objective_bound + 1e-6), quick_ub)
         proven = st1 == cp_model.OPTIMAL or placed == placed_ub
         best = found
@@ -503,12 +518,12 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
 
     # Stage 2: with that many placed, minimise the rank cost.
     if best is not None:
-        _hint_from(mdl, best)
+        hint_from_solver(cp, best)
     cp.minimize(mdl.rank_cost)
     share = 0.7 if enc.use_pairs else 1.0
-    solver2 = _solver(config, (deadline - time.perf_counter()) * share)
-    st2 = _run(solver2, cp, stop, "stable stage 2: rank cost", t0)
-    stats["stage2_seconds"] = _wall(solver2)
+    solver2 = new_solver(config, (deadline - time.perf_counter()) * share)
+    st2 = run_search(solver2, cp, stop, "stable stage 2: rank cost", t0)
+    stats["stage2_seconds"] = wall(solver2)
     rank_lb: int | None = relax.rank_lb_at(placed)
     if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         best = solver2
@@ -519,12 +534,12 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
 
     # Stage 3: with both fixed, maximise the weight of rewarded supervisor-mentor pairs.
     if enc.use_pairs and not isinstance(mdl.pair_weight, int) and best is solver2:
-        _hint_from(mdl, solver2)
+        hint_from_solver(cp, solver2)
         cp.add(mdl.rank_cost == round(solver2.objective_value))
         cp.maximize(mdl.pair_weight)
-        solver3 = _solver(config, deadline - time.perf_counter())
-        st3 = _run(solver3, cp, stop, "stable stage 3: pair weight", t0)
-        stats["stage3_seconds"] = _wall(solver3)
+        solver3 = new_solver(config, deadline - time.perf_counter())
+        st3 = run_search(solver3, cp, stop, "stable stage 3: pair weight", t0)
+        stats["stage3_seconds"] = wall(solver3)
         if st3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             best = solver3
             stats["pair_weight_upper_bound"] = solver3.best_objective_bound / PAIR_SCALE
@@ -532,7 +547,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: _Stop) -> Result:
         else:
             stats["pair_weight_proven"] = False
 
-    chosen = _disaggregate(mdl, best) if best is not None else dict(warm or {})
+    chosen = _allocation(mdl, best) if best is not None else dict(warm or {})
     if stop.requested:
         proven = False
         note = f"; stopped by {stop.signal_name}: the best stable allocation found so far"

@@ -32,7 +32,16 @@ import pytest
 import matcher
 from matcher.encoding import Encoded, encode
 from matcher.model import Lock, Problem
-from matcher.solvers import cpsat, milp, slots, stable
+from matcher.solvers import (
+    cpsat_model,
+    highs_runner,
+    milp,
+    milp_model,
+    relaxation,
+    slot_solve,
+    slots,
+    stable,
+)
 from matcher.solvers.base import Choice, SolverConfig
 from matcher.solvers.da import deferred_acceptance
 from matcher.solvers.greedy import serial_dictatorship
@@ -112,11 +121,11 @@ def _variant(name: str) -> tuple[Problem, dict[int, Choice]]:
 
 # ---- the seams: where a model is built, or handed to HiGHS ----------------------------------
 def _cp_model(enc: Encoded, previous: dict[int, Choice]) -> Any:
-    return cpsat.build_model(enc, previous)
+    return cpsat_model.build_model(enc, previous)
 
 
 def _cp_hint(cp: Any, mdl: Any, chosen: dict[int, Choice]) -> None:
-    cpsat._hint_model(cp, mdl, chosen)
+    mdl.hint(cp, chosen)
 
 
 def _stable_model(enc: Encoded) -> Any:
@@ -124,41 +133,31 @@ def _stable_model(enc: Encoded) -> Any:
 
 
 def _stable_hint(mdl: Any, chosen: dict[int, Choice]) -> int:
-    return stable._hint_allocation(mdl, chosen)
+    return stable.hint_allocation(mdl, chosen)
+
+
+def _capture(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str) -> None:
+    """The one HiGHS runner replaced: what the helper would get is recorded, then the solve
+    is stopped."""
+    def fake(_entry: str, arrays: dict[str, Any], job: dict[str, Any], **_kw: Any) -> Any:
+        for key, value in _arrays_digest(arrays).items():
+            got[f"{label}/{key}"] = value
+        got[f"{label}/job"] = _job_digest(job)
+        raise _Captured
+
+    monkeypatch.setattr(highs_runner, "run_helper", fake)
 
 
 def _capture_milp(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str) -> None:
-    def fake(mdl: Any, config: SolverConfig, deadline: float, job: dict[str, Any],
-             hint: Any, levels: list[tuple[str, Any]], *_a: Any, **_k: Any) -> Any:
-        arrays = milp.helper_arrays(mdl, levels, hint)
-        job = {**job, "senses": [s for s, _ in levels], "seed": config.seed,
-               "threads": max(1, config.workers), "log": config.log}
-        for key, value in _arrays_digest(arrays).items():
-            got[f"{label}/{key}"] = value
-        got[f"{label}/job"] = _job_digest(job)
-        raise _Captured
-
-    monkeypatch.setattr(milp, "_run_helper", fake)
+    _capture(monkeypatch, got, label)
 
 
-def _capture_slots(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str) -> None:
-    def fake(enc: Encoded, model: Any, *, weight: int, deadline: float, seed: int,
-             threads: int, log: bool, active: Any = None, assist: Any = None, halt: Any = None,
-             on_state: Any = None) -> Any:
-        arrays = dict(model.arrays())
-        if active is not None:
-            arrays["active"] = active
-        job = {"seed": seed, "threads": max(1, threads), "log": log, "placed_weight": weight,
-               "placeable": enc.n_placeable, "enforce_all": model.n_cols <= slots.PROOF_COLUMNS,
-               "cut_share": slots.PROVINCE_CUT_SHARE if assist is not None else slots.CUT_SHARE}
-        for key, value in _arrays_digest(arrays).items():
-            got[f"{label}/{key}"] = value
-        got[f"{label}/job"] = _job_digest(job)
-        got[f"{label}/student_row"] = _arrays_digest({"a": model.student_row})["a"]
-        got[f"{label}/class_members"] = _digest(json.dumps(model.class_members))
-        raise _Captured
-
-    monkeypatch.setattr(slots, "run_helper", fake)
+def _capture_slots(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str,
+                   enc: Encoded) -> None:
+    _capture(monkeypatch, got, label)
+    model = slots.build(enc)
+    got[f"{label}/student_row"] = _arrays_digest({"a": model.student_row})["a"]
+    got[f"{label}/class_members"] = _digest(json.dumps(model.class_members))
 
 
 # ---- the fingerprints -----------------------------------------------------------------------
@@ -169,8 +168,8 @@ def _cp_fingerprints(enc: Encoded, previous: dict[int, Choice], start: dict[int,
     cp = mdl.model
     out["cpsat/model"] = _digest(str(cp.proto))
     first = cp.clone()
-    weight = len(mdl.keep) + 1
-    first.maximize(mdl.placed * weight + mdl.kept if mdl.keep else mdl.placed)
+    weight = len(mdl.agg.keep) + 1
+    first.maximize(mdl.placed * weight + mdl.kept if mdl.agg.keep else mdl.placed)
     out["cpsat/level1"] = _digest(str(first.proto))
     second = cp.clone()
     second.add(mdl.placed == len(start))
@@ -205,16 +204,17 @@ def _milp_fingerprints(monkeypatch: pytest.MonkeyPatch, problem: Problem, enc: E
     if enc.use_pairs:
         capture("milp/refine-pairs", lambda: milp.refine_levels(
             enc, len(start), start, CONFIG, far, pairs_only=True))
-    capture("milp/relax", lambda: milp.relax(enc, CONFIG, far))
+    capture("milp/relax", lambda: relaxation.relax(enc, CONFIG, far))
 
     def price(key: tuple[str, int, int]) -> float | None:
         kind, what, _t = key
         return None if kind == "w" else 0.0 if what % 2 else 0.25 + what % 3
 
-    capture("milp/priced", lambda: milp.priced_lp(enc, 1000, enc.max_list + 1, price, far))
+    capture("milp/priced", lambda: relaxation.priced_lp(enc, 1000, enc.max_list + 1, price,
+                                                         far))
     if problem.locks:
-        capture("milp/conflict", lambda: milp._conflicting_locks(milp.build_model(enc), CONFIG,
-                                                                  far))
+        capture("milp/conflict", lambda: milp._conflicting_locks(
+            milp_model.build_model(enc), CONFIG, far))
     return got
 
 
@@ -222,9 +222,9 @@ def _slot_fingerprints(monkeypatch: pytest.MonkeyPatch, enc: Encoded) -> dict[st
     got: dict[str, str] = {}
     if slots.applies(enc):
         return got
-    _capture_slots(monkeypatch, got, "slots")
+    _capture_slots(monkeypatch, got, "slots", enc)
     with pytest.raises(_Captured):
-        slots.solve_slots(enc, CONFIG, 0.0, lambda: "", "cpsat")
+        slot_solve.solve_slots(enc, CONFIG, 0.0, lambda: "", "cpsat")
     return got
 
 
