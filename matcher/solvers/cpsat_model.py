@@ -38,7 +38,7 @@ from .aggregate import (
 )
 from .base import Choice, SolverConfig
 from .cpsat_run import new_solver
-from .linear import LinearModel, Terms
+from .linear import LinearModel
 
 NAME = "cpsat"
 """The solver name the results of the CP-SAT models carry (``cpsat``, ``cpsat --stable``)."""
@@ -99,21 +99,9 @@ class CpAggregated:
             self.model.add_linear_constraint(expr, round(lo), round(hi))
 
     # ---- handles --------------------------------------------------------------------------
-    def expr(self, terms: Terms) -> Expr:
-        """CP-SAT's expression for neutral terms."""
-        if all(c == 1 for _j, c in terms):
-            return linear_sum([self.cp_vars[j] for j, _c in terms])
-        return cp_model.LinearExpr.weighted_sum([self.cp_vars[j] for j, _c in terms],
-                                                [c for _j, c in terms])
-
     def var(self, j: int) -> Any:
         """CP-SAT's variable of neutral column ``j``."""
         return self.cp_vars[j]
-
-    @property
-    def placed_count(self) -> int:
-        """Students with any placement column (no allocation places more)."""
-        return len(self.agg.placed_cols)
 
     def make_objectives(self) -> None:
         """CP-SAT's expressions of the neutral model's levels."""

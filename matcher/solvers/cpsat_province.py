@@ -93,7 +93,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
     relaxation for the bound and a guided rounding, next to the quick methods.
 
     While a helper process computes the relaxation — HiGHS the aggregated model's LP
-    (:func:`matcher.solvers.milp.relax`) up to :data:`LP_GUIDE_MAX_CHOICES`, above it the
+    (:func:`matcher.solvers.relaxation.relax`) up to :data:`LP_GUIDE_MAX_CHOICES`, above it the
     Lagrangian bound (:func:`matcher.solvers.lagrange.relax_apart`) — this process takes the
     best of greedy, deferred acceptance and the flow repair, with augmenting moves while fewer
     than the proven maximum are placed. The relaxation's workstations are then rounded to an

@@ -9,7 +9,7 @@ its lock's options). For any prices ``>= 0``
     ``L = sum_i min(0, best_i) - sum lam * cap_ws - sum mu * cap_m - sum nu * cap_s``
 
 is at most ``rank - W * placed`` of every allocation, so ``rank >= L + W * P`` for any
-allocation placing ``P`` (the same contract as :class:`matcher.solvers.milp.Relaxation`, which
+allocation placing ``P`` (the same contract as :class:`matcher.solvers.relaxation.Relaxation`, which
 this returns). The students' subproblems have integral optima, so the best prices give the LP
 relaxation's bound; the subgradient method (Polyak steps towards an allocation's objective)
 gets close to it in a few hundred cheap iterations, without building any model.
@@ -366,7 +366,7 @@ def _ascend(enc: Encoded, deadline: float, upper: float | None = None,
         ``time.perf_counter()`` value at which to stop (the best bound so far is returned).
     upper
         ``rank - W * placed`` of a known allocation (``W``: see
-        :func:`~matcher.solvers.milp.relax_weight`): the Polyak step aims at it. Without one,
+        :func:`~matcher.solvers.relaxation.relax_weight`): the Polyak step aims at it. Without one,
         a guess 1% above the bound.
     max_iterations
         Iteration limit (a deterministic stop, for tests); None: until ``deadline``. (A limit
@@ -457,7 +457,7 @@ def _relaxation(enc: Encoded, best_value: float, weight: int,
 
 
 def _greedy_upper(enc: Encoded) -> float:
-    """``rank - W * placed`` (``W``: :func:`~matcher.solvers.milp.relax_weight`) of the greedy
+    """``rank - W * placed`` (``W``: :func:`~matcher.solvers.relaxation.relax_weight`) of the greedy
     allocation with every student it leaves out who has an option counted as placed off-list
     (an estimate above the optimum, for the Polyak step)."""
     chosen, _failed = serial_dictatorship(enc)
@@ -599,7 +599,7 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
                 ) -> tuple[Relaxation, _T | None, Callable[..., float | None]]:
     """:func:`lagrangian_bound` in a helper process while this one runs ``meanwhile``.
 
-    The same contract as :func:`matcher.solvers.milp.relax` (the bound and a guide), for
+    The same contract as :func:`matcher.solvers.relaxation.relax` (the bound and a guide), for
     problems whose LP is too large to solve in time. The helper is a fork of this process (it
     needs the encoded problem, and starting afresh would read the scenario again); where fork
     is not available the bound is computed here, after ``meanwhile``.

@@ -13,7 +13,6 @@ by column and sorted (CP-SAT stores a linear constraint the same way).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,11 +93,6 @@ class LinearModel:
         """Column ``j``'s name: its parts joined by ``_``."""
         return "_".join(map(str, self.name[j]))
 
-    def row_terms(self, r: int) -> Terms:
-        """The merged terms of row ``r``."""
-        start, end = self.row_start[r], self.row_start[r + 1]
-        return list(zip(self.row_idx[start:end], self.row_val[start:end], strict=True))
-
     def bound(self, terms: Terms) -> float:
         """The largest value ``terms`` can take within the column bounds."""
         return sum(c * (self.ub[j] if c > 0 else self.lb[j]) for j, c in terms)
@@ -144,6 +138,3 @@ def value(x: Any, terms: Terms) -> int:
     """The value of ``terms`` at the column values ``x``, rounded to an integer."""
     return round(sum(c * x[j] for j, c in terms))
 
-
-NO_BOUND = math.inf
-"""A row side without a bound."""

@@ -66,7 +66,7 @@ def quick_allocation(enc: Encoded, model: SlotModel, weight: int, deadline: floa
     but for students it splits (a two-term student shared between two places, or between two
     mentors); each student goes where most of it went. Mentors and starts are then packed
     exactly per workstation, and whoever does not fit, or was left out, is placed by
-    augmenting moves (:func:`~matcher.solvers.packing.place_unplaced`) until ``deadline``.
+    augmenting moves (:func:`~matcher.solvers.moves.place_unplaced`) until ``deadline``.
     """
 
     net = SlotFlow(enc, model, weight, inner=True)
@@ -79,7 +79,7 @@ def repaired(enc: Encoded, station_of: dict[int, int], deadline: float, target: 
     """A complete allocation from workstations chosen per student, and how many students did
     not fit where chosen: mentors and starts packed exactly per workstation, supervisors
     chosen, and, while fewer than ``target`` are placed, whoever does not fit (or has no
-    workstation) placed by augmenting moves (:func:`~matcher.solvers.packing.place_unplaced`)
+    workstation) placed by augmenting moves (:func:`~matcher.solvers.moves.place_unplaced`)
     until ``deadline``."""
     people = mentors_and_starts(enc, station_of, halt)
     sups = supervisors(enc, people)

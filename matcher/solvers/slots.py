@@ -25,7 +25,7 @@ The slot lemma
 
 Other workstations (a term closed or overridden, a student type with another window or a
 longer block, a lock naming a mentor or start) keep start and mentor counts per student type,
-as in :mod:`matcher.solvers.cpsat`'s aggregated model, which is exact too.
+as in the aggregated model (:mod:`matcher.solvers.aggregate`), which is exact too.
 
 Supervisors are left out of the model only when they provably never bind: every given
 supervisor has room for all students given to them, and the remaining room can take every
@@ -289,7 +289,7 @@ def build(enc: Encoded) -> SlotModel:
     The counts per mentor at slot-exact workstations (columns ``MENTOR``, rows ``LAZY``) do not
     change the LP (they only forbid splitting a two-term student between mentors), so the
     helper leaves them out of it and enforces them in its searches only where an allocation
-    needs them (:mod:`matcher.solvers.slots_highs`).
+    needs them (:mod:`matcher.solvers.highs.slot_search`).
     """
     b = _Builder()
     n_w = len(enc.workstation_ids)

@@ -12,10 +12,10 @@ and as a re-solve, this hashes:
   (solve, ``refine_levels`` in both modes and with everyone placed, ``relax``, ``priced_lp``,
   the lock conflict search) and from the slot model (``cpsat``'s levels 1-2).
 
-The helper is not started: the runner is replaced by one that records what it was given and
-stops the solve (:class:`_Captured`). The stored values (``data/model_snapshot.json``) were
-computed from the code before the solver house was refactored; a deliberate change of a model
-rewrites them with ``MATCHER_REGEN_SNAPSHOT=1``.
+The helper is not started: the one HiGHS runner (``highs_runner.run_helper``) is replaced by one
+that records what it was given and stops the solve (:class:`_Captured`). The stored values
+(``data/model_snapshot.json``) were computed from the code before the solver house was
+refactored; a deliberate change of a model rewrites them with ``MATCHER_REGEN_SNAPSHOT=1``.
 """
 
 from __future__ import annotations
@@ -148,10 +148,6 @@ def _capture(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str) -
     monkeypatch.setattr(highs_runner, "run_helper", fake)
 
 
-def _capture_milp(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str) -> None:
-    _capture(monkeypatch, got, label)
-
-
 def _capture_slots(monkeypatch: pytest.MonkeyPatch, got: dict[str, str], label: str,
                    enc: Encoded) -> None:
     _capture(monkeypatch, got, label)
@@ -193,7 +189,7 @@ def _milp_fingerprints(monkeypatch: pytest.MonkeyPatch, problem: Problem, enc: E
     far = 1e12  # a deadline that never comes (nothing is solved)
 
     def capture(label: str, call: Any) -> None:
-        _capture_milp(monkeypatch, got, label)
+        _capture(monkeypatch, got, label)
         with pytest.raises(_Captured):
             call()
 

@@ -1,19 +1,17 @@
 """The slot model's HiGHS helper: LP bounds with cuts, then exact searches around the LP.
 
-Runs as a helper process (``python slots_highs.py WORKDIR``) started by
-:mod:`matcher.solvers.slots`: highspy cannot share a process with OR-Tools (see
-:mod:`matcher.solvers.milp`), so this file imports only numpy, highspy and the standard
-library, and never the matcher package (which would also double the start-up time).
-
-The job (``WORKDIR/job.json`` and ``WORKDIR/model.npz``, the arrays of a
-:class:`~matcher.solvers.slots.SlotModel`) is solved in phases; after each the helper
+Runs in the HiGHS helper process (:func:`main`, started through
+:mod:`matcher.solvers.highs_runner` by :mod:`matcher.solvers.slot_solve`), never next to
+OR-Tools. The job (``WORKDIR/job.json`` and ``WORKDIR/model.npz``, the arrays of a
+:class:`~matcher.solvers.slots.SlotModel` and the columns the LP starts from) is solved in
+phases; after each the helper
 replaces ``WORKDIR/state.json`` (bounds, phase, times) and, for every better allocation,
 ``WORKDIR/best.npz`` (the column values), so that whatever is there when the parent stops it is
 the best known:
 
 1. *placed bound*: the LP maximum of the students placed, rounded down (``placed_ub``);
 2. *rank bound*: with that many placed, the LP minimum of the rank cost, raised by rounds of
-   parity cuts (:func:`parity_cuts`) and {0, 1/2}-cuts (:func:`zero_half_cuts`) while they
+   parity cuts and {0, 1/2}-cuts (:mod:`matcher.solvers.highs.cuts`) while they
    raise it; its ceiling is ``rank_lb``;
 3. *fix and solve*: students the LP places integrally stay where it places them, the others
    (and, before a proof or if that finds nothing, everyone at a workstation one of them
