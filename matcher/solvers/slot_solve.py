@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,9 @@ import numpy.typing as npt
 
 from .. import progress
 from ..encoding import Encoded
-from ..result import Status
+from ..result import Result, Status
 from . import highs_runner
-from .base import Choice, build_result
+from .base import Choice, SolverConfig, build_result
 from .greedy import serial_dictatorship
 from .highs.common import FULL_MODEL_COLUMNS
 from .relaxation import relax_weight
@@ -190,7 +191,8 @@ def _read_states(work: Any, out: Outcome, seen: dict[str, str], on_state: Any) -
         on_state(merged)
 
 
-def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> Any:
+def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[], str],
+                name: str) -> Result | None:
     """Levels 1-2 by the slot model (see the module docstring); a :class:`Result`, or None
     when the locks cannot all be honoured (the model is infeasible).
 
