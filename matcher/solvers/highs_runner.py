@@ -98,7 +98,8 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
     collect
         Reads the job folder once the helpers have ended (or were killed).
     roles
-        One process each, told its role; stderr goes to ``stderr_<role>.txt``.
+        One process each, told its role; stderr goes to ``stderr_<role>.txt`` (``stderr.txt``
+        for the role "").
     stop
         Polled about every 0.05 s; true ends the helpers at once.
     tick
@@ -117,7 +118,7 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
         error, stopped = "", False
         try:
             for role in roles:
-                errs.append(open(work / f"stderr_{role}.txt", "wb"))  # noqa: SIM115
+                errs.append(open(_stderr(work, role), "wb"))  # noqa: SIM115
                 procs.append(subprocess.Popen(
                     [sys.executable, "-P", "-c", program, str(work), role], stderr=errs[-1],
                     stdout=2 if log else subprocess.DEVNULL))
@@ -150,7 +151,12 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
         return HelperRun(collect(work), error, stopped)
 
 
+def _stderr(work: Path, role: str) -> Path:
+    """Where a helper's stderr goes: ``stderr.txt``, or ``stderr_<role>.txt``."""
+    return work / (f"stderr_{role}.txt" if role else "stderr.txt")
+
+
 def _last_line(work: Path, role: str) -> str:
     """``": <the last line the helper wrote to stderr>"``, or "" when it wrote nothing."""
-    tail = (work / f"stderr_{role}.txt").read_text(encoding="utf-8", errors="replace").strip()
+    tail = _stderr(work, role).read_text(encoding="utf-8", errors="replace").strip()
     return f": {tail.splitlines()[-1]}" if tail else ""
