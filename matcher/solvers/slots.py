@@ -62,10 +62,10 @@ Parity cuts
     More generally, half the sum of any set of rows, plus half of bounds for the odd
     coefficients, rounded down, is valid; the helper finds sets the LP point violates by
     Gaussian elimination over GF(2) on the tight rows
-    (:func:`matcher.solvers.highs.cuts.zero_half_cuts`). They
-    catch what one Hall row cannot: e.g. at a workstation with a closed term, a mentor with one
-    place a term whose two one-term students (one must come) leave no room for a two-term
-    start, which the LP takes half of. Tier M: LP 74,536, with parity cuts 74,779, with both
+    (:func:`matcher.solvers.highs.cuts.zero_half_cuts`). They catch what one Hall row cannot:
+    e.g. at a workstation with a closed term, a mentor with one place a term whose two
+    one-term students (one must come) leave no room for a two-term start, which the LP takes
+    half of. Tier M: LP 74,536, with parity cuts 74,779, with both
     74,785.75 (so the bound is 74,786, the optimum itself or within 2 of it).
 
 This module builds the model as plain arrays (:class:`SlotModel`) and says when it applies;
