@@ -15,7 +15,7 @@ from .api import solve
 from .check import CheckReport, check
 from .io import ScenarioError, load_scenario, write_result
 from .model import Problem
-from .result import Result, Status
+from .model.result import Result, Status
 
 __all__ = ["CheckReport", "Problem", "Result", "ScenarioError", "Status", "check",
            "load_scenario", "solve", "write_result"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import solvers
 from .model import Problem
-from .result import Result
+from .model.result import Result
 from .solvers.base import SolverConfig
 
 

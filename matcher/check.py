@@ -31,7 +31,7 @@ from typing import Any
 
 from .io import ScenarioError, read_assignments, unescape_cell
 from .model import Problem
-from .result import Result
+from .model.result import Result
 
 
 @dataclass

@@ -22,8 +22,8 @@ from .io import (
     check_out_dir,
     write_result,
 )
+from .model.result import Result, Status
 from .progress import progress
-from .result import Result, Status
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -39,7 +39,7 @@ import pandas as pd
 from .check import check
 from .io import ScenarioError, _decode, atomic_folder, read_assignments
 from .model import Problem
-from .result import Result
+from .model.result import Result
 from .rolling import capacity_by_term, policy_window
 
 __all__ = ["CHANGES", "Comparison", "Page", "ResultView", "compare", "kpis", "markdown_table",

@@ -63,7 +63,7 @@ from .io import TABLES, ScenarioError, escape_cell
 
 if TYPE_CHECKING:
     from .model import Problem
-    from .result import Placement, Result
+    from .model.result import Placement, Result
 
 MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
 """Largest workbook file read (64 MiB, as for one CSV table)."""

@@ -38,7 +38,7 @@ from typing import Any
 from . import progress as _progress
 from .check import check
 from .model import Lock, Mentor, Problem, Student, Supervisor, TermCapacity
-from .result import Placement, Result, Status
+from .model.result import Placement, Result, Status
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
 """Cap on the time limit of one verifying re-solve (the result's own limit if shorter)."""

@@ -29,17 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .aliases import canonical_header
-from .model import (
+from .model.capacity import Occupancy, apply_occupancy
+from .model.errors import ProblemIssue, ScenarioError, error_reason
+from .model.problem import (
     Lock,
     Mentor,
     ObjectiveSettings,
     Pair,
     Policy,
     Problem,
-    ProblemIssue,
     Ranking,
     SolverSettings,
     Student,
@@ -47,16 +48,15 @@ from .model import (
     TermCapacity,
     University,
     Workstation,
+    checked_problem,
     cross_check,
-    lock_overloads,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .result import Result
+    from .model.result import Result
 
-MAX_ERRORS = 50
 LIST_SEPARATORS = (";", "；", "、")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest input table read (64 MiB, about a million student rows); larger files are refused."""
@@ -64,35 +64,8 @@ MAX_YAML_BYTES = 1024 * 1024
 """Largest ``scenario.yaml`` read (1 MiB: it holds settings, never data)."""
 
 
-class ScenarioError(Exception):
-    """Invalid input: carries every message found, one line each (at most ``MAX_ERRORS``)."""
-
-    def __init__(self, messages: list[str]):
-        self.messages = messages[:MAX_ERRORS]
-        extra = len(messages) - len(self.messages)
-        if extra > 0:
-            self.messages.append(f"... and {extra} more error(s) not shown")
-        super().__init__("\n".join(self.messages))
-
-
 class ResultExistsError(Exception):
     """The output folder exists and is not empty, and overwriting was not asked for."""
-
-
-class Occupancy(BaseModel):
-    """A row of the optional ``occupancy.csv``: places an earlier cohort already uses.
-
-    Not a :class:`~matcher.model.Problem` field: :func:`load_scenario` subtracts these rows
-    from the capacities (:func:`matcher.rolling.apply_occupancy`), so every solver and the
-    checker see only the remaining places. Rows add up; ``mentor_id`` (optional) also counts
-    the places against that mentor.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-    workstation_id: str = Field(min_length=1)
-    term: str = Field(min_length=1)
-    used: int = Field(ge=0, le=1_000_000)
-    mentor_id: str | None = None
 
 
 # ---- tables ---------------------------------------------------------------------------------
@@ -468,21 +441,6 @@ def table_rows(table: _Table, rows: list[list[str]], errors: list[str],
     return out
 
 
-def error_reason(err: Any) -> str:
-    """Turn a pydantic error into a short instruction."""
-    kind = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
-        return f"is too small; give a value {'>=' if 'ge' in ctx else '>'} {bound}"
-    if kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt"))
-        return f"is too large; give a value <= {bound}"
-    if kind == "too_short":
-        return "is empty; give at least one value"
-    return f"is invalid ({err.get('msg', kind)})"
-
-
 _SCENARIO_KEYS = {"name", "terms", "term_months", "policy", "solver", "objective", "description"}
 
 
@@ -802,36 +760,6 @@ def _load_workbook(book: Path, *, occupancy: bool) -> Problem:
     return _build(book, settings, tables, errors, hashes, src, occupancy=occupancy)
 
 
-def checked_problem(fields: dict[str, Any], field_line: Callable[[str, str], str],
-                    issue_text: Callable[[ProblemIssue], str]) -> Problem:
-    """A Problem from its fields, with every field error and cross-table issue located.
-
-    Parameters
-    ----------
-    fields
-        :class:`~matcher.model.Problem` fields.
-    field_line
-        ``(field path, reason) -> message line`` for a field that does not validate.
-    issue_text
-        ``issue -> message line`` for a broken cross-table rule (:func:`cross_check`,
-        :func:`lock_overloads`).
-
-    Raises
-    ------
-    ScenarioError
-        With one line per problem.
-    """
-    try:
-        problem = Problem.model_validate(fields, context={"cross_checked": True})
-    except ValidationError as e:
-        raise ScenarioError([field_line(".".join(map(str, err["loc"])), error_reason(err))
-                             for err in e.errors()]) from None
-    issues = cross_check(problem) or lock_overloads(problem)
-    if issues:
-        raise ScenarioError([issue_text(i) for i in issues])
-    return problem
-
-
 def _build(path: Path, settings: dict[str, Any] | None, tables: dict[str, list[Any] | None],
            errors: list[str], hashes: dict[str, str], src: _Source, *,
            occupancy: bool) -> Problem:
@@ -854,8 +782,6 @@ def _build(path: Path, settings: dict[str, Any] | None, tables: dict[str, list[A
     unchecked = checked_problem(fields, lambda loc, why: f"{at(loc)}: {why}",
                                 lambda issue: issue_line(issue, src))
     if occupied and occupancy:
-        from .rolling import apply_occupancy  # deferred: rolling imports this module
-
         try:
             return apply_occupancy(unchecked, occupied,
                                    source=src.labels.get("occupancy", "occupancy.csv"),

@@ -46,11 +46,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .io import ScenarioError, load_scenario, read_assignments
-from .result import Status
+from .model.result import Status
 
 if TYPE_CHECKING:
     from .model import Problem
-    from .result import Result
+    from .model.result import Result
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

@@ -32,7 +32,7 @@ from typing import Any
 from .check import check
 from .io import ScenarioError, read_assignments, unescape_cell
 from .model import Problem
-from .result import Placement, Result, Status
+from .model.result import Placement, Result, Status
 
 _STATUS_MEANING = {
     Status.OPTIMAL: "every objective level is proven optimal",

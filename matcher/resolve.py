@@ -31,7 +31,7 @@ from . import solvers
 from .check import check
 from .io import ScenarioError, escape_cell, read_assignments, write_result
 from .model import Problem
-from .result import Result
+from .model.result import Result
 from .solvers.base import SolverConfig
 from .variant import Variant, VariantSpec, apply_variant, write_scenario
 

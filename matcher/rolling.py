@@ -30,12 +30,11 @@ reports demand against capacity per year and per term.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,207 +44,30 @@ import pandas as pd
 
 from .io import (
     TABLES,
-    Occupancy,
-    ScenarioError,
     atomic_folder,
-    checked_problem,
-    issue_line,
     read_assignments,
     read_table,
     table_rows,
     write_result,
 )
-from .model import Mentor, Policy, Problem, TermCapacity
+from .model import Policy, Problem, ScenarioError
+from .model.capacity import (
+    Occupancy,
+    Use,
+    apply_occupancy,
+    built_in_code,
+    capacity_by_term,
+    policy_window,
+    rebuild,
+    subtract,
+)
 
 if TYPE_CHECKING:
-    from .result import Result
+    from .model import Result
 
 __all__ = ["CohortRun", "RollingReport", "apply_occupancy", "apply_previous", "built_in_code",
            "capacity_by_term", "policy_window", "read_occupancy", "rebuild", "shift_term",
            "simulate", "subtract", "write_rolling"]
-
-
-# ---- the one transformation -----------------------------------------------------------------
-def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
-    """A copy of ``problem`` with some fields replaced, validated like a loaded scenario.
-
-    Parameters
-    ----------
-    problem
-        The problem to start from.
-    label
-        Prefix of every error line (what made the change), e.g. ``"occupancy.csv"``.
-    **update
-        :class:`~matcher.model.Problem` fields to replace.
-
-    Raises
-    ------
-    ScenarioError
-        When the changed problem breaks a rule of the format (one line per issue).
-    """
-    fields = {name: getattr(problem, name) for name in Problem.model_fields}
-    fields.update(update)
-    return checked_problem(fields, lambda loc, why: f"{label}: {loc} {why}",
-                           lambda issue: f"{label}: {issue_line(issue)}")
-
-
-_PROVENANCE = ("input_sha256", "input_files", "source")
-
-
-def built_in_code() -> dict[str, Any]:
-    """The provenance fields of a problem built in code (their empty defaults).
-
-    A changed problem is not what its files say: variants and cohorts reset these fields.
-    """
-    return {k: Problem.model_fields[k].default for k in _PROVENANCE if k in Problem.model_fields}
-
-
-def capacity_by_term(problem: Problem) -> dict[tuple[str, str], int]:
-    """``(workstation_id, term) -> places``: the capacity with its per-term overrides."""
-    cap = {(w.workstation_id, t): w.capacity for w in problem.workstations for t in problem.terms}
-    for tc in problem.term_capacities:
-        cap[tc.workstation_id, tc.term] = tc.capacity
-    return cap
-
-
-@dataclass(frozen=True)
-class _Use:
-    """Places used at a workstation (and maybe a mentor) in one term, with where it was said."""
-
-    where: str  # "occupancy.csv row 3", "prev/assignments.csv row 5"
-    workstation_id: str
-    mentor_id: str | None
-    term: str
-    used: int
-    term_column: str = "term"
-    used_column: str = "used"
-
-
-def _student_terms(problem: Problem) -> set[str]:
-    """Terms in which some student of the problem could be placed."""
-    out: set[str] = set()
-    for st in problem.students:
-        first, last = problem.window(st)
-        out.update(problem.terms[first:last + 1])
-    return out
-
-
-def subtract(problem: Problem, uses: Iterable[_Use], label: str,
-             input_file: tuple[str, bytes] | None = None) -> Problem:
-    """Reduce capacities by places already used (see the module docstring for the rules).
-
-    ``input_file`` (name, content) is an extra input the uses came from; it is folded into the
-    problem's ``input_sha256`` (and ``input_files``).
-
-    Raises
-    ------
-    ScenarioError
-        One line per bad use, naming where it was given.
-    """
-    errors: list[str] = []
-    ws_ids = {w.workstation_id for w in problem.workstations}
-    mentors = {m.mentor_id: m for m in problem.mentors}
-    cap = capacity_by_term(problem)
-    ws_used: Counter[tuple[str, str]] = Counter()
-    m_used: Counter[tuple[str, str]] = Counter()
-    full: set[tuple[str, str]] = set()
-    for u in uses:
-        ok = True
-        if u.workstation_id not in ws_ids:
-            errors.append(f"{u.where}, workstation_id: unknown workstation '{u.workstation_id}' "
-                          "(not in workstations.csv); remove the row or add the workstation")
-            ok = False
-        if u.term not in problem.term_index:
-            errors.append(f"{u.where}, {u.term_column}: unknown term '{u.term}' (not in "
-                          "scenario.yaml terms); use one of " + ", ".join(problem.terms))
-            ok = False
-        mentor = mentors.get(u.mentor_id) if u.mentor_id is not None else None
-        if u.mentor_id is not None and mentor is None:
-            errors.append(f"{u.where}, mentor_id: unknown mentor '{u.mentor_id}' (not in "
-                          "mentors.csv); give a mentor of the workstation or leave it empty")
-            ok = False
-        elif mentor is not None and mentor.workstation_id != u.workstation_id:
-            errors.append(f"{u.where}, mentor_id: mentor '{u.mentor_id}' works at "
-                          f"'{mentor.workstation_id}', not at '{u.workstation_id}'; give a "
-                          "mentor of that workstation or leave it empty")
-            ok = False
-        if not ok or u.used == 0:
-            continue
-        key = (u.workstation_id, u.term)
-        ws_used[key] += u.used
-        if ws_used[key] > cap[key] and key not in full:
-            full.add(key)
-            errors.append(f"{u.where}, {u.used_column}: '{u.workstation_id}' holds {cap[key]} "
-                          f"place(s) in {u.term} but {ws_used[key]} are used (rows add up); "
-                          "lower the places used or raise the capacity in workstations.csv or "
-                          "workstation_terms.csv")
-        if mentor is not None:
-            mkey = (mentor.mentor_id, u.term)
-            m_used[mkey] += u.used
-            if m_used[mkey] > mentor.capacity and mkey not in full:
-                full.add(mkey)
-                errors.append(f"{u.where}, mentor_id: mentor '{mentor.mentor_id}' takes "
-                              f"{mentor.capacity} student(s) per term but {m_used[mkey]} are "
-                              f"used in {u.term} (rows add up); lower the places used or raise "
-                              "the mentor's capacity in mentors.csv")
-    if errors:
-        raise ScenarioError(errors)
-    if not ws_used:
-        return problem
-    overrides = {(tc.workstation_id, tc.term): tc.capacity for tc in problem.term_capacities}
-    for key, used in ws_used.items():
-        overrides[key] = cap[key] - used
-    tix = problem.term_index
-    # existing overrides keep their rows (new values); new ones follow in calendar order
-    known = [(tc.workstation_id, tc.term) for tc in problem.term_capacities]
-    extra = sorted(set(overrides) - set(known), key=lambda k: (tix[k[1]], k[0]))
-    term_caps = tuple(TermCapacity(workstation_id=w, term=t, capacity=overrides[w, t])
-                      for w, t in known + extra)
-    relevant = _student_terms(problem)
-    busiest: dict[str, int] = {}
-    for (mid, t), used in m_used.items():
-        if t in relevant:
-            busiest[mid] = max(busiest.get(mid, 0), used)
-    new_mentors = tuple(
-        m if m.mentor_id not in busiest
-        else Mentor(**{**m.model_dump(), "capacity": m.capacity - busiest[m.mentor_id]})
-        for m in problem.mentors)
-    update: dict[str, Any] = {"term_capacities": term_caps, "mentors": new_mentors}
-    if input_file is not None:  # the earlier result is part of the input now
-        name, data = input_file
-        update["input_sha256"] = hashlib.sha256(problem.input_sha256.encode()
-                                                + data).hexdigest()
-        if "input_files" in Problem.model_fields:
-            update["input_files"] = tuple(sorted(
-                (*problem.input_files, (name, hashlib.sha256(data).hexdigest()))))
-    return rebuild(problem, f"after subtracting {label}", **update)
-
-
-def apply_occupancy(problem: Problem, rows: Sequence[Occupancy], *,
-                    source: str = "occupancy.csv", numbers: Sequence[int] | None = None
-                    ) -> Problem:
-    """The problem with ``occupancy.csv`` rows subtracted from its capacities.
-
-    Parameters
-    ----------
-    problem
-        A problem with full capacities.
-    rows
-        The rows, in file order (row numbers in messages are 1-based).
-    source
-        The file (or sheet) name used in messages.
-    numbers
-        The row number to show for each row (a workbook's own row numbers); default 1, 2, ...
-
-    Raises
-    ------
-    ScenarioError
-        Unknown workstation, mentor or term, or more places used than there are.
-    """
-    shown = list(numbers) if numbers is not None and len(numbers) == len(rows) else list(
-        range(1, len(rows) + 1))
-    return subtract(problem, (_Use(f"{source} row {r}", o.workstation_id, o.mentor_id, o.term,
-                                   o.used) for r, o in zip(shown, rows, strict=True)), source)
 
 
 def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
@@ -282,13 +104,13 @@ def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
 
 
 def _previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
-                   ) -> tuple[list[_Use], list[str]]:
+                   ) -> tuple[list[Use], list[str]]:
     """Turn an earlier cohort's ``assignments.csv`` into uses of this problem's terms."""
     rows = read_assignments(result_dir)
     where_file = Path(result_dir) / "assignments.csv"
     tix = problem.term_index
     students = {s.student_id for s in problem.students}
-    uses: list[_Use] = []
+    uses: list[Use] = []
     errors: list[str] = []
     outside = 0
     for r, row in enumerate(rows, start=1):
@@ -315,7 +137,7 @@ def _previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
             continue
         mentor = row.get("mentor_id") or None
         for k in range(first, last + 1):
-            uses.append(_Use(where, row.get("workstation_id", ""), mentor, problem.terms[k], 1,
+            uses.append(Use(where, row.get("workstation_id", ""), mentor, problem.terms[k], 1,
                              term_column="start_term", used_column="workstation_id"))
     if errors:
         raise ScenarioError(errors)
@@ -474,13 +296,6 @@ def _occupancy_rows(counts: Counter[tuple[str, str | None, str]], terms: Sequenc
     keys = sorted(merged, key=lambda k: (tix[k[2]], k[0], k[1] or ""))
     return tuple(Occupancy(workstation_id=w, mentor_id=m, term=t, used=merged[w, m, t])
                  for w, m, t in keys)
-
-
-def policy_window(problem: Problem) -> list[str]:
-    """The terms of the policy window (all terms when there is none), in calendar order."""
-    first, last = (problem.term_index[t] for t in
-                   (problem.policy.window or (problem.terms[0], problem.terms[-1])))
-    return list(problem.terms[first:last + 1])
 
 
 def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,

@@ -30,13 +30,14 @@ from matcher.model import (
     Policy,
     Problem,
     Ranking,
+    Result,
+    Status,
     Student,
     Supervisor,
     TermCapacity,
     University,
     Workstation,
 )
-from matcher.result import Result, Status
 from matcher.solvers import EXACT, names
 from matcher.solvers.flow import build_graph, relaxation
 

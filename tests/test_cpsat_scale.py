@@ -15,7 +15,7 @@ import pytest
 import matcher
 from matcher.encoding import encode
 from matcher.generate import generate_scenario
-from matcher.result import Status
+from matcher.model import Status
 from matcher.solvers import cpsat, lagrange
 
 

@@ -31,8 +31,7 @@ from matcher.check import check_result_dir
 from matcher.cli import cli
 from matcher.io import TABLES, escape_cell, unescape_cell, write_result
 from matcher.manifest import verify_result
-from matcher.model import Problem
-from matcher.result import Status
+from matcher.model import Problem, Status
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

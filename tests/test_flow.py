@@ -10,8 +10,7 @@ from test_packing import _improved, _one_place_stations
 
 from matcher.check import check
 from matcher.encoding import encode
-from matcher.model import Problem
-from matcher.result import Status
+from matcher.model import Problem, Status
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.flow import reassign
 from matcher.solvers.packing import improve_rank

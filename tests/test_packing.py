@@ -12,8 +12,7 @@ from strategies import problems
 from matcher import load_scenario
 from matcher.check import check
 from matcher.encoding import Encoded, encode
-from matcher.model import Problem
-from matcher.result import Status
+from matcher.model import Problem, Status
 from matcher.solvers.base import Choice, SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
 from matcher.solvers.packing import (

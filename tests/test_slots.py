@@ -20,12 +20,12 @@ from matcher.model import (
     Mentor,
     Policy,
     Problem,
+    Status,
     Student,
     Supervisor,
     University,
     Workstation,
 )
-from matcher.result import Status
 from matcher.solvers import slots
 from matcher.solvers.slots_highs import parity_cuts, zero_half_cuts
 

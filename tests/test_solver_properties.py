@@ -28,8 +28,7 @@ from strategies import problems, tiny_problems
 import matcher
 from matcher import solvers
 from matcher.cli import cli
-from matcher.model import Problem
-from matcher.result import Result, Status
+from matcher.model import Problem, Result, Status
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
 SETTINGS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}

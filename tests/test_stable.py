@@ -31,13 +31,14 @@ from matcher.model import (
     Policy,
     Problem,
     Ranking,
+    Result,
     SolverSettings,
+    Status,
     Student,
     Supervisor,
     University,
     Workstation,
 )
-from matcher.result import Result, Status
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
 

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 
 from ..model import Problem
-from ..result import Result
+from ..model.result import Result
 from .base import SolverConfig
 
 _MODULES: dict[str, str] = {

@@ -95,7 +95,7 @@ from ortools.sat.python import cp_model
 from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from . import slots
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows

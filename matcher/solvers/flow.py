@@ -62,7 +62,7 @@ from ortools.graph.python import min_cost_flow
 
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result
 from .packing import (
     Loads,

@@ -72,7 +72,7 @@ import numpy.typing as npt
 
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .aggregate import GroupKey, PoolKey, StartKey, assign, default_key, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .greedy import serial_dictatorship

@@ -1196,7 +1196,7 @@ def solve_slots(enc: Encoded, config: Any, t0: float, halt: Any, name: str) -> A
     import time
 
     from .. import progress
-    from ..result import Status
+    from ..model.result import Status
     from .base import build_result
     from .milp import relax_weight
 

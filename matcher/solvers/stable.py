@@ -90,7 +90,7 @@ from ortools.sat.python import cp_model
 
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .aggregate import GroupKey, PairKey, PoolKey, StartKey, assign, group_of, span_of
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .cpsat import (

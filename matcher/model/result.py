@@ -1,4 +1,4 @@
-"""One result type for every solver, with an honest status."""
+"""The result: one type for every solver (Result, Placement), with an honest Status."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""The problem: one frozen, validated pydantic object.
+"""The problem: one frozen, validated pydantic object, and the rules that span its tables.
 
-A :class:`Problem` is built once, by :func:`matcher.io.load_scenario` from a scenario folder, or
+A :class:`Problem` is built once, by :func:`matcher.load_scenario` from a scenario folder, or
 directly by a library caller or a test strategy. It is immutable: solvers, the checker and the
-reports all read the same object and none of them can change it.
+reports all read the same object and none of them can change it. Building a problem (or one of
+its entities) in code with bad data raises :class:`~matcher.model.errors.ProblemError` with
+every issue found, never a raw pydantic ``ValidationError``.
 
 Entities keep the order of their source rows, so that a validation message can name the row;
 solvers never rely on that order (the encoding sorts by id, see :mod:`matcher.encoding`).
@@ -11,23 +13,41 @@ solvers never rely on that order (the encoding sorts by id, see :mod:`matcher.en
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic._internal._model_construction import ModelMetaclass
+
+from .errors import ProblemError, ProblemIssue, ScenarioError, error_reason
 
 
-class _Frozen(BaseModel):
+class _Checked(ModelMetaclass):
+    """Calling a model class (``Student(...)``, ``Problem(...)``) raises ProblemError.
+
+    Only a direct call is wrapped: ``model_validate`` and the validation of nested entities
+    keep pydantic's own errors, which the readers turn into located messages.
+    """
+
+    if not TYPE_CHECKING:  # type checkers keep pydantic's field-by-field signature
+        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().__call__(*args, **kwargs)
+            except ValidationError as e:
+                raise ProblemError(validation_issues(e, cls)) from None
+
+
+class _Frozen(BaseModel, metaclass=_Checked):
     """Base for every model: immutable, no unknown fields, finite numbers only."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -169,30 +189,6 @@ class Ranking(_Frozen):
     rank: int = Field(ge=1, le=1_000_000)
 
 
-@dataclass(frozen=True)
-class ProblemIssue:
-    """One thing wrong with a problem, located by table, row (0-based index) and column."""
-
-    table: str
-    row: int | None
-    column: str | None
-    message: str
-
-
-class ProblemError(ValueError):
-    """A problem that breaks the format's rules; carries every issue found."""
-
-    def __init__(self, issues: list[ProblemIssue]):
-        self.issues = issues
-        head = "; ".join(
-            f"{i.table}" + (f" row {i.row + 1}" if i.row is not None else "")
-            + (f", {i.column}" if i.column else "") + f": {i.message}"
-            for i in issues[:5]
-        )
-        more = f" (and {len(issues) - 5} more)" if len(issues) > 5 else ""
-        super().__init__(head + more)
-
-
 class Problem(_Frozen):
     """A complete allocation problem: everything a solver or the checker needs.
 
@@ -218,6 +214,12 @@ class Problem(_Frozen):
         built in code); the audit manifest records them.
     source
         The scenario path it was loaded from, absolute (empty for problems built in code).
+
+    Raises
+    ------
+    ProblemError
+        When built with data that breaks a rule: every issue found, located by table, row
+        (0-based) and column.
     """
 
     name: str = Field(min_length=1)
@@ -589,3 +591,87 @@ def lock_overloads(p: Problem) -> list[ProblemIssue]:
                 f"(students.csv), who takes {s_cap[sid]}; remove a lock, change a "
                 "supervisor_id or raise the supervisor's capacity")))
     return out
+
+
+TABLE_OF_FIELD: dict[str, str] = {
+    "students": "students", "workstations": "workstations", "mentors": "mentors",
+    "supervisors": "supervisors", "universities": "universities",
+    "term_capacities": "workstation_terms", "pairs": "pairs", "locks": "locks",
+    "rankings": "rankings",
+}
+"""Problem field -> the table its rows come from (the other fields are ``scenario`` settings)."""
+
+_ENTITY_TABLE: dict[type[BaseModel], str] = {
+    Student: "students", Workstation: "workstations", Mentor: "mentors",
+    Supervisor: "supervisors", University: "universities", TermCapacity: "workstation_terms",
+    Pair: "pairs", Lock: "locks", Ranking: "rankings",
+}
+_SETTINGS_SECTION: dict[type[BaseModel], str] = {
+    Policy: "policy", SolverSettings: "solver", ObjectiveSettings: "objective"}
+
+
+def _reason(err: Any) -> str:
+    if err.get("type") == "missing":
+        return "is missing; give a value"
+    if err.get("type") == "extra_forbidden":
+        return "is not a field; remove it"
+    return error_reason(err)
+
+
+def validation_issues(error: ValidationError, model: type[BaseModel]) -> list[ProblemIssue]:
+    """The issues of a pydantic error raised while building ``model``, located by table.
+
+    A problem's cross-table issues (:func:`cross_check`) come back as they are; a field error
+    is located by its table, row and column (settings by ``scenario`` and the setting's path).
+    """
+    out: list[ProblemIssue] = []
+    for err in error.errors():
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, ProblemError):
+            out += cause.issues
+            continue
+        loc = [str(x) if not isinstance(x, int) else x for x in err["loc"]]
+        message = _reason(err)
+        if model in _ENTITY_TABLE:
+            column = str(loc[0]) if loc else None
+            out.append(ProblemIssue(_ENTITY_TABLE[model], None, column, message))
+        elif model in _SETTINGS_SECTION:
+            path = ".".join(map(str, [_SETTINGS_SECTION[model], *loc]))
+            out.append(ProblemIssue("scenario", None, path, message))
+        elif loc and loc[0] in TABLE_OF_FIELD:
+            row = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            column = str(loc[2]) if len(loc) > 2 else None
+            out.append(ProblemIssue(TABLE_OF_FIELD[str(loc[0])], row, column, message))
+        else:
+            out.append(ProblemIssue("scenario", None, ".".join(map(str, loc)) or None, message))
+    return out
+
+
+def checked_problem(fields: dict[str, Any], field_line: Callable[[str, str], str],
+                    issue_text: Callable[[ProblemIssue], str]) -> Problem:
+    """A Problem from its fields, with every field error and cross-table issue located.
+
+    Parameters
+    ----------
+    fields
+        :class:`Problem` fields.
+    field_line
+        ``(field path, reason) -> message line`` for a field that does not validate.
+    issue_text
+        ``issue -> message line`` for a broken cross-table rule (:func:`cross_check`,
+        :func:`lock_overloads`).
+
+    Raises
+    ------
+    ScenarioError
+        With one line per problem.
+    """
+    try:
+        problem = Problem.model_validate(fields, context={"cross_checked": True})
+    except ValidationError as e:
+        raise ScenarioError([field_line(".".join(map(str, err["loc"])), error_reason(err))
+                             for err in e.errors()]) from None
+    issues = cross_check(problem) or lock_overloads(problem)
+    if issues:
+        raise ScenarioError([issue_text(i) for i in issues])
+    return problem
