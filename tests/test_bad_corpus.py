@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from matcher import ScenarioError, load_scenario
-from matcher import io as mio
 from matcher.cli import cli
+from matcher.formats import cells as mio
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from matcher import bench, solvers
-from matcher.bench import COLUMNS, Tier, run_bench, tier_scenario
+from matcher import solvers
 from matcher.cli import cli
+from matcher.planning import bench
+from matcher.planning.bench import COLUMNS, Tier, run_bench, tier_scenario
 
 TINY_TIER = Tier("T", students=40, workstations=6, universities=2, seed=3, time_limit_s=10.0)
 
@@ -139,7 +140,7 @@ def test_cli_bench_prints_and_writes_the_table(tmp_path: Path,
 def test_plain_ratio_compares_cpsat_with_the_plain_model() -> None:
     """The ratio line divides cpsat's time, memory and rank cost by the plain model's (same
     placed), says why when the plain model found nothing, and is absent without both rows."""
-    from matcher.bench import plain_ratio
+    from matcher.planning.bench import plain_ratio
 
     ours = {"solver": "cpsat", "status": "OPTIMAL", "placed": 10, "rank_cost": 30,
             "solve_s": 2.0, "peak_rss_mib": 100.0}

@@ -16,19 +16,18 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from matcher import load_scenario, solve
+from matcher import ScenarioError, load_scenario, solve, write_result
 from matcher.cli import cli
-from matcher.compare import (
+from matcher.planning.compare import (
     ResultView,
     compare,
     kpis,
     moves,
-    read_result,
     view_of,
     write_comparison,
 )
-from matcher.io import ScenarioError, write_result
-from matcher.variant import VariantSpec, apply_variant
+from matcher.planning.compare import read_view as read_result
+from matcher.planning.variant import VariantSpec, apply_variant
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

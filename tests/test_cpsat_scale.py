@@ -14,8 +14,8 @@ import pytest
 
 import matcher
 from matcher.encoding import encode
-from matcher.generate import generate_scenario
 from matcher.model import Status
+from matcher.planning.generate import generate_scenario
 from matcher.solvers import cpsat, lagrange
 
 

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 import matcher
 from matcher.check import check
 from matcher.cli import cli
-from matcher.explain import Change, ExplainError, Explanation, explain
 from matcher.model import (
     Lock,
     Mentor,
@@ -25,6 +24,7 @@ from matcher.model import (
     TermCapacity,
     Workstation,
 )
+from matcher.planning.explain import Change, ExplainError, Explanation, explain
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

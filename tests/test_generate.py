@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from matcher.generate import generate_scenario
+from matcher.planning.generate import generate_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 CODES = {f"08{k}" for k in range(54, 62)}

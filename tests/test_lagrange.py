@@ -20,8 +20,8 @@ from strategies import problems
 
 import matcher
 from matcher.encoding import encode
-from matcher.generate import generate_scenario
 from matcher.model import Problem, Status
+from matcher.planning.generate import generate_scenario
 from matcher.solvers import lagrange
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.flow import relaxation as flow_relaxation

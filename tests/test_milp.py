@@ -22,8 +22,8 @@ from strategies import problems, tiny_problems
 
 import matcher
 from matcher.encoding import encode
-from matcher.generate import generate_scenario
 from matcher.model import Lock, Problem, Result, Status
+from matcher.planning.generate import generate_scenario
 from matcher.solvers import EXACT, names
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship

@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 import matcher
+from matcher import read_result
 from matcher.cli import cli
 from matcher.model import Problem
-from matcher.report import read_result, render_report, write_report
+from matcher.reports.html import render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

@@ -12,12 +12,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import tiny_problems
 
-from matcher import load_scenario, solve
+from matcher import ScenarioError, load_scenario, solve, write_result
 from matcher.check import check
 from matcher.cli import cli
-from matcher.io import ScenarioError, write_result
-from matcher.resolve import resolve
-from matcher.variant import CloseRule, VariantSpec, read_variant
+from matcher.planning.resolve import resolve
+from matcher.planning.variant_spec import CloseRule, VariantSpec, read_variant
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
 

@@ -19,19 +19,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from matcher import check, load_scenario
+from matcher import ScenarioError, check, load_scenario
 from matcher.cli import cli
-from matcher.generate import generate_scenario
-from matcher.io import ScenarioError
 from matcher.model import Problem
-from matcher.rolling import (
-    RollingReport,
-    built_in_code,
-    capacity_by_term,
-    shift_term,
-    simulate,
-    write_rolling,
-)
+from matcher.model.capacity import built_in_code, capacity_by_term
+from matcher.planning.generate import generate_scenario
+from matcher.planning.rolling import RollingReport, shift_term, simulate, write_rolling
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

@@ -14,7 +14,6 @@ from ortools.sat.python import cp_model
 
 import matcher
 from matcher.encoding import encode
-from matcher.generate import generate_scenario
 from matcher.model import (
     Lock,
     Mentor,
@@ -26,6 +25,7 @@ from matcher.model import (
     University,
     Workstation,
 )
+from matcher.planning.generate import generate_scenario
 from matcher.solvers import slots
 from matcher.solvers.slots_highs import parity_cuts, zero_half_cuts
 

@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from matcher import load_scenario
+from matcher import ScenarioError, load_scenario
 from matcher.cli import cli
-from matcher.io import ScenarioError
-from matcher.sweep import HEADLINE, grid, open_executor, parse_vary, run_sweep, write_sweep
+from matcher.planning.sweep import HEADLINE, grid, open_executor, parse_vary, run_sweep, write_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny"

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from matcher import load_scenario
+from matcher import ScenarioError, load_scenario
 from matcher.cli import cli
-from matcher.io import ScenarioError
+from matcher.formats.scenario import write_scenario
 from matcher.model import Problem
-from matcher.rolling import built_in_code
-from matcher.variant import (
+from matcher.model.capacity import built_in_code
+from matcher.planning.variant import (
     VariantSpec,
     apply_variant,
     build_variant,
@@ -30,7 +30,6 @@ from matcher.variant import (
     new_ids,
     read_variant,
     scale_largest_remainder,
-    write_scenario,
     write_variant,
 )
 

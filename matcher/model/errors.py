@@ -3,9 +3,9 @@
 :class:`ProblemIssue` locates one broken rule by table, row and column; :class:`ProblemError`
 (what building a :class:`~matcher.model.Problem` in code raises) carries every issue found.
 :class:`ScenarioError` is the error every reader and transformation raises for bad input: one
-message line per problem, each saying where it is and what to do. :func:`issue_line` writes an
-issue as such a line for a scenario folder of CSVs (:mod:`matcher.formats.locations` also names
-sheets and Excel's rows).
+message line per problem, each saying where it is and what to do. :func:`issue_line` writes
+an issue as such a line for a scenario folder of CSVs (:mod:`matcher.formats.locations` also
+names sheets and Excel's rows).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Compare allocations: KPIs side by side and who moves where.
 
 :func:`compare` takes two or more results (folders written by ``matcher solve``, or
-:class:`~matcher.result.Result` objects), each with the scenario it was solved from when known,
+:class:`~matcher.model.Result` objects), each with the scenario it was solved from when known,
 and gives
 
 * a KPI table, one column per result (and ``delta:<label>`` columns against the first): students,
@@ -16,34 +16,34 @@ and gives
 KPIs are recomputed from the rows and the scenario (with :func:`matcher.check.check`), not taken
 from ``summary.json``; without a scenario only the figures the result folder holds are given.
 :func:`write_comparison` writes the tables as CSV plus a self-contained ``report.md`` and
-``report.html``; the small page builder here (:class:`Page`) also serves the sweep and rolling
-reports.
+``report.html`` (:class:`matcher.reports.pages.Page`).
 """
 
 from __future__ import annotations
 
-import base64
-import csv
-import html
-import json
-import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .check import check
-from .io import ScenarioError, _decode, atomic_folder, read_assignments
-from .model import Problem
-from .model.result import Result
-from .rolling import capacity_by_term, policy_window
+from ..check import check
+from ..formats.resultdir import (
+    atomic_folder,
+    read_assignments,
+    read_summary,
+    read_unassigned,
+    result_folder,
+)
+from ..model import Problem, Result, ScenarioError
+from ..model.capacity import capacity_by_term, policy_window
+from ..reports.pages import Page, is_number
 
-__all__ = ["CHANGES", "Comparison", "Page", "ResultView", "compare", "kpis", "markdown_table",
-           "moves", "read_result", "view_of", "write_comparison"]
+__all__ = ["CHANGES", "Comparison", "ResultView", "compare", "kpis", "moves", "read_view",
+           "view_of", "write_comparison"]
 
 CHANGES = ("new", "gone", "placed", "unplaced", "moved", "retimed", "mentor", "supervisor")
 """Kinds of student-level change, most telling first."""
@@ -83,42 +83,20 @@ class ResultView:
         return {r.get("student_id", ""): r for r in self.rows}
 
 
-def read_result(path: str | os.PathLike[str], label: str | None = None) -> ResultView:
-    """Read a result folder written by ``matcher solve``.
+def read_view(path: str | os.PathLike[str], label: str | None = None) -> ResultView:
+    """Read a result folder written by ``matcher solve`` (through
+    :mod:`matcher.formats.resultdir`; ``summary.json`` may be absent).
 
     Raises
     ------
     ScenarioError
         Not a folder, no ``assignments.csv``, a missing column, unreadable files.
     """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise ScenarioError([f"{folder}: not a result folder; give a folder written by "
-                             "matcher solve"])
+    folder = result_folder(path)
     rows = read_assignments(folder)
-    unassigned: list[str] = []
-    upath = folder / "unassigned.csv"
-    if upath.is_file():
-        errors: list[str] = []
-        text = _decode(upath.read_bytes(), str(upath), errors)
-        if text is None:
-            raise ScenarioError(errors)
-        reader = csv.DictReader(text.splitlines())
-        if reader.fieldnames is None or "student_id" not in reader.fieldnames:
-            raise ScenarioError([f"{upath}: missing column student_id; give the file written "
-                                 "by matcher solve"])
-        unassigned = [(r.get("student_id") or "").strip() for r in reader]
-    summary: dict[str, Any] = {}
-    spath = folder / "summary.json"
-    if spath.is_file():
-        try:
-            loaded = json.loads(spath.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ScenarioError([f"{spath}: not valid JSON ({e}); give the file written by "
-                                 "matcher solve"]) from None
-        summary = loaded if isinstance(loaded, dict) else {}
-    return ResultView(label or folder.name, str(folder), tuple(rows),
-                      tuple(u for u in unassigned if u), summary)
+    unassigned = tuple(sid for sid, _reason in read_unassigned(folder))
+    summary = read_summary(folder, required=False)
+    return ResultView(label or folder.name, str(folder), tuple(rows), unassigned, summary)
 
 
 def view_of(result: Result, label: str) -> ResultView:
@@ -361,7 +339,7 @@ def compare(views: Sequence[ResultView], problems: Sequence[Problem | None]) -> 
         for v, t in zip(views[1:], table[1:], strict=True):
             a: Any = table[0].get(k)
             b: Any = t.get(k)
-            row[f"delta:{v.label}"] = round(b - a, 6) if _num(a) and _num(b) else None
+            row[f"delta:{v.label}"] = round(b - a, 6) if is_number(a) and is_number(b) else None
         rows.append(row)
     kpi_frame = pd.DataFrame(rows, columns=["kpi", *(v.label for v in views),
                                             *(f"delta:{v.label}" for v in views[1:])],
@@ -377,10 +355,6 @@ def compare(views: Sequence[ResultView], problems: Sequence[Problem | None]) -> 
                                and r["change"] == c)}
               for v in views[1:] for c in CHANGES]
     return Comparison(tuple(views), kpi_frame, move_frame, pd.DataFrame(counts), tuple(notes))
-
-
-def _num(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _fits(view: ResultView, problem: Problem) -> None:
@@ -399,127 +373,6 @@ def _fits(view: ResultView, problem: Problem) -> None:
                     f"{view.source}/assignments.csv row {r}, {col}: '{row.get(col, '')}' is not "
                     f"in the scenario given for {view.label} ({problem.name}); give the scenario "
                     "it was solved from with --scenario (once per result, in order)"])
-
-
-# ---- pages --------------------------------------------------------------------------------------
-def _fmt(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    if isinstance(x, float):
-        return f"{x:.4f}".rstrip("0").rstrip(".") if not x.is_integer() else str(int(x))
-    return str(x)
-
-
-def _numeric(column: pd.Series) -> bool:
-    """True when every value of the column is a number or empty (and one is a number)."""
-    values = [x for x in column.tolist() if x is not None and not (
-        isinstance(x, float) and math.isnan(x))]
-    return bool(values) and all(_num(x) for x in values)
-
-
-def markdown_table(frame: pd.DataFrame, limit: int | None = None) -> str:
-    """A pipe table of a DataFrame (numbers right-aligned, at most ``limit`` rows)."""
-    cols = [str(c) for c in frame.columns]
-    numeric = [_numeric(frame[c]) for c in frame.columns]
-    lines = ["| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |",
-             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-    shown = frame if limit is None else frame.head(limit)
-    for rec in shown.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(x).replace("|", "\\|") for x in rec) + " |")
-    if limit is not None and len(frame) > limit:
-        lines.append(f"\n({len(frame) - limit} more rows in the CSV)")
-    return "\n".join(lines)
-
-
-def _html_table(frame: pd.DataFrame, limit: int | None = None) -> str:
-    numeric = [_numeric(frame[c]) for c in frame.columns]
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = []
-    shown = frame if limit is None else frame.head(limit)
-    for rec in shown.itertuples(index=False):
-        cells = "".join(f"<td class=\"{'n' if n else ''}\">{html.escape(_fmt(x))}</td>"
-                        for x, n in zip(rec, numeric, strict=True))
-        body.append(f"<tr>{cells}</tr>")
-    more = (f"<p>({len(frame) - limit} more rows in the CSV)</p>"
-            if limit is not None and len(frame) > limit else "")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
-
-
-_CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
-        "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
-        "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}"
-        "img{max-width:100%;border:1px solid #eee}")
-
-
-@dataclass
-class Page:
-    """A report page built once and written as markdown and as self-contained HTML."""
-
-    title: str
-    blocks: list[tuple[str, Any]] = field(default_factory=list)
-
-    def heading(self, text: str) -> None:
-        """A section heading."""
-        self.blocks.append(("h2", text))
-
-    def text(self, text: str) -> None:
-        """A paragraph."""
-        self.blocks.append(("p", text))
-
-    def bullets(self, items: Iterable[str]) -> None:
-        """A bulleted list."""
-        self.blocks.append(("ul", list(items)))
-
-    def table(self, frame: pd.DataFrame, limit: int | None = None) -> None:
-        """A table (the first ``limit`` rows)."""
-        self.blocks.append(("table", (frame, limit)))
-
-    def image(self, path: Path, rel: str, alt: str) -> None:
-        """A PNG: linked by ``rel`` in markdown, embedded in the HTML."""
-        self.blocks.append(("img", (path, rel, alt)))
-
-    def markdown(self) -> str:
-        """The page as markdown."""
-        out = [f"# {self.title}", ""]
-        for kind, x in self.blocks:
-            if kind == "h2":
-                out += [f"## {x}", ""]
-            elif kind == "p":
-                out += [x, ""]
-            elif kind == "ul":
-                out += [f"- {i}" for i in x] + [""]
-            elif kind == "table":
-                out += [markdown_table(*x), ""]
-            else:
-                out += [f"![{x[2]}]({x[1]})", ""]
-        return "\n".join(out)
-
-    def html(self) -> str:
-        """The page as one HTML file with inline style and images."""
-        out = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
-               f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>",
-               f"<h1>{html.escape(self.title)}</h1>"]
-        for kind, x in self.blocks:
-            if kind == "h2":
-                out.append(f"<h2>{html.escape(x)}</h2>")
-            elif kind == "p":
-                out.append(f"<p>{html.escape(x)}</p>")
-            elif kind == "ul":
-                out.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in x) + "</ul>")
-            elif kind == "table":
-                out.append(_html_table(*x))
-            else:
-                data = base64.b64encode(Path(x[0]).read_bytes()).decode()
-                out.append(f"<p><img alt=\"{html.escape(x[2])}\" "
-                           f"src=\"data:image/png;base64,{data}\"></p>")
-        out.append("</body></html>\n")
-        return "\n".join(out)
-
-    def write(self, folder: Path, stem: str = "report") -> None:
-        """Write ``<stem>.md`` and ``<stem>.html`` into ``folder``."""
-        (folder / f"{stem}.md").write_text(self.markdown(), encoding="utf-8")
-        (folder / f"{stem}.html").write_text(self.html(), encoding="utf-8")
 
 
 MOVES_SHOWN = 200

@@ -1,9 +1,9 @@
 """The benchmark suite: every solver on one generated tier, each run in a fresh process.
 
-A *tier* is a synthetic provincial cohort written by :func:`matcher.generate.generate_scenario`
-with fixed arguments (see :data:`TIERS`), cached under ``benchmarks/tiers/`` and regenerated
-when the generator's source changes. :func:`run_bench` runs each requested solver on it in its
-own Python process, so that
+A *tier* is a synthetic provincial cohort written by
+:func:`matcher.planning.generate.generate_scenario` with fixed arguments (see :data:`TIERS`),
+cached under ``benchmarks/tiers/`` and regenerated when the generator's source changes.
+:func:`run_bench` runs each requested solver on it in its own Python process, so that
 
 * the peak memory of a run is that run's own (``ru_maxrss`` of the process, plus that of its
   largest helper process, such as the ``milp`` solver's HiGHS process), and
@@ -43,16 +43,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import solvers
-from .io import atomic_folder, check_out_dir
+from .. import solvers
+from ..check import check
+from ..formats.resultdir import atomic_folder, check_out_dir
+from ..formats.scenario import load_scenario
+from . import generate
 
-__all__ = ["COLUMNS", "TIERS", "BenchReport", "Tier", "machine_info", "markdown_table",
-           "parse_solvers", "run_bench", "tier_scenario"]
+__all__ = ["COLUMNS", "TIERS", "BenchReport", "Tier", "machine_info", "parse_solvers",
+           "run_bench", "run_one", "runs_table", "tier_scenario"]
 
 
 @dataclass(frozen=True)
 class Tier:
-    """A benchmark tier: the arguments of :func:`matcher.generate.generate_scenario`.
+    """A benchmark tier: the arguments of :func:`matcher.planning.generate.generate_scenario`.
 
     Attributes
     ----------
@@ -103,8 +106,6 @@ _OVERHEAD_S = 300.0  # load + check allowance on top of the time limit before a 
 # ---- tiers ----------------------------------------------------------------------------------
 def _generator_fingerprint() -> str:
     """A hash of the generator's source: a changed generator invalidates cached tiers."""
-    from . import generate
-
     return hashlib.sha256(Path(generate.__file__).read_bytes()).hexdigest()[:16]
 
 
@@ -124,8 +125,6 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = "benchmarks/ti
         ``<tiers_dir>/<name>-<students>x<workstations>-s<seed>``; its ``tier.json`` records the
         arguments and the generator fingerprint it was made with.
     """
-    from .generate import generate_scenario
-
     folder = Path(tiers_dir) / f"{tier.name}-{tier.students}x{tier.workstations}-s{tier.seed}"
     stamp = {**asdict(tier), "generator": _generator_fingerprint()}
     stamp.pop("time_limit_s")
@@ -138,9 +137,9 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = "benchmarks/ti
             pass  # a damaged stamp: regenerate
 
     def fill(tmp: Path) -> None:
-        generate_scenario(tmp, students=tier.students, workstations=tier.workstations,
-                          universities=tier.universities, seed=tier.seed, terms=tier.terms,
-                          name=f"tier-{tier.name}")
+        generate.generate_scenario(tmp, students=tier.students, workstations=tier.workstations,
+                                   universities=tier.universities, seed=tier.seed,
+                                   terms=tier.terms, name=f"tier-{tier.name}")
         (tmp / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
 
     return atomic_folder(folder, True, fill)
@@ -195,7 +194,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "ortools": _version("ortools"),
         "highspy": _version("highspy"),
-        "matcher": _version("matcher"),
+        "matcher": _version("workstation-matcher"),
     }
 
 
@@ -212,18 +211,14 @@ def _gap(num: float, den: float) -> float:
     return 0.0 if den == 0 else max(0.0, num / den)
 
 
-def _run_one(spec_path: str) -> None:
+def run_one(spec_path: str) -> None:
     """Process entry of one run: load, solve, check, write the row's figures as JSON."""
-    from .api import solve
-    from .check import check
-    from .io import load_scenario
-
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     t0 = time.perf_counter()
     problem = load_scenario(spec["scenario"])
     t1 = time.perf_counter()
-    result = solve(problem, spec["solver"], time_limit_s=spec["time_limit_s"],
-                   seed=spec["seed"], workers=spec["workers"])
+    result = solvers.solve(problem, spec["solver"], time_limit_s=spec["time_limit_s"],
+                           seed=spec["seed"], workers=spec["workers"])
     t2 = time.perf_counter()
     report = check(problem, result, stability=True)
     t3 = time.perf_counter()
@@ -268,7 +263,7 @@ def _spawn_run(scenario: Path, solver: str, time_limit_s: float, seed: int, work
         spec_path.write_text(json.dumps({
             "scenario": str(scenario), "solver": solver, "time_limit_s": time_limit_s,
             "seed": seed, "workers": workers, "row_path": str(row_path)}), encoding="utf-8")
-        code = "import sys; from matcher.bench import _run_one; _run_one(sys.argv[1])"
+        code = "import sys; from matcher.planning.bench import run_one; run_one(sys.argv[1])"
         started = time.perf_counter()
         with open(log_path, "wb") as log:
             proc = subprocess.Popen([sys.executable, "-c", code, str(spec_path)],
@@ -318,7 +313,7 @@ _TABLE = [("solver", "solver", ""), ("status", "status", ""), ("placed", "placed
           ("peak MiB", "peak_rss_mib", "mib")]
 
 
-def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+def runs_table(rows: Sequence[dict[str, Any]]) -> str:
     """The runs as a Markdown table (one line per run; ``–`` where nothing is known)."""
     lines = ["| " + " | ".join(h for h, _k, _f in _TABLE) + " |",
              "|" + "---|" * len(_TABLE)]
@@ -413,7 +408,7 @@ def _markdown(tier: Tier, rows: Sequence[dict[str, Any]], machine: dict[str, Any
         f"Command: `{command}`", "",
         f"Measured {first.get('date', '')}; solver seed {first.get('seed', '')}, workers "
         f"{first.get('workers', '')}, time limit {first.get('time_limit_s', '')} s per run.", "",
-        markdown_table(rows), "", *_plain_ratio(rows),
+        runs_table(rows), "", *_plain_ratio(rows),
         f"Machine: {machine['machine']}, {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['memory_gib']} GiB; Python {machine['python']}, OR-Tools "
         f"{machine['ortools'] or '–'}, highspy {machine['highspy'] or '–'}; 1-minute load "
@@ -462,7 +457,7 @@ def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
         Unknown tier name.
     matcher.solvers.UnknownSolverError
         Unknown solver name (raised before anything is generated or written).
-    matcher.io.ResultExistsError
+    matcher.formats.resultdir.ResultExistsError
         ``out_dir`` exists and is not empty, without ``force``.
     """
     spec = TIERS[tier.upper()] if isinstance(tier, str) else tier

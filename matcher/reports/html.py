@@ -11,28 +11,23 @@ SVG drawn here, in Python. It shows
 * workstation use per term as a heat map (workstations × terms, used/capacity);
 * every unassigned student with the reason.
 
-Every piece of data is escaped with :func:`html.escape`. The page has no timestamp: the same
-problem and result always give the same bytes.
+Every piece of data is escaped (:func:`matcher.formats.escape.escape_html`). The page has no
+timestamp: the same problem and result always give the same bytes.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io as _io
-import json
 import os
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .check import check
-from .io import ScenarioError, read_assignments, unescape_cell
-from .model import Problem
-from .model.result import Placement, Result, Status
+from ..check import check
+from ..formats.escape import escape_html
+from ..model import Problem, Result, ScenarioError, Status
+from ..model.capacity import capacity_by_term, student_terms
 
 _STATUS_MEANING = {
     Status.OPTIMAL: "every objective level is proven optimal",
@@ -87,85 +82,11 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
 """
 
 
-def _e(value: Any) -> str:
-    """Escape any value for HTML text and attributes."""
-    return html.escape("" if value is None else str(value), quote=True)
+_e = escape_html
 
 
 def _pct(part: float, whole: float) -> str:
     return f"{part / whole:.1%}" if whole else "–"
-
-
-# ---- reading a result folder ----------------------------------------------------------------
-def read_result(result_dir: str | os.PathLike[str]) -> Result:
-    """Rebuild a :class:`~matcher.result.Result` from a folder written by ``matcher solve``.
-
-    Reads ``assignments.csv``, ``unassigned.csv`` and ``summary.json``.
-
-    Raises
-    ------
-    ScenarioError
-        When a file is missing or unreadable, naming the file and what to do.
-    """
-    folder = Path(result_dir)
-    if not folder.is_dir():
-        raise ScenarioError([f"{folder}: not a result folder; give the folder written by "
-                             "matcher solve"])
-    rows = read_assignments(folder)
-    summary_path = folder / "summary.json"
-    if not summary_path.is_file():
-        raise ScenarioError([f"{summary_path}: missing file; give a result folder written by "
-                             "matcher solve"])
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ScenarioError([f"{summary_path}: not valid JSON ({e}); re-run matcher solve"]
-                            ) from None
-    if not isinstance(summary, dict):
-        raise ScenarioError([f"{summary_path}: expected a JSON object; re-run matcher solve"])
-    try:
-        status = Status(str(summary.get("status")))
-    except ValueError:
-        raise ScenarioError([f"{summary_path}, status: '{summary.get('status')}' is not one of "
-                             + ", ".join(s.value for s in Status)]) from None
-    placements = []
-    for r, row in enumerate(rows, start=1):
-        rank_text = row.get("preference_rank", "")
-        try:
-            rank = int(float(rank_text)) if rank_text not in ("", "<NA>", "nan") else None
-        except ValueError:
-            raise ScenarioError([f"assignments.csv row {r}, preference_rank: '{rank_text}' is "
-                                 "not a whole number"]) from None
-        placements.append(Placement(
-            student_id=row["student_id"], workstation_id=row["workstation_id"],
-            mentor_id=row["mentor_id"], supervisor_id=row["supervisor_id"],
-            start_term=row["start_term"], end_term=row["end_term"], preference_rank=rank))
-    unassigned: list[tuple[str, str]] = []
-    un_path = folder / "unassigned.csv"
-    if un_path.is_file():
-        try:
-            text = un_path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ScenarioError([f"{un_path}: not UTF-8 text; re-run matcher solve"]) from None
-        for row in csv.DictReader(_io.StringIO(text, newline="")):
-            unassigned.append((unescape_cell((row.get("student_id") or "").strip()),
-                               unescape_cell((row.get("reason") or "").strip())))
-
-    def num(key: str, default: Any = None) -> Any:
-        value = summary.get(key, default)
-        return default if value is None else value
-
-    return Result(
-        solver=str(num("solver", "?")), status=status,
-        placements=tuple(sorted(placements, key=lambda p: p.student_id)),
-        unassigned=tuple(sorted(unassigned)), placed=len(placements),
-        rank_cost=int(num("rank_cost", 0)), pair_weight=float(num("pair_weight", 0.0)),
-        placed_upper_bound=summary.get("placed_upper_bound"),
-        rank_cost_lower_bound=summary.get("rank_cost_lower_bound"),
-        wall_seconds=float(num("wall_seconds", 0.0)), seed=int(num("seed", 0)),
-        workers=int(num("workers", 1)), time_limit_s=float(num("time_limit_s", 0.0)),
-        input_sha256=str(num("input_sha256", "")), stats=dict(num("stats", {}) or {}),
-        message=str(num("message", "")))
 
 
 # ---- figures ----------------------------------------------------------------------------------
@@ -205,20 +126,10 @@ def _groups(problem: Problem, result: Result, key: str) -> list[_Group]:
     return out
 
 
-def _capacity(problem: Problem) -> dict[tuple[str, str], int]:
-    cap = {(w.workstation_id, t): w.capacity for w in problem.workstations for t in problem.terms}
-    for tc in problem.term_capacities:
-        cap[tc.workstation_id, tc.term] = tc.capacity
-    return cap
-
-
 def _practice_terms(problem: Problem) -> list[str]:
     """Terms inside some student's window, in calendar order."""
-    inside: set[int] = set()
-    for s in problem.students:
-        first, last = problem.window(s)
-        inside.update(range(first, last + 1))
-    return [t for k, t in enumerate(problem.terms) if k in inside]
+    inside = student_terms(problem)
+    return [t for t in problem.terms if t in inside]
 
 
 def _use(problem: Problem, result: Result) -> Counter[tuple[str, str]]:
@@ -312,7 +223,7 @@ def _heat_color(ratio: float) -> tuple[str, str]:
 
 
 def _heat_map(problem: Problem, result: Result) -> str:
-    cap = _capacity(problem)
+    cap = capacity_by_term(problem)
     used = _use(problem, result)
     terms = list(problem.terms)
     stations = sorted(problem.workstations, key=lambda w: w.workstation_id)
@@ -438,7 +349,7 @@ def _group_table(title: str, groups: Iterable[_Group], first_col: str) -> str:
 
 
 def _city_table(problem: Problem, result: Result) -> str:
-    cap = _capacity(problem)
+    cap = capacity_by_term(problem)
     used = _use(problem, result)
     city_of = {w.workstation_id: w.city or "(no city given)" for w in problem.workstations}
     practice = _practice_terms(problem)
@@ -503,7 +414,7 @@ def render_report(problem: Problem, result: Result) -> str:
     problem
         The scenario the result is for.
     result
-        A solver's result, or one read back with :func:`read_result`.
+        A solver's result, or one read back with :func:`matcher.read_result`.
 
     Returns
     -------
@@ -558,7 +469,7 @@ REPORT_FILE = "report.html"
 
 
 def write_report_into(result: Result, problem: Problem | None, folder: Path) -> None:
-    """The result-folder writer (see ``matcher.io.RESULT_WRITERS``): ``report.html``.
+    """The result-folder writer of ``report.html`` (see :func:`matcher.write_result`).
 
     Without the problem there is nothing to report against, so nothing is written; regenerate
     the report later with ``matcher report SCENARIO RESULT_DIR``.

@@ -27,13 +27,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import solvers
-from .check import check
-from .io import ScenarioError, escape_cell, read_assignments, write_result
-from .model import Problem
-from .model.result import Result
-from .solvers.base import SolverConfig
-from .variant import Variant, VariantSpec, apply_variant, write_scenario
+from .. import solvers
+from ..check import check
+from ..formats.escape import escape_cell
+from ..formats.resultdir import read_assignments, result_folder
+from ..formats.scenario import write_scenario
+from ..model import Problem, Result
+from ..reports.folder import write_result
+from ..solvers.base import SolverConfig
+from .variant import Variant, VariantSpec, apply_variant
 
 __all__ = ["MOVE_COLUMNS", "Move", "Resolution", "previous_placements", "resolve",
            "write_resolution"]
@@ -83,10 +85,7 @@ def previous_placements(result_dir: str | os.PathLike[str]) -> list[dict[str, st
     ScenarioError
         When the folder is not a result folder.
     """
-    if not Path(result_dir).is_dir():
-        raise ScenarioError([f"{result_dir}: not a result folder; give the folder written by "
-                             "matcher solve"])
-    return read_assignments(result_dir)
+    return read_assignments(result_folder(result_dir))
 
 
 def _describe(row: Mapping[str, object] | None) -> str:
@@ -118,7 +117,7 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
     previous
         That allocation's ``assignments.csv`` rows (:func:`previous_placements`).
     changes
-        The changes (:func:`matcher.variant.read_variant`).
+        The changes (:func:`matcher.planning.variant_spec.read_variant`).
     time_limit_s, seed, workers, log
         As for :func:`matcher.solve` (defaults from the scenario).
 

@@ -1,31 +1,10 @@
-"""Rolling cohorts: earlier cohorts' placements occupy places; only the rest is allocated.
+"""Rolling cohorts: N yearly intakes in sequence, each allocated the places earlier ones left.
 
-Places are counted per calendar term, and a cohort's practice overlaps the next cohort's. Two
-inputs say what earlier cohorts already use:
-
-* ``occupancy.csv`` in a scenario folder (``workstation_id, term, used[, mentor_id]``), read by
-  :func:`matcher.io.load_scenario`;
-* ``--previous RESULT_DIR`` on ``matcher solve`` (and ``matcher check``): an earlier cohort's
-  result folder (:func:`apply_previous`).
-
-Both go through the one transformation :func:`apply_occupancy` / :func:`subtract`, which returns
-a new :class:`~matcher.model.Problem` with the remaining capacities, so solvers, the checker and
-the reports need to know nothing about earlier cohorts:
-
-* a workstation's capacity in a term (its ``capacity``, or its ``workstation_terms.csv``
-  override) is reduced by the places used then; the reduced value is written as a per-term
-  override;
-* a mentor's capacity is per term, but the format has one number per mentor, so the mentor's
-  capacity is reduced by its *busiest* term among the terms where a student of this problem
-  could be placed (the union of the students' windows). That never over-books a mentor; it can
-  leave a mentor's place unused in a term the earlier cohort leaves free;
-* campus supervisors are not reduced: their capacity is per allocation (per cohort).
-
-Rows add up. An unknown workstation, mentor or term, a negative ``used``, or more places used
-than a workstation (or mentor) has is an input error naming the file and row.
-
-:func:`simulate` runs N intakes in sequence (the model is described there and in the README) and
-reports demand against capacity per year and per term.
+:func:`simulate` runs the intakes (the model is described there and in the README): every
+earlier cohort's placements occupy places in the later cohorts' terms and are subtracted from
+their capacities by :func:`matcher.model.capacity.apply_occupancy` (the rules are in
+:mod:`matcher.model.capacity`). It reports demand against capacity per year and per term;
+:func:`write_rolling` writes the tables, a page and every cohort's scenario and result.
 """
 
 from __future__ import annotations
@@ -35,143 +14,31 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .io import (
-    TABLES,
-    atomic_folder,
-    read_assignments,
-    read_table,
-    table_rows,
-    write_result,
-)
-from .model import Policy, Problem, ScenarioError
-from .model.capacity import (
+from ..check import check
+from ..formats.resultdir import atomic_folder
+from ..formats.scenario import write_scenario
+from ..model import Policy, Problem, Result, ScenarioError
+from ..model.capacity import (
     Occupancy,
-    Use,
     apply_occupancy,
     built_in_code,
     capacity_by_term,
     policy_window,
     rebuild,
-    subtract,
 )
+from ..reports.folder import write_result
+from ..reports.pages import markdown_table
+from ..solvers import solve
+from .variant import draw_students
 
-if TYPE_CHECKING:
-    from .model import Result
-
-__all__ = ["CohortRun", "RollingReport", "apply_occupancy", "apply_previous", "built_in_code",
-           "capacity_by_term", "policy_window", "read_occupancy", "rebuild", "shift_term",
-           "simulate", "subtract", "write_rolling"]
-
-
-def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
-    """The rows of a scenario's ``occupancy.csv`` (or ``occupancy`` sheet of a workbook
-    scenario), cell-checked only; empty when there is none.
-
-    Raises
-    ------
-    ScenarioError
-        When a cell or the header is bad.
-    """
-    from .excel import find_workbook, read_workbook  # deferred: excel imports io
-
-    table = next(t for t in TABLES if t.name == "occupancy")
-    errors: list[str] = []
-    path = Path(scenario)
-    book = find_workbook(path)
-    rows: list[Any] | None
-    if book is None:
-        rows = read_table(path, table, errors, {})
-    else:
-        data = read_workbook(book, errors, {})
-        sheet = data.tables.get("occupancy") if data is not None else None
-        if data is not None and "occupancy" not in data.tables:
-            rows = []
-        elif sheet is None:
-            rows = None
-        else:
-            rows = table_rows(replace(table, file=sheet.label), sheet.rows, errors,
-                               sheet.numbers)
-    if errors or rows is None or any(r is None for r in rows):
-        raise ScenarioError(errors or ["occupancy.csv could not be read"])
-    return tuple(rows)
-
-
-def _previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
-                   ) -> tuple[list[Use], list[str]]:
-    """Turn an earlier cohort's ``assignments.csv`` into uses of this problem's terms."""
-    rows = read_assignments(result_dir)
-    where_file = Path(result_dir) / "assignments.csv"
-    tix = problem.term_index
-    students = {s.student_id for s in problem.students}
-    uses: list[Use] = []
-    errors: list[str] = []
-    outside = 0
-    for r, row in enumerate(rows, start=1):
-        where = f"{where_file} row {r}"
-        sid = row.get("student_id", "")
-        if sid in students:
-            errors.append(f"{where}, student_id: '{sid}' is also a student of this scenario; "
-                          "--previous takes an earlier cohort's result, not this cohort's")
-            continue
-        start, end = row.get("start_term", ""), row.get("end_term", "")
-        if start in tix and end in tix:
-            first, last = tix[start], tix[end]
-            if first > last:
-                errors.append(f"{where}, end_term: '{end}' comes before start_term '{start}' "
-                              "in scenario.yaml terms; give the result of a scenario with the "
-                              "same calendar")
-                continue
-        elif start in tix:  # the block runs past this calendar's last term
-            first, last = tix[start], len(problem.terms) - 1
-        elif end in tix:  # the block began before this calendar's first term
-            first, last = 0, tix[end]
-        else:
-            outside += 1
-            continue
-        mentor = row.get("mentor_id") or None
-        for k in range(first, last + 1):
-            uses.append(Use(where, row.get("workstation_id", ""), mentor, problem.terms[k], 1,
-                             term_column="start_term", used_column="workstation_id"))
-    if errors:
-        raise ScenarioError(errors)
-    notes = [f"{outside} earlier placement(s) lie wholly outside this scenario's terms and "
-             "take no places"] if outside else []
-    return uses, notes
-
-
-def apply_previous(problem: Problem, result_dir: str | os.PathLike[str]
-                   ) -> tuple[Problem, list[str]]:
-    """The problem with an earlier cohort's placements subtracted from its capacities.
-
-    A placement covers the terms from its ``start_term`` to its ``end_term``; a term label that
-    is not in this scenario's calendar lies before its first term (a start) or after its last
-    (an end), and a placement with neither term in the calendar takes no places here. The new
-    problem's ``input_sha256`` also covers the earlier result.
-
-    Returns
-    -------
-    problem
-        The reduced problem.
-    notes
-        Lines worth telling the user (placements ignored).
-
-    Raises
-    ------
-    ScenarioError
-        A missing or malformed result folder, a student of this cohort in it, an unknown
-        workstation, mentor or term, or more places used than there are.
-    """
-    uses, notes = _previous_uses(problem, result_dir)
-    path = Path(result_dir) / "assignments.csv"
-    return subtract(problem, uses, f"the previous result {result_dir}",
-                    (f"previous:{path}", path.read_bytes())), notes
+__all__ = ["CohortRun", "RollingReport", "shift_term", "simulate", "write_rolling"]
 
 
 # ---- N intakes in sequence --------------------------------------------------------------------
@@ -212,8 +79,6 @@ def _check_calendar(base: Problem) -> int:
 
 def _cohort_problem(base: Problem, cohort: int, n_students: int, seed: int) -> Problem:
     """Cohort ``cohort`` (1-based): the base shifted by ``cohort - 1`` years, full capacities."""
-    from .variant import draw_students  # deferred: variant imports this module
-
     years = cohort - 1
     if years == 0:
         return base
@@ -353,9 +218,6 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
     ValueError
         ``cohorts < 1`` or ``growth_pct <= -100``.
     """
-    from .api import solve
-    from .check import check
-
     if cohorts < 1:
         raise ValueError("cohorts must be at least 1")
     if not growth_pct > -100:
@@ -461,9 +323,6 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
     earlier cohorts use as its ``occupancy.csv``: ``matcher solve`` on it allocates what the
     simulation allocated), ``cohort-<y>/result/`` its result folder.
     """
-    from .compare import markdown_table
-    from .variant import write_scenario
-
     def fill(tmp: Path) -> None:
         report.years.to_csv(tmp / "years.csv", index=False, lineterminator="\n")
         report.terms.to_csv(tmp / "terms.csv", index=False, lineterminator="\n")

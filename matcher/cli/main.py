@@ -1,4 +1,6 @@
-"""The ``matcher`` command line: parses, calls the library, prints. Nothing runs at import.
+"""The ``matcher`` command group and its core commands: parse, call the library, print.
+
+Nothing runs at import.
 
 Exit codes: 0 success; 1 ``check`` found violations (or a solve ended INFEASIBLE/UNKNOWN);
 2 bad input or usage (one line per problem on stderr, nothing written).
@@ -13,23 +15,19 @@ from typing import Any, TypeVar
 
 import click
 
-from . import solvers
-from .cli_plan import apply_previous_option, fail, load_problem, plan_commands, writable
-from .io import (
-    ResultExistsError,
-    ScenarioError,
-    atomic_folder,
-    check_out_dir,
-    write_result,
-)
-from .model.result import Result, Status
-from .progress import progress
+from .. import solvers
+from ..formats.resultdir import ResultExistsError, atomic_folder, check_out_dir
+from ..model import Result, ScenarioError, Status
+from ..progress import progress
+from ..reports.folder import write_result
+from .common import apply_previous_option, exists_message, fail, load_problem, writable
+from .plan import plan_commands
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="matcher")
+@click.version_option(package_name="workstation-matcher")
 def cli() -> None:
     """Place professional master's students at enterprise workstations with mentor pairs."""
 
@@ -85,7 +83,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
           workers: int | None, force: bool, excel_bom: bool, log: bool,
           previous: str | None, stable: bool) -> None:
     """Allocate the scenario's students and write the result folder."""
-    from .api import solve as solve_problem
+    from ..solvers import solve as solve_problem
 
     if stable and solver != "cpsat":
         fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
@@ -102,7 +100,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
         with progress("writing results", enabled=show):
             written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)
     except ResultExistsError as e:
-        fail([str(e)])
+        fail([exists_message(e)])
     _print_summary(result, written, len(p.students))
     if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
         sys.exit(1)
@@ -116,7 +114,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
               help="The earlier cohort's result the solve was given with --previous.")
 def check(scenario: str, result_dir: str, stability: bool, previous: str | None) -> None:
     """Re-check a result folder against every rule; exit 1 on any violation."""
-    from .check import check_result_dir
+    from ..check import check_result_dir
 
     p = apply_previous_option(load_problem(scenario), previous)
     if not Path(result_dir).is_dir():
@@ -151,7 +149,7 @@ def check(scenario: str, result_dir: str, stability: bool, previous: str | None)
 def generate(students: int, workstations: int, universities: int, seed: int, name: str | None,
              preferences_only: bool, out: str, force: bool) -> None:
     """Write a synthetic provincial cohort as a scenario folder."""
-    from .generate import generate_scenario
+    from ..planning.generate import generate_scenario
 
     target = Path(out)
     writable(target, force)
@@ -176,7 +174,7 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
 def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
           out: str | None, force: bool) -> None:
     """Run solvers on a generated tier (each in a fresh process); write a CSV and a table."""
-    from .bench import TIERS, parse_solvers, run_bench
+    from ..planning.bench import TIERS, parse_solvers, run_bench
 
     if tier.upper() not in TIERS:
         fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
@@ -184,8 +182,10 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
         names = parse_solvers(solver_spec)
         if out is not None:
             check_out_dir(out, force)
-    except (solvers.UnknownSolverError, ResultExistsError) as e:
+    except solvers.UnknownSolverError as e:
         fail([str(e)])
+    except ResultExistsError as e:
+        fail([exists_message(e)])
     done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,
                      out_dir=out, force=force, progress=lambda line: click.echo(line, err=True))
     click.echo(done.markdown)
@@ -201,7 +201,8 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
               help="File to write (default: RESULT_DIR/report.html).")
 def report(scenario: str, result_dir: str, out: str | None) -> None:
     """Write report.html for a result folder: figures, charts, heat map, unassigned."""
-    from .report import REPORT_FILE, read_result, write_report
+    from ..formats.resultdir import read_result
+    from ..reports.html import REPORT_FILE, write_report
 
     with progress("loading scenario"):
         p = load_problem(scenario)
@@ -234,9 +235,9 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
     """Explain one student's placement, or what would place an unassigned student."""
     import json
 
-    from .explain import ExplainError
-    from .explain import explain as explain_student
-    from .report import read_result
+    from ..formats.resultdir import read_result
+    from ..planning.explain import ExplainError
+    from ..planning.explain import explain as explain_student
 
     with progress("loading scenario"):
         p = load_problem(scenario)
@@ -261,7 +262,7 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
 def verify(result_dir: str, scenario: str | None, log: bool) -> None:
     """Re-run a result from its manifest.json; exit 1 unless the allocation is the same."""
-    from .manifest import main_lines, verify_result
+    from ..planning.verify import main_lines, verify_result
 
     try:
         with progress("re-running from the manifest", enabled=False if log else None):
@@ -286,14 +287,10 @@ def list_solvers() -> None:
         click.echo(name + ("  (exact)" if name in solvers.EXACT else ""))
 
 
-for _command in plan_commands():  # variant, compare, sweep, rolling (matcher/cli_plan.py)
+for _command in plan_commands():  # variant, compare, sweep, rolling, resolve (plan.py)
     cli.add_command(_command)
 
 
 def main() -> None:
     """Entry point of the ``matcher`` command."""
     cli(prog_name="matcher")
-
-
-if __name__ == "__main__":
-    main()

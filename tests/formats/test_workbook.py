@@ -1,5 +1,4 @@
-"""Tests of Excel input and output, Chinese header aliases, encodings, formula-injection escaping,
-the audit manifest and ``matcher verify``.
+"""Tests of Excel input (:mod:`matcher.formats.workbook`), Chinese header aliases and encodings.
 
 Workbooks are made from the CSV scenarios by ``scenarios/make_xlsx.py`` (Chinese headers, numbers
 as numbers) and then edited with openpyxl to break one thing at a time.
@@ -8,11 +7,8 @@ as numbers) and then edited with openpyxl to break one thing at a time.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import hashlib
 import importlib.util
 import io
-import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -22,18 +18,15 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from click.testing import Result as CliResult
-from hypothesis import given
-from hypothesis import strategies as st
 
-import matcher
-from matcher import ScenarioError, aliases, excel, load_scenario
-from matcher.check import check_result_dir
+from matcher import ScenarioError, load_scenario
 from matcher.cli import cli
-from matcher.io import TABLES, escape_cell, unescape_cell, write_result
-from matcher.manifest import verify_result
-from matcher.model import Problem, Status
+from matcher.formats import aliases
+from matcher.formats import workbook as excel
+from matcher.formats.schema import TABLES
+from matcher.model import Problem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"
 DEMO_XLSX = ROOT / "scenarios" / "heilongjiang-demo-xlsx" / "scenario.xlsx"
@@ -429,315 +422,6 @@ def test_alias_table_is_complete_and_unambiguous() -> None:
                 assert f"`{alias}`" in readme or alias == col.name, alias
     for sheet, names in aliases.SHEET_ALIASES.items():
         assert all(f"`{a}`" in readme for a in names), sheet
-
-
-# ---- formula-injection escaping -------------------------------------------------------------
-@given(st.text())
-def test_escape_round_trip(text: str) -> None:
-    """unescape(escape(s)) == s, and an escaped cell never starts a formula."""
-    escaped = escape_cell(text)
-    assert unescape_cell(escaped) == text
-    assert not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
-
-
-@pytest.mark.parametrize(("text", "out"), [
-    ("=1+2", "'=1+2"), ("+86", "'+86"), ("-W1", "'-W1"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("W1", "W1"), ("'plain", "'plain"), ("'=x", "''=x"), ("", ""),
-])
-def test_escape_examples(text: str, out: str) -> None:
-    """Cells starting with = + - @ get a leading quote; others are unchanged."""
-    assert escape_cell(text) == out
-
-
-def _hostile(tmp_path: Path) -> Problem:
-    """tiny with ids that spreadsheets would run as formulas (built in code, as a library may)."""
-    text = json.dumps(load_scenario(TINY).model_dump(mode="json", exclude=PROVENANCE))
-    for old, new in (('"S1"', '"=1+2"'), ('"S6"', '"@SUM(A1)"'), ('"W1-M1"', '"-M1"'),
-                     ('"HIT-S1"', '"+HIT"')):
-        assert old in text
-        text = text.replace(old, new)
-    return Problem.model_validate(json.loads(text))
-
-
-def test_outputs_escape_text_not_numbers(tmp_path: Path) -> None:
-    """CSV and xlsx outputs quote formula-like text; numbers stay numbers; check reads back."""
-    problem = _hostile(tmp_path)
-    result = matcher.solve(problem, time_limit_s=20, seed=0, workers=1)
-    out = write_result(result, tmp_path / "out", problem=problem)
-    text = (out / "assignments.csv").read_text(encoding="utf-8")
-    assert "\n'=1+2,W2,W2-M1,'+HIT," in text and "'-M1" in text
-    assert "\n'@SUM(A1)," in (out / "unassigned.csv").read_text(encoding="utf-8")
-    wb = openpyxl.load_workbook(out / "results.xlsx")
-    ws = wb["assignments"]
-    cells = {c.value: c for row in ws.iter_rows() for c in row}
-    assert cells["'=1+2"].data_type == "s"
-    assert not any(isinstance(v, str) and v.startswith(("=", "+", "-", "@"))
-                   for sheet in wb.worksheets for row in sheet.iter_rows(values_only=True)
-                   for v in row)
-    ranks = [row[6] for row in ws.iter_rows(min_row=2, values_only=True)]
-    assert ranks and all(isinstance(r, int) for r in ranks)
-    assert check_result_dir(problem, out).violations == []
-
-
-def test_negative_numbers_stay_numbers(tmp_path: Path) -> None:
-    """In xlsx output -5 is a number cell, '-5' (text) is escaped text, '#N/A' stays text."""
-    wb = openpyxl.Workbook(write_only=True)
-    excel._add_sheet(wb, "s", ["n", "t", "f", "e", "x"], [[-5, "-2.5", "=cmd", "#N/A", -2.5]])
-    wb.save(tmp_path / "x.xlsx")
-    row = next(openpyxl.load_workbook(tmp_path / "x.xlsx")["s"].iter_rows(min_row=2))
-    assert [(c.value, c.data_type) for c in row] == [
-        (-5, "n"), ("'-2.5", "s"), ("'=cmd", "s"), ("#N/A", "s"), (-2.5, "n")]
-
-
-# ---- results.xlsx ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def solved(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tiny solved into a result folder through the CLI (seed 0, one worker)."""
-    out = tmp_path_factory.mktemp("solved") / "out"
-    r = _run("solve", TINY, "--out", out, "--seed", "0", "--workers", "1")
-    assert r.exit_code == 0, r.output
-    return out
-
-
-def test_results_xlsx_sheets(solved: Path) -> None:
-    """results.xlsx has the six sheets with the allocation, reasons, rosters and summary."""
-    wb = openpyxl.load_workbook(solved / "results.xlsx")
-    assert wb.sheetnames == ["assignments", "unassigned", "by_workstation_term", "by_mentor",
-                             "by_supervisor", "summary"]
-
-    def rows(name: str) -> list[tuple[Any, ...]]:
-        return list(wb[name].iter_rows(values_only=True))
-
-    with (solved / "assignments.csv").open(encoding="utf-8", newline="") as f:
-        csv_rows = list(csv.reader(f))
-    assignments = rows("assignments")
-    assert [list(r[:6]) for r in assignments] == [r[:6] for r in csv_rows]
-    assert assignments[1][7:] == ("HIT", "0854", "Harbin")
-    unassigned = rows("unassigned")
-    assert unassigned[0] == ("student_id", "university_id", "discipline", "preferences",
-                             "reason")
-    assert unassigned[1][:4] == ("S6", "HEU", "0856", "W3") and "0856" in unassigned[1][4]
-    # S1 and S2 hold two terms each, S3 one, S4 and S5 two: 9 roster rows
-    roster = rows("by_workstation_term")
-    assert len(roster) == 1 + 9
-    assert ("W2", "Harbin", "2027-spring", "S1", "HIT", "0854", "W2-M1", "HIT-S1") in roster
-    assert [r[0] for r in rows("by_mentor")[1:]] == sorted(r[0] for r in rows("by_mentor")[1:])
-    assert {r[2] for r in rows("by_supervisor")[1:]} == {"S1", "S2", "S3", "S4", "S5"}
-    summary = dict(rows("summary")[1:])
-    assert (summary["status"], summary["placed"], summary["rank_cost"]) == ("OPTIMAL", 5, 7)
-    assert summary["scenario"] == "tiny"
-    assert wb["assignments"].freeze_panes == "A2"
-
-
-def test_results_xlsx_without_problem(tmp_path: Path) -> None:
-    """Without the problem the rosters list blocks of terms and leave out student details."""
-    problem = load_scenario(TINY)
-    result = matcher.solve(problem, time_limit_s=20, seed=0, workers=1)
-    out = write_result(result, tmp_path / "out")
-    wb = openpyxl.load_workbook(out / "results.xlsx")
-    roster = list(wb["by_workstation_term"].iter_rows(values_only=True))
-    assert len(roster) == 1 + 5
-    assert ("W2", None, "2026-autumn..2027-spring", "S1", None, None, "W2-M1", "HIT-S1") in roster
-
-
-# ---- --excel-bom ----------------------------------------------------------------------------
-def test_excel_bom(tmp_path: Path) -> None:
-    """--excel-bom writes both CSVs with a BOM; check and verify still read them."""
-    out = tmp_path / "out"
-    assert _run("solve", TINY, "--out", out, "--workers", "1", "--excel-bom").exit_code == 0
-    for name in ("assignments.csv", "unassigned.csv"):
-        assert (out / name).read_bytes().startswith(b"\xef\xbb\xbfstudent_id,")
-    assert _run("check", TINY, out).exit_code == 0
-    r = _run("verify", out)
-    assert r.exit_code == 0, r.output
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["write_options"] == {"excel_bom": True}
-
-
-# ---- the manifest ---------------------------------------------------------------------------
-def test_manifest_contents(solved: Path) -> None:
-    """manifest.json records input hashes, configuration, versions, objective levels, outputs."""
-    m = json.loads((solved / "manifest.json").read_text(encoding="utf-8"))
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in TINY.iterdir() if p.suffix in (".csv", ".yaml")}
-    assert m["scenario"]["files"] == files
-    assert m["scenario"]["path"] == str(TINY)
-    assert (solved / m["scenario"]["path_from_result"]).resolve() == TINY
-    summary = json.loads((solved / "summary.json").read_text(encoding="utf-8"))
-    assert m["scenario"]["input_sha256"] == summary["input_sha256"]
-    assert m["solver"] == {"name": "cpsat", "exact": True, "seed": 0, "workers": 1,
-                           "time_limit_s": 10.0}
-    assert m["settings"]["policy"]["window"] == ["2026-autumn", "2027-spring"]
-    assert m["settings"]["solver_defaults"] == {"time_limit_s": 10.0, "seed": 0, "workers": 1}
-    assert {k for k, v in m["versions"].items() if v} >= {"python", "ortools", "matcher",
-                                                           "openpyxl"}
-    assert m["run"]["status"] == "OPTIMAL" and m["run"]["reproducible"] is True
-    levels = [(o["name"], o["value"], o["bound"]) for o in m["objective"]]
-    assert levels[:2] == [("placed", 5, 5), ("rank_cost", 7, 7)]
-    assert levels[2][:2] == ("pair_weight", 2.0)
-    outputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in solved.iterdir() if p.name != "manifest.json"}
-    assert m["outputs"] == outputs
-    assert {"assignments.csv", "unassigned.csv", "summary.json", "results.xlsx"} <= set(outputs)
-
-
-def test_manifest_of_workbook_scenario(book: Path, tmp_path: Path) -> None:
-    """Solving a workbook records the workbook's path and hash; verify re-runs from it."""
-    out = tmp_path / "out"
-    r = _run("solve", book, "--out", out, "--workers", "1")
-    assert r.exit_code == 0, r.output
-    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert m["scenario"]["path"] == str(book)
-    assert m["scenario"]["files"] == {"tiny.xlsx": hashlib.sha256(book.read_bytes()).hexdigest()}
-    r = _run("verify", out)
-    assert r.exit_code == 0 and "verified" in r.stdout, r.output
-
-
-# ---- verify ---------------------------------------------------------------------------------
-@pytest.fixture
-def fresh(tmp_path: Path) -> tuple[Path, Path]:
-    """A private copy of tiny and a fresh result folder solved from it."""
-    scen = tmp_path / "scen"
-    shutil.copytree(TINY, scen)
-    out = tmp_path / "out"
-    r = _run("solve", scen, "--out", out, "--workers", "1")
-    assert r.exit_code == 0, r.output
-    return scen, out
-
-
-def test_verify_fresh_result(fresh: tuple[Path, Path]) -> None:
-    """verify on a fresh result exits 0 and says verified, with no notes."""
-    r = _run("verify", fresh[1])
-    assert r.exit_code == 0, r.output
-    assert "verified: the re-run gives the same allocation (5 placed, rank cost 7)" in r.stdout
-    assert "note:" not in r.stdout
-
-
-def test_verify_edited_assignment(fresh: tuple[Path, Path]) -> None:
-    """An edited assignment: exit 1, the student listed, the edited file noted."""
-    path = fresh[1] / "assignments.csv"
-    text = path.read_text(encoding="utf-8")
-    old = "S3,W2,W2-M1,HEU-S1,2026-autumn,2026-autumn,1"
-    assert old in text
-    path.write_text(text.replace(old, old.replace("W2,W2-M1", "W1,W1-M1")), encoding="utf-8")
-    r = _run("verify", fresh[1])
-    assert r.exit_code == 1
-    assert ("  S3: result folder W1 (mentor W1-M1, supervisor HEU-S1, 2026-autumn); re-run W2 "
-            "(mentor W2-M1, supervisor HEU-S1, 2026-autumn)") in r.stdout.splitlines()
-    assert "not verified: 1 student(s) placed differently" in r.stdout
-    assert "note: assignments.csv was changed after the run" in r.stdout
-
-
-def test_verify_removed_assignment(fresh: tuple[Path, Path]) -> None:
-    """A placement deleted from assignments.csv is listed as unassigned in the folder."""
-    path = fresh[1] / "assignments.csv"
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not
-             ln.startswith("S5,")]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = _run("verify", fresh[1])
-    assert r.exit_code == 1
-    assert any(ln.startswith("  S5: result folder unassigned; re-run W2 ")
-               for ln in r.stdout.splitlines())
-
-
-def test_verify_changed_input(fresh: tuple[Path, Path]) -> None:
-    """A changed input file: exit 2 naming the file, nothing re-run."""
-    scen, out = fresh
-    with (scen / "pairs.csv").open("a", encoding="utf-8") as f:
-        f.write("HIT-S1,W1-M1,1\n")
-    r = _run("verify", out)
-    assert r.exit_code == 2
-    (line,) = r.stderr.splitlines()
-    assert line.startswith(f"error: {scen}: pairs.csv: changed since the run (SHA-256 ")
-    assert line.endswith("; verify needs the exact input of the run")
-
-
-def test_verify_added_input(fresh: tuple[Path, Path]) -> None:
-    """An input file that was not there at the run (a new locks.csv) is refused too."""
-    scen, out = fresh
-    (scen / "locks.csv").write_text("student_id,workstation_id\n", encoding="utf-8")
-    r = _run("verify", out)
-    assert r.exit_code == 2
-    assert "locks.csv: not an input of the run (new since)" in r.stderr
-
-
-def test_verify_moved_scenario(fresh: tuple[Path, Path], tmp_path: Path) -> None:
-    """A moved scenario is an error unless --scenario names its new place."""
-    scen, out = fresh
-    moved = scen.rename(tmp_path / "moved")
-    r = _run("verify", out)
-    assert r.exit_code == 2 and "--scenario PATH" in r.stderr
-    r = _run("verify", out, "--scenario", moved)
-    assert r.exit_code == 0, r.output
-    assert "verified" in r.stdout
-
-
-def test_verify_without_manifest(tmp_path: Path) -> None:
-    """A folder without manifest.json: exit 2 with one error line."""
-    (tmp_path / "out").mkdir()
-    r = _run("verify", tmp_path / "out")
-    assert r.exit_code == 2
-    assert r.stderr.startswith("error: ") and "manifest.json: missing file" in r.stderr
-
-
-def test_verify_time_limited_run_says_so(tmp_path: Path) -> None:
-    """A run cut by its time limit is recorded as not reproducible and verify says so."""
-    problem = load_scenario(TINY)
-    result = matcher.solve(problem, time_limit_s=20, seed=0, workers=1)
-    cut = dataclasses.replace(result, status=Status.FEASIBLE,
-                              message="time limit reached before every level was proven optimal")
-    out = write_result(cut, tmp_path / "out", problem=problem)
-    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert m["run"]["stopped_by_time_limit"] is True and m["run"]["reproducible"] is False
-    report = verify_result(out)
-    assert report.ok
-    assert any("stopped at its time limit" in n and "not reproducible" in n
-               for n in report.notes)
-
-
-def test_verify_lists_at_most_fifty() -> None:
-    """A long list of differing students is cut after 50 lines with a count of the rest."""
-    from matcher.manifest import MAX_LISTED, VerifyReport, main_lines
-
-    report = VerifyReport("x", differences=[f"S{i}: ..." for i in range(MAX_LISTED + 7)])
-    lines = main_lines(report)
-    assert lines[0].startswith(f"not verified: {MAX_LISTED + 7} student(s) placed differently")
-    assert len(lines) == 1 + MAX_LISTED + 1 and lines[-1] == "  ... and 7 more"
-
-
-def test_verify_result_written_without_problem(tmp_path: Path) -> None:
-    """Without a recorded scenario path verify needs --scenario, then checks input_sha256."""
-    problem = load_scenario(TINY)
-    result = matcher.solve(problem, time_limit_s=20, seed=0, workers=1)
-    out = write_result(result, tmp_path / "out")
-    with pytest.raises(ScenarioError, match="records no scenario path"):
-        verify_result(out)
-    assert verify_result(out, str(TINY)).ok
-    other = tmp_path / "other"
-    shutil.copytree(TINY, other)
-    (other / "pairs.csv").write_text("supervisor_id,mentor_id,weight\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match="differ from the run's"):
-        verify_result(out, str(other))
-
-
-def test_verify_solve_with_previous(tmp_path: Path) -> None:
-    """A solve given an earlier cohort (--previous) is verified with that cohort subtracted."""
-    earlier = tmp_path / "earlier"
-    shutil.copytree(TINY, earlier)
-    path = earlier / "students.csv"
-    path.write_text("\n".join(ln if i == 0 else "T" + ln[1:] for i, ln in
-                              enumerate(path.read_text(encoding="utf-8").splitlines())) + "\n",
-                    encoding="utf-8")
-    assert _run("solve", earlier, "--out", tmp_path / "prev", "--workers", "1").exit_code == 0
-    out = tmp_path / "out"
-    r = _run("solve", TINY, "--out", out, "--workers", "1", "--previous", tmp_path / "prev")
-    assert r.exit_code == 0, r.output
-    files = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scenario"]["files"]
-    assert any(name.startswith("previous:") for name in files)
-    r = _run("verify", out)
-    assert r.exit_code == 0 and "verified" in r.stdout, r.output
-    (tmp_path / "prev" / "assignments.csv").write_text("student_id\n", encoding="utf-8")
-    assert _run("verify", out).exit_code == 2
 
 
 def test_validate_and_solve_accept_workbook_path(book: Path, tmp_path: Path) -> None:

@@ -1,68 +1,23 @@
 """Planning commands of the ``matcher`` CLI: variant, compare, sweep, rolling, resolve.
 
-Registered on the main group by :mod:`matcher.cli` (:func:`plan_commands`). Like the rest of the
-CLI they only parse, call the library and print; bad input gives one line per problem on stderr,
-exit code 2 and nothing written.
+Registered on the main group by :mod:`matcher.cli.main` (:func:`plan_commands`). Like the rest
+of the CLI they only parse, call the library and print; bad input gives one line per problem on
+stderr, exit code 2 and nothing written.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-from . import solvers
-from .io import ResultExistsError, ScenarioError, check_out_dir, load_scenario
-from .model import Problem
+from .. import solvers
+from ..formats.resultdir import ResultExistsError
+from ..model import Problem, ScenarioError
+from .common import echo_table, exists_message, fail, load_problem, writable
 
-__all__ = ["apply_previous_option", "fail", "load_problem", "plan_commands", "writable"]
-
-
-def fail(messages: list[str], code: int = 2) -> NoReturn:
-    """Print one ``error:`` line per message on stderr and exit (2: bad input)."""
-    for line in messages:
-        click.echo(f"error: {line}", err=True)
-    sys.exit(code)
-
-
-def writable(out: Path, force: bool) -> None:
-    """Fail early (before any solving) when the output folder may not be written."""
-    try:
-        check_out_dir(out, force)
-    except ResultExistsError as e:
-        fail([str(e)])
-
-
-def load_problem(path: str, occupancy: bool = True) -> Problem:
-    """Load a scenario, or fail with its error lines."""
-    try:
-        return load_scenario(path, occupancy=occupancy)
-    except ScenarioError as e:
-        fail(e.messages)
-
-
-def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
-    """``--previous RESULT_DIR`` of ``matcher solve`` and ``matcher check``: subtract an earlier
-    cohort's placements from the capacities (exit 2 with one line per problem)."""
-    if previous is None:
-        return problem
-    from .rolling import apply_previous
-
-    try:
-        reduced, notes = apply_previous(problem, previous)
-    except ScenarioError as e:
-        fail(e.messages)
-    for line in notes:
-        click.echo(f"note: {line}", err=True)
-    return reduced
-
-
-def _echo_table(frame: object) -> None:
-    from .compare import markdown_table
-
-    click.echo(markdown_table(frame))  # type: ignore[arg-type]
+__all__ = ["plan_commands"]
 
 
 @click.command()
@@ -75,7 +30,7 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
 
     BASE (a scenario folder) replaces the variant file's own ``base:``.
     """
-    from .variant import build_variant, write_variant
+    from ..planning.variant import build_variant, write_variant
 
     if len(paths) > 2:
         fail([f"give at most BASE and VARIANT.yaml, got {len(paths)} paths"])
@@ -108,8 +63,8 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     The first result is the baseline. Without --scenario only the figures the result folders
     hold are compared (no shares by group, no capacity use, no blocking pairs).
     """
-    from .compare import compare as run_compare
-    from .compare import read_result, write_comparison
+    from ..planning.compare import compare as run_compare
+    from ..planning.compare import read_view, write_comparison
 
     if len(results) < 2:
         fail(["give at least two result folders to compare"])
@@ -125,7 +80,7 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     chosen = list(scenarios) * len(results) if len(scenarios) == 1 else list(scenarios)
     problems = [loaded[s] for s in chosen] if chosen else [None] * len(results)
     try:
-        views = [read_result(r) for r in results]
+        views = [read_view(r) for r in results]
         comparison = run_compare(views, problems)
     except ScenarioError as e:
         fail(e.messages)
@@ -133,7 +88,7 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     for line in comparison.notes:
         click.echo(f"note: {line}", err=True)
     head = comparison.kpis[~comparison.kpis["kpi"].str.contains(r"\[")]
-    _echo_table(head)
+    echo_table(head)
     counts = comparison.changes[comparison.changes["students"] > 0]
     for rec in counts.itertuples(index=False):
         click.echo(f"{rec.result}: {rec.students} student(s) {rec.change}")
@@ -163,7 +118,8 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
           seed: int, workers: int, scheduler: str | None, processes: int | None,
           force: bool) -> None:
     """Solve a grid of variants of BASE; write a KPI table and one plot per KPI."""
-    from .sweep import open_executor, parse_vary, run_sweep, write_sweep
+    from ..formats.occupancy import read_occupancy
+    from ..planning.sweep import open_executor, parse_vary, run_sweep, write_sweep
 
     target = Path(out)
     writable(target, force)
@@ -171,8 +127,6 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
         grid = parse_vary(vary)
     except ScenarioError as e:
         fail(e.messages)
-    from .rolling import read_occupancy
-
     problem = load_problem(base, occupancy=False)
     try:
         occupancy = read_occupancy(base)
@@ -184,7 +138,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
     write_sweep(result, target, force=force, title=f"Sweep of {problem.name}")
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
-    _echo_table(result.table[cols])
+    echo_table(result.table[cols])
     click.echo(f"written {target}")
 
 
@@ -209,7 +163,8 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
             time_limit: float | None, seed: int | None, workers: int | None, mentor_load: str,
             force: bool) -> None:
     """Simulate N yearly intakes in sequence, each allocated the places earlier ones left."""
-    from .rolling import read_occupancy, simulate, write_rolling
+    from ..formats.occupancy import read_occupancy
+    from ..planning.rolling import simulate, write_rolling
 
     target = Path(out)
     writable(target, force)
@@ -226,7 +181,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
     write_rolling(report, target, force=force)
     cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
             "demand_ratio", "placed", "placed_share"]
-    _echo_table(report.years[cols])
+    echo_table(report.years[cols])
     click.echo(f"written {target}")
 
 
@@ -246,9 +201,9 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
 def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: float | None,
             seed: int | None, workers: int | None, force: bool) -> None:
     """Repair an allocation after changes, moving as few students as possible."""
-    from .resolve import previous_placements, write_resolution
-    from .resolve import resolve as resolve_problem
-    from .variant import read_variant
+    from ..planning.resolve import previous_placements, write_resolution
+    from ..planning.resolve import resolve as resolve_problem
+    from ..planning.variant_spec import read_variant
 
     target = Path(out)
     writable(target, force)
@@ -263,7 +218,7 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
     try:
         written = write_resolution(res, target, force=force)
     except ResultExistsError as e:
-        fail([str(e)])
+        fail([exists_message(e)])
     r = res.result
     for line in res.variant.changes:
         click.echo(f"change      {line}")

@@ -35,10 +35,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import progress as _progress
-from .check import check
-from .model import Lock, Mentor, Problem, Student, Supervisor, TermCapacity
-from .model.result import Placement, Result, Status
+from .. import progress as _progress
+from ..check import check
+from ..model import (
+    Lock,
+    Mentor,
+    Placement,
+    Problem,
+    Result,
+    Status,
+    Student,
+    Supervisor,
+    TermCapacity,
+)
+from ..solvers import solve
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
 """Cap on the time limit of one verifying re-solve (the result's own limit if shorter)."""
@@ -741,8 +751,6 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     ExplainError
         When the student is unknown or the result does not fit the scenario.
     """
-    from .api import solve  # the solvers are only run to verify a suggested change
-
     p = problem
     rows = _rows_of(result)
     s = _State(p, rows)

@@ -1,12 +1,12 @@
 """Parameter sweeps: a grid of variants of one scenario, each solved, compared by KPIs.
 
 ``--vary NAME=V1,V2,...`` (repeatable) spans a grid: every combination of the given values is one
-point, a variant of the base built by :func:`matcher.variant.apply_variant` and solved. The
+point, a variant of the base built by :func:`matcher.planning.variant.apply_variant` and solved. The
 parameters (:data:`PARAMETERS`):
 
 =============================  =========================================================
 ``capacity_scale``             factor for every workstation's capacity and its mentors'
-                               (largest-remainder rounding, see :mod:`matcher.variant`)
+                               (largest-remainder rounding, see :mod:`matcher.planning.variant`)
 ``practice_months``            policy: months of practice (students under
                                ``experienced_years`` of work)
 ``experienced_practice_months`` policy: months for experienced students
@@ -40,9 +40,12 @@ from typing import Any
 
 import pandas as pd
 
-from .io import Occupancy, ScenarioError, atomic_folder
-from .model import Problem
-from .rolling import apply_occupancy
+from ..formats.resultdir import atomic_folder
+from ..model import Problem, ScenarioError
+from ..model.capacity import Occupancy, apply_occupancy
+from ..reports.pages import Page, markdown_table
+from ..solvers import solve
+from .compare import kpis, view_of
 from .variant import ScaleRule, VariantSpec, apply_variant
 
 __all__ = ["HEADLINE", "PARAMETERS", "PointTask", "Sweep", "grid", "open_executor",
@@ -180,9 +183,6 @@ def run_point(task: PointTask) -> dict[str, Any]:
         ``row`` (grid index, parameters, status and :data:`HEADLINE` KPIs), ``groups`` (the
         per-term and per-group KPIs) and ``wall_seconds``.
     """
-    from .api import solve
-    from .compare import kpis, view_of
-
     variant = apply_variant(task.base, spec_for(task.params, task.seed), task.occupancy)
     problem = (apply_occupancy(variant.problem, variant.occupancy) if variant.occupancy
                else variant.problem)
@@ -343,7 +343,6 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
                 title: str = "Sweep") -> Path:
     """Write ``kpis.csv``, ``kpis.md``, ``kpis_by_group.csv``, ``timings.csv``, ``report.html``
     and ``plots/<kpi>.png`` (one per numeric KPI), atomically."""
-    from .compare import Page, markdown_table
 
     def fill(tmp: Path) -> None:
         sweep.table.to_csv(tmp / "kpis.csv", index=False, lineterminator="\n")

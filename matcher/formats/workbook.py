@@ -1,17 +1,16 @@
-"""Excel workbooks in and out: a scenario as one ``.xlsx``, and ``results.xlsx`` in every result.
+"""Reading a scenario given as one ``.xlsx`` workbook into rows of strings, like CSV rows.
 
-Reading
--------
 A scenario may be one workbook instead of a folder of CSVs: :func:`find_workbook` decides which
 (a path to an ``.xlsx`` file, or a folder holding exactly one workbook and no CSV tables), and
 :func:`read_workbook` turns each sheet into rows of strings exactly like CSV rows, so that every
-check of :mod:`matcher.io` and :mod:`matcher.model` applies unchanged. The workbook has
+check of :mod:`matcher.formats` and :mod:`matcher.model` applies unchanged. The workbook has
 
 * one sheet per table, named like the CSV file without ``.csv`` (``students``, ``workstations``,
   ``mentors``, ``supervisors``, optional ``universities``, ``workstation_terms``, ``pairs``,
-  ``locks``, ``rankings``, ``occupancy``) or by a Chinese alias (``学生``, ``工作站``, ...; see
-  :mod:`matcher.aliases`). The first non-empty row is the header; headers may be Chinese too.
-  Cells right of the last header cell, and other sheets (notes, pivot tables), are ignored.
+  ``locks``, ``rankings``, ``occupancy``) or by a Chinese alias (``学生``, ``工作站``, ...;
+  see :mod:`matcher.formats.aliases`). The first non-empty row is the header; headers may be
+  Chinese too. Cells right of the last header cell, and other sheets (notes, pivot tables),
+  are ignored.
 * a ``scenario`` sheet (alias ``设置``) with the settings of ``scenario.yaml``, one per row: a
   ``key`` column and a ``value`` column (aliases ``参数`` and ``值``; other columns are notes and
   are ignored; the header row may be left out). Nested settings use dotted keys, exactly the
@@ -36,13 +35,6 @@ dates become ``YYYY-MM-DD``. Limits: the workbook file at most :data:`MAX_WORKBO
 unpacked content at most :data:`MAX_UNPACKED_BYTES`, each sheet at most :data:`MAX_SHEET_ROWS`
 non-empty rows, columns after :data:`MAX_COLUMNS` are not read. Workbooks linking to other
 workbooks or to external data sources are refused: their values could change outside the file.
-
-Writing
--------
-:func:`write_results_xlsx` writes ``results.xlsx`` into a result folder (called by
-:func:`matcher.io.write_result`). Text cells starting with a character that makes a spreadsheet
-read a formula are escaped with a leading ``'`` (see :func:`matcher.io.escape_cell`); numbers
-(including negative ones) stay numbers.
 """
 
 from __future__ import annotations
@@ -53,17 +45,13 @@ import io as _io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..model.errors import ScenarioError
 from . import aliases
-from .io import TABLES, ScenarioError, escape_cell
-
-if TYPE_CHECKING:
-    from .model import Problem
-    from .model.result import Placement, Result
+from .schema import TABLES
 
 MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
 """Largest workbook file read (64 MiB, as for one CSV table)."""
@@ -453,188 +441,3 @@ def _settings_sheet(sheet: SheetRows, errors: list[str]) -> SettingsSheet:
         else:  # reported as an unknown key by the settings check, at this row
             out.doc[key] = typed
     return out
-
-
-# ---- writing --------------------------------------------------------------------------------
-_FIXED_TIME = (2000, 1, 1, 0, 0, 0)
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-
-
-def save_workbook(book: Any, path: Path) -> None:
-    """Save an openpyxl workbook byte-for-byte reproducibly (fixed timestamps inside)."""
-    stamp = _dt.datetime(*_FIXED_TIME)
-    book.properties.created = stamp
-    book.properties.modified = stamp
-    buffer = _io.BytesIO()
-    book.save(buffer)
-    out = _io.BytesIO()
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" on save
-                content = _MODIFIED.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
-            dst.writestr(fixed, content)
-    path.write_bytes(out.getvalue())
-
-
-def _add_sheet(book: Any, title: str, header: Sequence[str],
-               rows: Iterable[Sequence[Any]]) -> None:
-    """One sheet: bold frozen header, filter, column widths from the content."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    body = [list(r) for r in rows]
-    ws = book.create_sheet(title)
-    sample = body[:2000]  # column widths from the first rows are good enough
-    widths = [max([_width(h), *(_width(r[k]) for r in sample)]) for k, h in enumerate(header)]
-    for k, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(k)].width = min(max(w + 2, 8), 60)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(body) + 1}"
-    bold = Font(bold=True)
-
-    def cell(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", escape_cell(value))
-        if not text.startswith("#"):  # escaped text is never read as a formula
-            return text
-        c = WriteOnlyCell(ws, value=text)  # "#N/A" would become an error cell
-        c.data_type = "s"
-        return c
-
-    head = []
-    for h in header:
-        c = WriteOnlyCell(ws, value=h)
-        c.font = bold
-        head.append(c)
-    ws.append(head)
-    for r in body:
-        ws.append([cell(v) for v in r])
-
-
-def _width(value: Any) -> int:
-    text = "" if value is None else str(value)
-    # CJK characters are about two Latin characters wide
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def write_results_xlsx(result: Result, problem: Problem | None, folder: Path) -> None:
-    """Write ``results.xlsx`` into a (temporary) result folder.
-
-    Sheets: ``assignments`` (the CSV's columns, with university, discipline and city when the
-    problem is given), ``unassigned`` (with reasons), ``by_workstation_term`` (one row per
-    workstation, term and student: the roster per workstation by term), ``by_mentor``,
-    ``by_supervisor`` and ``summary`` (the figures of ``summary.json``).
-
-    Parameters
-    ----------
-    result
-        The solver's result.
-    problem
-        The problem solved; without it the rosters list blocks of terms (``start..end``)
-        instead of one row per term, and the student details are left out.
-    folder
-        Where to write.
-    """
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    for title, header, rows in results_sheets(result, problem):
-        _add_sheet(book, title, header, rows)
-    save_workbook(book, folder / "results.xlsx")
-
-
-Sheet = tuple[str, list[str], list[list[Any]]]
-
-
-def results_sheets(result: Result, problem: Problem | None) -> list[Sheet]:
-    """The content of ``results.xlsx``: ``(title, header, rows)`` per sheet, in order."""
-    students = {s.student_id: s for s in problem.students} if problem else {}
-    stations = {w.workstation_id: w for w in problem.workstations} if problem else {}
-    sups = {s.supervisor_id: s for s in problem.supervisors} if problem else {}
-
-    def who(sid: str) -> list[Any]:
-        s = students.get(sid)
-        return [s.university_id, s.discipline] if s else [None, None]
-
-    def terms(p: Placement) -> list[str]:
-        if problem is None:
-            return [p.start_term if p.start_term == p.end_term
-                    else f"{p.start_term}..{p.end_term}"]
-        k0, k1 = problem.term_index[p.start_term], problem.term_index[p.end_term]
-        return list(problem.terms[k0:k1 + 1])
-
-    order = (problem.term_index if problem else {})
-    placements = list(result.placements)
-    base = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
-            "end_term", "preference_rank"]
-    detail = ["university_id", "discipline", "city"] if problem else []
-    assignments = [[p.student_id, p.workstation_id, p.mentor_id, p.supervisor_id, p.start_term,
-                    p.end_term, p.preference_rank]
-                   + ([*who(p.student_id), _city(stations, p.workstation_id)] if problem else [])
-                   for p in placements]
-    unassigned_header = ["student_id", *(["university_id", "discipline", "preferences"]
-                                         if problem else []), "reason"]
-    unassigned = [[sid, *([*who(sid), ";".join(students[sid].preferences)]
-                          if problem and sid in students else
-                          ([None, None, None] if problem else [])), reason]
-                  for sid, reason in result.unassigned]
-    by_station = sorted(
-        ([p.workstation_id, _city(stations, p.workstation_id), t, p.student_id,
-          *who(p.student_id), p.mentor_id, p.supervisor_id]
-         for p in placements for t in terms(p)),
-        key=lambda r: (r[0], order.get(r[2], 0), r[2], r[3]))
-    by_mentor = sorted(
-        ([p.mentor_id, p.workstation_id, p.student_id, *who(p.student_id), p.supervisor_id,
-          p.start_term, p.end_term, len(terms(p)) if problem else None]
-         for p in placements),
-        key=lambda r: (r[0], order.get(r[6], 0), r[2]))
-    by_supervisor = sorted(
-        ([p.supervisor_id, sups[p.supervisor_id].university_id if p.supervisor_id in sups
-          else None, p.student_id, *who(p.student_id)[1:], p.workstation_id, p.mentor_id,
-          p.start_term, p.end_term] for p in placements),
-        key=lambda r: (r[0], r[2]))
-    summary: list[list[Any]] = [["scenario", problem.name if problem else None]]
-    for key, value in result.summary().items():
-        if key == "stats":
-            for k, v in value.items():
-                summary.append([f"stats.{k}", _plain(v)])
-        else:
-            summary.append([key, _plain(value)])
-    return [
-        ("assignments", base + detail, assignments),
-        ("unassigned", unassigned_header, unassigned),
-        ("by_workstation_term", ["workstation_id", "city", "term", "student_id",
-                                 "university_id", "discipline", "mentor_id", "supervisor_id"],
-         by_station),
-        ("by_mentor", ["mentor_id", "workstation_id", "student_id", "university_id",
-                       "discipline", "supervisor_id", "start_term", "end_term", "terms"],
-         by_mentor),
-        ("by_supervisor", ["supervisor_id", "university_id", "student_id", "discipline",
-                           "workstation_id", "mentor_id", "start_term", "end_term"],
-         by_supervisor),
-        ("summary", ["key", "value"], summary),
-    ]
-
-
-def _city(stations: dict[str, Any], wid: str) -> str | None:
-    w = stations.get(wid)
-    return w.city if w is not None else None
-
-
-def _plain(value: Any) -> Any:
-    """A summary value as one cell: numbers and text as they are, lists joined, None empty."""
-    if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={v}" for k, v in value.items())
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
