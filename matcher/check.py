@@ -95,7 +95,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     problem
         The problem the allocation is for.
     result
-        A :class:`~matcher.result.Result`, or rows with the ``assignments.csv`` columns.
+        A :class:`~matcher.model.Result`, or rows with the ``assignments.csv`` columns.
     claims
         With rows: the result's ``summary.json`` content, to check its claimed figures.
     stability

@@ -1,9 +1,9 @@
 """Header aliases: the Chinese (and loosely spelt English) names a column or sheet may have.
 
 Graduate offices keep their lists in spreadsheets with Chinese headers. Every column of every
-table (see ``TABLES`` in :mod:`matcher.io`) may be headed by its canonical English name or by any
-alias below; the same holds for CSV files and workbook sheets. Matching is forgiving about
-spelling that carries no meaning (see :func:`normalize`):
+table (see ``TABLES`` in :mod:`matcher.formats.schema`) may be headed by its canonical English
+name or by any alias below; the same holds for CSV files and workbook sheets. Matching is
+forgiving about spelling that carries no meaning (see :func:`normalize`):
 
 * case and surrounding spaces (``Student ID``, ``student id`` and ``student_id`` are one name);
 * full-width and half-width forms (``（`` and ``(``, ``Ａ`` and ``A``);

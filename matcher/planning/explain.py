@@ -728,7 +728,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     problem
         The scenario.
     result
-        A :class:`~matcher.result.Result` (for example from :func:`matcher.report.read_result`)
+        A :class:`~matcher.model.Result` (for example from :func:`matcher.read_result`)
         or rows with the ``assignments.csv`` columns.
     student_id
         The student to explain.

@@ -2,7 +2,7 @@
 
 A graduate office has published an allocation; then a student withdraws, a workstation closes in
 a term, a mentor goes on leave, late students arrive. :func:`resolve` applies the changes (a
-changes file in the variant format of :mod:`matcher.variant`, typically with
+changes file in the variant format of :mod:`matcher.planning.variant_spec`, typically with
 ``remove_students``, ``close``, ``mentor_leave``, ``add_students``) to the scenario, and solves
 the changed problem with ``cpsat`` given the earlier placements. The objective is lexicographic:
 

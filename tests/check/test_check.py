@@ -17,7 +17,7 @@ import matcher
 from matcher.check import check, check_result_dir
 from matcher.model import Lock, Problem
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 COLUMNS = ("student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
            "end_term", "preference_rank")
 A, B = "2026-autumn", "2027-spring"

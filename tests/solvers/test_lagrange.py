@@ -37,7 +37,7 @@ from matcher.solvers.lagrange import (
 )
 from matcher.solvers.milp import relax, relax_weight
 
-DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "heilongjiang-demo"
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))

@@ -23,7 +23,7 @@ from matcher.solvers.packing import (
     repack_unplaced,
 )
 
-DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "heilongjiang-demo"
 
 
 def _rank(enc, chosen) -> int:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from matcher.cli import cli
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 SUMMARY_KEYS = {"status", "placed", "unassigned", "rank_cost", "placed_upper_bound",
                 "rank_cost_lower_bound", "wall_seconds", "seed", "input_sha256"}
 RESULT_FILES = ["assignments.csv", "manifest.json", "report.html", "results.xlsx",

@@ -1,4 +1,4 @@
-"""Tests of the synthetic-cohort generator (:mod:`matcher.generate`).
+"""Tests of the synthetic-cohort generator (:mod:`matcher.planning.generate`).
 
 The generated folders are checked with plain ``csv``/``pandas``/``yaml`` reading, independently
 of the project's loader, against every rule of the scenario format.
@@ -19,7 +19,7 @@ import yaml
 
 from matcher.planning.generate import generate_scenario
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CODES = {f"08{k}" for k in range(54, 62)}
 REQUIRED = {
     "students.csv": ["student_id", "university_id", "discipline", "work_experience_years",

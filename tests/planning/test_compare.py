@@ -1,4 +1,4 @@
-"""Tests of comparing allocations (:mod:`matcher.compare`, ``matcher compare``).
+"""Tests of comparing allocations (:mod:`matcher.planning.compare`, ``matcher compare``).
 
 A result of ``scenarios/tiny`` is copied and changed by hand (planted differences); the
 comparison must find exactly those students with exactly those kinds of change, and KPIs that
@@ -8,6 +8,7 @@ can be recomputed by hand.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -29,7 +30,7 @@ from matcher.planning.compare import (
 from matcher.planning.compare import read_view as read_result
 from matcher.planning.variant import VariantSpec, apply_variant
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 COLUMNS = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
            "end_term", "preference_rank"]
@@ -222,3 +223,23 @@ def test_summary_hash_mismatch_is_noted(pair: tuple[Path, Path], tmp_path: Path)
     c = compare([read_result(copy), read_result(b)], [p, p])
     assert c.notes == ("A2: summary.json says it was solved from other input files than the "
                        "scenario given (input_sha256 differs)",)
+
+
+def test_escaped_ids_read_back_as_written(tmp_path: Path) -> None:
+    """Ids that the formula escape writes with a leading ' (placed or unassigned) are read back
+    as they were: a folder compares equal to the result it was written from."""
+    result = solve(load_scenario(TINY), "greedy")
+    placed = result.placements[0]
+    renamed = dataclasses.replace(
+        result,
+        placements=(dataclasses.replace(placed, student_id="=" + placed.student_id),
+                    *result.placements[1:]),
+        unassigned=tuple(("-" + sid, reason) for sid, reason in result.unassigned))
+    assert renamed.unassigned
+    folder = write_result(renamed, tmp_path / "r")
+    text = (folder / "unassigned.csv").read_text(encoding="utf-8")
+    assert "\n'-" in text  # escaped on disk
+    view = read_result(folder)
+    assert view.unassigned == tuple(sid for sid, _ in renamed.unassigned)
+    assert moves(view, view_of(renamed, "memory")) == []
+    assert kpis(view, None) == kpis(view_of(renamed, "memory"), None)

@@ -29,7 +29,7 @@ from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
 from matcher.solvers.milp import build_model, hint_from_choices, refine_levels, violated_rows
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 # Each solve starts a helper process (~0.2 s), so the example counts stay modest.
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 

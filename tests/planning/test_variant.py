@@ -1,4 +1,4 @@
-"""Tests of what-if variants (:mod:`matcher.variant`, ``matcher variant``).
+"""Tests of what-if variants (:mod:`matcher.planning.variant`, ``matcher variant``).
 
 Each change of the variant schema is applied to ``scenarios/tiny`` (or a copy) and its effect is
 checked row by row; the written folder must load with :func:`matcher.load_scenario`; errors in a
@@ -33,7 +33,7 @@ from matcher.planning.variant import (
     write_variant,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"
 

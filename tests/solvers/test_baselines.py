@@ -465,7 +465,7 @@ def test_tiny_scenario_and_determinism() -> None:
     (at most the known optimum of 5 placed), and repeat themselves exactly."""
     from pathlib import Path
 
-    problem = matcher.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "tiny")
+    problem = matcher.load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "tiny")
     for solver in ("da", "flow"):
         first, second = _solve(problem, solver), _solve(problem, solver)
         _check_ok(problem, first)

@@ -15,7 +15,7 @@ import pytest
 from matcher import load_scenario, solve
 from matcher.check import check, check_result_dir
 
-DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "heilongjiang-demo"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "heilongjiang-demo"
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 

@@ -30,7 +30,7 @@ from matcher import solvers
 from matcher.cli import cli
 from matcher.model import Problem, Result, Status
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 SETTINGS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 SOLVERS = solvers.names()
 SLOW = {"milp": 20}

@@ -1,4 +1,4 @@
-"""Minimal-disruption re-solve (matcher.resolve, `matcher resolve`) on the tiny scenario."""
+"""Minimal-disruption re-solve (matcher.planning.resolve, `matcher resolve`) on tiny."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from matcher.cli import cli
 from matcher.planning.resolve import resolve
 from matcher.planning.variant_spec import CloseRule, VariantSpec, read_variant
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 
 
 @pytest.fixture(scope="module")

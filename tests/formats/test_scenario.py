@@ -16,7 +16,7 @@ import pytest
 import matcher
 from matcher import ScenarioError, load_scenario
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 ENTITY_FIELDS = ("students", "workstations", "mentors", "supervisors", "universities",
                  "term_capacities", "pairs", "locks", "rankings")
 LOCK_HEADER = "student_id,workstation_id,mentor_id,start_term\n"

@@ -1,6 +1,6 @@
-"""Tests of matcher.report: report.html is written by every solve, shows the headline figures, is
-valid self-contained HTML with every datum escaped, and renders in headless Chromium without a
-console error."""
+"""Tests of matcher.reports.html: report.html is written by every solve, shows the headline
+figures, is valid self-contained HTML with every datum escaped, and renders in headless Chromium
+without a console error."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from matcher.cli import cli
 from matcher.model import Problem
 from matcher.reports.html import render_report, write_report
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,4 @@
-"""Tests of the benchmark suite (:mod:`matcher.bench`) and the ``matcher bench`` command.
+"""Tests of the benchmark suite (:mod:`matcher.planning.bench`) and the ``matcher bench`` command.
 
 They run the real pipeline (tier generation and caching, one process per solver, checker,
 CSV and Markdown) on a tiny test-only tier, so they stay fast.

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from matcher import ScenarioError, load_scenario
 from matcher.model import Problem
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 FILES = {p.name: p.read_bytes() for p in sorted(TINY.iterdir())
          if p.suffix in (".csv", ".yaml")}
 CSV_FILES = sorted(n for n in FILES if n.endswith(".csv"))

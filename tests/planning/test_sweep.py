@@ -1,4 +1,4 @@
-"""Tests of parameter sweeps (:mod:`matcher.sweep`, ``matcher sweep``).
+"""Tests of parameter sweeps (:mod:`matcher.planning.sweep`, ``matcher sweep``).
 
 The central test runs the same grid on ``scenarios/tiny`` through a local process pool and
 through a real Dask ``distributed.LocalCluster`` (worker processes) and requires identical
@@ -19,7 +19,7 @@ from matcher import ScenarioError, load_scenario
 from matcher.cli import cli
 from matcher.planning.sweep import HEADLINE, grid, open_executor, parse_vary, run_sweep, write_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 VARY = ["capacity_scale=0.5,1,2", "practice_months=6,12"]
 

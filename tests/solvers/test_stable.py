@@ -40,7 +40,7 @@ from matcher.model import (
     Workstation,
 )
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 
 Slot = tuple[str, int]  # (workstation, start term index)
 

@@ -1,5 +1,5 @@
-"""Tests of matcher.explain: the named rule, full terms and holders are right, and every suggested
-change for an unassigned student really places them when applied."""
+"""Tests of matcher.planning.explain: the named rule, full terms and holders are right, and
+every suggested change for an unassigned student really places them when applied."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from matcher.model import (
 )
 from matcher.planning.explain import Change, ExplainError, Explanation, explain
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"
 

@@ -26,9 +26,9 @@ from matcher import ScenarioError, load_scenario
 from matcher.cli import cli
 from matcher.formats import cells as mio
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 CASES = sorted(p for p in BAD.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 ENTITIES = ("students", "workstations", "mentors", "supervisors", "universities",
             "term_capacities", "pairs", "locks", "rankings", "terms", "term_months", "policy",
