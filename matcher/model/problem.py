@@ -31,15 +31,16 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from .errors import ProblemError, ProblemIssue, ScenarioError, error_reason
 
+if TYPE_CHECKING:  # type checkers keep pydantic's field-by-field constructor signatures
+    _Checked = ModelMetaclass
+else:
+    class _Checked(ModelMetaclass):
+        """Calling a model class (``Student(...)``, ``Problem(...)``) raises ProblemError.
 
-class _Checked(ModelMetaclass):
-    """Calling a model class (``Student(...)``, ``Problem(...)``) raises ProblemError.
+        Only a direct call is wrapped: ``model_validate`` and the validation of nested entities
+        keep pydantic's own errors, which the readers turn into located messages.
+        """
 
-    Only a direct call is wrapped: ``model_validate`` and the validation of nested entities
-    keep pydantic's own errors, which the readers turn into located messages.
-    """
-
-    if not TYPE_CHECKING:  # type checkers keep pydantic's field-by-field signature
         def __call__(cls, *args: Any, **kwargs: Any) -> Any:
             try:
                 return super().__call__(*args, **kwargs)
@@ -70,9 +71,9 @@ IdList = Annotated[tuple[str, ...], AfterValidator(_ids)]
 class Policy(_Frozen):
     """Practice-period policy (``policy:`` in ``scenario.yaml``)."""
 
-    practice_months: int = Field(12, ge=1, le=120)
-    experienced_practice_months: int = Field(6, ge=1, le=120)
-    experienced_years: float = Field(2.0, ge=0, le=100)
+    practice_months: int = Field(default=12, ge=1, le=120)
+    experienced_practice_months: int = Field(default=6, ge=1, le=120)
+    experienced_years: float = Field(default=2.0, ge=0, le=100)
     window: tuple[str, str] | None = None
     preferences_only: bool = False
 
@@ -80,9 +81,9 @@ class Policy(_Frozen):
 class SolverSettings(_Frozen):
     """Solver defaults (``solver:`` in ``scenario.yaml``); CLI flags and API arguments override."""
 
-    time_limit_s: float = Field(60.0, gt=0, le=7 * 24 * 3600)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    workers: int = Field(2, ge=1, le=256)
+    time_limit_s: float = Field(default=60.0, gt=0, le=7 * 24 * 3600)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    workers: int = Field(default=2, ge=1, le=256)
 
 
 class ObjectiveSettings(_Frozen):
@@ -110,7 +111,7 @@ class Student(_Frozen):
     priority: float = 0.0
     window_start: str | None = None
     window_end: str | None = None
-    required_months: int | None = Field(None, ge=1, le=120)
+    required_months: int | None = Field(default=None, ge=1, le=120)
 
     @field_validator("preferences", mode="before")
     @classmethod
@@ -126,8 +127,8 @@ class Workstation(_Frozen):
     capacity: int = Field(ge=0, le=1_000_000)
     partner_universities: IdList = ()
     city: str | None = None
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 class Mentor(_Frozen):
@@ -224,7 +225,7 @@ class Problem(_Frozen):
 
     name: str = Field(min_length=1)
     terms: tuple[str, ...] = Field(min_length=1)
-    term_months: int = Field(6, ge=1, le=24)
+    term_months: int = Field(default=6, ge=1, le=24)
     policy: Policy = Policy()
     solver: SolverSettings = SolverSettings()
     objective: ObjectiveSettings = ObjectiveSettings()
