@@ -1,13 +1,13 @@
-"""Scenarios in and out: :func:`load_scenario` (a folder of CSVs, or one ``.xlsx`` workbook) and
-:func:`write_scenario`.
+"""Scenarios in and out: :func:`load_scenario` reads one, :func:`write_scenario` writes one.
 
-:func:`load_scenario` reads a scenario into a frozen :class:`~matcher.model.Problem`, collecting
-*every* input error (up to 50) as one line naming the file, the data row (1-based, header
-excluded; a workbook names the sheet and Excel's row number), the column, the bad value and what
-to do. Headers may use the aliases of :mod:`matcher.formats.aliases`. A scenario's
-``occupancy.csv`` (places earlier cohorts use) is subtracted from the capacities
-(:func:`matcher.model.capacity.apply_occupancy`). :func:`write_scenario` writes a problem as a
-scenario folder that :func:`load_scenario` reads back.
+:func:`load_scenario` reads a scenario (a folder of CSVs, or one ``.xlsx`` workbook) into a
+frozen :class:`~matcher.model.Problem`, collecting *every* input error (up to 50) as one line
+naming the file, the data row (1-based, header excluded; a workbook names the sheet and Excel's
+row number), the column, the bad value and what to do. Headers may use the aliases of
+:mod:`matcher.formats.aliases`. A scenario's ``occupancy.csv`` (places earlier cohorts use) is
+subtracted from the capacities (:func:`matcher.model.capacity.apply_occupancy`).
+:func:`write_scenario` writes a problem as a scenario folder that :func:`load_scenario` reads
+back.
 """
 
 from __future__ import annotations
