@@ -27,14 +27,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic._internal._model_construction import ModelMetaclass
 
 from .errors import ProblemError, ProblemIssue, ScenarioError, error_reason
 
 if TYPE_CHECKING:  # type checkers keep pydantic's field-by-field constructor signatures
-    _Checked = ModelMetaclass
+    from pydantic._internal._model_construction import ModelMetaclass as _Checked
 else:
-    class _Checked(ModelMetaclass):
+    class _Checked(type(BaseModel)):  # pydantic's model metaclass
         """Calling a model class (``Student(...)``, ``Problem(...)``) raises ProblemError.
 
         Only a direct call is wrapped: ``model_validate`` and the validation of nested entities
