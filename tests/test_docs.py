@@ -99,6 +99,20 @@ def test_readme_is_short() -> None:
         f"README.md has {lines} lines (at most {README_MAX_LINES}); move detail to docs/")
 
 
+def test_format_reference_lists_every_alias() -> None:
+    """docs/format.md lists every Chinese header, sheet name and settings key the loader accepts."""
+    try:  # the layered package (issue 23)
+        from matcher.formats import aliases  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # the flat package before it
+        from matcher import aliases  # type: ignore[no-redef,unused-ignore]
+    text = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
+    tables = (aliases.COLUMN_ALIASES, aliases.SHEET_ALIASES, aliases.SETTING_COLUMN_ALIASES,
+              aliases.SETTING_ALIASES)
+    missing = [f"{name}: {alias}" for table in tables for name, names in table.items()
+               for alias in (name, *names) if f"`{alias}`" not in text]
+    assert not missing, "docs/format.md lacks: " + ", ".join(missing)
+
+
 def test_slug_matches_github() -> None:
     assert _slug("Rolling cohorts: `occupancy.csv`, `--previous`, `matcher rolling`") == (
         "rolling-cohorts-occupancycsv---previous-matcher-rolling")
