@@ -18,7 +18,7 @@ naming both columns.
 
 Column aliases (canonical name: aliases)
 ----------------------------------------
-See :data:`COLUMN_ALIASES`; the README has the same table. Sheet names of a workbook have their
+See :data:`COLUMN_ALIASES`; docs/format.md has the same table. Sheet names of a workbook have their
 own aliases (:data:`SHEET_ALIASES`), and so do the keys and columns of its ``scenario`` sheet
 (:data:`SETTING_ALIASES`, :data:`SETTING_COLUMN_ALIASES`).
 """

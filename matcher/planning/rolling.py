@@ -1,6 +1,6 @@
 """Rolling cohorts: N yearly intakes in sequence, each allocated the places earlier ones left.
 
-:func:`simulate` runs the intakes (the model is described there and in the README): every
+:func:`simulate` runs the intakes (the model is described there and in docs/planning.md): every
 earlier cohort's placements occupy places in the later cohorts' terms and are subtracted from
 their capacities by :func:`matcher.model.capacity.apply_occupancy` (the rules are in
 :mod:`matcher.model.capacity`). It reports demand against capacity per year and per term;

@@ -7,8 +7,8 @@ for a file; :func:`write_variant` writes the result as a complete scenario folde
 :func:`matcher.load_scenario` reads, so it can be inspected, solved and compared as is.
 
 The changes apply in this order: remove, scale, add, close, policy, intake, then the
-students and mentors changes (remove_students, add_students, mentor_leave). The README
-("What-if planning", "Variants") gives the full rules, including the rounding of scaled
+students and mentors changes (remove_students, add_students, mentor_leave). The planning
+guide (docs/planning.md, "Variants") gives the full rules, including the rounding of scaled
 capacities (largest remainder, :func:`scale_largest_remainder`).
 """
 

@@ -26,8 +26,8 @@ command line)::
     mentor_leave: [M0031]           # mentors unavailable for this allocation (capacity 0)
 
 The changes apply in this order: remove, scale, add, close, policy, intake, then the
-students and mentors changes (remove_students, add_students, mentor_leave). The README
-("What-if planning", "Variants") gives the full rules, including the rounding of scaled
+students and mentors changes (remove_students, add_students, mentor_leave). The planning
+guide (docs/planning.md, "Variants") gives the full rules, including the rounding of scaled
 capacities (largest remainder, :func:`matcher.planning.variant.scale_largest_remainder`).
 """
 

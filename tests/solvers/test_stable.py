@@ -1,6 +1,6 @@
 """Tests of ``cpsat --stable``: the best allocation with no blocking pair (justified envy).
 
-The reference is a brute-force enumeration written here from the definition in the README and
+The reference is a brute-force enumeration written here from the definition in docs/solvers.md and
 in :func:`matcher.check.blocking_pairs` (it shares no code with the solver or the checker, only
 the per-student options of :mod:`brute`): every allocation's workstations and starts, the
 stable ones kept, the best by (placed, rank cost), then mentors and supervisors for the best
