@@ -4,6 +4,8 @@ Each student gets one workstation, an enterprise mentor and a campus supervisor,
 contiguous block of terms, keeping every capacity, discipline and partnership rule, with as
 many placed as possible and, among those, the best preference ranks (proven optimal by CP-SAT).
 
+This module is the public API; the layers behind it are described in docs/architecture.md.
+
 >>> import matcher
 >>> problem = matcher.load_scenario("scenarios/tiny")          # doctest: +SKIP
 >>> result = matcher.solve(problem, time_limit_s=10, seed=0)    # doctest: +SKIP
@@ -11,12 +13,37 @@ many placed as possible and, among those, the best preference ranks (proven opti
 True
 """
 
-from .api import solve
 from .check import CheckReport, check
-from .io import ScenarioError, load_scenario, write_result
-from .model import Problem
-from .result import Result, Status
+from .formats.resultdir import read_result
+from .formats.scenario import load_scenario
+from .model import (
+    Lock,
+    Mentor,
+    ObjectiveSettings,
+    Pair,
+    Placement,
+    Policy,
+    Problem,
+    ProblemError,
+    ProblemIssue,
+    Ranking,
+    Result,
+    ScenarioError,
+    SolverSettings,
+    Status,
+    Student,
+    Supervisor,
+    TermCapacity,
+    University,
+    Workstation,
+)
+from .planning.explain import explain
+from .reports.folder import write_result
+from .solvers import solve
 
-__all__ = ["CheckReport", "Problem", "Result", "ScenarioError", "Status", "check",
-           "load_scenario", "solve", "write_result"]
+__all__ = ["CheckReport", "Lock", "Mentor", "ObjectiveSettings", "Pair", "Placement", "Policy",
+           "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result", "ScenarioError",
+           "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity", "University",
+           "Workstation", "check", "explain", "load_scenario", "read_result", "solve",
+           "write_result"]
 __version__ = "0.1.0"

@@ -20,7 +20,6 @@ claimed bounds against the allocation, and (on request) lists blocking pairs.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import Counter, defaultdict
@@ -29,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .io import ScenarioError, read_assignments, unescape_cell
-from .model import Problem
-from .result import Result
+from .formats.resultdir import UNASSIGNED, read_assignments, read_summary, read_unassigned
+from .model import Problem, Result
 
 
 @dataclass
@@ -97,7 +95,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     problem
         The problem the allocation is for.
     result
-        A :class:`~matcher.result.Result`, or rows with the ``assignments.csv`` columns.
+        A :class:`~matcher.model.Result`, or rows with the ``assignments.csv`` columns.
     claims
         With rows: the result's ``summary.json`` content, to check its claimed figures.
     stability
@@ -333,25 +331,14 @@ def check_result_dir(problem: Problem, result_dir: str | os.PathLike[str], *,
     Raises
     ------
     ScenarioError
-        When the folder lacks ``assignments.csv`` or a required column.
+        When the folder lacks ``assignments.csv`` or a required column, or a file cannot be
+        read (:mod:`matcher.formats.resultdir`).
     """
     rows = read_assignments(result_dir)
-    summary_path = Path(result_dir) / "summary.json"
-    claims: dict[str, Any] = {}
-    if summary_path.is_file():
-        try:
-            claims = json.loads(summary_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ScenarioError([f"{summary_path}: not valid JSON ({e.msg} at line {e.lineno})"
-                                 ]) from None
+    claims = read_summary(result_dir, required=False)
     rep = check(problem, rows, claims=claims, stability=stability)
-    unassigned_path = Path(result_dir) / "unassigned.csv"
-    if unassigned_path.is_file():
-        import csv
-
-        with unassigned_path.open(encoding="utf-8-sig", newline="") as f:
-            listed = {unescape_cell((r.get("student_id") or "").strip())
-                      for r in csv.DictReader(f)}
+    if (Path(result_dir) / UNASSIGNED).is_file():
+        listed = {sid for sid, _reason in read_unassigned(result_dir)}
         placed = {r.get("student_id", "") for r in rows}
         missing = sorted({s.student_id for s in problem.students} - placed - listed)
         for sid in missing[:20]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matcher.generate import generate_scenario
+from matcher.planning.generate import generate_scenario
 
 
 def main() -> Path:

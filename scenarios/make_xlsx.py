@@ -10,9 +10,10 @@ or converts any scenario folder::
 
 The workbook has a ``scenario`` sheet (参数 / 值 / 说明: one setting per row, nested settings as
 ``policy.window``) and one sheet per CSV table, named like the file without ``.csv``, with each
-column headed by its first Chinese alias from :mod:`matcher.aliases` (学号, 学科/专业类别, 志愿,
-...). Number columns are written as numbers, everything else (ids such as ``0854``) as text, as a
-clerk's workbook would hold them. The output is byte-identical on every run.
+column headed by its first Chinese alias from :mod:`matcher.formats.aliases` (学号,
+学科/专业类别, 志愿, ...). Number columns are written as numbers, everything else (ids such
+as ``0854``) as text, as a clerk's workbook would hold them. The output is byte-identical on
+every run.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from typing import Any
 import yaml
 from openpyxl import Workbook
 
-from matcher.aliases import preferred
-from matcher.excel import save_workbook
-from matcher.io import TABLES
+from matcher.formats.aliases import preferred
+from matcher.formats.schema import TABLES
+from matcher.reports.xlsx import save_workbook
 
 HERE = Path(__file__).resolve().parent
 

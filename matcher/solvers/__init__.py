@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 from ..model import Problem
-from ..result import Result
+from ..model.result import Result
 from .base import SolverConfig
 
 _MODULES: dict[str, str] = {
@@ -49,4 +50,42 @@ def get(name: str) -> Callable[[Problem, SolverConfig], Result]:
     return solve
 
 
-__all__ = ["EXACT", "SolverConfig", "UnknownSolverError", "get", "names"]
+def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None = None,
+          seed: int | None = None, workers: int | None = None, log: bool = False,
+          **options: Any) -> Result:
+    """Allocate students with a registered solver (``matcher.solve``).
+
+    Parameters
+    ----------
+    problem
+        A problem from :func:`matcher.load_scenario` (or built in code).
+    solver
+        A registry name (see :func:`names`).
+    time_limit_s, seed, workers
+        Override the scenario's ``solver:`` defaults.
+    log
+        Print solver progress to stderr.
+    **options
+        Solver-specific options.
+
+    Returns
+    -------
+    Result
+        The allocation with its status, bounds and reasons.
+
+    Raises
+    ------
+    UnknownSolverError
+        When ``solver`` is not registered.
+    """
+    solve_fn = get(solver)
+    defaults = problem.solver
+    config = SolverConfig(
+        time_limit_s=defaults.time_limit_s if time_limit_s is None else time_limit_s,
+        seed=defaults.seed if seed is None else seed,
+        workers=defaults.workers if workers is None else workers,
+        log=log, options=dict(options))
+    return solve_fn(problem, config)
+
+
+__all__ = ["EXACT", "SolverConfig", "UnknownSolverError", "get", "names", "solve"]

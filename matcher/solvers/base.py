@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..encoding import PAIR_SCALE, Encoded
-from ..result import Placement, Result, Status
+from ..model.result import Placement, Result, Status
 from .reasons import unassigned_reasons
 
 Choice = tuple[int, int, int, int]

@@ -53,7 +53,7 @@ from ortools.sat.python import cp_model
 from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from . import cpsat_province as province
 from . import slot_solve, slots
 from .aggregate import choice_count

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import progress
 from ..encoding import Encoded
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result, higher
 from .cpsat_model import NAME
 from .cpsat_run import Stop

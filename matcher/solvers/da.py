@@ -60,7 +60,7 @@ from typing import Any
 
 from ..encoding import Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result
 from .packing import Loads, fill_greedily, fit, lock_failure, place_locks
 

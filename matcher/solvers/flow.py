@@ -44,7 +44,7 @@ lowered by local moves (:func:`~matcher.solvers.moves.improve_rank`).
 
 The result reports ``placed_ub`` and, as its rank-cost lower bound, the relaxation's least cost
 of placing exactly as many students as the allocation does (valid for that count, as the
-:class:`~matcher.result.Result` field requires). It is OPTIMAL when it meets the bounds —
+:class:`~matcher.model.result.Result` field requires). It is OPTIMAL when it meets the bounds —
 ``placed == placed_ub``, the rank cost equals ``rank_lb`` and, when pairs count, the pair weight
 equals the sum of the largest per-student pair weights — and FEASIBLE otherwise.
 """
@@ -62,7 +62,7 @@ from ortools.graph.python import min_cost_flow
 
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result
 from .moves import improve_rank, place_unplaced
 from .packing import Loads, fill_greedily, fit, lock_failure, pack_station, place_locks

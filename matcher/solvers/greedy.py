@@ -15,7 +15,7 @@ from itertools import chain
 
 from ..encoding import Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result, lock_rows
 
 NAME = "greedy"

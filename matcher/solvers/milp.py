@@ -48,7 +48,7 @@ from typing import Any
 
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .aggregate import Aggregated, allocation
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .greedy import serial_dictatorship

@@ -36,7 +36,7 @@ from ortools.sat.python import cp_model
 
 from ..encoding import Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result, lock_rows
 
 NAME = "plain"

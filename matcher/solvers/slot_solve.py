@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from .. import progress
 from ..encoding import Encoded
-from ..result import Result, Status
+from ..model.result import Result, Status
 from . import highs_runner
 from .base import Choice, SolverConfig, build_result
 from .greedy import serial_dictatorship

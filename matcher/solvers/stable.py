@@ -91,7 +91,7 @@ from ortools.sat.python import cp_model
 
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
-from ..result import Result, Status
+from ..model.result import Result, Status
 from .aggregate import (
     GroupKey,
     PairKey,

@@ -1,0 +1,296 @@
+"""The ``matcher`` command group and its core commands: parse, call the library, print.
+
+Nothing runs at import.
+
+Exit codes: 0 success; 1 ``check`` found violations (or a solve ended INFEASIBLE/UNKNOWN);
+2 bad input or usage (one line per problem on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .. import solvers
+from ..formats.resultdir import ResultExistsError, atomic_folder, check_out_dir
+from ..model import Result, ScenarioError, Status
+from ..progress import progress
+from ..reports.folder import write_result
+from .common import apply_previous_option, exists_message, fail, load_problem, writable
+from .plan import plan_commands
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="workstation-matcher")
+def cli() -> None:
+    """Place professional master's students at enterprise workstations with mentor pairs."""
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+def validate(scenario: str) -> None:
+    """Check a scenario (folder or .xlsx workbook) and report every input error at once."""
+    p = load_problem(scenario)
+    click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
+               f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
+               f"{len(p.terms)} terms")
+
+
+def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
+    gap = r.rank_gap
+    ub = r.placed_upper_bound
+    proven_s = r.stats.get("proven_seconds")
+    click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s"
+               + (f"; levels 1-2 proven at {proven_s:.2f} s" if proven_s is not None else "")
+               + ")")
+    click.echo(f"placed      {r.placed} of {n_students}"
+               + (f"  (proven maximum {ub})" if ub is not None else ""))
+    click.echo(f"first choice {r.first_choice_share:.1%} of placed")
+    click.echo(f"rank cost   {r.rank_cost}"
+               + (f"  (lower bound {r.rank_cost_lower_bound}, gap {gap:.3%})"
+                  if gap is not None else ""))
+    if r.pair_weight:
+        click.echo(f"pair weight {r.pair_weight:g}")
+    if r.message:
+        click.echo(f"note        {r.message}")
+    if out is not None:
+        click.echo(f"written     {out}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
+@click.option("--solver", default="cpsat", show_default=True,
+              type=click.Choice(solvers.names()), help="Registered solver.")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds for the whole solve (default: scenario.yaml).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--force", is_flag=True, help="Replace an existing result folder.")
+@click.option("--excel-bom", is_flag=True, help="Write CSVs as UTF-8 with BOM for Excel.")
+@click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+@click.option("--previous", type=click.Path(file_okay=False), default=None,
+              help="An earlier cohort's result folder: allocate only the places it leaves.")
+@click.option("--stable", is_flag=True,
+              help="cpsat only: the best allocation with no blocking pair (justified envy).")
+def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
+          workers: int | None, force: bool, excel_bom: bool, log: bool,
+          previous: str | None, stable: bool) -> None:
+    """Allocate the scenario's students and write the result folder."""
+    from ..solvers import solve as solve_problem
+
+    if stable and solver != "cpsat":
+        fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
+    target = Path(out)
+    writable(target, force)
+    show = False if log else None  # the solver's own log owns stderr then
+    with progress("loading scenario", enabled=show):
+        p = apply_previous_option(load_problem(scenario), previous)
+    with progress(f"solving ({solver})", enabled=show,
+                  limit_s=time_limit or p.solver.time_limit_s):
+        result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
+                               log=log, **({"stable": True} if stable else {}))
+    try:
+        with progress("writing results", enabled=show):
+            written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)
+    except ResultExistsError as e:
+        fail([exists_message(e)])
+    _print_summary(result, written, len(p.students))
+    if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.option("--stability", is_flag=True, help="Also count and list blocking pairs.")
+@click.option("--previous", type=click.Path(file_okay=False), default=None,
+              help="The earlier cohort's result the solve was given with --previous.")
+def check(scenario: str, result_dir: str, stability: bool, previous: str | None) -> None:
+    """Re-check a result folder against every rule; exit 1 on any violation."""
+    from ..check import check_result_dir
+
+    p = apply_previous_option(load_problem(scenario), previous)
+    if not Path(result_dir).is_dir():
+        fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
+    try:
+        rep = check_result_dir(p, result_dir, stability=stability)
+    except ScenarioError as e:
+        fail(e.messages)
+    click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
+               f"pair weight {rep.pair_weight:g}")
+    if rep.blocking_pairs is not None:
+        click.echo(f"blocking pairs {len(rep.blocking_pairs)}")
+        for sid, wid in rep.blocking_pairs:
+            click.echo(f"  {sid} and {wid} prefer each other")
+    if rep.violations:
+        for line in rep.violations:
+            click.echo(f"violation: {line}")
+        click.echo(f"{len(rep.violations)} violation(s)")
+        sys.exit(1)
+    click.echo("ok: every rule holds and every claim matches")
+
+
+@cli.command()
+@click.option("--students", type=click.IntRange(min=1), required=True)
+@click.option("--workstations", type=click.IntRange(min=1), required=True)
+@click.option("--universities", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--name", default=None, help="Scenario name (default: the folder name).")
+@click.option("--preferences-only", is_flag=True, help="Set policy.preferences_only: true.")
+@click.option("--out", "out", required=True, type=click.Path())
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def generate(students: int, workstations: int, universities: int, seed: int, name: str | None,
+             preferences_only: bool, out: str, force: bool) -> None:
+    """Write a synthetic provincial cohort as a scenario folder."""
+    from ..planning.generate import generate_scenario
+
+    target = Path(out)
+    writable(target, force)
+    atomic_folder(target, force, lambda tmp: generate_scenario(
+        tmp, students=students, workstations=workstations, universities=universities,
+        seed=seed, name=name or target.name, preferences_only=preferences_only))
+    click.echo(f"wrote {target}: {students} students, {workstations} workstations, "
+               f"{universities} universities (seed {seed})")
+
+
+@cli.command()
+@click.option("--tier", required=True, help="Benchmark tier: S, M, L or XL.")
+@click.option("--solvers", "solver_spec", default="all", show_default=True,
+              help="'all' or a comma-separated list of registered solvers.")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds per solver run (default: the tier's).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--out", "out", type=click.Path(), default=None,
+              help="Result folder (default: benchmarks/runs/<tier>-<timestamp>).")
+@click.option("--force", is_flag=True, help="Reuse an existing result folder.")
+def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
+          out: str | None, force: bool) -> None:
+    """Run solvers on a generated tier (each in a fresh process); write a CSV and a table."""
+    from ..planning.bench import TIERS, parse_solvers, run_bench
+
+    if tier.upper() not in TIERS:
+        fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
+    try:
+        names = parse_solvers(solver_spec)
+        if out is not None:
+            check_out_dir(out, force)
+    except solvers.UnknownSolverError as e:
+        fail([str(e)])
+    except ResultExistsError as e:
+        fail([exists_message(e)])
+    done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,
+                     out_dir=out, force=force, progress=lambda line: click.echo(line, err=True))
+    click.echo(done.markdown)
+    click.echo(f"written     {done.out_dir / 'results.csv'}, {done.out_dir / 'results.md'}")
+    if not done.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: RESULT_DIR/report.html).")
+def report(scenario: str, result_dir: str, out: str | None) -> None:
+    """Write report.html for a result folder: figures, charts, heat map, unassigned."""
+    from ..formats.resultdir import read_result
+    from ..reports.html import REPORT_FILE, write_report
+
+    with progress("loading scenario"):
+        p = load_problem(scenario)
+    try:
+        result = read_result(result_dir)
+    except ScenarioError as e:
+        fail(e.messages)
+    target = Path(out) if out is not None else Path(result_dir) / REPORT_FILE
+    try:
+        with progress("writing report"):
+            written = write_report(p, result, target)
+    except ScenarioError as e:
+        fail(e.messages)
+    except OSError as e:
+        fail([f"{target}: cannot write the report ({e.strerror}); choose another --out"])
+    click.echo(f"written     {written}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path())
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.argument("student_id")
+@click.option("--verify", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Re-solve to verify this many of the smallest changes (unassigned only).")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds per verifying re-solve (default: the result's, at most 30).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(scenario: str, result_dir: str, student_id: str, verify: int,
+            time_limit: float | None, as_json: bool) -> None:
+    """Explain one student's placement, or what would place an unassigned student."""
+    import json
+
+    from ..formats.resultdir import read_result
+    from ..planning.explain import ExplainError
+    from ..planning.explain import explain as explain_student
+
+    with progress("loading scenario"):
+        p = load_problem(scenario)
+    try:
+        result = read_result(result_dir)
+        exp = explain_student(p, result, student_id.strip(), verify=verify,
+                              time_limit_s=time_limit)
+    except ScenarioError as e:
+        fail(e.messages)
+    except ExplainError as e:
+        fail([str(e)])
+    if as_json:
+        click.echo(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(exp.text())
+
+
+@cli.command()
+@click.argument("result_dir", type=click.Path(file_okay=False))
+@click.option("--scenario", type=click.Path(), default=None,
+              help="Scenario folder or workbook (default: the one the manifest records).")
+@click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+def verify(result_dir: str, scenario: str | None, log: bool) -> None:
+    """Re-run a result from its manifest.json; exit 1 unless the allocation is the same."""
+    from ..planning.verify import main_lines, verify_result
+
+    try:
+        with progress("re-running from the manifest", enabled=False if log else None):
+            rep = verify_result(result_dir, scenario, log=log)
+    except ScenarioError as e:
+        fail(e.messages)
+    click.echo(f"scenario    {rep.scenario}")
+    head, *listed = main_lines(rep)
+    click.echo(head)
+    for note in rep.notes:  # before the list: a time limit explains the differences
+        click.echo(f"note: {note}")
+    for line in listed:
+        click.echo(line)
+    if not rep.ok:
+        sys.exit(1)
+
+
+@cli.command("solvers")
+def list_solvers() -> None:
+    """List the registered solvers."""
+    for name in solvers.names():
+        click.echo(name + ("  (exact)" if name in solvers.EXACT else ""))
+
+
+for _command in plan_commands():  # variant, compare, sweep, rolling, resolve (plan.py)
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Entry point of the ``matcher`` command."""
+    cli(prog_name="matcher")

@@ -1,0 +1,238 @@
+"""Planning commands of the ``matcher`` CLI: variant, compare, sweep, rolling, resolve.
+
+Registered on the main group by :mod:`matcher.cli.main` (:func:`plan_commands`). Like the rest
+of the CLI they only parse, call the library and print; bad input gives one line per problem on
+stderr, exit code 2 and nothing written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import solvers
+from ..formats.resultdir import ResultExistsError
+from ..model import Problem, ScenarioError
+from .common import echo_table, exists_message, fail, load_problem, writable
+
+__all__ = ["plan_commands"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="[BASE] VARIANT.yaml",
+                type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(), help="Scenario folder to write.")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
+    """Apply a variant file's changes to a base scenario and write the full new scenario.
+
+    BASE (a scenario folder) replaces the variant file's own ``base:``.
+    """
+    from ..planning.variant import build_variant, write_variant
+
+    if len(paths) > 2:
+        fail([f"give at most BASE and VARIANT.yaml, got {len(paths)} paths"])
+    base, file = (paths[0], paths[1]) if len(paths) == 2 else (None, paths[0])
+    target = Path(out)
+    writable(target, force)
+    try:
+        v = build_variant(file, base)
+    except ScenarioError as e:
+        fail(e.messages)
+    write_variant(v, target, force=force, source=file)
+    p = v.problem
+    for line in v.changes:
+        click.echo(f"changed  {line}")
+    for line in v.notes:
+        click.echo(f"note     {line}")
+    click.echo(f"wrote {target}: {len(p.students)} students, {len(p.workstations)} "
+               f"workstations, {len(p.mentors)} mentors")
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(), help="Report folder to write.")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Path(),
+              help="The scenario of the results: once for all, or once per result in order.")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], force: bool) -> None:
+    """Compare two or more result folders: KPIs side by side and who moves where.
+
+    The first result is the baseline. Without --scenario only the figures the result folders
+    hold are compared (no shares by group, no capacity use, no blocking pairs).
+    """
+    from ..planning.compare import compare as run_compare
+    from ..planning.compare import read_view, write_comparison
+
+    if len(results) < 2:
+        fail(["give at least two result folders to compare"])
+    if len(scenarios) not in (0, 1, len(results)):
+        fail([f"--scenario: given {len(scenarios)} times for {len(results)} results; give it "
+               "once (for all) or once per result, in the same order"])
+    target = Path(out)
+    writable(target, force)
+    loaded: dict[str, Problem] = {}
+    for s in scenarios:
+        if s not in loaded:
+            loaded[s] = load_problem(s)
+    chosen = list(scenarios) * len(results) if len(scenarios) == 1 else list(scenarios)
+    problems = [loaded[s] for s in chosen] if chosen else [None] * len(results)
+    try:
+        views = [read_view(r) for r in results]
+        comparison = run_compare(views, problems)
+    except ScenarioError as e:
+        fail(e.messages)
+    write_comparison(comparison, target, force=force)
+    for line in comparison.notes:
+        click.echo(f"note: {line}", err=True)
+    head = comparison.kpis[~comparison.kpis["kpi"].str.contains(r"\[")]
+    echo_table(head)
+    counts = comparison.changes[comparison.changes["students"] > 0]
+    for rec in counts.itertuples(index=False):
+        click.echo(f"{rec.result}: {rec.students} student(s) {rec.change}")
+    click.echo(f"written {target}")
+
+
+@click.command()
+@click.argument("base", type=click.Path(file_okay=False))
+@click.option("--vary", "vary", multiple=True, required=True, metavar="NAME=V1,V2,...",
+              help="A parameter and its values; repeat for a grid (capacity_scale, "
+                   "practice_months, experienced_practice_months, experienced_years, "
+                   "preferences_only, intake_pct).")
+@click.option("--out", "out", required=True, type=click.Path(), help="Sweep folder to write.")
+@click.option("--solver", default="cpsat", show_default=True, type=click.Choice(solvers.names()))
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds per point (default: scenario.yaml).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Solver seed and seed of intake_pct draws.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Search workers per point.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the points on this Dask distributed scheduler (tcp://host:8786).")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Local processes (default: the number of CPUs).")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: float | None,
+          seed: int, workers: int, scheduler: str | None, processes: int | None,
+          force: bool) -> None:
+    """Solve a grid of variants of BASE; write a KPI table and one plot per KPI."""
+    from ..formats.occupancy import read_occupancy
+    from ..planning.sweep import open_executor, parse_vary, run_sweep, write_sweep
+
+    target = Path(out)
+    writable(target, force)
+    try:
+        grid = parse_vary(vary)
+    except ScenarioError as e:
+        fail(e.messages)
+    problem = load_problem(base, occupancy=False)
+    try:
+        occupancy = read_occupancy(base)
+        with open_executor(scheduler, processes) as executor:
+            result = run_sweep(problem, grid, executor, solver=solver, time_limit_s=time_limit,
+                               seed=seed, workers=workers, occupancy=occupancy)
+    except ScenarioError as e:
+        fail(e.messages)
+    write_sweep(result, target, force=force, title=f"Sweep of {problem.name}")
+    cols = ["point", *result.parameters, "status", "placed", "placed_share",
+            "first_choice_share", "rank_cost", "unused_places"]
+    echo_table(result.table[cols])
+    click.echo(f"written {target}")
+
+
+@click.command()
+@click.argument("base", type=click.Path(file_okay=False))
+@click.option("--cohorts", type=click.IntRange(min=1, max=50), required=True,
+              help="Number of yearly intakes to simulate.")
+@click.option("--growth", type=click.FloatRange(min=-99.0, max=1000.0), default=0.0,
+              show_default=True, help="Intake growth per year, percent (negative: shrink).")
+@click.option("--out", "out", required=True, type=click.Path(), help="Folder to write.")
+@click.option("--solver", default="cpsat", show_default=True, type=click.Choice(solvers.names()))
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds per cohort (default: scenario.yaml).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Solver seed and seed of the intake draws (default: scenario.yaml).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--mentor-load", type=click.Choice(["busiest", "ignore"]), default="busiest",
+              show_default=True, help="Carry earlier cohorts' mentor load by its busiest term "
+              "(safe; placed is a lower bound) or not at all (placed is an upper bound).")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
+            time_limit: float | None, seed: int | None, workers: int | None, mentor_load: str,
+            force: bool) -> None:
+    """Simulate N yearly intakes in sequence, each allocated the places earlier ones left."""
+    from ..formats.occupancy import read_occupancy
+    from ..planning.rolling import simulate, write_rolling
+
+    target = Path(out)
+    writable(target, force)
+    problem = load_problem(base, occupancy=False)
+    try:
+        occupancy = read_occupancy(base)
+        report = simulate(problem, cohorts, growth, base_occupancy=occupancy, solver=solver,
+                          time_limit_s=time_limit, seed=seed, workers=workers,
+                          mentor_load=mentor_load)
+    except ScenarioError as e:
+        fail(e.messages)
+    except ValueError as e:
+        fail([f"--growth {growth:g}: {e}"])
+    write_rolling(report, target, force=force)
+    cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
+            "demand_ratio", "placed", "placed_share"]
+    echo_table(report.years[cols])
+    click.echo(f"written {target}")
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(exists=False))
+@click.option("--previous", "previous", required=True, type=click.Path(),
+              help="The earlier result folder of this scenario (to keep where possible).")
+@click.option("--changes", "changes", required=True, type=click.Path(),
+              help="Changes YAML (variant format: remove_students, close, mentor_leave, "
+                   "add_students, ...).")
+@click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
+@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Seconds for the whole solve (default: scenario.yaml).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--force", is_flag=True, help="Replace an existing result folder.")
+def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: float | None,
+            seed: int | None, workers: int | None, force: bool) -> None:
+    """Repair an allocation after changes, moving as few students as possible."""
+    from ..planning.resolve import previous_placements, write_resolution
+    from ..planning.resolve import resolve as resolve_problem
+    from ..planning.variant_spec import read_variant
+
+    target = Path(out)
+    writable(target, force)
+    base = load_problem(scenario)
+    try:
+        spec = read_variant(changes)
+        rows = previous_placements(previous)
+        res = resolve_problem(base, rows, spec, time_limit_s=time_limit, seed=seed,
+                              workers=workers)
+    except ScenarioError as e:
+        fail(e.messages)
+    try:
+        written = write_resolution(res, target, force=force)
+    except ResultExistsError as e:
+        fail([exists_message(e)])
+    r = res.result
+    for line in res.variant.changes:
+        click.echo(f"change      {line}")
+    click.echo(f"status      {r.status.value}  (cpsat, {r.wall_seconds:.2f} s)")
+    click.echo(f"placed      {r.placed} of {len(res.problem.students)}")
+    click.echo(f"kept        {res.count('kept')}; moved {res.count('moved')}; unplaced "
+               f"{res.count('unplaced')}; new {res.count('new')} placed, "
+               f"{res.count('new-unplaced')} not; withdrawn {res.count('withdrawn')}")
+    click.echo(f"rank cost   {r.rank_cost}")
+    click.echo(f"written     {written} (moves.csv says who moved and why)")
+    if r.status.value in ("INFEASIBLE", "UNKNOWN"):
+        sys.exit(1)
+
+
+def plan_commands() -> list[click.Command]:
+    """The planning commands, for ``cli.add_command``."""
+    return [variant, compare, sweep, rolling, resolve]

@@ -1,0 +1,15 @@
+"""The formats layer: files in and out (scenarios, occupancy, result folders); no solving.
+
+* :mod:`~matcher.formats.schema`: the tables and their columns;
+* :mod:`~matcher.formats.aliases`: the Chinese (and loosely spelt) names of columns and sheets;
+* :mod:`~matcher.formats.cells`: reading input bytes safely, decoding them, parsing cells;
+* :mod:`~matcher.formats.escape`: the one escaping layer (formulas, HTML, Markdown);
+* :mod:`~matcher.formats.yamlsafe`: the one safe YAML reader;
+* :mod:`~matcher.formats.settings`: the scenario's settings (``scenario.yaml`` or a sheet);
+* :mod:`~matcher.formats.locations`: where an issue is, as the user sees it;
+* :mod:`~matcher.formats.tables`: CSV tables (and sheet rows) into model rows;
+* :mod:`~matcher.formats.workbook`: reading a scenario given as an ``.xlsx`` workbook;
+* :mod:`~matcher.formats.scenario`: :func:`load_scenario` and :func:`write_scenario`;
+* :mod:`~matcher.formats.occupancy`: what earlier cohorts occupy;
+* :mod:`~matcher.formats.resultdir`: the one result-folder module (atomic writing, reading).
+"""

@@ -1,0 +1,31 @@
+"""The model layer: the problem, the result and what can be wrong with them; no I/O, no solvers.
+
+* :mod:`~matcher.model.problem`: :class:`Problem` and its entities, the cross-table rules;
+* :mod:`~matcher.model.result`: :class:`Result`, :class:`Status`, :class:`Placement`;
+* :mod:`~matcher.model.errors`: :class:`ProblemIssue`, :class:`ProblemError`,
+  :class:`ScenarioError`;
+* :mod:`~matcher.model.capacity`: capacity transforms (places already used, subtracted).
+"""
+
+from .errors import ProblemError, ProblemIssue, ScenarioError
+from .problem import (
+    Lock,
+    Mentor,
+    ObjectiveSettings,
+    Pair,
+    Policy,
+    Problem,
+    Ranking,
+    SolverSettings,
+    Student,
+    Supervisor,
+    TermCapacity,
+    University,
+    Workstation,
+)
+from .result import Placement, Result, Status
+
+__all__ = ["Lock", "Mentor", "ObjectiveSettings", "Pair", "Placement", "Policy", "Problem",
+           "ProblemError", "ProblemIssue", "Ranking", "Result", "ScenarioError",
+           "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity", "University",
+           "Workstation"]

@@ -1,0 +1,148 @@
+"""The result: one type for every solver (Result, Placement), with an honest Status."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+ASSIGNMENT_COLUMNS = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
+                      "end_term", "preference_rank"]
+
+
+class Status(enum.StrEnum):
+    """How much a result proves.
+
+    OPTIMAL
+        Every objective level is proven optimal.
+    FEASIBLE
+        The allocation keeps every rule; optimality is not proven (a heuristic, a time limit).
+    INFEASIBLE
+        Proven: no allocation keeps every rule (for example, the locks cannot all be honoured).
+    UNKNOWN
+        Nothing was found or proven within the limits.
+    """
+
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+    INFEASIBLE = "INFEASIBLE"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One student's placement, in ids (term labels inclusive)."""
+
+    student_id: str
+    workstation_id: str
+    mentor_id: str
+    supervisor_id: str
+    start_term: str
+    end_term: str
+    preference_rank: int | None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a solver returns.
+
+    Attributes
+    ----------
+    solver
+        Registry name of the solver.
+    status
+        See :class:`Status`. A heuristic never reports OPTIMAL.
+    placements
+        Placements sorted by student id.
+    unassigned
+        ``(student_id, reason)`` pairs sorted by student id.
+    placed, rank_cost, pair_weight
+        Objective levels 1–3 of this allocation.
+    placed_upper_bound
+        Proven: no allocation places more students (None when nothing is proven).
+    rank_cost_lower_bound
+        Proven: no allocation placing ``placed`` students has a lower rank cost (None when
+        nothing is proven).
+    wall_seconds
+        Time spent in the solver.
+    seed, workers, time_limit_s
+        The configuration used.
+    input_sha256
+        Hash of the input files.
+    stats
+        Solver-specific figures (model size, stage times, ...).
+    message
+        A human-readable note (why infeasible, why stopped).
+    """
+
+    solver: str
+    status: Status
+    placements: tuple[Placement, ...]
+    unassigned: tuple[tuple[str, str], ...]
+    placed: int
+    rank_cost: int
+    pair_weight: float
+    placed_upper_bound: int | None
+    rank_cost_lower_bound: int | None
+    wall_seconds: float
+    seed: int
+    workers: int
+    time_limit_s: float
+    input_sha256: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def assignments(self) -> pd.DataFrame:
+        """Placements as a DataFrame with the ``assignments.csv`` columns."""
+        frame = pd.DataFrame([vars(p) for p in self.placements], columns=ASSIGNMENT_COLUMNS)
+        frame["preference_rank"] = frame["preference_rank"].astype("Int64")
+        return frame
+
+    @property
+    def unassigned_frame(self) -> pd.DataFrame:
+        """Unassigned students and their reasons as a DataFrame."""
+        return pd.DataFrame(list(self.unassigned), columns=["student_id", "reason"])
+
+    @property
+    def first_choice_share(self) -> float:
+        """Share of placed students at their first choice (0 when none placed)."""
+        if not self.placements:
+            return 0.0
+        return sum(p.preference_rank == 1 for p in self.placements) / len(self.placements)
+
+    @property
+    def rank_gap(self) -> float | None:
+        """Relative gap of the rank cost to its proven lower bound (None without a bound)."""
+        if self.rank_cost_lower_bound is None:
+            return None
+        if self.rank_cost == 0:
+            return 0.0
+        return max(0.0, (self.rank_cost - self.rank_cost_lower_bound) / self.rank_cost)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` content (stable key order)."""
+        top3 = sum(1 for p in self.placements if p.preference_rank is not None
+                   and p.preference_rank <= 3)
+        return {
+            "status": self.status.value,
+            "solver": self.solver,
+            "placed": self.placed,
+            "unassigned": len(self.unassigned),
+            "rank_cost": self.rank_cost,
+            "pair_weight": round(self.pair_weight, 6),
+            "placed_upper_bound": self.placed_upper_bound,
+            "rank_cost_lower_bound": self.rank_cost_lower_bound,
+            "rank_cost_gap": None if self.rank_gap is None else round(self.rank_gap, 6),
+            "first_choice_share": round(self.first_choice_share, 6),
+            "top3_share": round(top3 / len(self.placements), 6) if self.placements else 0.0,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "seed": self.seed,
+            "workers": self.workers,
+            "time_limit_s": self.time_limit_s,
+            "input_sha256": self.input_sha256,
+            "message": self.message,
+            "stats": self.stats,
+        }

@@ -1,0 +1,364 @@
+"""Parameter sweeps: a grid of variants of one scenario, each solved, compared by KPIs.
+
+``--vary NAME=V1,V2,...`` (repeatable) spans a grid: every combination of the given values is one
+point, a variant of the base built by :func:`matcher.planning.variant.apply_variant` and solved. The
+parameters (:data:`PARAMETERS`):
+
+=============================  =========================================================
+``capacity_scale``             factor for every workstation's capacity and its mentors'
+                               (largest-remainder rounding, see :mod:`matcher.planning.variant`)
+``practice_months``            policy: months of practice (students under
+                               ``experienced_years`` of work)
+``experienced_practice_months`` policy: months for experienced students
+``experienced_years``          policy: years of work that count as experienced
+``preferences_only``           policy: only listed workstations (true/false)
+``intake_pct``                 grow (+) or shrink (-) the intake by this percentage,
+                               seeded by ``seed``
+=============================  =========================================================
+
+One function, :func:`run_point`, maps a point (a picklable :class:`PointTask`) to its KPI row;
+:func:`run_sweep` submits every point to a :class:`concurrent.futures.Executor`, either a local
+process pool or a Dask ``distributed.Client``'s executor (:func:`open_executor`), and sorts the
+rows by grid position, so the table is the same whichever way the points ran, as long as each
+solve is deterministic (the greedy solver; CP-SAT with the same seed and workers and a solve
+that finishes before its time limit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import os
+import re
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..formats.resultdir import atomic_folder
+from ..model import Problem, ScenarioError
+from ..model.capacity import Occupancy, apply_occupancy
+from ..reports.pages import Page, markdown_table
+from ..solvers import solve
+from .compare import kpis, view_of
+from .variant import ScaleRule, VariantSpec, apply_variant
+
+__all__ = ["HEADLINE", "PARAMETERS", "PointTask", "Sweep", "grid", "open_executor",
+           "parse_vary", "run_point", "run_sweep", "spec_for", "write_sweep"]
+
+PARAMETERS: dict[str, str] = {
+    "capacity_scale": "float",
+    "practice_months": "int",
+    "experienced_practice_months": "int",
+    "experienced_years": "float",
+    "preferences_only": "bool",
+    "intake_pct": "float",
+}
+"""Parameters a sweep can vary, with the kind of their values."""
+
+HEADLINE = ("students", "placed", "placed_share", "unassigned", "first_choice_share",
+            "top3_share", "rank_cost", "pair_weight", "blocking_pairs", "violations",
+            "capacity_places", "used_places", "unused_places", "use_share")
+"""KPIs of the sweep table (one plot each); the breakdowns go to ``kpis_by_group.csv``."""
+
+MAX_POINTS = 10_000
+
+
+def _value(name: str, kind: str, text: str) -> Any:
+    """Parse one value of a ``--vary`` list; ValueError with the reason."""
+    t = text.strip()
+    if kind == "bool":
+        low = t.lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"'{t}' is not true or false")
+    try:
+        x = float(t)
+    except ValueError:
+        raise ValueError(f"'{t}' is not a number") from None
+    if not math.isfinite(x):
+        raise ValueError(f"'{t}' is not a finite number")
+    if kind == "int":
+        if x != int(x):
+            raise ValueError(f"'{t}' is not a whole number")
+        return int(x)
+    return x
+
+
+def parse_vary(texts: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Parse ``NAME=V1,V2,...`` options into ``(name, values)`` in the order given.
+
+    Raises
+    ------
+    ScenarioError
+        One line per bad option: unknown name, bad value, repeated name or value.
+    """
+    errors: list[str] = []
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    seen: set[str] = set()
+    for text in texts:
+        m = re.fullmatch(r"\s*([A-Za-z_]+)\s*=(.*)", text)
+        if m is None:
+            errors.append(f"--vary {text}: give NAME=V1,V2,..., e.g. capacity_scale=0.8,1.0")
+            continue
+        name, rest = m.group(1), m.group(2)
+        if name not in PARAMETERS:
+            errors.append(f"--vary {text}: unknown parameter '{name}'; use one of "
+                          + ", ".join(PARAMETERS))
+            continue
+        if name in seen:
+            errors.append(f"--vary {text}: '{name}' is varied twice; give all its values in one "
+                          "--vary")
+            continue
+        seen.add(name)
+        if not rest.strip():
+            errors.append(f"--vary {text}: no values; give comma-separated values")
+            continue
+        values = []
+        for part in rest.split(","):
+            try:
+                values.append(_value(name, PARAMETERS[name], part))
+            except ValueError as e:
+                errors.append(f"--vary {text}: {e}; give comma-separated values")
+        if len(set(values)) < len(values):
+            errors.append(f"--vary {text}: a value is repeated; list each value once")
+        out.append((name, tuple(values)))
+    if not texts:
+        errors.append("--vary: give at least one, e.g. --vary capacity_scale=0.8,1.0,1.2")
+    if errors:
+        raise ScenarioError(errors)
+    return out
+
+
+def grid(vary: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[tuple[str, Any], ...]]:
+    """Every combination of the values, the first parameter varying slowest."""
+    names = [n for n, _ in vary]
+    return [tuple(zip(names, combo, strict=True))
+            for combo in itertools.product(*(v for _, v in vary))]
+
+
+def _describe(params: Sequence[tuple[str, Any]]) -> str:
+    return ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
+                     if not isinstance(v, str) else f"{k}={v}" for k, v in params)
+
+
+def spec_for(params: Sequence[tuple[str, Any]], seed: int = 0) -> VariantSpec:
+    """The variant of one grid point."""
+    p = dict(params)
+    policy = tuple((k, p[k]) for k in ("practice_months", "experienced_practice_months",
+                                      "experienced_years", "preferences_only") if k in p)
+    scale = (ScaleRule(float(p["capacity_scale"]), key="capacity_scale"),) \
+        if "capacity_scale" in p else ()
+    return VariantSpec(source=f"--vary {_describe(params)}", seed=seed, scale_capacity=scale,
+                       policy=policy, intake_pct=float(p.get("intake_pct", 0.0)))
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Everything a worker needs to solve one grid point (picklable)."""
+
+    index: int
+    params: tuple[tuple[str, Any], ...]
+    base: Problem
+    solver: str
+    time_limit_s: float | None
+    seed: int
+    workers: int
+    occupancy: tuple[Occupancy, ...] = ()
+
+
+def run_point(task: PointTask) -> dict[str, Any]:
+    """Build the point's variant, solve it, and return its KPIs.
+
+    Returns
+    -------
+    dict
+        ``row`` (grid index, parameters, status and :data:`HEADLINE` KPIs), ``groups`` (the
+        per-term and per-group KPIs) and ``wall_seconds``.
+    """
+    variant = apply_variant(task.base, spec_for(task.params, task.seed), task.occupancy)
+    problem = (apply_occupancy(variant.problem, variant.occupancy) if variant.occupancy
+               else variant.problem)
+    result = solve(problem, task.solver, time_limit_s=task.time_limit_s, seed=task.seed,
+                   workers=task.workers)
+    k = kpis(view_of(result, "point"), problem)
+    row: dict[str, Any] = {"point": task.index, **dict(task.params),
+                           "status": result.status.value}
+    row.update({h: k.get(h) for h in HEADLINE})
+    groups = {name: value for name, value in k.items() if name not in HEADLINE}
+    return {"row": row, "groups": groups, "wall_seconds": result.wall_seconds}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What :func:`run_sweep` found.
+
+    Attributes
+    ----------
+    parameters
+        The varied parameters, in order.
+    table
+        One row per point, in grid order: ``point``, the parameters, ``status``, the KPIs.
+    groups
+        Long table ``point, <parameters>, kpi, value`` of the per-term and per-group KPIs.
+    timings
+        ``point, wall_seconds`` (not part of the deterministic tables).
+    """
+
+    parameters: tuple[str, ...]
+    table: pd.DataFrame
+    groups: pd.DataFrame
+    timings: pd.DataFrame
+
+
+def run_sweep(base: Problem, vary: Sequence[tuple[str, Sequence[Any]]], executor: Executor, *,
+              solver: str = "cpsat", time_limit_s: float | None = None, seed: int = 0,
+              workers: int = 1, occupancy: Sequence[Occupancy] = ()) -> Sweep:
+    """Solve every point of the grid on ``executor`` and collect the KPI table.
+
+    Every point's variant is built here first, so a point that makes the scenario invalid is
+    reported (one line naming it) before anything is solved.
+
+    Parameters
+    ----------
+    base
+        The base scenario with full capacities (``load_scenario(path, occupancy=False)``).
+    vary
+        ``(parameter, values)`` pairs (see :func:`parse_vary`).
+    executor
+        A local :class:`~concurrent.futures.ProcessPoolExecutor` or a Dask client's executor
+        (see :func:`open_executor`).
+    solver, time_limit_s, seed, workers
+        For every solve; ``seed`` also seeds ``intake_pct`` draws.
+    occupancy
+        The base's ``occupancy.csv`` rows: subtracted from every point's (changed) capacities.
+
+    Raises
+    ------
+    ScenarioError
+        A grid point whose variant breaks a rule, or a grid larger than 10,000 points.
+    """
+    points = grid(vary)
+    if len(points) > MAX_POINTS:
+        raise ScenarioError([f"--vary: {len(points)} grid points, over the limit of "
+                             f"{MAX_POINTS}; give fewer values"])
+    errors: list[str] = []
+    for params in points:
+        try:
+            apply_variant(base, spec_for(params, seed), occupancy)
+        except ScenarioError as e:
+            errors += e.messages
+    if errors:
+        raise ScenarioError(errors)
+    tasks = [PointTask(i, params, base, solver, time_limit_s, seed, workers, tuple(occupancy))
+             for i, params in enumerate(points, start=1)]
+    futures = [executor.submit(run_point, t) for t in tasks]
+    outputs = sorted((f.result() for f in futures), key=lambda o: o["row"]["point"])
+    names = tuple(n for n, _ in vary)
+    table = pd.DataFrame([o["row"] for o in outputs],
+                         columns=["point", *names, "status", *HEADLINE], dtype=object)
+    long = [{"point": o["row"]["point"], **{n: o["row"][n] for n in names}, "kpi": k,
+             "value": v} for o in outputs for k, v in o["groups"].items()]
+    groups = pd.DataFrame(long, columns=["point", *names, "kpi", "value"], dtype=object)
+    timings = pd.DataFrame([{"point": o["row"]["point"], "wall_seconds": o["wall_seconds"]}
+                            for o in outputs])
+    return Sweep(names, table, groups, timings)
+
+
+@contextmanager
+def open_executor(scheduler: str | None = None, processes: int | None = None
+                  ) -> Iterator[Executor]:
+    """The executor a sweep runs on: a Dask cluster's, or a local process pool.
+
+    Parameters
+    ----------
+    scheduler
+        Address of a Dask distributed scheduler (``tcp://host:8786``); None for a local pool.
+    processes
+        Size of the local pool (default: the number of CPUs).
+
+    Raises
+    ------
+    ScenarioError
+        When the scheduler cannot be reached.
+    """
+    if scheduler:
+        from distributed import Client
+
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ScenarioError([f"--scheduler {scheduler}: cannot connect ({e}); start a Dask "
+                                 "scheduler there (dask scheduler) or leave out --scheduler"]
+                                ) from None
+        try:
+            # pure=False: no hashing of the (large) tasks for deduplication
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+    else:
+        # spawn: a forked child of a process running solver threads can deadlock
+        with ProcessPoolExecutor(max_workers=processes or os.cpu_count() or 1,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+
+
+def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
+    """One PNG: the KPI against the first parameter, one line per combination of the rest."""
+    from matplotlib.figure import Figure  # the Agg canvas; no pyplot state, no display
+
+    t = sweep.table
+    first, rest = sweep.parameters[0], list(sweep.parameters[1:])
+    xs = list(dict.fromkeys(t[first].tolist()))
+    numeric_x = all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
+    fig = Figure(figsize=(6.4, 4.0), dpi=100)
+    ax = fig.subplots()
+    groups = t.groupby(rest, sort=False) if rest else [((), t)]
+    for key, sub in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        ys = [None if v is None else float(v) for v in sub[kpi].tolist()]
+        pos = sub[first].tolist() if numeric_x else [xs.index(x) for x in sub[first]]
+        label = _describe(list(zip(rest, key, strict=True))) if rest else None
+        ax.plot(pos, [math.nan if y is None else y for y in ys], marker="o", label=label)
+    if not numeric_x:
+        ax.set_xticks(range(len(xs)), [str(x).lower() for x in xs])
+    ax.set_xlabel(first)
+    ax.set_ylabel(kpi)
+    ax.set_title(f"{kpi} by {first}")
+    ax.grid(True, alpha=0.3)
+    if rest:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = False,
+                title: str = "Sweep") -> Path:
+    """Write ``kpis.csv``, ``kpis.md``, ``kpis_by_group.csv``, ``timings.csv``, ``report.html``
+    and ``plots/<kpi>.png`` (one per numeric KPI), atomically."""
+
+    def fill(tmp: Path) -> None:
+        sweep.table.to_csv(tmp / "kpis.csv", index=False, lineterminator="\n")
+        sweep.groups.to_csv(tmp / "kpis_by_group.csv", index=False, lineterminator="\n")
+        sweep.timings.to_csv(tmp / "timings.csv", index=False, lineterminator="\n")
+        (tmp / "plots").mkdir()
+        page = Page(title)
+        page.table(sweep.table)
+        for kpi in HEADLINE:
+            if sweep.table[kpi].isna().all():
+                continue
+            path = tmp / "plots" / f"{kpi}.png"
+            _plot(sweep, kpi, path)
+            page.image(path, f"plots/{kpi}.png", kpi)
+        md = "\n".join([f"# {title}", "", markdown_table(sweep.table), ""])
+        (tmp / "kpis.md").write_text(md, encoding="utf-8")
+        (tmp / "report.html").write_text(page.html(), encoding="utf-8")
+
+    return atomic_folder(out, force, fill)

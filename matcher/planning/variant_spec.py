@@ -1,0 +1,388 @@
+"""The variant file: the changes a what-if variant makes (:class:`VariantSpec`), read from YAML.
+
+:func:`read_variant` reads and shape-checks a variant file (ids are checked when the changes are
+applied, by :func:`matcher.planning.variant.apply_variant`); a :class:`VariantSpec` can also be
+built in code. The schema (every key optional except ``base`` when no base is given on the
+command line)::
+
+    base: ../heilongjiang-demo      # base scenario folder, relative to this file
+    name: daqing-plus               # name of the new scenario (default: this file's name)
+    description: 20 more places in Daqing
+    seed: 0                         # seeds the intake draw
+    remove_workstations: [W0011]
+    scale_capacity:                 # a number (every workstation) or a list of rules
+      - {factor: 0.9}
+      - {factor: 1.2, city: Daqing}
+      - {factor: 1.5, discipline: "0856"}
+      - {factor: 1.1, university: NEPU}   # workstations partnered with NEPU
+    add_workstations: new.csv       # CSV next to this file, or a list of rows
+    add_mentors: new-mentors.csv    # CSV or rows; a new workstation without one gets <id>-M1
+    close:
+      - {workstation_id: W0020, terms: [2027-autumn]}
+    policy: {practice_months: 12, window: [2026-autumn, 2028-spring], preferences_only: false}
+    intake_pct: 15                  # +15 % students (negative: fewer)
+    remove_students: [S00017]       # e.g. withdrawn students (``matcher resolve``)
+    add_students: late.csv          # CSV next to this file, or a list of rows
+    mentor_leave: [M0031]           # mentors unavailable for this allocation (capacity 0)
+
+The changes apply in this order: remove, scale, add, close, policy, intake, then the
+students and mentors changes (remove_students, add_students, mentor_leave). The planning
+guide (docs/planning.md, "Variants") gives the full rules, including the rounding of scaled
+capacities (largest remainder, :func:`matcher.planning.variant.scale_largest_remainder`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..formats.cells import NO_VALUE, parse_cell
+from ..formats.schema import TABLES
+from ..formats.tables import read_table
+from ..model import Mentor, ScenarioError, Student, Workstation
+from ..model.errors import error_reason
+
+__all__ = ["KEYS", "POLICY_KEYS", "CloseRule", "ScaleRule", "VariantSpec", "read_variant"]
+
+KEYS = ("base", "name", "description", "seed", "remove_workstations", "scale_capacity",
+        "add_workstations", "add_mentors", "close", "policy", "intake_pct", "remove_students",
+        "add_students", "mentor_leave")
+"""The keys of a variant file."""
+
+POLICY_KEYS = ("practice_months", "experienced_practice_months", "experienced_years", "window",
+               "preferences_only")
+MAX_FACTOR = 1000
+
+
+@dataclass(frozen=True)
+class ScaleRule:
+    """Multiply the capacities of the workstations matching every given selector.
+
+    Attributes
+    ----------
+    factor
+        The multiplier (>= 0).
+    discipline, city, university
+        Selectors: workstations taking the discipline (among others), located in the city,
+        partnered with the university (listing it in ``partner_universities``). None = any.
+    key
+        Where the rule was given, for messages (``scale_capacity[1]``).
+    """
+
+    factor: float
+    discipline: str | None = None
+    city: str | None = None
+    university: str | None = None
+    key: str = "scale_capacity"
+
+    def describe(self) -> str:
+        """The selection in words."""
+        parts = [f"{k} {v}" for k, v in (("discipline", self.discipline), ("city", self.city),
+                                         ("partner university", self.university)) if v]
+        return " and ".join(parts) if parts else "every workstation"
+
+
+@dataclass(frozen=True)
+class CloseRule:
+    """Close a workstation (capacity 0) in the given terms."""
+
+    workstation_id: str
+    terms: tuple[str, ...]
+    key: str = "close"
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """The changes a variant makes (see the module docstring); build it in code or read it.
+
+    Attributes
+    ----------
+    source
+        Where the changes come from, the start of every error line (the variant file's path).
+    base
+        The base scenario folder (resolved), if the spec names one.
+    """
+
+    source: str = "variant"
+    base: Path | None = None
+    name: str | None = None
+    description: str | None = None
+    seed: int = 0
+    remove_workstations: tuple[str, ...] = ()
+    scale_capacity: tuple[ScaleRule, ...] = ()
+    add_workstations: tuple[Workstation, ...] = ()
+    add_mentors: tuple[Mentor, ...] = ()
+    close: tuple[CloseRule, ...] = ()
+    policy: tuple[tuple[str, Any], ...] = ()
+    intake_pct: float = 0.0
+    remove_students: tuple[str, ...] = ()
+    add_students: tuple[Student, ...] = ()
+    mentor_leave: tuple[str, ...] = ()
+
+
+
+def read_variant(path: str | os.PathLike[str]) -> VariantSpec:
+    """Read and shape-check a variant YAML file (ids are checked when it is applied).
+
+    Raises
+    ------
+    ScenarioError
+        One line per problem, naming the file, the key and what to do.
+    """
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise ScenarioError([f"{src}: not found; give the path of a variant YAML file"])
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{src}: not UTF-8 text; save the variant file as UTF-8"]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise ScenarioError([f"{src}{line}: not valid YAML; check indentation and colons"]
+                            ) from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ScenarioError([f"{src}: expected keys such as base, scale_capacity, policy; got "
+                             f"{type(doc).__name__}"])
+    errors: list[str] = []
+
+    def bad(key: str, msg: str) -> None:
+        errors.append(f"{src}, {key}: {msg}")
+
+    for key in sorted(set(map(str, doc)) - set(KEYS)):
+        bad(key, "unknown key; use one of " + ", ".join(KEYS))
+    here = path.resolve().parent
+    spec: dict[str, Any] = {"source": src, "name": path.stem}
+    if doc.get("base") is not None:
+        if not isinstance(doc["base"], str) or not doc["base"].strip():
+            bad("base", "give the base scenario folder as a path relative to this file")
+        else:
+            spec["base"] = (here / doc["base"].strip()).resolve()
+    for key in ("name", "description"):
+        if doc.get(key) is not None:
+            if isinstance(doc[key], str | int | float) and str(doc[key]).strip():
+                spec[key] = str(doc[key]).strip()
+            else:
+                bad(key, "give a line of text")
+    if "seed" in doc:
+        seed = doc["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            bad("seed", "give a whole number from 0 to 4294967295")
+        else:
+            spec["seed"] = seed
+    if doc.get("remove_workstations") is not None:
+        spec["remove_workstations"] = _id_list(doc["remove_workstations"],
+                                               "remove_workstations", bad)
+    if doc.get("scale_capacity") is not None:
+        spec["scale_capacity"] = _scale_rules(doc["scale_capacity"], bad)
+    for key in ("remove_students", "mentor_leave"):
+        if doc.get(key) is not None:
+            spec[key] = _id_list(doc[key], key, bad)
+    for key, table_name in (("add_workstations", "workstations"), ("add_mentors", "mentors"),
+                            ("add_students", "students")):
+        if doc.get(key) is not None:
+            spec[key] = _rows(doc[key], key, table_name, here, src, bad, errors)
+    if doc.get("close") is not None:
+        spec["close"] = _close_rules(doc["close"], bad)
+    if doc.get("policy") is not None:
+        spec["policy"] = _policy(doc["policy"], bad)
+    if doc.get("intake_pct") is not None:
+        pct = doc["intake_pct"]
+        if isinstance(pct, bool) or not isinstance(pct, int | float) or not (
+                math.isfinite(pct) and -100 < pct <= 1000):
+            bad("intake_pct", "give a percentage above -100 and at most 1000, e.g. 15 or -10")
+        else:
+            spec["intake_pct"] = float(pct)
+    if errors:
+        raise ScenarioError(errors)
+    return VariantSpec(**spec)
+
+
+def _text(v: Any) -> str | None:
+    """An id-like YAML scalar as text (None for a mapping, a list or an empty value)."""
+    if isinstance(v, bool) or v is None or isinstance(v, dict | list):
+        return None
+    text = str(v).strip()
+    return text or None
+
+
+def _id_list(value: Any, key: str, bad: Callable[[str, str], None]) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for i, v in enumerate(items):
+        text = _text(v)
+        if text is None:
+            bad(f"{key}[{i}]", "give a workstation id")
+        else:
+            out.append(text)
+    return tuple(out)
+
+
+def _factor(v: Any, key: str, bad: Callable[[str, str], None]) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not (
+            math.isfinite(v) and 0 <= v <= MAX_FACTOR):
+        bad(key, f"give a factor from 0 to {MAX_FACTOR}, e.g. 0.9 or 1.2")
+        return None
+    return float(v)
+
+
+def _scale_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[ScaleRule, ...]:
+    if not isinstance(value, list):
+        if isinstance(value, dict):
+            value = [value]
+        else:
+            f = _factor(value, "scale_capacity", bad)
+            return () if f is None else (ScaleRule(f),)
+    rules = []
+    allowed = ("factor", "discipline", "city", "university")
+    for i, item in enumerate(value):
+        key = f"scale_capacity[{i}]"
+        if not isinstance(item, dict):
+            bad(key, "give a mapping such as {factor: 1.2, city: Daqing}")
+            continue
+        for k in sorted(set(map(str, item)) - set(allowed)):
+            bad(f"{key}.{k}", "unknown key; use factor and at most discipline, city, university")
+        if "factor" not in item:
+            bad(key, "missing factor; give e.g. {factor: 1.2, city: Daqing}")
+            continue
+        f = _factor(item["factor"], f"{key}.factor", bad)
+        sel: dict[str, str] = {}
+        for k in allowed[1:]:
+            if item.get(k) is not None:
+                text = _text(item[k])
+                if text is None:
+                    bad(f"{key}.{k}", f"give one {k} as text")
+                else:
+                    sel[k] = text
+        if f is not None:
+            rules.append(ScaleRule(f, key=key, **sel))
+    return tuple(rules)
+
+
+def _close_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[CloseRule, ...]:
+    items = value if isinstance(value, list) else [value]
+    rules = []
+    for i, item in enumerate(items):
+        key = f"close[{i}]"
+        if not isinstance(item, dict):
+            bad(key, "give a mapping such as {workstation_id: W0020, terms: [2027-autumn]}")
+            continue
+        for k in sorted(set(map(str, item)) - {"workstation_id", "terms"}):
+            bad(f"{key}.{k}", "unknown key; use workstation_id and terms")
+        wid = _text(item.get("workstation_id"))
+        terms = item.get("terms")
+        term_list = terms if isinstance(terms, list) else [terms]
+        texts = [_text(t) for t in term_list]
+        if wid is None:
+            bad(f"{key}.workstation_id", "give the id of the workstation to close")
+        if terms is None or not term_list or any(t is None for t in texts):
+            bad(f"{key}.terms", "give the list of terms to close it in, e.g. [2027-autumn]")
+            continue
+        if wid is not None:
+            rules.append(CloseRule(wid, tuple(t for t in texts if t is not None), key=key))
+    return tuple(rules)
+
+
+def _policy(value: Any, bad: Callable[[str, str], None]) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(value, dict):
+        bad("policy", "give a mapping such as {practice_months: 12}")
+        return ()
+    out = []
+    for k, v in value.items():
+        k = str(k)
+        if k not in POLICY_KEYS:
+            bad(f"policy.{k}", "unknown setting; use one of " + ", ".join(POLICY_KEYS))
+            continue
+        if k == "window" and v is not None:
+            if not (isinstance(v, list) and len(v) == 2 and all(_text(t) for t in v)):
+                bad("policy.window", "give [first_term, last_term], or null for all terms")
+                continue
+            v = (_text(v[0]), _text(v[1]))
+        out.append((k, v))
+    return tuple(out)
+
+
+def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
+          bad: Callable[[str, str], None], errors: list[str]) -> tuple[Any, ...]:
+    """Rows of a table given inline (a list of mappings) or as a CSV next to the file."""
+    table = next(t for t in TABLES if t.name == table_name)
+    if isinstance(value, str):
+        rel = value.strip()
+        path = here / rel
+        try:
+            inside = path.resolve().is_relative_to(here)
+        except (OSError, RuntimeError):
+            inside = False
+        if not rel or not inside:
+            bad(key, f"'{value}' is outside the variant file's folder; put the CSV next to the "
+                     "variant file (or in a folder below it) and give its relative path")
+            return ()
+        if not path.is_file():
+            bad(key, f"file '{rel}' not found next to the variant file; give a CSV path "
+                     f"relative to {here}")
+            return ()
+        found: list[str] = []
+        rows = read_table(here, replace(table, file=rel, required_file=True), found, {})
+        errors.extend(f"{src}, {key}: {line}" for line in found)
+        return tuple(r for r in rows or () if r is not None) if not found else ()
+    if not isinstance(value, list):
+        bad(key, f"give a list of rows or the path of a CSV with the {table.file} columns")
+        return ()
+    out = []
+    names = [c.name for c in table.columns]
+    for i, row in enumerate(value):
+        where = f"{key}[{i}]"
+        if not isinstance(row, dict):
+            bad(where, "give a mapping of column: value, e.g. {workstation_id: W9001, ...}")
+            continue
+        for k in sorted(set(map(str, row)) - set(names)):
+            bad(f"{where}.{k}", "unknown column; use " + ", ".join(names))
+        values: dict[str, Any] = {}
+        ok = True
+        for col in table.columns:
+            v = row.get(col.name)
+            # YAML gives typed values: turn each into the text a CSV cell would hold, so that
+            # the loader's own cell rules (parse_cell) apply.
+            if col.kind == "list":
+                cell = (";".join(t for t in (_text(x) for x in v) if t) if isinstance(v, list)
+                        else "" if v is None else str(v).strip())
+            elif v is None or (isinstance(v, str) and not v.strip()):
+                cell = ""
+            elif col.kind in ("str", "opt_str"):
+                text = _text(v)
+                if text is None:
+                    bad(f"{where}.{col.name}", "give a single value as text")
+                    ok = False
+                    continue
+                cell = text
+            elif isinstance(v, bool):
+                bad(f"{where}.{col.name}", f"'{v}' is not a number; give a plain number")
+                ok = False
+                continue
+            else:
+                cell = str(v).strip()
+            value, why = parse_cell(col, cell)
+            if why is not None:
+                bad(f"{where}.{col.name}", why)
+                ok = False
+            elif value is not NO_VALUE:
+                values[col.name] = value
+        if not ok:
+            continue
+        try:
+            out.append(table.model.model_validate(values))
+        except ValidationError as e:
+            for err in e.errors():
+                col_name = str(err["loc"][0]) if err["loc"] else "?"
+                bad(f"{where}.{col_name}", f"'{values.get(col_name, '')}' {error_reason(err)}")
+    return tuple(out)

@@ -1,0 +1,198 @@
+"""The audit manifest of a result folder: ``manifest.json`` built, written and read.
+
+Every result folder written by :func:`matcher.write_result` ends with ``manifest.json``:
+
+``manifest_version``, ``created_utc``
+    Format version (1) and when the folder was written.
+``versions``, ``platform``
+    matcher, Python, OR-Tools, pydantic, pandas, numpy and openpyxl versions; the OS.
+``scenario``
+    ``path`` (absolute) and ``path_from_result`` (relative to the result folder) of the scenario
+    folder or workbook, its ``name``, ``input_sha256`` and ``files``: the SHA-256 of every input
+    file read (``{"students.csv": "…", ...}``).
+``settings``
+    The scenario's ``terms``, ``term_months``, ``policy``, ``objective`` and ``solver_defaults``.
+``solver``
+    ``name``, whether it is ``exact``, and the ``seed``, ``workers`` and ``time_limit_s`` used;
+    ``options`` ``{"stable": true}`` for ``cpsat --stable`` (re-run the same way).
+``run``
+    ``status``, ``message``, ``wall_seconds``, ``stopped_by_time_limit`` and ``reproducible``.
+``objective``
+    The three levels in order, each with ``name``, ``sense``, ``value`` and the proven ``bound``
+    (None when nothing is proven): placed, rank cost, pair weight.
+``outputs``
+    SHA-256 of every other file of the folder, as written.
+``write_options``
+    ``excel_bom``.
+
+:func:`matcher.planning.verify.verify_result` re-runs a result from its manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .. import solvers
+from ..model import Problem, Result, ScenarioError, Status
+
+__all__ = ["MANIFEST", "MANIFEST_VERSION", "build_manifest", "file_sha256", "read_manifest",
+           "stopped_by_time_limit", "versions", "write_manifest"]
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+_PACKAGES = {"matcher": "workstation-matcher", "ortools": "ortools", "pydantic": "pydantic",
+             "pandas": "pandas", "numpy": "numpy", "openpyxl": "openpyxl"}
+"""Key in ``versions`` -> the distribution whose version it records."""
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and the packages a result depends on (None when not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name, dist in _PACKAGES.items():
+        try:
+            out[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stopped_by_time_limit(result: Result) -> bool:
+    """Whether the run was cut by its time limit (so a re-run may legitimately differ).
+
+    An exact solver ends FEASIBLE or UNKNOWN only at its time limit, and leaves the pair weight
+    (level 3) unproven only there; any solver may say so in its message.
+    """
+    exact = result.solver in solvers.EXACT
+    return (exact and result.status in (Status.FEASIBLE, Status.UNKNOWN)) \
+        or (exact and (result.stats or {}).get("pair_weight_proven") is False) \
+        or "time limit" in result.message.lower()
+
+
+def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
+                   excel_bom: bool = False) -> dict[str, Any]:
+    """The manifest of a result folder whose other files are already in ``folder``.
+
+    Parameters
+    ----------
+    result
+        The result written.
+    problem
+        The problem solved (None: the input files and settings are not recorded).
+    folder
+        The folder being written; its files are hashed. Relative paths are computed from it,
+        so it must be the result folder or a sibling of it (the temporary folder).
+    excel_bom
+        The write option used for the CSVs.
+    """
+    source = problem.source if problem is not None else ""
+    relative = None
+    if source:
+        try:
+            relative = os.path.relpath(source, folder.resolve())
+        except ValueError:  # another drive on Windows
+            relative = None
+    cut = stopped_by_time_limit(result)
+    stats = result.stats or {}
+    pair_enabled = problem.objective.pair_weight if problem is not None else None
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions(),
+        "platform": platform.platform(),
+        "scenario": {
+            "path": source or None,
+            "path_from_result": relative,
+            "name": problem.name if problem is not None else None,
+            "input_sha256": result.input_sha256 or (problem.input_sha256 if problem else ""),
+            "files": dict(problem.input_files) if problem is not None else {},
+        },
+        "settings": None if problem is None else {
+            "terms": list(problem.terms),
+            "term_months": problem.term_months,
+            "policy": problem.policy.model_dump(mode="json"),
+            "objective": problem.objective.model_dump(mode="json"),
+            "solver_defaults": problem.solver.model_dump(mode="json"),
+        },
+        "solver": {
+            "name": result.solver,
+            "exact": result.solver in solvers.EXACT,
+            "seed": result.seed,
+            "workers": result.workers,
+            "time_limit_s": result.time_limit_s,
+            **({"options": {"stable": True}} if stats.get("stable") else {}),  # cpsat --stable
+        },
+        "run": {
+            "status": result.status.value,
+            "message": result.message,
+            "wall_seconds": round(result.wall_seconds, 3),
+            "stopped_by_time_limit": cut,
+            "reproducible": not cut,
+        },
+        "objective": [
+            {"level": 1, "name": "placed", "sense": "maximise", "value": result.placed,
+             "bound": result.placed_upper_bound},
+            {"level": 2, "name": "rank_cost", "sense": "minimise", "value": result.rank_cost,
+             "bound": result.rank_cost_lower_bound},
+            {"level": 3, "name": "pair_weight", "sense": "maximise",
+             "value": round(result.pair_weight, 6), "enabled": pair_enabled,
+             "bound": stats.get("pair_weight_upper_bound")},
+        ],
+        "outputs": {p.name: file_sha256(p) for p in sorted(folder.iterdir())
+                    if p.is_file() and p.name != MANIFEST},
+        "write_options": {"excel_bom": excel_bom},
+    }
+
+
+def write_manifest(result: Result, problem: Problem | None, folder: Path, *,
+                   excel_bom: bool = False) -> None:
+    """Write ``manifest.json`` into ``folder`` (last: it hashes the files already there)."""
+    doc = build_manifest(result, problem, folder, excel_bom=excel_bom)
+    (folder / MANIFEST).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                                   encoding="utf-8")
+
+
+def read_manifest(result_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a result folder's ``manifest.json``.
+
+    Raises
+    ------
+    ScenarioError
+        When it is missing, not JSON, or lacks what :func:`verify_result` needs.
+    """
+    path = Path(result_dir) / MANIFEST
+    if not path.is_file():
+        raise ScenarioError([f"{path}: missing file; give a result folder written by matcher "
+                             "solve (folders written before manifests existed cannot be "
+                             "verified; solve again)"])
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ScenarioError([f"{path}: not valid JSON ({e}); the manifest was damaged"]) from None
+    need = {"scenario": dict, "solver": dict, "run": dict}
+    bad = [k for k, kind in need.items() if not isinstance(doc.get(k) if isinstance(doc, dict)
+                                                           else None, kind)]
+    if bad:
+        raise ScenarioError([f"{path}: lacks {', '.join(bad)}; the manifest was damaged"])
+    solver = doc["solver"]
+    if not (isinstance(solver.get("name"), str) and isinstance(solver.get("seed"), int)
+            and isinstance(solver.get("workers"), int)
+            and isinstance(solver.get("time_limit_s"), int | float)):
+        raise ScenarioError([f"{path}: solver lacks name, seed, workers or time_limit_s; the "
+                             "manifest was damaged"])
+    return dict(doc)
