@@ -22,6 +22,7 @@ from ..progress import progress
 from ..reports.folder import write_result
 from .common import apply_previous_option, exists_message, fail, load_problem, writable
 from .plan import plan_commands
+from .ui import ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -289,6 +290,7 @@ def list_solvers() -> None:
 
 for _command in plan_commands():  # variant, compare, sweep, rolling, resolve (plan.py)
     cli.add_command(_command)
+cli.add_command(ui)  # the web page (ui.py, matcher.web)
 
 
 def main() -> None:
