@@ -101,6 +101,7 @@ class Runner:
                                             daemon=True)
         self._dispatcher.start()
         self.listeners: list[Callable[[str], None]] = []
+        self._followers: list[threading.Thread] = []
 
     # ---- submitting ---------------------------------------------------------------------------
     def submit(self, run_id: str, kind: str = "solve") -> None:
@@ -192,8 +193,10 @@ class Runner:
         live.stage = "starting"
         if kind == "solve":
             self.history.update(run_id, status="running", started=now_utc())
-        threading.Thread(target=self._follow, args=(run_id, kind, proc),
-                         name=f"matcher-run-{run_id}", daemon=True).start()
+        follower = threading.Thread(target=self._follow, args=(run_id, kind, proc),
+                                    name=f"matcher-run-{run_id}", daemon=True)
+        self._followers.append(follower)
+        follower.start()
         self._notify(run_id)
 
     def _follow(self, run_id: str, kind: str, proc: subprocess.Popen[str]) -> None:
@@ -298,6 +301,8 @@ class Runner:
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
+        for follower in list(self._followers):  # they record the interrupted runs
+            follower.join(max(0.1, deadline + timeout_s - time.monotonic()))
         self._queue.put(_STOP)
         self._slots.release()
 
