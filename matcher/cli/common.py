@@ -1,47 +1,101 @@
 """What every ``matcher`` command shares: failing with error lines, loading, output folders.
 
 Bad input gives one ``error:`` line per problem on stderr, exit code 2 and nothing written. The
-library speaks of arguments (``force=True``); the command line speaks of its flags
-(``--out``, ``--force``), and :func:`exists_message` says it so.
+library speaks of arguments (``out_dir``, ``force=True``); the command line speaks of its flags
+(``--out``, ``--force``): :class:`MatcherGroup` names them so in every message
+(:func:`matcher.formats.output.using_words`). Outputs are checked before any work
+(:func:`prepare_out`: never an input, ``--force`` only over matcher's own folders, writable)
+and claimed for the whole run (:func:`claimed`); a signal ends a command with one line saying
+what was written, never with a traceback (:class:`MatcherGroup`).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from ..formats.interrupt import Interrupted, signal_name
+from ..formats.lock import claim
 from ..formats.occupancy import apply_previous
-from ..formats.resultdir import ResultExistsError, check_out_dir
+from ..formats.output import CLI_WORDS, Input, OutputError, check_output, check_space, using_words
 from ..formats.scenario import load_scenario
+from ..messages import Lang, Message, choose_lang, msg, render
 from ..model import Problem, ScenarioError
 from ..reports.pages import markdown_table
 
-__all__ = ["apply_previous_option", "echo_table", "exists_message", "fail", "load_problem",
-           "writable"]
+__all__ = ["MatcherGroup", "apply_previous_option", "claimed", "cli_lang", "echo_messages",
+           "echo_table", "fail", "finishing", "load_problem", "prepare_out"]
+
+T = TypeVar("T")
 
 
-def fail(messages: list[str], code: int = 2) -> NoReturn:
+def cli_lang() -> Lang:
+    """The language of the command's messages: the context's ``lang`` if a command set one,
+    else the locale's (:func:`matcher.messages.choose_lang`)."""
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.find_root().meta.get("matcher.lang") if ctx is not None else None
+    return chosen if chosen in ("zh", "en") else choose_lang()
+
+
+def _line(item: str | Message, severity: str = "error") -> str:
+    if isinstance(item, Message):
+        return render(item, cli_lang(), severity=True)
+    return f"{severity}: {item}"
+
+
+def fail(messages: Sequence[str | Message], code: int = 2) -> NoReturn:
     """Print one ``error:`` line per message on stderr and exit (2: bad input)."""
-    for line in messages:
-        click.echo(f"error: {line}", err=True)
+    for item in messages:
+        click.echo(_line(item), err=True)
     sys.exit(code)
 
 
-def exists_message(error: ResultExistsError) -> str:
-    """The command line's words for a folder that may not be replaced."""
-    return (f"{error.path}: already exists and is not empty; choose another --out or pass "
-            "--force to replace it")
+def echo_messages(messages: Iterable[str | Message], severity: str = "note") -> None:
+    """Print notes (or warnings) on stderr, one line each."""
+    for item in messages:
+        click.echo(_line(item, severity), err=True)
 
 
-def writable(out: Path, force: bool) -> None:
-    """Fail early (before any solving) when the output folder may not be written."""
+def prepare_out(out: str | Path, inputs: Iterable[Input] = (), force: bool = False, *,
+                file: bool = False, legacy: Callable[[Path], bool] | None = None) -> Path:
+    """Check an output before any work (:func:`matcher.formats.output.check_output`); the
+    path to write, or exit 2 saying why not."""
     try:
-        check_out_dir(out, force)
-    except ResultExistsError as e:
-        fail([exists_message(e)])
+        return check_output(out, inputs, force=force, file=file, legacy=legacy)
+    except OutputError as e:
+        fail(e.entries)
+
+
+@contextmanager
+def claimed(target: Path, needed_bytes: int = 0) -> Iterator[None]:
+    """Hold the exclusive claim on an output while the block runs (exit 2 when another run
+    holds it or the disk is too full for ``needed_bytes``)."""
+    try:
+        if needed_bytes:
+            check_space(target, needed_bytes)
+        with claim(target) as held:
+            echo_messages(held.notes)
+            yield
+    except OutputError as e:
+        fail(e.entries)
+
+
+def finishing(write: Callable[[], T], fallback: T) -> T:
+    """Run a write; when a signal arrived during it and it was finished first, say so and go
+    on (the output is complete), returning ``fallback`` for the path written."""
+    try:
+        return write()
+    except Interrupted as e:
+        if e.completed is None:
+            raise
+        echo_messages([msg("signal.finished", severity="note", signal=e.name,
+                           path=str(e.completed))])
+        return fallback
 
 
 def load_problem(path: str, occupancy: bool = True) -> Problem:
@@ -49,7 +103,7 @@ def load_problem(path: str, occupancy: bool = True) -> Problem:
     try:
         return load_scenario(path, occupancy=occupancy)
     except ScenarioError as e:
-        fail(e.messages)
+        fail(e.entries)
 
 
 def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
@@ -60,12 +114,36 @@ def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
     try:
         reduced, notes = apply_previous(problem, previous)
     except ScenarioError as e:
-        fail(e.messages)
-    for line in notes:
-        click.echo(f"note: {line}", err=True)
+        fail(e.entries)
+    echo_messages(notes)
     return reduced
 
 
 def echo_table(frame: Any) -> None:
     """Print a DataFrame as a Markdown table."""
     click.echo(markdown_table(frame))
+
+
+class MatcherGroup(click.Group):
+    """The ``matcher`` group: commands name ``--out``/``--force`` in their messages, bad input
+    left uncaught by a command still ends as error lines with exit 2, and a signal (Ctrl-C,
+    SIGTERM, SIGHUP) ends a command with one line and exit code 128 + the signal, never with a
+    traceback (whatever was being written is complete or absent, see
+    :func:`matcher.formats.interrupt.finish_first`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command with the command line's words, errors and signals handled."""
+        try:
+            with using_words(CLI_WORDS):
+                return super().invoke(ctx)
+        except ScenarioError as e:
+            fail(e.entries)
+        except KeyboardInterrupt as e:
+            signum = e.signum if isinstance(e, Interrupted) else 2
+            done = e.completed if isinstance(e, Interrupted) else None
+            if done is not None:
+                echo_messages([msg("signal.finished", severity="note", signal=signal_name(
+                    signum), path=str(done))])
+            else:
+                fail([msg("signal.stopped", signal=signal_name(signum))], code=128 + signum)
+            sys.exit(128 + signum)

@@ -16,18 +16,28 @@ from typing import Any, TypeVar
 import click
 
 from .. import solvers
-from ..formats.resultdir import ResultExistsError, atomic_folder, check_out_dir
+from ..formats.interrupt import raise_on_signals
+from ..formats.resultdir import atomic_folder, result_size_estimate
+from ..messages import msg
 from ..model import Result, ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
-from .common import apply_previous_option, exists_message, fail, load_problem, writable
+from .common import (
+    MatcherGroup,
+    apply_previous_option,
+    claimed,
+    fail,
+    finishing,
+    load_problem,
+    prepare_out,
+)
 from .plan import plan_commands
 from .ui import ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workstation-matcher")
 def cli() -> None:
     """Place professional master's students at enterprise workstations with mentor pairs."""
@@ -88,20 +98,19 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
 
     if stable and solver != "cpsat":
         fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
-    target = Path(out)
-    writable(target, force)
+    target = prepare_out(out, [(scenario, "scenario"), (previous, "previous")], force)
     show = False if log else None  # the solver's own log owns stderr then
     with progress("loading scenario", enabled=show):
         p = apply_previous_option(load_problem(scenario), previous)
-    with progress(f"solving ({solver})", enabled=show,
-                  limit_s=time_limit or p.solver.time_limit_s):
-        result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
-                               log=log, **({"stable": True} if stable else {}))
-    try:
+    with claimed(target, result_size_estimate(len(p.students))):
+        with progress(f"solving ({solver})", enabled=show,
+                      limit_s=time_limit or p.solver.time_limit_s):
+            result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed,
+                                   workers=workers, log=log,
+                                   **({"stable": True} if stable else {}))
         with progress("writing results", enabled=show):
-            written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)
-    except ResultExistsError as e:
-        fail([exists_message(e)])
+            written = finishing(lambda: write_result(result, target, force=force,
+                                                     excel_bom=excel_bom, problem=p), target)
     _print_summary(result, written, len(p.students))
     if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
         sys.exit(1)
@@ -123,7 +132,7 @@ def check(scenario: str, result_dir: str, stability: bool, previous: str | None)
     try:
         rep = check_result_dir(p, result_dir, stability=stability)
     except ScenarioError as e:
-        fail(e.messages)
+        fail(e.entries)
     click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
                f"pair weight {rep.pair_weight:g}")
     if rep.blocking_pairs is not None:
@@ -152,11 +161,12 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
     """Write a synthetic provincial cohort as a scenario folder."""
     from ..planning.generate import generate_scenario
 
-    target = Path(out)
-    writable(target, force)
-    atomic_folder(target, force, lambda tmp: generate_scenario(
-        tmp, students=students, workstations=workstations, universities=universities,
-        seed=seed, name=name or target.name, preferences_only=preferences_only))
+    target = prepare_out(out, (), force)
+    with claimed(target, result_size_estimate(students)):
+        finishing(lambda: atomic_folder(target, force, lambda tmp: generate_scenario(
+            tmp, students=students, workstations=workstations, universities=universities,
+            seed=seed, name=name or Path(out).name, preferences_only=preferences_only),
+            kind="scenario"), target)
     click.echo(f"wrote {target}: {students} students, {workstations} workstations, "
                f"{universities} universities (seed {seed})")
 
@@ -175,18 +185,16 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
 def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
           out: str | None, force: bool) -> None:
     """Run solvers on a generated tier (each in a fresh process); write a CSV and a table."""
-    from ..planning.bench import TIERS, parse_solvers, run_bench
+    from ..planning.bench import TIERS, TIERS_DIR, legacy_bench, parse_solvers, run_bench
 
     if tier.upper() not in TIERS:
         fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
     try:
         names = parse_solvers(solver_spec)
-        if out is not None:
-            check_out_dir(out, force)
     except solvers.UnknownSolverError as e:
         fail([str(e)])
-    except ResultExistsError as e:
-        fail([exists_message(e)])
+    if out is not None:
+        prepare_out(out, [(TIERS_DIR, "tiers")], force, legacy=legacy_bench)
     done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,
                      out_dir=out, force=force, progress=lambda line: click.echo(line, err=True))
     click.echo(done.markdown)
@@ -198,27 +206,34 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
 @cli.command()
 @click.argument("scenario", type=click.Path())
 @click.argument("result_dir", type=click.Path(file_okay=False))
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", "out", type=click.Path(), default=None,
               help="File to write (default: RESULT_DIR/report.html).")
-def report(scenario: str, result_dir: str, out: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing HTML file given with --out.")
+def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None:
     """Write report.html for a result folder: figures, charts, heat map, unassigned."""
+    from ..formats.output import target_path
     from ..formats.resultdir import read_result
-    from ..reports.html import REPORT_FILE, write_report
+    from ..reports.html import REPORT_FILE, is_html_file, write_report
+    from ..reports.manifest import rehash_output
 
+    own = target_path(Path(result_dir) / REPORT_FILE)  # the folder's own report: matcher's
+    target = own if out is None or target_path(out) == own else prepare_out(
+        out, [(scenario, "scenario"), (result_dir, "result")], force, file=True,
+        legacy=is_html_file)
     with progress("loading scenario"):
         p = load_problem(scenario)
     try:
         result = read_result(result_dir)
     except ScenarioError as e:
-        fail(e.messages)
-    target = Path(out) if out is not None else Path(result_dir) / REPORT_FILE
-    try:
-        with progress("writing report"):
-            written = write_report(p, result, target)
-    except ScenarioError as e:
-        fail(e.messages)
-    except OSError as e:
-        fail([f"{target}: cannot write the report ({e.strerror}); choose another --out"])
+        fail(e.entries)
+    with claimed(own.parent if target == own else target):
+        try:
+            with progress("writing report"):
+                written = finishing(lambda: write_report(p, result, target), target)
+        except OSError as e:
+            fail([msg("out.write_failed", path=str(target), reason=e.strerror or str(e))])
+        if target == own:
+            rehash_output(own.parent, REPORT_FILE)
     click.echo(f"written     {written}")
 
 
@@ -247,7 +262,7 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
         exp = explain_student(p, result, student_id.strip(), verify=verify,
                               time_limit_s=time_limit)
     except ScenarioError as e:
-        fail(e.messages)
+        fail(e.entries)
     except ExplainError as e:
         fail([str(e)])
     if as_json:
@@ -269,7 +284,7 @@ def verify(result_dir: str, scenario: str | None, log: bool) -> None:
         with progress("re-running from the manifest", enabled=False if log else None):
             rep = verify_result(result_dir, scenario, log=log)
     except ScenarioError as e:
-        fail(e.messages)
+        fail(e.entries)
     click.echo(f"scenario    {rep.scenario}")
     head, *listed = main_lines(rep)
     click.echo(head)
@@ -294,5 +309,6 @@ cli.add_command(ui)  # the web page (ui.py, matcher.web)
 
 
 def main() -> None:
-    """Entry point of the ``matcher`` command."""
+    """Entry point of the ``matcher`` command (SIGTERM and SIGHUP stop it as Ctrl-C does)."""
+    raise_on_signals()
     cli(prog_name="matcher")

@@ -8,14 +8,13 @@ stderr, exit code 2 and nothing written.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from .. import solvers
-from ..formats.resultdir import ResultExistsError
+from ..formats.resultdir import result_size_estimate
 from ..model import Problem, ScenarioError
-from .common import echo_table, exists_message, fail, load_problem, writable
+from .common import claimed, echo_messages, echo_table, fail, finishing, load_problem, prepare_out
 
 __all__ = ["plan_commands"]
 
@@ -31,18 +30,23 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     BASE (a scenario folder) replaces the variant file's own ``base:``.
     """
     from ..planning.variant import build_variant, write_variant
+    from ..planning.variant_spec import read_variant
 
     if len(paths) > 2:
         fail([f"give at most BASE and VARIANT.yaml, got {len(paths)} paths"])
     base, file = (paths[0], paths[1]) if len(paths) == 2 else (None, paths[0])
-    target = Path(out)
-    writable(target, force)
+    try:
+        named = base if base is not None else read_variant(file).base
+    except ScenarioError as e:
+        fail(e.entries)
+    target = prepare_out(out, [(file, "variant"), (named, "base")], force)
     try:
         v = build_variant(file, base)
     except ScenarioError as e:
-        fail(e.messages)
-    write_variant(v, target, force=force, source=file)
+        fail(e.entries)
     p = v.problem
+    with claimed(target, result_size_estimate(len(p.students))):
+        finishing(lambda: write_variant(v, target, force=force, source=file), target)
     for line in v.changes:
         click.echo(f"changed  {line}")
     for line in v.notes:
@@ -71,8 +75,8 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     if len(scenarios) not in (0, 1, len(results)):
         fail([f"--scenario: given {len(scenarios)} times for {len(results)} results; give it "
                "once (for all) or once per result, in the same order"])
-    target = Path(out)
-    writable(target, force)
+    target = prepare_out(out, [*((r, "result") for r in results),
+                               *((s, "scenario") for s in scenarios)], force)
     loaded: dict[str, Problem] = {}
     for s in scenarios:
         if s not in loaded:
@@ -83,10 +87,11 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
         views = [read_view(r) for r in results]
         comparison = run_compare(views, problems)
     except ScenarioError as e:
-        fail(e.messages)
-    write_comparison(comparison, target, force=force)
-    for line in comparison.notes:
-        click.echo(f"note: {line}", err=True)
+        fail(e.entries)
+    with claimed(target):
+        finishing(lambda: write_comparison(comparison, target, force=force, inputs=[
+            (s, "scenario") for s in scenarios]), target)
+    echo_messages(comparison.notes)
     head = comparison.kpis[~comparison.kpis["kpi"].str.contains(r"\[")]
     echo_table(head)
     counts = comparison.changes[comparison.changes["students"] > 0]
@@ -121,21 +126,24 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
     from ..formats.occupancy import read_occupancy
     from ..planning.sweep import open_executor, parse_vary, run_sweep, write_sweep
 
-    target = Path(out)
-    writable(target, force)
+    target = prepare_out(out, [(base, "scenario")], force)
     try:
         grid = parse_vary(vary)
     except ScenarioError as e:
-        fail(e.messages)
+        fail(e.entries)
     problem = load_problem(base, occupancy=False)
-    try:
-        occupancy = read_occupancy(base)
-        with open_executor(scheduler, processes) as executor:
-            result = run_sweep(problem, grid, executor, solver=solver, time_limit_s=time_limit,
-                               seed=seed, workers=workers, occupancy=occupancy)
-    except ScenarioError as e:
-        fail(e.messages)
-    write_sweep(result, target, force=force, title=f"Sweep of {problem.name}")
+    with claimed(target):
+        try:
+            occupancy = read_occupancy(base)
+            with open_executor(scheduler, processes) as executor:
+                result = run_sweep(problem, grid, executor, solver=solver,
+                                   time_limit_s=time_limit, seed=seed, workers=workers,
+                                   occupancy=occupancy)
+        except ScenarioError as e:
+            fail(e.entries)
+        finishing(lambda: write_sweep(result, target, force=force,
+                                      title=f"Sweep of {problem.name}",
+                                      inputs=[(base, "scenario")]), target)
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
     echo_table(result.table[cols])
@@ -166,19 +174,20 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
     from ..formats.occupancy import read_occupancy
     from ..planning.rolling import simulate, write_rolling
 
-    target = Path(out)
-    writable(target, force)
+    target = prepare_out(out, [(base, "scenario")], force)
     problem = load_problem(base, occupancy=False)
-    try:
-        occupancy = read_occupancy(base)
-        report = simulate(problem, cohorts, growth, base_occupancy=occupancy, solver=solver,
-                          time_limit_s=time_limit, seed=seed, workers=workers,
-                          mentor_load=mentor_load)
-    except ScenarioError as e:
-        fail(e.messages)
-    except ValueError as e:
-        fail([f"--growth {growth:g}: {e}"])
-    write_rolling(report, target, force=force)
+    with claimed(target, cohorts * result_size_estimate(len(problem.students))):
+        try:
+            occupancy = read_occupancy(base)
+            report = simulate(problem, cohorts, growth, base_occupancy=occupancy,
+                              solver=solver, time_limit_s=time_limit, seed=seed,
+                              workers=workers, mentor_load=mentor_load)
+        except ScenarioError as e:
+            fail(e.entries)
+        except ValueError as e:
+            fail([f"--growth {growth:g}: {e}"])
+        finishing(lambda: write_rolling(report, target, force=force,
+                                        inputs=[(base, "scenario")]), target)
     cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
             "demand_ratio", "placed", "placed_share"]
     echo_table(report.years[cols])
@@ -205,20 +214,19 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
     from ..planning.resolve import resolve as resolve_problem
     from ..planning.variant_spec import read_variant
 
-    target = Path(out)
-    writable(target, force)
+    inputs = [(scenario, "scenario"), (previous, "previous"), (changes, "changes")]
+    target = prepare_out(out, inputs, force)
     base = load_problem(scenario)
-    try:
-        spec = read_variant(changes)
-        rows = previous_placements(previous)
-        res = resolve_problem(base, rows, spec, time_limit_s=time_limit, seed=seed,
-                              workers=workers)
-    except ScenarioError as e:
-        fail(e.messages)
-    try:
-        written = write_resolution(res, target, force=force)
-    except ResultExistsError as e:
-        fail([exists_message(e)])
+    with claimed(target, result_size_estimate(len(base.students))):
+        try:
+            spec = read_variant(changes)
+            rows = previous_placements(previous)
+            res = resolve_problem(base, rows, spec, time_limit_s=time_limit, seed=seed,
+                                  workers=workers)
+        except ScenarioError as e:
+            fail(e.entries)
+        written = finishing(lambda: write_resolution(res, target, force=force, inputs=inputs),
+                            target)
     r = res.result
     for line in res.variant.changes:
         click.echo(f"change      {line}")

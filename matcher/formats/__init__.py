@@ -11,5 +11,8 @@
 * :mod:`~matcher.formats.workbook`: reading a scenario given as an ``.xlsx`` workbook;
 * :mod:`~matcher.formats.scenario`: :func:`load_scenario` and :func:`write_scenario`;
 * :mod:`~matcher.formats.occupancy`: what earlier cohorts occupy;
-* :mod:`~matcher.formats.resultdir`: the one result-folder module (atomic writing, reading).
+* :mod:`~matcher.formats.resultdir`: the one result-folder module (atomic writing, reading);
+* :mod:`~matcher.formats.output`: where a command may write (never over an input);
+* :mod:`~matcher.formats.lock`: the exclusive claim on an output;
+* :mod:`~matcher.formats.interrupt`: signals while an output is written.
 """

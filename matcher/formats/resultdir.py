@@ -19,23 +19,37 @@ place when complete, so a folder is never left half-written.
 from __future__ import annotations
 
 import csv
+import errno
 import io as _io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..messages import msg
 from ..model import Placement, Problem, Result, ScenarioError, Status
 from .cells import decode
 from .escape import escape_frame, unescape_cell
+from .interrupt import finish_first
+from .lock import claim
+from .output import (
+    Input,
+    OutputError,
+    ResultExistsError,
+    check_output,
+    problem_inputs,
+    recheck_output,
+    write_marker,
+)
 from .tables import csv_rows
 
-__all__ = ["ASSIGNMENTS", "SUMMARY", "UNASSIGNED", "ResultExistsError", "ResultWriter",
-           "atomic_folder", "check_out_dir", "read_assignments", "read_result", "read_summary",
-           "read_unassigned", "result_folder", "write_result_files"]
+__all__ = ["ASSIGNMENTS", "SUMMARY", "UNASSIGNED", "OutputError", "ResultExistsError",
+           "ResultWriter", "atomic_folder", "check_out_dir", "read_assignments", "read_result",
+           "read_summary", "read_unassigned", "result_folder", "result_size_estimate",
+           "write_result_files"]
 
 ASSIGNMENTS = "assignments.csv"
 """The placements, one row per placed student (:data:`~matcher.model.result.ASSIGNMENT_COLUMNS`)."""
@@ -45,63 +59,114 @@ SUMMARY = "summary.json"
 """The result's figures and claims (:meth:`~matcher.model.Result.summary`)."""
 
 
-class ResultExistsError(Exception):
-    """The output folder exists and is not empty, and overwriting was not asked for.
-
-    Attributes
-    ----------
-    path
-        The folder.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        super().__init__(f"{path}: already exists and is not empty; choose another folder or "
-                         "pass force=True to replace it")
-
-
 # ---- writing ---------------------------------------------------------------------------------
-def check_out_dir(out: str | os.PathLike[str], force: bool) -> None:
-    """Refuse an existing non-empty output folder unless ``force``.
+def check_out_dir(out: str | os.PathLike[str], force: bool,
+                  inputs: Iterable[Input] = ()) -> Path:
+    """Refuse an output folder that may not or cannot be written (see
+    :func:`matcher.formats.output.check_output`); the folder to write.
 
     Raises
     ------
     ResultExistsError
         When the folder exists, is not empty and ``force`` is false.
+    OutputError
+        For every other reason (an input, not matcher's, not writable, ...).
     """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise ResultExistsError(out)
+    return check_output(out, inputs, force=force)
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    """Put the complete folder ``tmp`` in place of ``target`` (which may exist)."""
+    if not os.path.lexists(target):
+        os.rename(tmp, target)  # fails if another program made a non-empty folder meanwhile
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.replace(target, old / "x")
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old / "x", target)  # put the previous folder back
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_folder(out: str | os.PathLike[str], force: bool,
-                  fill: Callable[[Path], object]) -> Path:
+                  fill: Callable[[Path], object], *, kind: str = "result",
+                  inputs: Iterable[Input] = (),
+                  legacy: Callable[[Path], bool] | None = None) -> Path:
     """Write a folder via a temporary sibling and a rename; never leave it half-written.
 
-    ``fill`` writes the content into the temporary folder it is given.
+    ``fill`` writes the content into the temporary folder it is given. The output is checked
+    (:func:`matcher.formats.output.check_output`: not an input, replaced only if matcher wrote
+    it, writable) and claimed (:func:`matcher.formats.lock.claim`) for the whole write,
+    checked again just before the rename, and marked as matcher's (a result folder by its
+    ``manifest.json``, any other by :func:`matcher.formats.output.write_marker`). A signal
+    during the write lets it finish first (:func:`matcher.formats.interrupt.finish_first`); a
+    second one abandons it, and nothing is left behind.
+
+    Parameters
+    ----------
+    out
+        The folder.
+    force
+        Replace an existing non-empty folder that matcher wrote.
+    fill
+        Writes the content.
+    kind
+        What the folder is, for its marker (``result``, ``scenario``, ``comparison``, ...).
+    inputs
+        The inputs of the command, ``(path, role)``: the folder may not be, hold or lie in one.
+    legacy
+        Recognises a folder of this kind written by an older matcher (without the marker).
+
+    Returns
+    -------
+    Path
+        The folder written (absolute, symbolic links resolved).
 
     Raises
     ------
     ResultExistsError
         When ``out`` exists, is not empty and ``force`` is false.
+    OutputError
+        When it may not or cannot be written, or writing failed (nothing is written then).
+    matcher.formats.interrupt.Interrupted
+        A signal arrived: ``completed`` is the folder if it was finished first, else None.
     """
-    out = Path(out)
-    check_out_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        fill(tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    inputs = list(inputs)
+    target = check_output(out, inputs, force=force, legacy=legacy)
+    with claim(target):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                    dir=target.parent))
+        try:
+            os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes it private; a folder honours umask
+            with finish_first(target):
+                fill(tmp)
+                if kind != "result":  # a result folder's manifest.json marks it as matcher's
+                    write_marker(tmp, kind)
+                recheck_output(target, force, legacy)
+                _swap(tmp, target)
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if e.errno in (errno.ENOTEMPTY, errno.EEXIST) and os.path.lexists(target):
+                recheck_output(target, force, legacy)  # says another program wrote there
+            raise OutputError(target, [msg("out.write_failed", path=str(target),
+                                           reason=e.strerror or str(e))]) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once, at import (setting it is not thread-safe)
+
+
+def result_size_estimate(students: int) -> int:
+    """Bytes a result folder of ``students`` students may take (a generous estimate: about
+    400 bytes a student are written, in the CSVs, the workbook and the report)."""
+    return 1 << 20 if students <= 0 else (1 << 20) + 1024 * students
 
 
 ResultWriter = Callable[[Result, Problem | None, Path], object]
@@ -111,7 +176,8 @@ ResultWriter = Callable[[Result, Problem | None, Path], object]
 def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
                        force: bool = False, excel_bom: bool = False,
                        problem: Problem | None = None,
-                       writers: Sequence[ResultWriter] = ()) -> Path:
+                       writers: Sequence[ResultWriter] = (),
+                       inputs: Iterable[Input] = ()) -> Path:
     """Write a result folder atomically: the CSVs and ``summary.json``, then ``writers``.
 
     Parameters
@@ -129,6 +195,9 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
     writers
         :data:`ResultWriter` callables, run in order inside the temporary folder after the
         CSVs and ``summary.json``.
+    inputs
+        More inputs the folder may not touch, besides the problem's scenario and
+        ``--previous`` result (see :func:`atomic_folder`).
 
     Returns
     -------
@@ -139,6 +208,8 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
     ------
     ResultExistsError
         When ``out_dir`` exists, is not empty and ``force`` is false.
+    OutputError
+        When ``out_dir`` may not or cannot be written (see :func:`atomic_folder`).
     """
     encoding = "utf-8-sig" if excel_bom else "utf-8"
 
@@ -152,7 +223,8 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
         for writer in writers:
             writer(result, problem, tmp)
 
-    return atomic_folder(out_dir, force, fill)
+    return atomic_folder(out_dir, force, fill, kind="result",
+                         inputs=[*problem_inputs(problem), *inputs])
 
 
 # ---- reading ---------------------------------------------------------------------------------

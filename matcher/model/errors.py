@@ -10,8 +10,11 @@ names sheets and Excel's rows).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ..messages import Lang, Message, render
 
 MAX_ERRORS = 50
 """Most message lines a :class:`ScenarioError` keeps (a line says how many more there were)."""
@@ -67,14 +70,36 @@ class ProblemError(ValueError):
 
 
 class ScenarioError(Exception):
-    """Invalid input: carries every message found, one line each (at most ``MAX_ERRORS``)."""
+    """Invalid input: carries every message found, one line each (at most ``MAX_ERRORS``).
 
-    def __init__(self, messages: list[str]):
-        self.messages = messages[:MAX_ERRORS]
-        extra = len(messages) - len(self.messages)
+    Parameters
+    ----------
+    messages
+        One line of text per problem, or a catalogue :class:`~matcher.messages.Message`
+        (rendered in the user's language by :meth:`lines`).
+
+    Attributes
+    ----------
+    messages : list[str]
+        The lines in English (messages rendered), as ``str()`` shows them.
+    entries : list[str | Message]
+        The lines as given: what :meth:`lines` renders in another language.
+    """
+
+    def __init__(self, messages: Sequence[str | Message]):
+        self.entries: list[str | Message] = list(messages[:MAX_ERRORS])
+        extra = len(messages) - len(self.entries)
         if extra > 0:
-            self.messages.append(f"... and {extra} more error(s) not shown")
+            self.entries.append(f"... and {extra} more error(s) not shown")
+        self.messages = [render(m, "en") if isinstance(m, Message) else m for m in self.entries]
         super().__init__("\n".join(self.messages))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # worker processes pickle it: rebuild from entries
+        return (type(self), (self.entries,))
+
+    def lines(self, lang: Lang) -> list[str]:
+        """Every line in ``lang``: messages rendered by the catalogue, plain lines as given."""
+        return [render(m, lang) if isinstance(m, Message) else m for m in self.entries]
 
 
 def error_reason(err: Any) -> str:

@@ -45,12 +45,15 @@ from typing import Any
 
 from .. import solvers
 from ..check import check
-from ..formats.resultdir import atomic_folder, check_out_dir
+from ..formats.lock import claim
+from ..formats.output import check_output, write_marker
+from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario
 from . import generate
 
-__all__ = ["COLUMNS", "TIERS", "BenchReport", "Tier", "machine_info", "parse_solvers",
-           "run_bench", "run_one", "runs_table", "tier_scenario"]
+__all__ = ["COLUMNS", "TIERS", "TIERS_DIR", "BenchReport", "Tier", "legacy_bench",
+           "machine_info", "parse_solvers", "run_bench", "run_one", "runs_table",
+           "tier_scenario"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ COLUMNS = [
 ]
 """Columns of ``results.csv``, in order."""
 
+TIERS_DIR = "benchmarks/tiers"
+"""Where generated tiers are cached (git-ignored)."""
 _STAMP = "tier.json"
 _OVERHEAD_S = 300.0  # load + check allowance on top of the time limit before a run is killed
 
@@ -109,7 +114,7 @@ def _generator_fingerprint() -> str:
     return hashlib.sha256(Path(generate.__file__).read_bytes()).hexdigest()[:16]
 
 
-def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = "benchmarks/tiers") -> Path:
+def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = TIERS_DIR) -> Path:
     """The scenario folder of a tier, generated on first use and cached.
 
     Parameters
@@ -142,7 +147,8 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = "benchmarks/ti
                                    terms=tier.terms, name=f"tier-{tier.name}")
         (tmp / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
 
-    return atomic_folder(folder, True, fill)
+    return atomic_folder(folder, True, fill, kind="tier",
+                         legacy=lambda old: (old / _STAMP).is_file())
 
 
 # ---- solvers and machine --------------------------------------------------------------------
@@ -422,7 +428,7 @@ def _markdown(tier: Tier, rows: Sequence[dict[str, Any]], machine: dict[str, Any
 def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
               time_limit_s: float | None = None, seed: int = 0, workers: int = 2,
               out_dir: str | os.PathLike[str] | None = None, force: bool = False,
-              tiers_dir: str | os.PathLike[str] = "benchmarks/tiers",
+              tiers_dir: str | os.PathLike[str] = TIERS_DIR,
               progress: Callable[[str], None] | None = None) -> BenchReport:
     """Run solvers on a tier, one fresh process per run, and write the CSV and Markdown.
 
@@ -457,8 +463,11 @@ def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
         Unknown tier name.
     matcher.solvers.UnknownSolverError
         Unknown solver name (raised before anything is generated or written).
-    matcher.formats.resultdir.ResultExistsError
+    matcher.formats.output.ResultExistsError
         ``out_dir`` exists and is not empty, without ``force``.
+    matcher.formats.output.OutputError
+        ``out_dir`` may not or cannot be written: it is, holds or lies in the tiers cache,
+        ``force`` was given for a folder matcher did not write, another run writes it.
     """
     spec = TIERS[tier.upper()] if isinstance(tier, str) else tier
     names = list(solver_names) if solver_names is not None else solvers.names()
@@ -467,14 +476,27 @@ def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
     limit = spec.time_limit_s if time_limit_s is None else float(time_limit_s)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out_dir) if out_dir is not None else Path("benchmarks/runs") / f"{spec.name}-{stamp}"
-    check_out_dir(out, force)
-    say = progress or (lambda _line: None)
+    out = check_output(out, [(tiers_dir, "tiers")], force=force, legacy=legacy_bench)
+    with claim(out):
+        return _run_bench(spec, names, limit, seed, workers, out, tiers_dir,
+                          progress or (lambda _line: None))
+
+
+def legacy_bench(folder: Path) -> bool:
+    """A benchmark folder written before folders were marked as matcher's."""
+    return (folder / "results.csv").is_file() and (folder / "logs").is_dir()
+
+
+def _run_bench(spec: Tier, names: Sequence[str], limit: float, seed: int, workers: int,
+               out: Path, tiers_dir: str | os.PathLike[str], say: Callable[[str], None]
+               ) -> BenchReport:
 
     say(f"tier {spec.name}: {spec.students:,} students × {spec.workstations:,} workstations")
     scenario = tier_scenario(spec, tiers_dir)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     for old in [out / "results.csv", out / "results.md", *(out / "logs").glob("*.log")]:
         old.unlink(missing_ok=True)  # with --force: no figures or logs of an earlier run
+    write_marker(out, "bench", entries=("results.csv", "results.md", "logs"))
     machine = machine_info()
     command = "matcher bench " + shlex.join(
         ["--tier", spec.name, "--solvers", ",".join(names), "--time-limit", f"{limit:g}",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from ..check import check
+from ..formats.output import Input
 from ..formats.resultdir import (
     atomic_folder,
     read_assignments,
@@ -379,10 +380,11 @@ MOVES_SHOWN = 200
 
 
 def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
-                     force: bool = False) -> Path:
+                     force: bool = False, inputs: Iterable[Input] = ()) -> Path:
     """Write ``kpis.csv``, ``moves.csv``, ``changes.csv``, ``report.md`` and ``report.html``.
 
-    Written atomically (a temporary folder renamed into place).
+    Written atomically (a temporary folder renamed into place), never into or over one of the
+    compared result folders or ``inputs`` (the scenarios given).
     """
     c = comparison
 
@@ -413,4 +415,5 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
             page.text("No student's placement differs.")
         page.write(tmp)
 
-    return atomic_folder(out, force, fill)
+    sources = [(v.source, "result") for v in c.views if v.source != "(in memory)"]
+    return atomic_folder(out, force, fill, kind="comparison", inputs=[*sources, *inputs])

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import solvers
 from ..check import check
 from ..formats.escape import escape_cell
+from ..formats.output import Input
 from ..formats.resultdir import read_assignments, result_folder
 from ..formats.scenario import write_scenario
 from ..model import Problem, Result
@@ -177,11 +178,12 @@ def _moves(problem: Problem, previous: list[dict[str, str]], result: Result) -> 
 
 
 def write_resolution(res: Resolution, out: str | os.PathLike[str], *, force: bool = False,
-                     excel_bom: bool = False) -> Path:
+                     excel_bom: bool = False, inputs: Iterable[Input] = ()) -> Path:
     """Write the result folder of a re-solve atomically.
 
     Besides the usual files: ``moves.csv`` (every student's outcome and why) and ``scenario/``,
     the changed scenario that was solved (``matcher check OUT/scenario OUT`` re-checks it).
+    Never written into or over ``inputs`` (the scenario, the earlier result, the changes file).
     """
 
     def write_moves(_result: Result, _problem: Problem | None, folder: Path) -> None:
@@ -195,4 +197,4 @@ def write_resolution(res: Resolution, out: str | os.PathLike[str], *, force: boo
                        description=res.variant.description)
 
     return write_result(res.result, out, force=force, excel_bom=excel_bom,
-                        problem=res.problem, writers=[write_moves])
+                        problem=res.problem, writers=[write_moves], inputs=inputs)

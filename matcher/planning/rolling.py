@@ -13,7 +13,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..check import check
+from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import write_scenario
 from ..model import Policy, Problem, Result, ScenarioError
@@ -316,12 +317,13 @@ def _round_half_up(x: float) -> int:
 
 
 def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
-                  force: bool = False) -> Path:
+                  force: bool = False, inputs: Iterable[Input] = ()) -> Path:
     """Write ``years.csv``, ``terms.csv``, ``report.md`` and one folder per cohort, atomically.
 
     ``cohort-<y>/scenario/`` is the cohort's full scenario (full capacities, with the places
     earlier cohorts use as its ``occupancy.csv``: ``matcher solve`` on it allocates what the
-    simulation allocated), ``cohort-<y>/result/`` its result folder.
+    simulation allocated), ``cohort-<y>/result/`` its result folder. Never written into or
+    over ``inputs`` (the base scenario).
     """
     def fill(tmp: Path) -> None:
         report.years.to_csv(tmp / "years.csv", index=False, lineterminator="\n")
@@ -342,4 +344,4 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
                  markdown_table(report.terms), ""]
         (tmp / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
-    return atomic_folder(out, force, fill)
+    return atomic_folder(out, force, fill, kind="rolling", inputs=inputs)

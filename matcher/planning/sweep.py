@@ -31,7 +31,7 @@ import math
 import multiprocessing
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, apply_occupancy
@@ -340,9 +341,10 @@ def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
 
 
 def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = False,
-                title: str = "Sweep") -> Path:
+                title: str = "Sweep", inputs: Iterable[Input] = ()) -> Path:
     """Write ``kpis.csv``, ``kpis.md``, ``kpis_by_group.csv``, ``timings.csv``, ``report.html``
-    and ``plots/<kpi>.png`` (one per numeric KPI), atomically."""
+    and ``plots/<kpi>.png`` (one per numeric KPI), atomically, never into or over ``inputs``
+    (the base scenario)."""
 
     def fill(tmp: Path) -> None:
         sweep.table.to_csv(tmp / "kpis.csv", index=False, lineterminator="\n")
@@ -361,4 +363,4 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
         (tmp / "kpis.md").write_text(md, encoding="utf-8")
         (tmp / "report.html").write_text(page.html(), encoding="utf-8")
 
-    return atomic_folder(out, force, fill)
+    return atomic_folder(out, force, fill, kind="sweep", inputs=inputs)

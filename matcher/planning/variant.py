@@ -18,8 +18,8 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ..formats.occupancy import read_occupancy
+from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario, write_scenario
 from ..model import Mentor, Policy, Problem, ScenarioError, Student, TermCapacity, Workstation
@@ -58,6 +59,9 @@ class Variant:
         Side effects worth a look (locks dropped with a removed workstation, default mentors).
     description
         The ``description:`` written to ``scenario.yaml``.
+    base
+        The base scenario folder it was built from, when read from one
+        (:func:`build_variant`): an input its output may not touch.
     """
 
     problem: Problem
@@ -65,6 +69,7 @@ class Variant:
     changes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     description: str = ""
+    base: Path | None = None
 
 
 
@@ -466,17 +471,22 @@ def build_variant(variant_file: str | os.PathLike[str],
     except ScenarioError as e:
         raise ScenarioError([f"base scenario {folder}: {line}" for line in e.messages]
                             ) from None
-    return apply_variant(problem, spec, occupancy)
+    return replace(apply_variant(problem, spec, occupancy), base=folder)
 
 
 def write_variant(variant: Variant, out: str | os.PathLike[str], *, force: bool = False,
-                  source: str = "") -> Path:
+                  source: str = "", inputs: Iterable[Input] = ()) -> Path:
     """Write a variant as a scenario folder, atomically, and check that it loads.
+
+    The folder may not be, hold or lie inside the variant file (``source``), the base scenario
+    or ``inputs`` (the tables the variant file names).
 
     Raises
     ------
     ResultExistsError
         When ``out`` exists, is not empty and ``force`` is false.
+    OutputError
+        When ``out`` may not or cannot be written.
     """
     header = [f"Variant {source}" if source else "Variant", *variant.changes, *variant.notes]
 
@@ -485,4 +495,6 @@ def write_variant(variant: Variant, out: str | os.PathLike[str], *, force: bool 
                        description=variant.description)
         load_scenario(tmp)  # what we write must load; a failure here is a bug, not bad input
 
-    return atomic_folder(out, force, fill)
+    return atomic_folder(out, force, fill, kind="scenario", inputs=[
+        (source or None, "variant"), (variant.base, "base"),
+        (variant.problem.source or None, "base"), *inputs])

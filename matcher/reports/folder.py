@@ -10,9 +10,10 @@ the temporary folder, :func:`~matcher.reports.xlsx.write_results_xlsx`,
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..formats.output import Input
 from ..formats.resultdir import ResultWriter, write_result_files
 from ..model import Problem, Result
 from .html import write_report_into
@@ -27,7 +28,7 @@ RESULT_WRITERS: tuple[ResultWriter, ...] = (write_results_xlsx, write_report_int
 
 def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool = False,
                  excel_bom: bool = False, problem: Problem | None = None,
-                 writers: Sequence[ResultWriter] = ()) -> Path:
+                 writers: Sequence[ResultWriter] = (), inputs: Iterable[Input] = ()) -> Path:
     """Write a result folder atomically.
 
     The folder holds ``assignments.csv``, ``unassigned.csv``, ``summary.json``, the files of
@@ -53,6 +54,10 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
     writers
         More :data:`~matcher.formats.resultdir.ResultWriter` callables
         (``writer(result, problem, folder)``), run after :data:`RESULT_WRITERS`.
+    inputs
+        More inputs the folder may not be, hold or lie inside, as ``(path, role)`` pairs
+        (:data:`matcher.formats.output.Input`), besides the problem's scenario and
+        ``--previous`` result, which are always protected.
 
     Returns
     -------
@@ -64,6 +69,10 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
     ResultExistsError
         When ``out_dir`` exists and is not empty, and ``force`` is false (pass
         ``force=True`` to replace it).
+    OutputError
+        When ``out_dir`` may not or cannot be written: it is, holds or lies inside an input,
+        ``force`` was given for a folder matcher did not write, another run is writing it,
+        it cannot be written there (:func:`matcher.formats.output.check_output`).
     """
 
     def manifest(result: Result, problem: Problem | None, folder: Path) -> None:
@@ -71,4 +80,4 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
 
     return write_result_files(result, out_dir, force=force, excel_bom=excel_bom,
                               problem=problem,
-                              writers=(*RESULT_WRITERS, *writers, manifest))
+                              writers=(*RESULT_WRITERS, *writers, manifest), inputs=inputs)

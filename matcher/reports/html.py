@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..check import check
 from ..formats.escape import escape_html
+from ..formats.interrupt import finish_first
 from ..model import Problem, Result, ScenarioError, Status
 from ..model.capacity import capacity_by_term, student_terms
 
@@ -468,6 +469,16 @@ def render_report(problem: Problem, result: Result) -> str:
 REPORT_FILE = "report.html"
 
 
+def is_html_file(path: Path) -> bool:
+    """Whether a file is an HTML page (what ``matcher report --out FILE --force`` may replace)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    except OSError:
+        return False
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
 def write_report_into(result: Result, problem: Problem | None, folder: Path) -> None:
     """The result-folder writer of ``report.html`` (see :func:`matcher.write_result`).
 
@@ -500,8 +511,9 @@ def write_report(problem: Problem, result: Result, path: str | os.PathLike[str])
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8", newline="\n")  # plain open: honours the umask
-        os.replace(tmp, target)
+        with finish_first(target):  # a signal now: the report is finished first
+            tmp.write_text(text, encoding="utf-8", newline="\n")  # plain open: honours umask
+            os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

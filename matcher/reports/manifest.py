@@ -43,7 +43,7 @@ from .. import solvers
 from ..model import Problem, Result, ScenarioError, Status
 
 __all__ = ["MANIFEST", "MANIFEST_VERSION", "build_manifest", "file_sha256", "read_manifest",
-           "stopped_by_time_limit", "versions", "write_manifest"]
+           "rehash_output", "stopped_by_time_limit", "versions", "write_manifest"]
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -165,6 +165,34 @@ def write_manifest(result: Result, problem: Problem | None, folder: Path, *,
     doc = build_manifest(result, problem, folder, excel_bom=excel_bom)
     (folder / MANIFEST).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
+
+
+def rehash_output(folder: Path, name: str) -> bool:
+    """Record the new SHA-256 of ``folder/name`` in the folder's manifest, when matcher
+    rewrote that file of a result folder (``matcher report`` without ``--out``), so that
+    ``matcher verify`` does not take matcher's own rewrite for an edit.
+
+    Returns
+    -------
+    bool
+        Whether the manifest lists the file and was updated (False: no usable manifest).
+    """
+    path = folder / MANIFEST
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(doc, dict) or not isinstance(doc.get("outputs"), dict) \
+            or name not in doc["outputs"]:
+        return False
+    doc["outputs"][name] = file_sha256(folder / name)
+    tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def read_manifest(result_dir: str | os.PathLike[str]) -> dict[str, Any]:

@@ -180,14 +180,22 @@ def test_solve_existing_folder_untouched(tmp_path: Path) -> None:
 
 
 def test_solve_force_replaces(tmp_path: Path) -> None:
-    """With --force an existing folder is replaced by the result."""
+    """With --force a result folder matcher wrote is replaced by the new result; a folder
+    matcher did not write is refused (exit 2) and left as it was."""
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("old", encoding="utf-8")
+    assert _run("solve", TINY, "--out", out, "--solver", "greedy").exit_code == 0
+    (out / "summary.json").write_text("{}", encoding="utf-8")
     r = _run("solve", TINY, "--out", out, "--force", "--workers", "1")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == RESULT_FILES
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["solver"] == "cpsat"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("old", encoding="utf-8")
+    r = _run("solve", TINY, "--out", other, "--force", "--solver", "greedy")
+    assert r.exit_code == 2 and "not written by matcher" in r.stderr
+    assert [p.name for p in other.iterdir()] == ["keep.txt"]
 
 
 def test_solve_into_empty_folder(tmp_path: Path) -> None:

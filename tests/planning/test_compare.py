@@ -167,7 +167,8 @@ def test_written_report(pair: tuple[Path, Path], tmp_path: Path) -> None:
     p = load_scenario(TINY)
     out = write_comparison(compare([read_result(a), read_result(b)], [p, p]), tmp_path / "c")
     assert sorted(x.name for x in out.iterdir()) == [
-        "changes.csv", "kpis.csv", "moves.csv", "report.html", "report.md"]
+        ".matcher-output.json", "changes.csv", "kpis.csv", "moves.csv", "report.html",
+        "report.md"]
     kp = pd.read_csv(out / "kpis.csv")
     assert kp.columns.tolist() == ["kpi", "A", "B", "delta:B"]
     assert (out / "kpis.csv").read_text(encoding="utf-8").splitlines()[2] == "placed,5,4,-1"

@@ -126,7 +126,8 @@ def test_written_cohorts_reproduce(report: RollingReport, tmp_path: Path) -> Non
     allocation for cohort 2; check --previous accepts it."""
     out = write_rolling(report, tmp_path / "roll")
     assert sorted(p.name for p in out.iterdir()) == [
-        "cohort-1", "cohort-2", "cohort-3", "report.md", "terms.csv", "years.csv"]
+        ".matcher-output.json", "cohort-1", "cohort-2", "cohort-3", "report.md", "terms.csv",
+        "years.csv"]
     for run in report.runs:
         assert _same(load_scenario(out / f"cohort-{run.cohort}" / "scenario"), run.reduced)
     second = tmp_path / "c2"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import matcher
-from matcher.formats.resultdir import ResultExistsError
+from matcher.formats.resultdir import OutputError, ResultExistsError
 
 TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 
@@ -52,5 +52,12 @@ def test_existing_folder_error_speaks_of_the_argument(
     assert "force=True" in str(info.value) and "--" not in str(info.value)
     assert info.value.path == out
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    with pytest.raises(OutputError) as refused:  # force replaces only what matcher wrote
+        matcher.write_result(result, out, force=True)
+    assert "force=True" in str(refused.value) and "--" not in str(refused.value)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    matcher.write_result(result, out)
+    (out / "summary.json").write_text("{}", encoding="utf-8")
     matcher.write_result(result, out, force=True)
-    assert (out / "summary.json").is_file() and not (out / "keep.txt").exists()
+    assert matcher.read_result(out).placements == result.placements
