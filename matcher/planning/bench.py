@@ -49,6 +49,7 @@ from ..formats.lock import claim
 from ..formats.output import check_output, write_marker
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario
+from ..solvers.children import POPEN_OPTIONS, guard
 from . import generate
 
 __all__ = ["COLUMNS", "TIERS", "TIERS_DIR", "BenchReport", "Tier", "legacy_bench",
@@ -263,7 +264,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def _spawn_run(scenario: Path, solver: str, time_limit_s: float, seed: int, workers: int,
                log_path: Path) -> dict[str, Any]:
     """Run one solver in a fresh process; its figures, or a CRASH/TIMEOUT row."""
-    with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp, \
+            guard(Path(tmp)) as watcher:
         spec_path = Path(tmp) / "spec.json"
         row_path = Path(tmp) / "row.json"
         spec_path.write_text(json.dumps({
@@ -273,8 +275,8 @@ def _spawn_run(scenario: Path, solver: str, time_limit_s: float, seed: int, work
         started = time.perf_counter()
         with open(log_path, "wb") as log:
             proc = subprocess.Popen([sys.executable, "-c", code, str(spec_path)],
-                                    stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    stdout=log, stderr=subprocess.STDOUT, **POPEN_OPTIONS)
+            watcher.watch(proc.pid)
             try:
                 proc.wait(timeout=time_limit_s * 1.5 + _OVERHEAD_S)
             except subprocess.TimeoutExpired:

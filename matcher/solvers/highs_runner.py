@@ -13,7 +13,8 @@ as a wall-clock time) and, from the helper, whatever its program writes as it go
 as soon as it is known, so a helper cut short still leaves what it had). :func:`run_helper`
 starts one process per role, polls ``stop`` and ``tick`` while they run, kills them at the
 deadline plus a grace (never leaving one running, also when this process is interrupted) and
-hands the folder to ``collect`` before it is deleted.
+hands the folder to ``collect`` before it is deleted. The helpers die with this process and
+their folder goes with them even when it is killed outright (:mod:`matcher.solvers.children`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+from .children import POPEN_OPTIONS, guard
 
 _T = TypeVar("_T")
 
@@ -105,7 +108,8 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
     tick
         Called with the job folder about every 0.05 s while the helpers run.
     """
-    with tempfile.TemporaryDirectory(prefix=f"matcher-{entry}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"matcher-{entry}-") as tmp, \
+            guard(Path(tmp)) as watcher:
         work = Path(tmp)
         np.savez(work / "model.npz", **arrays)
         (work / "job.json").write_text(json.dumps(
@@ -121,7 +125,8 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
                 errs.append(open(_stderr(work, role), "wb"))  # noqa: SIM115
                 procs.append(subprocess.Popen(
                     [sys.executable, "-P", "-c", program, str(work), role], stderr=errs[-1],
-                    stdout=2 if log else subprocess.DEVNULL))
+                    stdout=2 if log else subprocess.DEVNULL, **POPEN_OPTIONS))
+                watcher.watch(procs[-1].pid)
             kill_at = deadline + grace
             while any(p.poll() is None for p in procs):
                 if tick is not None:

@@ -18,12 +18,13 @@ every case: the exit code; no traceback anywhere in the output; on exit 2, every
 ``error:`` (or ``note:``/``warning:``) line; every given path that is not in ``changes``
 byte-for-byte unchanged (the input tree hashed before and after); no temporary folder, lock or
 probe left anywhere; ``written`` present and ``absent`` absent; and the case's own ``check``
-(a named check of :data:`CHECKS`, e.g. that a CSV cell is escaped). ``before`` runs commands
-first (each must exit 0); ``patch`` names an in-process fault (:data:`PATCHES`: a full disk,
-a write failing midway); ``cwd`` runs the command in a subfolder. Cases with ``process``
-run the real command in a subprocess (signals, concurrency): ``signal`` sends signals at a named moment from inside the process itself
-(deterministic on any machine), ``concurrent`` starts a second command while the first holds
-its claim.
+(a named check of :func:`_check`, e.g. that no CSV cell is a formula). ``before`` runs
+commands first and ``after`` runs them last (each must exit 0); ``patch`` names an
+in-process fault (:data:`PATCHES`: a full disk, a write failing midway); ``cwd`` runs the
+command in a subfolder. Cases with
+``process`` run the real command in a subprocess (signals, concurrency): ``signal`` sends
+signals at a named moment from inside the process itself (deterministic on any machine),
+``concurrent`` starts a second command while the first holds its claim.
 
 The counts per class are in docs/reliability.md (:func:`test_counts_match_the_docs`).
 """
@@ -92,6 +93,8 @@ def _make(root: Path, name: str, spec: Any, built: dict[str, Path]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if spec == "tiny":
         shutil.copytree(TINY, path)
+    elif spec == "demo":  # 2,000 students: a solve that takes a while
+        shutil.copytree(ROOT / "scenarios" / "heilongjiang-demo", path)
     elif spec in ("result", "workbook"):
         src = built[spec]
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, path)
@@ -118,7 +121,7 @@ def _make(root: Path, name: str, spec: Any, built: dict[str, Path]) -> None:
         raise ValueError(f"unknown fixture {spec!r} for {name}")
 
 
-FIXTURES = ("tiny", "result", "workbook", "dir", "{text}", "{bytes}", "{link}",
+FIXTURES = ("tiny", "demo", "result", "workbook", "dir", "{text}", "{bytes}", "{link}",
             "{tiny: {file: text}}", "{result: {file: text or null}}")
 """What ``given`` may map a path to."""
 
@@ -218,6 +221,23 @@ def _check(name: str, root: Path, arg: Any) -> None:
             text = (root / file).read_text(encoding="utf-8-sig")
             for w in unwanted if isinstance(unwanted, list) else [unwanted]:
                 assert w not in text, (file, w)
+    elif name == "helpers_gone":  # the helper named in .helper.json ended, its folder gone
+        import time
+
+        import psutil
+
+        seen = json.loads((root / ".helper.json").read_text(encoding="utf-8"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                alive = psutil.Process(seen["pid"]).status() != psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                alive = False
+            if not alive and not Path(seen["folder"]).exists():
+                break
+            time.sleep(0.05)
+        assert not alive, f"helper {seen['pid']} still running"
+        assert not Path(seen["folder"]).exists(), f"{seen['folder']} left behind"
     elif name == "result_valid":
         from matcher import load_scenario
         from matcher.check import check_result_dir
@@ -250,6 +270,15 @@ DRIVER = textwrap.dedent("""
             fire()
             return real(*a, **k)
         rd.recheck_output = hooked
+    elif plan["at"] == "helper":  # a HiGHS helper process has just been started
+        import matcher.solvers.children as children
+        real_watch = children.Guard.watch
+        def hooked_watch(self, pid):
+            real_watch(self, pid)
+            with open(".helper.json", "w") as f:
+                json.dump({"pid": pid, "folder": str(self.folder)}, f)
+            fire()
+        children.Guard.watch = hooked_watch
     elif plan["at"] == "solving":
         real_solve = solvers.solve
         def hooked_solve(*a, **k):
@@ -370,13 +399,16 @@ def test_case(case: dict[str, Any], workspace: Path, built: dict[str, Path],
     for unwanted in case.get("never_says") or []:
         assert unwanted not in text, f"{unwanted!r} in:\n{text}"
     assert _snapshot(root, kept) == before, "an input was changed"
-    assert _leftovers(root) == []
     for name in case.get("written") or []:
         assert (root / name).exists(), name
     for name in case.get("absent") or []:
         assert not os.path.lexists(root / name), name
     for name, arg in (case.get("check") or {}).items():
         _check(name, root, arg)
+    for command in case.get("after") or []:  # e.g. the next run after a killed one
+        code, out, err = _in_process(shlex.split(command))
+        assert code == 0 and "Traceback" not in out + err, f"after: {command}: {out}{err}"
+    assert _leftovers(root) == []
 
 
 def test_cases_are_well_formed() -> None:
@@ -384,7 +416,7 @@ def test_cases_are_well_formed() -> None:
     names only known keys."""
     keys = {"id", "class", "why", "given", "before", "run", "exit", "says", "never_says",
             "written", "absent", "changes", "check", "patch", "process", "signal",
-            "concurrent", "posix", "file", "cwd"}
+            "concurrent", "posix", "file", "cwd", "after"}
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids))
     for c in CASES:
