@@ -10,9 +10,11 @@ lying around then:
   reaches the parent only, which decides) and, on Linux, the kernel's parent-death signal
   (``prctl(PR_SET_PDEATHSIG, SIGKILL)`` through ctypes), so it dies the moment its parent does;
 * :func:`guard`: a tiny watcher process per helper run, holding the reading end of a pipe
-  whose writing end only the parent has. When the pipe closes while the parent is gone, the
-  watcher kills the helpers' process groups (the portable half of the parent-death signal) and
-  removes the helpers' folder; when the parent closes it after a normal end, it just exits.
+  whose writing end only the parent has. When the pipe closes without the parent's last word
+  (it is gone: the kernel closed its end), the watcher kills the helpers' process groups (the
+  portable half of the parent-death signal) and removes the helpers' folder; when the parent
+  says ``ended`` and closes it, it just exits. (Asking whether the parent still lives would
+  race with its dying: the kernel closes its files before it reparents its children.)
 """
 
 from __future__ import annotations
@@ -52,18 +54,14 @@ with its parent on Linux."""
 
 _WATCHER = """\
 import os, shutil, signal, sys
-parent, folder = int(sys.argv[1]), sys.argv[2]
-pids = []
+folder = sys.argv[1]
+pids, ended = [], False
 with os.fdopen(0, "rb") as pipe:
-    for line in pipe:  # the parent writes each helper's pid; the end comes when it is gone
+    for line in pipe:  # each helper's pid, then "ended" when the parent ends normally
         if line.strip().isdigit():
             pids.append(int(line))
-try:
-    os.kill(parent, 0)
-    alive = os.getppid() == parent
-except OSError:
-    alive = False
-if not alive:
+        ended = line.strip() == b"ended"
+if not ended:  # the pipe closed without a word: the parent is gone
     for pid in pids:
         for kill in (getattr(os, "killpg", None), os.kill):
             try:
@@ -107,7 +105,7 @@ def guard(folder: Path) -> Iterator[Guard]:
     """
     try:
         proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _WATCHER, str(os.getpid()), str(folder)],
+            [sys.executable, "-I", "-S", "-c", _WATCHER, str(folder)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=os.name == "posix")
     except OSError:
@@ -117,8 +115,9 @@ def guard(folder: Path) -> Iterator[Guard]:
     finally:
         if proc is not None:
             with contextlib.suppress(OSError):
-                if proc.stdin is not None:
-                    proc.stdin.close()  # this process lives: the watcher leaves everything
+                if proc.stdin is not None:  # this process lives: the watcher leaves all be
+                    proc.stdin.write(b"ended\n")
+                    proc.stdin.close()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
             if proc.poll() is None:
