@@ -126,7 +126,8 @@ def echo_table(frame: Any) -> None:
 
 class MatcherGroup(click.Group):
     """The ``matcher`` group: commands name ``--out``/``--force`` in their messages, bad input
-    left uncaught by a command still ends as error lines with exit 2, and a signal (Ctrl-C,
+    left uncaught by a command and a usage error still end as error lines with exit 2 (a
+    usage error names the command's ``--help``), and a signal (Ctrl-C,
     SIGTERM, SIGHUP) ends a command with one line and exit code 128 + the signal, never with a
     traceback (whatever was being written is complete or absent, see
     :func:`matcher.formats.interrupt.finish_first`)."""
@@ -138,6 +139,9 @@ class MatcherGroup(click.Group):
                 return super().invoke(ctx)
         except ScenarioError as e:
             fail(e.entries)
+        except click.UsageError as e:  # error lines like every other error, not click's block
+            name = e.ctx.command_path if e.ctx is not None else "matcher"
+            fail([msg("cli.usage", problem=e.format_message().rstrip("."), command=name)])
         except KeyboardInterrupt as e:
             signum = e.signum if isinstance(e, Interrupted) else 2
             done = e.completed if isinstance(e, Interrupted) else None

@@ -18,7 +18,7 @@ import click
 from .. import solvers
 from ..formats.interrupt import raise_on_signals
 from ..formats.resultdir import atomic_folder, result_size_estimate
-from ..messages import msg
+from ..messages import msg, render
 from ..model import Result, ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
@@ -26,6 +26,7 @@ from .common import (
     MatcherGroup,
     apply_previous_option,
     claimed,
+    cli_lang,
     fail,
     finishing,
     load_problem,
@@ -277,7 +278,8 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
               help="Scenario folder or workbook (default: the one the manifest records).")
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
 def verify(result_dir: str, scenario: str | None, log: bool) -> None:
-    """Re-run a result from its manifest.json; exit 1 unless the allocation is the same."""
+    """Check every file of a result folder against its manifest.json and re-run it; exit 1
+    unless every file is as written and the allocation is the same."""
     from ..planning.verify import main_lines, verify_result
 
     try:
@@ -286,10 +288,10 @@ def verify(result_dir: str, scenario: str | None, log: bool) -> None:
     except ScenarioError as e:
         fail(e.entries)
     click.echo(f"scenario    {rep.scenario}")
-    head, *listed = main_lines(rep)
+    head, *listed = main_lines(rep, cli_lang())
     click.echo(head)
-    for note in rep.notes:  # before the list: a time limit explains the differences
-        click.echo(f"note: {note}")
+    for note in rep.remarks:  # before the list: a time limit explains the differences
+        click.echo(render(note, cli_lang(), severity=True))
     for line in listed:
         click.echo(line)
     if not rep.ok:

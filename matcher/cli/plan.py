@@ -220,7 +220,7 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
     with claimed(target, result_size_estimate(len(base.students))):
         try:
             spec = read_variant(changes)
-            rows = previous_placements(previous)
+            rows = previous_placements(previous, base)
             res = resolve_problem(base, rows, spec, time_limit_s=time_limit, seed=seed,
                                   workers=workers)
         except ScenarioError as e:

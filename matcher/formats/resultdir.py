@@ -22,6 +22,7 @@ import csv
 import errno
 import io as _io
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -29,9 +30,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..messages import msg
+from ..messages import Message, msg
 from ..model import Placement, Problem, Result, ScenarioError, Status
-from .cells import decode
+from .cells import MAX_FILE_BYTES, decode, show
 from .escape import escape_frame, unescape_cell
 from .interrupt import finish_first
 from .lock import claim
@@ -243,6 +244,26 @@ def result_folder(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
+def _text_of(path: Path, name: str) -> str:
+    """A result folder's CSV as text (size-limited, decoded as the loader decodes)."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ScenarioError([msg("result.bad_csv", path=str(path),
+                                 reason=f"over {MAX_FILE_BYTES >> 20} MiB")])
+    errors: list[str] = []
+    text = decode(path.read_bytes(), name, errors)
+    if text is None:
+        raise ScenarioError(errors)
+    return text
+
+
+def _dict_rows(text: str, path: Path) -> list[dict[str, Any]]:
+    """The rows of a result CSV as dicts, or ScenarioError naming what is wrong."""
+    try:
+        return list(csv.DictReader(_io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise ScenarioError([msg("result.bad_csv", path=str(path), reason=str(e))]) from None
+
+
 def read_assignments(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]:
     """Read a result folder's ``assignments.csv`` as plain rows of strings (ids unescaped).
 
@@ -255,11 +276,8 @@ def read_assignments(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]
     if not path.is_file():
         raise ScenarioError([f"{path}: missing file; give a result folder written by "
                              "matcher solve"])
-    errors: list[str] = []
-    text = decode(path.read_bytes(), ASSIGNMENTS, errors)
-    if text is None:
-        raise ScenarioError(errors)
-    rows = list(csv.DictReader(_io.StringIO(text, newline="")))
+    text = _text_of(path, ASSIGNMENTS)
+    rows = _dict_rows(text, path)
     need = ("student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
             "end_term")
     header = rows[0].keys() if rows else next(csv_rows(text), [])
@@ -284,16 +302,14 @@ def read_unassigned(result_dir: str | os.PathLike[str]) -> list[tuple[str, str]]
     path = Path(result_dir) / UNASSIGNED
     if not path.is_file():
         return []
-    errors: list[str] = []
-    text = decode(path.read_bytes(), str(path), errors)
-    if text is None:
-        raise ScenarioError(errors)
-    reader = csv.DictReader(_io.StringIO(text, newline=""))
-    if reader.fieldnames is None or "student_id" not in reader.fieldnames:
+    text = _text_of(path, str(path))
+    rows = _dict_rows(text, path)
+    header = rows[0].keys() if rows else next(csv_rows(text), [])
+    if "student_id" not in header:
         raise ScenarioError([f"{path}: missing column student_id; give the file written by "
                              "matcher solve"])
     out = []
-    for row in reader:
+    for row in rows:
         sid = unescape_cell((row.get("student_id") or "").strip())
         if sid:
             out.append((sid, unescape_cell((row.get("reason") or "").strip())))
@@ -323,14 +339,53 @@ def read_summary(result_dir: str | os.PathLike[str], *, required: bool = True
                                  "matcher solve"])
         return {}
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ValueError("too large")
         summary = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ScenarioError([f"{path}: not valid JSON ({e}); give the file written by "
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise ScenarioError([f"{path}: not valid JSON ({reason}); give the file written by "
                              "matcher solve"]) from None
     if not isinstance(summary, dict):
         raise ScenarioError([f"{path}: expected a JSON object; give the file written by "
                              "matcher solve"])
     return summary
+
+
+_SUMMARY_KINDS: dict[str, str] = {
+    "solver": "text", "rank_cost": "whole", "pair_weight": "number",
+    "placed_upper_bound": "whole", "rank_cost_lower_bound": "whole", "wall_seconds": "number",
+    "seed": "whole", "workers": "whole", "time_limit_s": "number", "input_sha256": "text",
+    "stats": "map", "message": "text"}
+"""The fields of ``summary.json`` a :class:`Result` is rebuilt from, and their kind."""
+
+
+def _summary_kind(value: Any, kind: str) -> bool:
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "map":
+        return isinstance(value, dict)
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value < 0:
+        return False
+    return kind == "number" or (isinstance(value, int) or float(value).is_integer())
+
+
+def _summary_problems(summary: dict[str, Any], path: Path) -> list[str | Message]:
+    """One message per field of the summary that is of the wrong kind."""
+    labels = {"text": msg("kind.text"), "whole": msg("kind.whole"),
+              "number": msg("kind.number"), "map": msg("kind.map")}
+    found: list[str | Message] = []
+    if summary.get("status") not in {s.value for s in Status}:
+        found.append(msg("result.summary_status", path=str(path),
+                         value=show(str(summary.get("status"))),
+                         allowed=[s.value for s in Status]))
+    for key, kind in _SUMMARY_KINDS.items():
+        value = summary.get(key)
+        if value is not None and not _summary_kind(value, kind):
+            found.append(msg("result.summary_field", path=str(path), field=key,
+                             expected=labels[kind], value=show(json.dumps(value)[:40])))
+    return found
 
 
 def read_result(result_dir: str | os.PathLike[str]) -> Result:
@@ -342,24 +397,24 @@ def read_result(result_dir: str | os.PathLike[str]) -> Result:
     Raises
     ------
     ScenarioError
-        When a file is missing or unreadable, naming the file and what to do.
+        When a file is missing or unreadable, or a field of ``summary.json`` is of the wrong
+        kind, naming the file (and the field) and what to do.
     """
     folder = result_folder(result_dir)
     rows = read_assignments(folder)
     summary = read_summary(folder)
-    try:
-        status = Status(str(summary.get("status")))
-    except ValueError:
-        raise ScenarioError([f"{folder / SUMMARY}, status: '{summary.get('status')}' is not "
-                             "one of " + ", ".join(s.value for s in Status)]) from None
+    wrong = _summary_problems(summary, folder / SUMMARY)
+    if wrong:
+        raise ScenarioError(wrong)
+    status = Status(str(summary.get("status")))
     placements = []
     for r, row in enumerate(rows, start=1):
         rank_text = row.get("preference_rank", "")
         try:
             rank = int(float(rank_text)) if rank_text not in ("", "<NA>", "nan") else None
-        except ValueError:
-            raise ScenarioError([f"{ASSIGNMENTS} row {r}, preference_rank: '{rank_text}' is "
-                                 "not a whole number"]) from None
+        except (ValueError, OverflowError):
+            raise ScenarioError([f"{ASSIGNMENTS} row {r}, preference_rank: '{show(rank_text)}' "
+                                 "is not a whole number"]) from None
         placements.append(Placement(
             student_id=row["student_id"], workstation_id=row["workstation_id"],
             mentor_id=row["mentor_id"], supervisor_id=row["supervisor_id"],
@@ -375,9 +430,13 @@ def read_result(result_dir: str | os.PathLike[str]) -> Result:
         placements=tuple(sorted(placements, key=lambda p: p.student_id)),
         unassigned=tuple(sorted(unassigned)), placed=len(placements),
         rank_cost=int(num("rank_cost", 0)), pair_weight=float(num("pair_weight", 0.0)),
-        placed_upper_bound=summary.get("placed_upper_bound"),
-        rank_cost_lower_bound=summary.get("rank_cost_lower_bound"),
+        placed_upper_bound=_whole(summary.get("placed_upper_bound")),
+        rank_cost_lower_bound=_whole(summary.get("rank_cost_lower_bound")),
         wall_seconds=float(num("wall_seconds", 0.0)), seed=int(num("seed", 0)),
         workers=int(num("workers", 1)), time_limit_s=float(num("time_limit_s", 0.0)),
         input_sha256=str(num("input_sha256", "")), stats=dict(num("stats", {}) or {}),
         message=str(num("message", "")))
+
+
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -29,17 +29,19 @@ from pathlib import Path
 
 from .. import solvers
 from ..check import check
+from ..formats.cells import show
 from ..formats.escape import escape_cell
 from ..formats.output import Input
 from ..formats.resultdir import read_assignments, result_folder
 from ..formats.scenario import write_scenario
-from ..model import Problem, Result
+from ..messages import Location, msg
+from ..model import Problem, Result, ScenarioError
 from ..reports.folder import write_result
 from ..solvers.base import SolverConfig
 from .variant import Variant, VariantSpec, apply_variant
 
-__all__ = ["MOVE_COLUMNS", "Move", "Resolution", "previous_placements", "resolve",
-           "write_resolution"]
+__all__ = ["MOVE_COLUMNS", "Move", "Resolution", "check_previous", "previous_placements",
+           "resolve", "write_resolution"]
 
 MOVE_COLUMNS = ["student_id", "outcome", "before", "after", "why"]
 
@@ -78,15 +80,61 @@ class Resolution:
         return sum(1 for m in self.moves if m.outcome == outcome)
 
 
-def previous_placements(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]:
+def previous_placements(result_dir: str | os.PathLike[str], base: Problem | None = None
+                        ) -> list[dict[str, str]]:
     """The rows of an earlier result's ``assignments.csv``.
+
+    Parameters
+    ----------
+    result_dir
+        The earlier result folder.
+    base
+        The scenario it must have been solved from: every row must name its students,
+        workstations, mentors, supervisors and terms (:func:`check_previous`).
 
     Raises
     ------
     ScenarioError
-        When the folder is not a result folder.
+        When the folder is not a result folder, or holds a result of another scenario.
     """
-    return read_assignments(result_folder(result_dir))
+    folder = result_folder(result_dir)
+    rows = read_assignments(folder)
+    if base is not None:
+        check_previous(base, rows, str(folder / "assignments.csv"))
+    return rows
+
+
+_PREVIOUS_COLUMNS = ("student_id", "workstation_id", "mentor_id", "supervisor_id",
+                     "start_term", "end_term")
+
+
+def check_previous(base: Problem, rows: list[dict[str, str]], source: str = "previous") -> None:
+    """Refuse an earlier allocation that names what ``base`` does not have: a result of
+    another scenario would otherwise show every student as withdrawn or new.
+
+    Raises
+    ------
+    ScenarioError
+        One message per offending cell (at most five), naming the row and column.
+    """
+    known = {
+        "student_id": {x.student_id for x in base.students},
+        "workstation_id": {x.workstation_id for x in base.workstations},
+        "mentor_id": {x.mentor_id for x in base.mentors},
+        "supervisor_id": {x.supervisor_id for x in base.supervisors},
+        "start_term": set(base.terms), "end_term": set(base.terms)}
+    found = []
+    for r, row in enumerate(rows, start=1):
+        for column in _PREVIOUS_COLUMNS:
+            if row.get(column, "") not in known[column]:
+                found.append(msg("resolve.previous_unknown", at=Location(file=source, row=r,
+                                                                          field=column),
+                                 value=show(row.get(column, "")), scenario=base.name))
+                break
+        if len(found) == 5:
+            break
+    if found:
+        raise ScenarioError(found)
 
 
 def _describe(row: Mapping[str, object] | None) -> str:
@@ -129,8 +177,10 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
     Raises
     ------
     ScenarioError
-        When the changes do not apply to the scenario.
+        When the changes do not apply to the scenario, or ``previous`` names students,
+        workstations, mentors, supervisors or terms it does not have.
     """
+    check_previous(base, previous)
     variant = apply_variant(base, changes)
     problem = variant.problem
     defaults = problem.solver

@@ -1,24 +1,39 @@
-"""Re-running a result from its manifest and comparing the allocation (``matcher verify``).
+"""Verifying a result folder against its manifest and a re-run (``matcher verify``).
 
-:func:`verify_result` loads the scenario the manifest names (or another path given), refuses it
-unless every input file has the recorded hash, re-runs the recorded solver with the recorded
-seed, workers and time limit, and compares the allocation with the folder's
-``assignments.csv`` student by student. With the same input, seed and workers a solve that
-finishes gives the same allocation; one cut by its time limit (an exact solver's ``FEASIBLE``)
-may not, and the report says so.
+:func:`verify_result` checks everything a published result folder holds:
+
+1. **every file against the manifest**: each file the run wrote must be there with the SHA-256
+   the manifest recorded; a file missing, changed, or added since is a difference;
+2. **the input**: the scenario the manifest names (or another path given) must hold exactly the
+   input files of the run (same names, same hashes), or nothing is re-run;
+3. **the re-run**: the recorded solver with the recorded seed, workers and time limit, compared
+   with the folder's ``assignments.csv`` student by student.
+
+A changed table is named with its rows (the data rows, counted as in every message, that differ
+from what the re-run writes), a changed ``summary.json`` with its fields. With the same input,
+seed and workers a solve that finishes gives the same allocation; one cut by its time limit (an
+exact solver's ``FEASIBLE``) may not, and the report says so. Every line is a catalogue
+message (``verify.*`` in ``safety.po``).
 """
 
 from __future__ import annotations
 
+import csv
+import difflib
+import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import solvers
+from ..formats.escape import escape_frame
 from ..formats.occupancy import apply_previous
-from ..formats.resultdir import read_assignments
+from ..formats.output import MARKER
+from ..formats.resultdir import ASSIGNMENTS, SUMMARY, UNASSIGNED, read_assignments
 from ..formats.scenario import load_scenario
+from ..messages import Lang, Message, msg, render
 from ..model import Problem, Result, ScenarioError
 from ..reports.manifest import (
     MANIFEST,
@@ -31,6 +46,12 @@ from ..solvers import solve
 
 __all__ = ["MAX_LISTED", "VerifyReport", "main_lines", "verify_result"]
 
+MAX_LISTED = 50
+"""Differences ``matcher verify`` lists before it says how many more there are."""
+
+_VOLATILE = ("wall_seconds", "stats", "message")
+"""Summary fields a faithful re-run may change (timings, the solver's log of itself)."""
+
 
 @dataclass
 class VerifyReport:
@@ -40,24 +61,37 @@ class VerifyReport:
     ----------
     scenario
         The scenario path used.
-    differences
-        One line per student whose placement in the folder differs from the re-run's.
-    notes
-        Remarks that do not decide the outcome (a time-limited run, changed versions, an edited
-        file holding the same allocation).
+    files
+        One message per file that differs from the manifest: missing, changed (with the rows
+        or fields that differ from the re-run), or added since the run.
+    students
+        One message per student whose placement in the folder differs from the re-run's.
+    remarks
+        Notes that do not decide the outcome (a time-limited run, changed versions).
     rerun
         The re-run's result.
     """
 
     scenario: str
-    differences: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    files: list[Message] = field(default_factory=list)
+    students: list[Message] = field(default_factory=list)
+    remarks: list[Message] = field(default_factory=list)
     rerun: Result | None = None
 
     @property
     def ok(self) -> bool:
-        """True when the re-run gives exactly the folder's allocation."""
-        return not self.differences
+        """True when every file is as written and the re-run gives the same allocation."""
+        return not self.files and not self.students
+
+    @property
+    def differences(self) -> list[str]:
+        """Every difference (files, then students) as an English line."""
+        return [render(m, "en") for m in (*self.files, *self.students)]
+
+    @property
+    def notes(self) -> list[str]:
+        """Every remark as an English line."""
+        return [render(m, "en") for m in self.remarks]
 
 
 def _scenario_path(doc: dict[str, Any], result_dir: Path, given: str | None) -> Path:
@@ -73,34 +107,30 @@ def _scenario_path(doc: dict[str, Any], result_dir: Path, given: str | None) -> 
         if c.exists():
             return c
     if not candidates:
-        raise ScenarioError([f"{result_dir / MANIFEST}: records no scenario path; give it with "
-                             "--scenario PATH"])
-    raise ScenarioError([f"{candidates[0]}: the scenario recorded in the manifest is not there "
-                         "any more; give its new place with --scenario PATH"])
+        raise ScenarioError([msg("verify.no_scenario_path", manifest=str(result_dir / MANIFEST))])
+    raise ScenarioError([msg("verify.scenario_moved", path=str(candidates[0]))])
 
 
-def _check_inputs(doc: dict[str, Any], problem: Problem, where: Path) -> None:
+def _check_inputs(doc: dict[str, Any], problem: Problem) -> None:
     """Raise unless the scenario's input files are exactly those of the run."""
     recorded = doc["scenario"].get("files") or {}
-    if not isinstance(recorded, dict):
-        raise ScenarioError([f"{where / MANIFEST}: scenario.files is damaged"])
     now = dict(problem.input_files)
-    lines = []
+    where = problem.source or "scenario"
+    found: list[str | Message] = []
     if recorded:
         for name in sorted(set(recorded) | set(now)):
             if name not in now:
-                lines.append(f"{name}: read by the run but missing now")
+                found.append(msg("verify.input_missing", scenario=where, file=name))
             elif name not in recorded:
-                lines.append(f"{name}: not an input of the run (new since)")
+                found.append(msg("verify.input_new", scenario=where, file=name))
             elif recorded[name] != now[name]:
-                lines.append(f"{name}: changed since the run (SHA-256 {recorded[name][:12]}… "
-                             f"then, {now[name][:12]}… now)")
+                found.append(msg("verify.input_changed", scenario=where, file=name,
+                                 then=recorded[name][:12], now=now[name][:12]))
     elif doc["scenario"].get("input_sha256") and \
             doc["scenario"]["input_sha256"] != problem.input_sha256:
-        lines.append("the input files differ from the run's (input_sha256)")
-    if lines:
-        raise ScenarioError([f"{problem.source or 'scenario'}: {line}; verify needs the exact "
-                             "input of the run" for line in lines])
+        found.append(msg("verify.input_differs", scenario=where))
+    if found:
+        raise ScenarioError(found)
 
 
 def _with_previous(doc: dict[str, Any], problem: Problem) -> Problem:
@@ -112,28 +142,108 @@ def _with_previous(doc: dict[str, Any], problem: Problem) -> Problem:
     """
     files = doc["scenario"].get("files") or {}
     earlier = [name.partition(":")[2] for name in files if str(name).startswith("previous:")]
-    if not earlier:
-        return problem
     for path in earlier:
         problem, _ = apply_previous(problem, str(Path(path).parent))
     return problem
 
 
-def _describe(row: dict[str, str] | None) -> str:
+def _describe(row: dict[str, str] | None) -> Message:
     if row is None:
-        return "unassigned"
+        return msg("verify.unassigned")
     span = row["start_term"] if row["start_term"] == row["end_term"] else \
         f"{row['start_term']}..{row['end_term']}"
-    return (f"{row['workstation_id']} (mentor {row['mentor_id']}, supervisor "
-            f"{row['supervisor_id']}, {span})")
+    return msg("verify.placement", workstation=row["workstation_id"], mentor=row["mentor_id"],
+               supervisor=row["supervisor_id"], terms=span)
 
 
 _KEYS = ("workstation_id", "mentor_id", "supervisor_id", "start_term", "end_term")
 
 
+# ---- the files against the manifest ----------------------------------------------------------
+def _as_written(rerun: Result, name: str, excel_bom: bool) -> str | None:
+    """The text the re-run writes for a table of the folder (None for other files)."""
+    frame = {ASSIGNMENTS: rerun.assignments, UNASSIGNED: rerun.unassigned_frame}.get(name)
+    if frame is None:
+        return None
+    text = escape_frame(frame).to_csv(index=False, lineterminator="\n")
+    return ("\ufeff" if excel_bom else "") + text
+
+
+def _row_label(line: str) -> str:
+    """``row N (id)`` for a data line: its first cell is the student id."""
+    try:
+        first = next(csv.reader(io.StringIO(line)), [""])
+    except csv.Error:
+        first = [""]
+    return first[0] if first and first[0] else "?"
+
+
+def _changed_rows(path: Path, expected: str) -> list[str]:
+    """The data rows of ``path`` that differ from ``expected`` (``row 3 (S3)``), file order."""
+    try:
+        have = path.read_bytes().decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    want = expected.splitlines()
+    rows: list[str] = []
+    matcher_ = difflib.SequenceMatcher(a=want, b=have, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher_.get_opcodes():
+        if op == "equal":
+            continue
+        for k in range(b1, b2):  # rows of the file that the re-run does not write
+            if k > 0:
+                rows.append(f"{k} ({_row_label(have[k])})")
+        if b1 == b2:  # rows the re-run writes that the file lost
+            rows += [f"- ({_row_label(want[k])})" for k in range(a1, a2) if k > 0]
+    return rows
+
+
+def _changed_fields(path: Path, rerun: Result) -> list[str] | None:
+    """Summary fields that differ from the re-run's (None: not a JSON object)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    expected = json.loads(json.dumps(rerun.summary()))
+    keys = sorted((set(doc) | set(expected)) - set(_VOLATILE))
+    return [k for k in keys if doc.get(k) != expected.get(k)]
+
+
+def _check_files(folder: Path, doc: dict[str, Any], rerun: Result,
+                 reproducible: bool) -> list[Message]:
+    """Every file of the folder against the manifest's hashes; differences named."""
+    outputs: dict[str, str] = doc["outputs"]
+    excel_bom = bool((doc.get("write_options") or {}).get("excel_bom"))
+    found: list[Message] = []
+    for name in sorted(outputs):
+        path = folder / name
+        if not path.is_file():
+            found.append(msg("verify.file_missing", file=name))
+            continue
+        if file_sha256(path) == outputs[name]:
+            continue
+        expected = _as_written(rerun, name, excel_bom) if reproducible else None
+        rows = _changed_rows(path, expected) if expected is not None else []
+        fields = _changed_fields(path, rerun) if name == SUMMARY and reproducible else None
+        if rows:
+            shown = rows[:10] + ([f"… +{len(rows) - 10}"] if len(rows) > 10 else [])
+            found.append(msg("verify.file_rows", file=name, rows=shown))
+        elif fields:
+            found.append(msg("verify.file_fields", file=name, fields=fields))
+        else:
+            found.append(msg("verify.file_changed", file=name))
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name not in outputs and path.name not in (MANIFEST, MARKER):
+            found.append(msg("verify.file_added", file=path.name))
+    return found
+
+
+# ---- verifying ---------------------------------------------------------------------------------
 def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = None, *,
                   log: bool = False) -> VerifyReport:
-    """Re-run a result from its manifest and compare the allocation.
+    """Verify a result folder: every file against its manifest, then a re-run.
 
     Parameters
     ----------
@@ -147,81 +257,74 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
     Returns
     -------
     VerifyReport
-        ``ok`` when every student's placement (workstation, mentor, supervisor, terms) is the
-        same, or unassigned in both.
+        ``ok`` when every file has the hash the manifest recorded and every student's
+        placement (workstation, mentor, supervisor, terms) is the same in the re-run, or
+        unassigned in both.
 
     Raises
     ------
     ScenarioError
-        When the manifest or the scenario cannot be read, when an input file differs from the
-        run's, or when the recorded solver is not registered.
+        When the folder or its manifest cannot be read or is damaged, when the scenario cannot
+        be read or an input file differs from the run's, or when the recorded solver is not
+        registered.
     """
     folder = Path(result_dir)
     if not folder.is_dir():
-        raise ScenarioError([f"{folder}: not a result folder; give the folder written by "
-                             "matcher solve"])
+        raise ScenarioError([msg("verify.not_result_folder", path=str(folder))])
     doc = read_manifest(folder)
     path = _scenario_path(doc, folder, scenario)
-    problem = load_scenario(path)
-    problem = _with_previous(doc, problem)
-    _check_inputs(doc, problem, folder)
+    problem = _with_previous(doc, load_scenario(path))
+    _check_inputs(doc, problem)
     published = {r["student_id"]: r for r in read_assignments(folder)}
     cfg = doc["solver"]
     if cfg["name"] not in solvers.names():
-        raise ScenarioError([f"{folder / MANIFEST}: solver '{cfg['name']}' is not registered "
-                             f"in this matcher ({', '.join(solvers.names())}); install the "
-                             "version that wrote it"])
-    options = cfg.get("options") if isinstance(cfg.get("options"), dict) else {}
+        raise ScenarioError([msg("verify.solver_unknown", manifest=str(folder / MANIFEST),
+                                 solver=cfg["name"], known=solvers.names())])
+    options = cfg.get("options") or {}
     stable = {"stable": True} if options.get("stable") is True else {}  # cpsat --stable
     rerun = solve(problem, cfg["name"], time_limit_s=float(cfg["time_limit_s"]),
                   seed=cfg["seed"], workers=cfg["workers"], log=log, **stable)
+    run = doc["run"]
+    cut = bool(run.get("stopped_by_time_limit")) or stopped_by_time_limit(rerun)
     report = VerifyReport(str(path), rerun=rerun)
+    report.files = _check_files(folder, doc, rerun, reproducible=not cut)
     again = {p.student_id: {k: getattr(p, k) for k in _KEYS} for p in rerun.placements}
     for sid in sorted(set(published) | set(again)):
         old, new = published.get(sid), again.get(sid)
         if old is None or new is None or any(old.get(k, "") != new[k] for k in _KEYS):
-            report.differences.append(f"{sid}: result folder {_describe(old)}; re-run "
-                                      f"{_describe(new)}")
-    run = doc["run"]
+            report.students.append(msg("verify.student_differs", student=sid,
+                                       before=_describe(old), after=_describe(new)))
     if run.get("stopped_by_time_limit"):
-        report.notes.append(
-            f"the original run stopped at its time limit (status {run.get('status')}, "
-            f"{cfg['time_limit_s']:g} s), so it is not reproducible: a re-run may find another "
-            "allocation of the same or better quality; give the solve more time for a "
-            "reproducible result")
+        report.remarks.append(msg("verify.time_limited", severity="note",
+                                  status=str(run.get("status")),
+                                  seconds=f"{cfg['time_limit_s']:g}"))
     if stopped_by_time_limit(rerun):
-        report.notes.append(f"the re-run stopped at its time limit too (status "
-                            f"{rerun.status.value})")
+        report.remarks.append(msg("verify.rerun_time_limited", severity="note",
+                                  status=rerun.status.value))
     if run.get("status") not in (None, rerun.status.value):
-        report.notes.append(f"status {run.get('status')} then, {rerun.status.value} now")
-    recorded_out = doc.get("outputs") or {}
-    for name in ("assignments.csv", "unassigned.csv"):
-        if isinstance(recorded_out, dict) and name in recorded_out and (folder / name).is_file() \
-                and file_sha256(folder / name) != recorded_out[name]:
-            report.notes.append(f"{name} was changed after the run (its SHA-256 differs from "
-                                "the manifest)")
+        report.remarks.append(msg("verify.status_differs", severity="note",
+                                  then=str(run.get("status")), now=rerun.status.value))
     then = doc.get("versions") or {}
     now = versions()
-    changed = [f"{k} {then.get(k)} then, {now[k]} now" for k in ("matcher", "ortools", "python")
-               if isinstance(then, dict) and then.get(k) not in (None, now[k])]
+    changed = [f"{k} {then.get(k)} → {now[k]}" for k in ("matcher", "ortools", "python")
+               if then.get(k) not in (None, now[k])]
     if changed:
-        report.notes.append("versions differ (" + "; ".join(changed) + "): a different version "
-                            "may find another allocation of the same quality")
+        report.remarks.append(msg("verify.versions_differ", severity="note", changed=changed))
     return report
 
 
-MAX_LISTED = 50
-"""Differing students ``matcher verify`` lists before it says how many more there are."""
-
-
-def main_lines(report: VerifyReport) -> list[str]:
-    """The lines ``matcher verify`` prints for a report (without the notes)."""
+def main_lines(report: VerifyReport, lang: Lang = "en") -> list[str]:
+    """The lines ``matcher verify`` prints for a report (without the notes): the verdict, then
+    at most :data:`MAX_LISTED` differences, indented."""
     r = report.rerun
-    figures = f"{r.placed} placed, rank cost {r.rank_cost}" if r is not None else ""
+    placed = r.placed if r is not None else 0
+    cost = r.rank_cost if r is not None else 0
     if report.ok:
-        return [f"verified: the re-run gives the same allocation ({figures})"]
-    shown = report.differences[:MAX_LISTED]
-    more = len(report.differences) - len(shown)
-    return [f"not verified: {len(report.differences)} student(s) placed differently "
-            f"(re-run: {figures})", *(f"  {line}" for line in shown),
-            *([f"  ... and {more} more"] if more else [])]
+        return [render(msg("verify.ok", placed=placed, rank_cost=cost), lang)]
+    listed = [*report.files, *report.students]
+    shown = listed[:MAX_LISTED]
+    more = len(listed) - len(shown)
+    head = msg("verify.not_ok", files=len(report.files), students=len(report.students),
+               placed=placed, rank_cost=cost)
+    return [render(head, lang), *(f"  {render(m, lang)}" for m in shown),
+            *([f"  {render(msg('verify.more', count=more), lang)}"] if more else [])]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import platform
 from importlib import metadata
@@ -40,10 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import solvers
+from ..messages import Message, msg
 from ..model import Problem, Result, ScenarioError, Status
 
-__all__ = ["MANIFEST", "MANIFEST_VERSION", "build_manifest", "file_sha256", "read_manifest",
-           "rehash_output", "stopped_by_time_limit", "versions", "write_manifest"]
+__all__ = ["MANIFEST", "MANIFEST_VERSION", "MAX_MANIFEST_BYTES", "build_manifest",
+           "file_sha256", "read_manifest", "rehash_output", "stopped_by_time_limit", "versions",
+           "write_manifest"]
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -195,32 +198,83 @@ def rehash_output(folder: Path, name: str) -> bool:
     return True
 
 
+MAX_MANIFEST_BYTES = 64 << 20
+"""Largest ``manifest.json`` read (a real one is a few kilobytes plus a hash per input file)."""
+
+_TEXT, _WHOLE, _NUMBER, _MAP, _HASHES = "text", "whole", "number", "map", "hashes"
+_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    # (dotted field, kind, required): what verify reads, and of which kind
+    ("scenario", _MAP, True), ("scenario.path", _TEXT, False),
+    ("scenario.path_from_result", _TEXT, False), ("scenario.input_sha256", _TEXT, False),
+    ("scenario.files", _HASHES, False), ("solver", _MAP, True), ("solver.name", _TEXT, True),
+    ("solver.seed", _WHOLE, True), ("solver.workers", _WHOLE, True),
+    ("solver.time_limit_s", _NUMBER, True), ("solver.options", _MAP, False),
+    ("run", _MAP, True), ("run.status", _TEXT, False), ("outputs", _HASHES, True),
+    ("versions", _MAP, False), ("write_options", _MAP, False),
+)
+
+
+_KINDS: dict[str, Message] = {
+    _TEXT: msg("kind.text"), _WHOLE: msg("kind.whole"),
+    _NUMBER: msg("kind.number"), _MAP: msg("kind.map"),
+    _HASHES: msg("kind.hashes")}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == _WHOLE:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+    if kind == _NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool) \
+            and math.isfinite(value) and value > 0
+    if kind == _HASHES:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return isinstance(value, dict)
+
+
 def read_manifest(result_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a result folder's ``manifest.json``.
+    """Read a result folder's ``manifest.json`` and check every field verify relies on.
 
     Raises
     ------
     ScenarioError
-        When it is missing, not JSON, or lacks what :func:`verify_result` needs.
+        When it is missing, too large, not JSON, nested beyond reason, or a field is missing
+        or of the wrong kind (``manifest.field``, naming the field).
     """
     path = Path(result_dir) / MANIFEST
     if not path.is_file():
-        raise ScenarioError([f"{path}: missing file; give a result folder written by matcher "
-                             "solve (folders written before manifests existed cannot be "
-                             "verified; solve again)"])
+        raise ScenarioError([msg("manifest.missing", path=str(path))])
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ScenarioError([msg("manifest.damaged", path=str(path),
+                                 reason=msg("manifest.too_large"))])
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ScenarioError([f"{path}: not valid JSON ({e}); the manifest was damaged"]) from None
-    need = {"scenario": dict, "solver": dict, "run": dict}
-    bad = [k for k, kind in need.items() if not isinstance(doc.get(k) if isinstance(doc, dict)
-                                                           else None, kind)]
+    except RecursionError:
+        raise ScenarioError([msg("manifest.damaged", path=str(path),
+                                 reason=msg("manifest.too_deep"))]) from None
+    except (ValueError, UnicodeDecodeError):
+        raise ScenarioError([msg("manifest.damaged", path=str(path),
+                                 reason=msg("manifest.not_json"))]) from None
+    if not isinstance(doc, dict):
+        raise ScenarioError([msg("manifest.damaged", path=str(path),
+                                 reason=msg("manifest.not_object"))])
+    bad: list[str | Message] = []
+    for dotted, kind, required in _FIELDS:
+        holder: Any = doc
+        *parents, last = dotted.split(".")
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict):
+            continue  # its parent is already reported
+        if last not in holder or holder[last] is None:
+            if required:
+                bad.append(msg("manifest.field", path=str(path), field=dotted,
+                               expected=_KINDS[kind]))
+        elif not _fits(holder[last], kind):
+            bad.append(msg("manifest.field", path=str(path), field=dotted,
+                           expected=_KINDS[kind]))
     if bad:
-        raise ScenarioError([f"{path}: lacks {', '.join(bad)}; the manifest was damaged"])
-    solver = doc["solver"]
-    if not (isinstance(solver.get("name"), str) and isinstance(solver.get("seed"), int)
-            and isinstance(solver.get("workers"), int)
-            and isinstance(solver.get("time_limit_s"), int | float)):
-        raise ScenarioError([f"{path}: solver lacks name, seed, workers or time_limit_s; the "
-                             "manifest was damaged"])
+        raise ScenarioError(bad)
     return dict(doc)

@@ -87,6 +87,26 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"result": result, "workbook": book}
 
 
+def _content(spec: Any) -> str:
+    """A file's text: as given, or ``{parts: [[text, times], ...]}`` for generated bulk."""
+    if isinstance(spec, dict):
+        return "".join(str(text) * int(times) for text, times in spec["parts"])
+    return textwrap.dedent(str(spec))
+
+
+def _edit(path: Path, spec: Any) -> None:
+    """Replace (text), remove (null) or edit (``{replace: [old, new]}``) one file."""
+    if spec is None:
+        path.unlink()
+    elif isinstance(spec, dict) and "replace" in spec:
+        old, new = spec["replace"]
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (path, old)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    else:
+        path.write_text(_content(spec), encoding="utf-8")
+
+
 def _make(root: Path, name: str, spec: Any, built: dict[str, Path]) -> None:
     """Create one given path (see FIXTURES)."""
     path = root / name
@@ -100,30 +120,28 @@ def _make(root: Path, name: str, spec: Any, built: dict[str, Path]) -> None:
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, path)
     elif spec == "dir":
         path.mkdir()
-    elif isinstance(spec, dict) and "text" in spec:
-        path.write_text(textwrap.dedent(spec["text"]), encoding="utf-8")
+    elif isinstance(spec, dict) and ("text" in spec or "parts" in spec):
+        path.write_text(_content(spec.get("text", spec)), encoding="utf-8")
     elif isinstance(spec, dict) and "bytes" in spec:
         path.write_bytes(bytes.fromhex(spec["bytes"]))
     elif isinstance(spec, dict) and "link" in spec:
         path.symlink_to(root / spec["link"])
     elif isinstance(spec, dict) and "tiny" in spec:  # tiny with edited files
         shutil.copytree(TINY, path)
-        for file, text in spec["tiny"].items():
-            (path / file).write_text(textwrap.dedent(text), encoding="utf-8")
+        for file, edit in spec["tiny"].items():
+            _edit(path / file, edit)
     elif isinstance(spec, dict) and "result" in spec:  # a result folder with edited files
         shutil.copytree(built["result"], path)
-        for file, text in spec["result"].items():
-            if text is None:
-                (path / file).unlink()
-            else:
-                (path / file).write_text(textwrap.dedent(text), encoding="utf-8")
+        for file, edit in spec["result"].items():
+            _edit(path / file, edit)
     else:
         raise ValueError(f"unknown fixture {spec!r} for {name}")
 
 
-FIXTURES = ("tiny", "demo", "result", "workbook", "dir", "{text}", "{bytes}", "{link}",
-            "{tiny: {file: text}}", "{result: {file: text or null}}")
-"""What ``given`` may map a path to."""
+FIXTURES = ("tiny", "demo", "result", "workbook", "dir", "{text}", "{parts}", "{bytes}",
+            "{link}", "{tiny: {file: edit}}", "{result: {file: edit}}")
+"""What ``given`` may map a path to; an edit is a text, null (remove the file),
+``{replace: [old, new]}`` or ``{parts: [[text, times], ...]}``."""
 
 
 def _snapshot(root: Path, names: list[str]) -> dict[str, str]:
@@ -192,14 +210,18 @@ def _formula_cells(root: Path) -> list[str]:
 
 
 def _raw_html(root: Path) -> list[str]:
-    """Tags a browser would run, in every HTML and Markdown file under ``root``."""
+    """Tags a browser would run, in every HTML and Markdown file under ``root`` (matcher's own
+    embedded plots, ``<img src="data:image/png;base64,...">``, excepted), and Markdown links
+    to javascript: that are not escaped."""
     found = []
-    for p in [*root.rglob("*.html"), *root.rglob("*.md")]:
+    files = [root] if root.is_file() else [*root.rglob("*.html"), *root.rglob("*.md")]
+    for p in files:
         text = p.read_text(encoding="utf-8")
-        found += [f"{p.name}: {m}" for m in re.findall(r"<(?:script|img|iframe)\b[^>]*>", text,
-                                                        flags=re.I)]
+        for m in re.findall(r"<(?:script|img|iframe)\b[^>]*>", text, flags=re.I):
+            if not re.fullmatch(r'<img alt="[^"<>]*" src="data:image/png;base64,[^"]*">', m):
+                found.append(f"{p.name}: {m[:80]}")
         if p.suffix == ".md":
-            found += [f"{p.name}: {m}" for m in re.findall(r"\]\(javascript:", text)]
+            found += [f"{p.name}: {m}" for m in re.findall(r"(?<!\\)\]\(javascript:", text)]
     return found
 
 
@@ -250,7 +272,7 @@ def _check(name: str, root: Path, arg: Any) -> None:
 
 # ---- running ---------------------------------------------------------------------------------
 def _in_process(args: list[str]) -> tuple[int, str, str]:
-    r = CliRunner().invoke(cli, args, catch_exceptions=False)
+    r = CliRunner().invoke(cli, args, catch_exceptions=False, prog_name="matcher")
     return r.exit_code, r.stdout, r.stderr
 
 

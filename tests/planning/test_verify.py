@@ -43,12 +43,13 @@ def test_verify_fresh_result(fresh: tuple[Path, Path]) -> None:
     """verify on a fresh result exits 0 and says verified, with no notes."""
     r = _run("verify", fresh[1])
     assert r.exit_code == 0, r.output
-    assert "verified: the re-run gives the same allocation (5 placed, rank cost 7)" in r.stdout
+    assert ("verified: every file is as written and the re-run gives the same allocation "
+            "(5 placed, rank cost 7)") in r.stdout
     assert "note:" not in r.stdout
 
 
 def test_verify_edited_assignment(fresh: tuple[Path, Path]) -> None:
-    """An edited assignment: exit 1, the student listed, the edited file noted."""
+    """An edited assignment: exit 1, the student listed, the edited file named with its row."""
     path = fresh[1] / "assignments.csv"
     text = path.read_text(encoding="utf-8")
     old = "S3,W2,W2-M1,HEU-S1,2026-autumn,2026-autumn,1"
@@ -58,8 +59,10 @@ def test_verify_edited_assignment(fresh: tuple[Path, Path]) -> None:
     assert r.exit_code == 1
     assert ("  S3: result folder W1 (mentor W1-M1, supervisor HEU-S1, 2026-autumn); re-run W2 "
             "(mentor W2-M1, supervisor HEU-S1, 2026-autumn)") in r.stdout.splitlines()
-    assert "not verified: 1 student(s) placed differently" in r.stdout
-    assert "note: assignments.csv was changed after the run" in r.stdout
+    assert ("not verified: 1 file(s) changed since the run, 1 student(s) placed differently"
+            in r.stdout)
+    assert ("  assignments.csv: changed since the run; rows that differ from the re-run: 3 (S3)"
+            in r.stdout.splitlines())
 
 
 def test_verify_removed_assignment(fresh: tuple[Path, Path]) -> None:
@@ -133,10 +136,16 @@ def test_verify_lists_at_most_fifty() -> None:
     """A long list of differing students is cut after 50 lines with a count of the rest."""
     from matcher.planning.verify import MAX_LISTED, VerifyReport, main_lines
 
-    report = VerifyReport("x", differences=[f"S{i}: ..." for i in range(MAX_LISTED + 7)])
+    from matcher.messages import msg
+
+    report = VerifyReport("x", students=[
+        msg("verify.student_differs", student=f"S{i}", before=msg("verify.unassigned"),
+            after=msg("verify.unassigned")) for i in range(MAX_LISTED + 7)])
     lines = main_lines(report)
-    assert lines[0].startswith(f"not verified: {MAX_LISTED + 7} student(s) placed differently")
+    assert lines[0].startswith(f"not verified: 0 file(s) changed since the run, "
+                               f"{MAX_LISTED + 7} student(s) placed differently")
     assert len(lines) == 1 + MAX_LISTED + 1 and lines[-1] == "  ... and 7 more"
+    assert main_lines(report, "zh")[-1] == "  ……另有 7 项"
 
 
 def test_verify_result_written_without_problem(tmp_path: Path) -> None:
