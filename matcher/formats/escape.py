@@ -1,22 +1,30 @@
-"""The one escaping layer: spreadsheet formula escaping, HTML and Markdown text.
+"""The one escaping layer: every CSV, workbook, Markdown and HTML text matcher writes.
+
+Ids, names, folder and scenario names reach outputs as data, and data must never act as a
+formula, a tag or a link. Every writer escapes through here, and every reader of matcher's own
+outputs (check, verify, compare, resolve) unescapes through here:
 
 * :func:`escape_cell` / :func:`unescape_cell`: a text cell of an output CSV or workbook that a
   spreadsheet would run as a formula gets a leading ``'`` (OWASP's list of first characters);
-  reading it back gives the original text;
+  reading it back gives the original text; :func:`escape_frame` does it for a whole table,
+  header included;
 * :func:`escape_html`: any value as HTML text or attribute;
-* :func:`escape_markdown`: text inside a Markdown pipe-table cell.
+* :func:`escape_markdown`: any value as Markdown text (a table cell, a heading, a paragraph,
+  a list item): no raw HTML, no link or image, no emphasis or code, no line break, no pipe;
+  with ``block=True`` also no heading, list or quote marker at its start.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["FORMULA_TRIGGERS", "escape_cell", "escape_frame", "escape_html", "escape_markdown",
-           "unescape_cell"]
+           "unescape_cell", "unescape_frame"]
 
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -46,13 +54,27 @@ def unescape_cell(text: str) -> str:
 
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with :func:`escape_cell` applied to every text cell (numbers untouched)."""
+    """A copy with :func:`escape_cell` applied to every text cell and to the column names
+    (which may be result labels, that is folder names); numbers untouched."""
     from pandas.api.types import is_numeric_dtype
 
     out = frame.copy()
     for col in out.columns:
         if not is_numeric_dtype(out[col]):  # object or string columns
             out[col] = out[col].map(lambda v: escape_cell(v) if isinstance(v, str) else v)
+    out.columns = [escape_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def unescape_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table :func:`escape_frame` was given, from what it returned (read back from CSV)."""
+    from pandas.api.types import is_numeric_dtype
+
+    out = frame.copy()
+    for col in out.columns:
+        if not is_numeric_dtype(out[col]):
+            out[col] = out[col].map(lambda v: unescape_cell(v) if isinstance(v, str) else v)
+    out.columns = [unescape_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
 
@@ -61,6 +83,30 @@ def escape_html(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def escape_markdown(text: str) -> str:
-    """Text fit for one cell of a Markdown pipe table (``|`` escaped)."""
-    return text.replace("|", "\\|")
+_MARKDOWN_ACTIVE = str.maketrans({
+    "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]",
+    "|": "\\|", "~": "\\~", "&": "&amp;", "<": "&lt;", ">": "&gt;",
+    "\r": " ", "\n": " ", "\u2028": " ", "\u2029": " "})
+_BLOCK_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])")
+
+
+def _defuse_marker(m: re.Match[str]) -> str:
+    lead, marker = m.group(1), m.group(2)
+    if marker[0].isdigit():  # "1." or "1)": a numbered list item
+        return f"{lead}{marker[:-1]}\\{marker[-1]}"
+    return f"{lead}\\{marker}"
+
+
+def escape_markdown(text: Any, *, block: bool = False) -> str:
+    """Any value as Markdown text that renders as exactly that text.
+
+    Characters that start HTML (``<``, ``>``, ``&`` become entities), links and images
+    (``[``, ``]``), emphasis and code (``*``, ``_``, `````, ``~``) and table cells (``|``) are
+    escaped, and line breaks become spaces, so a name such as ``<script>`` or ``[x](javascript:)``
+    is shown, never run or followed. ``block=True`` (a paragraph or list item) also escapes a
+    heading, list or quote marker at the start.
+    """
+    out = ("" if text is None else str(text)).translate(_MARKDOWN_ACTIVE)
+    if block:
+        out = _BLOCK_START.sub(_defuse_marker, out, count=1)
+    return out

@@ -45,6 +45,7 @@ from typing import Any
 
 from .. import solvers
 from ..check import check
+from ..formats.escape import escape_cell, escape_markdown
 from ..formats.lock import claim
 from ..formats.output import check_output, write_marker
 from ..formats.resultdir import atomic_folder
@@ -326,7 +327,8 @@ def runs_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(h for h, _k, _f in _TABLE) + " |",
              "|" + "---|" * len(_TABLE)]
     for row in rows:
-        lines.append("| " + " | ".join(_fmt(row.get(k), f) for _h, k, f in _TABLE) + " |")
+        lines.append("| " + " | ".join(escape_markdown(_fmt(row.get(k), f))
+                                       for _h, k, f in _TABLE) + " |")
     return "\n".join(lines)
 
 
@@ -365,7 +367,8 @@ def _csv_text(rows: Sequence[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in COLUMNS})
+        writer.writerow({k: "" if row.get(k) is None else escape_cell(row[k])
+                         if isinstance(row.get(k), str) else row.get(k) for k in COLUMNS})
     return buf.getvalue()
 
 
@@ -417,7 +420,8 @@ def _markdown(tier: Tier, rows: Sequence[dict[str, Any]], machine: dict[str, Any
         f"Measured {first.get('date', '')}; solver seed {first.get('seed', '')}, workers "
         f"{first.get('workers', '')}, time limit {first.get('time_limit_s', '')} s per run.", "",
         runs_table(rows), "", *_plain_ratio(rows),
-        f"Machine: {machine['machine']}, {machine['cpu']}, {machine['cores']} cores, "
+        f"Machine: {escape_markdown(machine['machine'])}, {escape_markdown(machine['cpu'])}, "
+        f"{machine['cores']} cores, "
         f"{machine['memory_gib']} GiB; Python {machine['python']}, OR-Tools "
         f"{machine['ortools'] or '–'}, highspy {machine['highspy'] or '–'}; 1-minute load "
         f"average when the runs began: {loads}.", "",

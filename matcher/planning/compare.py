@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from ..check import check
+from ..formats.escape import escape_frame
 from ..formats.output import Input
 from ..formats.resultdir import (
     atomic_folder,
@@ -389,9 +390,9 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
     c = comparison
 
     def fill(tmp: Path) -> None:
-        c.kpis.to_csv(tmp / "kpis.csv", index=False, lineterminator="\n")
-        c.moves.to_csv(tmp / "moves.csv", index=False, lineterminator="\n")
-        c.changes.to_csv(tmp / "changes.csv", index=False, lineterminator="\n")
+        for name, frame in (("kpis.csv", c.kpis), ("moves.csv", c.moves),
+                            ("changes.csv", c.changes)):  # ids and folder names: no formulas
+            escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
         page = Page("Comparison of allocations")
         runs = pd.DataFrame([{"result": v.label, "folder": v.source,
                               "solver": v.summary.get("solver", ""),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..check import check
+from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import write_scenario
@@ -326,15 +327,16 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
     over ``inputs`` (the base scenario).
     """
     def fill(tmp: Path) -> None:
-        report.years.to_csv(tmp / "years.csv", index=False, lineterminator="\n")
-        report.terms.to_csv(tmp / "terms.csv", index=False, lineterminator="\n")
+        for name, frame in (("years.csv", report.years), ("terms.csv", report.terms)):
+            escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
         for run in report.runs:
             folder = tmp / f"cohort-{run.cohort}"
             folder.mkdir()
             write_scenario(run.problem, folder / "scenario", occupancy=run.occupancy,
                            header=[f"Rolling cohort {run.cohort} of {report.notes[0]}."])
             write_result(run.result, folder / "result", problem=run.reduced)
-        lines = ["# Rolling cohorts", "", *report.notes, "",
+        lines = ["# Rolling cohorts", "", *(escape_markdown(n, block=True) for n in report.notes),
+                 "",
                  "## Demand against capacity per year", "",
                  "Demand: student-terms the intake needs; window places: workstation places in "
                  "the cohort's practice window; carried: places earlier cohorts use there.", "",

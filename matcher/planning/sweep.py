@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..model import Problem, ScenarioError
@@ -347,9 +348,9 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
     (the base scenario)."""
 
     def fill(tmp: Path) -> None:
-        sweep.table.to_csv(tmp / "kpis.csv", index=False, lineterminator="\n")
-        sweep.groups.to_csv(tmp / "kpis_by_group.csv", index=False, lineterminator="\n")
-        sweep.timings.to_csv(tmp / "timings.csv", index=False, lineterminator="\n")
+        for name, frame in (("kpis.csv", sweep.table), ("kpis_by_group.csv", sweep.groups),
+                            ("timings.csv", sweep.timings)):  # group keys are ids: no formulas
+            escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
         (tmp / "plots").mkdir()
         page = Page(title)
         page.table(sweep.table)
@@ -359,7 +360,7 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
             path = tmp / "plots" / f"{kpi}.png"
             _plot(sweep, kpi, path)
             page.image(path, f"plots/{kpi}.png", kpi)
-        md = "\n".join([f"# {title}", "", markdown_table(sweep.table), ""])
+        md = "\n".join([f"# {escape_markdown(title)}", "", markdown_table(sweep.table), ""])
         (tmp / "kpis.md").write_text(md, encoding="utf-8")
         (tmp / "report.html").write_text(page.html(), encoding="utf-8")
 

@@ -40,12 +40,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..formats.cells import NO_VALUE, parse_cell
 from ..formats.schema import TABLES
 from ..formats.tables import read_table
+from ..formats.yamlsafe import read_yaml_file
 from ..model import Mentor, ScenarioError, Student, Workstation
 from ..model.errors import error_reason
 
@@ -131,6 +131,9 @@ class VariantSpec:
 def read_variant(path: str | os.PathLike[str]) -> VariantSpec:
     """Read and shape-check a variant YAML file (ids are checked when it is applied).
 
+    The file is read by the one safe YAML reader (:mod:`matcher.formats.yamlsafe`): aliases,
+    anchors, tags, keys given twice, deep nesting and files over 1 MiB are refused.
+
     Raises
     ------
     ScenarioError
@@ -138,17 +141,7 @@ def read_variant(path: str | os.PathLike[str]) -> VariantSpec:
     """
     path = Path(path)
     src = str(path)
-    if not path.is_file():
-        raise ScenarioError([f"{src}: not found; give the path of a variant YAML file"])
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise ScenarioError([f"{src}: not UTF-8 text; save the variant file as UTF-8"]) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ScenarioError([f"{src}{line}: not valid YAML; check indentation and colons"]
-                            ) from None
+    doc = read_yaml_file(path, src)  # the one safe YAML reader: no aliases, tags, bombs
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):

@@ -3,7 +3,8 @@
 :class:`Page` collects headings, paragraphs, lists, tables (pandas DataFrames) and images once
 and writes them as ``report.md`` and ``report.html`` (inline style, images embedded); the
 compare, sweep and rolling reports use it. :func:`markdown_table` is the pipe table of a
-DataFrame (numbers right-aligned). Text is escaped by :mod:`matcher.formats.escape`.
+DataFrame (numbers right-aligned). Every text, in both forms, is escaped by
+:mod:`matcher.formats.escape`: ids, names and folder names show as typed and never run.
 """
 
 from __future__ import annotations
@@ -105,19 +106,19 @@ class Page:
         self.blocks.append(("img", (path, rel, alt)))
 
     def markdown(self) -> str:
-        """The page as markdown."""
-        out = [f"# {self.title}", ""]
+        """The page as markdown (every text escaped: it shows, it never runs or links)."""
+        out = [f"# {escape_markdown(self.title)}", ""]
         for kind, x in self.blocks:
             if kind == "h2":
-                out += [f"## {x}", ""]
+                out += [f"## {escape_markdown(x)}", ""]
             elif kind == "p":
-                out += [x, ""]
+                out += [escape_markdown(x, block=True), ""]
             elif kind == "ul":
-                out += [f"- {i}" for i in x] + [""]
+                out += [f"- {escape_markdown(i)}" for i in x] + [""]
             elif kind == "table":
                 out += [markdown_table(*x), ""]
-            else:
-                out += [f"![{x[2]}]({x[1]})", ""]
+            else:  # our own plots/<kpi>.png: a fixed relative path
+                out += [f"![{escape_markdown(x[2])}]({x[1]})", ""]
         return "\n".join(out)
 
     def html(self) -> str:
