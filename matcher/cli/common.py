@@ -11,6 +11,7 @@ what was written, never with a traceback (:class:`MatcherGroup`).
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,8 +29,9 @@ from ..messages import Lang, Message, choose_lang, msg, render
 from ..model import Problem, ScenarioError
 from ..reports.pages import markdown_table
 
-__all__ = ["MatcherGroup", "apply_previous_option", "claimed", "cli_lang", "echo_messages",
-           "echo_table", "fail", "finishing", "load_problem", "prepare_out"]
+__all__ = ["SECONDS", "FiniteFloat", "MatcherGroup", "apply_previous_option", "claimed",
+           "cli_lang", "echo_messages", "echo_table", "fail", "finishing", "load_problem",
+           "prepare_out"]
 
 T = TypeVar("T")
 
@@ -122,6 +124,44 @@ def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
 def echo_table(frame: Any) -> None:
     """Print a DataFrame as a Markdown table."""
     click.echo(markdown_table(frame))
+
+
+class FiniteFloat(click.ParamType):
+    """A number option that must be finite (``nan``, ``inf`` and ``1e999`` are refused) and
+    within ``[low, high]``."""
+
+    name = "number"
+
+    def __init__(self, low: float | None = None, high: float | None = None):
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        """The value as a finite float, or a usage error in the user's language."""
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                self.fail(render(msg("option.not_finite", value=str(value)), cli_lang()),
+                          param, ctx)
+        if (self.low is not None and number < self.low) or (
+                self.high is not None and number > self.high):
+            self.fail(render(msg("option.out_of_range", value=str(value),
+                                 low=_plain(self.low, "-∞"), high=_plain(self.high, "∞")),
+                             cli_lang()), param, ctx)
+        return number
+
+
+def _plain(x: float | None, none: str) -> str:
+    return none if x is None else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+SECONDS = FiniteFloat(low=0.01, high=10**7)
+"""A time limit in seconds: finite, from 0.01 to ten million (about 116 days)."""
 
 
 class MatcherGroup(click.Group):

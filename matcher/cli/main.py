@@ -23,6 +23,7 @@ from ..model import Result, ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
 from .common import (
+    SECONDS,
     MatcherGroup,
     apply_previous_option,
     claimed,
@@ -80,7 +81,7 @@ def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
 @click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
 @click.option("--solver", default="cpsat", show_default=True,
               type=click.Choice(solvers.names()), help="Registered solver.")
-@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds for the whole solve (default: scenario.yaml).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
@@ -176,7 +177,7 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
 @click.option("--tier", required=True, help="Benchmark tier: S, M, L or XL.")
 @click.option("--solvers", "solver_spec", default="all", show_default=True,
               help="'all' or a comma-separated list of registered solvers.")
-@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per solver run (default: the tier's).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
@@ -244,7 +245,7 @@ def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None
 @click.argument("student_id")
 @click.option("--verify", type=click.IntRange(min=0), default=3, show_default=True,
               help="Re-solve to verify this many of the smallest changes (unassigned only).")
-@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per verifying re-solve (default: the result's, at most 30).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain(scenario: str, result_dir: str, student_id: str, verify: int,

@@ -14,7 +14,17 @@ import click
 from .. import solvers
 from ..formats.resultdir import result_size_estimate
 from ..model import Problem, ScenarioError
-from .common import claimed, echo_messages, echo_table, fail, finishing, load_problem, prepare_out
+from .common import (
+    SECONDS,
+    FiniteFloat,
+    claimed,
+    echo_messages,
+    echo_table,
+    fail,
+    finishing,
+    load_problem,
+    prepare_out,
+)
 
 __all__ = ["plan_commands"]
 
@@ -108,7 +118,7 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
                    "preferences_only, intake_pct).")
 @click.option("--out", "out", required=True, type=click.Path(), help="Sweep folder to write.")
 @click.option("--solver", default="cpsat", show_default=True, type=click.Choice(solvers.names()))
-@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per point (default: scenario.yaml).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Solver seed and seed of intake_pct draws.")
@@ -124,11 +134,12 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
           force: bool) -> None:
     """Solve a grid of variants of BASE; write a KPI table and one plot per KPI."""
     from ..formats.occupancy import read_occupancy
-    from ..planning.sweep import open_executor, parse_vary, run_sweep, write_sweep
+    from ..planning.sweep import check_grid, open_executor, parse_vary, run_sweep, write_sweep
 
     target = prepare_out(out, [(base, "scenario")], force)
     try:
         grid = parse_vary(vary)
+        check_grid(grid, seed)
     except ScenarioError as e:
         fail(e.entries)
     problem = load_problem(base, occupancy=False)
@@ -154,11 +165,11 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
 @click.argument("base", type=click.Path(file_okay=False))
 @click.option("--cohorts", type=click.IntRange(min=1, max=50), required=True,
               help="Number of yearly intakes to simulate.")
-@click.option("--growth", type=click.FloatRange(min=-99.0, max=1000.0), default=0.0,
+@click.option("--growth", type=FiniteFloat(-99.0, 1000.0), default=0.0,
               show_default=True, help="Intake growth per year, percent (negative: shrink).")
 @click.option("--out", "out", required=True, type=click.Path(), help="Folder to write.")
 @click.option("--solver", default="cpsat", show_default=True, type=click.Choice(solvers.names()))
-@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per cohort (default: scenario.yaml).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Solver seed and seed of the intake draws (default: scenario.yaml).")
@@ -202,7 +213,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
               help="Changes YAML (variant format: remove_students, close, mentor_leave, "
                    "add_students, ...).")
 @click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
-@click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds for the whole solve (default: scenario.yaml).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")

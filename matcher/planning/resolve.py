@@ -37,7 +37,7 @@ from ..formats.scenario import write_scenario
 from ..messages import Location, msg
 from ..model import Problem, Result, ScenarioError
 from ..reports.folder import write_result
-from ..solvers.base import SolverConfig
+from ..solvers.base import SolverConfig, check_budget
 from .variant import Variant, VariantSpec, apply_variant
 
 __all__ = ["MOVE_COLUMNS", "Move", "Resolution", "check_previous", "previous_placements",
@@ -180,6 +180,7 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
         When the changes do not apply to the scenario, or ``previous`` names students,
         workstations, mentors, supervisors or terms it does not have.
     """
+    check_budget(time_limit_s, seed, workers)
     check_previous(base, previous)
     variant = apply_variant(base, changes)
     problem = variant.problem

@@ -31,27 +31,34 @@ import math
 import multiprocessing
 import os
 import re
+import socket
+import struct
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
+from ..messages import Message, msg
 from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, apply_occupancy
 from ..reports.pages import Page, markdown_table
 from ..solvers import solve
 from .compare import kpis, view_of
-from .variant import ScaleRule, VariantSpec, apply_variant
+from .variant import VariantSpec, apply_variant
+from .variant_spec import check_variant
 
-__all__ = ["HEADLINE", "PARAMETERS", "PointTask", "Sweep", "grid", "open_executor",
-           "parse_vary", "run_point", "run_sweep", "spec_for", "write_sweep"]
+__all__ = ["HEADLINE", "PARAMETERS", "PointTask", "Sweep", "check_grid", "grid", "open_executor",
+           "parse_vary", "probe_scheduler", "run_point", "run_sweep", "spec_for",
+           "write_sweep"]
 
 PARAMETERS: dict[str, str] = {
     "capacity_scale": "float",
@@ -152,14 +159,31 @@ def _describe(params: Sequence[tuple[str, Any]]) -> str:
 
 
 def spec_for(params: Sequence[tuple[str, Any]], seed: int = 0) -> VariantSpec:
-    """The variant of one grid point."""
+    """The variant of one grid point, through exactly the checks of a variant file
+    (:func:`matcher.planning.variant_spec.check_variant`): a point a variant file could not
+    hold (``capacity_scale=-1``, ``intake_pct=100000``) is refused, naming the point.
+
+    Raises
+    ------
+    ScenarioError
+        One line per bad value, starting ``--vary <the point>``.
+    """
     p = dict(params)
-    policy = tuple((k, p[k]) for k in ("practice_months", "experienced_practice_months",
-                                      "experienced_years", "preferences_only") if k in p)
-    scale = (ScaleRule(float(p["capacity_scale"]), key="capacity_scale"),) \
-        if "capacity_scale" in p else ()
-    return VariantSpec(source=f"--vary {_describe(params)}", seed=seed, scale_capacity=scale,
-                       policy=policy, intake_pct=float(p.get("intake_pct", 0.0)))
+    doc: dict[str, Any] = {"seed": seed}
+    policy = {k: p[k] for k in ("practice_months", "experienced_practice_months",
+                                "experienced_years", "preferences_only") if k in p}
+    if policy:
+        doc["policy"] = policy
+    if "capacity_scale" in p:
+        doc["scale_capacity"] = p["capacity_scale"]
+    if "intake_pct" in p:
+        doc["intake_pct"] = p["intake_pct"]
+    where = f"--vary {_describe(params)}"
+    try:
+        return check_variant(doc, where, Path.cwd())
+    except ScenarioError as e:  # the variant file's key is the sweep's parameter here
+        raise ScenarioError([m.replace(f"{where}, scale_capacity:", f"{where}, capacity_scale:")
+                             if isinstance(m, str) else m for m in e.entries]) from None
 
 
 @dataclass(frozen=True)
@@ -220,6 +244,29 @@ class Sweep:
     timings: pd.DataFrame
 
 
+def check_grid(vary: Sequence[tuple[str, Sequence[Any]]], seed: int = 0) -> None:
+    """Refuse a grid before anything is loaded or started: too many points, or a point that
+    a variant file could not hold (:func:`spec_for`).
+
+    Raises
+    ------
+    ScenarioError
+        One line per bad point (at most ``MAX_ERRORS``).
+    """
+    points = grid(vary)
+    if len(points) > MAX_POINTS:
+        raise ScenarioError([f"--vary: {len(points)} grid points, over the limit of "
+                             f"{MAX_POINTS}; give fewer values"])
+    errors: list[str | Message] = []
+    for params in points:
+        try:
+            spec_for(params, seed)
+        except ScenarioError as e:
+            errors += [m for m in e.entries if m not in errors]
+    if errors:
+        raise ScenarioError(errors)
+
+
 def run_sweep(base: Problem, vary: Sequence[tuple[str, Sequence[Any]]], executor: Executor, *,
               solver: str = "cpsat", time_limit_s: float | None = None, seed: int = 0,
               workers: int = 1, occupancy: Sequence[Occupancy] = ()) -> Sweep:
@@ -247,10 +294,8 @@ def run_sweep(base: Problem, vary: Sequence[tuple[str, Sequence[Any]]], executor
     ScenarioError
         A grid point whose variant breaks a rule, or a grid larger than 10,000 points.
     """
+    check_grid(vary, seed)
     points = grid(vary)
-    if len(points) > MAX_POINTS:
-        raise ScenarioError([f"--vary: {len(points)} grid points, over the limit of "
-                             f"{MAX_POINTS}; give fewer values"])
     errors: list[str] = []
     for params in points:
         try:
@@ -274,6 +319,77 @@ def run_sweep(base: Problem, vary: Sequence[tuple[str, Sequence[Any]]], executor
     return Sweep(names, table, groups, timings)
 
 
+SCHEDULER_PROBE_S = 5.0
+"""Seconds a ``--scheduler`` has to accept a connection and greet as Dask does."""
+
+
+def probe_scheduler(address: str, timeout_s: float = SCHEDULER_PROBE_S) -> None:
+    """Check, within ``timeout_s`` and before Dask is asked to connect, that ``address`` is a
+    Dask scheduler: it accepts a TCP connection and greets first with a small Dask frame.
+
+    Dask's own client waits without end for a server that says nothing (a web server, say),
+    and reads the first eight bytes of anything else as the size of the message to follow
+    (the bytes ``HTTP/1.1`` ask for 3 EiB). Addresses ``tcp://host:port`` and ``host:port``
+    are probed; ``tls://`` (whose greeting is encrypted) is left to Dask.
+
+    Raises
+    ------
+    ScenarioError
+        The address cannot be read, nothing listens there, it says nothing, or what it says
+        is not Dask's greeting.
+    """
+    text = address.strip()
+    scheme = text.split("://", 1)[0].lower() if "://" in text else "tcp"
+    if scheme == "tls":
+        return
+    if scheme != "tcp":
+        raise ScenarioError([msg("sweep.scheduler_scheme", address=text, scheme=scheme)])
+    try:
+        parts = urlsplit(text if "://" in text else f"tcp://{text}")
+        host, port = parts.hostname, parts.port or 8786
+        if not host or parts.path not in ("", "/"):
+            raise ValueError(text)
+    except ValueError:
+        raise ScenarioError([msg("sweep.scheduler_address", address=text)]) from None
+    seconds = f"{timeout_s:g}"
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout_s)
+    except OSError as e:
+        raise ScenarioError([msg("sweep.scheduler_unreachable", address=text,
+                                 reason=e.strerror or str(e) or type(e).__name__)]) from None
+    with sock:
+        try:
+            head = _recv_exactly(sock, 8, timeout_s)
+            (size,) = struct.unpack("Q", head)  # distributed's frame header: native uint64
+            if not 0 < size <= 1 << 20:  # a greeting is a few hundred bytes
+                raise ValueError(size)
+            greeting = _recv_exactly(sock, size, timeout_s)
+            if b"pickle-protocol" not in greeting and b"compression" not in greeting:
+                raise ValueError(greeting[:20])
+        except TimeoutError:
+            raise ScenarioError([msg("sweep.scheduler_silent", address=text,
+                                     seconds=seconds)]) from None
+        except (ValueError, OSError, struct.error):
+            raise ScenarioError([msg("sweep.scheduler_not_dask", address=text)]) from None
+
+
+def _recv_exactly(sock: socket.socket, n: int, timeout_s: float) -> bytes:
+    """``n`` bytes from ``sock`` within ``timeout_s`` in all (TimeoutError; ValueError when
+    the connection ends first)."""
+    deadline = time.monotonic() + timeout_s
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        chunk = sock.recv(min(n - len(data), 1 << 16))  # TimeoutError when it stays silent
+        if not chunk:
+            raise ValueError("closed")
+        data += chunk
+    return data
+
+
 @contextmanager
 def open_executor(scheduler: str | None = None, processes: int | None = None
                   ) -> Iterator[Executor]:
@@ -289,11 +405,13 @@ def open_executor(scheduler: str | None = None, processes: int | None = None
     Raises
     ------
     ScenarioError
-        When the scheduler cannot be reached.
+        When the scheduler cannot be reached or is not a Dask scheduler
+        (:func:`probe_scheduler`).
     """
     if scheduler:
         from distributed import Client
 
+        probe_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as e:

@@ -49,7 +49,8 @@ from ..formats.yamlsafe import read_yaml_file
 from ..model import Mentor, ScenarioError, Student, Workstation
 from ..model.errors import error_reason
 
-__all__ = ["KEYS", "POLICY_KEYS", "CloseRule", "ScaleRule", "VariantSpec", "read_variant"]
+__all__ = ["KEYS", "POLICY_KEYS", "CloseRule", "ScaleRule", "VariantSpec", "check_variant",
+           "read_variant"]
 
 KEYS = ("base", "name", "description", "seed", "remove_workstations", "scale_capacity",
         "add_workstations", "add_mentors", "close", "policy", "intake_pct", "remove_students",
@@ -142,8 +143,30 @@ def read_variant(path: str | os.PathLike[str]) -> VariantSpec:
     path = Path(path)
     src = str(path)
     doc = read_yaml_file(path, src)  # the one safe YAML reader: no aliases, tags, bombs
-    if doc is None:
-        doc = {}
+    return check_variant({} if doc is None else doc, src, path.resolve().parent, path.stem)
+
+
+def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> VariantSpec:
+    """Shape-check the changes of a variant, however they were given: a variant or changes
+    file's mapping (:func:`read_variant`), or one point of a sweep (``{"scale_capacity": 0.8,
+    "intake_pct": 15, "policy": {...}}``, see :func:`matcher.planning.sweep.spec_for`).
+
+    Parameters
+    ----------
+    doc
+        The mapping of changes (the keys of :data:`KEYS`).
+    src
+        Where they come from, the start of every error line (a file, ``--vary ...``).
+    here
+        The folder relative paths are resolved from (``base``, CSVs of rows).
+    name
+        The variant's default name.
+
+    Raises
+    ------
+    ScenarioError
+        One line per problem, naming ``src``, the key and what to do.
+    """
     if not isinstance(doc, dict):
         raise ScenarioError([f"{src}: expected keys such as base, scale_capacity, policy; got "
                              f"{type(doc).__name__}"])
@@ -154,8 +177,7 @@ def read_variant(path: str | os.PathLike[str]) -> VariantSpec:
 
     for key in sorted(set(map(str, doc)) - set(KEYS)):
         bad(key, "unknown key; use one of " + ", ".join(KEYS))
-    here = path.resolve().parent
-    spec: dict[str, Any] = {"source": src, "name": path.stem}
+    spec: dict[str, Any] = {"source": src, "name": name}
     if doc.get("base") is not None:
         if not isinstance(doc["base"], str) or not doc["base"].strip():
             bad("base", "give the base scenario folder as a path relative to this file")

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..model import Problem
 from ..model.result import Result
-from .base import SolverConfig
+from .base import SolverConfig, check_budget
 
 _MODULES: dict[str, str] = {
     "cpsat": "matcher.solvers.cpsat",
@@ -77,7 +77,11 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
     ------
     UnknownSolverError
         When ``solver`` is not registered.
+    ValueError
+        When ``time_limit_s`` is not a finite number > 0, or ``seed`` or ``workers`` not a
+        whole number (>= 0, >= 1).
     """
+    check_budget(time_limit_s, seed, workers)
     solve_fn = get(solver)
     defaults = problem.solver
     config = SolverConfig(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,26 @@ class SolverConfig:
     workers: int = 2
     log: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def check_budget(time_limit_s: Any = None, seed: Any = None, workers: Any = None) -> None:
+    """Refuse a budget a caller gave that no solve can honour (None: not given).
+
+    A NaN or infinite time limit would run unbounded and be written as ``NaN`` into JSON.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the value.
+    """
+    t = time_limit_s
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)
+                          or not math.isfinite(t) or t <= 0):
+        raise ValueError(f"time_limit_s must be a finite number of seconds > 0, not {t!r}")
+    for name, value, low in (("seed", seed, 0), ("workers", workers, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < low):
+            raise ValueError(f"{name} must be a whole number >= {low}, not {value!r}")
 
 
 def lock_rows(enc: Encoded, students: list[int] | None = None) -> str:
