@@ -8,19 +8,48 @@ library speaks of arguments (``force=True``); the command line speaks of its fla
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from ..formats.occupancy import apply_previous
 from ..formats.resultdir import ResultExistsError, check_out_dir
 from ..formats.scenario import load_scenario
+from ..messages import Lang, choose_lang
 from ..model import Problem, ScenarioError
 from ..reports.pages import markdown_table
 
-__all__ = ["apply_previous_option", "echo_table", "exists_message", "fail", "load_problem",
-           "writable"]
+__all__ = ["apply_previous_option", "cli_lang", "echo_table", "exists_message", "fail",
+           "lang_option", "load_problem", "writable"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _remember_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["matcher.lang"] = value.lower()
+
+
+def lang_option(command: F) -> F:
+    """The ``--lang zh|en`` option: the language of what the command prints and writes.
+
+    Without it the scenario decides (Chinese headers or sheet names mean ``zh``), else the
+    locale (:func:`matcher.messages.choose_lang`); :func:`cli_lang` reads the choice.
+    """
+    return click.option(
+        "--lang", type=click.Choice(["zh", "en"], case_sensitive=False), default=None,
+        expose_value=False, is_eager=True, callback=_remember_lang,
+        help="Language of messages and outputs (default: the scenario's, else the locale)."
+    )(command)
+
+
+def cli_lang(problem: Problem | None = None) -> Lang:
+    """The language of this command: ``--lang``, else the scenario's, else the locale."""
+    ctx = click.get_current_context(silent=True)
+    explicit = ctx.meta.get("matcher.lang") if ctx is not None else None
+    return choose_lang(explicit, problem.language if problem is not None else None)
 
 
 def fail(messages: list[str], code: int = 2) -> NoReturn:

@@ -17,10 +17,19 @@ import click
 
 from .. import solvers
 from ..formats.resultdir import ResultExistsError, atomic_folder, check_out_dir
-from ..model import Result, ScenarioError, Status
+from ..model import ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
-from .common import apply_previous_option, exists_message, fail, load_problem, writable
+from ..reports.words import summary_lines
+from .common import (
+    apply_previous_option,
+    cli_lang,
+    exists_message,
+    fail,
+    lang_option,
+    load_problem,
+    writable,
+)
 from .plan import plan_commands
 from .ui import ui
 
@@ -35,33 +44,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("scenario", type=click.Path())
+@lang_option
 def validate(scenario: str) -> None:
     """Check a scenario (folder or .xlsx workbook) and report every input error at once."""
     p = load_problem(scenario)
     click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
                f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
                f"{len(p.terms)} terms")
-
-
-def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
-    gap = r.rank_gap
-    ub = r.placed_upper_bound
-    proven_s = r.stats.get("proven_seconds")
-    click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s"
-               + (f"; levels 1-2 proven at {proven_s:.2f} s" if proven_s is not None else "")
-               + ")")
-    click.echo(f"placed      {r.placed} of {n_students}"
-               + (f"  (proven maximum {ub})" if ub is not None else ""))
-    click.echo(f"first choice {r.first_choice_share:.1%} of placed")
-    click.echo(f"rank cost   {r.rank_cost}"
-               + (f"  (lower bound {r.rank_cost_lower_bound}, gap {gap:.3%})"
-                  if gap is not None else ""))
-    if r.pair_weight:
-        click.echo(f"pair weight {r.pair_weight:g}")
-    if r.message:
-        click.echo(f"note        {r.message}")
-    if out is not None:
-        click.echo(f"written     {out}")
 
 
 @cli.command()
@@ -80,6 +69,7 @@ def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
               help="An earlier cohort's result folder: allocate only the places it leaves.")
 @click.option("--stable", is_flag=True,
               help="cpsat only: the best allocation with no blocking pair (justified envy).")
+@lang_option
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
           workers: int | None, force: bool, excel_bom: bool, log: bool,
           previous: str | None, stable: bool) -> None:
@@ -97,12 +87,15 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
                   limit_s=time_limit or p.solver.time_limit_s):
         result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,
                                log=log, **({"stable": True} if stable else {}))
+    lang = cli_lang(p)
     try:
         with progress("writing results", enabled=show):
-            written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p)
+            written = write_result(result, target, force=force, excel_bom=excel_bom, problem=p,
+                                   lang=lang)
     except ResultExistsError as e:
         fail([exists_message(e)])
-    _print_summary(result, written, len(p.students))
+    for line in summary_lines(result, len(p.students), written, lang, p):
+        click.echo(line)
     if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
         sys.exit(1)
 
@@ -113,6 +106,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
 @click.option("--stability", is_flag=True, help="Also count and list blocking pairs.")
 @click.option("--previous", type=click.Path(file_okay=False), default=None,
               help="The earlier cohort's result the solve was given with --previous.")
+@lang_option
 def check(scenario: str, result_dir: str, stability: bool, previous: str | None) -> None:
     """Re-check a result folder against every rule; exit 1 on any violation."""
     from ..check import check_result_dir
@@ -200,6 +194,7 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
 @click.argument("result_dir", type=click.Path(file_okay=False))
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="File to write (default: RESULT_DIR/report.html).")
+@lang_option
 def report(scenario: str, result_dir: str, out: str | None) -> None:
     """Write report.html for a result folder: figures, charts, heat map, unassigned."""
     from ..formats.resultdir import read_result
@@ -214,7 +209,7 @@ def report(scenario: str, result_dir: str, out: str | None) -> None:
     target = Path(out) if out is not None else Path(result_dir) / REPORT_FILE
     try:
         with progress("writing report"):
-            written = write_report(p, result, target)
+            written = write_report(p, result, target, lang=cli_lang(p))
     except ScenarioError as e:
         fail(e.messages)
     except OSError as e:
@@ -231,6 +226,7 @@ def report(scenario: str, result_dir: str, out: str | None) -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0.01), default=None,
               help="Seconds per verifying re-solve (default: the result's, at most 30).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@lang_option
 def explain(scenario: str, result_dir: str, student_id: str, verify: int,
             time_limit: float | None, as_json: bool) -> None:
     """Explain one student's placement, or what would place an unassigned student."""
@@ -261,6 +257,7 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
 @click.option("--scenario", type=click.Path(), default=None,
               help="Scenario folder or workbook (default: the one the manifest records).")
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+@lang_option
 def verify(result_dir: str, scenario: str | None, log: bool) -> None:
     """Re-run a result from its manifest.json; exit 1 unless the allocation is the same."""
     from ..planning.verify import main_lines, verify_result

@@ -15,7 +15,15 @@ import click
 from .. import solvers
 from ..formats.resultdir import ResultExistsError
 from ..model import Problem, ScenarioError
-from .common import echo_table, exists_message, fail, load_problem, writable
+from .common import (
+    cli_lang,
+    echo_table,
+    exists_message,
+    fail,
+    lang_option,
+    load_problem,
+    writable,
+)
 
 __all__ = ["plan_commands"]
 
@@ -198,6 +206,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
 @click.option("--force", is_flag=True, help="Replace an existing result folder.")
+@lang_option
 def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: float | None,
             seed: int | None, workers: int | None, force: bool) -> None:
     """Repair an allocation after changes, moving as few students as possible."""
@@ -216,7 +225,7 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
     except ScenarioError as e:
         fail(e.messages)
     try:
-        written = write_resolution(res, target, force=force)
+        written = write_resolution(res, target, force=force, lang=cli_lang(base))
     except ResultExistsError as e:
         fail([exists_message(e)])
     r = res.result

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..messages import Lang
 from ..model import Placement, Problem, Result, ScenarioError, Status
 from .cells import decode
 from .escape import escape_frame, unescape_cell
@@ -111,7 +112,7 @@ ResultWriter = Callable[[Result, Problem | None, Path], object]
 def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
                        force: bool = False, excel_bom: bool = False,
                        problem: Problem | None = None,
-                       writers: Sequence[ResultWriter] = ()) -> Path:
+                       writers: Sequence[ResultWriter] = (), lang: Lang = "en") -> Path:
     """Write a result folder atomically: the CSVs and ``summary.json``, then ``writers``.
 
     Parameters
@@ -129,6 +130,9 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
     writers
         :data:`ResultWriter` callables, run in order inside the temporary folder after the
         CSVs and ``summary.json``.
+    lang
+        The language of the reasons in ``unassigned.csv`` (``"zh"`` or ``"en"``); the column
+        names stay in English (other programs read them).
 
     Returns
     -------
@@ -145,7 +149,7 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
     def fill(tmp: Path) -> None:
         escape_frame(result.assignments).to_csv(tmp / ASSIGNMENTS, index=False,
                                                 lineterminator="\n", encoding=encoding)
-        escape_frame(result.unassigned_frame).to_csv(tmp / UNASSIGNED, index=False,
+        escape_frame(result.unassigned_table(lang)).to_csv(tmp / UNASSIGNED, index=False,
                                                      lineterminator="\n", encoding=encoding)
         (tmp / SUMMARY).write_text(
             json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

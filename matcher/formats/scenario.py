@@ -29,6 +29,7 @@ from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, apply_occupancy
 from ..model.problem import checked_problem, cross_check
 from .cells import show
+from .language import scenario_language
 from .locations import Source
 from .schema import FIELD_OF, TABLES
 from .settings import read_yaml
@@ -94,7 +95,12 @@ def load_scenario(path: str | os.PathLike[str], *, occupancy: bool = True) -> Pr
     ScenarioError
         With every input error found (up to 50), one line each.
     """
-    folder = Path(path)
+    problem = _load(Path(path), occupancy=occupancy)
+    return problem.model_copy(update={"language": scenario_language(path)})
+
+
+def _load(folder: Path, *, occupancy: bool) -> Problem:
+    """:func:`load_scenario` without the language."""
     book = find_workbook(folder)
     if book is not None:
         return _load_workbook(book, occupancy=occupancy)

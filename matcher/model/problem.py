@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -214,6 +214,11 @@ class Problem(_Frozen):
         built in code); the audit manifest records them.
     source
         The scenario path it was loaded from, absolute (empty for problems built in code).
+    language
+        The language the scenario is written in, as the loader saw it: ``"zh"`` when its
+        headers or sheet names are Chinese, None when nothing says (English headers, a problem
+        built in code). Outputs are written in it unless the user asks for another (see
+        :func:`matcher.messages.choose_lang`).
 
     Raises
     ------
@@ -240,6 +245,7 @@ class Problem(_Frozen):
     input_sha256: str = ""
     input_files: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    language: Literal["zh", "en"] | None = None
 
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> Problem:

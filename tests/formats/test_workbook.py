@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"
 DEMO_XLSX = ROOT / "scenarios" / "heilongjiang-demo-xlsx" / "scenario.xlsx"
-PROVENANCE = {"input_files", "input_sha256", "source"}
+PROVENANCE = {"input_files", "input_sha256", "source", "language"}
 
 
 def _make_xlsx() -> Any:
