@@ -57,6 +57,12 @@ async def home() -> Response:
     return _see("/new")
 
 
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """No icon (a browser asks for one on every page)."""
+    return Response(status_code=204)
+
+
 @router.get("/lang/{code}")
 async def switch_language(code: str, next: str = "/new") -> Response:
     """Remember the language chosen (a cookie for a year) and go back to the page."""
