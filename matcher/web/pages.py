@@ -125,7 +125,7 @@ async def start(request: Request, token: Annotated[str, Form()] = "",
         return _error_page(request, e)
     try:
         options = RunOptions.parse(solver, time_limit_s, seed)
-        run_id = await run_in_threadpool(service.start, token, options)
+        run_id = await run_in_threadpool(service.start, token, options, lang_of(request))
     except UserError as e:
         return _new_page(request, findings=_rows(list(e.messages), lang_of(request)),
                          token=token, summary=doc.get("summary") or {},
