@@ -103,11 +103,16 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
 @cli.command()
 @click.argument("scenario", type=click.Path())
 @click.argument("result_dir", type=click.Path(file_okay=False))
-@click.option("--stability", is_flag=True, help="Also count and list blocking pairs.")
+@click.option("--stability", type=click.Choice(["feasible", "strict"]), is_flag=False,
+              flag_value="feasible", default=None,
+              help="Also count and list blocking pairs: 'feasible' (the default when given "
+                   "alone: the workstation could take the student, mentors and supervisors "
+                   "counted) or 'strict' (the old definition: workstation places only).")
 @click.option("--previous", type=click.Path(file_okay=False), default=None,
               help="The earlier cohort's result the solve was given with --previous.")
 @lang_option
-def check(scenario: str, result_dir: str, stability: bool, previous: str | None) -> None:
+def check(scenario: str, result_dir: str, stability: str | None, previous: str | None
+          ) -> None:
     """Re-check a result folder against every rule; exit 1 on any violation."""
     from ..check import check_result_dir
 
@@ -115,13 +120,13 @@ def check(scenario: str, result_dir: str, stability: bool, previous: str | None)
     if not Path(result_dir).is_dir():
         fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
     try:
-        rep = check_result_dir(p, result_dir, stability=stability)
+        rep = check_result_dir(p, result_dir, stability=stability or False)
     except ScenarioError as e:
         fail(e.messages)
     click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
                f"pair weight {rep.pair_weight:g}")
     if rep.blocking_pairs is not None:
-        click.echo(f"blocking pairs {len(rep.blocking_pairs)}")
+        click.echo(f"blocking pairs {len(rep.blocking_pairs)}  ({rep.stability})")
         for sid, wid in rep.blocking_pairs:
             click.echo(f"  {sid} and {wid} prefer each other")
     if rep.violations:
