@@ -8,7 +8,7 @@ library speaks of arguments (``force=True``); the command line speaks of its fla
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -16,13 +16,13 @@ import click
 
 from ..formats.occupancy import apply_previous
 from ..formats.resultdir import ResultExistsError, check_out_dir
-from ..formats.scenario import load_scenario
-from ..messages import Lang, choose_lang
+from ..formats.scenario import Validation, validate_scenario
+from ..messages import Lang, Message, choose_lang, render
 from ..model import Problem, ScenarioError
 from ..reports.pages import markdown_table
 
-__all__ = ["apply_previous_option", "cli_lang", "echo_table", "exists_message", "fail",
-           "lang_option", "load_problem", "writable"]
+__all__ = ["apply_previous_option", "cli_lang", "echo_messages", "echo_table", "exists_message",
+           "fail", "lang_option", "load_checked", "load_problem", "writable"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,11 +45,47 @@ def lang_option(command: F) -> F:
     )(command)
 
 
-def cli_lang(problem: Problem | None = None) -> Lang:
-    """The language of this command: ``--lang``, else the scenario's, else the locale."""
+def cli_lang(problem: Problem | None = None, hint: Lang | None = None) -> Lang:
+    """The language of this command: ``--lang``, else the scenario's (``problem.language``, or
+    ``hint`` when no problem could be read), else the locale."""
     ctx = click.get_current_context(silent=True)
     explicit = ctx.meta.get("matcher.lang") if ctx is not None else None
-    return choose_lang(explicit, problem.language if problem is not None else None)
+    return choose_lang(explicit, problem.language if problem is not None else hint)
+
+
+def echo_messages(messages: Iterable[Message], lang: Lang) -> None:
+    """Print messages on stderr, one line each with its severity (``warning: ...``)."""
+    for m in messages:
+        click.echo(render(m, lang, severity=True), err=True)
+
+
+def load_checked(path: str, *, occupancy: bool = True, quiet: bool = False) -> Validation:
+    """Read a scenario and print what was found: errors (then exit 2), warnings and notes, in
+    the command's language (:func:`cli_lang`).
+
+    Parameters
+    ----------
+    path
+        The scenario folder or workbook.
+    occupancy
+        Subtract ``occupancy.csv`` from the capacities.
+    quiet
+        Print errors only (a command that only reads the scenario again, such as ``check``).
+
+    Returns
+    -------
+    Validation
+        The valid reading (its problem is set).
+    """
+    found = validate_scenario(path, occupancy=occupancy)
+    lang = cli_lang(found.problem, found.lang_hint)
+    echo_messages(found.errors, lang)
+    if not quiet:
+        echo_messages(found.warnings, lang)
+        echo_messages(found.notes, lang)
+    if not found.ok:
+        sys.exit(2)
+    return found
 
 
 def fail(messages: list[str], code: int = 2) -> NoReturn:
@@ -74,11 +110,11 @@ def writable(out: Path, force: bool) -> None:
 
 
 def load_problem(path: str, occupancy: bool = True) -> Problem:
-    """Load a scenario, or fail with its error lines."""
-    try:
-        return load_scenario(path, occupancy=occupancy)
-    except ScenarioError as e:
-        fail(e.messages)
+    """Load a scenario, or fail with its error lines (in the command's language); warnings and
+    notes are left to ``validate`` and ``solve``."""
+    found = load_checked(path, occupancy=occupancy, quiet=True)
+    assert found.problem is not None
+    return found.problem
 
 
 def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
@@ -86,12 +122,12 @@ def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
     cohort's placements from the capacities (exit 2 with one line per problem)."""
     if previous is None:
         return problem
+    lang = cli_lang(problem)
     try:
         reduced, notes = apply_previous(problem, previous)
     except ScenarioError as e:
-        fail(e.messages)
-    for line in notes:
-        click.echo(f"note: {line}", err=True)
+        fail(e.lines(lang))
+    echo_messages(notes, lang)
     return reduced
 
 

@@ -21,12 +21,15 @@ from ..model import ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
 from ..reports.words import summary_lines
+from ..messages import label, msg
 from .common import (
     apply_previous_option,
     cli_lang,
+    echo_messages,
     exists_message,
     fail,
     lang_option,
+    load_checked,
     load_problem,
     writable,
 )
@@ -45,12 +48,20 @@ def cli() -> None:
 @cli.command()
 @click.argument("scenario", type=click.Path())
 @lang_option
-def validate(scenario: str) -> None:
-    """Check a scenario (folder or .xlsx workbook) and report every input error at once."""
-    p = load_problem(scenario)
-    click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
-               f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
-               f"{len(p.terms)} terms")
+@click.option("--strict", is_flag=True,
+              help="Treat warnings (suspicious data) as errors: exit 2 when there are any.")
+def validate(scenario: str, strict: bool) -> None:
+    """Check a scenario (folder or .xlsx workbook): every error, warning and note at once."""
+    found = load_checked(scenario)
+    p = found.problem
+    assert p is not None
+    lang = cli_lang(p)
+    if strict and found.warnings:
+        echo_messages([msg("load.strict_warnings", count=len(found.warnings))], lang)
+        sys.exit(2)
+    click.echo(label("load.valid", lang, name=p.name, students=len(p.students),
+                     workstations=len(p.workstations), mentors=len(p.mentors),
+                     supervisors=len(p.supervisors), terms=len(p.terms)))
 
 
 @cli.command()
@@ -82,7 +93,9 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     writable(target, force)
     show = False if log else None  # the solver's own log owns stderr then
     with progress("loading scenario", enabled=show):
-        p = apply_previous_option(load_problem(scenario), previous)
+        found = load_checked(scenario)
+        assert found.problem is not None
+        p = apply_previous_option(found.problem, previous)
     with progress(f"solving ({solver})", enabled=show,
                   limit_s=time_limit or p.solver.time_limit_s):
         result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,

@@ -187,7 +187,7 @@ def read_assignments(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]
     if not path.is_file():
         raise ScenarioError([f"{path}: missing file; give a result folder written by "
                              "matcher solve"])
-    errors: list[str] = []
+    errors: list[Any] = []
     text = decode(path.read_bytes(), ASSIGNMENTS, errors)
     if text is None:
         raise ScenarioError(errors)
@@ -216,7 +216,7 @@ def read_unassigned(result_dir: str | os.PathLike[str]) -> list[tuple[str, str]]
     path = Path(result_dir) / UNASSIGNED
     if not path.is_file():
         return []
-    errors: list[str] = []
+    errors: list[Any] = []
     text = decode(path.read_bytes(), str(path), errors)
     if text is None:
         raise ScenarioError(errors)
