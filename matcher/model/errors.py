@@ -199,12 +199,16 @@ class ScenarioError(Exception):
                  warnings: Iterable[Message] = (), notes: Iterable[Message] = (),
                  context: Message | str | None = None):
         given = list(messages)
-        shown = [m for m in given if not (isinstance(m, Message)
-                                          and m.code == "load.too_many_errors")]
+        shown: list[Message | str] = []
+        extra = 0  # errors left out already (a reader's own load.too_many_errors)
+        for m in given:
+            if isinstance(m, Message) and m.code == "load.too_many_errors":
+                count = m.stored().get("count")
+                extra += count if isinstance(count, int) else 0
+            else:
+                shown.append(m)
         kept: list[Message | str] = shown[:MAX_ERRORS]
-        extra = len(shown) - len(kept) + sum(
-            int(m.stored()["count"]) for m in given if isinstance(m, Message)
-            and m.code == "load.too_many_errors" and isinstance(m.stored().get("count"), int))
+        extra += len(shown) - len(kept)
         if extra > 0:
             kept.append(msg("load.too_many_errors", count=extra))
         self.items: tuple[Message | str, ...] = tuple(kept)

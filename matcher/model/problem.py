@@ -13,6 +13,7 @@ solvers never rely on that order (the encoding sorts by id, see :mod:`matcher.en
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -345,8 +346,31 @@ def _kind(table: str) -> Message:
     return msg("entity.student")
 
 
-def _unknown(table: str, value: str) -> Message:
-    """``unknown workstation 'W9' (not in workstations.csv)``: an id missing from its table."""
+_LOOK_ALIKE = str.maketrans({
+    # Cyrillic and Greek letters that look like Latin ones (after case folding)
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m", "ν": "v",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x"})
+
+
+def id_key(value: str) -> str:
+    """How ids are compared for look-alikes: NFKC (full width, composed letters), case folded,
+    Cyrillic and Greek letters that look Latin mapped to them. ``Ｓ1``, ``s1`` and ``S1`` give
+    ``s1``, and so does ``С1`` with a Cyrillic С; ``Sé`` typed composed or decomposed gives one
+    key."""
+    if value.isascii():
+        return value.lower()
+    return unicodedata.normalize("NFKC", value).casefold().translate(_LOOK_ALIKE)
+
+
+def _unknown(table: str, value: str, known: dict[str, str] | None = None) -> Message:
+    """``unknown workstation 'W9' (not in workstations.csv)``: an id missing from its table;
+    with ``known`` (look-alike key -> id), a near miss says which id it looks like."""
+    similar = known.get(id_key(value)) if known else None
+    if similar is not None and similar != value:
+        return msg("load.unknown_id_similar", kind=_kind(table), value=value,
+                   where=TABLE_FILES[table], similar=similar)
     return msg("load.unknown_id", kind=_kind(table), value=value, where=TABLE_FILES[table])
 
 
@@ -378,13 +402,21 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
         ]:
             bad("scenario", None, "policy.window", msg("load.window_reversed"))
 
+    keys: dict[str, dict[str, str]] = {}  # table -> look-alike key -> id
+
     def unique(table: str, column: str, values: list[str]) -> dict[str, int]:
         seen: dict[str, int] = {}
+        loose: dict[str, int] = {}
         for r, v in enumerate(values):
             if v in seen:
                 bad(table, r, column, msg("load.duplicate_id", value=v, other_row=seen[v] + 1))
-            else:
-                seen[v] = r
+                continue
+            seen[v] = r
+            first = loose.setdefault(id_key(v), r)
+            if first != r:
+                bad(table, r, column, msg("load.id_collision", value=v, other=values[first],
+                                          other_row=first + 1))
+        keys[table] = {k: values[r] for k, r in loose.items()}
         return seen
 
     for table, rows in (("students", p.students), ("workstations", p.workstations),
@@ -402,7 +434,8 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
                           [u.university_id for u in p.universities]))
         for r, s in enumerate(p.supervisors):
             if s.university_id not in unis:
-                bad("supervisors", r, "university_id", _unknown("universities", s.university_id))
+                bad("supervisors", r, "university_id",
+                    _unknown("universities", s.university_id, keys.get("universities")))
         uni_where = TABLE_FILES["universities"]
     else:
         unis = {s.university_id for s in p.supervisors}
@@ -417,7 +450,8 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
                 bad("workstations", r, "partner_universities", unknown_university(u))
     for r, m in enumerate(p.mentors):
         if m.workstation_id not in ws:
-            bad("mentors", r, "workstation_id", _unknown("workstations", m.workstation_id))
+            bad("mentors", r, "workstation_id",
+                _unknown("workstations", m.workstation_id, keys["workstations"]))
     # a duplicated id means its first row (the one unique() keeps), as in every message
     sup_by_id = {s.supervisor_id: s for s in reversed(p.supervisors)}
     men_by_id = {m.mentor_id: m for m in reversed(p.mentors)}
@@ -430,7 +464,8 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
         seen_pref: set[str] = set()
         for wid in st.preferences:
             if wid not in ws:
-                bad("students", r, "preferences", _unknown("workstations", wid))
+                bad("students", r, "preferences",
+                    _unknown("workstations", wid, keys["workstations"]))
             elif wid in seen_pref:
                 bad("students", r, "preferences",
                     msg("load.duplicate_choice", kind=msg("entity.workstation"), value=wid))
@@ -438,7 +473,8 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
         if st.supervisor_id is not None:
             given = sup_by_id.get(st.supervisor_id)
             if given is None:
-                bad("students", r, "supervisor_id", _unknown("supervisors", st.supervisor_id))
+                bad("students", r, "supervisor_id",
+                    _unknown("supervisors", st.supervisor_id, keys["supervisors"]))
             else:
                 if given.university_id != st.university_id:
                     bad("students", r, "supervisor_id", msg(
@@ -503,9 +539,10 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
         locked.setdefault(lk.student_id, r)
         locked_st = stu_by_id.get(lk.student_id)
         if locked_st is None:
-            bad("locks", r, "student_id", _unknown("students", lk.student_id))
+            bad("locks", r, "student_id", _unknown("students", lk.student_id, keys["students"]))
         if lk.workstation_id not in ws:
-            bad("locks", r, "workstation_id", _unknown("workstations", lk.workstation_id))
+            bad("locks", r, "workstation_id",
+                _unknown("workstations", lk.workstation_id, keys["workstations"]))
         if lk.mentor_id is not None:
             lk_mentor = men_by_id.get(lk.mentor_id)
             if lk_mentor is None:
@@ -525,9 +562,11 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
     seen_rank: dict[tuple[str, str], int] = {}
     for r, rk in enumerate(p.rankings):
         if rk.workstation_id not in ws:
-            bad("rankings", r, "workstation_id", _unknown("workstations", rk.workstation_id))
+            bad("rankings", r, "workstation_id",
+                _unknown("workstations", rk.workstation_id, keys["workstations"]))
         if rk.student_id not in stu:
-            bad("rankings", r, "student_id", _unknown("students", rk.student_id))
+            bad("rankings", r, "student_id",
+                _unknown("students", rk.student_id, keys["students"]))
         key3 = (rk.workstation_id, rk.student_id)
         if key3 in seen_rank:
             bad("rankings", r, "student_id",

@@ -9,8 +9,8 @@ saying the likely fix:
 * a discipline code that nobody offers to a student who has it (no workstation takes it, no
   mentor mentors it, no supervisor of the student's university supervises it);
 * a code that looks like a number that lost its leading zero (``854`` where ``0854`` exists:
-  Excel drops leading zeros of numbers), or like codes run together (``09510952``) or
-  separated by spaces (``0951 0952``);
+  Excel drops leading zeros of numbers), or like codes run together (``09510952``), or several
+  codes in a cell that takes one (``0951,0952`` as a student's discipline, ``0951 0952``);
 * ids that differ only by spaces, hyphens or underscores (``W 1`` and ``W1``);
 * a student who fits no workstation at all, a workstation nobody can use (no mentor for its
   disciplines, closed in every term, no student it could take);
@@ -23,6 +23,7 @@ Warnings never stop a solve; ``matcher validate --strict`` treats them as errors
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from .problem import Problem
 __all__ = ["suspicious"]
 
 _SHOWN_ROWS = 10
+_SEPARATORS = re.compile(r"[\s,，;；、/]+")
 
 
 def _rows(indices: list[int]) -> tuple[str, ...]:
@@ -90,11 +92,11 @@ def _codes(p: Problem) -> list[ProblemIssue]:
     hints: dict[tuple[str, str, str], tuple[str, str | list[str]]] = {}
     for table, r, column, code in cells:
         if not (code.isascii() and code.isdigit()):
-            parts = code.split()
+            parts = [x for x in _SEPARATORS.split(code) if x]
             if len(parts) > 1 and all(x in known for x in parts):
                 key = (table, column, code)
                 by_odd[key].append(r)
-                hints[key] = ("data.codes_with_spaces", parts)
+                hints[key] = ("data.several_codes", parts)
             continue
         padded = [code.zfill(n) for n in sorted(lengths) if n > len(code)]
         match = next((x for x in padded if x in known), None)
@@ -118,7 +120,7 @@ def _codes(p: Problem) -> list[ProblemIssue]:
             detail = msg("data.codes_joined", severity="warning", value=code, codes=fix,
                          rows=_rows(rows))
         else:
-            detail = msg("data.codes_with_spaces", severity="warning", value=code, codes=fix,
+            detail = msg("data.several_codes", severity="warning", value=code, codes=fix,
                          rows=_rows(rows))
         out.append(ProblemIssue.of(table, rows[0], column, detail))
     out += _not_offered(p, {k[2] for k in by_odd})
