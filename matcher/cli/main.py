@@ -17,11 +17,11 @@ import click
 
 from .. import solvers
 from ..formats.resultdir import ResultExistsError, atomic_folder, check_out_dir
+from ..messages import label, msg
 from ..model import ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
 from ..reports.words import summary_lines
-from ..messages import label, msg
 from .common import (
     apply_previous_option,
     cli_lang,

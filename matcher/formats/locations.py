@@ -114,8 +114,8 @@ class Source:
                 values[name] = _shown(table, v)
                 changed = True
             elif table is not None and name == "rows" and isinstance(v, tuple):
-                values[name] = tuple(str(_shown(table, int(r))) if r.isdigit() else r
-                                     for r in v)
+                values[name] = tuple(str(_shown(table, int(r)))
+                                     if isinstance(r, str) and r.isdigit() else r for r in v)
                 changed = True
         return replace(message, values=values) if changed else message
 

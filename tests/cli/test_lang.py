@@ -39,7 +39,7 @@ def _lang(out: Path) -> str:
 def test_english_scenario_in_english(tmp_path: Path) -> None:
     """tiny under an English locale: an English summary and reason; the manifest says en."""
     r = _solve(TINY, tmp_path / "out")
-    assert r.output.splitlines()[0].startswith("status      FEASIBLE  (da, ")
+    assert r.stdout.splitlines()[0].startswith("status      FEASIBLE  (da, ")  # warnings: stderr
     assert "placed      5 of 6" in r.output
     assert "proven      placed not proven maximal (no upper bound known)" in r.output
     assert _reason(tmp_path / "out") == ("no workstation takes discipline 0856; add 0856 to a "
@@ -50,7 +50,7 @@ def test_english_scenario_in_english(tmp_path: Path) -> None:
 def test_lang_option_gives_chinese(tmp_path: Path) -> None:
     """--lang zh on an English scenario: the summary and the reason in Chinese."""
     r = _solve(TINY, tmp_path / "out", "--lang", "zh")
-    lines = r.output.splitlines()
+    lines = r.stdout.splitlines()  # tiny's warnings (警告：...) go to stderr
     assert lines[0].startswith("状态          可行（da，用时 ")
     assert "已分配        5 人（共 6 人）" in lines
     assert "第一志愿      占已分配学生的 60.0%" in lines
