@@ -28,17 +28,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ..messages import Location, Message, looks_chinese, msg, render
 from ..model.errors import error_detail
 from . import aliases
 from .cells import (
+    MAX_CELL_CHARS,
     MAX_FILE_BYTES,
     NO_VALUE,
     decode,
@@ -49,7 +51,7 @@ from .cells import (
     split_list,
 )
 from .locations import Found
-from .schema import Table
+from .schema import Column, Table
 
 __all__ = ["CARRIED_TABLES", "HEADER_SCAN", "MAX_CSV_ROWS", "Grid", "TableRead", "csv_grid",
            "csv_rows", "quoting_error", "read_grid", "read_table"]
@@ -84,6 +86,9 @@ class Grid:
         ``(Excel row, 0-based column) -> formula`` of every formula cell of a sheet.
     excel_errors
         ``(Excel row, 0-based column) -> error value`` (``#N/A``) of a sheet.
+    multiline
+        Whether a CSV file may hold a cell with a line break (more lines than records): only
+        then are all cells scanned for one.
     """
 
     where: Location
@@ -93,6 +98,7 @@ class Grid:
     hidden: frozenset[int] = frozenset()
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     excel_errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    multiline: bool = True
 
 
 @dataclass
@@ -222,7 +228,8 @@ def csv_grid(folder: Path, table: Table, found: Found, hashes: dict[str, str]
         # (a quote that swallows line breaks is named with its row by read_grid instead)
         found.add(quoting)
         return None
-    return Grid(at, rows, list(range(len(rows))))
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return Grid(at, rows, list(range(len(rows))), multiline=breaks > len(rows))
 
 
 def quoting_error(text: str, file: str = "") -> Message | None:
@@ -384,98 +391,146 @@ def read_grid(table: Table, grid: Grid, found: Found) -> TableRead | None:
     return out
 
 
+_TOTAL_START = frozenset("合总小共汇")
+_SLOW = object()
+_SIMPLE_FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _fast(kind: str, cell: str) -> Any:
+    """The value of a plain cell (ASCII, no formula, short) without the full checks, or _SLOW.
+
+    Only what :func:`~matcher.formats.cells.parse_cell` would give for the same cell: the full
+    path takes every other cell, and reports its problem.
+    """
+    if not cell:
+        return NO_VALUE if kind.startswith("opt_") else (() if kind == "list" else _SLOW)
+    if not (cell.isascii() and cell.isprintable()) or cell[0] in "=@" or len(
+            cell) > MAX_CELL_CHARS:
+        return _SLOW
+    if kind in ("str", "opt_str"):
+        return cell
+    if kind == "list":
+        return tuple(split_list(cell))
+    if kind in ("int", "opt_int"):
+        return int(cell) if cell.isdigit() and len(cell) <= 15 else _SLOW
+    return float(cell) if _SIMPLE_FLOAT.fullmatch(cell) else _SLOW
+
+
+def _adapter(model: type[Any]) -> TypeAdapter[Any]:
+    """A validator of a whole list of rows at once (pydantic's core loops, not Python's)."""
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return _ADAPTERS[model]
+
+
 def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: list[int],
                shown: Any, order: list[int]) -> None:
-    """The data rows of a grid into ``out`` (totals and footer rows left out, with notes)."""
+    """The data rows of a grid into ``out`` (totals and footer rows left out, with notes).
+
+    Plain cells take a fast path (:func:`_fast`); any other cell, and every error, goes
+    through the full checks with its location. The rows are validated into model objects
+    in one call per table; a table with a bad row is validated row by row to name it.
+    """
     where = grid.where
     header_width = len(out.headers)
     id_pos = out.columns.get(table.columns[0].name, (0, ""))[0]
     used = {k for k, _ in out.columns.values()} | set(order)
+    plans: list[tuple[Column, int | None]] = []
+    for col in table.columns:
+        spot = out.columns.get(col.name)
+        if spot is not None:
+            plans.append((col, None if col.name == "preferences" and order else spot[0]))
+    cell_checks = grid.sheet and bool(grid.formulas or grid.excel_errors)
+    break_scan = not grid.sheet and grid.multiline
     totals: list[str] = []
     footer: list[str] = []
     hidden: list[str] = []
     lists: dict[str, list[tuple[int, str, str]]] = {}
+    pending: list[tuple[int, dict[str, Any], int]] = []  # (index in out.rows, values, grid row)
     after_total = False
     for k in body:
         row = grid.rows[k]
+        width = len(row)
         number = shown(k)
-        label = next((w for c in row[:3] if c.strip() for w in [aliases.totals_word(c)] if w),
-                     None) if any(row[:3]) else None
-        id_cell = row[id_pos].strip() if id_pos < len(row) else ""
-        if label is not None and (not id_cell or aliases.totals_word(id_cell)):
-            totals.append(str(number))
-            after_total = after_total or aliases.is_grand_total(label)
-            continue
-        if after_total and sum(1 for p in used if p < len(row) and row[p].strip()) < 2:
+        label = None
+        for c in row[:3]:
+            if c and (c[0] in _TOTAL_START or c[:3].lower() in ("tot", "sub", "sum")
+                      or c.lstrip()[:1] in _TOTAL_START):
+                label = aliases.totals_word(c)
+                if label:
+                    break
+        if label is not None:
+            id_cell = row[id_pos].strip() if id_pos < width else ""
+            if not id_cell or aliases.totals_word(id_cell):
+                totals.append(str(number))
+                after_total = after_total or aliases.is_grand_total(label)
+                continue
+        if after_total and sum(1 for p in used if p < width and row[p].strip()) < 2:
             footer.append(str(number))
             continue
         if grid.sheet and grid.numbers[k] in grid.hidden:
             hidden.append(str(number))
-        at_row = replace(where, row=number)
-        if not grid.sheet and len(row) > header_width and any(c.strip()
-                                                              for c in row[header_width:]):
-            found.add(msg("load.extra_cells", at=at_row, count=len(row),
+        if not grid.sheet and width > header_width and any(c.strip()
+                                                           for c in row[header_width:]):
+            found.add(msg("load.extra_cells", at=replace(where, row=number), count=width,
                           header_count=header_width))
             _append(out, k, None, number, order)
             continue
         values: dict[str, Any] = {}
         ok = True
         skip: set[int] = set()
-        if not grid.sheet:  # a line break in any cell may hide rows merged by a stray quote
-            for pos, text in enumerate(row):
+        if break_scan:  # a line break in any cell may hide rows merged by a stray quote
+            for q, text in enumerate(row):
                 if "\n" not in text and "\r" not in text:
                     continue
-                skip.add(pos)
+                skip.add(q)
                 ok = False
-                head = out.headers[pos] if pos < len(out.headers) and out.headers[pos] else None
+                head = out.headers[q] if q < len(out.headers) and out.headers[q] else None
+                at_row = replace(where, row=number)
                 at = replace(at_row, header=head) if head else replace(
-                    at_row, field=aliases.letter(pos))
+                    at_row, field=aliases.letter(q))
                 found.add(msg("load.cell_line_break", at=at, value=show(text.strip()))
-                          if pos in used else msg("load.line_break", at=at))
+                          if q in used else msg("load.line_break", at=at))
         prefs_cols: tuple[int, ...] = ()
-        for col in table.columns:
-            spot = out.columns.get(col.name)
-            if spot is None:
-                continue
-            if col.name == "preferences" and order:
+        for col, pos in plans:
+            if pos is None:  # preferences spread over one column per choice
                 items: list[str] = []
                 cols: list[int] = []
-                for pos in order:
-                    cell = row[pos].strip() if pos < len(row) else ""
-                    if pos in skip or not cell:
+                for p in order:
+                    cell = row[p].strip() if p < width else ""
+                    if p in skip or not cell:
                         continue
-                    value, why = _cell(grid, found, out, at_row, pos, col, cell, lists)
+                    value, why = _cell(grid, found, out, replace(where, row=number), p, col,
+                                       cell, lists)
                     if why:
                         ok = False
                         continue
                     items += value
-                    cols += [pos] * len(value)
+                    cols += [p] * len(value)
                 values["preferences"] = tuple(items)
                 prefs_cols = tuple(cols)
                 continue
-            pos = spot[0]
             if pos in skip:
                 continue
-            cell = row[pos].strip() if pos < len(row) else ""
-            value, why = _cell(grid, found, out, at_row, pos, col, cell, lists)
-            if why:
-                ok = False
-            elif value is not NO_VALUE:
+            cell = row[pos].strip() if pos < width else ""
+            value = _fast(col.kind, cell)
+            if value is _SLOW or (cell_checks and ((grid.numbers[k], pos) in grid.formulas
+                                                   or (grid.numbers[k], pos)
+                                                   in grid.excel_errors)):
+                value, why = _cell(grid, found, out, replace(where, row=number), pos, col,
+                                   cell, lists)
+                if why:
+                    ok = False
+                    continue
+            elif col.kind == "list" and ("," in cell):
+                lists.setdefault(col.name, []).append((number, cell, ","))
+            if value is not NO_VALUE:
                 values[col.name] = value
-        if not ok:
-            _append(out, k, None, number, order, prefs_cols)
-            continue
-        try:
-            made = table.model.model_validate(values)
-        except ValidationError as e:
-            for err in e.errors():
-                name = str(err["loc"][0]) if err["loc"] else "?"
-                spot = out.columns.get(name)
-                typed = row[spot[0]].strip() if spot is not None and spot[0] < len(row) else ""
-                found.add(replace(error_detail(err, show(typed)),
-                                  location=_cell_at(out, at_row, spot, name)))
-            made = None
-        _append(out, k, made, number, order, prefs_cols)
+        _append(out, k, None, number, order, prefs_cols)
+        if ok:
+            pending.append((len(out.rows) - 1, values, k))
+    _validate(table, grid, found, out, pending)
     if totals:
         found.add(msg("load.totals_rows", severity="note", at=where, rows=_few(totals),
                       count=len(totals)))
@@ -493,6 +548,33 @@ def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: lis
                       count=len(cells), value=show(cell), items=tuple(split_list(cell)),
                       separator="↵" if sep == "\n" else sep,
                       rows=_few([str(n) for n, _, _ in cells])))
+
+
+def _validate(table: Table, grid: Grid, found: Found, out: TableRead,
+              pending: list[tuple[int, dict[str, Any], int]]) -> None:
+    """Model objects for the parsed rows: all at once, or row by row when one is bad."""
+    if not pending:
+        return
+    try:
+        made = _adapter(table.model).validate_python([v for _, v, _ in pending])
+    except ValidationError:
+        made = None
+    if made is not None:
+        for (index, _, _), obj in zip(pending, made, strict=True):
+            out.rows[index] = obj
+        return
+    for index, values, k in pending:
+        try:
+            out.rows[index] = table.model.model_validate(values)
+        except ValidationError as e:
+            row = grid.rows[k]
+            at_row = replace(grid.where, row=out.numbers[index])
+            for err in e.errors():
+                name = str(err["loc"][0]) if err["loc"] else "?"
+                spot = out.columns.get(name)
+                typed = row[spot[0]].strip() if spot is not None and spot[0] < len(row) else ""
+                found.add(replace(error_detail(err, show(typed)),
+                                  location=_cell_at(out, at_row, spot, name)))
 
 
 def _few(rows: list[str]) -> tuple[str, ...]:

@@ -181,6 +181,9 @@ def _not_offered(p: Problem, odd: set[str]) -> list[ProblemIssue]:
 
 # ---- ids -------------------------------------------------------------------------------------
 def _loose(text: str) -> str:
+    """An id without case, width, spaces, hyphens and underscores."""
+    if text.isascii():
+        return "".join(text.lower().replace("-", " ").replace("_", " ").split())
     key = unicodedata.normalize("NFKC", text).casefold()
     return "".join(c for c in key if not (c.isspace() or c in "-_"))
 
@@ -195,8 +198,7 @@ def _spaced_ids(p: Problem) -> list[ProblemIssue]:
             ("universities", "university_id", [u.university_id for u in p.universities])):
         seen: dict[str, int] = {}
         for r, ident in enumerate(ids):
-            key = ident if ident.isalnum() and ident.isascii() and ident.islower() else _loose(
-                ident)
+            key = _loose(ident)
             first = seen.setdefault(key, r)
             if first != r and ids[first] != ident:
                 out.append(ProblemIssue.of(table, r, column, msg(
