@@ -15,8 +15,9 @@ True
 
 from .check import CheckReport, check
 from .formats.resultdir import read_result
-from .formats.scenario import load_scenario
+from .formats.scenario import Validation, load_scenario, validate_scenario
 from .model import (
+    CarriedColumn,
     Lock,
     Mentor,
     ObjectiveSettings,
@@ -41,9 +42,9 @@ from .planning.explain import explain
 from .reports.folder import write_result
 from .solvers import solve
 
-__all__ = ["CheckReport", "Lock", "Mentor", "ObjectiveSettings", "Pair", "Placement", "Policy",
-           "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result", "ScenarioError",
-           "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity", "University",
-           "Workstation", "check", "explain", "load_scenario", "read_result", "solve",
-           "write_result"]
+__all__ = ["CarriedColumn", "CheckReport", "Lock", "Mentor", "ObjectiveSettings", "Pair",
+           "Placement", "Policy", "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result",
+           "ScenarioError", "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity",
+           "University", "Validation", "Workstation", "check", "explain", "load_scenario",
+           "read_result", "solve", "validate_scenario", "write_result"]
 __version__ = "0.1.0"

@@ -15,19 +15,22 @@ Rules checked (numbers as in the scenario format):
 6. ``preferences_only`` and locks.
 
 It also recomputes the objective levels, compares them with what the result claims, checks the
-claimed bounds against the allocation, and (on request) lists blocking pairs.
+claimed bounds against the allocation, and (on request) lists blocking pairs by the definition
+of :mod:`matcher.fairness` (``feasible``, or the old ``strict``).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .fairness import FEASIBLE, Held, definition_of
+from .fairness import blocking_pairs as envy
 from .formats.resultdir import UNASSIGNED, read_assignments, read_summary, read_unassigned
 from .model import Problem, Result
 
@@ -44,6 +47,9 @@ class CheckReport:
         The objective levels recomputed from the data.
     blocking_pairs
         ``(student_id, workstation_id)`` pairs with justified envy, when asked for.
+    stability
+        The definition the blocking pairs follow (:data:`matcher.fairness.DEFINITIONS`), or
+        None when they were not asked for.
     """
 
     violations: list[str] = field(default_factory=list)
@@ -51,6 +57,7 @@ class CheckReport:
     rank_cost: int = 0
     pair_weight: float = 0.0
     blocking_pairs: list[tuple[str, str]] | None = None
+    stability: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,7 +94,8 @@ def _required_terms(p: Problem, st: Any) -> tuple[int, int, int]:
 
 
 def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
-          claims: Mapping[str, Any] | None = None, stability: bool = False) -> CheckReport:
+          claims: Mapping[str, Any] | None = None, stability: bool | str = False
+          ) -> CheckReport:
     """Check an allocation against every rule and recompute its objective.
 
     Parameters
@@ -99,7 +107,8 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     claims
         With rows: the result's ``summary.json`` content, to check its claimed figures.
     stability
-        Also list blocking pairs (see :func:`blocking_pairs`).
+        Also list blocking pairs: ``True`` or ``"feasible"`` by the default definition,
+        ``"strict"`` by the old one (see :mod:`matcher.fairness`).
 
     Returns
     -------
@@ -107,6 +116,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         Violations (empty when valid), the recomputed objective, blocking pairs if asked.
     """
     p = problem
+    definition = definition_of(stability)
     rows = _rows_of(result)
     rep = CheckReport()
     v = rep.violations
@@ -126,7 +136,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     m_load: Counter[tuple[str, str]] = Counter()
     s_load: Counter[str] = Counter()
     seen: set[str] = set()
-    placed_at: dict[str, tuple[str, int, int]] = {}
+    placed_at: dict[str, Held] = {}
     rank_cost = 0
     pairs_total = 0.0
     for r, row in enumerate(rows, start=1):
@@ -181,7 +191,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
             ws_load[wid, terms[k]] += 1
             m_load[mid, terms[k]] += 1
         s_load[spid] += 1
-        placed_at[sid] = (wid, k0, k1)
+        placed_at[sid] = Held(wid, mid, spid, k0, k1)
         rank = st.preferences.index(wid) + 1 if wid in st.preferences else None
         rank_cost += rank if rank is not None else longest + 1
         claimed_rank = row.get("preference_rank", "")
@@ -213,9 +223,9 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
                 v.append(f"rule 6: locked student {lk.student_id} is not placed")
             continue
         row = row_of[lk.student_id]
-        if got[0] != lk.workstation_id:
-            v.append(f"rule 6: locked student {lk.student_id} is at {got[0]}, lock says "
-                     f"{lk.workstation_id}")
+        if got.workstation_id != lk.workstation_id:
+            v.append(f"rule 6: locked student {lk.student_id} is at {got.workstation_id}, "
+                     f"lock says {lk.workstation_id}")
         if lk.mentor_id is not None and row.get("mentor_id") != lk.mentor_id:
             v.append(f"rule 6: locked student {lk.student_id} has mentor "
                      f"{row.get('mentor_id')}, lock says {lk.mentor_id}")
@@ -225,8 +235,9 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
 
     rep.placed, rep.rank_cost, rep.pair_weight = len(placed_at), rank_cost, pairs_total
     _check_claims(rep, _claims_of(result, claims), len(p.students))
-    if stability:
-        rep.blocking_pairs = _blocking(p, placed_at, ws_load, ws_cap)
+    if definition is not None:
+        rep.blocking_pairs = envy(p, placed_at, definition)
+        rep.stability = definition
     return rep
 
 
@@ -259,73 +270,27 @@ def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) 
         v.append(f"claim: OPTIMAL but rank cost {rep.rank_cost} differs from the bound {lb}")
 
 
-def _station_order(p: Problem) -> Any:
-    """A function (workstation, student) -> ranking key; lower is better."""
-    explicit: dict[tuple[str, str], int] = {(rk.workstation_id, rk.student_id): rk.rank
-                                            for rk in p.rankings}
-    priority = {s.student_id: s.priority for s in p.students}
-
-    def key(wid: str, sid: str) -> tuple[Any, ...]:
-        own = explicit.get((wid, sid))
-        return (0, own, "") if own is not None else (1, -priority[sid], sid)
-
-    return key
-
-
-def _blocking(p: Problem, placed_at: dict[str, tuple[str, int, int]],
-              ws_load: Counter[tuple[str, str]], ws_cap: dict[tuple[str, str], int]
-              ) -> list[tuple[str, str]]:
-    terms = list(p.terms)
-    order = _station_order(p)
-    holders: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for sid, (wid, k0, k1) in placed_at.items():
-        for k in range(k0, k1 + 1):
-            holders[wid, k].append(sid)
-    stations = {w.workstation_id: w for w in p.workstations}
-    out: list[tuple[str, str]] = []
-    for st in sorted(p.students, key=lambda s: s.student_id):
-        current = placed_at.get(st.student_id)
-        cur_rank = (st.preferences.index(current[0]) if current and current[0] in st.preferences
-                    else len(st.preferences))
-        n, first, last = _required_terms(p, st)
-        for wid in st.preferences[:cur_rank]:
-            ws = stations[wid]
-            if st.discipline not in ws.disciplines or (
-                    ws.partner_universities and st.university_id not in ws.partner_universities):
-                continue
-            mine = order(wid, st.student_id)
-            for k in range(first, last - n + 2):
-                block = range(k, k + n)
-                if any(ws_cap[wid, terms[t]] == 0 for t in block):
-                    continue
-                if all(ws_load[wid, terms[t]] < ws_cap[wid, terms[t]]
-                       or any(order(wid, j) > mine for j in holders[wid, t]) for t in block):
-                    out.append((st.student_id, wid))
-                    break
-    return out
-
-
-def blocking_pairs(problem: Problem, result: Result | Iterable[Mapping[str, Any]]
-                   ) -> list[tuple[str, str]]:
+def blocking_pairs(problem: Problem, result: Result | Iterable[Mapping[str, Any]],
+                   definition: str = FEASIBLE) -> list[tuple[str, str]]:
     """Blocking pairs (justified envy) of an allocation.
 
-    A student and a workstation block when the workstation is on the student's list above the
-    student's placement (or the student is unplaced), the student fits it (discipline,
-    partnership), and for some block of terms inside the student's window with the workstation
-    open, in every term the workstation either has a free place or holds a student it ranks
-    below this one (``rankings.csv``, else higher ``priority`` first, then ``student_id``).
-    Mentor and supervisor limits are not considered.
+    By default (``"feasible"``) a student and a workstation on its list above its placement
+    block when the workstation could take the student: a block of terms in the student's
+    window and a mentor of the discipline with, in every term, a free place or a holder
+    (mentee) the workstation ranks below the student, and a supervisor for the student.
+    ``"strict"`` is the old definition (workstation places only). The definition is written
+    out in :mod:`matcher.fairness`.
 
     Returns
     -------
     list of (student_id, workstation_id)
     """
-    rep = check(problem, result, stability=True)
+    rep = check(problem, result, stability=definition)
     return rep.blocking_pairs or []
 
 
 def check_result_dir(problem: Problem, result_dir: str | os.PathLike[str], *,
-                     stability: bool = False) -> CheckReport:
+                     stability: bool | str = False) -> CheckReport:
     """Check a result folder written by :func:`matcher.write_result`.
 
     Raises

@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "matcher.formats": 2,
     "matcher.encoding": 3,
     "matcher.solvers": 4,
-    "matcher.check": 5,
+    "matcher.check": 5, "matcher.fairness": 5,
     "matcher.reports": 6,
     "matcher.planning": 7,
     "matcher.cli": 8, "matcher.web": 8,

@@ -24,43 +24,92 @@ from ..formats.interrupt import Interrupted, signal_name
 from ..formats.lock import claim
 from ..formats.occupancy import apply_previous
 from ..formats.output import CLI_WORDS, Input, OutputError, check_output, check_space, using_words
-from ..formats.scenario import load_scenario
+from ..formats.scenario import Validation, validate_scenario
 from ..messages import Lang, Message, choose_lang, msg, render
 from ..model import Problem, ScenarioError
 from ..reports.pages import markdown_table
 
 __all__ = ["SECONDS", "FiniteFloat", "MatcherGroup", "apply_previous_option", "claimed",
-           "cli_lang", "echo_messages", "echo_table", "fail", "finishing", "load_problem",
-           "prepare_out"]
+           "cli_lang", "echo_messages", "echo_table", "fail", "finishing", "lang_option",
+           "load_checked", "load_problem", "prepare_out"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
-def cli_lang() -> Lang:
-    """The language of the command's messages: the context's ``lang`` if a command set one,
-    else the locale's (:func:`matcher.messages.choose_lang`)."""
+def _remember_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["matcher.lang"] = value.lower()
+
+
+def lang_option(command: F) -> F:
+    """The ``--lang zh|en`` option: the language of what the command prints and writes.
+
+    Without it the scenario decides (Chinese headers or sheet names mean ``zh``), else the
+    locale (:func:`matcher.messages.choose_lang`); :func:`cli_lang` reads the choice.
+    """
+    return click.option(
+        "--lang", type=click.Choice(["zh", "en"], case_sensitive=False), default=None,
+        expose_value=False, is_eager=True, callback=_remember_lang,
+        help="Language of messages and outputs (default: the scenario's, else the locale)."
+    )(command)
+
+
+def cli_lang(problem: Problem | None = None, hint: Lang | None = None) -> Lang:
+    """The language of this command: ``--lang``, else the scenario's (``problem.language``, or
+    ``hint`` when no problem could be read), else the locale."""
     ctx = click.get_current_context(silent=True)
-    chosen = ctx.find_root().meta.get("matcher.lang") if ctx is not None else None
-    return chosen if chosen in ("zh", "en") else choose_lang()
+    explicit = ctx.meta.get("matcher.lang") if ctx is not None else None
+    return choose_lang(explicit, problem.language if problem is not None else hint)
 
 
-def _line(item: str | Message, severity: str = "error") -> str:
+def echo_messages(messages: Iterable[Message], lang: Lang) -> None:
+    """Print messages on stderr, one line each with its severity (``warning: ...``)."""
+    for m in messages:
+        click.echo(render(m, lang, severity=True), err=True)
+
+
+def load_checked(path: str, *, occupancy: bool = True, quiet: bool = False) -> Validation:
+    """Read a scenario and print what was found: errors (then exit 2), warnings and notes, in
+    the command's language (:func:`cli_lang`).
+
+    Parameters
+    ----------
+    path
+        The scenario folder or workbook.
+    occupancy
+        Subtract ``occupancy.csv`` from the capacities.
+    quiet
+        Print errors only (a command that only reads the scenario again, such as ``check``).
+
+    Returns
+    -------
+    Validation
+        The valid reading (its problem is set).
+    """
+    found = validate_scenario(path, occupancy=occupancy)
+    lang = cli_lang(found.problem, found.lang_hint)
+    echo_messages(found.errors, lang)
+    if not quiet:
+        echo_messages(found.warnings, lang)
+        echo_messages(found.notes, lang)
+    if not found.ok:
+        sys.exit(2)
+    return found
+
+
+def _line(item: str | Message) -> str:
     if isinstance(item, Message):
         return render(item, cli_lang(), severity=True)
-    return f"{severity}: {item}"
+    return f"error: {item}"
 
 
 def fail(messages: Sequence[str | Message], code: int = 2) -> NoReturn:
-    """Print one ``error:`` line per message on stderr and exit (2: bad input)."""
+    """Print one ``error:`` line per message on stderr and exit (2: bad input); messages are
+    worded in the command's language (:func:`cli_lang`)."""
     for item in messages:
         click.echo(_line(item), err=True)
     sys.exit(code)
-
-
-def echo_messages(messages: Iterable[str | Message], severity: str = "note") -> None:
-    """Print notes (or warnings) on stderr, one line each."""
-    for item in messages:
-        click.echo(_line(item, severity), err=True)
 
 
 def prepare_out(out: str | Path, inputs: Iterable[Input] = (), force: bool = False, *,
@@ -70,7 +119,7 @@ def prepare_out(out: str | Path, inputs: Iterable[Input] = (), force: bool = Fal
     try:
         return check_output(out, inputs, force=force, file=file, legacy=legacy)
     except OutputError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
 
 
 @contextmanager
@@ -81,10 +130,10 @@ def claimed(target: Path, needed_bytes: int = 0) -> Iterator[None]:
         if needed_bytes:
             check_space(target, needed_bytes)
         with claim(target) as held:
-            echo_messages(held.notes)
+            echo_messages(held.notes, cli_lang())
             yield
     except OutputError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
 
 
 def finishing(write: Callable[[], T], fallback: T) -> T:
@@ -96,16 +145,16 @@ def finishing(write: Callable[[], T], fallback: T) -> T:
         if e.completed is None:
             raise
         echo_messages([msg("signal.finished", severity="note", signal=e.name,
-                           path=str(e.completed))])
+                           path=str(e.completed))], cli_lang())
         return fallback
 
 
 def load_problem(path: str, occupancy: bool = True) -> Problem:
-    """Load a scenario, or fail with its error lines."""
-    try:
-        return load_scenario(path, occupancy=occupancy)
-    except ScenarioError as e:
-        fail(e.entries)
+    """Load a scenario, or fail with its error lines (in the command's language); warnings and
+    notes are left to ``validate`` and ``solve``."""
+    found = load_checked(path, occupancy=occupancy, quiet=True)
+    assert found.problem is not None
+    return found.problem
 
 
 def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
@@ -113,11 +162,12 @@ def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
     cohort's placements from the capacities (exit 2 with one line per problem)."""
     if previous is None:
         return problem
+    lang = cli_lang(problem)
     try:
         reduced, notes = apply_previous(problem, previous)
     except ScenarioError as e:
-        fail(e.entries)
-    echo_messages(notes)
+        fail(e.lines(lang))
+    echo_messages(notes, lang)
     return reduced
 
 
@@ -178,7 +228,7 @@ class MatcherGroup(click.Group):
             with using_words(CLI_WORDS):
                 return super().invoke(ctx)
         except ScenarioError as e:
-            fail(e.entries)
+            fail(e.lines(cli_lang()))
         except click.UsageError as e:  # error lines like every other error, not click's block
             name = e.ctx.command_path if e.ctx is not None else "matcher"
             fail([msg("cli.usage", problem=e.format_message().rstrip("."), command=name)])
@@ -187,7 +237,7 @@ class MatcherGroup(click.Group):
             done = e.completed if isinstance(e, Interrupted) else None
             if done is not None:
                 echo_messages([msg("signal.finished", severity="note", signal=signal_name(
-                    signum), path=str(done))])
+                    signum), path=str(done))], cli_lang())
             else:
                 fail([msg("signal.stopped", signal=signal_name(signum))], code=128 + signum)
             sys.exit(128 + signum)

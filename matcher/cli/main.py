@@ -18,18 +18,22 @@ import click
 from .. import solvers
 from ..formats.interrupt import raise_on_signals
 from ..formats.resultdir import atomic_folder, result_size_estimate
-from ..messages import msg, render
-from ..model import Result, ScenarioError, Status
+from ..messages import label, msg, render
+from ..model import ScenarioError, Status
 from ..progress import progress
 from ..reports.folder import write_result
+from ..reports.words import summary_lines
 from .common import (
     SECONDS,
     MatcherGroup,
     apply_previous_option,
     claimed,
     cli_lang,
+    echo_messages,
     fail,
     finishing,
+    lang_option,
+    load_checked,
     load_problem,
     prepare_out,
 )
@@ -47,33 +51,21 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("scenario", type=click.Path())
-def validate(scenario: str) -> None:
-    """Check a scenario (folder or .xlsx workbook) and report every input error at once."""
-    p = load_problem(scenario)
-    click.echo(f"{p.name}: valid — {len(p.students)} students, {len(p.workstations)} "
-               f"workstations, {len(p.mentors)} mentors, {len(p.supervisors)} supervisors, "
-               f"{len(p.terms)} terms")
-
-
-def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
-    gap = r.rank_gap
-    ub = r.placed_upper_bound
-    proven_s = r.stats.get("proven_seconds")
-    click.echo(f"status      {r.status.value}  ({r.solver}, {r.wall_seconds:.2f} s"
-               + (f"; levels 1-2 proven at {proven_s:.2f} s" if proven_s is not None else "")
-               + ")")
-    click.echo(f"placed      {r.placed} of {n_students}"
-               + (f"  (proven maximum {ub})" if ub is not None else ""))
-    click.echo(f"first choice {r.first_choice_share:.1%} of placed")
-    click.echo(f"rank cost   {r.rank_cost}"
-               + (f"  (lower bound {r.rank_cost_lower_bound}, gap {gap:.3%})"
-                  if gap is not None else ""))
-    if r.pair_weight:
-        click.echo(f"pair weight {r.pair_weight:g}")
-    if r.message:
-        click.echo(f"note        {r.message}")
-    if out is not None:
-        click.echo(f"written     {out}")
+@lang_option
+@click.option("--strict", is_flag=True,
+              help="Treat warnings (suspicious data) as errors: exit 2 when there are any.")
+def validate(scenario: str, strict: bool) -> None:
+    """Check a scenario (folder or .xlsx workbook): every error, warning and note at once."""
+    found = load_checked(scenario)
+    p = found.problem
+    assert p is not None
+    lang = cli_lang(p)
+    if strict and found.warnings:
+        echo_messages([msg("load.strict_warnings", count=len(found.warnings))], lang)
+        sys.exit(2)
+    click.echo(label("load.valid", lang, name=p.name, students=len(p.students),
+                     workstations=len(p.workstations), mentors=len(p.mentors),
+                     supervisors=len(p.supervisors), terms=len(p.terms)))
 
 
 @cli.command()
@@ -92,6 +84,7 @@ def _print_summary(r: Result, out: Path | None, n_students: int) -> None:
               help="An earlier cohort's result folder: allocate only the places it leaves.")
 @click.option("--stable", is_flag=True,
               help="cpsat only: the best allocation with no blocking pair (justified envy).")
+@lang_option
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
           workers: int | None, force: bool, excel_bom: bool, log: bool,
           previous: str | None, stable: bool) -> None:
@@ -103,7 +96,10 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     target = prepare_out(out, [(scenario, "scenario"), (previous, "previous")], force)
     show = False if log else None  # the solver's own log owns stderr then
     with progress("loading scenario", enabled=show):
-        p = apply_previous_option(load_problem(scenario), previous)
+        found = load_checked(scenario)
+        assert found.problem is not None
+        p = apply_previous_option(found.problem, previous)
+    lang = cli_lang(p)
     with claimed(target, result_size_estimate(len(p.students))):
         with progress(f"solving ({solver})", enabled=show,
                       limit_s=time_limit or p.solver.time_limit_s):
@@ -112,8 +108,10 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
                                    **({"stable": True} if stable else {}))
         with progress("writing results", enabled=show):
             written = finishing(lambda: write_result(result, target, force=force,
-                                                     excel_bom=excel_bom, problem=p), target)
-    _print_summary(result, written, len(p.students))
+                                                     excel_bom=excel_bom, problem=p, lang=lang),
+                                target)
+    for line in summary_lines(result, len(p.students), written, lang, p):
+        click.echo(line)
     if result.status in (Status.INFEASIBLE, Status.UNKNOWN):
         sys.exit(1)
 
@@ -121,10 +119,16 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
 @cli.command()
 @click.argument("scenario", type=click.Path())
 @click.argument("result_dir", type=click.Path(file_okay=False))
-@click.option("--stability", is_flag=True, help="Also count and list blocking pairs.")
+@click.option("--stability", type=click.Choice(["feasible", "strict"]), is_flag=False,
+              flag_value="feasible", default=None,
+              help="Also count and list blocking pairs: 'feasible' (the default when given "
+                   "alone: the workstation could take the student, mentors and supervisors "
+                   "counted) or 'strict' (the old definition: workstation places only).")
 @click.option("--previous", type=click.Path(file_okay=False), default=None,
               help="The earlier cohort's result the solve was given with --previous.")
-def check(scenario: str, result_dir: str, stability: bool, previous: str | None) -> None:
+@lang_option
+def check(scenario: str, result_dir: str, stability: str | None, previous: str | None
+          ) -> None:
     """Re-check a result folder against every rule; exit 1 on any violation."""
     from ..check import check_result_dir
 
@@ -132,13 +136,13 @@ def check(scenario: str, result_dir: str, stability: bool, previous: str | None)
     if not Path(result_dir).is_dir():
         fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
     try:
-        rep = check_result_dir(p, result_dir, stability=stability)
+        rep = check_result_dir(p, result_dir, stability=stability or False)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
                f"pair weight {rep.pair_weight:g}")
     if rep.blocking_pairs is not None:
-        click.echo(f"blocking pairs {len(rep.blocking_pairs)}")
+        click.echo(f"blocking pairs {len(rep.blocking_pairs)}  ({rep.stability})")
         for sid, wid in rep.blocking_pairs:
             click.echo(f"  {sid} and {wid} prefer each other")
     if rep.violations:
@@ -211,6 +215,7 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
 @click.option("--out", "out", type=click.Path(), default=None,
               help="File to write (default: RESULT_DIR/report.html).")
 @click.option("--force", is_flag=True, help="Replace an existing HTML file given with --out.")
+@lang_option
 def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None:
     """Write report.html for a result folder: figures, charts, heat map, unassigned."""
     from ..formats.output import target_path
@@ -227,11 +232,12 @@ def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None
     try:
         result = read_result(result_dir)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang(p)))
     with claimed(own.parent if target == own else target):
         try:
             with progress("writing report"):
-                written = finishing(lambda: write_report(p, result, target), target)
+                written = finishing(lambda: write_report(p, result, target, lang=cli_lang(p)),
+                                    target)
         except OSError as e:
             fail([msg("out.write_failed", path=str(target), reason=e.strerror or str(e))])
         if target == own:
@@ -248,6 +254,7 @@ def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per verifying re-solve (default: the result's, at most 30).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@lang_option
 def explain(scenario: str, result_dir: str, student_id: str, verify: int,
             time_limit: float | None, as_json: bool) -> None:
     """Explain one student's placement, or what would place an unassigned student."""
@@ -264,7 +271,7 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
         exp = explain_student(p, result, student_id.strip(), verify=verify,
                               time_limit_s=time_limit)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     except ExplainError as e:
         fail([str(e)])
     if as_json:
@@ -278,6 +285,7 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
 @click.option("--scenario", type=click.Path(), default=None,
               help="Scenario folder or workbook (default: the one the manifest records).")
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
+@lang_option
 def verify(result_dir: str, scenario: str | None, log: bool) -> None:
     """Check every file of a result folder against its manifest.json and re-run it; exit 1
     unless every file is as written and the allocation is the same."""
@@ -287,7 +295,7 @@ def verify(result_dir: str, scenario: str | None, log: bool) -> None:
         with progress("re-running from the manifest", enabled=False if log else None):
             rep = verify_result(result_dir, scenario, log=log)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     click.echo(f"scenario    {rep.scenario}")
     head, *listed = main_lines(rep, cli_lang())
     click.echo(head)

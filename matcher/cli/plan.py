@@ -18,10 +18,11 @@ from .common import (
     SECONDS,
     FiniteFloat,
     claimed,
-    echo_messages,
+    cli_lang,
     echo_table,
     fail,
     finishing,
+    lang_option,
     load_problem,
     prepare_out,
 )
@@ -48,12 +49,12 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     try:
         named = base if base is not None else read_variant(file).base
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     target = prepare_out(out, [(file, "variant"), (named, "base")], force)
     try:
         v = build_variant(file, base)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     p = v.problem
     with claimed(target, result_size_estimate(len(p.students))):
         finishing(lambda: write_variant(v, target, force=force, source=file), target)
@@ -97,11 +98,12 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
         views = [read_view(r) for r in results]
         comparison = run_compare(views, problems)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     with claimed(target):
         finishing(lambda: write_comparison(comparison, target, force=force, inputs=[
             (s, "scenario") for s in scenarios]), target)
-    echo_messages(comparison.notes)
+    for line in comparison.notes:
+        click.echo(f"note: {line}", err=True)
     head = comparison.kpis[~comparison.kpis["kpi"].str.contains(r"\[")]
     echo_table(head)
     counts = comparison.changes[comparison.changes["students"] > 0]
@@ -141,7 +143,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
         grid = parse_vary(vary)
         check_grid(grid, seed)
     except ScenarioError as e:
-        fail(e.entries)
+        fail(e.lines(cli_lang()))
     problem = load_problem(base, occupancy=False)
     with claimed(target):
         try:
@@ -151,7 +153,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
                                    time_limit_s=time_limit, seed=seed, workers=workers,
                                    occupancy=occupancy)
         except ScenarioError as e:
-            fail(e.entries)
+            fail(e.lines(cli_lang()))
         finishing(lambda: write_sweep(result, target, force=force,
                                       title=f"Sweep of {problem.name}",
                                       inputs=[(base, "scenario")]), target)
@@ -194,7 +196,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
                               solver=solver, time_limit_s=time_limit, seed=seed,
                               workers=workers, mentor_load=mentor_load)
         except ScenarioError as e:
-            fail(e.entries)
+            fail(e.lines(cli_lang()))
         except ValueError as e:
             fail([f"--growth {growth:g}: {e}"])
         finishing(lambda: write_rolling(report, target, force=force,
@@ -218,6 +220,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
 @click.option("--force", is_flag=True, help="Replace an existing result folder.")
+@lang_option
 def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: float | None,
             seed: int | None, workers: int | None, force: bool) -> None:
     """Repair an allocation after changes, moving as few students as possible."""
@@ -235,9 +238,9 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
             res = resolve_problem(base, rows, spec, time_limit_s=time_limit, seed=seed,
                                   workers=workers)
         except ScenarioError as e:
-            fail(e.entries)
-        written = finishing(lambda: write_resolution(res, target, force=force, inputs=inputs),
-                            target)
+            fail(e.lines(cli_lang(base)))
+        written = finishing(lambda: write_resolution(res, target, force=force, inputs=inputs,
+                                                     lang=cli_lang(base)), target)
     r = res.result
     for line in res.variant.changes:
         click.echo(f"change      {line}")

@@ -106,20 +106,43 @@ SETTING_ALIASES: dict[str, tuple[str, ...]] = {
 }
 """Keys of a workbook's ``scenario`` sheet (the dotted form of ``scenario.yaml``) -> aliases."""
 
+NAME_ALIASES: dict[str, tuple[str, ...]] = {
+    "workstations": ("workstation_name", "工作站名称", "工作站全称", "企业名称", "单位名称",
+                     "名称"),
+}
+"""Headers of a table's name column (kept as a carried column). Where a scenario gives a
+workstation by its name instead of its id (``哈尔滨电气集团研究生工作站``), a unique name is read
+as the id, with a note."""
+
 _NOTE = re.compile(r"\s*\([^()]*\)\s*$")
 _SPACES = re.compile(r"[\s\-]+")
+_ANY_SPACE = re.compile(r"\s+")
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
 def normalize(name: object) -> str:
     """The form in which header names are compared.
 
-    NFKC (full-width to half-width), a trailing ``(...)`` note removed, lower case, runs of
-    spaces and hyphens turned into one underscore, byte-order marks dropped.
+    NFKC (full-width to half-width), a trailing ``(...)`` note removed, lower case, byte-order
+    marks dropped; in a Chinese header every space goes (``学 号`` is ``学号``), in another one
+    runs of spaces and hyphens become one underscore (``Student ID`` is ``student_id``).
     """
     text = unicodedata.normalize("NFKC", str(name)).replace("\ufeff", "").strip()
     stripped = _NOTE.sub("", text)
     text = stripped if stripped else text
+    if _CJK.search(text):
+        return _ANY_SPACE.sub("", text).lower()
     return _SPACES.sub("_", text.strip()).lower()
+
+
+def loosely_typed(header: str) -> bool:
+    """Whether a header was recognised only by forgiving what carries no meaning that a note
+    should mention: spaces inside a Chinese header (``学 号``) or full-width letters and digits
+    (``ＩＤ``), as against case, brackets or a unit note, which are the format's own spelling."""
+    text = header.replace("\ufeff", "").strip()
+    if _CJK.search(text) and _ANY_SPACE.search(text):
+        return True
+    return any("\uff10" <= c <= "\uff5a" for c in text)
 
 
 def _index(table: dict[str, tuple[str, ...]], names: Iterable[str]) -> dict[str, str]:
@@ -131,8 +154,7 @@ def _index(table: dict[str, tuple[str, ...]], names: Iterable[str]) -> dict[str,
     return out
 
 
-def canonical_header(columns: Sequence[str], header: Sequence[str],
-                     ) -> tuple[list[str], list[str]]:
+def canonical_header(columns: Sequence[str], header: Sequence[str]) -> list[str]:
     """Map a header row onto a table's canonical column names.
 
     Parameters
@@ -144,22 +166,78 @@ def canonical_header(columns: Sequence[str], header: Sequence[str],
 
     Returns
     -------
-    tuple
+    list[str]
         The header with every recognised cell replaced by its canonical name (others kept as
-        they are), and one message per field named by two or more *different* header cells
-        (identical cells are left for the caller's duplicate check).
+        they are).
     """
     lookup = _index(COLUMN_ALIASES, columns)
-    out = [lookup.get(normalize(h), h) if h else h for h in header]
-    clashes: list[str] = []
-    for name in columns:
-        cells = [k for k, c in enumerate(out) if c == name]
-        spelled = {header[k] for k in cells}
-        if len(spelled) > 1:
-            shown = " and ".join(f"'{header[k]}' (column {_letter(k)})" for k in cells)
-            each = "both" if len(cells) == 2 else "all"
-            clashes.append(f"columns {shown} {each} mean {name}; keep one of them")
-    return out, clashes
+    return [lookup.get(normalize(h), h) if h else h for h in header]
+
+
+def is_name_column(table: str, header: str) -> bool:
+    """Whether ``header`` heads the name column of ``table`` (:data:`NAME_ALIASES`)."""
+    names = NAME_ALIASES.get(table, ())
+    return bool(names) and normalize(header) in {normalize(n) for n in names}
+
+
+_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ORDINAL = (re.compile(r"(?:工作站)?第([0-9]+|[一二三四五六七八九十]+)(?:志愿|选择)(?:工作站)?"),
+            re.compile(r"(?:工作站)?(?:志愿|选择)([0-9]+|[一二三四五六七八九十]+)(?:工作站)?"),
+            re.compile(r"(?:preference|choice|pref)_?([0-9]+)"))
+
+
+def chinese_number(text: str) -> int | None:
+    """``3`` for ``3`` or ``三``, ``12`` for ``十二``; None for anything else (up to 99)."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if not text or any(c not in _NUMERALS and c != "十" for c in text):
+        return None
+    if "十" not in text:
+        return _NUMERALS[text] if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    if "十" in ones or len(tens) > 1 or len(ones) > 1:
+        return None
+    return _NUMERALS.get(tens, 1 if not tens else 0) * 10 + (_NUMERALS[ones] if ones else 0)
+
+
+def preference_ordinal(header: str) -> int | None:
+    """The place of a one-choice-per-column preference header, or None.
+
+    ``第一志愿`` and ``第1志愿`` are 1, ``第二志愿`` and ``志愿2`` are 2, ``preference 3`` is 3.
+    """
+    key = normalize(header)
+    for pattern in _ORDINAL:
+        found = pattern.fullmatch(key)
+        if found:
+            n = chinese_number(found.group(1))
+            return n if n else None
+    return None
+
+
+_TOTALS = re.compile(r"(?:合计|总计|小计|共计|总数|总和|汇总).*|(?:total|subtotal|sum)\b.*|"
+                     r"共[0-9]+(?:人|名|个|条|项|所|家)?", re.IGNORECASE)
+_GRAND = ("合计", "总计", "共计", "总数", "总和", "汇总", "total", "sum", "共")
+
+
+def totals_word(cell: str) -> str | None:
+    """The word that makes a cell the label of a totals row (``合计``, ``共10人``), or None.
+
+    Returns
+    -------
+    str or None
+        The cell as typed when it starts a totals row; None otherwise.
+    """
+    text = _ANY_SPACE.sub("", unicodedata.normalize("NFKC", cell))
+    if text and _TOTALS.fullmatch(text):
+        return cell.strip()
+    return None
+
+
+def is_grand_total(word: str) -> bool:
+    """Whether a totals label (:func:`totals_word`) ends the table (``合计``), as against a
+    subtotal between groups (``小计``)."""
+    text = _ANY_SPACE.sub("", unicodedata.normalize("NFKC", word)).lower()
+    return text.startswith(_GRAND) and not text.startswith("subtotal")
 
 
 def canonical_sheet(title: str, tables: Iterable[str]) -> str | None:
@@ -177,7 +255,7 @@ def canonical_setting_column(cell: str) -> str | None:
     return _index(SETTING_COLUMN_ALIASES, SETTING_COLUMN_ALIASES).get(normalize(cell))
 
 
-def _letter(k: int) -> str:
+def letter(k: int) -> str:
     """Spreadsheet column letter of 0-based column ``k`` (A, ..., Z, AA, ...)."""
     out = ""
     k += 1

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from ..messages import Location, Message, msg
 from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, Use, subtract
+from .locations import Found
 from .resultdir import read_assignments
 from .schema import TABLES
-from .tables import read_table, table_rows
+from .tables import Grid, csv_grid, read_grid
 from .workbook import find_workbook, read_workbook
 
 __all__ = ["apply_previous", "previous_uses", "read_occupancy"]
@@ -30,54 +31,52 @@ def read_occupancy(scenario: str | os.PathLike[str]) -> tuple[Occupancy, ...]:
     Raises
     ------
     ScenarioError
-        When a cell or the header is bad.
+        When a cell or the header is bad (located messages).
     """
     table = next(t for t in TABLES if t.name == "occupancy")
-    errors: list[str] = []
+    found = Found()
     path = Path(scenario)
     book = find_workbook(path)
-    rows: list[Any] | None
+    grid: Grid | None = None
     if book is None:
-        rows = read_table(path, table, errors, {})
+        if not (path / table.file).is_file():
+            return ()
+        grid = csv_grid(path, table, found, {})
     else:
-        data = read_workbook(book, errors, {})
-        sheet = data.tables.get("occupancy") if data is not None else None
-        if data is not None and "occupancy" not in data.tables:
-            rows = []
-        elif sheet is None:
-            rows = None
-        else:
-            rows = table_rows(replace(table, file=sheet.label), sheet.rows, errors,
-                               sheet.numbers)
-    if errors or rows is None or any(r is None for r in rows):
-        raise ScenarioError(errors or ["occupancy.csv could not be read"])
-    return tuple(rows)
+        data = read_workbook(book, found, {}, only=("occupancy",))
+        if data is not None and "occupancy" not in data.grids:
+            return ()
+        grid = data.grids.get("occupancy") if data is not None else None
+    read = read_grid(table, grid, found) if grid is not None else None
+    if found.errors or read is None or any(r is None for r in read.rows):
+        raise ScenarioError(found.errors or [msg("load.unreadable",
+                                                  at=Location(file=table.file))])
+    return tuple(read.rows)
 
 
 def previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
-                   ) -> tuple[list[Use], list[str]]:
+                  ) -> tuple[list[Use], list[Message]]:
     """Turn an earlier cohort's ``assignments.csv`` into uses of this problem's terms."""
     rows = read_assignments(result_dir)
-    where_file = Path(result_dir) / "assignments.csv"
+    where_file = str(Path(result_dir) / "assignments.csv")
     tix = problem.term_index
     students = {s.student_id for s in problem.students}
     uses: list[Use] = []
-    errors: list[str] = []
+    errors: list[Message] = []
     outside = 0
     for r, row in enumerate(rows, start=1):
-        where = f"{where_file} row {r}"
+        where = Location(file=where_file, row=r)
         sid = row.get("student_id", "")
         if sid in students:
-            errors.append(f"{where}, student_id: '{sid}' is also a student of this scenario; "
-                          "--previous takes an earlier cohort's result, not this cohort's")
+            errors.append(msg("load.previous_same_student", at=replace(where, field="student_id"),
+                              value=sid))
             continue
         start, end = row.get("start_term", ""), row.get("end_term", "")
         if start in tix and end in tix:
             first, last = tix[start], tix[end]
             if first > last:
-                errors.append(f"{where}, end_term: '{end}' comes before start_term '{start}' "
-                              "in scenario.yaml terms; give the result of a scenario with the "
-                              "same calendar")
+                errors.append(msg("load.previous_order", at=replace(where, field="end_term"),
+                                  end=end, start=start))
                 continue
         elif start in tix:  # the block runs past this calendar's last term
             first, last = tix[start], len(problem.terms) - 1
@@ -89,16 +88,16 @@ def previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
         mentor = row.get("mentor_id") or None
         for k in range(first, last + 1):
             uses.append(Use(where, row.get("workstation_id", ""), mentor, problem.terms[k], 1,
-                             term_column="start_term", used_column="workstation_id"))
+                            term_column="start_term", used_column="workstation_id"))
     if errors:
         raise ScenarioError(errors)
-    notes = [f"{outside} earlier placement(s) lie wholly outside this scenario's terms and "
-             "take no places"] if outside else []
+    notes = [msg("load.previous_outside", severity="note", at=Location(file=where_file),
+                 count=outside)] if outside else []
     return uses, notes
 
 
 def apply_previous(problem: Problem, result_dir: str | os.PathLike[str]
-                   ) -> tuple[Problem, list[str]]:
+                   ) -> tuple[Problem, list[Message]]:
     """The problem with an earlier cohort's placements subtracted from its capacities.
 
     A placement covers the terms from its ``start_term`` to its ``end_term``; a term label that
@@ -111,7 +110,7 @@ def apply_previous(problem: Problem, result_dir: str | os.PathLike[str]
     problem
         The reduced problem.
     notes
-        Lines worth telling the user (placements ignored).
+        Messages worth telling the user (placements ignored).
 
     Raises
     ------
@@ -121,5 +120,5 @@ def apply_previous(problem: Problem, result_dir: str | os.PathLike[str]
     """
     uses, notes = previous_uses(problem, result_dir)
     path = Path(result_dir) / "assignments.csv"
-    return subtract(problem, uses, f"the previous result {result_dir}",
+    return subtract(problem, uses, msg("load.previous_result", folder=str(result_dir)),
                     (f"previous:{path}", path.read_bytes())), notes

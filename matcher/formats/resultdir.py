@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..messages import Message, msg
+from ..messages import Lang, Message, msg
 from ..model import Placement, Problem, Result, ScenarioError, Status
 from .cells import MAX_FILE_BYTES, decode, show
 from .escape import escape_frame, unescape_cell
@@ -178,7 +178,7 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
                        force: bool = False, excel_bom: bool = False,
                        problem: Problem | None = None,
                        writers: Sequence[ResultWriter] = (),
-                       inputs: Iterable[Input] = ()) -> Path:
+                       inputs: Iterable[Input] = (), lang: Lang = "en") -> Path:
     """Write a result folder atomically: the CSVs and ``summary.json``, then ``writers``.
 
     Parameters
@@ -199,6 +199,9 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
     inputs
         More inputs the folder may not touch, besides the problem's scenario and
         ``--previous`` result (see :func:`atomic_folder`).
+    lang
+        The language of the reasons in ``unassigned.csv`` (``"zh"`` or ``"en"``); the column
+        names stay in English (other programs read them).
 
     Returns
     -------
@@ -217,7 +220,7 @@ def write_result_files(result: Result, out_dir: str | os.PathLike[str], *,
     def fill(tmp: Path) -> None:
         escape_frame(result.assignments).to_csv(tmp / ASSIGNMENTS, index=False,
                                                 lineterminator="\n", encoding=encoding)
-        escape_frame(result.unassigned_frame).to_csv(tmp / UNASSIGNED, index=False,
+        escape_frame(result.unassigned_table(lang)).to_csv(tmp / UNASSIGNED, index=False,
                                                      lineterminator="\n", encoding=encoding)
         (tmp / SUMMARY).write_text(
             json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -249,7 +252,7 @@ def _text_of(path: Path, name: str) -> str:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ScenarioError([msg("result.bad_csv", path=str(path),
                                  reason=f"over {MAX_FILE_BYTES >> 20} MiB")])
-    errors: list[str] = []
+    errors: list[Any] = []
     text = decode(path.read_bytes(), name, errors)
     if text is None:
         raise ScenarioError(errors)

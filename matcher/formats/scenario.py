@@ -1,13 +1,17 @@
-"""Scenarios in and out: :func:`load_scenario` reads one, :func:`write_scenario` writes one.
+"""Scenarios in and out: :func:`load_scenario` and :func:`validate_scenario` read one,
+:func:`write_scenario` writes one.
 
-:func:`load_scenario` reads a scenario (a folder of CSVs, or one ``.xlsx`` workbook) into a
-frozen :class:`~matcher.model.Problem`, collecting *every* input error (up to 50) as one line
-naming the file, the data row (1-based, header excluded; a workbook names the sheet and Excel's
-row number), the column, the bad value and what to do. Headers may use the aliases of
-:mod:`matcher.formats.aliases`. A scenario's ``occupancy.csv`` (places earlier cohorts use) is
-subtracted from the capacities (:func:`matcher.model.capacity.apply_occupancy`).
-:func:`write_scenario` writes a problem as a scenario folder that :func:`load_scenario` reads
-back.
+:func:`validate_scenario` reads a scenario (a folder of CSVs, or one ``.xlsx`` workbook) and
+says everything it found, as structured messages (:class:`~matcher.messages.Message`): every
+input error (up to 50), the suspicious data (warnings) and the tolerances it applied (notes),
+each located as the user sees it (the file and its data row, or the sheet, Excel's row, the
+column letter and the header as typed), with the :class:`~matcher.model.Problem` when it is
+valid. :func:`load_scenario` gives the problem or raises :class:`~matcher.model.ScenarioError`
+with the same messages. Headers may use the aliases of :mod:`matcher.formats.aliases`; tables
+are read as offices keep them (:mod:`matcher.formats.tables`, :mod:`matcher.formats.tolerance`).
+A scenario's ``occupancy.csv`` (places earlier cohorts use) is subtracted from the capacities
+(:func:`matcher.model.capacity.apply_occupancy`). :func:`write_scenario` writes a problem as a
+scenario folder that :func:`load_scenario` reads back, the carried columns included.
 """
 
 from __future__ import annotations
@@ -18,25 +22,97 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..messages import Lang, Location, Message, looks_chinese, msg
 from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, apply_occupancy
-from ..model.problem import checked_problem, cross_check
+from ..model.problem import CarriedColumn, checked_problem, cross_check
+from ..model.suspicious import suspicious
 from .cells import show
-from .locations import Source
+from .language import scenario_language
+from .locations import Found, Source, sheet_renames
 from .schema import FIELD_OF, TABLES
 from .settings import read_yaml
 from .settings import settings as settings_of
-from .tables import read_table, table_rows
+from .tables import TableRead, csv_grid, read_grid
+from .tolerance import dates_as_terms, names_as_ids
 from .workbook import find_workbook, read_workbook
 
-__all__ = ["load_scenario", "write_scenario"]
+__all__ = ["Validation", "load_scenario", "validate_scenario", "write_scenario"]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What reading a scenario found: the problem when valid, and every message.
+
+    Attributes
+    ----------
+    path
+        The scenario as given (a folder or an ``.xlsx`` workbook).
+    problem
+        The validated problem, or None when there are errors.
+    errors
+        What stops the scenario from being used (at most 50, then ``load.too_many_errors``).
+    warnings
+        Suspicious data that does not stop a solve (a discipline nobody offers, a code that
+        lost its leading zero, capacities that do not add up, ...), each naming the cells and
+        the likely fix.
+    notes
+        What the reader did that the user should know (a title row skipped, a hidden sheet
+        not read, a list split at commas, names read as ids, dates read as terms, ...).
+    lang_hint
+        ``"zh"`` when the scenario's headers or sheet names are Chinese, else None (the locale
+        decides); pass it to :func:`matcher.messages.choose_lang`. A valid problem records
+        it as :attr:`~matcher.model.Problem.language`.
+    """
+
+    path: str
+    problem: Problem | None
+    errors: tuple[Message, ...] = ()
+    warnings: tuple[Message, ...] = ()
+    notes: tuple[Message, ...] = ()
+    lang_hint: Lang | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the scenario is valid (warnings and notes allowed)."""
+        return not self.errors and self.problem is not None
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """Errors, then warnings, then notes."""
+        return self.errors + self.warnings + self.notes
+
+    def rows(self, lang: Lang) -> list[dict[str, Any]]:
+        """Every message as a table row for a page: severity, file, sheet, row, column,
+        header, message, in ``lang``.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` or ``"en"``.
+
+        Returns
+        -------
+        list of dict
+            ``{"severity", "code", "file", "sheet", "row", "line", "column", "header",
+            "field", "where", "text"}`` per message (location fields None where not known).
+        """
+        out = []
+        for m in self.messages:
+            loc = m.location
+            data = m.to_dict(lang)
+            out.append({"severity": m.severity, "code": m.code,
+                        **(loc.to_dict() if loc is not None else dict.fromkeys(
+                            ("file", "sheet", "row", "line", "column", "header", "field"))),
+                        "where": data["where"], "text": data["text"]})
+        return out
 
 
 # table -> tables its rows refer to (a dropped row there could make a reference look unknown)
@@ -53,19 +129,18 @@ _REFERS: dict[str, set[str]] = {
 }
 
 
-def _partial_cross_check(settings: dict[str, Any], tables: dict[str, Any],
-                         src: Source) -> list[str]:
-    """Cross-table issues that cell errors elsewhere cannot have caused (row numbers exact)."""
-    dropped = {k for k, v in tables.items() if any(x is None for x in v)}
-    fields: dict[str, Any] = dict(settings)
-    for k, v in tables.items():
-        fields[FIELD_OF.get(k, k)] = tuple(x for x in v if x is not None)
-    try:
-        partial = Problem.model_validate(fields, context={"cross_checked": True})
-    except ValidationError:
-        return []
-    return [src.line(i) for i in cross_check(partial)
-            if i.table not in dropped and not (_REFERS.get(i.table, set()) & dropped)]
+@dataclass
+class _Reading:
+    """A scenario as read, before the problem is built."""
+
+    path: Path
+    found: Found = field(default_factory=Found)
+    hashes: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] | None = None
+    reads: dict[str, TableRead | None] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # tables that could not be read
+    source: Source = field(default_factory=Source)
+    names: list[str] = field(default_factory=list)  # headers and sheet names, for the language
 
 
 def load_scenario(path: str | os.PathLike[str], *, occupancy: bool = True) -> Problem:
@@ -87,110 +162,203 @@ def load_scenario(path: str | os.PathLike[str], *, occupancy: bool = True) -> Pr
     Returns
     -------
     Problem
-        The frozen, validated problem.
+        The frozen, validated problem (warnings and notes are not raised: see
+        :func:`validate_scenario`).
 
     Raises
     ------
     ScenarioError
-        With every input error found (up to 50), one line each.
+        With every input error found (up to 50), each a located message; its ``warnings`` and
+        ``notes`` hold what else was found.
+    """
+    found = validate_scenario(path, occupancy=occupancy)
+    if found.problem is None:
+        raise ScenarioError(found.errors, warnings=found.warnings, notes=found.notes)
+    return found.problem
+
+
+def validate_scenario(path: str | os.PathLike[str], *, occupancy: bool = True) -> Validation:
+    """Read a scenario and say everything found: errors, warnings and notes, located.
+
+    Parameters
+    ----------
+    path
+        A scenario folder or workbook, as for :func:`load_scenario`.
+    occupancy
+        Subtract ``occupancy.csv`` from the capacities (the default).
+
+    Returns
+    -------
+    Validation
+        The problem (None when there are errors) and every message; never raises for bad
+        input.
     """
     folder = Path(path)
-    book = find_workbook(folder)
+    hint = scenario_language(path)  # from the names alone; also when nothing else can be read
+    try:
+        book = find_workbook(folder)
+    except ScenarioError as e:
+        return Validation(str(path), None, tuple(e.structured), lang_hint=hint)
     if book is not None:
-        return _load_workbook(book, occupancy=occupancy)
-    if not folder.is_dir():
-        raise ScenarioError([f"{folder}: not a scenario folder (it does not exist or is a "
-                             "file); give the folder holding scenario.yaml and the CSVs, or "
-                             "an .xlsx workbook"])
-    errors: list[str] = []
-    hashes: dict[str, str] = {}
-    settings = read_yaml(folder, errors, hashes)
-    numbers: dict[str, list[int]] = {}
-    tables = {t.name: read_table(folder, t, errors, hashes, numbers) for t in TABLES}
-    errors += _misnamed_files(folder)
-    return _build(folder, settings, tables, errors, hashes, Source(numbers=numbers),
-                  occupancy=occupancy)
+        reading = _read_workbook(book)
+    elif not folder.is_dir():
+        return Validation(str(path), None, (msg("load.no_scenario", at=Location(
+            file=str(folder))),), lang_hint=hint)
+    else:
+        reading = _read_folder(folder)
+    return _finish(reading, hint, occupancy=occupancy)
 
 
-def _load_workbook(book: Path, *, occupancy: bool) -> Problem:
+def _read_folder(folder: Path) -> _Reading:
+    reading = _Reading(folder)
+    found = reading.found
+    reading.settings = read_yaml(folder, found, reading.hashes)
+    for t in TABLES:
+        if not (folder / t.file).is_file():
+            if t.required_file:
+                found.add(msg("load.missing_file", at=Location(file=t.file), file=t.file,
+                              folder=str(folder)))
+                reading.broken.add(t.name)
+            continue
+        grid = csv_grid(folder, t, found, reading.hashes)
+        read = read_grid(t, grid, found) if grid is not None else None
+        reading.reads[t.name] = read
+        if read is None:
+            reading.broken.add(t.name)
+        else:
+            reading.names += read.headers
+    for m in _misnamed_files(folder):
+        found.add(m)
+    reading.source = Source(tables={k: v for k, v in reading.reads.items() if v is not None})
+    return reading
+
+
+def _read_workbook(book: Path) -> _Reading:
     """Read a scenario workbook (:mod:`matcher.formats.workbook`) through the CSVs' checks."""
-    errors: list[str] = []
-    hashes: dict[str, str] = {}
-    data = read_workbook(book, errors, hashes)
+    reading = _Reading(book)
+    found = reading.found
+    data = read_workbook(book, found, reading.hashes)
     if data is None:
-        raise ScenarioError(errors)
+        reading.broken.add("workbook")
+        return reading
+    reading.names += list(data.titles.values())
     beside = book.parent / "scenario.yaml"
     default_name = book.parent.resolve().name if book.stem.lower() == "scenario" else book.stem
-    settings: dict[str, Any] | None = None
     sheet = data.settings
+    at = Location(file=book.name)
     if data.has_settings_sheet and beside.is_file():
-        errors.append(f"{book.name}: has a scenario sheet and there is also a scenario.yaml "
-                      "beside it; keep one of them")
+        found.add(msg("load.settings_twice", at=at))
     elif sheet is not None:
-        settings = settings_of(sheet.doc, default_name, errors, sheet.at)
+        reading.settings = settings_of(sheet.doc, default_name, found, sheet.at)
+        reading.names += [typed for _, typed in sheet.rows.values()]
     elif beside.is_file():
-        settings = read_yaml(book.parent, errors, hashes)
+        reading.settings = read_yaml(book.parent, found, reading.hashes)
     elif not data.has_settings_sheet:
-        errors.append(f"{book.name}: no sheet named scenario and no scenario.yaml beside it; "
-                      "add a sheet scenario with one setting per row (key, value), or put "
-                      f"scenario.yaml in {book.parent}")
-    tables: dict[str, list[Any] | None] = {}
+        found.add(msg("load.no_settings", at=at, folder=str(book.parent)))
     for t in TABLES:
-        rows = data.tables.get(t.name)
-        if t.name not in data.tables:
-            tables[t.name] = None if t.required_file else []
-        elif rows is None:
-            tables[t.name] = None
+        if t.name not in data.grids:
+            continue
+        grid = data.grids[t.name]
+        read = read_grid(t, grid, found) if grid is not None else None
+        reading.reads[t.name] = read
+        if read is None:
+            reading.broken.add(t.name)
         else:
-            tables[t.name] = table_rows(replace(t, file=rows.label), rows.rows, errors,
-                                         rows.numbers)
-    titles = {t.name: rows.title for t in TABLES if (rows := data.tables.get(t.name))}
-    renames = [(t.file, f"sheet {titles.get(t.name, t.name)}") for t in TABLES]
-    if sheet is not None:
-        renames.append(("scenario.yaml", f"sheet {sheet.title}"))
-    src = Source(
-        labels={t: r.label for t, r in data.tables.items() if r is not None}
-        | ({"scenario": sheet.label} if sheet is not None else {}),
-        numbers={t: r.numbers[1:] for t, r in data.tables.items() if r is not None},
-        settings_at=sheet.at if sheet is not None else None, renames=tuple(renames))
-    return _build(book, settings, tables, errors, hashes, src, occupancy=occupancy)
+            reading.names += read.headers
+    reading.source = Source(
+        tables={k: v for k, v in reading.reads.items() if v is not None},
+        settings_at=sheet.at if sheet is not None else None,
+        sheets=sheet_renames(data.titles, looks_chinese(data.titles.values())))
+    return reading
 
 
-def _build(path: Path, settings: dict[str, Any] | None, tables: dict[str, list[Any] | None],
-           errors: list[str], hashes: dict[str, str], src: Source, *,
-           occupancy: bool) -> Problem:
-    """The checked Problem from what was read, or a ScenarioError with every error found."""
-    occupied = tables.pop("occupancy")  # applied to the built problem, below
-    if errors or settings is None or any(v is None for v in tables.values()):
-        if settings is not None and all(v is not None for v in tables.values()):
-            errors += _partial_cross_check(settings, tables, src)
-        raise ScenarioError(errors or ["scenario could not be read"])
-    assert all(v is not None for v in tables.values())
-    if any(x is None for v in tables.values() for x in v or ()):
-        raise ScenarioError(errors)
-    digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()
+def _finish(reading: _Reading, hint: Lang | None, *, occupancy: bool) -> Validation:
+    """The problem from what was read (resolved, checked, occupancy applied), and messages."""
+    found = reading.found
+    if looks_chinese(reading.names):  # a header found below a title row counts too
+        hint = "zh"
+
+    def outcome(problem: Problem | None, errors: Sequence[Message] = ()) -> Validation:
+        errs = tuple(errors) or tuple(found.errors)
+        kept = errs[:50] + ((msg("load.too_many_errors", count=len(errs) - 50),)
+                            if len(errs) > 50 else ())
+        return Validation(str(reading.path), problem if not errs else None, kept,
+                          tuple(found.warnings), tuple(found.notes), hint)
+
+    settings = reading.settings
+    if settings is not None and "terms" in settings:
+        names_as_ids(reading.reads, found)
+        dates_as_terms(reading.reads, settings["terms"],
+                       settings.get("term_months", 6) if isinstance(
+                           settings.get("term_months", 6), int) else 6, found)
+    tables: dict[str, list[Any]] = {}
+    for t in TABLES:
+        read = reading.reads.get(t.name)
+        tables[t.name] = read.rows if read is not None else []
+    occupied = tables.pop("occupancy")
+    if found.errors or settings is None or reading.broken:
+        if settings is not None and not reading.broken:
+            for m in _partial_cross_check(settings, tables, reading.source):
+                found.add(m)
+        if not found.errors:
+            found.add(msg("load.unreadable", at=Location(file=reading.path.name)))
+        return outcome(None)
+    if any(x is None for v in tables.values() for x in v):
+        return outcome(None)
+    digest = hashlib.sha256(json.dumps(sorted(reading.hashes.items())).encode()).hexdigest()
     fields: dict[str, Any] = {**settings, "input_sha256": digest,
-                              "input_files": tuple(sorted(hashes.items())),
-                              "source": str(path.resolve())}
+                              "input_files": tuple(sorted(reading.hashes.items())),
+                              "source": str(reading.path.resolve()),
+                              "carried": _carried(reading.reads), "language": hint}
     for k, v in tables.items():
-        fields[FIELD_OF.get(k, k)] = tuple(v or ())
-    at = src.settings_at or (lambda key: f"scenario.yaml, {key}")
-    unchecked = checked_problem(fields, lambda loc, why: f"{at(loc)}: {why}",
-                                src.line)
+        fields[FIELD_OF.get(k, k)] = tuple(v)
+    try:
+        problem = checked_problem(fields, reading.source.locate)
+    except ScenarioError as e:
+        return outcome(None, e.structured)
     if occupied and occupancy:
+        where = reading.reads["occupancy"]
+        assert where is not None
         try:
-            return apply_occupancy(unchecked, occupied,
-                                   source=src.labels.get("occupancy", "occupancy.csv"),
-                                   numbers=src.numbers.get("occupancy"))
-        except ScenarioError as e:  # name sheets, not CSV files, for a workbook
-            lines = e.messages
-            for old, new in src.renames:
-                lines = [line.replace(old, new) for line in lines]
-            raise ScenarioError(lines) from None
-    return unchecked
+            problem = apply_occupancy(problem, occupied, source=where.where,
+                                      numbers=where.numbers)
+        except ScenarioError as e:
+            return outcome(None, [reading.source.words(m) for m in e.structured])
+    for issue in suspicious(problem):
+        found.add(reading.source.locate(issue))
+    return outcome(problem)
 
 
-def _misnamed_files(folder: Path) -> list[str]:
+def _carried(reads: dict[str, TableRead | None]) -> tuple[CarriedColumn, ...]:
+    """The user's own columns of every table, by id, in the order of the sheet or file."""
+    out = []
+    for name, read in reads.items():
+        if read is None or not read.carried:
+            continue
+        id_field = read.table.columns[0].name
+        ids = [getattr(r, id_field) if r is not None else "" for r in read.rows]
+        for header, _, values in read.carried:
+            out.append(CarriedColumn(table=name, header=header,
+                                     values=tuple(zip(ids, values, strict=True))))
+    return tuple(out)
+
+
+def _partial_cross_check(settings: dict[str, Any], tables: dict[str, Any],
+                         src: Source) -> list[Message]:
+    """Cross-table issues that cell errors elsewhere cannot have caused (row numbers exact)."""
+    dropped = {k for k, v in tables.items() if any(x is None for x in v)}
+    fields: dict[str, Any] = dict(settings)
+    for k, v in tables.items():
+        fields[FIELD_OF.get(k, k)] = tuple(x for x in v if x is not None)
+    try:
+        partial = Problem.model_validate(fields, context={"cross_checked": True})
+    except ValidationError:
+        return []
+    return [src.locate(i) for i in cross_check(partial)
+            if i.table not in dropped and not (_REFERS.get(i.table, set()) & dropped)]
+
+
+def _misnamed_files(folder: Path) -> list[Message]:
     """CSV files whose name is close to a table the folder lacks (``lock.csv``, ``Locks.csv``).
 
     Other files (notes, READMEs, results) are ignored, but a misspelt table would be ignored
@@ -205,13 +373,11 @@ def _misnamed_files(folder: Path) -> list[str]:
         close = [k for k in known if k == name.lower()] or difflib.get_close_matches(
             name.lower(), known, n=1, cutoff=0.8)
         if close and not (folder / close[0]).exists():
-            out.append(f"{show(name)}: not a scenario file name; did you mean {close[0]}? "
-                       "rename it, or move it out of the folder if it is not part of the "
-                       "scenario")
+            out.append(msg("load.misnamed_file", at=Location(file=show(name)), wanted=close[0]))
     return out
 
 
-# ---- writing a scenario folder ----------------------------------------------------------------
+# ---- writing a scenario folder ---------------------------------------------------------------
 # ---- writing a scenario folder -----------------------------------------------------------------
 def _cell(v: Any) -> str:
     if v is None:
@@ -223,15 +389,20 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def _write_table(path: Path, columns: Sequence[Any], rows: Sequence[BaseModel]) -> None:
-    """One CSV: required columns always, optional ones when some row has a value."""
+def _write_table(path: Path, columns: Sequence[Any], rows: Sequence[BaseModel],
+                 carried: Sequence[CarriedColumn] = ()) -> None:
+    """One CSV: required columns always, optional ones when some row has a value, then the
+    carried columns (by the row's id)."""
     names = [c.name for c in columns
              if c.required or any(getattr(r, c.name) is not None for r in rows)]
+    extra = [(c.header, c.by_id()) for c in carried]
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f, lineterminator="\n")
-        out.writerow(names)
+        out.writerow(names + [h for h, _ in extra])
         for r in rows:
-            out.writerow([_cell(getattr(r, n)) for n in names])
+            key = str(getattr(r, columns[0].name))
+            out.writerow([_cell(getattr(r, n)) for n in names]
+                         + [by_id.get(key, "") for _, by_id in extra])
 
 
 def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
@@ -240,7 +411,8 @@ def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
     """Write a problem as a scenario folder that :func:`load_scenario` reads back.
 
     Writes ``scenario.yaml`` and every table with rows (optional tables only when they have
-    rows; ``occupancy.csv`` from ``occupancy``). The folder is created; existing scenario
+    rows; ``occupancy.csv`` from ``occupancy``), each with its carried columns
+    (:attr:`Problem.carried`) after matcher's own. The folder is created; existing scenario
     files in it are replaced.
 
     Parameters
@@ -283,7 +455,8 @@ def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
             rows = getattr(problem, FIELD_OF.get(table.name, table.name))
         path = out / table.file
         if rows or table.required_file:
-            _write_table(path, table.columns, rows)
+            _write_table(path, table.columns, rows,
+                         [c for c in problem.carried if c.table == table.name])
         else:
             path.unlink(missing_ok=True)
     return out

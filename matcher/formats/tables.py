@@ -1,9 +1,26 @@
-"""CSV tables: one table's text, or a sheet's rows of strings, validated into model rows.
+"""Tables as the user keeps them: a CSV file's or a sheet's rows of text, read into model rows.
 
-:func:`read_table` reads one CSV file of a scenario folder; :func:`table_rows` validates rows of
-strings (header first) from a CSV file or a workbook sheet into one model object per data row,
-appending one located error line per problem (file or sheet, row as the user sees it, column,
-the value as typed and what to do).
+:func:`csv_grid` reads one CSV file of a scenario folder into a :class:`Grid` (rows of text and
+where each row is); :mod:`matcher.formats.workbook` gives a :class:`Grid` per sheet.
+:func:`read_grid` then reads a grid the way a graduate office keeps its lists, and says what it
+did in notes (issue 25):
+
+* the **header row** is the row among the first ten that names the most columns (title rows
+  and merged title cells above it are skipped: a note names the row taken);
+* headers may use the aliases of :mod:`matcher.formats.aliases`, with spaces inside Chinese
+  headers (``学 号``) and full-width letters forgiven (a note);
+* preferences may be spread over one column per choice (``第一志愿``, ``第二志愿``, ... or
+  ``志愿1``, ``志愿2``, ...), read in that order (a note);
+* **totals rows** (``合计``, ``总计``, ``小计``, ``共10人``) are left out, and so are notes
+  below the grand total; blank rows are skipped (a note names the rows left out);
+* list cells may separate items with ``,``, ``，`` or (in a workbook) line breaks besides
+  ``;``, ``；`` and ``、`` (a note names the cells);
+* the user's own columns that matcher does not use (``姓名``, ``备注``, a workstation's name)
+  are **carried**: kept with their header, in order, so that outputs can show them.
+
+Every problem is a :class:`~matcher.messages.Message` located as the user sees it: the file
+and its data row (the first row under the header is row 1), or the sheet, Excel's row number,
+the column letter and the header as typed.
 """
 
 from __future__ import annotations
@@ -11,19 +28,157 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
-from collections import Counter
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from ..model.errors import error_reason
-from .aliases import canonical_header
-from .cells import MAX_FILE_BYTES, NO_VALUE, decode, parse_cell, read_input, show
-from .schema import Table
+from ..messages import Location, Message, looks_chinese, msg, render
+from ..model.errors import error_detail
+from . import aliases
+from .cells import (
+    MAX_CELL_CHARS,
+    MAX_FILE_BYTES,
+    NO_VALUE,
+    decode,
+    loud_separator,
+    parse_cell,
+    read_input,
+    show,
+    split_list,
+)
+from .locations import Found
+from .schema import Column, Table
 
-__all__ = ["csv_rows", "quoting_error", "read_table", "table_rows"]
+__all__ = ["CARRIED_TABLES", "HEADER_SCAN", "MAX_CSV_ROWS", "Grid", "TableRead", "csv_grid",
+           "csv_rows", "quoting_error", "read_grid", "read_table"]
+
+HEADER_SCAN = 10
+"""How many non-blank rows from the top may be searched for the header row."""
+MAX_CSV_ROWS = 1_000_000
+"""Most lines of one CSV file (counted before the file is parsed)."""
+CARRIED_TABLES = ("students", "workstations", "mentors", "supervisors", "universities")
+"""Tables whose rows have one id, so that the user's own columns can be carried by id."""
+_SHOWN_ROWS = 10
+
+
+@dataclass
+class Grid:
+    """One table as the user keeps it: rows of cell texts and where each row is.
+
+    Attributes
+    ----------
+    where
+        The file (``Location(file="students.csv")``) or the sheet
+        (``Location(file="scenario.xlsx", sheet="学生")``).
+    rows
+        Every row read, blank ones included, each a list of cell texts.
+    numbers
+        ``rows[k]``'s Excel row number in a sheet; its 0-based record index in a CSV file.
+    sheet
+        Whether it is a workbook sheet (Excel rows, column letters, Alt+Enter in list cells).
+    hidden
+        Excel rows hidden or filtered out (read all the same; a note names them).
+    formulas
+        ``(Excel row, 0-based column) -> formula`` of every formula cell of a sheet.
+    excel_errors
+        ``(Excel row, 0-based column) -> error value`` (``#N/A``) of a sheet.
+    multiline
+        Whether a CSV file may hold a cell with a line break (more lines than records): only
+        then are all cells scanned for one.
+    """
+
+    where: Location
+    rows: list[list[str]]
+    numbers: list[int]
+    sheet: bool = False
+    hidden: frozenset[int] = frozenset()
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    excel_errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    multiline: bool = True
+
+
+@dataclass
+class TableRead:
+    """One table read: a model object per data row, and where each row and column is.
+
+    Attributes
+    ----------
+    table
+        The table.
+    where
+        Its file or sheet.
+    rows
+        One model object per data row, None for a row with an error (so that ``rows[k]`` is
+        the row shown as ``numbers[k]``).
+    numbers
+        The row number the user sees for each data row.
+    columns
+        Canonical column -> (0-based position, header as typed).
+    sheet
+        Whether the table is a workbook sheet.
+    carried
+        The user's own columns: (header as typed, 0-based position, text per data row).
+    names
+        The text of the table's name column per data row (``工作站名称``), or None.
+    preference_columns
+        For preferences spread over ``第一志愿``, ``第二志愿``, ...: per data row, the 0-based
+        column of each preference in order; None otherwise.
+    headers
+        Every header cell as typed (for the choice of language).
+    row_index
+        The grid row each data row was read from.
+    """
+
+    table: Table
+    where: Location
+    rows: list[Any]
+    numbers: list[int]
+    columns: dict[str, tuple[int, str]]
+    sheet: bool
+    carried: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    names: list[str] | None = None
+    preference_columns: list[tuple[int, ...]] | None = None
+    headers: list[str] = field(default_factory=list)
+    row_index: list[int] = field(default_factory=list, repr=False)
+
+    def at(self, row: int | None, column: str | None, value: str | None = None) -> Location:
+        """Where data row ``row`` (0-based, None for the table) and ``column`` are.
+
+        Parameters
+        ----------
+        row
+            The 0-based data row, or None.
+        column
+            The canonical column (or None).
+        value
+            For ``preferences`` spread over several columns: the choice, to find its column.
+
+        Returns
+        -------
+        Location
+            The file and data row (the header's name), or the sheet, Excel row, column letter
+            and header.
+        """
+        shown = self.numbers[row] if row is not None and 0 <= row < len(self.numbers) else (
+            row + 1 if row is not None else None)
+        pos = self.columns.get(column) if column is not None else None
+        if (column == "preferences" and self.preference_columns is not None and row is not None
+                and 0 <= row < len(self.rows) and value is not None):
+            found = self.rows[row]
+            prefs = tuple(getattr(found, "preferences", ()) or ())
+            cols = self.preference_columns[row]
+            if value in prefs and prefs.index(value) < len(cols):
+                k = cols[prefs.index(value)]
+                pos = (k, self.headers[k] if k < len(self.headers) else column)
+        if pos is None:
+            return replace(self.where, row=shown, field=column)
+        k, typed = pos
+        return replace(self.where, row=shown, column=aliases.letter(k) if self.sheet else None,
+                       header=typed or None, field=column)
 
 
 def csv_rows(text: str) -> Iterator[list[str]]:
@@ -31,53 +186,53 @@ def csv_rows(text: str) -> Iterator[list[str]]:
     yield from csv.reader(_io.StringIO(text, newline=""))
 
 
-def read_table(folder: Path, table: Table, errors: list[str],
-               hashes: dict[str, str], numbers: dict[str, list[int]] | None = None
-               ) -> list[Any] | None:
-    """Read one CSV into model objects (source order), appending located errors.
+def csv_grid(folder: Path, table: Table, found: Found, hashes: dict[str, str]
+             ) -> Grid | None:
+    """One CSV file of a scenario folder as a :class:`Grid`, or None (messages added).
 
-    Data rows are numbered as a spreadsheet shows them below the header, blank lines counted;
-    ``numbers`` (if given) receives that number for each data row, for cross-table messages.
+    The size limits (bytes, lines) are checked before the text is decoded or parsed; the
+    quoting is checked strictly (a quote left open would swallow the rest of the file).
+
+    Parameters
+    ----------
+    folder
+        The scenario folder.
+    table
+        The table (its file name).
+    found
+        Receives the messages.
+    hashes
+        Receives the file's SHA-256 under its name.
     """
-    path = folder / table.file
-    if not path.is_file():
-        if table.required_file:
-            errors.append(f"{table.file}: missing file; every scenario needs {table.file} "
-                          f"in {folder}")
-        return None if table.required_file else []
-    raw = read_input(folder, table.file, MAX_FILE_BYTES, errors)
+    at = Location(file=table.file)
+    raw = read_input(folder, table.file, MAX_FILE_BYTES, found.errors)
     if raw is None:
         return None
+    lines = raw.count(b"\n")
+    if lines > MAX_CSV_ROWS:
+        found.add(msg("load.too_many_rows", at=at, count=lines, limit=MAX_CSV_ROWS))
+        return None
     hashes[table.file] = hashlib.sha256(raw).hexdigest()
-    text = decode(raw, table.file, errors)
+    text = decode(raw, table.file, found.errors, found.notes)
     if text is None:
         return None
     try:
         rows = list(csv_rows(text))
     except csv.Error as e:
-        errors.append(f"{table.file}: not valid CSV ({e}); check quotes and separators")
+        code = "load.cell_too_long" if "field larger" in str(e) else "load.not_csv"
+        found.add(msg(code, at=at, reason=str(e), length=csv.field_size_limit(),
+                      limit=csv.field_size_limit()))
         return None
-    quoting = quoting_error(text)
+    quoting = quoting_error(text, table.file)
     if quoting is not None and not any("\n" in c or "\r" in c for row in rows for c in row):
-        # (a quote that swallows line breaks is named with its row by table_rows instead)
-        errors.append(f"{table.file} {quoting}")
+        # (a quote that swallows line breaks is named with its row by read_grid instead)
+        found.add(quoting)
         return None
-    header = next((r for r in rows if any(c.strip() for c in r)), [])
-    broken = [c for c in header if "\n" in c or "\r" in c]
-    if broken:
-        errors.append(f"{table.file}: the header cell '{show(broken[0].strip())}' holds a line "
-                      "break; remove it (a stray quote \" may have merged lines into the header)")
-        return None
-    kept = [(k, r) for k, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not kept:
-        return table_rows(table, [], errors)
-    shown = [k - kept[0][0] for k, _ in kept]  # the header is row 0; blank lines count
-    if numbers is not None:
-        numbers[table.name] = shown[1:]
-    return table_rows(table, [r for _, r in kept], errors, shown)
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return Grid(at, rows, list(range(len(rows))), multiline=breaks > len(rows))
 
 
-def quoting_error(text: str) -> str | None:
+def quoting_error(text: str, file: str = "") -> Message | None:
     """Where the CSV's quotes break the format, which the lenient reader would paper over.
 
     A quote left open at the end swallows the rest of the file; ``"a"b`` silently becomes
@@ -88,95 +243,404 @@ def quoting_error(text: str) -> str | None:
         for _ in reader:
             pass
     except csv.Error as e:
-        why = ("a quote (\") is opened but never closed" if "end of data" in str(e)
-               else f"text follows a closing quote ({e})")
-        return f"line {reader.line_num}: {why}; check the quotes in that line"
+        at = Location(file=file or "?", line=max(reader.line_num, 1))
+        if "end of data" in str(e):
+            return msg("load.quote_not_closed", at=at)
+        return msg("load.text_after_quote", at=at, reason=str(e))
     return None
 
 
-def table_rows(table: Table, rows: list[list[str]], errors: list[str],
-               numbers: list[int] | None = None) -> list[Any] | None:
-    """Validate one table given as rows of strings (header first) into model objects.
+def _recognised(table: Table, row: Sequence[str]) -> int:
+    """How many cells of ``row`` name a column of ``table`` (the header row names the most)."""
+    names = [c.name for c in table.columns]
+    canon = aliases.canonical_header(names, [c.strip() for c in row])
+    n = sum(1 for c in canon if c in names)
+    if table.name == "students":
+        n += sum(1 for c in row if c.strip() and aliases.preference_ordinal(c) is not None)
+    return n
 
-    CSV files and workbook sheets (:mod:`matcher.formats.workbook`) both come here.
-    ``table.file`` names the source in messages; ``numbers[k]`` is the row number shown for
-    ``rows[k]`` (default: the header is 0 and data rows count from 1 once blank lines are
-    dropped). Headers may use the aliases of :mod:`matcher.formats.aliases`. The result keeps
-    one entry per data row (None for a row with an error) so that row ``k`` of the table is
-    ``numbers[k + 1]``.
+
+def read_grid(table: Table, grid: Grid, found: Found) -> TableRead | None:
+    """Read a grid the way an office keeps its lists (see the module docstring).
+
+    Parameters
+    ----------
+    table
+        The table the grid holds.
+    grid
+        Its rows.
+    found
+        Receives every error, warning and note, located.
+
+    Returns
+    -------
+    TableRead or None
+        None when the header cannot be used (errors added); else one entry per data row (None
+        for a row with an error, whose errors were added).
     """
-    if numbers is None:
-        rows = [r for r in rows if any(c.strip() for c in r)]  # blank lines are not rows
-        numbers = list(range(len(rows)))
-    if not rows:
-        errors.append(f"{table.file}: the file is empty; it needs a header row and data rows")
+    where = grid.where
+    filled = [k for k, row in enumerate(grid.rows) if any(c.strip() for c in row)]
+    if not filled:
+        found.add(msg("load.empty_sheet", at=where) if grid.sheet
+                  else msg("load.empty_file", at=where))
         return None
-    typed = [h.strip().lstrip("\ufeff").strip() for h in rows[0]]  # a doubled BOM
-    header, clashes = canonical_header([c.name for c in table.columns], typed)
-    missing = [c.name for c in table.columns if c.required and c.name not in header]
-    if missing and len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-        sep = "semicolons" if ";" in header[0] else "tabs"
-        errors.append(f"{table.file}: the columns are separated by {sep}, not commas; save it "
-                      "as CSV UTF-8 (comma-separated)")
+    best, best_n = filled[0], 0
+    for k in filled[:HEADER_SCAN]:
+        n = _recognised(table, grid.rows[k])
+        if n > best_n:
+            best, best_n = k, n
+    hk = best
+    header_row = grid.rows[hk]
+    first_number = grid.numbers[hk]
+
+    def shown(k: int) -> int:
+        return grid.numbers[k] if grid.sheet else grid.numbers[k] - first_number
+
+    def row_at(k: int) -> Location:
+        if grid.sheet:
+            return replace(where, row=grid.numbers[k])
+        return replace(where, line=grid.numbers[k] + 1)
+
+    skipped = [k for k in filled if k < hk]
+    if skipped:
+        found.add(msg("load.header_row", severity="note", at=row_at(hk),
+                      skipped=tuple(str(grid.numbers[k] + (0 if grid.sheet else 1))
+                                    for k in skipped)))
+    typed = [h.strip().lstrip("\ufeff").strip() for h in header_row]
+    broken = [h for h in typed if "\n" in h or "\r" in h]
+    if broken and not grid.sheet:
+        found.add(msg("load.header_line_break", at=where, value=show(broken[0])))
         return None
+    names = [c.name for c in table.columns]
+    canon = aliases.canonical_header(names, [" ".join(h.split()) for h in typed])
+    chinese = looks_chinese(typed)
+    columns: dict[str, tuple[int, str]] = {}
+    ordinals: dict[int, int] = {}  # preference place -> position
+    carried: list[tuple[str, int]] = []
+    name_pos: int | None = None
+    bad = False
+    for k, (name, head) in enumerate(zip(canon, typed, strict=True)):
+        if not head:
+            continue
+        if name in names:
+            if name in columns:
+                other, other_head = columns[name]
+                code = ("load.duplicate_column" if other_head == head else "load.same_column")
+                found.add(msg(code, at=where, column=show(head), header=show(head),
+                              other_header=show(other_head), other_column=aliases.letter(other),
+                              letter=aliases.letter(k), field=name))
+                bad = True
+                continue
+            columns[name] = (k, head)
+            if aliases.loosely_typed(head):
+                found.add(msg("load.header_normalised", severity="note",
+                              at=replace(row_at(hk), column=aliases.letter(k) if grid.sheet
+                                         else None), header=head, field=name))
+            continue
+        place = aliases.preference_ordinal(head) if table.name == "students" else None
+        if place is not None:
+            if place in ordinals:
+                found.add(msg("load.same_column", at=where, header=show(head),
+                              other_header=show(typed[ordinals[place]]),
+                              other_column=aliases.letter(ordinals[place]),
+                              letter=aliases.letter(k), field="preferences"))
+                bad = True
+            ordinals[place] = k
+            continue
+        if aliases.is_name_column(table.name, head) and name_pos is None:
+            name_pos = k
+        if table.name in CARRIED_TABLES:
+            carried.append((head, k))
+    if ordinals and "preferences" in columns:
+        k, head = columns["preferences"]
+        found.add(msg("load.preference_columns_clash", at=where, header=head,
+                      columns=tuple(typed[ordinals[p]] for p in sorted(ordinals))))
+        bad = True
+    elif ordinals:
+        order = [ordinals[p] for p in sorted(ordinals)]
+        columns["preferences"] = (order[0], typed[order[0]])
+        found.add(msg("load.preference_columns", severity="note", at=where,
+                      columns=tuple(typed[k] for k in order)))
+    missing = [c.name for c in table.columns if c.required and c.name not in columns]
+    if missing and len([h for h in typed if h]) == 1 and (";" in typed[0] or "\t" in typed[0]):
+        found.add(msg("load.semicolons" if ";" in typed[0] else "load.tabs", at=where))
+        return None
+    required = tuple(aliases.preferred(c.name) if chinese else c.name
+                     for c in table.columns if c.required)
     for name in missing:
-        errors.append(f"{table.file}: missing column '{name}'; the header must name "
-                      + ", ".join(c.name for c in table.columns if c.required))
-    dup = sorted(h for h, n in Counter(typed).items() if h and n > 1)  # linear: wide files
-    for name in dup:
-        errors.append(f"{table.file}: column '{show(name)}' appears twice in the header; "
-                      "keep one")
-    errors.extend(f"{table.file}: {clash}" for clash in clashes)
-    if missing or dup or clashes:
+        found.add(msg("load.missing_column", at=where,
+                      column=aliases.preferred(name) if chinese else name, required=required))
+    if missing or bad:
         return None
-    where = {c.name: header.index(c.name) for c in table.columns if c.name in header}
-    data = rows[1:]
-    if not data and table.required_file:
-        errors.append(f"{table.file}: no data rows; add at least one row under the header")
+    out = TableRead(table, where, [], [], columns, grid.sheet, headers=typed)
+    order = [ordinals[p] for p in sorted(ordinals)]
+    if order:
+        out.preference_columns = []
+    _read_rows(table, grid, found, out, [k for k in filled if k > hk], shown, order)
+    if carried:
+        out.carried = [(head, k, []) for head, k in carried]
+        for k in out.row_index:
+            row = grid.rows[k]
+            for _, pos, values in out.carried:
+                values.append(row[pos].strip() if pos < len(row) else "")
+        if name_pos is not None:
+            out.names = next(v for _, pos, v in out.carried if pos == name_pos)
+    if not out.rows and table.required_file:
+        found.add(msg("load.no_data_rows", at=where))
         return None
-    out: list[Any] = []
-    for r, row in zip(numbers[1:], data, strict=True):
-        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
-            errors.append(f"{table.file} row {r}: {len(row)} cells but the header has "
-                          f"{len(header)}; remove the extra cells or quote cells with commas")
-            out.append(None)
+    return out
+
+
+_TOTAL_START = frozenset("合总小共汇")
+_SLOW = object()
+_SIMPLE_FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _fast(kind: str, cell: str) -> Any:
+    """The value of a plain cell (ASCII, no formula, short) without the full checks, or _SLOW.
+
+    Only what :func:`~matcher.formats.cells.parse_cell` would give for the same cell: the full
+    path takes every other cell, and reports its problem.
+    """
+    if not cell:
+        return NO_VALUE if kind.startswith("opt_") else (() if kind == "list" else _SLOW)
+    if not (cell.isascii() and cell.isprintable()) or cell[0] in "=@" or len(
+            cell) > MAX_CELL_CHARS:
+        return _SLOW
+    if kind in ("str", "opt_str"):
+        return cell
+    if kind == "list":
+        return tuple(split_list(cell))
+    if kind in ("int", "opt_int"):
+        return int(cell) if cell.isdigit() and len(cell) <= 15 else _SLOW
+    return float(cell) if _SIMPLE_FLOAT.fullmatch(cell) else _SLOW
+
+
+def _adapter(model: type[Any]) -> TypeAdapter[Any]:
+    """A validator of a whole list of rows at once (pydantic's core loops, not Python's)."""
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return _ADAPTERS[model]
+
+
+def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: list[int],
+               shown: Any, order: list[int]) -> None:
+    """The data rows of a grid into ``out`` (totals and footer rows left out, with notes).
+
+    Plain cells take a fast path (:func:`_fast`); any other cell, and every error, goes
+    through the full checks with its location. The rows are validated into model objects
+    in one call per table; a table with a bad row is validated row by row to name it.
+    """
+    where = grid.where
+    header_width = len(out.headers)
+    id_pos = out.columns.get(table.columns[0].name, (0, ""))[0]
+    used = {k for k, _ in out.columns.values()} | set(order)
+    plans: list[tuple[Column, int | None]] = []
+    for col in table.columns:
+        spot = out.columns.get(col.name)
+        if spot is not None:
+            plans.append((col, None if col.name == "preferences" and order else spot[0]))
+    cell_checks = grid.sheet and bool(grid.formulas or grid.excel_errors)
+    break_scan = not grid.sheet and grid.multiline
+    totals: list[str] = []
+    footer: list[str] = []
+    hidden: list[str] = []
+    lists: dict[str, list[tuple[int, str, str]]] = {}
+    pending: list[tuple[int, dict[str, Any], int]] = []  # (index in out.rows, values, grid row)
+    after_total = False
+    for k in body:
+        row = grid.rows[k]
+        width = len(row)
+        number = shown(k)
+        label = None
+        for c in row[:3]:
+            if c and (c[0] in _TOTAL_START or c[:3].lower() in ("tot", "sub", "sum")
+                      or c.lstrip()[:1] in _TOTAL_START):
+                label = aliases.totals_word(c)
+                if label:
+                    break
+        if label is not None:
+            id_cell = row[id_pos].strip() if id_pos < width else ""
+            if not id_cell or aliases.totals_word(id_cell):
+                totals.append(str(number))
+                after_total = after_total or aliases.is_grand_total(label)
+                continue
+        if after_total and sum(1 for p in used if p < width and row[p].strip()) < 2:
+            footer.append(str(number))
+            continue
+        if grid.sheet and grid.numbers[k] in grid.hidden:
+            hidden.append(str(number))
+        if not grid.sheet and width > header_width and any(c.strip()
+                                                           for c in row[header_width:]):
+            found.add(msg("load.extra_cells", at=replace(where, row=number), count=width,
+                          header_count=header_width))
+            _append(out, k, None, number, order)
             continue
         values: dict[str, Any] = {}
         ok = True
-        known = set(where.values())
-        broken: set[int] = set()
-        for pos, text in enumerate(row):  # a line break in any cell may hide merged rows
-            if "\n" not in text and "\r" not in text:
-                continue
-            broken.add(pos)
-            ok = False
-            col_name = header[pos] if pos < len(header) and header[pos] else f"column {pos + 1}"
-            shown = f"'{show(text.strip())}' " if pos in known else ""  # never echo notes
-            errors.append(f"{table.file} row {r}, {show(col_name)}: {shown}holds a line "
-                          "break; remove it (a stray quote \" may have merged rows into this "
-                          "cell)")
-        for col in table.columns:
-            k = where.get(col.name)
-            if k in broken:
-                continue
-            cell = row[k].strip() if k is not None and k < len(row) else ""
-            value, why = parse_cell(col, cell)
-            if why is not None:
-                errors.append(f"{table.file} row {r}, {col.name}: {why}")
+        skip: set[int] = set()
+        if break_scan:  # a line break in any cell may hide rows merged by a stray quote
+            for q, text in enumerate(row):
+                if "\n" not in text and "\r" not in text:
+                    continue
+                skip.add(q)
                 ok = False
-            elif value is not NO_VALUE:
+                head = out.headers[q] if q < len(out.headers) and out.headers[q] else None
+                at_row = replace(where, row=number)
+                at = replace(at_row, header=head) if head else replace(
+                    at_row, field=aliases.letter(q))
+                found.add(msg("load.cell_line_break", at=at, value=show(text.strip()))
+                          if q in used else msg("load.line_break", at=at))
+        prefs_cols: tuple[int, ...] = ()
+        for col, pos in plans:
+            if pos is None:  # preferences spread over one column per choice
+                items: list[str] = []
+                cols: list[int] = []
+                for p in order:
+                    cell = row[p].strip() if p < width else ""
+                    if p in skip or not cell:
+                        continue
+                    value, why = _cell(grid, found, out, replace(where, row=number), p, col,
+                                       cell, lists)
+                    if why:
+                        ok = False
+                        continue
+                    items += value
+                    cols += [p] * len(value)
+                values["preferences"] = tuple(items)
+                prefs_cols = tuple(cols)
+                continue
+            if pos in skip:
+                continue
+            cell = row[pos].strip() if pos < width else ""
+            value = _fast(col.kind, cell)
+            if value is _SLOW or (cell_checks and ((grid.numbers[k], pos) in grid.formulas
+                                                   or (grid.numbers[k], pos)
+                                                   in grid.excel_errors)):
+                value, why = _cell(grid, found, out, replace(where, row=number), pos, col,
+                                   cell, lists)
+                if why:
+                    ok = False
+                    continue
+            elif col.kind == "list" and ("," in cell):
+                lists.setdefault(col.name, []).append((number, cell, ","))
+            if value is not NO_VALUE:
                 values[col.name] = value
-        if not ok:
-            out.append(None)  # keep row numbering aligned, as for model errors below
-            continue
+        _append(out, k, None, number, order, prefs_cols)
+        if ok:
+            pending.append((len(out.rows) - 1, values, k))
+    _validate(table, grid, found, out, pending)
+    if totals:
+        found.add(msg("load.totals_rows", severity="note", at=where, rows=_few(totals),
+                      count=len(totals)))
+    if footer:
+        found.add(msg("load.footer_rows", severity="note", at=where, rows=_few(footer),
+                      count=len(footer)))
+    if hidden:
+        found.add(msg("load.hidden_rows", severity="note", at=where, rows=_few(hidden),
+                      count=len(hidden)))
+    for name, cells in lists.items():
+        number, cell, sep = cells[0]
+        spot = out.columns[name]
+        found.add(msg("load.list_split_cells", severity="note",
+                      at=_cell_at(out, replace(where, row=number), spot, name),
+                      count=len(cells), value=show(cell), items=tuple(split_list(cell)),
+                      separator="↵" if sep == "\n" else sep,
+                      rows=_few([str(n) for n, _, _ in cells])))
+
+
+def _validate(table: Table, grid: Grid, found: Found, out: TableRead,
+              pending: list[tuple[int, dict[str, Any], int]]) -> None:
+    """Model objects for the parsed rows: all at once, or row by row when one is bad."""
+    if not pending:
+        return
+    try:
+        made = _adapter(table.model).validate_python([v for _, v, _ in pending])
+    except ValidationError:
+        made = None
+    if made is not None:
+        for (index, _, _), obj in zip(pending, made, strict=True):
+            out.rows[index] = obj
+        return
+    for index, values, k in pending:
         try:
-            out.append(table.model.model_validate(values))
+            out.rows[index] = table.model.model_validate(values)
         except ValidationError as e:
+            row = grid.rows[k]
+            at_row = replace(grid.where, row=out.numbers[index])
             for err in e.errors():
-                col_name = str(err["loc"][0]) if err["loc"] else "?"
-                k = where.get(col_name)  # show the cell as typed, not as parsed
-                shown = row[k].strip() if k is not None and k < len(row) else ""
-                errors.append(f"{table.file} row {r}, {col_name}: '{show(shown)}' "
-                              f"{error_reason(err)}")
-            out.append(None)  # keep row numbering aligned; dropped before building the problem
-    return out
+                name = str(err["loc"][0]) if err["loc"] else "?"
+                spot = out.columns.get(name)
+                typed = row[spot[0]].strip() if spot is not None and spot[0] < len(row) else ""
+                found.add(replace(error_detail(err, show(typed)),
+                                  location=_cell_at(out, at_row, spot, name)))
+
+
+def _few(rows: list[str]) -> tuple[str, ...]:
+    """At most ten row numbers, then … when there are more."""
+    return tuple(rows[:_SHOWN_ROWS]) + (("…",) if len(rows) > _SHOWN_ROWS else ())
+
+
+def _append(out: TableRead, k: int, made: Any, number: int, order: list[int],
+            prefs_cols: tuple[int, ...] = ()) -> None:
+    out.rows.append(made)
+    out.numbers.append(number)
+    out.row_index.append(k)
+    if out.preference_columns is not None:
+        out.preference_columns.append(prefs_cols)
+
+
+def _cell_at(out: TableRead, at_row: Location, spot: tuple[int, str] | None, name: str
+             ) -> Location:
+    if spot is None:
+        return replace(at_row, field=name)
+    k, typed = spot
+    return replace(at_row, column=aliases.letter(k) if out.sheet else None, header=typed or None,
+                   field=name)
+
+
+def _cell(grid: Grid, found: Found, out: TableRead, at_row: Location, pos: int,
+          col: Any, cell: str, lists: dict[str, list[tuple[int, str, str]]]
+          ) -> tuple[Any, bool]:
+    """One cell parsed for its column; (value, True) when an error was added."""
+    head = out.headers[pos] if pos < len(out.headers) else col.name
+    at = replace(at_row, column=aliases.letter(pos) if grid.sheet else None,
+                 header=head or None, field=col.name)
+    if grid.sheet and at_row.row is not None:
+        key = (at_row.row, pos)
+        if key in grid.formulas:
+            formula = grid.formulas[key]
+            found.add(msg("load.formula", at=at, formula=show(formula)))
+            return None, True
+        if key in grid.excel_errors:
+            found.add(msg("load.excel_error", at=at, value=grid.excel_errors[key]))
+            return None, True
+    value, why = parse_cell(col, cell, line_breaks=grid.sheet)
+    if why is not None:
+        found.add(replace(why, location=at))
+        return None, True
+    if col.kind == "list" and cell:
+        sep = loud_separator(cell)
+        if sep is not None:
+            lists.setdefault(col.name, []).append((at_row.row or 0, cell, sep))
+    return value, False
+
+
+
+def read_table(folder: Path, table: Table, errors: list[str], hashes: dict[str, str]
+               ) -> list[Any] | None:
+    """One CSV file read into model rows, its errors as English lines (for callers that build
+    their own lines, such as a variant file's tables).
+
+    Returns
+    -------
+    list or None
+        One entry per data row (None for a row with an error), or None when the file cannot
+        be used.
+    """
+    found = Found()
+    grid = csv_grid(folder, table, found, hashes)
+    read = read_grid(table, grid, found) if grid is not None else None
+    errors.extend(render(m, "en") for m in found.errors)
+    return read.rows if read is not None else None

@@ -12,7 +12,8 @@ leaves the wording to the catalogue::
     render(m, "zh")  # "students.csv 第12行（preferences）：工作站“W9”不存在（在 ... 中找不到）"
 
 A value is text, a number, a list of texts, or another message (rendered as its text in the same
-language: a nested reason, or a label such as ``msg("entity.workstation")``). Plain labels
+language: a nested reason, or a label such as ``msg("entity.workstation")``), or a list of texts
+and messages (each item rendered, then joined as a list). Plain labels
 (table headers, sheet names of outputs) need no message: :func:`label`.
 """
 
@@ -35,11 +36,11 @@ tolerance applied or something worth knowing."""
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 """Every severity, worst first."""
 
-Value = Union[str, int, float, tuple[str, ...], "Message"]
+Value = Union[str, int, float, tuple[Union[str, "Message"], ...], "Message"]
 """A value as a message stores it (lists become tuples)."""
 
-ValueIn = Union[str, int, float, Sequence[str], "Message"]
-"""A value as a caller may give it (a list of texts is accepted)."""
+ValueIn = Union[str, int, float, Sequence[Union[str, "Message"]], "Message"]
+"""A value as a caller may give it (a list of texts and messages is accepted)."""
 
 CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 """The form of a message code: dotted lower-case words, e.g. ``load.unknown_id``."""
@@ -52,8 +53,8 @@ class Values(Mapping[str, Value]):
     ----------
     values
         Name -> value. Names are identifiers (they are the template's placeholders); values
-        are text, whole numbers, finite floats, lists of texts (stored as tuples) or
-        messages. Booleans, None and other types are refused.
+        are text, whole numbers, finite floats, lists of texts and messages (stored as
+        tuples) or messages. Booleans, None and other types are refused.
 
     Raises
     ------
@@ -98,7 +99,7 @@ def _checked(name: str, value: Any) -> Value:
         raise ValueError(f"message value {name!r} must be a finite number, not {value!r}")
     if isinstance(value, str | int | float | Message):
         return value
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+    if isinstance(value, Sequence) and all(isinstance(v, str | Message) for v in value):
         return tuple(value)
     raise TypeError(f"message value {name!r} must be text, a number, a list of texts or a "
                     f"message, not {type(value).__name__}")
@@ -160,8 +161,7 @@ class Message:
             The catalogue's template with the values filled in. A code the catalogue lacks
             (a test forbids it) shows as the code with its values, never as an exception.
         """
-        plain: dict[str, PlainValue] = {
-            k: v.text(lang) if isinstance(v, Message) else v for k, v in self.stored().items()}
+        plain: dict[str, PlainValue] = {k: _plain(v, lang) for k, v in self.stored().items()}
         found = template(self.code, lang)
         if found is None:
             shown = ", ".join(f"{k}={v}" for k, v in plain.items())
@@ -219,8 +219,14 @@ class Message:
             A message equal to the one written.
         """
         loc = data.get("location")
-        values = {k: cls.from_dict(v) if isinstance(v, Mapping) else v
-                  for k, v in (data.get("values") or {}).items()}
+        def value(v: Any) -> Any:
+            if isinstance(v, Mapping):
+                return cls.from_dict(v)
+            if isinstance(v, list):
+                return [cls.from_dict(x) if isinstance(x, Mapping) else x for x in v]
+            return v
+
+        values = {k: value(v) for k, v in (data.get("values") or {}).items()}
         return cls(code=data["code"], severity=data.get("severity", "error"),
                    location=Location.from_dict(loc) if loc is not None else None,
                    values=values)
@@ -229,11 +235,20 @@ class Message:
         return render(self, "en")
 
 
+def _plain(value: Value, lang: Lang) -> PlainValue:
+    """A stored value as :func:`~matcher.messages.catalogue.fill` takes it: messages as text."""
+    if isinstance(value, Message):
+        return value.text(lang)
+    if isinstance(value, tuple):
+        return tuple(v.text(lang) if isinstance(v, Message) else v for v in value)
+    return value
+
+
 def _json_value(value: Value) -> Any:
     if isinstance(value, Message):
         return value.to_dict()
     if isinstance(value, tuple):
-        return list(value)
+        return [v.to_dict() if isinstance(v, Message) else v for v in value]
     return value
 
 

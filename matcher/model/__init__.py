@@ -9,6 +9,7 @@
 
 from .errors import ProblemError, ProblemIssue, ScenarioError
 from .problem import (
+    CarriedColumn,
     Lock,
     Mentor,
     ObjectiveSettings,
@@ -25,7 +26,7 @@ from .problem import (
 )
 from .result import Placement, Result, Status
 
-__all__ = ["Lock", "Mentor", "ObjectiveSettings", "Pair", "Placement", "Policy", "Problem",
-           "ProblemError", "ProblemIssue", "Ranking", "Result", "ScenarioError",
-           "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity", "University",
-           "Workstation"]
+__all__ = ["CarriedColumn", "Lock", "Mentor", "ObjectiveSettings", "Pair", "Placement",
+           "Policy", "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result",
+           "ScenarioError", "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity",
+           "University", "Workstation"]

@@ -27,12 +27,13 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import ScenarioError, issue_line
+from ..messages import Location, Message, msg
+from .errors import ScenarioError, table_location
 from .problem import Mentor, Problem, TermCapacity, checked_problem
 
 __all__ = ["PROVENANCE", "Occupancy", "Use", "apply_occupancy", "built_in_code",
@@ -55,7 +56,7 @@ class Occupancy(BaseModel):
     mentor_id: str | None = None
 
 
-def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
+def rebuild(problem: Problem, label: str | Message, **update: Any) -> Problem:
     """A copy of ``problem`` with some fields replaced, validated like a loaded scenario.
 
     Parameters
@@ -63,7 +64,7 @@ def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
     problem
         The problem to start from.
     label
-        Prefix of every error line (what made the change), e.g. ``"occupancy.csv"``.
+        What made the change, put before every error (e.g. ``"cohort 2"``, or a message).
     **update
         :class:`~matcher.model.Problem` fields to replace.
 
@@ -74,8 +75,8 @@ def rebuild(problem: Problem, label: str, **update: Any) -> Problem:
     """
     fields = {name: getattr(problem, name) for name in Problem.model_fields}
     fields.update(update)
-    return checked_problem(fields, lambda loc, why: f"{label}: {loc} {why}",
-                           lambda issue: f"{label}: {issue_line(issue)}")
+    return checked_problem(
+        fields, lambda i: i.located(table_location(i.table, i.row, i.column)), context=label)
 
 
 PROVENANCE = ("input_sha256", "input_files", "source")
@@ -101,7 +102,7 @@ def capacity_by_term(problem: Problem) -> dict[tuple[str, str], int]:
 class Use:
     """Places used at a workstation (and maybe a mentor) in one term, with where it was said."""
 
-    where: str  # "occupancy.csv row 3", "prev/assignments.csv row 5"
+    where: Location  # occupancy.csv row 3, a sheet's row, prev/assignments.csv row 5
     workstation_id: str
     mentor_id: str | None
     term: str
@@ -119,7 +120,7 @@ def student_terms(problem: Problem) -> set[str]:
     return out
 
 
-def subtract(problem: Problem, uses: Iterable[Use], label: str,
+def subtract(problem: Problem, uses: Iterable[Use], label: str | Message,
              input_file: tuple[str, bytes] | None = None) -> Problem:
     """Reduce capacities by places already used (see the module docstring for the rules).
 
@@ -131,32 +132,36 @@ def subtract(problem: Problem, uses: Iterable[Use], label: str,
     ScenarioError
         One line per bad use, naming where it was given.
     """
-    errors: list[str] = []
+    errors: list[Message] = []
     ws_ids = {w.workstation_id for w in problem.workstations}
     mentors = {m.mentor_id: m for m in problem.mentors}
     cap = capacity_by_term(problem)
     ws_used: Counter[tuple[str, str]] = Counter()
     m_used: Counter[tuple[str, str]] = Counter()
     full: set[tuple[str, str]] = set()
+
+    def at(u: Use, column: str) -> Location:
+        return replace(u.where, field=column, header=None)
+
     for u in uses:
         ok = True
         if u.workstation_id not in ws_ids:
-            errors.append(f"{u.where}, workstation_id: unknown workstation '{u.workstation_id}' "
-                          "(not in workstations.csv); remove the row or add the workstation")
+            errors.append(msg("load.use_unknown_workstation", at=at(u, "workstation_id"),
+                              value=u.workstation_id, where="workstations.csv"))
             ok = False
         if u.term not in problem.term_index:
-            errors.append(f"{u.where}, {u.term_column}: unknown term '{u.term}' (not in "
-                          "scenario.yaml terms); use one of " + ", ".join(problem.terms))
+            errors.append(msg("load.unknown_term", at=at(u, u.term_column), value=u.term,
+                              terms=problem.terms))
             ok = False
         mentor = mentors.get(u.mentor_id) if u.mentor_id is not None else None
         if u.mentor_id is not None and mentor is None:
-            errors.append(f"{u.where}, mentor_id: unknown mentor '{u.mentor_id}' (not in "
-                          "mentors.csv); give a mentor of the workstation or leave it empty")
+            errors.append(msg("load.use_unknown_mentor", at=at(u, "mentor_id"),
+                              value=u.mentor_id, where="mentors.csv"))
             ok = False
         elif mentor is not None and mentor.workstation_id != u.workstation_id:
-            errors.append(f"{u.where}, mentor_id: mentor '{u.mentor_id}' works at "
-                          f"'{mentor.workstation_id}', not at '{u.workstation_id}'; give a "
-                          "mentor of that workstation or leave it empty")
+            errors.append(msg("load.use_mentor_elsewhere", at=at(u, "mentor_id"),
+                              mentor=mentor.mentor_id, elsewhere=mentor.workstation_id,
+                              workstation=u.workstation_id))
             ok = False
         if not ok or u.used == 0:
             continue
@@ -164,19 +169,18 @@ def subtract(problem: Problem, uses: Iterable[Use], label: str,
         ws_used[key] += u.used
         if ws_used[key] > cap[key] and key not in full:
             full.add(key)
-            errors.append(f"{u.where}, {u.used_column}: '{u.workstation_id}' holds {cap[key]} "
-                          f"place(s) in {u.term} but {ws_used[key]} are used (rows add up); "
-                          "lower the places used or raise the capacity in workstations.csv or "
-                          "workstation_terms.csv")
+            errors.append(msg("load.use_over_workstation", at=at(u, u.used_column),
+                              workstation=u.workstation_id, capacity=cap[key], term=u.term,
+                              used=ws_used[key], where="workstations.csv",
+                              terms_file="workstation_terms.csv"))
         if mentor is not None:
             mkey = (mentor.mentor_id, u.term)
             m_used[mkey] += u.used
             if m_used[mkey] > mentor.capacity and mkey not in full:
                 full.add(mkey)
-                errors.append(f"{u.where}, mentor_id: mentor '{mentor.mentor_id}' takes "
-                              f"{mentor.capacity} student(s) per term but {m_used[mkey]} are "
-                              f"used in {u.term} (rows add up); lower the places used or raise "
-                              "the mentor's capacity in mentors.csv")
+                errors.append(msg("load.use_over_mentor", at=at(u, "mentor_id"),
+                                  mentor=mentor.mentor_id, capacity=mentor.capacity,
+                                  used=m_used[mkey], term=u.term, where="mentors.csv"))
     if errors:
         raise ScenarioError(errors)
     if not ws_used:
@@ -207,12 +211,12 @@ def subtract(problem: Problem, uses: Iterable[Use], label: str,
         if "input_files" in Problem.model_fields:
             update["input_files"] = tuple(sorted(
                 (*problem.input_files, (name, hashlib.sha256(data).hexdigest()))))
-    return rebuild(problem, f"after subtracting {label}", **update)
+    return rebuild(problem, msg("load.after_subtracting", what=label), **update)
 
 
 def apply_occupancy(problem: Problem, rows: Sequence[Occupancy], *,
-                    source: str = "occupancy.csv", numbers: Sequence[int] | None = None
-                    ) -> Problem:
+                    source: str | Location = "occupancy.csv",
+                    numbers: Sequence[int] | None = None) -> Problem:
     """The problem with ``occupancy.csv`` rows subtracted from its capacities.
 
     Parameters
@@ -222,7 +226,8 @@ def apply_occupancy(problem: Problem, rows: Sequence[Occupancy], *,
     rows
         The rows, in file order (row numbers in messages are 1-based).
     source
-        The file (or sheet) name used in messages.
+        The file name used in messages, or the location of the table (a workbook's sheet:
+        ``Location(sheet=...)``), whose ``row`` is then set per row.
     numbers
         The row number to show for each row (a workbook's own row numbers); default 1, 2, ...
 
@@ -233,8 +238,10 @@ def apply_occupancy(problem: Problem, rows: Sequence[Occupancy], *,
     """
     shown = list(numbers) if numbers is not None and len(numbers) == len(rows) else list(
         range(1, len(rows) + 1))
-    return subtract(problem, (Use(f"{source} row {r}", o.workstation_id, o.mentor_id, o.term,
-                                   o.used) for r, o in zip(shown, rows, strict=True)), source)
+    base = source if isinstance(source, Location) else Location(file=source)
+    name = base.sheet or base.file or "occupancy.csv"
+    return subtract(problem, (Use(replace(base, row=r), o.workstation_id, o.mentor_id, o.term,
+                                  o.used) for r, o in zip(shown, rows, strict=True)), name)
 
 
 

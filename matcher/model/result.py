@@ -8,8 +8,32 @@ from typing import Any
 
 import pandas as pd
 
+from ..messages import Lang, Message
+
 ASSIGNMENT_COLUMNS = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
                       "end_term", "preference_rank"]
+
+Reason = str | Message
+"""Why a student is unassigned: a structured message from a solver (code ``reason.*``, worded
+in either language when shown), or plain text read back from a written ``unassigned.csv``."""
+
+
+def reason_text(reason: Reason, lang: Lang = "en") -> str:
+    """A reason as text in ``lang`` (text read from a folder stays as it was written).
+
+    Parameters
+    ----------
+    reason
+        A message or text.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The reason's sentence.
+    """
+    return reason.text(lang) if isinstance(reason, Message) else reason
 
 
 class Status(enum.StrEnum):
@@ -57,7 +81,10 @@ class Result:
     placements
         Placements sorted by student id.
     unassigned
-        ``(student_id, reason)`` pairs sorted by student id.
+        ``(student_id, reason)`` pairs sorted by student id. A solver gives each reason as a
+        :class:`~matcher.messages.Message` (``reason.*`` codes, worded in Chinese or English
+        where it is shown: :meth:`reasons`); a result read back from a folder has the text
+        written there.
     placed, rank_cost, pair_weight
         Objective levels 1–3 of this allocation.
     placed_upper_bound
@@ -80,7 +107,7 @@ class Result:
     solver: str
     status: Status
     placements: tuple[Placement, ...]
-    unassigned: tuple[tuple[str, str], ...]
+    unassigned: tuple[tuple[str, Reason], ...]
     placed: int
     rank_cost: int
     pair_weight: float
@@ -103,8 +130,38 @@ class Result:
 
     @property
     def unassigned_frame(self) -> pd.DataFrame:
-        """Unassigned students and their reasons as a DataFrame."""
-        return pd.DataFrame(list(self.unassigned), columns=["student_id", "reason"])
+        """Unassigned students and their reasons (in English) as a DataFrame."""
+        return self.unassigned_table("en")
+
+    def unassigned_table(self, lang: Lang) -> pd.DataFrame:
+        """Unassigned students and their reasons in ``lang``: the ``unassigned.csv`` columns.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` or ``"en"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``student_id`` and ``reason``.
+        """
+        return pd.DataFrame(self.reasons(lang), columns=["student_id", "reason"])
+
+    def reasons(self, lang: Lang = "en") -> list[tuple[str, str]]:
+        """``(student_id, reason)`` pairs with each reason worded in ``lang``.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` or ``"en"``.
+
+        Returns
+        -------
+        list of tuple
+            In the order of :attr:`unassigned` (by student id).
+        """
+        return [(sid, reason_text(r, lang)) for sid, r in self.unassigned]
 
     @property
     def first_choice_share(self) -> float:

@@ -792,7 +792,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     # ---- unassigned ----
     why = ["Not placed."]
     if isinstance(result, Result):
-        reason = dict(result.unassigned).get(student_id)
+        reason = dict(result.reasons("en")).get(student_id)
         if reason:
             why.append(f"Reason recorded with the result: {reason}.")
     if status == Status.INFEASIBLE:

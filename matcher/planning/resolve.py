@@ -199,7 +199,7 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
 def _moves(problem: Problem, previous: list[dict[str, str]], result: Result) -> list[Move]:
     before = {r["student_id"]: r for r in previous}
     after = {p.student_id: vars(p) for p in result.placements}
-    reason = dict(result.unassigned)
+    reason = dict(result.reasons("en"))
     current = {s.student_id for s in problem.students}
     moves: list[Move] = []
     for sid in sorted(current | set(before)):
@@ -229,12 +229,14 @@ def _moves(problem: Problem, previous: list[dict[str, str]], result: Result) -> 
 
 
 def write_resolution(res: Resolution, out: str | os.PathLike[str], *, force: bool = False,
-                     excel_bom: bool = False, inputs: Iterable[Input] = ()) -> Path:
+                     excel_bom: bool = False, inputs: Iterable[Input] = (),
+                     lang: str | None = None) -> Path:
     """Write the result folder of a re-solve atomically.
 
     Besides the usual files: ``moves.csv`` (every student's outcome and why) and ``scenario/``,
     the changed scenario that was solved (``matcher check OUT/scenario OUT`` re-checks it).
     Never written into or over ``inputs`` (the scenario, the earlier result, the changes file).
+    ``lang`` is the language of the outputs for people (see :func:`matcher.write_result`).
     """
 
     def write_moves(_result: Result, _problem: Problem | None, folder: Path) -> None:
@@ -248,4 +250,5 @@ def write_resolution(res: Resolution, out: str | os.PathLike[str], *, force: boo
                        description=res.variant.description)
 
     return write_result(res.result, out, force=force, excel_bom=excel_bom,
-                        problem=res.problem, writers=[write_moves], inputs=inputs)
+                        problem=res.problem, writers=[write_moves], inputs=inputs,
+                        lang=lang)

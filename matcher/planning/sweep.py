@@ -183,7 +183,7 @@ def spec_for(params: Sequence[tuple[str, Any]], seed: int = 0) -> VariantSpec:
         return check_variant(doc, where, Path.cwd())
     except ScenarioError as e:  # the variant file's key is the sweep's parameter here
         raise ScenarioError([m.replace(f"{where}, scale_capacity:", f"{where}, capacity_scale:")
-                             if isinstance(m, str) else m for m in e.entries]) from None
+                             if isinstance(m, str) else m for m in e.items]) from None
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ def check_grid(vary: Sequence[tuple[str, Sequence[Any]]], seed: int = 0) -> None
         try:
             spec_for(params, seed)
         except ScenarioError as e:
-            errors += [m for m in e.entries if m not in errors]
+            errors += [m for m in e.items if m not in errors]
     if errors:
         raise ScenarioError(errors)
 

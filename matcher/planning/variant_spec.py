@@ -388,7 +388,7 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
                 cell = str(v).strip()
             value, why = parse_cell(col, cell)
             if why is not None:
-                bad(f"{where}.{col.name}", why)
+                bad(f"{where}.{col.name}", why.text("en"))
                 ok = False
             elif value is not NO_VALUE:
                 values[col.name] = value

@@ -160,9 +160,10 @@ _KEYS = ("workstation_id", "mentor_id", "supervisor_id", "start_term", "end_term
 
 
 # ---- the files against the manifest ----------------------------------------------------------
-def _as_written(rerun: Result, name: str, excel_bom: bool) -> str | None:
+def _as_written(rerun: Result, name: str, excel_bom: bool, lang: Lang) -> str | None:
     """The text the re-run writes for a table of the folder (None for other files)."""
-    frame = {ASSIGNMENTS: rerun.assignments, UNASSIGNED: rerun.unassigned_frame}.get(name)
+    frame = {ASSIGNMENTS: rerun.assignments,
+             UNASSIGNED: rerun.unassigned_table(lang)}.get(name)
     if frame is None:
         return None
     text = escape_frame(frame).to_csv(index=False, lineterminator="\n")
@@ -215,7 +216,9 @@ def _check_files(folder: Path, doc: dict[str, Any], rerun: Result,
                  reproducible: bool) -> list[Message]:
     """Every file of the folder against the manifest's hashes; differences named."""
     outputs: dict[str, str] = doc["outputs"]
-    excel_bom = bool((doc.get("write_options") or {}).get("excel_bom"))
+    options = doc.get("write_options") or {}
+    excel_bom = bool(options.get("excel_bom"))
+    lang: Lang = "zh" if options.get("lang") == "zh" else "en"
     found: list[Message] = []
     for name in sorted(outputs):
         path = folder / name
@@ -224,7 +227,7 @@ def _check_files(folder: Path, doc: dict[str, Any], rerun: Result,
             continue
         if file_sha256(path) == outputs[name]:
             continue
-        expected = _as_written(rerun, name, excel_bom) if reproducible else None
+        expected = _as_written(rerun, name, excel_bom, lang) if reproducible else None
         rows = _changed_rows(path, expected) if expected is not None else []
         fields = _changed_fields(path, rerun) if name == SUMMARY and reproducible else None
         if rows:

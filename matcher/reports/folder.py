@@ -9,26 +9,62 @@ the temporary folder, :func:`~matcher.reports.xlsx.write_results_xlsx`,
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from ..formats.output import Input
 from ..formats.resultdir import ResultWriter, write_result_files
+from ..messages import Lang, choose_lang
 from ..model import Problem, Result
 from .html import write_report_into
 from .manifest import write_manifest
 from .xlsx import write_results_xlsx
 
-__all__ = ["RESULT_WRITERS", "write_result"]
+__all__ = ["RESULT_WRITERS", "LangWriter", "output_lang", "write_result"]
 
-RESULT_WRITERS: tuple[ResultWriter, ...] = (write_results_xlsx, write_report_into)
+class LangWriter(Protocol):
+    """A :data:`~matcher.formats.resultdir.ResultWriter` that also takes the language."""
+
+    def __call__(self, result: Result, problem: Problem | None, folder: Path, *,
+                 lang: Lang = "en") -> object: ...
+
+
+RESULT_WRITERS: tuple[LangWriter, ...] = (write_results_xlsx, write_report_into)
 """The extra files every result folder gets (``results.xlsx``, ``report.html``), in order."""
+
+
+def output_lang(lang: str | None, problem: Problem | None) -> Lang:
+    """The language a library call writes in: ``lang`` if given, else the scenario's.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"``, ``"en"`` (or a tag such as ``zh-CN``), or None.
+    problem
+        The problem; its :attr:`~matcher.model.Problem.language` decides when ``lang`` is
+        None.
+
+    Returns
+    -------
+    Lang
+        English when neither says: a library call does not depend on the machine's locale
+        (the command line does, see :func:`matcher.messages.choose_lang`).
+
+    Raises
+    ------
+    ValueError
+        For a language the catalogue does not have.
+    """
+    return choose_lang(lang, problem.language if problem is not None else None, environ={})
 
 
 def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool = False,
                  excel_bom: bool = False, problem: Problem | None = None,
-                 writers: Sequence[ResultWriter] = (), inputs: Iterable[Input] = ()) -> Path:
+                 writers: Sequence[ResultWriter] = (), inputs: Iterable[Input] = (),
+                 lang: str | None = None) -> Path:
     """Write a result folder atomically.
 
     The folder holds ``assignments.csv``, ``unassigned.csv``, ``summary.json``, the files of
@@ -58,6 +94,12 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
         More inputs the folder may not be, hold or lie inside, as ``(path, role)`` pairs
         (:data:`matcher.formats.output.Input`), besides the problem's scenario and
         ``--previous`` result, which are always protected.
+    lang
+        The language of the outputs for people (the reasons of ``unassigned.csv``,
+        ``results.xlsx``, ``report.html``): ``"zh"`` or ``"en"``; by default the scenario's
+        (:attr:`Problem.language <matcher.model.Problem.language>`), else English. Column names
+        of the CSVs and the keys of ``summary.json`` stay English; the manifest records the
+        language.
 
     Returns
     -------
@@ -75,9 +117,13 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
         it cannot be written there (:func:`matcher.formats.output.check_output`).
     """
 
-    def manifest(result: Result, problem: Problem | None, folder: Path) -> None:
-        write_manifest(result, problem, folder, excel_bom=excel_bom)
+    chosen = output_lang(lang, problem)
 
+    def manifest(result: Result, problem: Problem | None, folder: Path) -> None:
+        write_manifest(result, problem, folder, excel_bom=excel_bom, lang=chosen)
+
+    own: tuple[ResultWriter, ...] = tuple(functools.partial(w, lang=chosen)
+                                          for w in RESULT_WRITERS)
     return write_result_files(result, out_dir, force=force, excel_bom=excel_bom,
-                              problem=problem,
-                              writers=(*RESULT_WRITERS, *writers, manifest), inputs=inputs)
+                              problem=problem, writers=(*own, *writers, manifest), lang=chosen,
+                              inputs=inputs)

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..check import check
 from ..formats.escape import escape_html
 from ..formats.interrupt import finish_first
+from ..messages import Lang
 from ..model import Problem, Result, ScenarioError, Status
 from ..model.capacity import capacity_by_term, student_terms
 
@@ -381,10 +382,10 @@ def _city_table(problem: Problem, result: Result) -> str:
             f"student may be placed in ({_e(', '.join(practice))}).</p>")
 
 
-def _unassigned_table(problem: Problem, result: Result) -> str:
+def _unassigned_table(problem: Problem, result: Result, lang: Lang) -> str:
     students = {s.student_id: s for s in problem.students}
     placed = {p.student_id for p in result.placements}
-    reasons = dict(result.unassigned)
+    reasons = dict(result.reasons(lang))
     missing = sorted(set(students) - placed)
     if not missing:
         return ("<h2 id=\"unassigned\">Unassigned students</h2>"
@@ -407,7 +408,7 @@ def _unassigned_table(problem: Problem, result: Result) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def render_report(problem: Problem, result: Result) -> str:
+def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
     """The report as one HTML document (see the module docstring).
 
     Parameters
@@ -416,6 +417,8 @@ def render_report(problem: Problem, result: Result) -> str:
         The scenario the result is for.
     result
         A solver's result, or one read back with :func:`matcher.read_result`.
+    lang
+        The page's language, ``"zh"`` or ``"en"``.
 
     Returns
     -------
@@ -454,7 +457,7 @@ def render_report(problem: Problem, result: Result) -> str:
         "window are greyed in the header.</p>",
         _legend(),
         f'<div class="heat">{_heat_map(problem, result)}</div>',
-        _unassigned_table(problem, result),
+        _unassigned_table(problem, result, lang),
         f"<footer>Scenario <code>{_e(problem.name)}</code>, input "
         f"<code>{_e((result.input_sha256 or problem.input_sha256)[:16]) or '–'}</code>. "
         "Written by matcher; self-contained: no network is needed to view or print it."
@@ -479,17 +482,19 @@ def is_html_file(path: Path) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
-def write_report_into(result: Result, problem: Problem | None, folder: Path) -> None:
+def write_report_into(result: Result, problem: Problem | None, folder: Path, *,
+                      lang: Lang = "en") -> None:
     """The result-folder writer of ``report.html`` (see :func:`matcher.write_result`).
 
     Without the problem there is nothing to report against, so nothing is written; regenerate
     the report later with ``matcher report SCENARIO RESULT_DIR``.
     """
     if problem is not None:
-        write_report(problem, result, Path(folder) / REPORT_FILE)
+        write_report(problem, result, Path(folder) / REPORT_FILE, lang=lang)
 
 
-def write_report(problem: Problem, result: Result, path: str | os.PathLike[str]) -> Path:
+def write_report(problem: Problem, result: Result, path: str | os.PathLike[str], *,
+                 lang: Lang = "en") -> Path:
     """Write ``report.html`` atomically (a temporary file renamed into place).
 
     Parameters
@@ -500,6 +505,8 @@ def write_report(problem: Problem, result: Result, path: str | os.PathLike[str])
         The result to report on.
     path
         The file to write (replaced if it exists).
+    lang
+        The page's language, ``"zh"`` or ``"en"``.
 
     Returns
     -------
@@ -507,7 +514,7 @@ def write_report(problem: Problem, result: Result, path: str | os.PathLike[str])
         The file written.
     """
     target = Path(path)
-    text = render_report(problem, result)
+    text = render_report(problem, result, lang)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:

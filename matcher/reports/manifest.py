@@ -23,7 +23,7 @@ Every result folder written by :func:`matcher.write_result` ends with ``manifest
 ``outputs``
     SHA-256 of every other file of the folder, as written.
 ``write_options``
-    ``excel_bom``.
+    ``excel_bom``, and ``lang``: the language of the outputs for people (``zh`` or ``en``).
 
 :func:`matcher.planning.verify.verify_result` re-runs a result from its manifest.
 """
@@ -88,7 +88,7 @@ def stopped_by_time_limit(result: Result) -> bool:
 
 
 def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
-                   excel_bom: bool = False) -> dict[str, Any]:
+                   excel_bom: bool = False, lang: str = "en") -> dict[str, Any]:
     """The manifest of a result folder whose other files are already in ``folder``.
 
     Parameters
@@ -102,6 +102,8 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
         so it must be the result folder or a sibling of it (the temporary folder).
     excel_bom
         The write option used for the CSVs.
+    lang
+        The language the outputs for people were written in (``"zh"`` or ``"en"``).
     """
     source = problem.source if problem is not None else ""
     relative = None
@@ -158,14 +160,14 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
         ],
         "outputs": {p.name: file_sha256(p) for p in sorted(folder.iterdir())
                     if p.is_file() and p.name != MANIFEST},
-        "write_options": {"excel_bom": excel_bom},
+        "write_options": {"excel_bom": excel_bom, "lang": lang},
     }
 
 
 def write_manifest(result: Result, problem: Problem | None, folder: Path, *,
-                   excel_bom: bool = False) -> None:
+                   excel_bom: bool = False, lang: str = "en") -> None:
     """Write ``manifest.json`` into ``folder`` (last: it hashes the files already there)."""
-    doc = build_manifest(result, problem, folder, excel_bom=excel_bom)
+    doc = build_manifest(result, problem, folder, excel_bom=excel_bom, lang=lang)
     (folder / MANIFEST).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..formats.escape import escape_cell
+from ..messages import Lang
 
 if TYPE_CHECKING:
     from ..model import Placement, Problem, Result
@@ -93,7 +94,8 @@ def _width(value: Any) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
-def write_results_xlsx(result: Result, problem: Problem | None, folder: Path) -> None:
+def write_results_xlsx(result: Result, problem: Problem | None, folder: Path, *,
+                       lang: Lang = "en") -> None:
     """Write ``results.xlsx`` into a (temporary) result folder.
 
     Sheets: ``assignments`` (the CSV's columns, with university, discipline and city when the
@@ -114,7 +116,7 @@ def write_results_xlsx(result: Result, problem: Problem | None, folder: Path) ->
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    for title, header, rows in results_sheets(result, problem):
+    for title, header, rows in results_sheets(result, problem, lang):
         _add_sheet(book, title, header, rows)
     save_workbook(book, folder / "results.xlsx")
 
@@ -122,7 +124,7 @@ def write_results_xlsx(result: Result, problem: Problem | None, folder: Path) ->
 Sheet = tuple[str, list[str], list[list[Any]]]
 
 
-def results_sheets(result: Result, problem: Problem | None) -> list[Sheet]:
+def results_sheets(result: Result, problem: Problem | None, lang: Lang = "en") -> list[Sheet]:
     """The content of ``results.xlsx``: ``(title, header, rows)`` per sheet, in order."""
     students = {s.student_id: s for s in problem.students} if problem else {}
     stations = {w.workstation_id: w for w in problem.workstations} if problem else {}
@@ -153,7 +155,7 @@ def results_sheets(result: Result, problem: Problem | None) -> list[Sheet]:
     unassigned = [[sid, *([*who(sid), ";".join(students[sid].preferences)]
                           if problem and sid in students else
                           ([None, None, None] if problem else [])), reason]
-                  for sid, reason in result.unassigned]
+                  for sid, reason in result.reasons(lang)]
     by_station = sorted(
         ([p.workstation_id, _city(stations, p.workstation_id), t, p.student_id,
           *who(p.student_id), p.mentor_id, p.supervisor_id]

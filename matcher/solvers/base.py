@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..encoding import PAIR_SCALE, Encoded
-from ..model.result import Placement, Result, Status
+from ..model.result import Placement, Reason, Result, Status
 from .reasons import unassigned_reasons
 
 Choice = tuple[int, int, int, int]
@@ -95,7 +95,7 @@ def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Ch
             start_term=enc.terms[k], end_term=enc.terms[k + enc.st_block[i] - 1],
             preference_rank=r))
     if status == Status.INFEASIBLE:
-        unassigned: list[tuple[str, str]] = []
+        unassigned: list[tuple[str, Reason]] = []
     else:
         reasons = unassigned_reasons(enc, chosen)
         unassigned = [(enc.student_ids[i], reasons[i]) for i in sorted(reasons)]

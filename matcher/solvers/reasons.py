@@ -4,63 +4,87 @@ Each reason names what blocks the student and what a graduate-office clerk can c
 rules that exclude the student whatever the others do (discipline, partnership, window, closed
 terms, no supervisor); then, if the student had options, what fills each of them in the final
 allocation (full workstation terms, fully booked mentors, full supervisors).
+
+A reason is a structured :class:`~matcher.messages.Message` (code ``reason.*``, values such as
+the discipline and the workstations), stored in :attr:`matcher.model.Result.unassigned` and
+worded in Chinese or English only where it is shown (``unassigned.csv``, ``results.xlsx``,
+``report.html``, ``explain``). :data:`REASON_CODES` lists every code a reason can have.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from ..encoding import Encoded
+from ..messages import Message, msg
 
 _SHOW = 4  # how many workstations a reason names before summarising
 
+REASON_CODES: tuple[str, ...] = (
+    "reason.supervisor_no_capacity", "reason.no_supervisor", "reason.no_workstation",
+    "reason.partners_only", "reason.no_mentor", "reason.window_closed",
+    "reason.prefs_only_no_choices", "reason.prefs_only_none_fit", "reason.lock",
+    "reason.supervisor_full", "reason.supervisors_full", "reason.had_room", "reason.full",
+    "reason.full_and_mentors", "reason.mentors_booked")
+"""Every code an unassigned student's reason can have (the catalogue words each in zh and en)."""
 
-def _names(items: list[str]) -> str:
-    if len(items) <= _SHOW:
-        return ", ".join(items)
-    return ", ".join(items[:_SHOW]) + f" and {len(items) - _SHOW} more"
+
+def _names(items: Sequence[str | Message], total: int | None = None
+           ) -> list[str | Message] | Message:
+    """The first few of ``total`` items (default: all given) as a list value, with "and N more"
+    when there are more."""
+    total = len(items) if total is None else total
+    if total <= _SHOW:
+        return list(items)
+    return msg("reason.and_more", names=list(items[:_SHOW]), more=total - _SHOW)
 
 
-def _static_reason(enc: Encoded, i: int) -> str | None:
+def _table(enc: Encoded, name: str) -> str | Message:
+    """Where the clerk edits a table: the CSV file of a folder, the sheet of a workbook."""
+    if enc.problem.source.lower().endswith((".xlsx", ".xlsm")):
+        return msg("reason.sheet_supervisors") if name == "supervisors" \
+            else msg("reason.sheet_locks")
+    return f"{name}.csv"
+
+
+def _static_reason(enc: Encoded, i: int) -> Message | None:
     """A reason that holds whatever the other students get, or None."""
     u, d, n, first, last = enc.profile(i)
     uid, did = enc.university_ids[u], enc.disciplines[d]
     if enc.st_sup[i] >= 0 and enc.s_cap[enc.st_sup[i]] <= 0:
-        return (f"given supervisor {enc.supervisor_ids[enc.st_sup[i]]} has capacity 0; raise "
-                "the capacity or leave supervisor_id empty")
+        return msg("reason.supervisor_no_capacity", severity="note",
+                   supervisor=enc.supervisor_ids[enc.st_sup[i]])
     if not enc.supervisors_for(i):
-        return (f"no campus supervisor at {uid} takes discipline {did}; add one in "
-                "supervisors.csv")
+        return msg("reason.no_supervisor", severity="note", university=uid, discipline=did,
+                   table=_table(enc, "supervisors"))
     n_ws = len(enc.workstation_ids)
     taking = [w for w in range(n_ws) if d in enc.ws_disc[w]]
     if not taking:
-        return f"no workstation takes discipline {did}; add {did} to a workstation's disciplines"
+        return msg("reason.no_workstation", severity="note", discipline=did)
     partner_ok = [w for w in taking if u in (enc.ws_partners[w] or {u})]
     if not partner_ok:
-        return (f"the {len(taking)} workstation(s) taking {did} only take partner universities "
-                f"other than {uid}; add {uid} as a partner of one of them")
+        return msg("reason.partners_only", severity="note", count=len(taking), discipline=did,
+                   university=uid)
     with_mentor = [w for w in partner_ok if enc.mentors_for(w, d)]
     if not with_mentor:
-        return (f"no enterprise mentor for {did} at the workstations open to {uid} "
-                f"({_names([enc.workstation_ids[w] for w in partner_ok])}); add a mentor")
+        return msg("reason.no_mentor", severity="note", discipline=did, university=uid,
+                   workstations=_names([enc.workstation_ids[w] for w in partner_ok]))
     if not enc.profile_options(enc.profile(i)):
-        return (f"every workstation open to {uid} for {did} is closed in some term of each "
-                f"{n}-term block inside the window {enc.terms[first]}..{enc.terms[last]}; "
-                "widen the window or reopen a term")
+        return msg("reason.window_closed", severity="note", university=uid, discipline=did, n=n,
+                   first=enc.terms[first], last=enc.terms[last])
     if not enc.options(i):
         if enc.preferences_only:
             if not enc.st_prefs[i]:
-                return ("preferences_only is on and the student listed no workstation; "
-                        "collect the student's choices")
-            return ("preferences_only is on and none of the student's choices takes "
-                    f"{did} from {uid} with an open {n}-term block in the window; add a "
-                    "fitting choice")
-        return "the student's lock cannot be honoured; check locks.csv"
+                return msg("reason.prefs_only_no_choices", severity="note")
+            return msg("reason.prefs_only_none_fit", severity="note", discipline=did,
+                       university=uid, n=n)
+        return msg("reason.lock", severity="note", table=_table(enc, "locks"))
     return None
 
 
-def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]]) -> dict[int,
-                                                                                            str]:
+def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]]
+                       ) -> dict[int, Message]:
     """Reason for every student not in ``chosen``.
 
     Parameters
@@ -73,7 +97,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
     Returns
     -------
     dict
-        Student index -> one-line reason.
+        Student index -> the reason (a message with a ``reason.*`` code).
     """
     ws_load = [[0] * enc.n_terms for _ in enc.workstation_ids]
     m_load = [[0] * enc.n_terms for _ in enc.mentor_ids]
@@ -84,9 +108,9 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
             m_load[m][t] += 1
         s_load[s] += 1
 
-    out: dict[int, str] = {}
+    out: dict[int, Message] = {}
     # The static reason depends only on these, so it is computed once per key (100,000 students).
-    static_of: dict[tuple[object, ...], str | None] = {}
+    static_of: dict[tuple[object, ...], Message | None] = {}
     for i in range(enc.n_students):
         if i in chosen:
             continue
@@ -103,12 +127,13 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
         if all(s_load[s] >= enc.s_cap[s] for s in sups):
             if enc.st_sup[i] >= 0:
                 s = sups[0]
-                out[i] = (f"given supervisor {enc.supervisor_ids[s]} is full ({s_load[s]} of "
-                          f"{enc.s_cap[s]} students); raise the capacity or choose another")
+                out[i] = msg("reason.supervisor_full", severity="note",
+                             supervisor=enc.supervisor_ids[s], load=s_load[s],
+                             capacity=enc.s_cap[s])
             else:
-                out[i] = (f"all {len(sups)} campus supervisor(s) for {enc.disciplines[d]} at "
-                          f"{enc.university_ids[enc.st_univ[i]]} are full; raise a capacity "
-                          "or add a supervisor")
+                out[i] = msg("reason.supervisors_full", severity="note", count=len(sups),
+                             discipline=enc.disciplines[d],
+                             university=enc.university_ids[enc.st_univ[i]])
             continue
         full_terms: dict[int, set[int]] = defaultdict(set)
         mentors_full: set[int] = set()
@@ -127,21 +152,21 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
             break  # one option with room is the reason: no need to look further
         if free:
             w, k = free[0]
-            out[i] = (f"not placed although {enc.workstation_ids[w]} had room from "
-                      f"{enc.terms[k]} (this result is not proven optimal); re-run with a "
-                      "longer time limit or the cpsat solver")
+            out[i] = msg("reason.had_room", severity="note", workstation=enc.workstation_ids[w],
+                         term=enc.terms[k])
             continue
-        parts = []
         listed = set(enc.st_prefs[i])
         ws_sorted = sorted(full_terms, key=lambda w: (w not in listed, enc.cost(i, w), w))
-        if ws_sorted:
-            named = [enc.workstation_ids[w] + " ("
-                     + ", ".join(enc.terms[t] for t in sorted(full_terms[w])) + ")"
-                     for w in ws_sorted]
-            lead = "every fitting workstation is" if not mentors_full else "workstations"
-            parts.append(f"{lead} full in the needed terms: {_names(named)}")
-        if mentors_full:
-            parts.append(f"mentors for {enc.disciplines[d]} are fully booked at "
-                         f"{_names([enc.workstation_ids[w] for w in sorted(mentors_full)])}")
-        out[i] = "; ".join(parts) + "; add places or mentors there, or widen the window"
+        named = _names([msg("reason.ws_terms", workstation=enc.workstation_ids[w],
+                            terms=[enc.terms[t] for t in sorted(full_terms[w])])
+                        for w in ws_sorted[:_SHOW]], len(ws_sorted))
+        booked = _names([enc.workstation_ids[w] for w in sorted(mentors_full)])
+        if not mentors_full:
+            out[i] = msg("reason.full", severity="note", workstations=named)
+        elif ws_sorted:
+            out[i] = msg("reason.full_and_mentors", severity="note", workstations=named,
+                         discipline=enc.disciplines[d], booked=booked)
+        else:
+            out[i] = msg("reason.mentors_booked", severity="note",
+                         discipline=enc.disciplines[d], booked=booked)
     return out

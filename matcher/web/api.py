@@ -81,7 +81,10 @@ async def create_run(
         if not checked.ok:
             return JSONResponse({"messages": _validation_dicts(checked, lang)},
                                 status_code=422)
-        run_id = await run_in_threadpool(service.start, staged.token, options)
+        # the files' language: the one asked for, else the scenario's (as matcher solve)
+        asked = request.query_params.get("lang") or request.headers.get("accept-language")
+        run_id = await run_in_threadpool(service.start, staged.token, options,
+                                         lang if asked else None)
     except UserError as e:
         return error_response(e, lang)
     return JSONResponse({"id": run_id, "status": "queued",

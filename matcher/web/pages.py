@@ -57,6 +57,12 @@ async def home() -> Response:
     return _see("/new")
 
 
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """No icon (a browser asks for one on every page)."""
+    return Response(status_code=204)
+
+
 @router.get("/lang/{code}")
 async def switch_language(code: str, next: str = "/new") -> Response:
     """Remember the language chosen (a cookie for a year) and go back to the page."""
@@ -119,7 +125,7 @@ async def start(request: Request, token: Annotated[str, Form()] = "",
         return _error_page(request, e)
     try:
         options = RunOptions.parse(solver, time_limit_s, seed)
-        run_id = await run_in_threadpool(service.start, token, options)
+        run_id = await run_in_threadpool(service.start, token, options, lang_of(request))
     except UserError as e:
         return _new_page(request, findings=_rows(list(e.messages), lang_of(request)),
                          token=token, summary=doc.get("summary") or {},

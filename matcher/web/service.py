@@ -187,8 +187,9 @@ class Service:
             raise UserError([msg("web.upload_gone", at=Location(file="upload"))], 404)
         return doc
 
-    def start(self, token: str, options: RunOptions) -> str:
-        """Turn a valid staged upload into a queued run; its id."""
+    def start(self, token: str, options: RunOptions, lang: Lang | None = None) -> str:
+        """Turn a valid staged upload into a queued run; its id. ``lang``: the language of the
+        result's files for people (None: the scenario's, as ``matcher solve`` decides)."""
         doc = self.staged(token)
         run_id = new_run_id()
         paths = self.history.paths(run_id)
@@ -198,7 +199,7 @@ class Service:
         scenario = f"input/{doc['scenario']}"
         write_json(paths.folder / "job.json", {
             "scenario": scenario, "solver": options.solver,
-            "time_limit_s": options.time_limit_s, "seed": options.seed})
+            "time_limit_s": options.time_limit_s, "seed": options.seed, "lang": lang})
         self.history.save({
             "id": run_id, "created": now_utc(), "scenario_name": summary.get("name"),
             "input_name": doc.get("original_name"), "input_sha256": summary.get("input_sha256"),

@@ -142,7 +142,7 @@ def run_solve(folder: Path, job: dict[str, Any], channel: Channel) -> int:
                        seed=job.get("seed"), workers=job.get("workers"), **options)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the result is complete or absent
     channel.send("stage", stage="writing")
-    write_result(result, folder / "result", problem=problem)
+    write_result(result, folder / "result", problem=problem, lang=job.get("lang"))
     channel.send("done", summary=result.summary())
     return 0
 

@@ -70,11 +70,14 @@ def _csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 # ---- validate -------------------------------------------------------------------------------
 def test_validate_ok() -> None:
-    """validate on tiny exits 0 and says what it read."""
+    """validate on tiny exits 0 and says what it read; tiny's suspicious data (a discipline
+    no workstation takes, fewer supervisor places than students at HEU: why S6 stays
+    unassigned) are warnings on stderr, which do not change the exit code."""
     r = _run("validate", TINY)
     assert r.exit_code == 0, r.output
     assert "tiny: valid" in r.stdout and "6 students" in r.stdout
-    assert r.stderr == ""
+    assert all(line.startswith("warning: ") for line in r.stderr.splitlines())
+    assert "no workstation takes discipline '0856'" in r.stderr
 
 
 def test_validate_bad(bad: Path) -> None:
@@ -136,7 +139,7 @@ def test_solve_prints_when_the_optimum_was_proven(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     proven = summary["stats"]["proven_seconds"]
     assert 0 < proven <= summary["wall_seconds"]
-    assert f"levels 1-2 proven at {proven:.2f} s" in r.output.splitlines()[0]
+    assert f"levels 1-2 proven at {proven:.2f} s" in r.stdout.splitlines()[0]
 
 
 def test_solve_writes_contract(solved: Path) -> None:

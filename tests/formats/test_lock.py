@@ -50,7 +50,7 @@ def test_a_live_holder_is_named(tmp_path: Path) -> None:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
         with pytest.raises(OutputBusy) as info, claim(target):
             pass
-        assert info.value.entries[0].code == "lock.held"  # type: ignore[union-attr]
+        assert info.value.items[0].code == "lock.held"  # type: ignore[union-attr]
         assert f"process {proc.pid} " in str(info.value)
         with pytest.raises(OutputBusy):
             atomic_folder(target, False, lambda tmp: None, kind="comparison")

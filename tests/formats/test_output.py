@@ -25,7 +25,7 @@ from matcher.formats.resultdir import atomic_folder
 
 
 def _codes(error: OutputError) -> list[str]:
-    return [m.code for m in error.entries if not isinstance(m, str)]
+    return [m.code for m in error.items if not isinstance(m, str)]
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_duplicate_supervisor_resolves_to_first_row(scen: Path) -> None:
     ("mentors.csv", "W3-M1,W3", "W3-M1,W7",
      "mentors.csv row 4, workstation_id: unknown workstation 'W7' (not in workstations.csv)"),
     ("workstation_terms.csv", "W2,2027-spring", "W2,2029-spring",
-     "workstation_terms.csv row 1, term: unknown term '2029-spring' (not in terms)"),
+     "workstation_terms.csv row 1, term: unknown term '2029-spring' (not in terms: "
+     "2025-autumn, 2026-spring, 2026-autumn, 2027-spring)"),
     ("pairs.csv", "HEU-S2,W2-M2", "HEU-S2,W2-M9",
      "pairs.csv row 1, mentor_id: unknown mentor 'W2-M9' (not in mentors.csv)"),
 ])
@@ -151,8 +152,8 @@ def test_unknown_term_in_window_start(scen: Path) -> None:
     """A student's window_start that is not a scenario term is reported."""
     _add_student_columns(scen, "window_start", {"S4": "2029-autumn"})
     assert _errors(scen) == [
-        "students.csv row 4, window_start: unknown term '2029-autumn' (not in scenario.yaml "
-        "terms)"]
+        "students.csv row 4, window_start: unknown term '2029-autumn' (not in terms: "
+        "2025-autumn, 2026-spring, 2026-autumn, 2027-spring)"]
 
 
 def test_given_supervisor_of_another_university(scen: Path) -> None:
@@ -370,7 +371,8 @@ def test_policy_window_unknown_term(scen: Path) -> None:
     _edit(scen, "scenario.yaml", "window: [2026-autumn, 2027-spring]",
           "window: [2026-autumn, 2029-spring]")
     assert _errors(scen) == [
-        "scenario.yaml, policy.window: unknown term '2029-spring' (not in terms)"]
+        "scenario.yaml, policy.window: unknown term '2029-spring' (not in terms: "
+        "2025-autumn, 2026-spring, 2026-autumn, 2027-spring)"]
 
 
 # ---- locks ----------------------------------------------------------------------------------

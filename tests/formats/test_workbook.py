@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny"
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"
 DEMO_XLSX = ROOT / "scenarios" / "heilongjiang-demo-xlsx" / "scenario.xlsx"
-PROVENANCE = {"input_files", "input_sha256", "source"}
+PROVENANCE = {"input_files", "input_sha256", "source", "language"}
 
 
 def _make_xlsx() -> Any:
@@ -99,17 +99,18 @@ def test_tiny_workbook_file_and_folder(book: Path) -> None:
 
 
 def test_sheet_row_in_cross_table_message(book: Path) -> None:
-    """A cross-table error names the workbook, the sheet and Excel's row number."""
+    """A cross-table error names the sheet, Excel's row number, the column letter and the
+    header as typed, and the sheet (not the CSV file) that should hold the id."""
     _edit(book, "students", "E5", "W2;W9")  # S4, data row 4, is Excel row 5
-    assert _errors(book) == ["tiny.xlsx sheet students row 5, preferences: unknown workstation "
+    assert _errors(book) == ["sheet students, row 5, column E (志愿): unknown workstation "
                              "'W9' (not in sheet workstations)"]
 
 
 def test_sheet_row_in_cell_message(book: Path) -> None:
     """A bad cell names the sheet, Excel's row and the column, with the value as typed."""
     _edit(book, "students", "D4", "abc")
-    assert _errors(book) == ["tiny.xlsx sheet students row 4, work_experience_years: 'abc' is "
-                             "not a number; give a plain number"]
+    assert _errors(book) == ["sheet students, row 4, column D (工作年限): 'abc' is not a "
+                             "number; give a plain number"]
 
 
 def test_rows_are_excel_rows_after_blank_and_title_rows(book: Path) -> None:
@@ -120,7 +121,7 @@ def test_rows_are_excel_rows_after_blank_and_title_rows(book: Path) -> None:
     ws.insert_rows(5)  # a blank row inside the data
     wb.save(book)
     _edit(book, "mentors", "B7", "W7")  # W2-M2 (was Excel row 4)
-    assert _errors(book) == ["tiny.xlsx sheet mentors row 7, workstation_id: unknown "
+    assert _errors(book) == ["sheet mentors, row 7, column B (工作站编号): unknown "
                              "workstation 'W7' (not in sheet workstations)"]
 
 
@@ -136,16 +137,17 @@ def test_notes_beside_the_table_and_other_sheets_ignored(book: Path) -> None:
 def test_formula_cell_is_an_error(book: Path) -> None:
     """A formula is not evaluated: the cell is named and the table is not used."""
     _edit(book, "mentors", "D3", "=1+1")
-    assert _errors(book) == ["tiny.xlsx sheet mentors cell D3: holds a formula (=1+1); formulas "
-                             "are not evaluated: replace it with its value (copy, then Paste "
-                             "Special > Values)"]
+    assert _errors(book) == ["sheet mentors, row 3, column D (容量): holds a formula (=1+1); "
+                             "formulas are not evaluated: replace it with its value (copy, then "
+                             "Paste Special > Values)"]
 
 
 def test_error_value_cell_is_an_error(book: Path) -> None:
     """An Excel error value (#N/A) is named with its cell."""
     _edit(book, "students", "B2", "#N/A")
-    assert _errors(book) == ["tiny.xlsx sheet students cell B2: holds the Excel error #N/A; "
-                             "correct the cell or type the value (formulas are not evaluated)"]
+    assert _errors(book) == ["sheet students, row 2, column B (高校): holds the Excel error "
+                             "#N/A; correct the cell or type the value (formulas are not "
+                             "evaluated)"]
 
 
 def test_zero_padded_number_keeps_leading_zeros(book: Path) -> None:
@@ -166,7 +168,7 @@ def test_chinese_sheet_names(book: Path) -> None:
     wb.save(book)
     assert _same(load_scenario(book), load_scenario(TINY))
     _edit(book, "学生", "E5", "W9")
-    assert _errors(book)[0].startswith("tiny.xlsx sheet 学生 row 5, preferences: unknown "
+    assert _errors(book)[0].startswith("sheet 学生, row 5, column E (志愿): unknown "
                                        "workstation 'W9'")
 
 
@@ -186,8 +188,8 @@ def test_empty_sheet(book: Path) -> None:
     del wb["mentors"]
     wb.create_sheet("mentors")
     wb.save(book)
-    assert _errors(book) == ["tiny.xlsx sheet mentors: the sheet is empty; it needs a header "
-                             "row and data rows"]
+    assert _errors(book) == ["sheet mentors: the sheet is empty; it needs a header row and "
+                             "data rows"]
 
 
 # ---- the scenario sheet ---------------------------------------------------------------------
@@ -200,8 +202,9 @@ def test_scenario_sheet_unknown_term_names_row(book: Path) -> None:
     """A policy.window naming an unknown term points at the row of policy.window."""
     row = _setting_row(book, "policy.window")
     _edit(book, "scenario", f"B{row}", "2026-autumn; 2029-spring")
-    assert _errors(book) == [f"tiny.xlsx sheet scenario row {row}, policy.window: unknown term "
-                             "'2029-spring' (not in terms)"]
+    assert _errors(book) == [f"sheet scenario, row {row}, column B (policy.window): unknown "
+                             "term '2029-spring' (not in terms: 2025-autumn, 2026-spring, "
+                             "2026-autumn, 2027-spring)"]
 
 
 def test_scenario_sheet_unknown_key_and_setting(book: Path) -> None:
@@ -213,8 +216,8 @@ def test_scenario_sheet_unknown_key_and_setting(book: Path) -> None:
     last = wb["scenario"].max_row
     wb.save(book)
     assert sorted(_errors(book)) == sorted([
-        f"tiny.xlsx sheet scenario row {row}, policy.preferences_onlyy: unknown setting",
-        f"tiny.xlsx sheet scenario row {last}, colour: unknown key; use one of description, "
+        f"sheet scenario, row {row}, column B (policy.preferences_onlyy): unknown setting",
+        f"sheet scenario, row {last}, column B (colour): unknown key; use one of description, "
         "name, objective, policy, solver, term_months, terms"])
 
 
@@ -225,8 +228,8 @@ def test_scenario_sheet_duplicate_key(book: Path) -> None:
     wb["scenario"].append(["每学期月数", 6])  # the Chinese alias of term_months
     last = wb["scenario"].max_row
     wb.save(book)
-    assert _errors(book) == [f"tiny.xlsx sheet scenario row {last}, term_months: already given "
-                             f"in row {row}; keep one row per setting"]
+    assert _errors(book) == [f"sheet scenario, row {last}, 每学期月数: already given in row "
+                             f"{row}; keep one row per setting"]
 
 
 def test_scenario_sheet_values(book: Path) -> None:
@@ -321,10 +324,10 @@ def test_external_links_refused(book: Path) -> None:
 
 def test_size_and_row_limits(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Over the file-size or the row limit, the workbook or sheet is refused with the limit."""
-    monkeypatch.setattr(excel, "MAX_SHEET_ROWS", 4)  # mentors has 4 data rows: still fine
-    assert _errors(book) == [f"tiny.xlsx sheet {name}: more than 4 rows; check that it is the "
-                             "right sheet, or split the scenario"
-                             for name in ("students", "scenario")]
+    monkeypatch.setattr(excel, "MAX_SHEET_ROWS", 5)  # mentors: header and 4 rows, still fine
+    assert _errors(book) == [f"sheet {name}: {rows} rows, more than the 5 a table may have; "
+                             "check that it is the right file or sheet, or split the scenario"
+                             for name, rows in (("students", 7), ("scenario", 14))]
     monkeypatch.setattr(excel, "MAX_WORKBOOK_BYTES", 1000)
     (msg,) = _errors(book)
     assert msg.startswith("tiny.xlsx: ") and "over the 0.000953674 MiB limit" in msg
@@ -361,14 +364,15 @@ def test_chinese_headers_in_each_encoding(tmp_path: Path, encoding: str) -> None
     assert _same(load_scenario(folder), load_scenario(TINY))
 
 
-def test_gb18030_errors_name_canonical_columns(tmp_path: Path) -> None:
-    """Messages from a GB18030 file with Chinese headers name the column's canonical name."""
+def test_gb18030_errors_name_the_users_header(tmp_path: Path) -> None:
+    """Messages from a GB18030 file with Chinese headers name the column by the header the
+    clerk typed (issue 25: locations as the clerk sees them)."""
     folder = tmp_path / "tiny"
     shutil.copytree(TINY, folder)
     text = (folder / "students.csv").read_text(encoding="utf-8").replace("W2;W3", "W2;W9")
     (folder / "students.csv").write_text(text, encoding="utf-8")
     _chinese_headers(folder, "gb18030")
-    assert _errors(folder) == ["students.csv row 4, preferences: unknown workstation 'W9' (not "
+    assert _errors(folder) == ["students.csv row 4, 志愿: unknown workstation 'W9' (not "
                                "in workstations.csv)"]
 
 
@@ -385,14 +389,17 @@ def test_ambiguous_header_csv(tmp_path: Path) -> None:
 
 
 def test_ambiguous_header_xlsx(book: Path) -> None:
-    """The same in a workbook sheet, and three spellings of one field."""
+    """The same in a workbook sheet, and three spellings of one field: each later column
+    is named with the first."""
     wb = openpyxl.load_workbook(book)
     ws = wb["mentors"]
     ws["E1"], ws["F1"] = "capacity", "名额"
     wb.save(book)
-    assert _errors(book) == ["tiny.xlsx sheet mentors: columns '容量' (column D) and 'capacity' "
-                             "(column E) and '名额' (column F) all mean capacity; keep one of "
-                             "them"]
+    assert _errors(book) == [
+        "sheet mentors: columns '容量' (column D) and 'capacity' (column E) both mean "
+        "capacity; keep one of them",
+        "sheet mentors: columns '容量' (column D) and '名额' (column F) both mean capacity; keep "
+        "one of them"]
 
 
 @pytest.mark.parametrize(("cell", "name"), [
@@ -403,8 +410,7 @@ def test_ambiguous_header_xlsx(book: Path) -> None:
 def test_header_normalisation(cell: str, name: str) -> None:
     """Case, spaces, hyphens, full-width forms and a bracketed unit do not matter."""
     columns = [c.name for t in TABLES if t.name == "students" for c in t.columns] + ["capacity"]
-    header, clashes = aliases.canonical_header(columns, [cell])
-    assert header == [name] and clashes == []
+    assert aliases.canonical_header(columns, [cell]) == [name]
 
 
 def test_alias_table_is_complete_and_unambiguous() -> None:
@@ -425,11 +431,18 @@ def test_alias_table_is_complete_and_unambiguous() -> None:
 
 
 def test_validate_and_solve_accept_workbook_path(book: Path, tmp_path: Path) -> None:
-    """The CLI takes a workbook path where it takes a scenario folder."""
+    """The CLI takes a workbook path where it takes a scenario folder; its Chinese headers
+    make Chinese the language of messages unless --lang says otherwise."""
     r = _run("validate", book)
+    assert r.exit_code == 0 and "tiny：校验通过" in r.stdout, r.output
+    r = _run("validate", book, "--lang", "en")
     assert r.exit_code == 0 and "tiny: valid" in r.stdout, r.output
     _edit(book, "students", "E5", "W2;W9")
-    r = _run("validate", book)
+    r = _run("validate", book, "--lang", "en")
     assert r.exit_code == 2
-    assert r.stderr.splitlines() == ["error: tiny.xlsx sheet students row 5, preferences: "
-                                     "unknown workstation 'W9' (not in sheet workstations)"]
+    assert [line for line in r.stderr.splitlines() if line.startswith("error")] == [
+        "error: sheet students, row 5, column E (志愿): unknown workstation 'W9' (not in sheet "
+        "workstations)"]
+    r = _run("validate", book)
+    assert ("错误：students 工作表 第5行 E列（志愿）：工作站“W9”不存在（在 workstations 工作表 中"
+            "找不到）") in r.stderr.splitlines()

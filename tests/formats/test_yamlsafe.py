@@ -18,7 +18,7 @@ from matcher.formats.yamlsafe import (
 def _refusal(text: str) -> tuple[str, str]:
     with pytest.raises(YamlError) as info:
         parse_yaml(text, "v.yaml")
-    (m,) = info.value.entries
+    (m,) = info.value.items
     assert not isinstance(m, str)
     return m.code, str(m)
 

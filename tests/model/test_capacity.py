@@ -69,8 +69,8 @@ def test_occupancy_errors(tmp_path: Path) -> None:
     assert info.value.messages == [
         "occupancy.csv row 1, workstation_id: unknown workstation 'W9' (not in "
         "workstations.csv); remove the row or add the workstation",
-        "occupancy.csv row 2, term: unknown term '2031-spring' (not in scenario.yaml terms); "
-        "use one of 2025-autumn, 2026-spring, 2026-autumn, 2027-spring",
+        "occupancy.csv row 2, term: unknown term '2031-spring' (not in terms: "
+        "2025-autumn, 2026-spring, 2026-autumn, 2027-spring)",
         "occupancy.csv row 3, used: 'W1' holds 1 place(s) in 2026-autumn but 2 are used (rows "
         "add up); lower the places used or raise the capacity in workstations.csv or "
         "workstation_terms.csv",
@@ -103,5 +103,5 @@ def test_occupancy_sheet_errors_name_the_sheet(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(book)
     assert info.value.messages == [
-        "t.xlsx sheet occupancy row 3, workstation_id: unknown workstation 'W9' (not in sheet "
+        "sheet occupancy, row 3, workstation_id: unknown workstation 'W9' (not in sheet "
         "workstations); remove the row or add the workstation"]

@@ -150,14 +150,16 @@ def test_previous_errors(report: RollingReport, tmp_path: Path, province: Path) 
     own = _run("solve", province, "--solver", "greedy", "--previous",
                out / "cohort-1" / "result", "--out", tmp_path / "x")
     assert own.exit_code == 2
-    assert own.stderr.splitlines()[0].endswith(
+    errors = [line for line in own.stderr.splitlines() if line.startswith("error: ")]
+    assert errors[0].endswith(
         "is also a student of this scenario; --previous takes an earlier cohort's result, not "
         "this cohort's")
     assert not (tmp_path / "x").exists()
     tiny = _run("solve", TINY, "--previous", out / "cohort-1" / "result", "--out",
                 tmp_path / "y")
     assert tiny.exit_code == 2
-    assert "workstation_id: unknown workstation" in tiny.stderr.splitlines()[0]
+    errors = [line for line in tiny.stderr.splitlines() if line.startswith("error: ")]
+    assert "workstation_id: unknown workstation" in errors[0]
 
 
 def test_ignore_mentor_load(province: Path) -> None:

@@ -134,9 +134,8 @@ def test_verify_time_limited_run_says_so(tmp_path: Path) -> None:
 
 def test_verify_lists_at_most_fifty() -> None:
     """A long list of differing students is cut after 50 lines with a count of the rest."""
-    from matcher.planning.verify import MAX_LISTED, VerifyReport, main_lines
-
     from matcher.messages import msg
+    from matcher.planning.verify import MAX_LISTED, VerifyReport, main_lines
 
     report = VerifyReport("x", students=[
         msg("verify.student_differs", student=f"S{i}", before=msg("verify.unassigned"),

@@ -133,4 +133,4 @@ def test_excel_bom(tmp_path: Path) -> None:
     r = _run("verify", out)
     assert r.exit_code == 0, r.output
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["write_options"] == {"excel_bom": True}
+    assert manifest["write_options"] == {"excel_bom": True, "lang": "en"}

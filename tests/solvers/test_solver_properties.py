@@ -28,7 +28,9 @@ from strategies import problems, tiny_problems
 import matcher
 from matcher import solvers
 from matcher.cli import cli
+from matcher.messages import Message
 from matcher.model import Problem, Result, Status
+from matcher.solvers.reasons import REASON_CODES
 
 TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 SETTINGS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
@@ -171,7 +173,10 @@ def test_solver_keeps_every_rule(name: str) -> None:
                 assert problem.locks, "only conflicting locks can make a problem infeasible"
         else:
             assert len(result.placements) + len(result.unassigned) == len(problem.students)
-            assert all(reason.strip() for _, reason in result.unassigned)
+            # every reason is structured, with a code the catalogue words in both languages
+            assert all(isinstance(reason, Message) and reason.code in REASON_CODES
+                       and reason.text("en").strip() and reason.text("zh").strip()
+                       for _, reason in result.unassigned)
         _assert_bounds_consistent(problem, result)
 
     run()

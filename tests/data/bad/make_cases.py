@@ -302,8 +302,8 @@ CASES: tuple[Case, ...] = (
     Case("window-unknown-term", "a student's window ends in a term not in scenario.yaml",
          (rep("students.csv", "supervisor_id,priority", "supervisor_id,priority,window_end"),
           rep("students.csv", ",,70.0", ",,70.0,2029-autumn")),
-         ("students.csv row 6, window_end: unknown term '2029-autumn' (not in scenario.yaml "
-          "terms)",)),
+         ("students.csv row 6, window_end: unknown term '2029-autumn' (not in terms: "
+          "2025-autumn, 2026-spring, 2026-autumn, 2027-spring)",)),
     Case("window-start-after-end", "a student's window starts after it ends",
          (rep("students.csv", "supervisor_id,priority",
               "supervisor_id,priority,window_start,window_end"),

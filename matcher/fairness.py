@@ -1,0 +1,250 @@
+"""The checker's fairness measures: justified envy (blocking pairs) of an allocation, by id.
+
+Like :mod:`matcher.check`, which owns it, this module reads the
+:class:`~matcher.model.Problem` and the allocation's rows straight, by id, and shares no code
+with the solvers: ``cpsat --stable`` states the same definition as constraints of its own, and
+the tests hold the two against a brute force.
+
+Justified envy (a *blocking pair*), the definition an office can defend (``feasible``, the
+default):
+    a student ``s`` who is not locked and a workstation ``w`` on the student's list above the
+    student's placement (or the student is unplaced, or placed off its list) block when ``s``
+    fits ``w`` (discipline, partnership) and ``w`` *could take* ``s``: there is a block of terms
+    inside the student's window and a mentor ``m`` of ``w`` who takes the student's discipline
+    such that in every term of the block
+
+    * ``w`` has a free place or holds a student it ranks below ``s``, and
+    * ``m`` has a free place or mentors a student ``w`` ranks below ``s``;
+
+    and the student's supervisor can take the student: the given one, or any supervisor of the
+    student's university and discipline, with room, counting the student's current place as
+    freed (so a placed student always has one).
+
+    A workstation ranks students by ``rankings.csv`` (1 best; equal ranks tie, and neither of
+    two tied students is below the other), then every student it did not rank by ``priority``
+    (higher first), then ``student_id``. A locked student is the office's decision: it never
+    envies, and it is never below anyone (its place cannot be given away).
+
+The old definition (``strict``) counts workstation places only: mentor and supervisor limits
+do not excuse a blocking pair, and locks are not considered. It finds blocking pairs where no
+workstation could have taken the student (its mentors for the discipline being full), so on
+realistic scenarios no allocation is free of them; it stays for comparison with results
+checked before.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Problem, Student
+
+FEASIBLE = "feasible"
+"""The default definition: the workstation could take the student (places, a mentor and a
+supervisor)."""
+STRICT = "strict"
+"""The old definition: workstation places only."""
+DEFINITIONS = (FEASIBLE, STRICT)
+"""The definitions of justified envy, the default first."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """One placement as the fairness measures see it (term indices inclusive)."""
+
+    workstation_id: str
+    mentor_id: str
+    supervisor_id: str
+    start: int
+    end: int
+
+
+def definition_of(stability: bool | str) -> str | None:
+    """The definition asked for: ``True`` means the default; ``False`` none.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a definition.
+    """
+    if stability is False or stability is None:
+        return None
+    if stability is True:
+        return FEASIBLE
+    if stability not in DEFINITIONS:
+        raise ValueError(f"unknown stability definition '{stability}'; choose one of: "
+                         f"{', '.join(DEFINITIONS)}")
+    return str(stability)
+
+
+def station_order(problem: Problem) -> Callable[[str, str], tuple[Any, ...]]:
+    """``key(workstation_id, student_id)``: how a workstation ranks a student, lower first.
+
+    ``rankings.csv`` first (equal ranks give equal keys), then priority (higher first), then
+    ``student_id``.
+    """
+    explicit = {(rk.workstation_id, rk.student_id): rk.rank for rk in problem.rankings}
+    priority = {s.student_id: s.priority for s in problem.students}
+
+    def key(wid: str, sid: str) -> tuple[Any, ...]:
+        own = explicit.get((wid, sid))
+        return (0, own, "") if own is not None else (1, -priority[sid], sid)
+
+    return key
+
+
+def listed_rank(st: Student, wid: str) -> int | None:
+    """The place of ``wid`` on the student's list (1 first), None when it is not listed."""
+    return st.preferences.index(wid) + 1 if wid in st.preferences else None
+
+
+def _window(p: Problem, st: Student) -> tuple[int, int, int]:
+    """(n, first, last) of a student, from the problem's definitions."""
+    first, last = p.window(st)
+    return math.ceil(p.required_months(st) / p.term_months), first, last
+
+
+def blocking_pairs(problem: Problem, placed: Mapping[str, Held],
+                   definition: str = FEASIBLE) -> list[tuple[str, str]]:
+    """Every blocking pair of an allocation, by the chosen definition (module docstring).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    placed
+        Student id -> its placement (students left out are unplaced).
+    definition
+        ``"feasible"`` (default) or ``"strict"``.
+
+    Returns
+    -------
+    list of (student_id, workstation_id)
+        Sorted by student id, then the workstation's place on the student's list.
+    """
+    if definition == STRICT:
+        return _strict(problem, placed)
+    if definition != FEASIBLE:
+        raise ValueError(f"unknown stability definition '{definition}'")
+    return _feasible(problem, placed)
+
+
+def _feasible(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
+    terms = list(p.terms)
+    order = station_order(p)
+    locked = {lk.student_id for lk in p.locks}
+    stations = {w.workstation_id: w for w in p.workstations}
+    ws_cap = {(w.workstation_id, k): w.capacity for w in p.workstations
+              for k in range(len(terms))}
+    for tc in p.term_capacities:
+        ws_cap[tc.workstation_id, p.term_index[tc.term]] = tc.capacity
+    mentors_at: dict[str, list[Any]] = defaultdict(list)
+    for m in sorted(p.mentors, key=lambda m: m.mentor_id):
+        mentors_at[m.workstation_id].append(m)
+    # Keys of the holders of each (workstation, term) and (mentor, term), sorted; a locked
+    # holder is never below anyone, so it sorts first.
+    top: tuple[Any, ...] = (-1,)
+    at_ws: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+    at_m: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+    s_load: dict[str, int] = defaultdict(int)
+    for sid, h in placed.items():
+        key = top if sid in locked else order(h.workstation_id, sid)
+        for k in range(h.start, h.end + 1):
+            at_ws[h.workstation_id, k].append(key)
+            at_m[h.mentor_id, k].append(key)
+        s_load[h.supervisor_id] += 1
+    for keys in (*at_ws.values(), *at_m.values()):
+        keys.sort()
+    sups_of: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for sup in p.supervisors:
+        for d in sup.disciplines:
+            sups_of[sup.university_id, d].append(sup)
+    sup_by_id = {sup.supervisor_id: sup for sup in p.supervisors}
+
+    def room(keys: list[tuple[Any, ...]], cap: int, mine: tuple[Any, ...]) -> bool:
+        """A free place, or a holder ranked below ``mine`` (the holders are ``keys``)."""
+        return len(keys) < cap or bisect_right(keys, mine) < len(keys)
+
+    def supervisor_free(st: Student) -> bool:
+        if st.student_id in placed:
+            return True  # its own supervisor, its place counted as freed
+        if st.supervisor_id is not None:
+            given = sup_by_id[st.supervisor_id]
+            return s_load[given.supervisor_id] < given.capacity
+        return any(s_load[x.supervisor_id] < x.capacity
+                   for x in sups_of[st.university_id, st.discipline])
+
+    out: list[tuple[str, str]] = []
+    for st in sorted(p.students, key=lambda s: s.student_id):
+        sid = st.student_id
+        if sid in locked:
+            continue
+        here = placed.get(sid)
+        better = st.preferences
+        if here is not None and here.workstation_id in st.preferences:
+            better = st.preferences[:st.preferences.index(here.workstation_id)]
+        if not better or not supervisor_free(st):
+            continue
+        n, first, last = _window(p, st)
+        for wid in better:
+            ws = stations[wid]
+            if st.discipline not in ws.disciplines or (
+                    ws.partner_universities and st.university_id not in ws.partner_universities):
+                continue
+            mine = order(wid, sid)
+            mentors = [m for m in mentors_at[wid] if st.discipline in m.disciplines]
+            # Terms where the workstation could make room for the student, and per mentor.
+            ws_ok = [room(at_ws[wid, k], ws_cap[wid, k], mine) for k in range(len(terms))]
+            if not any(ws_ok):
+                continue
+            found = False
+            for m in mentors:
+                ok = [ws_ok[k] and room(at_m[m.mentor_id, k], m.capacity, mine)
+                      for k in range(len(terms))]
+                if any(all(ok[k:k + n]) for k in range(first, last - n + 2)):
+                    found = True
+                    break
+            if found:
+                out.append((sid, wid))
+    return out
+
+
+def _strict(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
+    """The old definition: workstation places only (no mentors, supervisors or locks)."""
+    terms = list(p.terms)
+    order = station_order(p)
+    stations = {w.workstation_id: w for w in p.workstations}
+    ws_cap = {(w.workstation_id, k): w.capacity for w in p.workstations
+              for k in range(len(terms))}
+    for tc in p.term_capacities:
+        ws_cap[tc.workstation_id, p.term_index[tc.term]] = tc.capacity
+    holders: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for sid, h in placed.items():
+        for k in range(h.start, h.end + 1):
+            holders[h.workstation_id, k].append(sid)
+    out: list[tuple[str, str]] = []
+    for st in sorted(p.students, key=lambda s: s.student_id):
+        here = placed.get(st.student_id)
+        better = st.preferences
+        if here is not None and here.workstation_id in st.preferences:
+            better = st.preferences[:st.preferences.index(here.workstation_id)]
+        n, first, last = _window(p, st)
+        for wid in better:
+            ws = stations[wid]
+            if st.discipline not in ws.disciplines or (
+                    ws.partner_universities and st.university_id not in ws.partner_universities):
+                continue
+            mine = order(wid, st.student_id)
+            for k in range(first, last - n + 2):
+                block = range(k, k + n)
+                if any(ws_cap[wid, t] == 0 for t in block):
+                    continue
+                if all(len(holders[wid, t]) < ws_cap[wid, t]
+                       or any(order(wid, j) > mine for j in holders[wid, t]) for t in block):
+                    out.append((st.student_id, wid))
+                    break
+    return out

@@ -1,0 +1,340 @@
+"""Suspicious data: what a valid problem holds that is most likely a mistake (warnings).
+
+A problem can keep every rule of the format and still be wrong in a way the clerk would want
+to know before solving (issue 25): students end up unassigned for a reason that lies in the
+data, not in the competition for places. :func:`suspicious` finds, each as a
+:class:`~matcher.model.errors.ProblemIssue` of severity ``warning`` pointing at the cells and
+saying the likely fix:
+
+* a discipline code that nobody offers to a student who has it (no workstation takes it, no
+  mentor mentors it, no supervisor of the student's university supervises it);
+* a code that looks like a number that lost its leading zero (``854`` where ``0854`` exists:
+  Excel drops leading zeros of numbers), or like codes run together (``09510952``), or several
+  codes in a cell that takes one (``0951,0952`` as a student's discipline, ``0951 0952``);
+* ids that differ only by spaces, hyphens or underscores (``W 1`` and ``W1``);
+* a student who fits no workstation at all, a workstation nobody can use (no mentor for its
+  disciplines, closed in every term, no student it could take);
+* a mentor or supervisor with capacity 0;
+* totals that do not add up: the mentors of a workstation take fewer students per term than
+  the workstation has places, or the supervisors of a university fewer than its students.
+
+Warnings never stop a solve; ``matcher validate --strict`` treats them as errors.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+
+from ..messages import msg
+from .capacity import capacity_by_term
+from .errors import ProblemIssue
+from .problem import Problem
+
+__all__ = ["suspicious"]
+
+_SHOWN_ROWS = 10
+_SEPARATORS = re.compile(r"[\s,，;；、/]+")
+
+
+def _rows(indices: list[int]) -> tuple[str, ...]:
+    """1-based data rows, at most ten, then … (a reader renumbers them as the user sees)."""
+    shown = tuple(str(k + 1) for k in indices[:_SHOWN_ROWS])
+    return shown + (("…",) if len(indices) > _SHOWN_ROWS else ())
+
+
+def suspicious(p: Problem) -> list[ProblemIssue]:
+    """Every suspicious finding of a valid problem, as warnings.
+
+    Parameters
+    ----------
+    p
+        A problem that passed :func:`~matcher.model.problem.cross_check`.
+
+    Returns
+    -------
+    list[ProblemIssue]
+        Warnings (0-based rows), in a stable order: codes, ids, capacities, totals, fit.
+    """
+    out: list[ProblemIssue] = []
+    out += _codes(p)
+    out += _spaced_ids(p)
+    out += _zero_capacity(p)
+    out += _totals(p)
+    out += _fit(p)
+    return out
+
+
+# ---- discipline codes ------------------------------------------------------------------------
+def _code_cells(p: Problem) -> Iterable[tuple[str, int, str, str]]:
+    """(table, row, column, code) of every discipline code in the problem."""
+    for r, s in enumerate(p.students):
+        yield "students", r, "discipline", s.discipline
+    for r, w in enumerate(p.workstations):
+        for d in w.disciplines:
+            yield "workstations", r, "disciplines", d
+    for r, m in enumerate(p.mentors):
+        for d in m.disciplines:
+            yield "mentors", r, "disciplines", d
+    for r, sv in enumerate(p.supervisors):
+        for d in sv.disciplines:
+            yield "supervisors", r, "disciplines", d
+
+
+def _codes(p: Problem) -> list[ProblemIssue]:
+    out: list[ProblemIssue] = []
+    cells = list(_code_cells(p))
+    known = {c for _, _, _, c in cells}
+    lengths = {len(c) for c in known if c.isdigit() and c.isascii()}
+    by_odd: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    hints: dict[tuple[str, str, str], tuple[str, str | list[str]]] = {}
+    for table, r, column, code in cells:
+        if not (code.isascii() and code.isdigit()):
+            parts = [x for x in _SEPARATORS.split(code) if x]
+            if len(parts) > 1 and all(x in known for x in parts):
+                key = (table, column, code)
+                by_odd[key].append(r)
+                hints[key] = ("data.several_codes", parts)
+            continue
+        padded = [code.zfill(n) for n in sorted(lengths) if n > len(code)]
+        match = next((x for x in padded if x in known), None)
+        if match is not None:
+            key = (table, column, code)
+            by_odd[key].append(r)
+            hints[key] = ("data.leading_zero_lost", match)
+            continue
+        if code not in known - {code} and len(code) >= 6:
+            split = _joined(code, known)
+            if split is not None:
+                key = (table, column, code)
+                by_odd[key].append(r)
+                hints[key] = ("data.codes_joined", split)
+    for (table, column, code), rows in by_odd.items():
+        kind, fix = hints[table, column, code]
+        if isinstance(fix, str):
+            detail = msg("data.leading_zero_lost", severity="warning", value=code, fix=fix,
+                         rows=_rows(rows))
+        elif kind == "data.codes_joined":
+            detail = msg("data.codes_joined", severity="warning", value=code, codes=fix,
+                         rows=_rows(rows))
+        else:
+            detail = msg("data.several_codes", severity="warning", value=code, codes=fix,
+                         rows=_rows(rows))
+        out.append(ProblemIssue.of(table, rows[0], column, detail))
+    out += _not_offered(p, {k[2] for k in by_odd})
+    return out
+
+
+def _joined(code: str, known: set[str]) -> list[str] | None:
+    """``09510952`` -> ``['0951', '0952']`` when both halves are known codes."""
+    for text in (code, "0" + code):
+        for cut in range(2, len(text) - 1):
+            a, b = text[:cut], text[cut:]
+            if a in known and b in known and a != text and b != text:
+                return [a, b]
+    return None
+
+
+def _not_offered(p: Problem, odd: set[str]) -> list[ProblemIssue]:
+    """Student disciplines that no workstation, mentor or supervisor (of the university) takes."""
+    out: list[ProblemIssue] = []
+    ws = {d for w in p.workstations for d in w.disciplines}
+    men = {d for m in p.mentors for d in m.disciplines}
+    sup = {(s.university_id, d) for s in p.supervisors for d in s.disciplines}
+    missing: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for r, st in enumerate(p.students):
+        d = st.discipline
+        if d in odd:
+            continue  # already named as a code that lost its zero
+        if d not in ws:
+            missing["workstation", d, ""].append(r)
+        elif d not in men:
+            missing["mentor", d, ""].append(r)
+        elif st.supervisor_id is None and (st.university_id, d) not in sup:
+            missing["supervisor", d, st.university_id].append(r)
+    for (who, d, uni), rows in missing.items():
+        if who == "workstation":
+            detail = msg("data.no_workstation_takes", severity="warning", value=d,
+                         count=len(rows), rows=_rows(rows), where="workstations.csv")
+        elif who == "mentor":
+            detail = msg("data.no_mentor_takes", severity="warning", value=d, count=len(rows),
+                         rows=_rows(rows), where="mentors.csv")
+        else:
+            detail = msg("data.no_supervisor_takes", severity="warning", value=d,
+                         university=uni, count=len(rows), rows=_rows(rows),
+                         where="supervisors.csv")
+        out.append(ProblemIssue.of("students", rows[0], "discipline", detail))
+    workstations = {w.workstation_id: w for w in reversed(p.workstations)}
+    for r, m in enumerate(p.mentors):
+        w = workstations.get(m.workstation_id)
+        if w is None:
+            continue
+        extra = [d for d in m.disciplines if d not in w.disciplines and d not in odd]
+        if extra and len(extra) == len(m.disciplines):
+            out.append(ProblemIssue.of("mentors", r, "disciplines", msg(
+                "data.mentor_outside_workstation", severity="warning", mentor=m.mentor_id,
+                workstation=m.workstation_id, codes=extra, offered=w.disciplines)))
+    return out
+
+
+# ---- ids -------------------------------------------------------------------------------------
+def _loose(text: str) -> str:
+    """An id without case, width, spaces, hyphens and underscores."""
+    if text.isascii():
+        return "".join(text.lower().replace("-", " ").replace("_", " ").split())
+    key = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in key if not (c.isspace() or c in "-_"))
+
+
+def _spaced_ids(p: Problem) -> list[ProblemIssue]:
+    out: list[ProblemIssue] = []
+    for table, column, ids in (
+            ("students", "student_id", [s.student_id for s in p.students]),
+            ("workstations", "workstation_id", [w.workstation_id for w in p.workstations]),
+            ("mentors", "mentor_id", [m.mentor_id for m in p.mentors]),
+            ("supervisors", "supervisor_id", [s.supervisor_id for s in p.supervisors]),
+            ("universities", "university_id", [u.university_id for u in p.universities])):
+        seen: dict[str, int] = {}
+        for r, ident in enumerate(ids):
+            key = _loose(ident)
+            first = seen.setdefault(key, r)
+            if first != r and ids[first] != ident:
+                out.append(ProblemIssue.of(table, r, column, msg(
+                    "data.ids_differ_by_spaces", severity="warning", value=ident,
+                    other=ids[first], other_row=first + 1)))
+    return out
+
+
+# ---- capacities ------------------------------------------------------------------------------
+def _zero_capacity(p: Problem) -> list[ProblemIssue]:
+    out: list[ProblemIssue] = []
+    for table, rows in (("mentors", [r for r, m in enumerate(p.mentors) if m.capacity == 0]),
+                        ("supervisors",
+                         [r for r, s in enumerate(p.supervisors) if s.capacity == 0])):
+        if rows:
+            kind = msg("entity.mentor") if table == "mentors" else msg("entity.supervisor")
+            out.append(ProblemIssue.of(table, rows[0], "capacity", msg(
+                "data.capacity_zero", severity="warning", kind=kind, count=len(rows),
+                rows=_rows(rows))))
+    return out
+
+
+def _totals(p: Problem) -> list[ProblemIssue]:
+    out: list[ProblemIssue] = []
+    cap = capacity_by_term(p)
+    mentors: dict[str, int] = defaultdict(int)
+    for m in p.mentors:
+        mentors[m.workstation_id] += m.capacity
+    short: list[tuple[int, str, int, int]] = []
+    for r, w in enumerate(p.workstations):
+        most = max((cap[w.workstation_id, t] for t in p.terms), default=0)
+        have = mentors.get(w.workstation_id, 0)
+        if 0 < have < most:
+            short.append((r, w.workstation_id, have, most))
+    if short:
+        r, wid, have, most = short[0]
+        out.append(ProblemIssue.of("workstations", r, "capacity", msg(
+            "data.mentors_below_workstation", severity="warning", count=len(short),
+            rows=_rows([x[0] for x in short]), workstation=wid, mentors=have, capacity=most,
+            unused=sum(x[3] - x[2] for x in short), where="mentors.csv")))
+    students: dict[str, int] = defaultdict(int)
+    for s in p.students:
+        students[s.university_id] += 1
+    supervising: dict[str, int] = defaultdict(int)
+    first_row: dict[str, int] = {}
+    for r, sv in enumerate(p.supervisors):
+        supervising[sv.university_id] += sv.capacity
+        first_row.setdefault(sv.university_id, r)
+    for uni, n in sorted(students.items()):
+        have = supervising.get(uni, 0)
+        if uni in first_row and have < n:
+            out.append(ProblemIssue.of("supervisors", first_row[uni], "capacity", msg(
+                "data.supervisors_below_students", severity="warning", university=uni,
+                capacity=have, students=n, short=n - have, where="students.csv")))
+    return out
+
+
+# ---- who fits where --------------------------------------------------------------------------
+def _fit(p: Problem) -> list[ProblemIssue]:
+    """Students who fit no workstation at all, and workstations nobody can use.
+
+    A student whose discipline no workstation or no mentor takes is left out: the warning
+    about the discipline says why already.
+    """
+    out: list[ProblemIssue] = []
+    cap = capacity_by_term(p)
+    terms = p.terms
+    open_terms = {w.workstation_id: [cap[w.workstation_id, t] > 0 for t in terms]
+                  for w in p.workstations}
+    mentor_codes: dict[str, set[str]] = defaultdict(set)
+    for m in p.mentors:
+        if m.capacity > 0:
+            mentor_codes[m.workstation_id].update(m.disciplines)
+    by_code: dict[str, list[str]] = defaultdict(list)
+    partners = {w.workstation_id: set(w.partner_universities) for w in p.workstations}
+    for w in p.workstations:
+        for d in w.disciplines:
+            if d in mentor_codes[w.workstation_id]:
+                by_code[d].append(w.workstation_id)
+    code_sets = {d: set(ws) for d, ws in by_code.items()}
+    block_cache: dict[tuple[str, int, int, int], bool] = {}
+
+    def has_block(wid: str, first: int, last: int, n: int) -> bool:
+        key = (wid, first, last, n)
+        if key not in block_cache:
+            flags = open_terms[wid]
+            block_cache[key] = any(all(flags[k:k + n]) for k in range(first, last - n + 2))
+        return block_cache[key]
+
+    def fits(wid: str, uni: str, first: int, last: int, n: int) -> bool:
+        return (not partners[wid] or uni in partners[wid]) and has_block(wid, first, last, n)
+
+    group_cache: dict[tuple[str, str, int, int, int], bool] = {}
+    nowhere: dict[tuple[str, str], list[int]] = defaultdict(list)
+    usable: set[str] = set()
+    for r, st in enumerate(p.students):
+        first, last = p.window(st)
+        n = p.block_terms(st)
+        if p.policy.preferences_only:
+            taking = code_sets.get(st.discipline, set())
+            ok_ws = [w for w in st.preferences
+                     if w in taking and fits(w, st.university_id, first, last, n)]
+            usable.update(ok_ws)
+            if not ok_ws:
+                nowhere[st.university_id, st.discipline].append(r)
+            continue
+        key = (st.university_id, st.discipline, first, last, n)
+        if key not in group_cache:
+            ok = [w for w in by_code.get(st.discipline, ())
+                  if fits(w, st.university_id, first, last, n)]
+            usable.update(ok)
+            group_cache[key] = bool(ok)
+        if not group_cache[key]:
+            nowhere[st.university_id, st.discipline].append(r)
+    offered = ({d for w in p.workstations for d in w.disciplines}
+               & {d for m in p.mentors for d in m.disciplines})
+    for (uni, d), rows in nowhere.items():
+        if d not in offered:
+            continue
+        out.append(ProblemIssue.of("students", rows[0], "discipline", msg(
+            "data.student_fits_nowhere", severity="warning", university=uni, discipline=d,
+            count=len(rows), rows=_rows(rows))))
+    for r, w in enumerate(p.workstations):
+        wid = w.workstation_id
+        if not any(open_terms[wid]):
+            detail = msg("data.workstation_closed", severity="warning", workstation=wid)
+            column = "capacity"
+        elif not any(d in mentor_codes[wid] for d in w.disciplines):
+            detail = msg("data.workstation_no_mentor", severity="warning", workstation=wid,
+                         codes=w.disciplines, where="mentors.csv")
+            column = "disciplines"
+        elif wid not in usable:
+            detail = msg("data.workstation_no_student", severity="warning", workstation=wid,
+                         codes=w.disciplines)
+            column = "disciplines"
+        else:
+            continue
+        out.append(ProblemIssue.of("workstations", r, column, detail))
+    return out
