@@ -457,8 +457,21 @@ def counts() -> dict[str, int]:
     return out
 
 
+ROW = re.compile(r"^\| `([a-z-]+)` \| (\d+) \|", re.M)
+"""A row of a counts table: ``| `class` | count | ...``."""
+
+
 def test_counts_match_the_docs() -> None:
-    """docs/reliability.md states the number of cases of each class, and the total."""
+    """docs/reliability.md states the number of cases of each class of this corpus and, once
+    the input corpus keeps its counts in tests/corpus/input/COUNTS.md, of that one too; the two
+    together hold at least 250 cases."""
     doc = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
     for cls, n in counts().items():
         assert re.search(rf"\| `{cls}` \| {n} \|", doc), f"docs/reliability.md: {cls} {n}"
+    counts_md = ROOT / "tests" / "corpus" / "input" / "COUNTS.md"
+    theirs = dict(ROW.findall(counts_md.read_text(encoding="utf-8"))) if counts_md.is_file() \
+        else {}
+    for cls, n in theirs.items():
+        assert f"| `{cls}` | {n} |" in doc, f"docs/reliability.md: input class {cls} {n}"
+    if theirs:
+        assert sum(counts().values()) + sum(map(int, theirs.values())) >= 250

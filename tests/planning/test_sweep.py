@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -138,3 +139,69 @@ def test_write_sweep_single_parameter(tmp_path: Path) -> None:
     assert sweep.table["students"].tolist() == [3, 6, 9]
     write_sweep(sweep, tmp_path / "s")
     assert (tmp_path / "s" / "plots" / "students.png").is_file()
+
+
+# ---- --scheduler is probed before Dask connects -----------------------------------------------
+def _server(reply: bytes | None) -> tuple[int, Any]:
+    """A local TCP server that sends ``reply`` on each connection (None: says nothing)."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            if reply is not None:
+                conn.sendall(reply)
+            threading.Timer(10, conn.close).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1], srv
+
+
+@pytest.mark.parametrize(("reply", "code"), [
+    (None, "sweep.scheduler_silent"),  # a server that waits for the client, as a web server
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "sweep.scheduler_not_dask"),  # "3 EiB" to Dask
+    ((2**40).to_bytes(8, "little") + b"x", "sweep.scheduler_not_dask"),  # absurd size
+])
+def test_scheduler_probe_refuses_what_is_not_dask(reply: bytes | None, code: str) -> None:
+    """Something listening that is not a Dask scheduler is refused within the probe's time,
+    never a hang or a huge allocation."""
+    from matcher.planning.sweep import probe_scheduler
+
+    port, srv = _server(reply)
+    try:
+        with pytest.raises(ScenarioError) as info:
+            probe_scheduler(f"tcp://127.0.0.1:{port}", timeout_s=0.5)
+        assert [m.code for m in info.value.items if not isinstance(m, str)] == [code]
+    finally:
+        srv.close()
+
+
+def test_scheduler_probe_addresses() -> None:
+    """Nothing listening, another scheme, and text that is no address: each its own error."""
+    from matcher.planning.sweep import probe_scheduler
+
+    for address, code in (("tcp://127.0.0.1:1", "sweep.scheduler_unreachable"),
+                          ("ucx://10.0.0.1:8786", "sweep.scheduler_scheme"),
+                          ("tcp://host:port", "sweep.scheduler_address")):
+        with pytest.raises(ScenarioError) as info:
+            probe_scheduler(address, timeout_s=0.5)
+        assert [m.code for m in info.value.items if not isinstance(m, str)] == [code], address
+
+
+def test_scheduler_probe_accepts_a_dask_scheduler() -> None:
+    """A real Dask scheduler greets first, as the probe expects."""
+    from distributed import LocalCluster
+
+    from matcher.planning.sweep import probe_scheduler
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None,
+                      protocol="tcp://") as cluster:
+        probe_scheduler(cluster.scheduler_address)
