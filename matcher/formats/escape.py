@@ -53,6 +53,17 @@ def unescape_cell(text: str) -> str:
     return text
 
 
+def _each(column: pd.Series, change: Any) -> pd.Series:
+    """``change`` applied to the text cells of a column that stays of kind object (``map``
+    would infer float64 for a column of ints and floats, and 5 would be written 5.0)."""
+    import pandas as pd
+
+    cells = [change(v) if isinstance(v, str) else v for v in column]
+    if column.dtype == object:
+        return pd.Series(cells, index=column.index, dtype=object, name=column.name)
+    return pd.Series(cells, index=column.index, dtype=column.dtype, name=column.name)
+
+
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with :func:`escape_cell` applied to every text cell and to the column names
     (which may be result labels, that is folder names); numbers untouched."""
@@ -61,7 +72,7 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if not is_numeric_dtype(out[col]):  # object or string columns
-            out[col] = out[col].map(lambda v: escape_cell(v) if isinstance(v, str) else v)
+            out[col] = _each(out[col], escape_cell)
     out.columns = [escape_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
@@ -73,7 +84,7 @@ def unescape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if not is_numeric_dtype(out[col]):
-            out[col] = out[col].map(lambda v: unescape_cell(v) if isinstance(v, str) else v)
+            out[col] = _each(out[col], unescape_cell)
     out.columns = [unescape_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
