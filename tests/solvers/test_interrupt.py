@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from budget import CUT_S
 
 from matcher import load_scenario, solve
 from matcher.check import check, check_result_dir
@@ -57,19 +58,25 @@ def test_signal_during_search_writes_complete_feasible_result(tmp_path: Path, si
 
 
 def test_time_limit_returns_best_found_with_bounds() -> None:
-    """A time limit too short for the proof on the demo (0.3 s; the helper gets its least,
-    0.5 s, and the demo is proven about 1.2 s into a solve here) still returns a complete,
-    valid allocation with its proven bounds, never UNKNOWN: FEASIBLE, saying the time limit
-    stopped it (OPTIMAL only on a machine fast enough to prove it even so)."""
+    """A time limit too short for the proof on the demo (1 ms, always reached before any
+    search: the HiGHS helper gets its least, 0.5 s, and the demo is proven about 1.2 s into a
+    solve on the developers' machine) still returns a complete, valid allocation with a valid
+    placed bound, never UNKNOWN: FEASIBLE, saying the time limit stopped it (OPTIMAL only on a
+    machine fast enough to prove it even so, and then with matching bounds). The rank bound,
+    when the helper's LP gave one in its time, is valid too (whether it had the time depends
+    on the pace of the machine, so its presence is not asserted)."""
     problem = load_scenario(DEMO)
-    result = solve(problem, "cpsat", time_limit_s=0.3, workers=2)
+    result = solve(problem, "cpsat", time_limit_s=CUT_S, workers=2)
     assert result.status.value in ("FEASIBLE", "OPTIMAL")
     if result.status.value == "FEASIBLE":
         assert "time limit" in result.message
+    else:
+        assert result.placed == result.placed_upper_bound
+        assert result.rank_cost == result.rank_cost_lower_bound
     assert result.placed > 0
     assert result.placed_upper_bound is not None and result.placed_upper_bound >= result.placed
-    assert result.rank_cost_lower_bound is not None
-    assert result.rank_cost_lower_bound <= result.rank_cost
+    if result.rank_cost_lower_bound is not None:
+        assert result.rank_cost_lower_bound <= result.rank_cost
     assert check(problem, result).violations == []
 
 
