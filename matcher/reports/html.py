@@ -346,7 +346,7 @@ def _headline(problem: Problem, result: Result, violations: list[str], lang: Lan
               t("report.of_placed", count=first, placed=placed)),
         _card(t("report.card.top3"), _pct(top3, placed),
               t("report.of_placed", count=top3, placed=placed)),
-        _card(t("report.card.time"), t("report.seconds", seconds=result.wall_seconds),
+        _card(t("report.card.time"), t("report.seconds", seconds=round(result.wall_seconds, 3)),
               t("report.time_detail", solver=result.solver, seed=result.seed,
                 workers=result.workers, limit=result.time_limit_s)),
     ]

@@ -36,13 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_PAGE_BREAKS", "MAX_ROWS", "STYLES", "Book", "Sheet", "column_letter",
-           "safe_sheet_name", "text_width"]
+__all__ = ["MAX_PAGE_BREAKS", "MAX_ROWS", "MAX_TEXT", "STYLES", "Book", "Sheet",
+           "column_letter", "safe_sheet_name", "text_width"]
 
 MAX_ROWS = 1_048_576
 """Rows of a sheet (Excel's limit)."""
 MAX_PAGE_BREAKS = 1023
 """Manual page breaks one sheet may hold (Excel's limit)."""
+MAX_TEXT = 32_767
+"""Characters one cell may hold (Excel's limit): longer text is cut and ends with ``…``."""
 
 STYLES: dict[str, int] = {"text": 0, "header": 1, "title": 2, "bold": 3, "percent": 4,
                           "wrap": 5, "decimal": 6, "percent3": 7, "subtitle": 8, "int": 0}
@@ -51,7 +53,8 @@ STYLES: dict[str, int] = {"text": 0, "header": 1, "title": 2, "bold": 3, "percen
 _FIXED = (2000, 1, 1, 0, 0, 0)
 _SAMPLE = 500  # rows whose widths set the column widths: the first ones are good enough
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_RESERVED_SHEET = "history"  # Excel keeps this sheet name for itself
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
@@ -81,10 +84,11 @@ def text_width(value: Any) -> int:
 
 def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
     """A valid, unused sheet name: no ``[]:*?/\\``, at most 31 characters, not taken
-    (compared as Excel does, ignoring case); a number is appended when needed."""
+    (compared as Excel does, ignoring case), not Excel's own ``History``; a number is appended
+    when needed."""
     base = _BAD_SHEET_CHARS.sub("_", name).strip("'") or "_"
     base = base[:31]
-    used = {t.casefold() for t in taken}
+    used = {t.casefold() for t in taken} | {_RESERVED_SHEET}
     candidate, k = base, 2
     while candidate.casefold() in used:
         suffix = f" ({k})"
@@ -101,7 +105,9 @@ def _escape(text: str) -> str:
     if _NEEDS_ESCAPE.search(text) is None:
         return text
     text = _ILLEGAL.sub("\ufffd", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # a bare CR would be read back as LF (XML line-end normalisation): write it as a reference
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))
 
 
 def _attr(text: str) -> str:
@@ -532,7 +538,11 @@ class Book:
         batch = []
         change = self.text
         for text in self.strings:  # insertion order is the index order
-            body = _escape(change(text) if change is not None else text)
+            if change is not None:
+                text = change(text)
+            if len(text) > MAX_TEXT:  # Excel refuses to open a longer cell
+                text = text[:MAX_TEXT - 1] + "…"
+            body = _escape(text)
             space = ' xml:space="preserve"' if body[:1].isspace() or body[-1:].isspace() \
                 or "\n" in body else ""
             batch.append(f"<si><t{space}>{body}</t></si>")

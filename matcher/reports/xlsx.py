@@ -79,7 +79,7 @@ def _carried(problem: Problem | None, table: str) -> list[tuple[str, dict[str, s
     """The clerk's own columns of ``table`` (header, values by id), in their order."""
     if problem is None:
         return []
-    return [(c.header, c.by_id()) for c in getattr(problem, "carried", ()) if c.table == table]
+    return [(c.header, c.by_id()) for c in problem.carried if c.table == table]
 
 
 class _Workbook:
@@ -104,7 +104,7 @@ class _Workbook:
         return sheet.row([n for n in names], style="header")
 
     def student_extra(self, sid: str) -> list[Any]:
-        return [values.get(sid, "") for _, values in self.student_cols]
+        return [values.get(sid) or None for _, values in self.student_cols]
 
     def city(self, wid: str) -> str | None:
         w = self.stations.get(wid)
@@ -261,7 +261,7 @@ def _assignments(book: Book, wb: _Workbook) -> None:
                     uni.name if uni is not None and uni.name else None,
                     st.discipline if st else None]
         row.append(pl.workstation_id)
-        row += [values.get(pl.workstation_id, "") for _, values in wb.station_cols]
+        row += [values.get(pl.workstation_id) or None for _, values in wb.station_cols]
         if p is not None:
             row.append(wb.city(pl.workstation_id))
         k0, k1 = term_index.get(pl.start_term), term_index.get(pl.end_term)

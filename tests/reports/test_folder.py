@@ -12,6 +12,7 @@ import pytest
 
 import matcher
 from matcher.formats.resultdir import ResultExistsError
+from matcher.reports import background
 from matcher.reports import folder as folder_module
 from matcher.reports.background import can_fork
 from matcher.reports.html import write_report_into
@@ -119,3 +120,19 @@ def test_an_error_elsewhere_ends_the_child(
     assert time.monotonic() - started < 50  # not waited for: the child was ended
     assert multiprocessing.active_children() == []
     assert not (tmp_path / "out").exists()
+
+
+def test_without_fork_the_workbook_is_written_in_process(
+        solved: tuple[matcher.Problem, matcher.Result], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows or macOS (no safe fork) the default writes results.xlsx in this process: no
+    child is started and the folder is complete, with the manifest hashing the workbook."""
+    problem, result = solved
+    monkeypatch.setattr(background.sys, "platform", "win32")
+    assert not can_fork()
+    started: list[object] = []
+    monkeypatch.setattr(background.multiprocessing, "get_context", started.append)
+    out = matcher.write_result(result, tmp_path / "out", problem=problem)
+    assert started == []
+    outputs = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    assert "results.xlsx" in json.dumps(outputs) and (out / "results.xlsx").stat().st_size

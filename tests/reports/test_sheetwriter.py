@@ -1,6 +1,7 @@
 """The fast .xlsx writer (:mod:`matcher.reports.sheetwriter`): what it writes reads back as
-written (openpyxl), with the styles, frozen panes, filters, print setup and page breaks asked
-for, valid sheet names, and the same bytes every time."""
+written (openpyxl and python-calamine, two independent readers), with the styles, frozen
+panes, filters, print setup and page breaks asked for, valid sheet names, hostile text kept as
+text, and the same bytes every time."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
 
+from matcher.formats.escape import escape_cell, unescape_cell
 from matcher.reports.sheetwriter import (
     MAX_PAGE_BREAKS,
+    MAX_TEXT,
     Book,
     column_letter,
     safe_sheet_name,
@@ -143,3 +147,62 @@ def test_numpy_numbers_are_numbers(tmp_path: Path) -> None:
     book.sheet("n").row([np.int64(7), np.float64(0.5), np.float64("nan"), "after"])
     ws = openpyxl.load_workbook(book.close())["n"]
     assert [c.value for c in next(ws.iter_rows())] == [7, 0.5, None, "after"]
+
+
+HOSTILE = ["=1+2", "+SUM(A1)", "-M1", "@cmd", "\tlead tab", "\rlead cr", "'=quoted",
+           "ctrl \x00\x01\x08\x0b\x0c\x1f end", "cr\r\nlf", "哈尔滨工业大学 学号　全角",
+           "emoji 😀 ok", "#N/A", "TRUE", "1e5", "0854", "  spaces  ", "<b>&amp;</b>\"'",
+           "x" * (MAX_TEXT + 10)]
+"""Text a workbook must keep as text: formula-like, control characters, CR, CJK, astral
+characters, look-alike numbers and booleans, markup, and text longer than a cell holds."""
+
+
+def _expected(text: str) -> str:
+    """What a reader sees: the formula escape, U+FFFD for characters XML cannot hold, long
+    text cut to Excel's limit."""
+    out = escape_cell(text)
+    out = "".join("\ufffd" if (ord(c) < 32 and c not in "\t\n\r") else c for c in out)
+    return out if len(out) <= MAX_TEXT else out[:MAX_TEXT - 1] + "…"
+
+
+def test_hostile_text_reads_back_in_openpyxl_and_calamine(tmp_path: Path) -> None:
+    """Every hostile text is written as a text cell, escaped against formulas by the one
+    escaping layer, and read back the same by openpyxl and by python-calamine; numbers beside
+    them stay numbers; unescaping gives the original text back where nothing had to go."""
+    book = Book(tmp_path / "h.xlsx", text=escape_cell)
+    sheet = book.sheet("学生名单")
+    for k, text in enumerate(HOSTILE):
+        sheet.row([k, text, -1.5])
+    path = book.close()
+    want = [_expected(t) for t in HOSTILE]
+    ws = openpyxl.load_workbook(path)["学生名单"]
+    got = [(r[0].value, r[1].value, r[1].data_type, r[2].value) for r in ws.iter_rows()]
+    assert [g[1] for g in got] == want
+    assert all(g[2] == "s" for g in got)
+    assert [(g[0], g[3]) for g in got] == [(k, -1.5) for k in range(len(HOSTILE))]
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("学生名单").to_python()
+    assert [r[1] for r in rows] == want
+    assert [r[2] for r in rows] == [-1.5] * len(HOSTILE)
+    assert unescape_cell(want[0]) == "=1+2" and unescape_cell(want[6]) == "'=quoted"
+    assert len(want[-1]) == MAX_TEXT
+
+
+def test_calamine_reads_the_sheets_as_openpyxl_does(tmp_path: Path) -> None:
+    """The sample workbook (styles, breaks, merged title, empty cells) reads the same in both
+    readers: sheet names and every value."""
+    path = _write(tmp_path / "a.xlsx")
+    ours = openpyxl.load_workbook(path)
+    theirs = CalamineWorkbook.from_path(str(path))
+    assert theirs.sheet_names == ours.sheetnames
+    for name in ours.sheetnames:
+        a = [["" if v is None else v for v in row]
+             for row in ours[name].iter_rows(values_only=True)]
+        b = theirs.get_sheet_by_name(name).to_python()
+        width = max((len(r) for r in a + b), default=0)
+        pad = [r + [""] * (width - len(r)) for r in a]
+        assert [r + [""] * (width - len(r)) for r in b] == pad, name
+
+
+def test_excels_reserved_sheet_name_is_not_used() -> None:
+    """Excel keeps "History" for itself: a sheet asked for by that name gets a number."""
+    assert safe_sheet_name("history") == "history (2)"

@@ -13,6 +13,7 @@ import pytest
 from chinese import chinese_tiny
 from click.testing import CliRunner
 from click.testing import Result as CliResult
+from python_calamine import CalamineWorkbook
 
 import matcher
 from matcher import load_scenario, write_result
@@ -60,6 +61,7 @@ def test_outputs_escape_text_not_numbers(tmp_path: Path) -> None:
     ranks = [row[-1] for row in ws.iter_rows(min_row=2, values_only=True)]
     assert ranks and all(isinstance(r, int) or r is None for r in ranks)
     assert check_result_dir(problem, out).violations == []
+    _calamine_agrees(out / "results.xlsx")
 
 
 # ---- results.xlsx ---------------------------------------------------------------------------
@@ -74,6 +76,20 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _rows(wb: Any, name: str) -> list[tuple[Any, ...]]:
     return list(wb[name].iter_rows(values_only=True))
+
+
+def _calamine_agrees(path: Path) -> None:
+    """python-calamine (the reader of another ecosystem, Rust) reads the same sheets and
+    values as openpyxl: the workbook is not only readable by the library that tests it."""
+    ours = openpyxl.load_workbook(path)
+    theirs = CalamineWorkbook.from_path(str(path))
+    assert theirs.sheet_names == ours.sheetnames
+    for name in ours.sheetnames:
+        a = [["" if v is None else v for v in r] for r in ours[name].iter_rows(values_only=True)]
+        b = theirs.get_sheet_by_name(name).to_python()
+        width = max((len(r) for r in a + b), default=0)
+        assert ([r + [""] * (width - len(r)) for r in b]
+                == [r + [""] * (width - len(r)) for r in a]), name
 
 
 def test_results_xlsx_for_the_office(solved: Path) -> None:
@@ -107,6 +123,7 @@ def test_results_xlsx_for_the_office(solved: Path) -> None:
     assert ws.print_title_rows == "$3:$3" and ws.freeze_panes == "A4"
     assert wb["Assignments"].freeze_panes == "A2"
     assert wb["Assignments"].auto_filter.ref == "A1:L6"
+    _calamine_agrees(solved / "results.xlsx")
 
 
 def test_summary_is_for_people(solved: Path) -> None:
@@ -130,22 +147,37 @@ def test_summary_is_for_people(solved: Path) -> None:
                      "unassigned": (1, 1 / 6)}
 
 
-def test_results_xlsx_in_chinese(tmp_path: Path) -> None:
-    """A Chinese-headed scenario: sheet names, headers, summary and reasons in Chinese."""
-    zh = chinese_tiny(tmp_path / "zh")
+def test_results_xlsx_in_chinese_with_the_clerks_columns(tmp_path: Path) -> None:
+    """A Chinese-headed scenario with the clerk's own columns (姓名, 备注, 工作站名称): sheet
+    names, headers, summary and reasons in Chinese, and the clerk's columns carried beside the
+    student and the workstation, on every sheet that lists students."""
+    zh = chinese_tiny(tmp_path / "zh", carried=True)
     problem = load_scenario(zh)
     out = write_result(matcher.solve(problem, "da"), tmp_path / "out", problem=problem)
     wb = openpyxl.load_workbook(out / "results.xlsx")
     assert wb.sheetnames == ["汇总", "分配结果", "未分配学生", "W1", "W2", "W3"]
-    assert _rows(wb, "分配结果")[0][:6] == ("学号", "高校", "高校名称", "学科/专业类别",
-                                         "工作站编号", "城市")
-    assert _rows(wb, "分配结果")[1][2] == "哈尔滨工业大学"
-    assert _rows(wb, "未分配学生")[1][-1] == ("没有工作站接收“0856”类别的学生；请在某个工作站的"
-                                          "接收学科中加上 0856")
+    head, first = _rows(wb, "分配结果")[:2]
+    assert head == ("学号", "姓名", "备注", "高校", "高校名称", "学科/专业类别", "工作站编号",
+                    "工作站名称", "城市", "企业导师", "校内导师", "开始学期", "结束学期",
+                    "学期数", "志愿序号")
+    s1 = dict(zip(head, first, strict=True))
+    assert (s1["学号"], s1["姓名"], s1["备注"], s1["高校名称"]) == ("S1", "张伟", None,
+                                                                 "哈尔滨工业大学")
+    assert s1["工作站名称"] == {"W1": "哈尔滨电气集团研究生工作站", "W2": "中国一重研究生工作站",
+                             "W3": "大庆油田研究生工作站"}[s1["工作站编号"]]
+    s3 = dict(zip(head, next(r for r in _rows(wb, "分配结果") if r[0] == "S3"), strict=True))
+    assert s3["备注"] == "交换生"
+    unassigned = _rows(wb, "未分配学生")
+    assert unassigned[0] == ("学号", "姓名", "备注", "高校", "学科/专业类别", "志愿", "未分配原因")
+    assert unassigned[1][:2] == ("S6", "杨磊")
+    assert unassigned[1][-1] == ("没有工作站接收“0856”类别的学生；请在某个工作站的接收学科中加上 "
+                                 "0856")
     summary = {r[0]: r[1] for r in _rows(wb, "汇总") if r[0]}
     assert summary["状态"] == "可行" and summary["学生总数"] == 6
-    assert _rows(wb, "W2")[0][0] == "W2（哈尔滨）学生名单（按学期）"
-    assert _rows(wb, "W2")[2][:2] == ("学期", "学号")
+    roster = _rows(wb, "W2")
+    assert roster[0][0] == "W2 中国一重研究生工作站（哈尔滨）学生名单（按学期）"
+    assert roster[2][:4] == ("学期", "学号", "姓名", "备注")
+    _calamine_agrees(out / "results.xlsx")
 
 
 def test_results_xlsx_without_problem(tmp_path: Path) -> None:
