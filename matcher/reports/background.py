@@ -5,8 +5,8 @@ take a few seconds each; on two cores they take the time of the longer one when
 ``results.xlsx`` is written in a child process forked from this one (the result and the problem
 are already in memory: nothing is copied or pickled). :class:`Background` gives the two
 writers of :func:`matcher.write_result`'s chain: ``start`` forks the child (where forking is
-safe and useful: Linux, more than one CPU; elsewhere it writes right away) and ``wait`` joins
-it before the manifest hashes the files. A child that fails is not trusted: ``wait`` runs the
+safe and useful, see :func:`can_fork`; elsewhere it writes right away) and ``wait`` joins it
+before the manifest hashes the files. A child that fails is not trusted: ``wait`` runs the
 writer again here, so that its error is raised where the caller sees it. :meth:`stop` ends a
 child still running (the folder is being abandoned).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ __all__ = ["Background", "can_fork"]
 
 def can_fork() -> bool:
     """Whether a writer may run in a forked child: Linux (fork is safe there with the
-    libraries matcher uses) and more than one CPU (else nothing is gained)."""
-    return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
+    libraries matcher uses), more than one CPU (else nothing is gained), and no other Python
+    thread running in this process (a progress display, the web worker's event threads): a
+    lock one of them holds at the fork would stay held in the child forever, and the parent
+    would wait for it forever."""
+    return (sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1)
 
 
 def _child(writer: ResultWriter, result: Result, problem: Problem | None, folder: Path) -> None:

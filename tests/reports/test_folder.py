@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
 import time
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
 
 
-@pytest.mark.skipif(not can_fork(), reason="results.xlsx is written in a child only on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 def test_parallel_and_serial_writing_give_the_same_files(
         solved: tuple[matcher.Problem, matcher.Result], tmp_path: Path) -> None:
     """results.xlsx written in a forked child or here: every file has the same bytes (the
@@ -80,7 +81,7 @@ def test_parallel_and_serial_writing_give_the_same_files(
     assert outputs[0] == outputs[1]
 
 
-@pytest.mark.skipif(not can_fork(), reason="results.xlsx is written in a child only on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 def test_a_failing_child_raises_here_and_leaves_nothing(
         solved: tuple[matcher.Problem, matcher.Result], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,7 +99,7 @@ def test_a_failing_child_raises_here_and_leaves_nothing(
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("pytest")] == []
 
 
-@pytest.mark.skipif(not can_fork(), reason="results.xlsx is written in a child only on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 def test_an_error_elsewhere_ends_the_child(
         solved: tuple[matcher.Problem, matcher.Result], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,3 +137,18 @@ def test_without_fork_the_workbook_is_written_in_process(
     assert started == []
     outputs = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
     assert "results.xlsx" in json.dumps(outputs) and (out / "results.xlsx").stat().st_size
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    """A thread that may hold a lock at the fork (a progress display, the web worker's event
+    threads) means no fork: the child could wait for that lock forever."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert not can_fork()
+    finally:
+        stop.set()
+        thread.join()
