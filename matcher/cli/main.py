@@ -33,13 +33,14 @@ from .common import (
     load_problem,
     writable,
 )
+from .helptext import HelpGroup
 from .plan import plan_commands
 from .ui import ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workstation-matcher")
 def cli() -> None:
     """Place professional master's students at enterprise workstations with mentor pairs."""
