@@ -25,13 +25,31 @@ WORDS = {"Harbin Institute of Technology": "哈尔滨工业大学",
 """Names and cities written in Chinese."""
 
 
-def chinese_tiny(folder: Path) -> Path:
-    """Write tiny with Chinese headers, university names and cities into ``folder``."""
+NAMES = {"S1": "张伟", "S2": "王芳", "S3": "李娜", "S4": "刘洋", "S5": "陈静", "S6": "杨磊"}
+"""The students' names: the clerk's own column 姓名, which matcher carries to its outputs."""
+
+STATIONS = {"W1": "哈尔滨电气集团研究生工作站", "W2": "中国一重研究生工作站",
+            "W3": "大庆油田研究生工作站"}
+"""The workstations' names: the clerk's own column 工作站名称."""
+
+
+def chinese_tiny(folder: Path, *, carried: bool = False) -> Path:
+    """Write tiny with Chinese headers, university names and cities into ``folder``; with
+    ``carried``, also the clerk's own columns: students' 姓名 and 备注, workstations'
+    工作站名称 (columns matcher does not use and carries through)."""
     shutil.copytree(TINY, folder)
     for name, header in HEADERS.items():
         path = folder / name
         lines = path.read_text(encoding="utf-8").splitlines()
-        body = "\n".join(lines[1:])
+        rows = lines[1:]
+        if carried and name == "students.csv":
+            header += ",姓名,备注"
+            rows = [f"{r},{NAMES[r.split(',')[0]]},{'交换生' if r.startswith('S3') else ''}"
+                    for r in rows]
+        if carried and name == "workstations.csv":
+            header += ",工作站名称"
+            rows = [f"{r},{STATIONS[r.split(',')[0]]}" for r in rows]
+        body = "\n".join(rows)
         for old, new in WORDS.items():
             body = body.replace(old, new)
         path.write_text(header + "\n" + body + "\n", encoding="utf-8")

@@ -6,6 +6,8 @@ that are valid on their own), so constructing the ``Problem`` never raises. Lock
 compete for the same places, which makes some problems INFEASIBLE on purpose.
 
 ``problems()`` takes size bounds; ``tiny_problems()`` keeps the brute-force search space small.
+``examples(quick, thorough)`` is a property test's example count: ``quick`` in the default run
+(a fixed, derandomised set), ``thorough`` with ``pytest --thorough`` (fresh random examples).
 """
 
 from __future__ import annotations
@@ -30,8 +32,17 @@ from matcher.model import (
     Workstation,
 )
 
+THOROUGH = False
+"""Set by tests/conftest.py from ``pytest --thorough`` before the test modules are imported."""
+
 DISCIPLINES = ("0854", "0855", "0856")
 PAIR_WEIGHTS = (0.5, 1.0, 1.25, 2.0, 3.0)
+
+
+def examples(quick: int, thorough: int | None = None) -> int:
+    """How many examples a property test runs: ``quick`` by default, ``thorough`` (default
+    ``quick``) in the nightly run."""
+    return thorough if THOROUGH and thorough is not None else quick
 
 
 def _subset(draw: Any, items: list[str], *, min_size: int = 0, max_size: int | None = None

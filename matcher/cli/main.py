@@ -37,13 +37,19 @@ from .common import (
     load_problem,
     prepare_out,
 )
+from .helptext import HelpGroup
 from .plan import plan_commands
 from .ui import ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(cls=MatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class Group(HelpGroup, MatcherGroup):
+    """The ``matcher`` group: help in the command's language (:class:`HelpGroup`), errors and
+    signals as error lines (:class:`MatcherGroup`)."""
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workstation-matcher")
 def cli() -> None:
     """Place professional master's students at enterprise workstations with mentor pairs."""

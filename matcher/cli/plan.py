@@ -26,11 +26,12 @@ from .common import (
     load_problem,
     prepare_out,
 )
+from .helptext import HelpCommand
 
 __all__ = ["plan_commands"]
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("paths", nargs=-1, required=True, metavar="[BASE] VARIANT.yaml",
                 type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(), help="Scenario folder to write.")
@@ -66,7 +67,7 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
                f"workstations, {len(p.mentors)} mentors")
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("results", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(), help="Report folder to write.")
 @click.option("--scenario", "scenarios", multiple=True, type=click.Path(),
@@ -112,7 +113,7 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     click.echo(f"written {target}")
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("base", type=click.Path(file_okay=False))
 @click.option("--vary", "vary", multiple=True, required=True, metavar="NAME=V1,V2,...",
               help="A parameter and its values; repeat for a grid (capacity_scale, "
@@ -163,7 +164,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
     click.echo(f"written {target}")
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("base", type=click.Path(file_okay=False))
 @click.option("--cohorts", type=click.IntRange(min=1, max=50), required=True,
               help="Number of yearly intakes to simulate.")
@@ -207,7 +208,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
     click.echo(f"written {target}")
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.argument("scenario", type=click.Path(exists=False))
 @click.option("--previous", "previous", required=True, type=click.Path(),
               help="The earlier result folder of this scenario (to keep where possible).")

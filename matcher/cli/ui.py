@@ -13,11 +13,12 @@ from pathlib import Path
 import click
 
 from ..messages import MessageError, choose_lang, render
+from .helptext import HelpCommand
 
 __all__ = ["ui"]
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; any other than this computer's needs --password.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)

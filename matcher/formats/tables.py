@@ -391,30 +391,11 @@ def read_grid(table: Table, grid: Grid, found: Found) -> TableRead | None:
     return out
 
 
-_TOTAL_START = frozenset("合总小共汇")
-_SLOW = object()
+_TOTAL_HINT = re.compile(r"\s*(?:[合总小共汇]|(?i:tot|sub|sum))")
+_HINT_FIRST = frozenset("合总小共汇 \u3000\t")
+_HINT_WORDS = frozenset(("tot", "sub", "sum"))
 _SIMPLE_FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
-
-
-def _fast(kind: str, cell: str) -> Any:
-    """The value of a plain cell (ASCII, no formula, short) without the full checks, or _SLOW.
-
-    Only what :func:`~matcher.formats.cells.parse_cell` would give for the same cell: the full
-    path takes every other cell, and reports its problem.
-    """
-    if not cell:
-        return NO_VALUE if kind.startswith("opt_") else (() if kind == "list" else _SLOW)
-    if not (cell.isascii() and cell.isprintable()) or cell[0] in "=@" or len(
-            cell) > MAX_CELL_CHARS:
-        return _SLOW
-    if kind in ("str", "opt_str"):
-        return cell
-    if kind == "list":
-        return tuple(split_list(cell))
-    if kind in ("int", "opt_int"):
-        return int(cell) if cell.isdigit() and len(cell) <= 15 else _SLOW
-    return float(cell) if _SIMPLE_FLOAT.fullmatch(cell) else _SLOW
 
 
 def _adapter(model: type[Any]) -> TypeAdapter[Any]:
@@ -424,112 +405,133 @@ def _adapter(model: type[Any]) -> TypeAdapter[Any]:
     return _ADAPTERS[model]
 
 
+def _plain_column(kind: str, cells: list[str]) -> list[Any] | None:
+    """Every value of a column whose cells are all plain (ASCII, printable, no formula, short,
+    numbers in their simplest form), checked column-wise in C loops; None when some cell is
+    not, so that the column is read cell by cell with the full checks."""
+    if not cells:
+        return []
+    joined = " ".join(cells)
+    if (not joined.isascii() or not joined.isprintable() or " =" in " " + joined
+            or " @" in " " + joined or max(map(len, cells)) > MAX_CELL_CHARS):
+        return None
+    if kind in ("str", "opt_str"):
+        if kind == "str" and not all(cells):
+            return None
+        return [c if c else NO_VALUE for c in cells] if kind == "opt_str" else cells
+    if kind == "list":
+        return [tuple(split_list(c)) if c else () for c in cells]
+    if kind in ("int", "opt_int"):
+        if not all(map(str.isdigit, filter(None, cells))) or max(map(len, cells)) > 15:
+            return None
+        if not all(cells):
+            return None if kind == "int" else [int(c) if c else NO_VALUE for c in cells]
+        return list(map(int, cells))
+    if not all(map(_SIMPLE_FLOAT.fullmatch, filter(None, cells))):
+        return None
+    if not all(cells):
+        return None if kind == "float" else [float(c) if c else NO_VALUE for c in cells]
+    return list(map(float, cells))
+
+
+def _worth_a_look(row: list[str], wide: int) -> bool:
+    """Whether a row may be a totals row, or (``wide`` >= 0) is wider than ``wide`` cells; any
+    row of a CSV file that may hold line breaks (``wide`` = -1)."""
+    if wide < 0 or len(row) > wide > 0:
+        return True
+    return any(c[:1] in _HINT_FIRST or c[:3].lower() in _HINT_WORDS for c in row[:3])
+
+
 def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: list[int],
                shown: Any, order: list[int]) -> None:
     """The data rows of a grid into ``out`` (totals and footer rows left out, with notes).
 
-    Plain cells take a fast path (:func:`_fast`); any other cell, and every error, goes
-    through the full checks with its location. The rows are validated into model objects
-    in one call per table; a table with a bad row is validated row by row to name it.
+    Rows are chosen first (totals, notes below the total, hidden rows, extra cells, line
+    breaks); then each column is read at once: a column of plain cells in C loops
+    (:func:`_plain_column`), any other cell by cell with the full checks and its location. The
+    rows are validated into model objects in one call per table; a table with a bad row is
+    validated row by row to name it.
     """
     where = grid.where
     header_width = len(out.headers)
     id_pos = out.columns.get(table.columns[0].name, (0, ""))[0]
     used = {k for k, _ in out.columns.values()} | set(order)
-    plans: list[tuple[Column, int | None]] = []
-    for col in table.columns:
-        spot = out.columns.get(col.name)
-        if spot is not None:
-            plans.append((col, None if col.name == "preferences" and order else spot[0]))
-    cell_checks = grid.sheet and bool(grid.formulas or grid.excel_errors)
-    break_scan = not grid.sheet and grid.multiline
     totals: list[str] = []
     footer: list[str] = []
     hidden: list[str] = []
     lists: dict[str, list[tuple[int, str, str]]] = {}
-    pending: list[tuple[int, dict[str, Any], int]] = []  # (index in out.rows, values, grid row)
     after_total = False
-    for k in body:
+    bad: set[int] = set()  # positions in ``out`` of rows with an error
+    skips: dict[int, set[int]] = {}  # position in ``out`` -> columns with a line break
+    rows: list[list[str]] = []
+    all_rows = [grid.rows[k] for k in body]
+    # the rows that need a closer look; every row before the first of them is plain data
+    wide = header_width if not grid.sheet and not grid.multiline else -1
+    first = next((i for i, r in enumerate(all_rows) if _worth_a_look(r, wide)),
+                 len(all_rows))
+    rows.extend(all_rows[:first])
+    out.rows.extend([None] * first)
+    out.numbers.extend(shown(k) for k in body[:first])
+    out.row_index.extend(body[:first])
+    if out.preference_columns is not None:
+        out.preference_columns.extend([()] * first)
+    for k in body[first:]:
         row = grid.rows[k]
         width = len(row)
         number = shown(k)
-        label = None
-        for c in row[:3]:
-            if c and (c[0] in _TOTAL_START or c[:3].lower() in ("tot", "sub", "sum")
-                      or c.lstrip()[:1] in _TOTAL_START):
-                label = aliases.totals_word(c)
-                if label:
-                    break
-        if label is not None:
+        if _TOTAL_HINT.match(row[0] if width else "") or (width > 1 and _TOTAL_HINT.match(
+                row[1])) or (width > 2 and _TOTAL_HINT.match(row[2])):
+            label = next((w for c in row[:3] if c for w in [aliases.totals_word(c)] if w),
+                         None)
             id_cell = row[id_pos].strip() if id_pos < width else ""
-            if not id_cell or aliases.totals_word(id_cell):
+            if label is not None and (not id_cell or aliases.totals_word(id_cell)):
                 totals.append(str(number))
                 after_total = after_total or aliases.is_grand_total(label)
                 continue
         if after_total and sum(1 for p in used if p < width and row[p].strip()) < 2:
             footer.append(str(number))
             continue
-        if grid.sheet and grid.numbers[k] in grid.hidden:
-            hidden.append(str(number))
+        index = len(out.rows)
+        _append(out, k, None, number)
+        rows.append(row)
         if not grid.sheet and width > header_width and any(c.strip()
                                                            for c in row[header_width:]):
             found.add(msg("load.extra_cells", at=replace(where, row=number), count=width,
                           header_count=header_width))
-            _append(out, k, None, number, order)
+            bad.add(index)
             continue
-        values: dict[str, Any] = {}
-        ok = True
-        skip: set[int] = set()
-        if break_scan:  # a line break in any cell may hide rows merged by a stray quote
+        if not grid.sheet and grid.multiline:  # a line break may hide rows a quote merged
             for q, text in enumerate(row):
                 if "\n" not in text and "\r" not in text:
                     continue
-                skip.add(q)
-                ok = False
+                skips.setdefault(index, set()).add(q)
+                bad.add(index)
                 head = out.headers[q] if q < len(out.headers) and out.headers[q] else None
                 at_row = replace(where, row=number)
                 at = replace(at_row, header=head) if head else replace(
                     at_row, field=aliases.letter(q))
                 found.add(msg("load.cell_line_break", at=at, value=show(text.strip()))
                           if q in used else msg("load.line_break", at=at))
-        prefs_cols: tuple[int, ...] = ()
-        for col, pos in plans:
-            if pos is None:  # preferences spread over one column per choice
-                items: list[str] = []
-                cols: list[int] = []
-                for p in order:
-                    cell = row[p].strip() if p < width else ""
-                    if p in skip or not cell:
-                        continue
-                    value, why = _cell(grid, found, out, replace(where, row=number), p, col,
-                                       cell, lists)
-                    if why:
-                        ok = False
-                        continue
-                    items += value
-                    cols += [p] * len(value)
-                values["preferences"] = tuple(items)
-                prefs_cols = tuple(cols)
-                continue
-            if pos in skip:
-                continue
-            cell = row[pos].strip() if pos < width else ""
-            value = _fast(col.kind, cell)
-            if value is _SLOW or (cell_checks and ((grid.numbers[k], pos) in grid.formulas
-                                                   or (grid.numbers[k], pos)
-                                                   in grid.excel_errors)):
-                value, why = _cell(grid, found, out, replace(where, row=number), pos, col,
-                                   cell, lists)
-                if why:
-                    ok = False
-                    continue
-            elif col.kind == "list" and ("," in cell):
-                lists.setdefault(col.name, []).append((number, cell, ","))
-            if value is not NO_VALUE:
-                values[col.name] = value
-        _append(out, k, None, number, order, prefs_cols)
-        if ok:
-            pending.append((len(out.rows) - 1, values, k))
+    if grid.sheet and grid.hidden:
+        hidden = [str(n) for n, k in zip(out.numbers, out.row_index, strict=True)
+                  if grid.numbers[k] in grid.hidden]
+    names: list[str] = []
+    columns: list[list[Any]] = []
+    fields = table.model.model_fields
+    for col in table.columns:
+        spot = out.columns.get(col.name)
+        if spot is None:
+            continue
+        if col.name == "preferences" and order:
+            values = _choice_columns(grid, found, out, rows, order, col, bad, skips, lists)
+        else:
+            values = _column(grid, found, out, rows, spot[0], col, bad, skips, lists)
+        default = fields[col.name].default if col.name in fields else None
+        names.append(col.name)
+        columns.append([default if v is NO_VALUE else v for v in values])
+    records = zip(*columns, strict=True) if columns else ((),) * len(rows)
+    pending = [(i, dict(zip(names, t, strict=True))) for i, t in enumerate(records)
+               if i not in bad]
     _validate(table, grid, found, out, pending)
     if totals:
         found.add(msg("load.totals_rows", severity="note", at=where, rows=_few(totals),
@@ -550,24 +552,76 @@ def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: lis
                       rows=_few([str(n) for n, _, _ in cells])))
 
 
+def _column(grid: Grid, found: Found, out: TableRead, rows: list[list[str]], pos: int,
+            col: Column, bad: set[int], skips: dict[int, set[int]],
+            lists: dict[str, list[tuple[int, str, str]]]) -> list[Any]:
+    """One column of every data row read: at once when plain, else cell by cell."""
+    cells = [row[pos].strip() if pos < len(row) else "" for row in rows]
+    marked = grid.sheet and any(c == pos for _, c in (*grid.formulas, *grid.excel_errors))
+    values = None if marked or skips else _plain_column(col.kind, cells)
+    if values is not None:
+        if col.kind == "list":
+            for i, cell in enumerate(cells):
+                if "," in cell:
+                    lists.setdefault(col.name, []).append((out.numbers[i], cell, ","))
+        return values
+    out_values: list[Any] = []
+    for i, cell in enumerate(cells):
+        if pos in skips.get(i, ()):
+            out_values.append(NO_VALUE)
+            continue
+        value, why = _cell(grid, found, out, replace(grid.where, row=out.numbers[i]), pos,
+                           col, cell, lists)
+        if why:
+            bad.add(i)
+            value = NO_VALUE
+        out_values.append(value)
+    return out_values
+
+
+def _choice_columns(grid: Grid, found: Found, out: TableRead, rows: list[list[str]],
+                    order: list[int], col: Column, bad: set[int], skips: dict[int, set[int]],
+                    lists: dict[str, list[tuple[int, str, str]]]) -> list[Any]:
+    """Preferences spread over one column per choice (``第一志愿``, ...), row by row."""
+    out_values: list[Any] = []
+    assert out.preference_columns is not None
+    for i, row in enumerate(rows):
+        items: list[str] = []
+        cols: list[int] = []
+        for p in order:
+            cell = row[p].strip() if p < len(row) else ""
+            if p in skips.get(i, ()) or not cell:
+                continue
+            value, why = _cell(grid, found, out, replace(grid.where, row=out.numbers[i]), p,
+                               col, cell, lists)
+            if why:
+                bad.add(i)
+                continue
+            items += value
+            cols += [p] * len(value)
+        out_values.append(tuple(items))
+        out.preference_columns[i] = tuple(cols)
+    return out_values
+
+
 def _validate(table: Table, grid: Grid, found: Found, out: TableRead,
-              pending: list[tuple[int, dict[str, Any], int]]) -> None:
+              pending: list[tuple[int, dict[str, Any]]]) -> None:
     """Model objects for the parsed rows: all at once, or row by row when one is bad."""
     if not pending:
         return
     try:
-        made = _adapter(table.model).validate_python([v for _, v, _ in pending])
+        made = _adapter(table.model).validate_python([v for _, v in pending])
     except ValidationError:
         made = None
     if made is not None:
-        for (index, _, _), obj in zip(pending, made, strict=True):
+        for (index, _), obj in zip(pending, made, strict=True):
             out.rows[index] = obj
         return
-    for index, values, k in pending:
+    for index, values in pending:
         try:
             out.rows[index] = table.model.model_validate(values)
         except ValidationError as e:
-            row = grid.rows[k]
+            row = grid.rows[out.row_index[index]]
             at_row = replace(grid.where, row=out.numbers[index])
             for err in e.errors():
                 name = str(err["loc"][0]) if err["loc"] else "?"
@@ -582,13 +636,12 @@ def _few(rows: list[str]) -> tuple[str, ...]:
     return tuple(rows[:_SHOWN_ROWS]) + (("…",) if len(rows) > _SHOWN_ROWS else ())
 
 
-def _append(out: TableRead, k: int, made: Any, number: int, order: list[int],
-            prefs_cols: tuple[int, ...] = ()) -> None:
+def _append(out: TableRead, k: int, made: Any, number: int) -> None:
     out.rows.append(made)
     out.numbers.append(number)
     out.row_index.append(k)
     if out.preference_columns is not None:
-        out.preference_columns.append(prefs_cols)
+        out.preference_columns.append(())
 
 
 def _cell_at(out: TableRead, at_row: Location, spot: tuple[int, str] | None, name: str

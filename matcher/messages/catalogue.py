@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
@@ -182,6 +182,8 @@ def format_value(value: PlainValue, spec: str, lang: Lang) -> str:
     """
     if isinstance(value, tuple):
         return LIST_SEPARATOR[lang].join(format_value(v, spec, lang) for v in value)
+    if type(value) is int and not spec:  # both languages group digits by three with ","
+        return f"{value:,}"
     if isinstance(value, int | float) and not isinstance(value, bool) and not spec:
         from babel.numbers import format_decimal
 
@@ -189,33 +191,15 @@ def format_value(value: PlainValue, spec: str, lang: Lang) -> str:
     return format(value, spec)
 
 
-class _Filler(string.Formatter):
-    """str.format for catalogue templates: named values only, no attribute or index lookups."""
-
-    def __init__(self, lang: Lang):
-        self.lang = lang
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
-                  ) -> tuple[Any, str]:
-        return kwargs.get(field_name, _Gap(field_name)), field_name
-
-    def convert_field(self, value: Any, conversion: str | None) -> Any:
-        return value  # templates take no !r / !s: values are shown as the language writes them
-
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, _Gap):
-            return "{" + value.name + (":" + format_spec if format_spec else "") + "}"
-        try:
-            return format_value(value, format_spec, self.lang)
-        except (ValueError, TypeError):  # a spec that does not fit the value: show it plainly
-            return format_value(value, "", self.lang)
-
-
-class _Gap:
-    """A placeholder without a value: shown as typed."""
-
-    def __init__(self, name: str):
-        self.name = name
+@functools.lru_cache(maxsize=8192)
+def _parts(text: str) -> tuple[tuple[str, str | None, str], ...] | None:
+    """A template parsed once: ``(literal, placeholder or None, format spec)`` pieces; None when
+    its braces do not parse."""
+    try:
+        return tuple((literal, name, spec or "")
+                     for literal, name, spec, _ in string.Formatter().parse(text))
+    except ValueError:
+        return None
 
 
 def fill(text: str, values: Mapping[str, PlainValue], lang: Lang) -> str:
@@ -236,7 +220,20 @@ def fill(text: str, values: Mapping[str, PlainValue], lang: Lang) -> str:
         The filled text; a placeholder without a value stays as ``{name}``; a template whose
         braces do not parse is returned as it is.
     """
-    try:
-        return _Filler(lang).vformat(text, (), values)
-    except ValueError:  # unbalanced braces (a test keeps them out of the catalogue)
+    parts = _parts(text)
+    if parts is None:  # unbalanced braces (a test keeps them out of the catalogue)
         return text
+    out = []
+    for literal, name, spec in parts:  # str.format's work, without its per-call setup
+        out.append(literal)
+        if name is None:
+            continue
+        if name not in values:  # no value: shown as typed, a visible gap
+            out.append("{" + name + (":" + spec if spec else "") + "}")
+            continue
+        value = values[name]
+        try:
+            out.append(format_value(value, spec, lang))
+        except (ValueError, TypeError):  # a spec that does not fit the value: show it plainly
+            out.append(format_value(value, "", lang))
+    return "".join(out)

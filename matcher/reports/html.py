@@ -11,12 +11,19 @@ SVG drawn here, in Python. It shows
 * workstation use per term as a heat map (workstations × terms, used/capacity);
 * every unassigned student with the reason.
 
+The page is written in Chinese or English (``report.po``), declares its language
+(``<html lang="zh-CN">``) and uses a font stack with the CJK families of every office system
+(PingFang SC, Microsoft YaHei, Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Zen Hei), so that
+Chinese names, headers and reasons render with real glyphs in either language. The status card
+says exactly what the result proves (:func:`matcher.reports.words.proof`).
+
 Every piece of data is escaped (:func:`matcher.formats.escape.escape_html`). The page has no
 timestamp: the same problem and result always give the same bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import Counter, defaultdict
@@ -27,23 +34,26 @@ from pathlib import Path
 from ..check import check
 from ..formats.escape import escape_html
 from ..formats.interrupt import finish_first
-from ..messages import Lang
+from ..messages import LIST_SEPARATOR, Lang, label
+from ..messages.catalogue import PlainValue
 from ..model import Problem, Result, ScenarioError, Status
 from ..model.capacity import capacity_by_term, student_terms
+from ..model.result import reason_text
+from .words import proof, status_word
 
-_STATUS_MEANING = {
-    Status.OPTIMAL: "every objective level is proven optimal",
-    Status.FEASIBLE: "a valid allocation; optimality is not proven",
-    Status.INFEASIBLE: "proven: no allocation keeps every rule",
-    Status.UNKNOWN: "nothing was found or proven within the limits",
-}
+FONT_STACK = ('system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", '
+              '"Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", '
+              '"Noto Sans", sans-serif')
+"""The page's fonts: the system's, then the CJK families of macOS, Windows and Linux."""
+
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+"""The ``lang`` attribute of the page in each language."""
 
 _CSS = """
 :root { --ink:#1d2430; --muted:#5b6576; --line:#d9dee7; --accent:#2b6cb0; --bad:#c53030;
         --ok:#2f855a; --warn:#b7791f; --bg:#ffffff; --soft:#f4f6f9; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "Noto Sans",
-       "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: var(--ink);
+body { margin: 0; font: 14px/1.45 """ + FONT_STACK + """; color: var(--ink);
        background: var(--bg); }
 main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 48px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
@@ -56,6 +66,7 @@ p.sub, .muted { color: var(--muted); }
 .card { background: var(--soft); border: 1px solid var(--line); border-radius: 8px;
         padding: 12px 14px; }
 .card .k { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+:lang(zh) .card .k { letter-spacing: 0; }
 .card .v { font-size: 24px; font-weight: 650; margin: 2px 0; font-variant-numeric: tabular-nums; }
 .card .d { font-size: 12.5px; color: var(--muted); }
 .st-OPTIMAL { color: var(--ok); } .st-FEASIBLE { color: var(--accent); }
@@ -134,6 +145,19 @@ def _practice_terms(problem: Problem) -> list[str]:
     return [t for t in problem.terms if t in inside]
 
 
+@dataclass(frozen=True)
+class _Use:
+    """What the heat map and the city table share, computed once per page."""
+
+    cap: dict[tuple[str, str], int]
+    used: Counter[tuple[str, str]]
+    practice: list[str]
+
+
+def _use_of(problem: Problem, result: Result) -> _Use:
+    return _Use(capacity_by_term(problem), _use(problem, result), _practice_terms(problem))
+
+
 def _use(problem: Problem, result: Result) -> Counter[tuple[str, str]]:
     terms = list(problem.terms)
     used: Counter[tuple[str, str]] = Counter()
@@ -171,14 +195,15 @@ def _tick_step(top: int) -> int:
         step *= 10
 
 
-def _rank_chart(problem: Problem, result: Result) -> str:
+def _rank_chart(problem: Problem, result: Result, lang: Lang) -> str:
     longest = max((len(s.preferences) for s in problem.students), default=0)
     counts = Counter(p.preference_rank for p in result.placements)
     cats: list[tuple[str, int, str]] = [(str(r), counts.get(r, 0), "#2b6cb0")
                                         for r in range(1, longest + 1)]
     if counts.get(None) or not problem.policy.preferences_only:
-        cats.append(("off list", counts.get(None, 0), "#805ad5"))
-    cats.append(("unassigned", len(problem.students) - len(result.placements), "#c53030"))
+        cats.append((label("report.rank.off_list", lang), counts.get(None, 0), "#805ad5"))
+    cats.append((label("report.rank.unassigned", lang),
+                 len(problem.students) - len(result.placements), "#c53030"))
     step = _tick_step(max((c for _, c, _ in cats), default=0))
     top = step * max(1, -(-max((c for _, c, _ in cats), default=0) // step))
     slot = 64 if len(cats) <= 12 else 44
@@ -187,27 +212,27 @@ def _rank_chart(problem: Problem, result: Result) -> str:
     height = head + plot_h + foot
     total = len(problem.students)
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             'role="img" aria-labelledby="rank-title" font-size="12" '
-             'font-family="system-ui, sans-serif">',
-             '<title id="rank-title">Students by preference rank of their placement</title>']
+             'role="img" aria-labelledby="rank-title" font-size="12">',
+             f'<title id="rank-title">{_e(label("report.rank_chart_title", lang))}</title>']
     for tick in range(0, top + 1, step):  # gridlines at round counts
         y = head + plot_h - tick / top * plot_h
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" '
                      f'stroke="#e2e8f0"/><text x="{left - 6}" y="{y + 4:.1f}" '
                      f'text-anchor="end" fill="#5b6576">{tick:,}</text>')
-    for k, (label, count, color) in enumerate(cats):
+    for k, (name, count, color) in enumerate(cats):
         h = count / top * plot_h
         x = left + k * slot + slot * 0.15
         bw = slot * 0.7
         y = head + plot_h - h
+        tip = label("report.bar_tip", lang, label=name, count=count, share=_pct(count, total))
         parts.append(
-            f'<g><title>{_e(label)}: {count} students ({_pct(count, total)})</title>'
+            f'<g><title>{_e(tip)}</title>'
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" rx="2" '
             f'fill="{color}"/>'
             f'<text x="{x + bw / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle" '
             f'fill="#1d2430">{count}</text>'
             f'<text x="{x + bw / 2:.1f}" y="{head + plot_h + 16}" text-anchor="middle" '
-            f'fill="#1d2430">{_e(label)}</text>'
+            f'fill="#1d2430">{_e(name)}</text>'
             f'<text x="{x + bw / 2:.1f}" y="{head + plot_h + 31}" text-anchor="middle" '
             f'fill="#5b6576" font-size="11">{_pct(count, total)}</text></g>')
     parts.append(f'<line x1="{left}" y1="{head + plot_h}" x2="{width - 8}" '
@@ -224,9 +249,8 @@ def _heat_color(ratio: float) -> tuple[str, str]:
     return "#{:02x}{:02x}{:02x}".format(*rgb), ("#ffffff" if ratio >= 0.55 else "#1d2430")
 
 
-def _heat_map(problem: Problem, result: Result) -> str:
-    cap = capacity_by_term(problem)
-    used = _use(problem, result)
+def _heat_map(problem: Problem, use: _Use, lang: Lang) -> str:
+    cap, used = use.cap, use.used
     terms = list(problem.terms)
     stations = sorted(problem.workstations, key=lambda w: w.workstation_id)
     label_w = max(90, 8 * max((len(w.workstation_id) + len(w.city or "") + 3
@@ -234,11 +258,20 @@ def _heat_map(problem: Problem, result: Result) -> str:
     cell_w, cell_h, head = 104, 20, 34
     width = label_w + cell_w * len(terms) + 4
     height = head + cell_h * len(stations) + 4
+    closed = _e(label("report.closed", lang))
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             'role="img" aria-labelledby="heat-title" font-size="11.5" '
-             'font-family="system-ui, sans-serif">',
-             '<title id="heat-title">Workstation places used per term (used/capacity)</title>']
-    practice = set(_practice_terms(problem))
+             'role="img" aria-labelledby="heat-title" font-size="11.5">',
+             f'<title id="heat-title">{_e(label("report.heat_title", lang))}</title>']
+    practice = set(use.practice)
+
+    @functools.cache
+    def cell(u: int, c: int) -> tuple[str, str, str, str]:
+        """Fill, ink, text and tooltip of a cell (a province has few distinct pairs)."""
+        if c == 0 and u == 0:
+            return "#e2e5ea", "#8a94a6", closed, closed
+        fill, ink = _heat_color(u / c if c else 2.0)
+        return fill, ink, f"{u}/{c}", _e(label("report.cell_tip", lang, used=u, capacity=c))
+
     for k, t in enumerate(terms):
         x = label_w + k * cell_w + cell_w / 2
         fill = "#1d2430" if t in practice else "#8a94a6"
@@ -250,43 +283,44 @@ def _heat_map(problem: Problem, result: Result) -> str:
         parts.append(f'<text x="4" y="{y + 14}" fill="#1d2430">{_e(name)}</text>')
         for k, t in enumerate(terms):
             x = label_w + k * cell_w
-            c, u = cap[w.workstation_id, t], used.get((w.workstation_id, t), 0)
-            if c == 0 and u == 0:
-                fill, ink, text, tip = "#e2e5ea", "#8a94a6", "closed", "closed"
-            else:
-                ratio = u / c if c else 2.0
-                fill, ink = _heat_color(ratio)
-                text = f"{u}/{c}"
-                tip = f"{u} of {c} places used"
+            fill, ink, text, tip = cell(used.get((w.workstation_id, t), 0),
+                                        cap[w.workstation_id, t])
             parts.append(
-                f'<g><title>{_e(w.workstation_id)}, {_e(t)}: {_e(tip)}</title>'
+                f'<g><title>{_e(w.workstation_id)}, {_e(t)}: {tip}</title>'
                 f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{fill}"/><text x="{x + cell_w / 2:.1f}" y="{y + 14}" '
-                f'text-anchor="middle" fill="{ink}">{_e(text)}</text></g>')
+                f'text-anchor="middle" fill="{ink}">{text}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _legend() -> str:
+def _legend(lang: Lang) -> str:
     stops = "".join(
         f'<rect x="{k * 24}" y="0" width="24" height="12" fill="{_heat_color(k / 8)[0]}"/>'
         for k in range(9))
-    return ('<div class="legend">empty <svg width="216" height="12" viewBox="0 0 216 12" '
-            f'role="img" aria-label="colour scale from empty to full">{stops}</svg> full'
+    closed, over = _e(label("report.closed", lang)), _e(label("report.legend.over", lang))
+    return (f'<div class="legend">{_e(label("report.legend.empty", lang))} <svg width="216" '
+            f'height="12" viewBox="0 0 216 12" role="img" aria-label="'
+            f'{_e(label("report.legend.scale", lang))}">{stops}</svg> '
+            f'{_e(label("report.legend.full", lang))}'
             ' &nbsp; <svg width="24" height="12" viewBox="0 0 24 12" role="img" '
-            'aria-label="closed"><rect width="24" height="12" fill="#e2e5ea"/></svg> closed'
-            ' &nbsp; <svg width="24" height="12" viewBox="0 0 24 12" role="img" '
-            'aria-label="over capacity"><rect width="24" height="12" fill="#c53030"/></svg> '
-            'over capacity</div>')
+            f'aria-label="{closed}"><rect width="24" height="12" fill="#e2e5ea"/></svg> '
+            f'{closed} &nbsp; <svg width="24" height="12" viewBox="0 0 24 12" role="img" '
+            f'aria-label="{over}"><rect width="24" height="12" fill="#c53030"/></svg> '
+            f'{over}</div>')
 
 
 # ---- sections ---------------------------------------------------------------------------------
-def _card(key: str, value: str, detail: str = "", cls: str = "") -> str:
-    return (f'<div class="card"><div class="k">{key}</div><div class="v {cls}">{value}</div>'
+def _card(key: str, value: str, detail: str = "", cls: str = "", ident: str = "") -> str:
+    at = f' id="{ident}"' if ident else ""
+    return (f'<div class="card"{at}><div class="k">{key}</div><div class="v {cls}">{value}</div>'
             f'<div class="d">{detail}</div></div>')
 
 
-def _headline(problem: Problem, result: Result, violations: list[str]) -> str:
+def _headline(problem: Problem, result: Result, violations: list[str], lang: Lang) -> str:
+    def t(code: str, **values: PlainValue) -> str:
+        return _e(label(code, lang, **values))
+
     total = len(problem.students)
     placed = len(result.placements)
     ub = result.placed_upper_bound
@@ -296,74 +330,91 @@ def _headline(problem: Problem, result: Result, violations: list[str]) -> str:
     first = sum(r == 1 for r in ranks)
     top3 = sum(r is not None and r <= 3 for r in ranks)
     st = result.status
+    if ub is None:
+        placed_detail = t("report.no_max")
+    else:
+        placed_detail = t("report.placed_max_reached" if ub == placed else "report.placed_max",
+                          bound=ub)
     cards = [
-        _card("Status", _e(st.value), _e(_STATUS_MEANING.get(st, "")), f"st-{_e(st.value)}"),
-        _card("Placed", f"{placed:,} of {total:,}",
-              (f"proven maximum {ub:,}" + (" — reached" if ub == placed else ""))
-              if ub is not None else "no maximum proven"),
-        _card("Rank cost", f"{result.rank_cost:,}",
-              f"lower bound {lb:,}, gap {gap:.2%}" if lb is not None and gap is not None
-              else "no lower bound proven"),
-        _card("First choice", _pct(first, placed), f"{first:,} of {placed:,} placed"),
-        _card("Top 3", _pct(top3, placed), f"{top3:,} of {placed:,} placed"),
-        _card("Time", f"{result.wall_seconds:.2f} s",
-              f"solver {_e(result.solver)}, seed {result.seed}, {result.workers} worker(s), "
-              f"limit {result.time_limit_s:g} s"),
+        _card(t("report.card.status"), _e(status_word(st, lang)),
+              _e(proof(result, problem).text(lang)), f"st-{_e(st.value)}", "status-card"),
+        _card(t("report.card.placed"), t("report.placed_of", placed=placed, total=total),
+              placed_detail),
+        _card(t("report.card.rank_cost"), f"{result.rank_cost:,}",
+              t("report.rank_bound", bound=lb, gap=f"{gap:.2%}")
+              if lb is not None and gap is not None else t("report.no_rank_bound")),
+        _card(t("report.card.first"), _pct(first, placed),
+              t("report.of_placed", count=first, placed=placed)),
+        _card(t("report.card.top3"), _pct(top3, placed),
+              t("report.of_placed", count=top3, placed=placed)),
+        _card(t("report.card.time"), t("report.seconds", seconds=round(result.wall_seconds, 3)),
+              t("report.time_detail", solver=result.solver, seed=result.seed,
+                workers=result.workers, limit=result.time_limit_s)),
     ]
     if result.pair_weight:
-        cards.append(_card("Pair weight", f"{result.pair_weight:g}",
-                           "existing supervisor–mentor collaborations rewarded"))
-    cards.append(_card("Independent check", "passed" if not violations else
-                       f"{len(violations)} violation(s)",
-                       "every rule holds and every claim matches" if not violations
-                       else "see the list below", "st-OPTIMAL" if not violations else "bad"))
-    out = ['<section id="headline"><div class="cards">', *cards, "</div>"]
+        cards.append(_card(t("report.card.pair_weight"), f"{result.pair_weight:g}",
+                           t("report.pair_detail")))
+    cards.append(_card(t("report.card.check"), t("report.check_passed") if not violations
+                       else t("report.check_violations", count=len(violations)),
+                       t("report.check_ok_detail") if not violations
+                       else t("report.check_bad_detail"),
+                       "st-OPTIMAL" if not violations else "bad"))
+    out = [f'<section id="headline" data-status="{_e(st.value)}"><div class="cards">', *cards,
+           "</div>"]
     if result.message:
         out.append(f'<p class="note">{_e(result.message)}</p>')
     if violations:
         items = "".join(f"<li>{_e(v)}</li>" for v in violations[:50])
-        more = (f"<li>… and {len(violations) - 50} more</li>" if len(violations) > 50 else "")
-        out.append(f'<div class="note bad"><strong>The checker found problems with this '
-                   f'result.</strong><ul>{items}{more}</ul></div>')
+        more = (f"<li>{t('report.and_more', count=len(violations) - 50)}</li>"
+                if len(violations) > 50 else "")
+        out.append(f'<div class="note bad"><strong>{t("report.checker_found")}</strong>'
+                   f"<ul>{items}{more}</ul></div>")
     if (result.input_sha256 and problem.input_sha256
             and result.input_sha256 != problem.input_sha256):
-        out.append('<p class="note">The scenario files have changed since this result was '
-                   'written (the input hashes differ); the figures below compare the result '
-                   'with the scenario as it is now.</p>')
+        out.append(f'<p class="note">{t("report.changed_input")}</p>')
     out.append("</section>")
     return "".join(out)
 
 
-def _group_table(title: str, groups: Iterable[_Group], first_col: str) -> str:
+def _group_table(title: str, groups: Iterable[_Group], first_col: str, lang: Lang) -> str:
+    def t(code: str) -> str:
+        return _e(label(code, lang))
+
     rows = []
     for g in groups:
-        label = f'{_e(g.name)}<div class="muted">{_e(g.label)}</div>' if g.label else _e(g.name)
+        name = f'{_e(g.name)}<div class="muted">{_e(g.label)}</div>' if g.label else _e(g.name)
         rows.append(
-            f"<tr><td>{label}</td><td class=\"n\">{g.students:,}</td>"
+            f"<tr><td>{name}</td><td class=\"n\">{g.students:,}</td>"
             f"<td class=\"n\">{g.placed:,}</td>{_bar_cell(g.placed, g.students)}"
             f"<td class=\"n\">{_pct(g.first, g.placed)}</td>"
             f"<td class=\"n\">{_pct(g.top3, g.placed)}</td>"
             f"<td class=\"n\">{g.mean_rank}</td></tr>")
-    return (f"<h3>{title}</h3><table><thead><tr><th>{first_col}</th><th class=\"n\">students"
-            "</th><th class=\"n\">placed</th><th>share placed</th><th class=\"n\">first choice"
-            "</th><th class=\"n\">top 3</th><th class=\"n\">mean rank</th></tr></thead><tbody>"
+    return (f"<h3>{title}</h3><table><thead><tr><th>{first_col}</th>"
+            f"<th class=\"n\">{t('report.col.students')}</th>"
+            f"<th class=\"n\">{t('report.col.placed')}</th><th>{t('report.col.share_placed')}"
+            f"</th><th class=\"n\">{t('report.col.first_choice')}</th>"
+            f"<th class=\"n\">{t('report.col.top3')}</th>"
+            f"<th class=\"n\">{t('report.col.mean_rank')}</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
 
 
-def _city_table(problem: Problem, result: Result) -> str:
-    cap = capacity_by_term(problem)
-    used = _use(problem, result)
-    city_of = {w.workstation_id: w.city or "(no city given)" for w in problem.workstations}
-    practice = _practice_terms(problem)
+def _city_table(problem: Problem, result: Result, use: _Use, lang: Lang) -> str:
+    def t(code: str, **values: PlainValue) -> str:
+        return _e(label(code, lang, **values))
+
+    cap, used, practice = use.cap, use.used, use.practice
+    no_city = label("report.no_city", lang)
+    city_of = {w.workstation_id: w.city or no_city for w in problem.workstations}
     per: dict[str, dict[str, int]] = defaultdict(Counter)
     for w in problem.workstations:
         c = per[city_of[w.workstation_id]]
         c["stations"] += 1
-        for t in practice:
-            c["cap"] += cap[w.workstation_id, t]
-            c["used"] += used.get((w.workstation_id, t), 0)
+        for term in practice:
+            c["cap"] += cap[w.workstation_id, term]
+            c["used"] += used.get((w.workstation_id, term), 0)
+    unknown = label("report.unknown_ws", lang)
     for p in result.placements:
-        c = per[city_of.get(p.workstation_id, "(unknown workstation)")]
+        c = per[city_of.get(p.workstation_id, unknown)]
         c["students"] += 1
         c["first"] += p.preference_rank == 1
     rows = []
@@ -374,38 +425,55 @@ def _city_table(problem: Problem, result: Result) -> str:
                     f"<td class=\"n\">{_pct(c['first'], c['students'])}</td>"
                     f"<td class=\"n\">{c['used']:,} / {c['cap']:,}</td>"
                     f"{_bar_cell(c['used'], c['cap'], '#2f855a')}</tr>")
-    return ("<h3>By city of the workstation</h3><table><thead><tr><th>city</th>"
-            "<th class=\"n\">workstations</th><th class=\"n\">students placed</th>"
-            "<th class=\"n\">first choice</th><th class=\"n\">place-terms used</th>"
-            "<th>use</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            "<p class=\"sub\">Place-terms: one place for one term, counted over the terms a "
-            f"student may be placed in ({_e(', '.join(practice))}).</p>")
+    return (f"<h3>{t('report.by_city')}</h3><table><thead><tr><th>{t('report.col.city')}</th>"
+            f"<th class=\"n\">{t('report.col.workstations')}</th>"
+            f"<th class=\"n\">{t('report.col.students_placed')}</th>"
+            f"<th class=\"n\">{t('report.col.first_choice')}</th>"
+            f"<th class=\"n\">{t('report.col.place_terms')}</th>"
+            f"<th>{t('report.col.use')}</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>"
+            f"<p class=\"sub\">{t('report.city_note', terms=tuple(practice))}</p>")
+
+
+def _with_code(code: str, lang: Lang, **codes: str) -> str:
+    """A label whose placeholders are shown as ``<code>`` (escaped like the rest)."""
+    marks = {name: f"\x00{k}\x00" for k, name in enumerate(codes)}
+    text = _e(label(code, lang, **marks))
+    for name, mark in marks.items():
+        text = text.replace(mark, f"<code>{_e(codes[name])}</code>")
+    return text
 
 
 def _unassigned_table(problem: Problem, result: Result, lang: Lang) -> str:
+    def t(code: str, **values: PlainValue) -> str:
+        return _e(label(code, lang, **values))
+
     students = {s.student_id: s for s in problem.students}
     placed = {p.student_id for p in result.placements}
-    reasons = dict(result.reasons(lang))
+    reasons = dict(result.unassigned)
     missing = sorted(set(students) - placed)
     if not missing:
-        return ("<h2 id=\"unassigned\">Unassigned students</h2>"
-                "<p>Every student is placed.</p>")
+        return (f"<h2 id=\"unassigned\">{t('report.h.unassigned')}</h2>"
+                f"<p>{t('report.all_placed')}</p>")
+    fallback = label("outcome.infeasible" if result.status == Status.INFEASIBLE
+                     else "outcome.no_reason", lang)
+    sep = LIST_SEPARATOR[lang]
     rows = []
     for sid in missing:
         s = students[sid]
-        prefs = ", ".join(s.preferences[:3]) + (" …" if len(s.preferences) > 3 else "")
-        reason = reasons.get(sid) or ("no allocation (the result is INFEASIBLE)"
-                                      if result.status == Status.INFEASIBLE
-                                      else "no reason recorded")
+        prefs = sep.join(s.preferences[:3]) + (" …" if len(s.preferences) > 3 else "")
+        reason = reasons.get(sid)
+        text = reason_text(reason, lang) if reason is not None else fallback
         rows.append(f"<tr><td><code>{_e(sid)}</code></td><td>{_e(s.university_id)}</td>"
                     f"<td>{_e(s.discipline)}</td><td>{_e(prefs) or '–'}</td>"
-                    f"<td>{_e(reason)}</td></tr>")
-    return (f"<h2 id=\"unassigned\">Unassigned students ({len(missing):,})</h2>"
-            "<p class=\"sub\">Ask for a single student's full explanation with "
-            "<code>matcher explain SCENARIO RESULT_DIR STUDENT_ID</code>.</p>"
-            "<table><thead><tr><th>student</th><th>university</th><th>discipline</th>"
-            "<th>first choices</th><th>reason</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+                    f"<td>{_e(text)}</td></tr>")
+    command = "matcher explain SCENARIO RESULT_DIR STUDENT_ID"
+    return (f"<h2 id=\"unassigned\">{t('report.h.unassigned_count', count=len(missing))}</h2>"
+            f"<p class=\"sub\">{_with_code('report.unassigned_sub', lang, command=command)}</p>"
+            f"<table><thead><tr><th>{t('report.col.student')}</th>"
+            f"<th>{t('report.col.university')}</th><th>{t('report.col.discipline')}</th>"
+            f"<th>{t('report.col.first_choices')}</th><th>{t('report.col.reason')}</th></tr>"
+            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
@@ -431,39 +499,42 @@ def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
         When the result names students, workstations, mentors, supervisors or terms the
         scenario does not have.
     """
+    def t(code: str, **values: PlainValue) -> str:
+        return _e(label(code, lang, **values))
+
     violations = check(problem, result).violations
     unknown = [v for v in violations if "unknown" in v]
     if unknown:  # figures against the wrong scenario would mislead; other violations are shown
         raise ScenarioError([f"the result does not fit scenario '{problem.name}' ({unknown[0]}); "
                              "give the scenario the result was solved from"])
-    title = f"matcher report — {problem.name}"
+    title = label("report.title", lang, scenario=problem.name)
+    use = _use_of(problem, result)
+    digest = (result.input_sha256 or problem.input_sha256)[:16] or "–"
     body = [
         f"<h1>{_e(title)}</h1>",
-        f'<p class="sub">{len(problem.students):,} students, {len(problem.workstations):,} '
-        f"workstations, {len(problem.mentors):,} mentors, {len(problem.supervisors):,} "
-        f"supervisors; terms {_e(problem.terms[0])} to {_e(problem.terms[-1])}.</p>",
-        _headline(problem, result, violations),
-        '<h2 id="ranks">Rank distribution</h2>',
-        '<p class="sub">How many students got their first, second, … choice; "off list" is a '
-        "workstation the student did not list.</p>",
-        f'<div class="chart">{_rank_chart(problem, result)}</div>',
-        '<h2 id="placement">Placement</h2>',
-        _group_table("By discipline", _groups(problem, result, "discipline"), "discipline"),
-        _group_table("By university", _groups(problem, result, "university_id"), "university"),
-        _city_table(problem, result),
-        '<h2 id="use">Workstation use per term</h2>',
-        '<p class="sub">Places used of the capacity in each term (with '
-        "<code>workstation_terms.csv</code> overrides); terms outside every student's "
-        "window are greyed in the header.</p>",
-        _legend(),
-        f'<div class="heat">{_heat_map(problem, result)}</div>',
+        '<p class="sub">' + t("report.subtitle", students=len(problem.students),
+                              workstations=len(problem.workstations),
+                              mentors=len(problem.mentors), supervisors=len(problem.supervisors),
+                              first=problem.terms[0], last=problem.terms[-1]) + "</p>",
+        _headline(problem, result, violations, lang),
+        f'<h2 id="ranks">{t("report.h.ranks")}</h2>',
+        f'<p class="sub">{t("report.ranks_sub")}</p>',
+        f'<div class="chart">{_rank_chart(problem, result, lang)}</div>',
+        f'<h2 id="placement">{t("report.h.placement")}</h2>',
+        _group_table(t("report.by_discipline"), _groups(problem, result, "discipline"),
+                     t("report.col.discipline"), lang),
+        _group_table(t("report.by_university"), _groups(problem, result, "university_id"),
+                     t("report.col.university"), lang),
+        _city_table(problem, result, use, lang),
+        f'<h2 id="use">{t("report.h.use")}</h2>',
+        f'<p class="sub">{t("report.use_sub")}</p>',
+        _legend(lang),
+        f'<div class="heat">{_heat_map(problem, use, lang)}</div>',
         _unassigned_table(problem, result, lang),
-        f"<footer>Scenario <code>{_e(problem.name)}</code>, input "
-        f"<code>{_e((result.input_sha256 or problem.input_sha256)[:16]) or '–'}</code>. "
-        "Written by matcher; self-contained: no network is needed to view or print it."
-        "</footer>",
+        "<footer>" + _with_code("report.footer", lang, scenario=problem.name, input=digest)
+        + "</footer>",
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    return (f"<!DOCTYPE html>\n<html lang=\"{HTML_LANG[lang]}\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
             "<body><main>" + "\n".join(body) + "</main></body></html>\n")

@@ -28,7 +28,7 @@ from ..messages import Lang, Location, msg
 from .present import lang_of, page
 from .service import FILES, RunOptions, Service, UserError, iter_bytes
 from .store import ACTIVE
-from .validation import Finding, findings
+from .validation import findings, summary
 
 __all__ = ["router"]
 
@@ -105,10 +105,10 @@ async def upload(request: Request,
         return _new_page(request, findings=_rows(list(e.messages), lang),
                          uploaded=scenario.filename)
     return _new_page(request, findings=checked.rows(lang), uploaded=staged.original_name,
-                     token=staged.token if checked.ok else None, summary=checked.summary())
+                     token=staged.token if checked.ok else None, summary=summary(checked))
 
 
-def _rows(items: list[Any], lang: Lang) -> list[Finding]:
+def _rows(items: list[Any], lang: Lang) -> list[dict[str, Any]]:
     return findings(items, lang)
 
 

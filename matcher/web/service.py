@@ -32,7 +32,7 @@ from ..planning.explain import ExplainError, Explanation, explain
 from .runner import Runner
 from .store import ACTIVE, RUN_ID, History, new_run_id, now_utc, read_json, write_json
 from .uploads import TOKEN, Staged, clean_old, stage_upload
-from .validation import Validation, validate
+from .validation import Validation, summary, validate
 
 __all__ = ["FILES", "MAX_TIME_LIMIT_S", "RunOptions", "Service", "UserError"]
 
@@ -177,7 +177,7 @@ class Service:
         write_json(staged.folder / "staged.json", {
             "ok": checked.ok, "original_name": staged.original_name, "kind": staged.kind,
             "scenario": staged.scenario.relative_to(staged.folder).as_posix(),
-            "sha256": staged.sha256, "summary": checked.summary()})
+            "sha256": staged.sha256, "summary": summary(checked)})
         return staged, checked
 
     def staged(self, token: str) -> dict[str, Any]:

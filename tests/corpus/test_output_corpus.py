@@ -457,13 +457,22 @@ def counts() -> dict[str, int]:
     return out
 
 
+ROW = re.compile(r"^\| `?([a-z-]+)`? \| (\d+) \|", re.M)
+"""A row of a counts table: ``| class | count | ...`` (the class in backquotes or not)."""
+
+
 def test_counts_match_the_docs() -> None:
-    """docs/reliability.md states the number of cases of each class of this corpus and of the
-    loader's corpus (tests/data/bad), and the two together hold at least 250 cases."""
+    """docs/reliability.md states the number of cases of each class of this corpus, of the
+    input corpus (its tests/corpus/input/COUNTS.md) and of the loader's folders
+    (tests/data/bad); together they hold at least 250 cases."""
     doc = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
     for cls, n in counts().items():
         assert re.search(rf"\| `{cls}` \| {n} \|", doc), f"docs/reliability.md: {cls} {n}"
-    loader = sum(1 for p in (ROOT / "tests" / "data" / "bad").iterdir()
-                 if p.is_dir() and not p.name.startswith(("_", ".")))
-    assert f"| `loader` | {loader} |" in doc, f"docs/reliability.md: loader {loader}"
-    assert sum(counts().values()) + loader >= 250
+    counts_md = (ROOT / "tests" / "corpus" / "input" / "COUNTS.md").read_text(encoding="utf-8")
+    theirs = {cls: int(n) for cls, n in ROW.findall(counts_md) if cls != "all"}
+    for cls, n in theirs.items():
+        assert f"| `{cls}` | {n} |" in doc, f"docs/reliability.md: input class {cls} {n}"
+    folders = sum(1 for p in (ROOT / "tests" / "data" / "bad").iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")))
+    assert f"| `bad-folders` | {folders} |" in doc, f"docs/reliability.md: bad-folders {folders}"
+    assert sum(counts().values()) + sum(theirs.values()) >= 250

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from budget import far
 from hypothesis import HealthCheck, given, settings
 from strategies import problems
 from test_packing import _improved, _one_place_stations
@@ -29,8 +28,8 @@ def test_reassign_turns_a_ring_that_local_moves_cannot() -> None:
     held = {enc.student_ids.index(sid): (enc.workstation_ids.index(prefs[1]),
                                          enc.mentor_ids.index(f"M{prefs[1]}"), 0, 0)
             for sid, prefs in lists.items()}
-    assert enc.rank_cost(improve_rank(enc, held, time.perf_counter() + 5)) == 8
-    turned = reassign(enc, held, time.perf_counter() + 5)
+    assert enc.rank_cost(improve_rank(enc, held, far())) == 8
+    turned = reassign(enc, held, far())
     assert set(turned) == set(held) and enc.rank_cost(turned) == 4
     assert {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in turned.items()} == {
         sid: prefs[0] for sid, prefs in lists.items()}
@@ -44,7 +43,7 @@ def test_reassign_keeps_rules_placed_and_supervisors(p: Problem) -> None:
     """From the greedy allocation, the reassignment places exactly the same students with the
     same supervisors, never raises the rank cost, keeps locks, and keeps every rule (the
     independent checker): the leftover room it offers is never counted twice."""
-    got = _improved(p, lambda enc, start: reassign(enc, start, time.perf_counter() + 5))
+    got = _improved(p, lambda enc, start: reassign(enc, start, far()))
     if got is None:
         return
     enc, start, out = got

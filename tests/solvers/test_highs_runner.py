@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from budget import far
 
 import matcher
 from matcher.encoding import encode
@@ -50,7 +51,7 @@ def _files(work: Path) -> list[str]:
 def test_a_finished_job_is_collected() -> None:
     """The helper's files are there for ``collect``; no error."""
     arrays, job = _levels_job()
-    run = highs_runner.run_helper("levels", arrays, job, deadline=time.perf_counter() + 60,
+    run = highs_runner.run_helper("levels", arrays, job, deadline=far(),
                                   grace=30, log=False, collect=_files)
     assert run.error == "" and not run.stopped
     assert "stage0.json" in run.collected and "job.json" in run.collected
@@ -59,7 +60,7 @@ def test_a_finished_job_is_collected() -> None:
 def test_a_failing_helper_says_why() -> None:
     """A helper that raises ends the run with its exit code and the last line of stderr."""
     _arrays, job = _levels_job()
-    run = highs_runner.run_helper("levels", {}, job, deadline=time.perf_counter() + 60,
+    run = highs_runner.run_helper("levels", {}, job, deadline=far(),
                                   grace=30, log=False, collect=_files)
     assert run.error.startswith("the HiGHS helper process failed (exit 1): ")
     assert "KeyError" in run.error and not run.stopped
@@ -68,7 +69,7 @@ def test_a_failing_helper_says_why() -> None:
 def test_a_stop_request_ends_the_helper() -> None:
     """``stop`` true: the helper is killed at once, the run says it was stopped."""
     arrays, job = _levels_job()
-    run = highs_runner.run_helper("levels", arrays, job, deadline=time.perf_counter() + 60,
+    run = highs_runner.run_helper("levels", arrays, job, deadline=far(),
                                   grace=30, log=False, collect=_files, stop=lambda: True)
     assert run.stopped
     assert run.error.startswith("the HiGHS helper process was stopped on request")

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from budget import far
 from hypothesis import HealthCheck, given, settings
 from strategies import problems
 
@@ -47,7 +48,7 @@ def _improved(p: Problem, improve: Callable[[Encoded, dict[int, Choice]], dict[i
 def test_improve_rank_keeps_rules_and_placed_and_never_worsens(p: Problem) -> None:
     """From the greedy allocation, the local moves place exactly the same students, keep every
     rule (the independent checker) and never raise the rank cost."""
-    _improved(p, lambda enc, start: improve_rank(enc, start, time.perf_counter() + 5))
+    _improved(p, lambda enc, start: improve_rank(enc, start, far()))
 
 
 def test_improve_rank_gains_on_the_demo() -> None:
@@ -56,7 +57,7 @@ def test_improve_rank_gains_on_the_demo() -> None:
     p = load_scenario(DEMO)
     enc = encode(p)
     start, _ = serial_dictatorship(enc)
-    better = improve_rank(enc, start, time.perf_counter() + 30)
+    better = improve_rank(enc, start, far())
     assert _rank(enc, better) < _rank(enc, start)
     assert check(p, build_result(enc, "test", Status.FEASIBLE, better, SolverConfig(),
                                  0.0)).violations == []
@@ -71,7 +72,7 @@ def test_place_unplaced_keeps_rules_and_everyone_placed(p: Problem) -> None:
     start, failed = serial_dictatorship(enc)
     if failed:
         return
-    more = place_unplaced(enc, start, time.perf_counter() + 5)
+    more = place_unplaced(enc, start, far())
     assert set(start) <= set(more)
     result = build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(), 0.0)
     assert check(p, result).violations == []
@@ -82,7 +83,7 @@ def test_place_unplaced_places_more_on_the_demo() -> None:
     p = load_scenario(DEMO)
     enc = encode(p)
     start, _ = serial_dictatorship(enc)
-    more = place_unplaced(enc, start, time.perf_counter() + 60)
+    more = place_unplaced(enc, start, far())
     assert len(more) > len(start)
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
                                  0.0)).violations == []
@@ -120,7 +121,7 @@ def test_place_unplaced_tries_cheap_ways_before_the_first_chain() -> None:
     x, y = enc.student_ids.index("X"), enc.student_ids.index("Y")
     w1 = enc.workstation_ids.index("W1")
     held = {y: (w1, enc.mentor_ids.index("MW1"), 0, 0)}
-    more = place_unplaced(enc, held, time.perf_counter() + 5)
+    more = place_unplaced(enc, held, far())
     assert set(more) == {x, y} and _rank(enc, more) == 3
     assert more[x][0] == enc.workstation_ids.index("W2") and more[y][0] == w1
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
@@ -141,7 +142,7 @@ def test_place_unplaced_finds_a_path_longer_than_the_chains() -> None:
     ws = {w: enc.workstation_ids.index(w) for w in names}
     held = {idx[f"A{n}"]: (ws[names[n - 1]], enc.mentor_ids.index(f"M{names[n - 1]}"), 0, 0)
             for n in range(1, 5)}
-    more = place_unplaced(enc, held, time.perf_counter() + 5)
+    more = place_unplaced(enc, held, far())
     assert set(more) == set(idx.values())
     assert {sid: enc.workstation_ids[more[i][0]] for sid, i in idx.items()} == {
         "X": "W1", "A1": "W2", "A2": "W3", "A3": "W4", "A4": "W5"}
@@ -168,7 +169,7 @@ def test_place_unplaced_takes_the_cheaper_of_two_long_paths() -> None:
     held = {idx[sid]: (enc.workstation_ids.index(prefs[0]),
                        enc.mentor_ids.index(f"M{prefs[0]}"), 0, 0)
             for sid, prefs in lists.items() if sid != "X"}
-    more = place_unplaced(enc, held, time.perf_counter() + 5)
+    more = place_unplaced(enc, held, far())
     assert set(more) == set(idx.values())
     assert enc.workstation_ids[more[idx["X"]][0]] == "V1"
     assert _rank(enc, more) == 16
@@ -190,7 +191,7 @@ def test_augmenting_paths_keep_rules_and_placed(p: Problem) -> None:
         return
     mv = Moves(enc, start, 1 << 30)
     roots = [i for i in range(enc.n_students) if i not in start]
-    placed = mv.augment(roots, time.perf_counter() + 5)
+    placed = mv.augment(roots, far())
     assert set(start) <= set(mv.out) and len(mv.out) == len(start) + placed
     result = build_result(enc, "test", Status.FEASIBLE, mv.out, SolverConfig(), 0.0)
     assert check(p, result).violations == []
@@ -219,7 +220,7 @@ def test_place_unplaced_passes_a_student_on_to_free_a_supervisor() -> None:
     enc = encode(p)
     x, y = enc.student_ids.index("X"), enc.student_ids.index("Y")
     a, b = enc.supervisor_ids.index("A"), enc.supervisor_ids.index("B")
-    more = place_unplaced(enc, {y: (0, 0, a, 0)}, time.perf_counter() + 5)
+    more = place_unplaced(enc, {y: (0, 0, a, 0)}, far())
     assert set(more) == {x, y} and more[x][2] == a and more[y][2] == b
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
                                  0.0)).violations == []
@@ -279,9 +280,9 @@ def test_repack_places_a_student_whose_given_supervisor_is_full(tmp_path: Path) 
     enc = encode(p)
     a, m = enc.supervisor_ids.index("A"), enc.mentor_ids.index("M")
     start = {0: (0, m, a, 0)}
-    by_path = place_unplaced(enc, start, time.perf_counter() + 5)
+    by_path = place_unplaced(enc, start, far())
     assert len(by_path) == 2 and by_path[1][2] == a
-    more = repack_unplaced(enc, start, time.perf_counter() + 5)
+    more = repack_unplaced(enc, start, far())
     assert len(more) == 2 and more[1][2] == a and more[0][2] == enc.supervisor_ids.index("B")
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
                                  0.0)).violations == []
@@ -293,7 +294,7 @@ def test_repack_places_more_after_a_greedy_start_on_the_demo() -> None:
     p = load_scenario(DEMO)
     enc = encode(p)
     start, _ = serial_dictatorship(enc)
-    more = repack_unplaced(enc, start, time.perf_counter() + 60)
+    more = repack_unplaced(enc, start, far())
     assert set(start) <= set(more) and len(more) > len(start)
     assert check(p, build_result(enc, "test", Status.FEASIBLE, more, SolverConfig(),
                                  0.0)).violations == []
@@ -325,16 +326,17 @@ def test_a_full_workstation_is_checked_again_once_its_room_changes() -> None:
 def test_a_stop_request_ends_the_moves_at_once() -> None:
     """With ``stop`` true (as after Ctrl-C), placing, packing again, the local moves and the
     reassignment leave the demo's greedy allocation (1,807 of 2,000, improvable) as it is,
-    and return within seconds although their deadlines are a minute away."""
+    and return at once although their deadlines are ten minutes away (not a timing: a run to
+    the deadline would take that long, and without the stop they change the allocation)."""
     from matcher.solvers.flow import reassign
 
     enc = encode(load_scenario(DEMO))
     start, _ = serial_dictatorship(enc)
     t0 = time.perf_counter()
-    later = t0 + 60
+    later = far()
     assert place_unplaced(enc, start, later, stop=lambda: True) == start
     assert repack_unplaced(enc, start, later, stop=lambda: True) == start
     assert improve_rank(enc, start, later, stop=lambda: True) == start
     assert reassign(enc, start, later, stop=lambda: True) == start
-    assert time.perf_counter() - t0 < 10
-    assert len(place_unplaced(enc, start, time.perf_counter() + 5)) > len(start)  # not a no-op
+    assert time.perf_counter() < t0 + (later - t0) / 2
+    assert len(place_unplaced(enc, start, far())) > len(start)  # not a no-op

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 from brute import Option, brute_force, station_capacity, student_options
+from budget import PROOF_S
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import problems, tiny_problems
+from strategies import examples, problems, tiny_problems
 
 import matcher
 from matcher import solvers
@@ -35,23 +36,27 @@ from matcher.solvers.reasons import REASON_CODES
 TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 SETTINGS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 SOLVERS = solvers.names()
-SLOW = {"milp": 20}
-"""Solvers that cost much more per solve (milp starts a helper process, about 1 s): their
-property tests run ``1 / factor`` of the examples (at least 10)."""
+DEAR = {"milp": 20, "cpsat": 2}
+"""Solvers that cost much more per solve (milp starts a HiGHS helper process for every solve,
+about 1 s; cpsat one for most): their property tests run ``1 / factor`` of the examples (at
+least 10 by default, 20 in the thorough run)."""
 COMPLETE = {"cpsat", "milp"}
-"""Exact solvers that search the whole space: on these small problems, with 10 s, they must
-prove their answer (OPTIMAL or INFEASIBLE). Other solvers in EXACT may claim OPTIMAL only when
-they can prove it (flow: when its relaxation is exact)."""
+"""Exact solvers that search the whole space: on these small problems, with a time limit they
+never come near (``PROOF_S``), they must prove their answer (OPTIMAL or INFEASIBLE). Other
+solvers in EXACT may claim OPTIMAL only when they can prove it (flow: when its relaxation is
+exact)."""
 ENTITY_TABLES = ("students", "workstations", "mentors", "supervisors", "universities",
                  "term_capacities", "pairs", "locks")
 
 
-def _examples(name: str, base: int) -> int:
-    return max(10, base // SLOW.get(name, 1))
+def _examples(name: str, quick: int, thorough: int) -> int:
+    """A battery test's example count for ``name``: the fixed default set, or (``--thorough``)
+    the nightly run's fresh random examples, fewer for the dear solvers (:data:`DEAR`)."""
+    return examples(max(10, quick // DEAR.get(name, 1)), max(20, thorough // DEAR.get(name, 1)))
 
 
 def _solve(problem: Problem, solver: str = "cpsat") -> Result:
-    return matcher.solve(problem, solver=solver, time_limit_s=10, workers=2, seed=0)
+    return matcher.solve(problem, solver=solver, time_limit_s=PROOF_S, workers=2, seed=0)
 
 
 def _check_ok(problem: Problem, result: Result) -> matcher.CheckReport:
@@ -157,7 +162,7 @@ def _assert_conflict_named(problem: Problem, result: Result, *, minimal: bool) -
 def test_solver_keeps_every_rule(name: str) -> None:
     """Every solver's result passes the checker, with an honest status and consistent bounds."""
 
-    @settings(max_examples=_examples(name, 200), **SETTINGS)
+    @settings(max_examples=_examples(name, 60, 400), **SETTINGS)
     @given(problems())
     def run(problem: Problem) -> None:
         result = _solve(problem, name)
@@ -188,7 +193,7 @@ def test_solver_claims_match_brute_force(name: str) -> None:
     means no allocation exists, every bound holds against the exhaustive search, and a complete
     solver proves the optimum."""
 
-    @settings(max_examples=_examples(name, 600), **SETTINGS)
+    @settings(max_examples=_examples(name, 200, 1200), **SETTINGS)
     @given(tiny_problems())
     def run(problem: Problem) -> None:
         expected = brute_force(problem)
@@ -226,7 +231,7 @@ def test_solver_claims_match_brute_force(name: str) -> None:
     run()
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(100, 600), **SETTINGS)
 @given(tiny_problems())
 def test_brute_force_optimum_keeps_every_rule(problem: Problem) -> None:
     """The brute-force optimum itself passes the checker (a check on the reference)."""
@@ -272,7 +277,7 @@ def test_row_order_irrelevant(name: str) -> None:
     """Shuffling the rows of every table gives byte-identical assignments.csv and
     unassigned.csv, the same status and the same bounds, for every solver."""
 
-    @settings(max_examples=_examples(name, 80), **SETTINGS)
+    @settings(max_examples=_examples(name, 24, 160), **SETTINGS)
     @given(problems(), st.randoms(use_true_random=False))
     def run(problem: Problem, rnd: random.Random) -> None:
         shuffled = {}
