@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..formats.resultdir import ResultWriter
 from ..model import Problem, Result
+from ..solvers.children import die_with_parent
 
 __all__ = ["Background", "can_fork"]
 
@@ -40,6 +42,12 @@ def can_fork() -> bool:
 
 
 def _child(writer: ResultWriter, result: Result, problem: Problem | None, folder: Path) -> None:
+    # the parent's handlers (a signal while writing lets the folder finish) are not the
+    # child's: stop() ends it with SIGTERM, and it must end then; and it dies with the parent
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, signal.SIG_DFL)
+    die_with_parent()
     try:
         writer(result, problem, folder)
     except BaseException:  # the parent writes it again and raises the error there

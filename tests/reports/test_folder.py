@@ -94,14 +94,15 @@ def test_a_failing_child_raises_here_and_leaves_nothing(
         solved: tuple[matcher.Problem, matcher.Result], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """When the workbook cannot be written in the child, it is written again here and the
-    error reaches the caller; no folder is left behind."""
+    error reaches the caller (as the writer's OutputError naming the cause); no folder is left
+    behind."""
     problem, result = solved
 
     def broken(*_args: object, **_kw: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(folder_module, "RESULT_WRITERS", (broken, write_report_into))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="No space left"):
         matcher.write_result(result, tmp_path / "out", problem=problem, parallel=True)
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("pytest")] == []
