@@ -74,7 +74,7 @@ def test_english_help_is_unchanged() -> None:
     texts are put back: a later --help in another language is not affected)."""
     zh = _help("verify", "--lang", "zh", "--help")
     en = _help("verify", "--lang", "en", "--help")
-    assert "按 manifest.json 重新运行一次求解" in zh
+    assert "按 manifest.json 核对结果文件夹中的每个文件" in zh
     assert en.startswith("Usage: matcher verify")
-    assert "Re-run a result from its manifest.json" in en and "Show this message" in en
-    assert cli.commands["verify"].help is not None and "Re-run" in cli.commands["verify"].help
+    assert "Check every file of a result folder against its" in en and "Show this message" in en
+    assert cli.commands["verify"].help is not None and "re-run" in cli.commands["verify"].help
