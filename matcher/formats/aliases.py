@@ -103,6 +103,7 @@ SETTING_ALIASES: dict[str, tuple[str, ...]] = {
     "solver.time_limit_s": ("求解时限", "时间限制"),
     "solver.seed": ("随机种子",),
     "solver.workers": ("线程数",),
+    "solver.policy": ("分配规则", "录取规则"),
 }
 """Keys of a workbook's ``scenario`` sheet (the dotted form of ``scenario.yaml``) -> aliases."""
 

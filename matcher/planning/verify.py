@@ -173,8 +173,9 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
                              "version that wrote it"])
     options = cfg.get("options") if isinstance(cfg.get("options"), dict) else {}
     stable = {"stable": True} if options.get("stable") is True else {}  # cpsat --stable
+    policy = options.get("policy") if options.get("policy") in solvers.POLICIES else None
     rerun = solve(problem, cfg["name"], time_limit_s=float(cfg["time_limit_s"]),
-                  seed=cfg["seed"], workers=cfg["workers"], log=log, **stable)
+                  seed=cfg["seed"], workers=cfg["workers"], log=log, policy=policy, **stable)
     report = VerifyReport(str(path), rerun=rerun)
     again = {p.student_id: {k: getattr(p, k) for k in _KEYS} for p in rerun.placements}
     for sid in sorted(set(published) | set(again)):
