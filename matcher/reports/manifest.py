@@ -143,7 +143,9 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "term_months": problem.term_months,
             "policy": problem.policy.model_dump(mode="json"),
             "objective": problem.objective.model_dump(mode="json"),
-            "solver_defaults": problem.solver.model_dump(mode="json"),
+            # the allocation rule only when it is not the default: older manifests stay as they were
+            "solver_defaults": problem.solver.model_dump(
+                mode="json", exclude={"policy"} if problem.solver.policy == "objective" else None),
         },
         "solver": {
             "name": result.solver,
