@@ -96,7 +96,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     if stable and solver != "cpsat":
         fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
     if stable and policy == "priority":
-        fail(["--stable and --policy priority are two different rules; choose one"])
+        fail([label("fairness.stable_and_priority", cli_lang())])
     target = Path(out)
     writable(target, force)
     show = False if log else None  # the solver's own log owns stderr then
@@ -106,8 +106,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
         p = apply_previous_option(found.problem, previous)
     rule = policy or p.solver.policy
     if stable and rule == "priority":
-        fail(["--stable and the scenario's solver.policy priority are two different rules; "
-              "pass --policy objective with --stable, or leave --stable out"])
+        fail([label("fairness.stable_and_scenario_priority", cli_lang(p))])
     with progress(f"solving ({'greedy' if rule == 'priority' else solver})", enabled=show,
                   limit_s=time_limit or p.solver.time_limit_s):
         result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed, workers=workers,

@@ -212,6 +212,6 @@ def test_cli_policy_priority(tmp_path: Path) -> None:
                           "priority", "--lang", "zh"])
     assert "分数优先，遵循志愿" in zh.stdout
     bad = run.invoke(cli, ["solve", str(TINY), "--out", str(tmp_path / "x"), "--policy",
-                           "priority", "--stable"])
-    assert bad.exit_code == 2 and "two different rules" in bad.stderr
+                           "priority", "--stable", "--lang", "en"])
+    assert bad.exit_code == 2 and "two different rules" in bad.stderr, bad.output
     assert not (tmp_path / "x").exists()
