@@ -143,17 +143,37 @@ class Encoded:
 
     @cached_property
     def _profile_options(self) -> dict[Profile, list[tuple[int, int]]]:
+        # Computed once per discipline (workstations taking it with a mentor), per university
+        # (partnerships) and per pattern of open terms (starts): a province has hundreds of
+        # profiles and thousands of workstations, nearly all open in every term.
         out: dict[Profile, list[tuple[int, int]]] = {}
+        grouped = self._profile_starts
+        by_d: dict[int, list[int]] = {}
         by_ud: dict[tuple[int, int], list[int]] = {}
+        pattern = [tuple(c > 0 for c in caps) for caps in self.ws_cap]
+        starts_of: dict[tuple[tuple[bool, ...], int, int, int], list[int]] = {}
         for i in range(self.n_students):
             key = self.profile(i)
             if key in out:
                 continue
             u, d, n, first, last = key
+            if d not in by_d:
+                by_d[d] = [w for w in range(len(self.workstation_ids))
+                           if d in self.ws_disc[w] and self.mentors_for(w, d)]
             if (u, d) not in by_ud:
-                by_ud[(u, d)] = [w for w in range(len(self.workstation_ids))
-                                 if self.ws_accepts(w, u, d)]
-            out[key] = [(w, k) for w in by_ud[(u, d)] for k in self.starts(w, n, first, last)]
+                by_ud[u, d] = [w for w in by_d[d] if u in (self.ws_partners[w] or {u})]
+            opts: list[tuple[int, int]] = []
+            by_w: dict[int, list[int]] = {}
+            for w in by_ud[u, d]:
+                sk = (pattern[w], n, first, last)
+                ks = starts_of.get(sk)
+                if ks is None:
+                    ks = starts_of[sk] = self.starts(w, n, first, last)
+                if ks:
+                    by_w[w] = ks  # shared between workstations: never modified
+                    opts.extend([(w, k) for k in ks])
+            out[key] = opts
+            grouped[key] = by_w
         return out
 
     def profile_options(self, key: Profile) -> list[tuple[int, int]]:
@@ -162,16 +182,16 @@ class Encoded:
 
     @cached_property
     def _profile_starts(self) -> dict[Profile, dict[int, list[int]]]:
-        return {}  # filled on demand by profile_starts
+        return {}  # filled by _profile_options, else on demand by profile_starts
 
     def profile_starts(self, key: Profile) -> dict[int, list[int]]:
         """:meth:`profile_options` grouped by workstation: ``w -> starts``, workstations in
-        index order. Computed once per profile and shared (callers must not modify it)."""
+        index order. Computed once per profile and shared (callers must not modify it, nor
+        its lists of starts)."""
         got = self._profile_starts.get(key)
         if got is None:
-            got = self._profile_starts[key] = {}
-            for w, k in self._profile_options[key]:
-                got.setdefault(w, []).append(k)
+            self.profile_options(key)  # groups every profile's starts as it goes
+            got = self._profile_starts[key]
         return got
 
     def options(self, i: int) -> list[tuple[int, int]]:

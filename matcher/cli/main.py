@@ -90,27 +90,37 @@ def validate(scenario: str, strict: bool) -> None:
               help="An earlier cohort's result folder: allocate only the places it leaves.")
 @click.option("--stable", is_flag=True,
               help="cpsat only: the best allocation with no blocking pair (justified envy).")
+@click.option("--policy", type=click.Choice(list(solvers.POLICIES)), default=None,
+              help="Allocation rule: 'objective' (most placed, then the best preference ranks) "
+                   "or 'priority' (score first, 分数优先，遵循志愿: students in order of priority, "
+                   "each takes the best choice still possible). Default: the scenario's "
+                   "solver.policy, else objective.")
 @lang_option
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
           workers: int | None, force: bool, excel_bom: bool, log: bool,
-          previous: str | None, stable: bool) -> None:
+          previous: str | None, stable: bool, policy: str | None) -> None:
     """Allocate the scenario's students and write the result folder."""
     from ..solvers import solve as solve_problem
 
     if stable and solver != "cpsat":
         fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
+    if stable and policy == "priority":
+        fail([label("fairness.stable_and_priority", cli_lang())])
     target = prepare_out(out, [(scenario, "scenario"), (previous, "previous")], force)
     show = False if log else None  # the solver's own log owns stderr then
     with progress("loading scenario", enabled=show):
         found = load_checked(scenario)
         assert found.problem is not None
         p = apply_previous_option(found.problem, previous)
+    rule = policy or p.solver.policy
+    if stable and rule == "priority":
+        fail([label("fairness.stable_and_scenario_priority", cli_lang(p))])
     lang = cli_lang(p)
     with claimed(target, result_size_estimate(len(p.students))):
-        with progress(f"solving ({solver})", enabled=show,
+        with progress(f"solving ({'greedy' if rule == 'priority' else solver})", enabled=show,
                       limit_s=time_limit or p.solver.time_limit_s):
             result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed,
-                                   workers=workers, log=log,
+                                   workers=workers, log=log, policy=policy,
                                    **({"stable": True} if stable else {}))
         with progress("writing results", enabled=show):
             written = finishing(lambda: write_result(result, target, force=force,

@@ -103,6 +103,7 @@ SETTING_ALIASES: dict[str, tuple[str, ...]] = {
     "solver.time_limit_s": ("求解时限", "时间限制"),
     "solver.seed": ("随机种子",),
     "solver.workers": ("线程数",),
+    "solver.policy": ("分配规则", "录取规则"),
 }
 """Keys of a workbook's ``scenario`` sheet (the dotted form of ``scenario.yaml``) -> aliases."""
 
@@ -215,7 +216,8 @@ def preference_ordinal(header: str) -> int | None:
 
 
 _TOTALS = re.compile(r"(?:合计|总计|小计|共计|总数|总和|汇总).*|(?:total|subtotal|sum)\b.*|"
-                     r"共[0-9]+(?:人|名|个|条|项|所|家)?", re.IGNORECASE)
+                     r"共[0-9一二三四五六七八九十百千万两〇零]+(?:人|名|个|条|项|所|家|位)?"
+                     r"(?:学生|研究生|导师|工作站|单位|企业)?", re.IGNORECASE)
 _GRAND = ("合计", "总计", "共计", "总数", "总和", "汇总", "total", "sum", "共")
 
 

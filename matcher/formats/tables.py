@@ -528,7 +528,8 @@ def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: lis
             values = _column(grid, found, out, rows, spot[0], col, bad, skips, lists)
         default = fields[col.name].default if col.name in fields else None
         names.append(col.name)
-        columns.append([default if v is NO_VALUE else v for v in values])
+        columns.append([default if v is NO_VALUE else v for v in values]
+                       if NO_VALUE in values else values)  # ``in``: a C loop, mostly absent
     records = zip(*columns, strict=True) if columns else ((),) * len(rows)
     pending = [(i, dict(zip(names, t, strict=True))) for i, t in enumerate(records)
                if i not in bad]

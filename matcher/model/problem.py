@@ -75,12 +75,35 @@ class Policy(_Frozen):
     preferences_only: bool = False
 
 
+POLICY_NAMES: dict[str, str] = {
+    "objective": "objective", "默认": "objective", "整体最优": "objective",
+    "priority": "priority", "score first": "priority", "分数优先": "priority",
+    "分数优先，遵循志愿": "priority", "分数优先,遵循志愿": "priority",
+}
+"""How an allocation rule may be written (``solver.policy``), by the name it stands for."""
+
+
 class SolverSettings(_Frozen):
-    """Solver defaults (``solver:`` in ``scenario.yaml``); CLI flags and API arguments override."""
+    """Solver defaults (``solver:`` in ``scenario.yaml``); CLI flags and API arguments override.
+
+    Attributes
+    ----------
+    policy
+        The allocation rule: ``objective`` (default: the most students placed, then the best
+        preference ranks, by the chosen solver) or ``priority`` (score first, 分数优先，遵循志愿:
+        students in order of priority, each taking the best choice still possible). Written
+        also in Chinese (``分数优先``, ``整体最优``).
+    """
 
     time_limit_s: float = Field(default=60.0, gt=0, le=7 * 24 * 3600)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     workers: int = Field(default=2, ge=1, le=256)
+    policy: Literal["objective", "priority"] = "objective"
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _policy_name(cls, v: Any) -> Any:
+        return POLICY_NAMES.get(str(v).strip().lower(), v) if isinstance(v, str) else v
 
 
 class ObjectiveSettings(_Frozen):

@@ -285,8 +285,9 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
                                  solver=cfg["name"], known=solvers.names())])
     options = cfg.get("options") or {}
     stable = {"stable": True} if options.get("stable") is True else {}  # cpsat --stable
+    policy = options.get("policy") if options.get("policy") in solvers.POLICIES else None
     rerun = solve(problem, cfg["name"], time_limit_s=float(cfg["time_limit_s"]),
-                  seed=cfg["seed"], workers=cfg["workers"], log=log, **stable)
+                  seed=cfg["seed"], workers=cfg["workers"], log=log, policy=policy, **stable)
     run = doc["run"]
     cut = bool(run.get("stopped_by_time_limit")) or stopped_by_time_limit(rerun)
     report = VerifyReport(str(path), rerun=rerun)

@@ -14,7 +14,8 @@ Every result folder written by :func:`matcher.write_result` ends with ``manifest
     The scenario's ``terms``, ``term_months``, ``policy``, ``objective`` and ``solver_defaults``.
 ``solver``
     ``name``, whether it is ``exact``, and the ``seed``, ``workers`` and ``time_limit_s`` used;
-    ``options`` ``{"stable": true}`` for ``cpsat --stable`` (re-run the same way).
+    ``options``: ``{"stable": true}`` for ``cpsat --stable``, ``{"policy": "priority"}`` for score
+    first (or the rule that overrode the scenario's), so that a re-run is made the same way.
 ``run``
     ``status``, ``message``, ``wall_seconds``, ``stopped_by_time_limit`` and ``reproducible``.
 ``objective``
@@ -53,6 +54,19 @@ MANIFEST_VERSION = 1
 _PACKAGES = {"matcher": "workstation-matcher", "ortools": "ortools", "pydantic": "pydantic",
              "pandas": "pandas", "numpy": "numpy", "openpyxl": "openpyxl"}
 """Key in ``versions`` -> the distribution whose version it records."""
+
+
+def _options(result: Result, problem: Problem | None) -> dict[str, Any]:
+    """The solver options a re-run needs: ``stable`` (``cpsat --stable``), and the allocation
+    rule (``policy``) when it is score first or overrides the scenario's."""
+    stats = result.stats or {}
+    out: dict[str, Any] = {}
+    if stats.get("stable"):
+        out["stable"] = True
+    rule = stats.get("policy", "objective")
+    if rule != "objective" or (problem is not None and problem.solver.policy != rule):
+        out["policy"] = rule
+    return out
 
 
 def versions() -> dict[str, str | None]:
@@ -132,7 +146,9 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "term_months": problem.term_months,
             "policy": problem.policy.model_dump(mode="json"),
             "objective": problem.objective.model_dump(mode="json"),
-            "solver_defaults": problem.solver.model_dump(mode="json"),
+            # the allocation rule only when it is not the default: older manifests stay as they were
+            "solver_defaults": problem.solver.model_dump(
+                mode="json", exclude={"policy"} if problem.solver.policy == "objective" else None),
         },
         "solver": {
             "name": result.solver,
@@ -140,7 +156,7 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "seed": result.seed,
             "workers": result.workers,
             "time_limit_s": result.time_limit_s,
-            **({"options": {"stable": True}} if stats.get("stable") else {}),  # cpsat --stable
+            **({"options": _options(result, problem)} if _options(result, problem) else {}),
         },
         "run": {
             "status": result.status.value,

@@ -139,6 +139,9 @@ def summary_lines(result: Result, n_students: int, written: Path | None, lang: L
     lines = [_line("solve.label.status", label(
         "solve.summary.status", lang, status=status_word(r.status, lang), solver=r.solver,
         seconds=r.wall_seconds, proven_at=proven_at), lang)]
+    if r.stats.get("policy") == "priority":  # score first: say which rule made this allocation
+        lines.append(_line("fairness.label.policy", label("fairness.policy.priority", lang),
+                           lang))
     ub = r.placed_upper_bound
     lines.append(_line("solve.label.placed", label(
         "solve.summary.placed", lang, placed=r.placed, total=n_students,

@@ -50,9 +50,13 @@ def get(name: str) -> Callable[[Problem, SolverConfig], Result]:
     return solve
 
 
+POLICIES = ("objective", "priority")
+"""The allocation rules (``solver.policy``, ``--policy``): the objective, or score first."""
+
+
 def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None = None,
           seed: int | None = None, workers: int | None = None, log: bool = False,
-          **options: Any) -> Result:
+          policy: str | None = None, **options: Any) -> Result:
     """Allocate students with a registered solver (``matcher.solve``).
 
     Parameters
@@ -65,6 +69,11 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
         Override the scenario's ``solver:`` defaults.
     log
         Print solver progress to stderr.
+    policy
+        The allocation rule, overriding the scenario's ``solver.policy``: ``"objective"``
+        (the solver's optimum: most placed, then the best ranks) or ``"priority"`` (score
+        first, 分数优先，遵循志愿: serial dictatorship by priority, whatever ``solver`` says;
+        the result's solver is ``greedy`` and ``stats["policy"]`` is ``"priority"``).
     **options
         Solver-specific options.
 
@@ -79,9 +88,18 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
         When ``solver`` is not registered.
     ValueError
         When ``time_limit_s`` is not a finite number > 0, or ``seed`` or ``workers`` not a
-        whole number (>= 0, >= 1).
+        whole number (>= 0, >= 1); for an unknown policy, or score first asked together with
+        ``stable``.
     """
     check_budget(time_limit_s, seed, workers)
+    rule = problem.solver.policy if policy is None else policy
+    if rule not in POLICIES:
+        raise ValueError(f"unknown policy '{rule}'; choose one of: {', '.join(POLICIES)}")
+    if rule == "priority":
+        if options.get("stable"):
+            raise ValueError("score first (policy priority) and a stable optimum (stable) are "
+                             "two different rules; ask for one of them")
+        solver, options = "greedy", {**options, "policy": "priority"}
     solve_fn = get(solver)
     defaults = problem.solver
     config = SolverConfig(
@@ -92,4 +110,4 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
     return solve_fn(problem, config)
 
 
-__all__ = ["EXACT", "SolverConfig", "UnknownSolverError", "get", "names", "solve"]
+__all__ = ["EXACT", "POLICIES", "SolverConfig", "UnknownSolverError", "get", "names", "solve"]

@@ -1,35 +1,45 @@
-"""Serial dictatorship: students in priority order each take their best feasible option.
+"""Score first (分数优先，遵循志愿): serial dictatorship by priority, a named allocation rule.
 
-This is the "score first, follow the wishes" rule of the national admission system: locked
-students first, then by ``priority`` (higher first, ties by ``student_id``); each takes the
-cheapest option (best-ranked listed workstation, else any fitting workstation unless
-``preferences_only``) that still has a place in every term of its block, a mentor with room in
-every term of it and a supervisor with room. It keeps every hard rule but proves nothing, so its
-status is FEASIBLE (UNKNOWN when a lock cannot be honoured). It also warm-starts ``cpsat``.
+The rule of the national admission system and of many graduate offices: locked students first,
+then every other student in order of ``priority`` (higher first, ties by ``student_id``) takes
+the best choice still possible — the best-ranked listed workstation that still has, in some
+block of terms of the student's window, a place in every term and an enterprise mentor of the
+discipline with room in every term, and a campus supervisor with room (the given one, else one
+of the university and discipline). A student none of whose choices is still possible takes any
+workstation that fits (unless ``preferences_only``), or stays unplaced.
+
+Which place a student takes (it changes who fits after it): the earliest start with room, the
+first mentor (by id) with room in every term of that block, the first supervisor (by id) with
+room. It keeps every hard rule and proves nothing about the objective, so its status is
+FEASIBLE (UNKNOWN when a lock cannot be honoured). When the workstations rank students by
+priority (no ``rankings.csv``), it leaves no blocking pair (:mod:`matcher.fairness`): a
+student kept from a better choice was kept out by students placed before it, that is, ranked
+above it. It is what ``--policy priority`` (``solver: {policy: priority}``) runs, and it
+warm-starts ``cpsat``.
 """
 
 from __future__ import annotations
 
 import time
-from itertools import chain
 
-from ..encoding import Encoded, encode
+from ..encoding import Encoded, Profile, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result, lock_rows
 
 NAME = "greedy"
+PRIORITY = "priority"
+"""The policy name of this rule (``--policy priority``)."""
 
 
 def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
-    """Allocate greedily in priority order.
+    """Allocate in priority order (see the module docstring).
 
     Each student tries its listed workstations in rank order, then (unless ``preferences_only``)
-    the others by index, each with its starts in order: the first start with a place in every
-    term of the block and a mentor with room takes it. Room only shrinks as students are
-    placed, so a workstation where a profile (university, discipline, block, window) found no
-    room once is never tried again for that profile: without this, the students left out of a
-    full province each scanned every workstation (tier XL: 148 s, now a few).
+    the others by index. Room only shrinks as students are placed, so a workstation where a
+    profile (university, discipline, block, window) found no room once is never tried again for
+    that profile, and a supervisor found full is never looked at again: the students left out
+    of a full province would otherwise each scan every workstation.
 
     Returns
     -------
@@ -38,81 +48,168 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
     failed_locks
         Locked students that could not be placed.
     """
+    n_terms = enc.n_terms
     ws_left = [list(caps) for caps in enc.ws_cap]
-    m_left = [[c] * enc.n_terms for c in enc.m_cap]
+    m_left = [[c] * n_terms for c in enc.m_cap]
     s_left = list(enc.s_cap)
+    st_lock, st_block, st_disc, st_prefs = enc.st_lock, enc.st_block, enc.st_disc, enc.st_prefs
+    st_sup, st_univ = enc.st_sup, enc.st_univ
     order = sorted(range(enc.n_students),
-                   key=lambda i: (enc.st_lock[i] is None, -enc.st_priority[i],
-                                  enc.student_ids[i]))
+                   key=lambda i: (st_lock[i] is None, -enc.st_priority[i], i))
     chosen: dict[int, Choice] = {}
     failed: list[int] = []
-    others_of: dict[tuple[int, ...], list[int]] = {}  # workstations not yet full, by index
-    full_of: dict[tuple[int, ...], set[int]] = {}
-    stale: dict[tuple[int, ...], int] = {}  # full ones still in others_of
+    mentors_of: dict[tuple[int, int], list[int]] = {}
+    next_sup: dict[tuple[int, int], int] = {}  # (u, d) -> first of its supervisors maybe free
+    others_of: dict[Profile, list[int]] = {}  # workstations not yet full, by index
+    stale: dict[Profile, int] = {}  # full ones still in others_of
+    first_of: dict[Profile, int] = {}  # others_of[key][:first] are all full
+    # Where the search of a profile at a workstation goes on: (start index, mentor index).
+    # Room only shrinks, so every (start, mentor) before it has no room for the profile any
+    # more, and the first one with room is at or after it; past the end: no room at all.
+    resume_of: dict[Profile, dict[int, tuple[int, int]]] = {}
+    blocks: dict[tuple[int, int], tuple[int, ...]] = {}
 
-    def room(i: int, w: int, ks: list[int]) -> tuple[int, int] | None:
-        """The first start at ``w`` with room in its block, and a mentor with room there."""
-        n, lock = enc.st_block[i], enc.st_lock[i]
-        mentors = [lock[1]] if lock is not None and lock[1] >= 0 else enc.mentors_for(
-            w, enc.st_disc[i])
-        for k in ks:
-            block = enc.covers(k, n)
-            if any(ws_left[w][t] <= 0 for t in block):
-                continue
-            m = next((m for m in mentors if all(m_left[m][t] > 0 for t in block)), -1)
-            if m >= 0:
-                return k, m
+    def mentors(w: int, d: int) -> list[int]:
+        got = mentors_of.get((w, d))
+        if got is None:
+            got = mentors_of[w, d] = enc.mentors_for(w, d)
+        return got
+
+    def room(w: int, n: int, starts: list[int], ms: list[int], a: int = 0, b: int = 0
+             ) -> tuple[int, int] | None:
+        """The first (start index, mentor index) from ``(a, b)`` on with room at ``w`` in every
+        term of the block, workstation and mentor; None when there is none."""
+        ws = ws_left[w]
+        for ki in range(a, len(starts)):
+            k = starts[ki]
+            block = blocks.get((k, n))
+            if block is None:
+                block = blocks[k, n] = tuple(enc.covers(k, n))
+            first_m = b if ki == a else 0
+            if len(block) == 1:  # most students need one or two terms: no generator then
+                t = block[0]
+                if ws[t] > 0:
+                    for mi in range(first_m, len(ms)):
+                        if m_left[ms[mi]][t] > 0:
+                            return ki, mi
+            elif len(block) == 2:
+                t, u = block
+                if ws[t] > 0 and ws[u] > 0:
+                    for mi in range(first_m, len(ms)):
+                        ml = m_left[ms[mi]]
+                        if ml[t] > 0 and ml[u] > 0:
+                            return ki, mi
+            elif all(ws[t] > 0 for t in block):
+                for mi in range(first_m, len(ms)):
+                    ml = m_left[ms[mi]]
+                    if all(ml[t] > 0 for t in block):
+                        return ki, mi
         return None
 
     for i in order:
-        sups = [s for s in enc.supervisors_for(i) if s_left[s] > 0]
+        # The supervisor student i would get now: the given one, else the first with room.
+        s = st_sup[i]
+        if s >= 0:
+            if s_left[s] <= 0:
+                s = -1
+        else:
+            group = (st_univ[i], st_disc[i])
+            sups = enc.supervisors_for(i)
+            at = next_sup.get(group, 0)
+            while at < len(sups) and s_left[sups[at]] <= 0:
+                at += 1
+            next_sup[group] = at
+            s = sups[at] if at < len(sups) else -1
+        if s < 0:
+            if st_lock[i] is not None:
+                failed.append(i)
+            continue
+        n, d = st_block[i], st_disc[i]
         pick: Choice | None = None
-        if sups and enc.st_lock[i] is not None:  # a lock's own options, in cost order
+        lock = st_lock[i]
+        if lock is not None:  # a lock's own options, in cost order
+            ms = [lock[1]] if lock[1] >= 0 else mentors(lock[0], d)
             for w, k in sorted(enc.options(i), key=lambda o: (enc.cost(i, o[0]), o)):
-                got = room(i, w, [k])
+                got = room(w, n, [k], ms)
                 if got is not None:
-                    pick = (w, got[1], sups[0], k)
+                    pick = (w, ms[got[1]], s, k)
                     break
-        elif sups:
+        else:
             key = enc.profile(i)
             starts = enc.profile_starts(key)
-            if key not in others_of:
-                others_of[key], full_of[key] = list(starts), set()
-            full, listed = full_of[key], enc.rank_of[i]
-            tries = chain((w for w in enc.st_prefs[i] if w in starts), () if
-                          enc.preferences_only else (w for w in others_of[key] if w not in listed))
-            for w in tries:
-                if w in full:
+            resume = resume_of.get(key)
+            if resume is None:
+                resume = resume_of[key] = {}
+                others_of[key], stale[key] = list(starts), 0
+            for w in st_prefs[i]:
+                ks = starts.get(w)
+                if ks is None:
                     continue
-                got = room(i, w, starts[w])
+                a, b = resume.get(w, (0, 0))
+                if a >= len(ks):
+                    continue  # known full for this profile
+                ms = mentors(w, d)
+                got = room(w, n, ks, ms, a, b)
                 if got is not None:
-                    pick = (w, got[1], sups[0], got[0])
+                    resume[w] = got
+                    pick = (w, ms[got[1]], s, ks[got[0]])
                     break
-                full.add(w)
-                stale[key] = stale.get(key, 0) + 1
-            if stale.get(key, 0) * 2 > len(others_of[key]):  # drop the full ones now and then
-                others_of[key] = [w for w in others_of[key] if w not in full]
-                stale[key] = 0
+                resume[w] = (len(ks), 0)
+                stale[key] += 1
+            if pick is None and not enc.preferences_only:
+                listed = enc.rank_of[i]
+                others = others_of[key]
+                at = first_of.get(key, 0)
+                while at < len(others) and resume.get(others[at], (0, 0))[0] >= len(
+                        starts[others[at]]):
+                    at += 1  # the full ones in front stay full: skip them for good
+                first_of[key] = at
+                for w in others[at:] if at else others:
+                    ks = starts[w]
+                    a, b = resume.get(w, (0, 0))
+                    if a >= len(ks) or w in listed:
+                        continue
+                    ms = mentors(w, d)
+                    got = room(w, n, ks, ms, a, b)
+                    if got is not None:
+                        resume[w] = got
+                        pick = (w, ms[got[1]], s, ks[got[0]])
+                        break
+                    resume[w] = (len(ks), 0)
+                    stale[key] += 1
+            if stale[key] * 2 > len(others_of[key]):  # drop the full ones now and then
+                others_of[key] = [w for w in others_of[key]
+                                  if resume.get(w, (0, 0))[0] < len(starts[w])]
+                stale[key], first_of[key] = 0, 0
         if pick is None:
-            if enc.st_lock[i] is not None:
+            if lock is not None:
                 failed.append(i)
             continue
         w, m, s, k = pick
-        for t in enc.covers(k, enc.st_block[i]):
-            ws_left[w][t] -= 1
-            m_left[m][t] -= 1
+        ws, ml = ws_left[w], m_left[m]
+        for t in enc.covers(k, n):
+            ws[t] -= 1
+            ml[t] -= 1
         s_left[s] -= 1
         chosen[i] = pick
     return chosen, failed
 
 
 def solve(problem: Problem, config: SolverConfig) -> Result:
-    """Serial dictatorship by priority (see the module docstring); never claims optimality."""
+    """Score first: serial dictatorship by priority (see the module docstring).
+
+    Never claims optimality. ``stats["policy"]`` is ``"priority"`` when it ran as the policy
+    (option ``policy``); the result then bounds the number placed by the students with any
+    allowed option (no allocation places more), so the price of the rule in students left out
+    can be read off it.
+    """
     t0 = time.perf_counter()
     enc = encode(problem)
     chosen, failed = serial_dictatorship(enc)
+    stats = {"policy": PRIORITY} if config.options.get("policy") == PRIORITY else {}
     if failed:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
-                            message=f"greedy could not honour the locks in "
-                                    f"{lock_rows(enc, failed)}; try the cpsat solver")
-    return build_result(enc, NAME, Status.FEASIBLE, chosen, config, time.perf_counter() - t0)
+                            stats=stats, message=f"greedy could not honour the locks in "
+                                                 f"{lock_rows(enc, failed)}; try the cpsat solver")
+    return build_result(enc, NAME, Status.FEASIBLE, chosen, config, time.perf_counter() - t0,
+                        placed_upper_bound=enc.n_placeable if stats else None, stats=stats)

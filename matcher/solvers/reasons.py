@@ -58,6 +58,8 @@ def _static_reason(enc: Encoded, i: int) -> Message | None:
     if not enc.supervisors_for(i):
         return msg("reason.no_supervisor", severity="note", university=uid, discipline=did,
                    table=_table(enc, "supervisors"))
+    if enc.options(i):
+        return None  # every rule below leaves the student an option (the usual case: fast)
     n_ws = len(enc.workstation_ids)
     taking = [w for w in range(n_ws) if d in enc.ws_disc[w]]
     if not taking:
@@ -111,6 +113,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
     out: dict[int, Message] = {}
     # The static reason depends only on these, so it is computed once per key (100,000 students).
     static_of: dict[tuple[object, ...], Message | None] = {}
+    scans: dict[tuple[object, ...], _Scan] = {}
     for i in range(enc.n_students):
         if i in chosen:
             continue
@@ -122,7 +125,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
         if static is not None:
             out[i] = static
             continue
-        n, d = enc.st_block[i], enc.st_disc[i]
+        d = enc.st_disc[i]
         sups = enc.supervisors_for(i)
         if all(s_load[s] >= enc.s_cap[s] for s in sups):
             if enc.st_sup[i] >= 0:
@@ -135,38 +138,67 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                              discipline=enc.disciplines[d],
                              university=enc.university_ids[enc.st_univ[i]])
             continue
-        full_terms: dict[int, set[int]] = defaultdict(set)
-        mentors_full: set[int] = set()
-        free: list[tuple[int, int]] = []
-        for w, k in enc.options(i):
-            block = enc.covers(k, n)
-            ws_full = [t for t in block if ws_load[w][t] >= enc.ws_cap[w][t]]
-            if ws_full:
-                full_terms[w].update(ws_full)
-                continue
-            if all(any(m_load[m][t] >= enc.m_cap[m] for t in block)
-                   for m in enc.mentors_for(w, d)):
-                mentors_full.add(w)
-                continue
-            free.append((w, k))
-            break  # one option with room is the reason: no need to look further
-        if free:
-            w, k = free[0]
+        # The scan depends only on the student's options: once per profile (a full province
+        # leaves thousands of students of one profile out, each with thousands of options).
+        scan_key = (enc.profile(i), enc.st_lock[i],
+                    tuple(enc.st_prefs[i]) if enc.preferences_only else None)
+        scan = scans.get(scan_key)
+        if scan is None:
+            scan = scans[scan_key] = _scan(enc, i, ws_load, m_load)
+        if scan.free is not None:
+            w, k = scan.free
             out[i] = msg("reason.had_room", severity="note", workstation=enc.workstation_ids[w],
                          term=enc.terms[k])
             continue
-        listed = set(enc.st_prefs[i])
-        ws_sorted = sorted(full_terms, key=lambda w: (w not in listed, enc.cost(i, w), w))
+        full_terms, mentors_full = scan.full_terms, scan.mentors_full
+        # Named first: the student's own choices (by rank), then the others by index.
+        ws_sorted = [w for w in enc.st_prefs[i] if w in full_terms]
+        listed = set(ws_sorted)
+        for w in scan.by_index:
+            if len(ws_sorted) >= _SHOW:
+                break
+            if w not in listed:
+                ws_sorted.append(w)
         named = _names([msg("reason.ws_terms", workstation=enc.workstation_ids[w],
                             terms=[enc.terms[t] for t in sorted(full_terms[w])])
-                        for w in ws_sorted[:_SHOW]], len(ws_sorted))
+                        for w in ws_sorted[:_SHOW]], len(full_terms))
         booked = _names([enc.workstation_ids[w] for w in sorted(mentors_full)])
         if not mentors_full:
             out[i] = msg("reason.full", severity="note", workstations=named)
-        elif ws_sorted:
+        elif full_terms:
             out[i] = msg("reason.full_and_mentors", severity="note", workstations=named,
                          discipline=enc.disciplines[d], booked=booked)
         else:
             out[i] = msg("reason.mentors_booked", severity="note",
                          discipline=enc.disciplines[d], booked=booked)
+    return out
+
+
+class _Scan:
+    """What fills a student's options in the final allocation: the first with room, else the
+    full terms of each workstation and the workstations whose mentors are all booked."""
+
+    def __init__(self) -> None:
+        self.free: tuple[int, int] | None = None
+        self.full_terms: dict[int, set[int]] = defaultdict(set)
+        self.mentors_full: set[int] = set()
+        self.by_index: list[int] = []  # the workstations of full_terms, by index
+
+
+def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]]) -> _Scan:
+    out = _Scan()
+    n, d = enc.st_block[i], enc.st_disc[i]
+    for w, k in enc.options(i):
+        block = enc.covers(k, n)
+        ws_full = [t for t in block if ws_load[w][t] >= enc.ws_cap[w][t]]
+        if ws_full:
+            out.full_terms[w].update(ws_full)
+            continue
+        if all(any(m_load[m][t] >= enc.m_cap[m] for t in block)
+               for m in enc.mentors_for(w, d)):
+            out.mentors_full.add(w)
+            continue
+        out.free = (w, k)
+        break  # one option with room is the reason: no need to look further
+    out.by_index = sorted(out.full_terms)
     return out

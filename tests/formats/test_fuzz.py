@@ -22,6 +22,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,8 +40,10 @@ FIELD = {"students.csv": "students", "workstations.csv": "workstations",
          "pairs.csv": "pairs"}
 DEEP = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "0"))
 """Set MATCHER_FUZZ_EXAMPLES=N for a deeper run: N fresh random examples per test. By default
-each test runs a fixed (derandomised) sequence of EXAMPLES, the same on every run."""
-EXAMPLES = DEEP or 1000
+each test runs a fixed (derandomised) sequence of EXAMPLES, the same on every run: 200 (each
+example is a whole load from disk; 2 x 1,000 took a minute of CPU, the most of tests/formats),
+1,000 with ``pytest --thorough``."""
+EXAMPLES = DEEP or strategies.examples(200, 1000)
 SETTINGS: dict[str, Any] = {"deadline": None, "derandomize": not DEEP, "max_examples": EXAMPLES,
                             "suppress_health_check": [HealthCheck.too_slow]}
 BREAKS = re.compile(r"\r\n|\r|\n")

@@ -264,3 +264,40 @@ def test_csv_line_limit_before_parsing(scen: Path, monkeypatch: pytest.MonkeyPat
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("POSIX paths", allow_module_level=True)
+
+
+def test_garbage_collector_given_back_as_found(scen: Path, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """Reading pauses the cyclic garbage collector (speed at province scale) and leaves it as
+    it found it: on when it was on, off when the caller had turned it off, also when the
+    scenario is refused and when reading fails with an exception."""
+    import gc
+
+    seen: list[bool] = []
+    real = excel.find_workbook
+
+    def spy(folder: Path) -> Path | None:
+        seen.append(gc.isenabled())
+        return real(folder)
+
+    monkeypatch.setattr("matcher.formats.scenario.find_workbook", spy)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        assert validate_scenario(scen).ok and gc.isenabled()
+        _edit(scen, "workstations.csv", "W2,0854;0855,3,", 'W2,0854;0855,"1,5",')
+        assert not validate_scenario(scen).ok and gc.isenabled()
+        gc.disable()
+        assert not validate_scenario(scen).ok and not gc.isenabled()
+        gc.enable()
+
+        def broken(folder: Path) -> None:
+            raise RuntimeError("disk gone")
+
+        monkeypatch.setattr("matcher.formats.scenario.find_workbook", broken)
+        with pytest.raises(RuntimeError):
+            validate_scenario(scen)
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False, False, False]

@@ -413,6 +413,17 @@ def test_header_normalisation(cell: str, name: str) -> None:
     assert aliases.canonical_header(columns, [cell]) == [name]
 
 
+@pytest.mark.parametrize(("cell", "total"), [
+    ("合计", True), ("合  计", True), ("总计：", True), ("小计", True), ("Total", True),
+    ("共10人", True), ("共 10 人", True), ("共10名学生", True), ("共十人", True),
+    ("共计10人", True), ("共３２名研究生", True),
+    ("共享工作站", False), ("总部", False), ("S01", False), ("合肥", False), ("10人", False),
+])
+def test_totals_words(cell: str, total: bool) -> None:
+    """The labels of totals and count rows an office types, and look-alikes that are data."""
+    assert (aliases.totals_word(cell) is not None) is total
+
+
 def test_alias_table_is_complete_and_unambiguous() -> None:
     """Every column of every table has a Chinese alias; no alias means two columns of a table;
     the format reference (docs/format.md) lists every alias."""
