@@ -39,7 +39,6 @@ from .. import progress as _progress
 from ..check import check
 from ..messages import LIST_SEPARATOR, Lang, Message, label, msg, render
 from ..model import (
-    Lock,
     Mentor,
     Placement,
     Problem,
@@ -50,6 +49,7 @@ from ..model import (
     TermCapacity,
 )
 from ..solvers import solve
+from .explain_verify import Verifier, with_fields
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
 """Cap on the time limit of one verifying re-solve (the result's own limit if shorter)."""
@@ -550,12 +550,6 @@ class _Candidate:
     key_terms: list[str]
 
 
-def _with(problem: Problem, **update: Any) -> Problem:
-    """A validated copy of the frozen problem with some fields replaced."""
-    fields = {name: getattr(problem, name) for name in type(problem).model_fields}
-    return Problem.model_validate({**fields, **update})
-
-
 def _candidates(s: _State, st: Student) -> list[_Candidate]:
     """Every single change that makes room for the student next to the current allocation."""
     p = s.p
@@ -696,64 +690,6 @@ def _fresh_id(stem: str, taken: Mapping[str, Any]) -> str:
     return f"{stem}{k}"
 
 
-class _Verifier:
-    """Re-solves changed problems to confirm that a change places the student."""
-
-    def __init__(self, student_id: str, placed_before: int, solver: str, time_limit_s: float,
-                 seed: int, workers: int, solve: Any, lang: Lang = "en"):
-        self.lang = lang
-        self.sid = student_id
-        self.before = placed_before
-        self.solver = solver
-        self.limit = time_limit_s
-        self.seed = seed
-        self.workers = workers
-        self.solve = solve
-
-    def _run(self, problem: Problem) -> tuple[Result, Placement | None]:
-        res: Result = self.solve(problem, self.solver, time_limit_s=self.limit, seed=self.seed,
-                                 workers=self.workers)
-        return res, next((pl for pl in res.placements if pl.student_id == self.sid), None)
-
-    def verify(self, ch: Change, may_lock: bool) -> Change:
-        """The change with its verdict: first a plain re-solve, then one with a lock."""
-        assert ch.problem is not None
-        def t(code: str, **values: Any) -> str:
-            return label(code, self.lang, **values)
-
-        res, got = self._run(ch.problem)
-        head = t("explain.verify.head", solver=self.solver, status=res.status.value,
-                 seconds=f"{res.wall_seconds:.1f}", limit=f"{self.limit:g}")
-        if got is not None:
-            text = head + t("explain.verify.placed", student=self.sid,
-                            workstation=got.workstation_id, start=got.start_term,
-                            end=got.end_term, placed=res.placed, before=self.before)
-            return replace(ch, verified=True, verification=text, verified_by="re-solve")
-        if res.status in (Status.UNKNOWN, Status.INFEASIBLE):
-            text = head + t("explain.verify.nothing")
-            return replace(ch, verified=False, verification=text)
-        text = head + t("explain.verify.still", student=self.sid, placed=res.placed,
-                        before=self.before)
-        if not may_lock:
-            return replace(ch, verified=False, verification=text)
-        # the room went to someone else: would the change place the student if the office
-        # also locked them there, without placing fewer students in all?
-        lock = Lock(student_id=self.sid, workstation_id=ch.workstation_id,
-                    start_term=ch.terms[0])
-        locked_problem = _with(ch.problem, locks=(*ch.problem.locks, lock))
-        res2, got2 = self._run(locked_problem)
-        if got2 is not None and res2.placed >= res.placed:
-            text += t("explain.verify.lock_ok", student=self.sid, workstation=ch.workstation_id,
-                      term=ch.terms[0], status=res2.status.value,
-                      seconds=f"{res2.wall_seconds:.1f}", placed=res2.placed)
-            return replace(ch, verified=True, verification=text,
-                           verified_by="re-solve with a lock")
-        text += t("explain.verify.lock_fail" if got2 is not None
-                  else "explain.verify.lock_fail_unplaced", student=self.sid,
-                  workstation=ch.workstation_id, status=res2.status.value, placed=res2.placed)
-        return replace(ch, verified=False, verification=text)
-
-
 # ---- entry point ---------------------------------------------------------------------------------
 def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     if isinstance(result, Result):
@@ -885,7 +821,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     for c in cands:
         if len(changes) >= show:
             break
-        changed = _with(p, **c.update) if c.update else p
+        changed = with_fields(p, **c.update) if c.update else p
         witness = [*rows, {"student_id": st.student_id, "workstation_id": c.wid,
                            "mentor_id": c.mentor_id, "supervisor_id": c.supervisor_id,
                            "start_term": c.block[0], "end_term": c.block[-1],
@@ -894,12 +830,15 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
             continue  # the change does not make room after all: never suggest it
         changes.append(Change(c.kind, c.text, c.size, c.wid, tuple(c.block), problem=changed))
     to_verify = changes[:max(verify, 0)]
-    verifier = _Verifier(student_id, len(s.rows), res_solver, time_limit_s, res_seed,
+    verifier = Verifier(student_id, len(s.rows), res_solver, time_limit_s, res_seed,
                          res_workers, solve, lang)
     with _progress.progress(f"verifying changes for {student_id}", total=len(to_verify),
                             limit_s=time_limit_s * len(to_verify)) as bar:
         for k, ch in enumerate(to_verify):
-            changes[k] = verifier.verify(ch, st.student_id not in s.locks)
+            assert ch.problem is not None
+            ok, text, by = verifier.verify(ch.problem, ch.workstation_id, ch.terms,
+                                           st.student_id not in s.locks)
+            changes[k] = replace(ch, verified=ok, verification=text, verified_by=by)
             bar.advance()
     if not changes:
         why.append(s.t("explain.no_change"))
