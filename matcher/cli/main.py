@@ -282,14 +282,15 @@ def explain(scenario: str, result_dir: str, student_id: str, verify: int,
 
     with progress("loading scenario"):
         p = load_problem(scenario)
+    lang = cli_lang(p)
     try:
         result = read_result(result_dir)
         exp = explain_student(p, result, student_id.strip(), verify=verify,
-                              time_limit_s=time_limit)
+                              time_limit_s=time_limit, lang=lang)
     except ScenarioError as e:
         fail(e.lines(cli_lang()))
     except ExplainError as e:
-        fail([str(e)])
+        fail([render(e.message, lang)])
     if as_json:
         click.echo(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False))
     else:

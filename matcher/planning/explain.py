@@ -37,8 +37,8 @@ from typing import Any
 
 from .. import progress as _progress
 from ..check import check
+from ..messages import LIST_SEPARATOR, Lang, Message, label, msg, render
 from ..model import (
-    Lock,
     Mentor,
     Placement,
     Problem,
@@ -49,6 +49,7 @@ from ..model import (
     TermCapacity,
 )
 from ..solvers import solve
+from .explain_verify import Verifier, with_fields
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
 """Cap on the time limit of one verifying re-solve (the result's own limit if shorter)."""
@@ -57,7 +58,17 @@ _KIND_ORDER = {"none": 0, "place": 1, "mentor": 2, "supervisor": 3, "window": 4}
 
 
 class ExplainError(ValueError):
-    """The student or the result cannot be explained against this scenario (a user error)."""
+    """The student or the result cannot be explained against this scenario (a user error).
+
+    Parameters
+    ----------
+    message
+        What is wrong, as a catalogue message (``str()`` gives its English).
+    """
+
+    def __init__(self, message: Message):
+        super().__init__(render(message, "en"))
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,7 @@ class Explanation:
     choices: tuple[ChoiceReason, ...]
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
+    lang: Lang = "en"
 
     @property
     def placed(self) -> bool:
@@ -176,29 +188,39 @@ class Explanation:
         return self.placement is not None
 
     def text(self) -> str:
-        """The explanation as plain text, for the terminal or an e-mail to the student."""
+        """The explanation as plain text in its language (:attr:`lang`), for the terminal or
+        an e-mail to the student."""
+        lang = self.lang
+
+        def t(code: str, **values: Any) -> str:
+            return label(code, lang, **values)
+
         out = [self.profile, ""]
         out += self.why
         if self.choices:
-            out += ["", "Better-ranked choices:" if self.placed else "The student's choices:"]
+            out += ["", t("explain.heading.better" if self.placed else "explain.heading.choices")]
             for c in self.choices:
                 head = f"  {c.rank}. " if c.rank is not None else "  - "
-                out.append(f"{head}{c.workstation_id}: {c.text}")
+                colon = "：" if lang == "zh" else ": "
+                out.append(f"{head}{c.workstation_id}{colon}{c.text}")
                 for terms, ft in _grouped(c.full_terms):
-                    holders = "; ".join(_holder_text(h) for h in ft.holders)
-                    each = " each" if len(terms) > 1 else ""
-                    out.append(f"       {_names(terms)} ({len(ft.holders)} of {ft.capacity} "
-                               f"places{each}): {holders or 'closed'}")
+                    holders = ("；" if lang == "zh" else "; ").join(
+                        _holder_text(h, lang) for h in ft.holders)
+                    code = "explain.full_terms_each" if len(terms) > 1 else "explain.full_terms"
+                    out.append("       " + t(code, terms=_names(terms, lang),
+                                             count=len(ft.holders), capacity=ft.capacity,
+                                             holders=holders or t("explain.closed")))
         if self.changes:
-            out += ["", "Smallest single changes that would place the student (smallest first):"]
+            out += ["", t("explain.heading.changes")]
             for k, ch in enumerate(self.changes, start=1):
-                mark = {True: f"verified by {ch.verified_by}", False: "not verified",
-                        None: "not re-solved"}[ch.verified]
+                mark = t({True: "explain.mark.verified_lock" if "lock" in ch.verified_by
+                          else "explain.mark.verified_resolve", False: "explain.mark.not_verified",
+                          None: "explain.mark.not_resolved"}[ch.verified])
                 out.append(f"  {k}. {ch.text} [{mark}]")
                 if ch.verified is not None:
                     out.append(f"       {ch.verification}")
         if self.notes:
-            out += [""] + [f"Note: {n}" for n in self.notes]
+            out += [""] + [t("explain.note", text=n) for n in self.notes]
         return "\n".join(out)
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,16 +255,20 @@ def _grouped(full_terms: Iterable[FullTerm]) -> list[tuple[list[str], FullTerm]]
     return out
 
 
-def _holder_text(h: Holder) -> str:
-    rank = f"their choice {h.their_rank}" if h.their_rank is not None else "not on their list"
-    ahead = ", the student would be ahead" if h.student_ahead else ""
-    return f"{h.student_id} ({h.standing}, {rank}{ahead})"
+def _holder_text(h: Holder, lang: Lang) -> str:
+    code = "explain.holder" if h.their_rank is not None else "explain.holder_unlisted"
+    if h.student_ahead:
+        code += "_ahead"
+    return label(code, lang, student=h.student_id, standing=h.standing,
+                 rank=h.their_rank if h.their_rank is not None else "")
 
 
-def _names(items: list[str]) -> str:
+def _names(items: list[str], lang: Lang = "en") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (in Chinese ``a、b和c``)."""
+    and_ = label("explain.and", lang)
     if len(items) <= 2:
-        return " and ".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+        return and_.join(items)
+    return LIST_SEPARATOR[lang].join(items[:-1]) + and_ + items[-1]
 
 
 # ---- the allocation as the explanation sees it ---------------------------------------------------
@@ -259,9 +285,10 @@ class _Row:
 class _State:
     """Indexes of the problem and the allocation, by id (no solver encoding)."""
 
-    def __init__(self, problem: Problem, rows: list[dict[str, str]]):
+    def __init__(self, problem: Problem, rows: list[dict[str, str]], lang: Lang = "en"):
         p = problem
         self.p = p
+        self.lang = lang
         self.terms = list(p.terms)
         self.students = {s.student_id: s for s in p.students}
         self.stations = {w.workstation_id: w for w in p.workstations}
@@ -300,6 +327,14 @@ class _State:
                 self.mentees[row.mentor_id, self.terms[k]].append(sid)
             self.s_load[row.supervisor_id] += 1
 
+    def t(self, code: str, **values: Any) -> str:
+        """A text of the catalogue in the explanation's language."""
+        return label(code, self.lang, **values)
+
+    def names(self, items: list[str]) -> str:
+        """Items joined as the language writes a list ending in "and"."""
+        return _names(items, self.lang)
+
     # ---- the workstation's ranking -------------------------------------------------------------
     def order(self, wid: str, sid: str) -> tuple[Any, ...]:
         """Ranking key of student ``sid`` at ``wid``; lower is ahead."""
@@ -311,9 +346,11 @@ class _State:
     def standing(self, wid: str, sid: str) -> str:
         own = self.rankings.get((wid, sid))
         if own is not None:
-            return f"ranked {own} by {wid}"
-        pri = f"priority {self.students[sid].priority:g}"
-        return f"not ranked by {wid}, {pri}" if wid in self.ranked_by else pri
+            return self.t("explain.standing.ranked", rank=own, workstation=wid)
+        pri = f"{self.students[sid].priority:g}"
+        if wid in self.ranked_by:
+            return self.t("explain.standing.unranked", workstation=wid, priority=pri)
+        return self.t("explain.standing.priority", priority=pri)
 
     # ---- the student's own rules -------------------------------------------------------------
     def block(self, st: Student) -> tuple[int, int, int]:
@@ -339,23 +376,23 @@ class _State:
         w = self.stations[wid]
         lock = self.locks.get(st.student_id)
         if lock is not None and lock.workstation_id != wid:
-            return "lock", f"locks.csv fixes the student at {lock.workstation_id}"
+            return "lock", self.t("explain.rule.lock", workstation=lock.workstation_id)
         if st.discipline not in w.disciplines:
-            return "discipline", (f"does not take discipline {st.discipline} (it takes "
-                                  f"{', '.join(w.disciplines)})")
+            return "discipline", self.t("explain.rule.discipline", discipline=st.discipline,
+                                        takes=tuple(w.disciplines))
         if w.partner_universities and st.university_id not in w.partner_universities:
-            return "partnership", (f"takes only students of its partner universities "
-                                   f"{', '.join(w.partner_universities)}, not "
-                                   f"{st.university_id}")
+            return "partnership", self.t("explain.rule.partnership",
+                                         partners=tuple(w.partner_universities),
+                                         university=st.university_id)
         if not any(m.capacity > 0 for m in self.mentor_options(wid, st.discipline)):
-            return "mentor", f"has no enterprise mentor for discipline {st.discipline}"
+            return "mentor", self.t("explain.rule.mentor", discipline=st.discipline)
         n, first, last = self.block(st)
         if not self.open_blocks(st, wid):
             closed = sorted({self.terms[k] for k in range(first, last + 1)
                              if self.ws_cap[wid, self.terms[k]] == 0},
                             key=self.terms.index)
-            return "window", (f"is closed in {_names(closed)}, so no {n}-term block fits the "
-                              f"student's window {self.terms[first]}..{self.terms[last]}")
+            return "window", self.t("explain.rule.window", closed=self.names(closed), n=n,
+                                    first=self.terms[first], last=self.terms[last])
         return None
 
     def open_blocks(self, st: Student, wid: str) -> list[list[str]]:
@@ -392,11 +429,9 @@ def _why_not(s: _State, st: Student, wid: str, rank: int | None, placed: bool) -
         sups = s.sup_options(st)
         if not placed and not any(s.s_load[x.supervisor_id] < x.capacity for x in sups):
             return ChoiceReason(wid, rank, "supervisor",
-                                f"had room from {free[0][0]}, but {_sup_full_text(s, st)}")
-        return ChoiceReason(wid, rank, "free",
-                            f"had room from {free[0][0]} with a mentor free; this result is not "
-                            "proven optimal (re-run with a longer time limit or the cpsat "
-                            "solver)")
+                                s.t("explain.why.supervisor", term=free[0][0],
+                                    detail=_sup_full_text(s, st)))
+        return ChoiceReason(wid, rank, "free", s.t("explain.why.free", term=free[0][0]))
     if mentor_blocked:
         booked = []
         for m in s.mentor_options(wid, st.discipline):
@@ -404,29 +439,29 @@ def _why_not(s: _State, st: Student, wid: str, rank: int | None, placed: bool) -
                     if s.m_load[m.mentor_id, t] >= m.capacity]
             if busy:
                 who = sorted({x for t in busy for x in s.mentees[m.mentor_id, t]})
-                booked.append(f"{m.mentor_id} (capacity {m.capacity}; full in "
-                              f"{_names(busy)}: {', '.join(who)})")
+                booked.append(s.t("explain.mentor_booked", mentor=m.mentor_id,
+                                  capacity=m.capacity, terms=s.names(busy), students=tuple(who)))
             elif m.capacity == 0:
-                booked.append(f"{m.mentor_id} (capacity 0)")
-        text = (f"had free places from {mentor_blocked[0][0]}, but its mentors for "
-                f"{st.discipline} are fully booked then: {'; '.join(booked)}")
+                booked.append(s.t("explain.mentor_zero", mentor=m.mentor_id))
+        text = s.t("explain.why.mentors_full", term=mentor_blocked[0][0],
+                   discipline=st.discipline,
+                   booked=("；" if s.lang == "zh" else "; ").join(booked))
         if full_terms:
-            text += f"; in the other blocks it is full in {_names([f.term for f in detail])}"
+            text += s.t("explain.why.other_blocks", terms=s.names([f.term for f in detail]))
         return ChoiceReason(wid, rank, "mentors_full", text, detail)
     n, first, last = s.block(st)
     ahead = sorted({h.student_id for f in detail for h in f.holders if h.student_ahead})
+    full_names = s.names([f.term for f in detail])
     if len(blocks) == 1:
-        text = f"full in {_names([f.term for f in detail])}, the terms the student needs"
+        text = s.t("explain.why.full_needed", terms=full_names)
     else:
-        text = (f"every {n}-term block inside the window {s.terms[first]}..{s.terms[last]} "
-                f"meets a full term: {_names([f.term for f in detail])}")
+        text = s.t("explain.why.full_every", n=n, first=s.terms[first], last=s.terms[last],
+                   terms=full_names)
     if ahead:
-        text += (f"; under {wid}'s ranking the student ({s.standing(wid, st.student_id)}) would "
-                 f"be ahead of {_names(ahead)}, but the allocation follows the students' "
-                 "preferences (place as many as possible, then the best ranks), not the "
-                 "workstations' rankings")
+        text += s.t("explain.why.ahead", workstation=wid,
+                    standing=s.standing(wid, st.student_id), students=s.names(ahead))
     else:
-        text += f"; every holder is ahead of the student under {wid}'s ranking"
+        text += s.t("explain.why.behind", workstation=wid)
     return ChoiceReason(wid, rank, "full", text, detail)
 
 
@@ -445,14 +480,16 @@ def _sup_full_text(s: _State, st: Student) -> str:
     if len(sups) == 1:
         x = sups[0]
         who = sorted(r.student_id for r in s.rows.values() if r.supervisor_id == x.supervisor_id)
-        role = "the given supervisor" if st.supervisor_id is not None else (
-            f"the only supervisor of {st.university_id} for {st.discipline},")
-        return (f"{role} {x.supervisor_id} is full ({s.s_load[x.supervisor_id]} of "
-                f"{x.capacity} students" + (f": {', '.join(who)}" if who else "") + ")")
-    loads = ", ".join(f"{x.supervisor_id} {s.s_load[x.supervisor_id]}/{x.capacity}"
-                      for x in sups[:6])
-    return (f"all {len(sups)} supervisor(s) of {st.university_id} for {st.discipline} are full "
-            f"({loads}{' …' if len(sups) > 6 else ''})")
+        code = "explain.sup.given_full" if st.supervisor_id is not None \
+            else "explain.sup.only_full"
+        return s.t(code, supervisor=x.supervisor_id, university=st.university_id,
+                   discipline=st.discipline, load=s.s_load[x.supervisor_id],
+                   capacity=x.capacity,
+                   who=s.t("explain.sup.who", students=tuple(who)) if who else "")
+    loads = LIST_SEPARATOR[s.lang].join(
+        f"{x.supervisor_id} {s.s_load[x.supervisor_id]}/{x.capacity}" for x in sups[:6])
+    return s.t("explain.sup.all_full", count=len(sups), university=st.university_id,
+               discipline=st.discipline, loads=loads + (" …" if len(sups) > 6 else ""))
 
 
 # ---- why this placement --------------------------------------------------------------------------
@@ -460,40 +497,40 @@ def _why_here(s: _State, st: Student, row: _Row) -> list[str]:
     terms = s.terms
     rank = st.preferences.index(row.workstation_id) + 1 if row.workstation_id in \
         st.preferences else None
-    where = (f"choice {rank} of {len(st.preferences)}" if rank is not None
-             else "not on the student's list")
+    where = (s.t("explain.where.choice", rank=rank, count=len(st.preferences))
+             if rank is not None else s.t("explain.where.unlisted"))
     span = (f"{terms[row.start]}..{terms[row.end]}" if row.end > row.start
             else terms[row.start])
-    out = [f"Placed at {row.workstation_id} ({where}) with enterprise mentor {row.mentor_id} "
-           f"and campus supervisor {row.supervisor_id}, {span} "
-           f"({row.end - row.start + 1} term(s), {s.p.required_months(st)} months)."]
+    out = [s.t("explain.placed", workstation=row.workstation_id, where=where,
+               mentor=row.mentor_id, supervisor=row.supervisor_id, span=span,
+               terms=row.end - row.start + 1, months=s.p.required_months(st))]
     lock = s.locks.get(st.student_id)
     if lock is not None:
-        out.append(f"locks.csv fixes this student at {lock.workstation_id}"
-                   + (f" with mentor {lock.mentor_id}" if lock.mentor_id else "")
-                   + (f" from {lock.start_term}" if lock.start_term else "") + ".")
+        out.append(s.t("explain.locked", workstation=lock.workstation_id,
+                       mentor=s.t("explain.locked.mentor", mentor=lock.mentor_id)
+                       if lock.mentor_id else "",
+                       start=s.t("explain.locked.start", term=lock.start_term)
+                       if lock.start_term else ""))
     if rank == 1:
-        out.append("This is the student's first choice.")
+        out.append(s.t("explain.first_choice"))
     elif rank is None and st.preferences:
-        out.append("None of the listed choices could take the student (see below); placing as "
-                   "many students as possible comes before preference ranks, so the student "
-                   "is placed at a workstation that fits but was not listed.")
+        out.append(s.t("explain.unlisted_placed"))
     elif rank is None:
-        out.append("The student listed no workstation; any fitting workstation may be given.")
+        out.append(s.t("explain.no_list"))
     elif rank == 2:
-        out.append("Choice 1 could not take the student (see below).")
+        out.append(s.t("explain.choice1_failed"))
     else:
-        out.append(f"Choices 1 to {rank - 1} could not take the student (see below).")
+        out.append(s.t("explain.choices_failed", last=rank - 1))
     if st.supervisor_id is not None:
-        out.append(f"Supervisor {row.supervisor_id} was given in students.csv.")
+        out.append(s.t("explain.sup_given", supervisor=row.supervisor_id))
     else:
-        n_sup = len(s.sup_options(st))
-        out.append(f"Supervisor {row.supervisor_id} was chosen among the {n_sup} supervisor(s) "
-                   f"of {st.university_id} for discipline {st.discipline}.")
+        out.append(s.t("explain.sup_chosen", supervisor=row.supervisor_id,
+                       count=len(s.sup_options(st)), university=st.university_id,
+                       discipline=st.discipline))
     weight = s.pairs.get((row.supervisor_id, row.mentor_id))
     if weight is not None and s.p.objective.pair_weight:
-        out.append(f"{row.supervisor_id} and {row.mentor_id} are an existing collaboration "
-                   f"(pairs.csv, weight {weight:g}), which the objective rewards.")
+        out.append(s.t("explain.pair", supervisor=row.supervisor_id, mentor=row.mentor_id,
+                       weight=f"{weight:g}"))
     return out
 
 
@@ -511,12 +548,6 @@ class _Candidate:
     update: dict[str, Any]
     sort_key: tuple[Any, ...]
     key_terms: list[str]
-
-
-def _with(problem: Problem, **update: Any) -> Problem:
-    """A validated copy of the frozen problem with some fields replaced."""
-    fields = {name: getattr(problem, name) for name in type(problem).model_fields}
-    return Problem.model_validate({**fields, **update})
 
 
 def _candidates(s: _State, st: Student) -> list[_Candidate]:
@@ -561,19 +592,20 @@ def _candidates(s: _State, st: Student) -> list[_Candidate]:
             s_id = sup_room[0].supervisor_id if sup_room else ""
             update: dict[str, Any] = {}
             if kind == "none":
-                text = (f"no change: {wid} has room from {block[0]} with mentor {m_id} free "
-                        "(this result is not proven optimal); re-run with a longer time limit")
+                text = s.t("explain.change.none", workstation=wid, term=block[0], mentor=m_id)
                 size = 0
             elif kind == "window":
                 new_start = s.terms[k] if k < first else None
                 new_end = s.terms[k + n - 1] if k + n - 1 > last else None
                 parts = []
                 if new_start:
-                    parts.append(f"starting {new_start} ({first - k} term(s) earlier)")
+                    parts.append(s.t("explain.change.earlier", term=new_start, count=first - k))
                 if new_end:
-                    parts.append(f"ending {new_end} ({k + n - 1 - last} term(s) later)")
-                text = (f"a longer window for {st.student_id}: {' and '.join(parts)}, which "
-                        f"opens {wid} from {block[0]}")
+                    parts.append(s.t("explain.change.later", term=new_end,
+                                     count=k + n - 1 - last))
+                text = s.t("explain.change.window", student=st.student_id,
+                           parts=s.t("explain.and").join(parts), workstation=wid,
+                           term=block[0])
                 size = extra
                 changed = st.model_copy(update={
                     "window_start": new_start or s.terms[first],
@@ -582,9 +614,11 @@ def _candidates(s: _State, st: Student) -> list[_Candidate]:
                                            for x in p.students)
             elif kind == "place":
                 caps = {t: s.ws_cap[wid, t] for t in full}
-                shown = ", ".join(f"{t}: {c} → {c + 1}" if c else f"{t}: closed → 1"
-                                  for t, c in caps.items())
-                text = (f"one more place at {wid} in {_names(full)} ({shown})")
+                shown = LIST_SEPARATOR[s.lang].join(
+                    s.t("explain.change.cap", term=t, old=c, new=c + 1) if c
+                    else s.t("explain.change.cap_closed", term=t) for t, c in caps.items())
+                text = s.t("explain.change.place", workstation=wid, terms=s.names(full),
+                           caps=shown)
                 size = len(full)
                 kept = [tc for tc in p.term_capacities
                         if not (tc.workstation_id == wid and tc.term in caps)]
@@ -598,15 +632,15 @@ def _candidates(s: _State, st: Student) -> list[_Candidate]:
                 if raisable:
                     m = raisable[0]
                     m_id = m.mentor_id
-                    text = (f"one more student for mentor {m_id} at {wid} (capacity "
-                            f"{m.capacity} → {m.capacity + 1} per term), from {block[0]}")
+                    text = s.t("explain.change.mentor", mentor=m_id, workstation=wid,
+                               old=m.capacity, new=m.capacity + 1, term=block[0])
                     update["mentors"] = tuple(
                         x.model_copy(update={"capacity": x.capacity + 1})
                         if x.mentor_id == m_id else x for x in p.mentors)
                 else:
                     m_id = _fresh_id(f"{wid}-M-NEW", s.mentors)
-                    text = (f"another enterprise mentor for {st.discipline} at {wid} (e.g. "
-                            f"{m_id}, 1 student per term), from {block[0]}")
+                    text = s.t("explain.change.new_mentor", discipline=st.discipline,
+                               workstation=wid, mentor=m_id, term=block[0])
                     update["mentors"] = (*p.mentors, Mentor(
                         mentor_id=m_id, workstation_id=wid, disciplines=(st.discipline,),
                         capacity=1))
@@ -615,17 +649,17 @@ def _candidates(s: _State, st: Student) -> list[_Candidate]:
                 if sups:
                     x = sups[0]
                     s_id = x.supervisor_id
-                    text = (f"one more supervisor place: {s_id} takes "
-                            f"{x.capacity + 1} students instead of {x.capacity} "
-                            f"(then {wid} from {block[0]})")
+                    text = s.t("explain.change.supervisor", supervisor=s_id,
+                               new=x.capacity + 1, old=x.capacity, workstation=wid,
+                               term=block[0])
                     update["supervisors"] = tuple(
                         y.model_copy(update={"capacity": y.capacity + 1})
                         if y.supervisor_id == s_id else y for y in p.supervisors)
                 else:
                     s_id = _fresh_id(f"{st.university_id}-S-NEW", s.sups)
-                    text = (f"another campus supervisor at {st.university_id} for "
-                            f"{st.discipline} (e.g. {s_id}, 1 student; then {wid} from "
-                            f"{block[0]})")
+                    text = s.t("explain.change.new_supervisor", university=st.university_id,
+                               discipline=st.discipline, supervisor=s_id, workstation=wid,
+                               term=block[0])
                     update["supervisors"] = (*p.supervisors, Supervisor(
                         supervisor_id=s_id, university_id=st.university_id,
                         disciplines=(st.discipline,), capacity=1))
@@ -656,59 +690,6 @@ def _fresh_id(stem: str, taken: Mapping[str, Any]) -> str:
     return f"{stem}{k}"
 
 
-class _Verifier:
-    """Re-solves changed problems to confirm that a change places the student."""
-
-    def __init__(self, student_id: str, placed_before: int, solver: str, time_limit_s: float,
-                 seed: int, workers: int, solve: Any):
-        self.sid = student_id
-        self.before = placed_before
-        self.solver = solver
-        self.limit = time_limit_s
-        self.seed = seed
-        self.workers = workers
-        self.solve = solve
-
-    def _run(self, problem: Problem) -> tuple[Result, Placement | None]:
-        res: Result = self.solve(problem, self.solver, time_limit_s=self.limit, seed=self.seed,
-                                 workers=self.workers)
-        return res, next((pl for pl in res.placements if pl.student_id == self.sid), None)
-
-    def verify(self, ch: Change, may_lock: bool) -> Change:
-        """The change with its verdict: first a plain re-solve, then one with a lock."""
-        assert ch.problem is not None
-        res, got = self._run(ch.problem)
-        head = (f"re-solved with {self.solver} ({res.status.value}, {res.wall_seconds:.1f} s, "
-                f"limit {self.limit:g} s): ")
-        if got is not None:
-            text = (f"{head}{self.sid} placed at {got.workstation_id}, "
-                    f"{got.start_term}..{got.end_term}; {res.placed} placed (was {self.before})")
-            return replace(ch, verified=True, verification=text, verified_by="re-solve")
-        if res.status in (Status.UNKNOWN, Status.INFEASIBLE):
-            text = (f"{head}nothing found within the limit, so nothing is confirmed; try a "
-                    "longer --time-limit")
-            return replace(ch, verified=False, verification=text)
-        text = f"{head}{self.sid} still unassigned ({res.placed} placed, was {self.before})"
-        if not may_lock:
-            return replace(ch, verified=False, verification=text)
-        # the room went to someone else: would the change place the student if the office
-        # also locked them there, without placing fewer students in all?
-        lock = Lock(student_id=self.sid, workstation_id=ch.workstation_id,
-                    start_term=ch.terms[0])
-        locked_problem = _with(ch.problem, locks=(*ch.problem.locks, lock))
-        res2, got2 = self._run(locked_problem)
-        if got2 is not None and res2.placed >= res.placed:
-            text += (f"; with {self.sid} locked at {ch.workstation_id} from {ch.terms[0]} "
-                     f"({res2.status.value}, {res2.wall_seconds:.1f} s): {self.sid} placed and "
-                     f"{res2.placed} placed in all, no fewer than without the lock")
-            return replace(ch, verified=True, verification=text,
-                           verified_by="re-solve with a lock")
-        text += (f"; with {self.sid} locked at {ch.workstation_id}: {res2.status.value}, "
-                 f"{res2.placed} placed" + ("" if got2 is not None else
-                                            f", {self.sid} not placed"))
-        return replace(ch, verified=False, verification=text)
-
-
 # ---- entry point ---------------------------------------------------------------------------------
 def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     if isinstance(result, Result):
@@ -720,7 +701,7 @@ def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str
 def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], student_id: str, *,
             solver: str | None = None, time_limit_s: float | None = None,
             seed: int | None = None, workers: int | None = None, verify: int = 3,
-            show: int = 6) -> Explanation:
+            show: int = 6, lang: Lang = "en") -> Explanation:
     """Explain one student's outcome in an allocation.
 
     Parameters
@@ -740,6 +721,8 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
         How many of the smallest candidate changes to verify by re-solving (0: none).
     show
         How many candidate changes to list at most.
+    lang
+        The language of the explanation's texts (``"zh"`` or ``"en"``).
 
     Returns
     -------
@@ -753,22 +736,21 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     """
     p = problem
     rows = _rows_of(result)
-    s = _State(p, rows)
+    s = _State(p, rows, lang)
     st = s.students.get(student_id)
     if st is None:
-        raise ExplainError(f"student '{student_id}' is not in students.csv of scenario "
-                           f"'{p.name}'; give a student_id from that file")
+        raise ExplainError(msg("explain.unknown_student", student=student_id, scenario=p.name))
     baseline = check(p, rows)
     unknown = [v for v in baseline.violations if "unknown" in v]
     if unknown:
-        raise ExplainError(f"the result does not fit scenario '{p.name}' ({unknown[0]}); give "
-                           "the scenario the result was solved from")
+        raise ExplainError(msg("explain.wrong_scenario", scenario=p.name, problem=unknown[0]))
     status = result.status if isinstance(result, Result) else None
     n, first, last = s.block(st)
-    prefs = ", ".join(st.preferences) if st.preferences else "none listed"
-    profile = (f"{st.student_id}: {st.university_id}, discipline {st.discipline}, needs {n} "
-               f"term(s) ({p.required_months(st)} months) within {s.terms[first]}.."
-               f"{s.terms[last]}; choices: {prefs}")
+    prefs = (LIST_SEPARATOR[lang].join(st.preferences) if st.preferences
+             else s.t("explain.no_choices"))
+    profile = s.t("explain.profile", student=st.student_id, university=st.university_id,
+                  discipline=st.discipline, n=n, months=p.required_months(st),
+                  first=s.terms[first], last=s.terms[last], choices=prefs)
     notes: list[str] = [v for v in baseline.violations if student_id in v]
     row = s.rows.get(student_id)
     placement = None
@@ -787,44 +769,42 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
         choices = [_why_not(s, st, w, r, True)
                    for r, w in enumerate(st.preferences[:cutoff], start=1)]
         return Explanation(student_id, placement, profile, tuple(why), tuple(choices),
-                           notes=tuple(notes))
+                           notes=tuple(notes), lang=lang)
 
     # ---- unassigned ----
-    why = ["Not placed."]
+    why = [s.t("explain.not_placed")]
     if isinstance(result, Result):
-        reason = dict(result.reasons("en")).get(student_id)
+        reason = dict(result.reasons(lang)).get(student_id)
         if reason:
-            why.append(f"Reason recorded with the result: {reason}.")
+            why.append(s.t("explain.reason", reason=reason.rstrip("。.")))
     if status == Status.INFEASIBLE:
-        why.append("The result is INFEASIBLE: no allocation keeps every rule (usually locks "
-                   "that cannot all be honoured), so nobody is placed; fix that first"
-                   + (f" ({result.message})" if isinstance(result, Result) and result.message
-                      else "") + ".")
-        return Explanation(student_id, None, profile, tuple(why), (), notes=tuple(notes))
+        detail = (s.t("explain.detail", text=result.message)
+                  if isinstance(result, Result) and result.message else "")
+        why.append(s.t("explain.infeasible", detail=detail))
+        return Explanation(student_id, None, profile, tuple(why), (), notes=tuple(notes),
+                           lang=lang)
     sups = s.sup_options(st)
     if not sups:
-        why.append(f"No campus supervisor of {st.university_id} takes discipline "
-                   f"{st.discipline}.")
+        why.append(s.t("explain.no_supervisor", university=st.university_id,
+                       discipline=st.discipline))
     elif not any(s.s_load[x.supervisor_id] < x.capacity for x in sups):
         text = _sup_full_text(s, st)
-        why.append(text[0].upper() + text[1:] + ".")
+        why.append(s.t("explain.sentence", text=text[0].upper() + text[1:]))
     choices = [_why_not(s, st, w, r, False) for r, w in enumerate(st.preferences, start=1)]
     if st.student_id in s.locks:
-        why.append(f"locks.csv fixes the student at {s.locks[st.student_id].workstation_id}.")
+        why.append(s.t("explain.locked_at", workstation=s.locks[st.student_id].workstation_id))
     elif p.policy.preferences_only:
-        why.append("preferences_only is on: workstations not on the student's list are not "
-                   "considered.")
+        why.append(s.t("explain.preferences_only"))
     elif len(st.preferences) < len(s.stations):
         others = [w for w in sorted(s.stations) if w not in st.preferences]
         tally: Counter[str] = Counter(_why_not(s, st, w, None, False).kind for w in others)
         fitting = sum(c for k, c in tally.items()
                       if k not in ("discipline", "partnership", "mentor", "window", "lock"))
-        words = {"full": "full in the needed terms", "mentors_full": "with mentors fully booked",
-                 "supervisor": "with room but no supervisor free", "free": "with room"}
-        parts = [f"{tally[k]} {words[k]}" for k in words if tally[k]]
-        why.append(f"Workstations not on the list may also be given: of the {len(others)} "
-                   f"others, {fitting} fit the student"
-                   + (f" ({', '.join(parts)})" if parts else "") + ".")
+        parts = [s.t(f"explain.tally.{k}", count=tally[k])
+                 for k in ("full", "mentors_full", "supervisor", "free") if tally[k]]
+        why.append(s.t("explain.others", count=len(others), fitting=fitting,
+                       detail=s.t("explain.detail", text=LIST_SEPARATOR[lang].join(parts))
+                       if parts else ""))
 
     cands = _candidates(s, st)
     changes: list[Change] = []
@@ -841,7 +821,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     for c in cands:
         if len(changes) >= show:
             break
-        changed = _with(p, **c.update) if c.update else p
+        changed = with_fields(p, **c.update) if c.update else p
         witness = [*rows, {"student_id": st.student_id, "workstation_id": c.wid,
                            "mentor_id": c.mentor_id, "supervisor_id": c.supervisor_id,
                            "start_term": c.block[0], "end_term": c.block[-1],
@@ -850,26 +830,24 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
             continue  # the change does not make room after all: never suggest it
         changes.append(Change(c.kind, c.text, c.size, c.wid, tuple(c.block), problem=changed))
     to_verify = changes[:max(verify, 0)]
-    verifier = _Verifier(student_id, len(s.rows), res_solver, time_limit_s, res_seed,
-                         res_workers, solve)
+    verifier = Verifier(student_id, len(s.rows), res_solver, time_limit_s, res_seed,
+                         res_workers, solve, lang)
     with _progress.progress(f"verifying changes for {student_id}", total=len(to_verify),
                             limit_s=time_limit_s * len(to_verify)) as bar:
         for k, ch in enumerate(to_verify):
-            changes[k] = verifier.verify(ch, st.student_id not in s.locks)
+            assert ch.problem is not None
+            ok, text, by = verifier.verify(ch.problem, ch.workstation_id, ch.terms,
+                                           st.student_id not in s.locks)
+            changes[k] = replace(ch, verified=ok, verification=text, verified_by=by)
             bar.advance()
     if not changes:
-        why.append("No single change of the kinds considered (one more workstation place, "
-                   "mentor place or supervisor place, or a longer window) makes room for the "
-                   "student; the rules above rule out every workstation.")
+        why.append(s.t("explain.no_change"))
     elif to_verify and not any(ch.verified for ch in changes):
-        notes.append("Each listed change makes room next to the current allocation (checked "
-                     "with the independent checker), but no re-solve confirmed it within the "
-                     "time limit; try a longer --time-limit.")
+        notes.append(s.t("explain.unconfirmed"))
     if status is not None and status != Status.OPTIMAL and status != Status.INFEASIBLE:
-        notes.append(f"The result is {status.value}, not proven optimal: a longer solve may "
-                     "place the student without any change.")
+        notes.append(s.t("explain.not_optimal", status=status.value))
     return Explanation(student_id, None, profile, tuple(why), tuple(choices), tuple(changes),
-                       tuple(notes))
+                       tuple(notes), lang=lang)
 
 
 __all__ = ["Change", "ChoiceReason", "ExplainError", "Explanation", "FullTerm", "Holder",

@@ -356,7 +356,7 @@ class Service:
             raise UserError([msg("web.no_result_yet", at=Location(file="result"))], 409)
         student = student.strip()[:100]
         try:
-            exp = explain(self.problem(run_id), result, student, verify=0)
+            exp = explain(self.problem(run_id), result, student, verify=0, lang=lang)
         except ExplainError:
             raise UserError([msg("web.unknown_student", at=Location(file="student"),
                                  value=student)], 404) from None

@@ -408,3 +408,49 @@ def test_demo_scale_greedy(tmp_path: Path) -> None:
     assert not e.placed and e.changes
     first = e.changes[0]
     assert first.verified is not None and "re-solved with greedy" in first.verification
+
+
+# ---- in Chinese ----------------------------------------------------------------------------------
+def _all_chinese(text: str) -> None:
+    """Every line of an explanation has Chinese words (ids, terms and numbers aside): no English
+    sentence was left behind."""
+    for line in text.splitlines():
+        if line.strip():
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in line), line
+
+
+def test_in_chinese_placed_with_full_terms_and_holders(tiny: Problem) -> None:
+    """S1 in Chinese: the placement, the full better choice, its holder and standing; the same
+    facts as in English (the kinds and holders do not depend on the language)."""
+    zh, en = (explain(tiny, TINY_ROWS, "S1", lang=lang) for lang in ("zh", "en"))
+    text = zh.text()
+    _all_chinese(text)
+    assert "分配到 W2（第2志愿，共 2 个志愿）" in text
+    assert "1. W1：在学生所需的学期 2026-autumn和2027-spring 已满" in text
+    assert "S2（优先级 85.5，其第1志愿，该学生排在其前面）" in text
+    assert [(c.workstation_id, c.kind) for c in zh.choices] == [
+        (c.workstation_id, c.kind) for c in en.choices]
+
+
+def test_in_chinese_unassigned_with_verified_change() -> None:
+    """An unassigned student in Chinese: the reason, the smallest change (one more place) and
+    its verification by re-solving, all worded in Chinese."""
+    p = _small([{"student_id": "A", "priority": 2}, {"student_id": "B", "priority": 1}])
+    rows, out = _one_left_out(p)
+    e = explain(p, rows, out, verify=1, lang="zh")
+    text = e.text()
+    _all_chinese(text)
+    assert "能让该学生得到分配的最小单项改动（从小到大）：" in text
+    assert "W1 在 T1和T2 各增加 1 个名额" in text and "[已通过重新求解验证]" in text
+    assert e.changes[0].verified is True and "用 cpsat 重新求解" in e.changes[0].verification
+
+
+def test_cli_explain_in_chinese(tiny_out: Path) -> None:
+    """matcher explain --lang zh: the explanation and the error for an unknown student in
+    Chinese."""
+    r = CliRunner().invoke(cli, ["explain", str(TINY), str(tiny_out), "S6", "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    _all_chinese(r.stdout)
+    assert "W3：不接收“0856”类别的学生（只接收 0855）" in r.stdout
+    r = CliRunner().invoke(cli, ["explain", str(TINY), str(tiny_out), "S99", "--lang", "zh"])
+    assert r.exit_code == 2 and "学号“S99”" in r.stderr

@@ -78,3 +78,29 @@ def test_findings_rows_like_the_library() -> None:
         ("error", None), ("error", "web.upload_missing"), ("note", "load.header_row")]
     assert rows[0]["text"] == "old: line" and rows[2]["sheet"] == "学生"
     assert isinstance(note, Message)
+
+
+def test_folder_errors_name_the_setting_and_the_cell(client: TestClient, tmp_path: Path
+                                                    ) -> None:
+    """A zipped folder: a bad setting of scenario.yaml is shown with its key (no row, no
+    column to point at), a bad cell with its file, row and header; in English here."""
+    import shutil
+
+    from conftest import TINY, zip_of
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    yaml = folder / "scenario.yaml"
+    yaml.write_text(yaml.read_text("utf-8").replace("practice_months: 12 ",
+                                                    "practice_months: -3 "), "utf-8")
+    students = folder / "students.csv"
+    students.write_text(students.read_text("utf-8") + 'S9,HIT,0854,0,W1,,x\n', "utf-8")
+    page = client.post("/new", files={"scenario": ("tiny.zip", zip_of(folder, "tiny/"))},
+                       headers={"accept-language": "en"})
+    html = page.text
+    setting = html[html.index('data-code="load.value_too_small"'):]
+    setting = setting[:setting.index("</tr>")]
+    assert "policy.practice_months" in setting
+    cell = html[html.index('data-code="load.not_a_number"'):]
+    cell = cell[:cell.index("</tr>")]
+    assert "students.csv" in cell and ">7<" in cell and "priority" in cell
