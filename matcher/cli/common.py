@@ -25,13 +25,13 @@ from ..formats.lock import claim
 from ..formats.occupancy import apply_previous
 from ..formats.output import CLI_WORDS, Input, OutputError, check_output, check_space, using_words
 from ..formats.scenario import Validation, validate_scenario
-from ..messages import Lang, Message, choose_lang, msg, render
+from ..messages import Lang, Message, choose_lang, label, msg, render
 from ..model import Problem, ScenarioError
 from ..reports.pages import markdown_table
 
-__all__ = ["SECONDS", "FiniteFloat", "MatcherGroup", "apply_previous_option", "claimed",
-           "cli_lang", "echo_messages", "echo_table", "fail", "finishing", "lang_option",
-           "load_checked", "load_problem", "prepare_out"]
+__all__ = ["SECONDS", "FiniteFloat", "MatcherGroup", "WholeNumber", "apply_previous_option",
+           "claimed", "cli_lang", "echo_messages", "echo_table", "fail", "finishing",
+           "lang_option", "load_checked", "load_problem", "prepare_out"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -101,7 +101,7 @@ def load_checked(path: str, *, occupancy: bool = True, quiet: bool = False) -> V
 def _line(item: str | Message) -> str:
     if isinstance(item, Message):
         return render(item, cli_lang(), severity=True)
-    return f"error: {item}"
+    return label("cli.error_prefix", cli_lang(), text=item)  # already worded: a prefix only
 
 
 def fail(messages: Sequence[str | Message], code: int = 2) -> NoReturn:
@@ -210,6 +210,25 @@ def _plain(x: float | None, none: str) -> str:
     return none if x is None else f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
+class WholeNumber(click.IntRange):
+    """A whole-number option within ``[min, max]`` (click's IntRange, help and all), whose
+    refusals are in the user's language."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        """The value as an int in range, or a usage error in the user's language."""
+        try:
+            number = int(value) if isinstance(value, int) else int(str(value).strip(), 10)
+        except ValueError:
+            self.fail(render(msg("option.not_whole", value=str(value)), cli_lang()), param, ctx)
+        if (self.min is not None and number < self.min) or (
+                self.max is not None and number > self.max):
+            self.fail(render(msg("option.out_of_range", value=str(value),
+                                 low=_plain(self.min, "-∞"), high=_plain(self.max, "∞")),
+                             cli_lang()), param, ctx)
+        return number
+
+
 SECONDS = FiniteFloat(low=0.01, high=10**7)
 """A time limit in seconds: finite, from 0.01 to ten million (about 116 days)."""
 
@@ -222,6 +241,12 @@ class MatcherGroup(click.Group):
     traceback (whatever was being written is complete or absent, see
     :func:`matcher.formats.interrupt.finish_first`)."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Remember the words (a usage error found before ``--lang`` is read still honours
+        it)."""
+        ctx.meta["matcher.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command with the command line's words, errors and signals handled."""
         try:
@@ -230,8 +255,7 @@ class MatcherGroup(click.Group):
         except ScenarioError as e:
             fail(e.lines(cli_lang()))
         except click.UsageError as e:  # error lines like every other error, not click's block
-            name = e.ctx.command_path if e.ctx is not None else "matcher"
-            fail([msg("cli.usage", problem=e.format_message().rstrip("."), command=name)])
+            _usage_error(e, ctx)
         except KeyboardInterrupt as e:
             signum = e.signum if isinstance(e, Interrupted) else 2
             done = e.completed if isinstance(e, Interrupted) else None
@@ -241,3 +265,37 @@ class MatcherGroup(click.Group):
             else:
                 fail([msg("signal.stopped", signal=signal_name(signum))], code=128 + signum)
             sys.exit(128 + signum)
+
+
+def _usage_error(e: click.UsageError, ctx: click.Context) -> NoReturn:
+    """A usage error as one error line in the user's language (``--lang`` from the words when
+    click stopped before reading it)."""
+    if "matcher.lang" not in ctx.meta:
+        words = ctx.meta.get("matcher.argv", [])
+        for i, word in enumerate(words):
+            value = word[7:] if word.startswith("--lang=") else (
+                words[i + 1] if word == "--lang" and i + 1 < len(words) else None)
+            if value is not None and value.lower() in ("zh", "en"):
+                ctx.meta["matcher.lang"] = value.lower()
+    lang = cli_lang()
+    name = e.ctx.command_path if e.ctx is not None else "matcher"
+    param = getattr(e, "param", None)
+    hint = param.get_error_hint(e.ctx) if param is not None and e.ctx is not None else None
+    hint = hint or getattr(e, "param_hint", None)
+    if isinstance(hint, (list, tuple)):
+        hint = " / ".join(hint)
+    hint = str(hint or "?").replace("'", "")  # click quotes it; the catalogue quotes it again
+    problem: str
+    if isinstance(e, click.NoSuchOption):
+        problem = label("cli.no_such_option", lang, option=e.option_name)
+        if e.possibilities:
+            problem = label("cli.did_you_mean", lang, text=problem,
+                            choices=", ".join(sorted(e.possibilities)))
+    elif isinstance(e, click.MissingParameter):
+        problem = label("cli.missing", lang, name=hint)
+    elif isinstance(e, click.BadParameter):
+        problem = label("cli.bad_value", lang, name=hint,
+                        problem=e.message.rstrip("."))
+    else:
+        problem = e.format_message().rstrip(".")
+    fail([msg("cli.usage", problem=problem, command=name)])

@@ -26,6 +26,7 @@ from ..reports.words import summary_lines
 from .common import (
     SECONDS,
     MatcherGroup,
+    WholeNumber,
     apply_previous_option,
     claimed,
     cli_lang,
@@ -81,8 +82,8 @@ def validate(scenario: str, strict: bool) -> None:
               type=click.Choice(solvers.names()), help="Registered solver.")
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds for the whole solve (default: scenario.yaml).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--seed", type=WholeNumber(min=0), default=None, help="Random seed.")
+@click.option("--workers", type=WholeNumber(min=1), default=None, help="Search workers.")
 @click.option("--force", is_flag=True, help="Replace an existing result folder.")
 @click.option("--excel-bom", is_flag=True, help="Write CSVs as UTF-8 with BOM for Excel.")
 @click.option("--log", is_flag=True, help="Print solver progress to stderr.")
@@ -170,10 +171,10 @@ def check(scenario: str, result_dir: str, stability: str | None, previous: str |
 
 
 @cli.command()
-@click.option("--students", type=click.IntRange(min=1), required=True)
-@click.option("--workstations", type=click.IntRange(min=1), required=True)
-@click.option("--universities", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--students", type=WholeNumber(min=1), required=True)
+@click.option("--workstations", type=WholeNumber(min=1), required=True)
+@click.option("--universities", type=WholeNumber(min=1), default=8, show_default=True)
+@click.option("--seed", type=WholeNumber(min=0), default=0, show_default=True)
 @click.option("--name", default=None, help="Scenario name (default: the folder name).")
 @click.option("--preferences-only", is_flag=True, help="Set policy.preferences_only: true.")
 @click.option("--out", "out", required=True, type=click.Path())
@@ -199,8 +200,8 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
               help="'all' or a comma-separated list of registered solvers.")
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per solver run (default: the tier's).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--seed", type=WholeNumber(min=0), default=0, show_default=True)
+@click.option("--workers", type=WholeNumber(min=1), default=2, show_default=True)
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Result folder (default: benchmarks/runs/<tier>-<timestamp>).")
 @click.option("--force", is_flag=True, help="Reuse an existing result folder.")
@@ -265,7 +266,7 @@ def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None
 @click.argument("scenario", type=click.Path())
 @click.argument("result_dir", type=click.Path(file_okay=False))
 @click.argument("student_id")
-@click.option("--verify", type=click.IntRange(min=0), default=3, show_default=True,
+@click.option("--verify", type=WholeNumber(min=0), default=3, show_default=True,
               help="Re-solve to verify this many of the smallest changes (unassigned only).")
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per verifying re-solve (default: the result's, at most 30).")

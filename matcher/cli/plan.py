@@ -17,6 +17,7 @@ from ..model import Problem, ScenarioError
 from .common import (
     SECONDS,
     FiniteFloat,
+    WholeNumber,
     claimed,
     cli_lang,
     echo_table,
@@ -123,13 +124,13 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
 @click.option("--solver", default="cpsat", show_default=True, type=click.Choice(solvers.names()))
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per point (default: scenario.yaml).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--seed", type=WholeNumber(min=0), default=0, show_default=True,
               help="Solver seed and seed of intake_pct draws.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=WholeNumber(min=1), default=1, show_default=True,
               help="Search workers per point.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the points on this Dask distributed scheduler (tcp://host:8786).")
-@click.option("--processes", type=click.IntRange(min=1), default=None,
+@click.option("--processes", type=WholeNumber(min=1), default=None,
               help="Local processes (default: the number of CPUs).")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
 def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: float | None,
@@ -166,7 +167,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
 
 @click.command(cls=HelpCommand)
 @click.argument("base", type=click.Path(file_okay=False))
-@click.option("--cohorts", type=click.IntRange(min=1, max=50), required=True,
+@click.option("--cohorts", type=WholeNumber(min=1, max=50), required=True,
               help="Number of yearly intakes to simulate.")
 @click.option("--growth", type=FiniteFloat(-99.0, 1000.0), default=0.0,
               show_default=True, help="Intake growth per year, percent (negative: shrink).")
@@ -174,9 +175,9 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
 @click.option("--solver", default="cpsat", show_default=True, type=click.Choice(solvers.names()))
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds per cohort (default: scenario.yaml).")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
+@click.option("--seed", type=WholeNumber(min=0), default=None,
               help="Solver seed and seed of the intake draws (default: scenario.yaml).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--workers", type=WholeNumber(min=1), default=None, help="Search workers.")
 @click.option("--mentor-load", type=click.Choice(["busiest", "ignore"]), default="busiest",
               show_default=True, help="Carry earlier cohorts' mentor load by its busiest term "
               "(safe; placed is a lower bound) or not at all (placed is an upper bound).")
@@ -218,8 +219,8 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
 @click.option("--out", "out", required=True, type=click.Path(), help="Result folder to write.")
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds for the whole solve (default: scenario.yaml).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Search workers.")
+@click.option("--seed", type=WholeNumber(min=0), default=None, help="Random seed.")
+@click.option("--workers", type=WholeNumber(min=1), default=None, help="Search workers.")
 @click.option("--force", is_flag=True, help="Replace an existing result folder.")
 @lang_option
 def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: float | None,

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..messages import MessageError, choose_lang, render
+from .common import WholeNumber
 from .helptext import HelpCommand
 
 __all__ = ["ui"]
@@ -21,7 +22,7 @@ __all__ = ["ui"]
 @click.command(cls=HelpCommand)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; any other than this computer's needs --password.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--port", type=WholeNumber(1, 65535), default=8765, show_default=True)
 @click.option("--data", type=click.Path(file_okay=False), default=None,
               help="Folder for uploads, results and the run history "
                    "(default: your user data folder).")
@@ -30,7 +31,7 @@ __all__ = ["ui"]
               help="Required on every request (or set MATCHER_UI_PASSWORD).")
 @click.option("--reindex", is_flag=True,
               help="Rebuild the run history from the result folders first.")
-@click.option("--workers", type=click.IntRange(1, 2), default=1, show_default=True,
+@click.option("--workers", type=WholeNumber(1, 2), default=1, show_default=True,
               help="Runs solved at the same time.")
 def ui(host: str, port: int, data: str | None, no_browser: bool, password: str | None,
        reindex: bool, workers: int) -> None:

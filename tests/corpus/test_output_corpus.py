@@ -54,6 +54,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "output"
 TINY = ROOT / "scenarios" / "tiny"
 LEFTOVER = re.compile(r"(^\..*\.(tmp|old)$)|(\.matcher-lock$)|(^\.matcher-probe-)")
+PREFIXES = ("error: ", "note: ", "warning: ", "错误：", "提示：", "警告：")
+"""The severities of a line in either language."""
 CLASSES = ("out-paths", "signals", "concurrency", "verify", "injection", "planning", "options")
 
 
@@ -415,7 +417,7 @@ def test_case(case: dict[str, Any], workspace: Path, built: dict[str, Path],
     if code == 2:
         lines = [line for line in err.splitlines() if line.strip()]
         assert lines, "an exit 2 must say why"
-        assert all(line.startswith(("error: ", "note: ", "warning: ")) for line in lines), err
+        assert all(line.startswith(PREFIXES) for line in lines), err
     for want in case.get("says") or []:
         assert want in text, f"missing {want!r} in:\n{text}"
     for unwanted in case.get("never_says") or []:
