@@ -31,6 +31,8 @@ import io as _io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -420,6 +422,11 @@ def _plain_column(kind: str, cells: list[str]) -> list[Any] | None:
             return None
         return [c if c else NO_VALUE for c in cells] if kind == "opt_str" else cells
     if kind == "list":
+        if "," not in joined and " " not in "".join(cells):
+            # ";" is then the only separator (the others are not ASCII, or not printable) and
+            # nothing needs trimming: split in C (a province's preferences, 100,000 cells)
+            return list(map(tuple, map(partial(filter, None), map(methodcaller("split", ";"),
+                                                                   cells))))
         return [tuple(split_list(c)) if c else () for c in cells]
     if kind in ("int", "opt_int"):
         if not all(map(str.isdigit, filter(None, cells))) or max(map(len, cells)) > 15:

@@ -88,31 +88,20 @@ def _codes(p: Problem) -> list[ProblemIssue]:
     cells = list(_code_cells(p))
     known = {c for _, _, _, c in cells}
     lengths = {len(c) for c in known if c.isdigit() and c.isascii()}
+    # the verdict on a code does not depend on its row: judged once per distinct code (a few
+    # dozen), then the cells (100,000 students at province scale) only collect the rows
+    hints: dict[str, tuple[str, str | list[str]]] = {}
+    for code in known:
+        hint = _code_hint(code, known, lengths)
+        if hint is not None:
+            hints[code] = hint
     by_odd: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    hints: dict[tuple[str, str, str], tuple[str, str | list[str]]] = {}
-    for table, r, column, code in cells:
-        if not (code.isascii() and code.isdigit()):
-            parts = [x for x in _SEPARATORS.split(code) if x]
-            if len(parts) > 1 and all(x in known for x in parts):
-                key = (table, column, code)
-                by_odd[key].append(r)
-                hints[key] = ("data.several_codes", parts)
-            continue
-        padded = [code.zfill(n) for n in sorted(lengths) if n > len(code)]
-        match = next((x for x in padded if x in known), None)
-        if match is not None:
-            key = (table, column, code)
-            by_odd[key].append(r)
-            hints[key] = ("data.leading_zero_lost", match)
-            continue
-        if code not in known - {code} and len(code) >= 6:
-            split = _joined(code, known)
-            if split is not None:
-                key = (table, column, code)
-                by_odd[key].append(r)
-                hints[key] = ("data.codes_joined", split)
+    if hints:
+        for table, r, column, code in cells:
+            if code in hints:
+                by_odd[table, column, code].append(r)
     for (table, column, code), rows in by_odd.items():
-        kind, fix = hints[table, column, code]
+        kind, fix = hints[code]
         if isinstance(fix, str):
             detail = msg("data.leading_zero_lost", severity="warning", value=code, fix=fix,
                          rows=_rows(rows))
@@ -125,6 +114,26 @@ def _codes(p: Problem) -> list[ProblemIssue]:
         out.append(ProblemIssue.of(table, rows[0], column, detail))
     out += _not_offered(p, {k[2] for k in by_odd})
     return out
+
+
+def _code_hint(code: str, known: set[str], lengths: set[int]
+               ) -> tuple[str, str | list[str]] | None:
+    """What looks wrong with one discipline code: several codes in one cell, a leading zero
+    lost (the code it should be), codes written together; None when nothing does."""
+    if not (code.isascii() and code.isdigit()):
+        parts = [x for x in _SEPARATORS.split(code) if x]
+        if len(parts) > 1 and all(x in known for x in parts):
+            return "data.several_codes", parts
+        return None
+    padded = [code.zfill(n) for n in sorted(lengths) if n > len(code)]
+    match = next((x for x in padded if x in known), None)
+    if match is not None:
+        return "data.leading_zero_lost", match
+    if len(code) >= 6:
+        split = _joined(code, known)
+        if split is not None:
+            return "data.codes_joined", split
+    return None
 
 
 def _joined(code: str, known: set[str]) -> list[str] | None:
