@@ -13,6 +13,7 @@ import click
 
 from .. import solvers
 from ..formats.resultdir import result_size_estimate
+from ..messages import label
 from ..model import Problem, ScenarioError
 from .common import (
     SECONDS,
@@ -74,6 +75,7 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
 @click.option("--scenario", "scenarios", multiple=True, type=click.Path(),
               help="The scenario of the results: once for all, or once per result in order.")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
+@lang_option
 def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], force: bool) -> None:
     """Compare two or more result folders: KPIs side by side and who moves where.
 
@@ -102,8 +104,9 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     except ScenarioError as e:
         fail(e.lines(cli_lang()))
     with claimed(target):
+        lang = cli_lang(next((p for p in problems if p is not None), None))
         finishing(lambda: write_comparison(comparison, target, force=force, inputs=[
-            (s, "scenario") for s in scenarios]), target)
+            (s, "scenario") for s in scenarios], lang=lang), target)
     for line in comparison.notes:
         click.echo(f"note: {line}", err=True)
     head = comparison.kpis[~comparison.kpis["kpi"].str.contains(r"\[")]
@@ -133,6 +136,7 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
 @click.option("--processes", type=WholeNumber(min=1), default=None,
               help="Local processes (default: the number of CPUs).")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
+@lang_option
 def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: float | None,
           seed: int, workers: int, scheduler: str | None, processes: int | None,
           force: bool) -> None:
@@ -156,9 +160,10 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
                                    occupancy=occupancy)
         except ScenarioError as e:
             fail(e.lines(cli_lang()))
+        lang = cli_lang(problem)
         finishing(lambda: write_sweep(result, target, force=force,
-                                      title=f"Sweep of {problem.name}",
-                                      inputs=[(base, "scenario")]), target)
+                                      title=label("page.sweep.title", lang, name=problem.name),
+                                      inputs=[(base, "scenario")], lang=lang), target)
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
     echo_table(result.table[cols])
@@ -182,6 +187,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
               show_default=True, help="Carry earlier cohorts' mentor load by its busiest term "
               "(safe; placed is a lower bound) or not at all (placed is an upper bound).")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
+@lang_option
 def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
             time_limit: float | None, seed: int | None, workers: int | None, mentor_load: str,
             force: bool) -> None:
@@ -202,7 +208,8 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
         except ValueError as e:
             fail([f"--growth {growth:g}: {e}"])
         finishing(lambda: write_rolling(report, target, force=force,
-                                        inputs=[(base, "scenario")]), target)
+                                        inputs=[(base, "scenario")], lang=cli_lang(problem)),
+                  target)
     cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
             "demand_ratio", "placed", "placed_share"]
     echo_table(report.years[cols])

@@ -40,9 +40,10 @@ from ..formats.resultdir import (
     read_unassigned,
     result_folder,
 )
+from ..messages import Lang, label
 from ..model import Problem, Result, ScenarioError
 from ..model.capacity import capacity_by_term, policy_window
-from ..reports.pages import Page, is_number
+from ..reports.pages import Page, column_label, is_number, word
 
 __all__ = ["CHANGES", "Comparison", "ResultView", "compare", "kpis", "moves", "read_view",
            "view_of", "write_comparison"]
@@ -381,39 +382,45 @@ MOVES_SHOWN = 200
 
 
 def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
-                     force: bool = False, inputs: Iterable[Input] = ()) -> Path:
+                     force: bool = False, inputs: Iterable[Input] = (),
+                     lang: Lang = "en") -> Path:
     """Write ``kpis.csv``, ``moves.csv``, ``changes.csv``, ``report.md`` and ``report.html``.
 
     Written atomically (a temporary folder renamed into place), never into or over one of the
-    compared result folders or ``inputs`` (the scenarios given).
+    compared result folders or ``inputs`` (the scenarios given). The page is in ``lang``
+    (``"zh"`` or ``"en"``); the CSVs keep English column names and values.
     """
     c = comparison
+
+    def t(code: str, **values: Any) -> str:
+        return label(code, lang, **values)
 
     def fill(tmp: Path) -> None:
         for name, frame in (("kpis.csv", c.kpis), ("moves.csv", c.moves),
                             ("changes.csv", c.changes)):  # ids and folder names: no formulas
             escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
-        page = Page("Comparison of allocations")
+        page = Page(t("page.compare.title"), lang=lang)
         runs = pd.DataFrame([{"result": v.label, "folder": v.source,
                               "solver": v.summary.get("solver", ""),
                               "status": v.summary.get("status", "")} for v in c.views])
         page.table(runs)
-        page.text(f"Baseline: {c.views[0].label}. Deltas and moves are against it.")
+        page.text(t("page.compare.baseline", label=c.views[0].label))
         if c.notes:
             page.bullets(c.notes)
-        page.heading("KPIs")
-        page.table(c.kpis)
-        page.heading("Who moves where")
+        page.heading(t("page.compare.kpis"))
+        page.table(c.kpis.assign(kpi=[column_label(k, lang) for k in c.kpis["kpi"]]))
+        page.heading(t("page.compare.moves"))
         wide = c.changes.pivot(index="change", columns="result", values="students")
         wide = wide.reindex(list(CHANGES)).reset_index()
-        page.table(wide)
+        page.table(wide.assign(change=[word("change", k, lang) for k in wide["change"]]))
         if len(c.moves):
             brief = c.moves[["result", "student_id", "change", "workstation_id_a",
                              "workstation_id_b", "start_term_a", "start_term_b",
                              "preference_rank_a", "preference_rank_b"]]
+            brief = brief.assign(change=[word("change", k, lang) for k in brief["change"]])
             page.table(brief, MOVES_SHOWN)
         else:
-            page.text("No student's placement differs.")
+            page.text(t("page.compare.no_moves"))
         page.write(tmp)
 
     sources = [(v.source, "result") for v in c.views if v.source != "(in memory)"]

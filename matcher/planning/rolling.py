@@ -26,6 +26,7 @@ from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import write_scenario
+from ..messages import label
 from ..model import Policy, Problem, Result, ScenarioError
 from ..model.capacity import (
     Occupancy,
@@ -35,7 +36,7 @@ from ..model.capacity import (
     policy_window,
     rebuild,
 )
-from ..reports.folder import write_result
+from ..reports.folder import output_lang, write_result
 from ..reports.pages import markdown_table
 from ..solvers import solve
 from .variant import draw_students
@@ -318,14 +319,21 @@ def _round_half_up(x: float) -> int:
 
 
 def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
-                  force: bool = False, inputs: Iterable[Input] = ()) -> Path:
+                  force: bool = False, inputs: Iterable[Input] = (),
+                  lang: str | None = None) -> Path:
     """Write ``years.csv``, ``terms.csv``, ``report.md`` and one folder per cohort, atomically.
+
+    ``report.md`` and the cohorts' results are in ``lang`` (``"zh"`` or ``"en"``; by default
+    the scenario's, see :func:`matcher.reports.folder.output_lang`); the CSVs keep English
+    column names.
 
     ``cohort-<y>/scenario/`` is the cohort's full scenario (full capacities, with the places
     earlier cohorts use as its ``occupancy.csv``: ``matcher solve`` on it allocates what the
     simulation allocated), ``cohort-<y>/result/`` its result folder. Never written into or
     over ``inputs`` (the base scenario).
     """
+    chosen = output_lang(lang, report.runs[0].problem if report.runs else None)
+
     def fill(tmp: Path) -> None:
         for name, frame in (("years.csv", report.years), ("terms.csv", report.terms)):
             escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
@@ -334,16 +342,15 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
             folder.mkdir()
             write_scenario(run.problem, folder / "scenario", occupancy=run.occupancy,
                            header=[f"Rolling cohort {run.cohort} of {report.notes[0]}."])
-            write_result(run.result, folder / "result", problem=run.reduced)
-        lines = ["# Rolling cohorts", "", *(escape_markdown(n, block=True) for n in report.notes),
-                 "",
-                 "## Demand against capacity per year", "",
-                 "Demand: student-terms the intake needs; window places: workstation places in "
-                 "the cohort's practice window; carried: places earlier cohorts use there.", "",
-                 markdown_table(report.years), "",
-                 "## Places per calendar term", "",
-                 "Places used by each cohort in each term of any practice window.", "",
-                 markdown_table(report.terms), ""]
+            write_result(run.result, folder / "result", problem=run.reduced, lang=chosen)
+        lines = ["# " + label("page.rolling.title", chosen), "",
+                 *(escape_markdown(n, block=True) for n in report.notes), "",
+                 "## " + label("page.rolling.years", chosen), "",
+                 label("page.rolling.years_note", chosen), "",
+                 markdown_table(report.years, lang=chosen), "",
+                 "## " + label("page.rolling.terms", chosen), "",
+                 label("page.rolling.terms_note", chosen), "",
+                 markdown_table(report.terms, lang=chosen), ""]
         (tmp / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
     return atomic_folder(out, force, fill, kind="rolling", inputs=inputs)

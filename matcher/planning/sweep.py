@@ -47,10 +47,10 @@ import pandas as pd
 from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
-from ..messages import Message, msg
+from ..messages import Lang, Message, msg
 from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, apply_occupancy
-from ..reports.pages import Page, markdown_table
+from ..reports.pages import Page, column_label, markdown_table
 from ..solvers import solve
 from .compare import kpis, view_of
 from .variant import VariantSpec, apply_variant
@@ -460,25 +460,27 @@ def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
 
 
 def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = False,
-                title: str = "Sweep", inputs: Iterable[Input] = ()) -> Path:
+                title: str = "Sweep", inputs: Iterable[Input] = (), lang: Lang = "en") -> Path:
     """Write ``kpis.csv``, ``kpis.md``, ``kpis_by_group.csv``, ``timings.csv``, ``report.html``
     and ``plots/<kpi>.png`` (one per numeric KPI), atomically, never into or over ``inputs``
-    (the base scenario)."""
+    (the base scenario); the page, ``kpis.md`` and the plots' captions in ``lang`` (the CSVs
+    keep English column names)."""
 
     def fill(tmp: Path) -> None:
         for name, frame in (("kpis.csv", sweep.table), ("kpis_by_group.csv", sweep.groups),
                             ("timings.csv", sweep.timings)):  # group keys are ids: no formulas
             escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
         (tmp / "plots").mkdir()
-        page = Page(title)
+        page = Page(title, lang=lang)
         page.table(sweep.table)
         for kpi in HEADLINE:
             if sweep.table[kpi].isna().all():
                 continue
             path = tmp / "plots" / f"{kpi}.png"
             _plot(sweep, kpi, path)
-            page.image(path, f"plots/{kpi}.png", kpi)
-        md = "\n".join([f"# {escape_markdown(title)}", "", markdown_table(sweep.table), ""])
+            page.image(path, f"plots/{kpi}.png", column_label(kpi, lang))
+        md = "\n".join([f"# {escape_markdown(title)}", "",
+                        markdown_table(sweep.table, lang=lang), ""])
         (tmp / "kpis.md").write_text(md, encoding="utf-8")
         (tmp / "report.html").write_text(page.html(), encoding="utf-8")
 

@@ -5,6 +5,11 @@ and writes them as ``report.md`` and ``report.html`` (inline style, images embed
 compare, sweep and rolling reports use it. :func:`markdown_table` is the pipe table of a
 DataFrame (numbers right-aligned). Every text, in both forms, is escaped by
 :mod:`matcher.formats.escape`: ids, names and folder names show as typed and never run.
+
+A page has a language (``zh`` or ``en``): the HTML declares it and uses a font stack with CJK
+families, and the tables' column names are worded by the catalogue (``page.col.<name>`` in
+``page.po``; a name it does not know is shown as it is). The CSV files beside a page keep their
+English column names: they are for programs.
 """
 
 from __future__ import annotations
@@ -19,8 +24,29 @@ from typing import Any
 import pandas as pd
 
 from ..formats.escape import escape_html, escape_markdown
+from ..messages import Lang, label, template
+from .html import FONT_STACK, HTML_LANG
 
-__all__ = ["Page", "html_table", "is_number", "markdown_table"]
+__all__ = ["Page", "column_label", "html_table", "is_number", "markdown_table", "word"]
+
+
+def word(kind: str, name: str, lang: Lang) -> str:
+    """``page.<kind>.<name>`` of the catalogue in ``lang``, else ``name`` as it is."""
+    code = f"page.{kind}.{name}"
+    return label(code, lang) if template(code, lang) is not None else name
+
+
+def column_label(name: str, lang: Lang) -> str:
+    """A column's (or KPI's) name for people: ``placed_share`` is ``分配比例`` in Chinese;
+    ``delta:b`` and ``placed_share[university=HIT]`` keep their suffix."""
+    if name.startswith("delta:"):
+        return word("col", "delta", lang) + ("：" if lang == "zh" else ":") + name[6:]
+    base, bracket, rest = name.partition("[")
+    return word("col", base, lang) + bracket + rest
+
+
+def _headers(frame: pd.DataFrame, lang: Lang) -> list[str]:
+    return [column_label(str(c), lang) for c in frame.columns]
 
 
 def is_number(x: Any) -> bool:
@@ -43,9 +69,10 @@ def _numeric(column: pd.Series) -> bool:
     return bool(values) and all(is_number(x) for x in values)
 
 
-def markdown_table(frame: pd.DataFrame, limit: int | None = None) -> str:
-    """A pipe table of a DataFrame (numbers right-aligned, at most ``limit`` rows)."""
-    cols = [str(c) for c in frame.columns]
+def markdown_table(frame: pd.DataFrame, limit: int | None = None, lang: Lang = "en") -> str:
+    """A pipe table of a DataFrame (numbers right-aligned, at most ``limit`` rows), its
+    column names in ``lang``."""
+    cols = _headers(frame, lang)
     numeric = [_numeric(frame[c]) for c in frame.columns]
     lines = ["| " + " | ".join(escape_markdown(c) for c in cols) + " |",
              "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
@@ -53,25 +80,26 @@ def markdown_table(frame: pd.DataFrame, limit: int | None = None) -> str:
     for rec in shown.itertuples(index=False):
         lines.append("| " + " | ".join(escape_markdown(_fmt(x)) for x in rec) + " |")
     if limit is not None and len(frame) > limit:
-        lines.append(f"\n({len(frame) - limit} more rows in the CSV)")
+        lines.append("\n" + label("page.more_rows", lang, count=len(frame) - limit))
     return "\n".join(lines)
 
 
-def html_table(frame: pd.DataFrame, limit: int | None = None) -> str:
+def html_table(frame: pd.DataFrame, limit: int | None = None, lang: Lang = "en") -> str:
+    """An HTML table of a DataFrame (as :func:`markdown_table`)."""
     numeric = [_numeric(frame[c]) for c in frame.columns]
-    head = "".join(f"<th>{escape_html(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{escape_html(c)}</th>" for c in _headers(frame, lang))
     body = []
     shown = frame if limit is None else frame.head(limit)
     for rec in shown.itertuples(index=False):
         cells = "".join(f"<td class=\"{'n' if n else ''}\">{escape_html(_fmt(x))}</td>"
                         for x, n in zip(rec, numeric, strict=True))
         body.append(f"<tr>{cells}</tr>")
-    more = (f"<p>({len(frame) - limit} more rows in the CSV)</p>"
+    more = (f"<p>{escape_html(label('page.more_rows', lang, count=len(frame) - limit))}</p>"
             if limit is not None and len(frame) > limit else "")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}"
+_CSS = ("body{font-family:" + FONT_STACK + ";margin:2em;max-width:75em;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
         "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
         "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}"
@@ -84,6 +112,7 @@ class Page:
 
     title: str
     blocks: list[tuple[str, Any]] = field(default_factory=list)
+    lang: Lang = "en"
 
     def heading(self, text: str) -> None:
         """A section heading."""
@@ -116,14 +145,15 @@ class Page:
             elif kind == "ul":
                 out += [f"- {escape_markdown(i)}" for i in x] + [""]
             elif kind == "table":
-                out += [markdown_table(*x), ""]
+                out += [markdown_table(x[0], x[1], lang=self.lang), ""]
             else:  # our own plots/<kpi>.png: a fixed relative path
                 out += [f"![{escape_markdown(x[2])}]({x[1]})", ""]
         return "\n".join(out)
 
     def html(self) -> str:
         """The page as one HTML file with inline style and images."""
-        out = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        out = ["<!DOCTYPE html>", f"<html lang=\"{HTML_LANG[self.lang]}\"><head>"
+               "<meta charset=\"utf-8\">",
                f"<title>{escape_html(self.title)}</title><style>{_CSS}</style></head><body>",
                f"<h1>{escape_html(self.title)}</h1>"]
         for kind, x in self.blocks:
@@ -134,7 +164,7 @@ class Page:
             elif kind == "ul":
                 out.append("<ul>" + "".join(f"<li>{escape_html(i)}</li>" for i in x) + "</ul>")
             elif kind == "table":
-                out.append(html_table(*x))
+                out.append(html_table(x[0], x[1], lang=self.lang))
             else:
                 data = base64.b64encode(Path(x[0]).read_bytes()).decode()
                 out.append(f"<p><img alt=\"{escape_html(x[2])}\" "
