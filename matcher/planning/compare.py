@@ -159,10 +159,10 @@ def kpis(view: ResultView, problem: Problem | None) -> dict[str, Any]:
     out["top3_share"] = _share(sum(r is not None and r <= 3 for r in ranks_i), len(ranks_i))
     # The rank distribution (how many got their first, second, ... choice): what an office
     # weighs when one rule (score first) places fewer students than another (the objective).
-    for label, hit in (("1", lambda r: r == 1), ("2", lambda r: r == 2), ("3", lambda r: r == 3),
+    for which, hit in (("1", lambda r: r == 1), ("2", lambda r: r == 2), ("3", lambda r: r == 3),
                        ("4+", lambda r: r is not None and r >= 4),
                        ("off_list", lambda r: r is None)):
-        out[f"rank[{label}]"] = sum(1 for r in ranks_i if hit(r))
+        out[f"rank[{which}]"] = sum(1 for r in ranks_i if hit(r))
     out["rank_cost"] = rep.rank_cost
     out["pair_weight"] = round(rep.pair_weight, 6)
     out["blocking_pairs"] = len(rep.blocking_pairs or ())
