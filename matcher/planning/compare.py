@@ -6,8 +6,9 @@ and gives
 
 * a KPI table, one column per result (and ``delta:<label>`` columns against the first): students,
   placed and the placed share, overall and by discipline, university and the university's city;
-  first-choice and top-3 shares of the placed; rank cost; pair weight; places used and capacity
-  per term; unused places in the practice window; blocking pairs; rule violations;
+  first-choice and top-3 shares of the placed and how many got each choice; rank cost; pair
+  weight; places used and capacity per term; unused places in the practice window; blocking
+  pairs; rule violations;
 * the student-level differences of every later result against the first (the baseline), one
   row per student whose placement differs, with the most telling change: ``new`` (only in the
   later result's cohort), ``gone``, ``placed`` (was unplaced), ``unplaced``, ``moved`` (another
@@ -118,11 +119,13 @@ def _share(num: int, den: int) -> float | None:
 def kpis(view: ResultView, problem: Problem | None) -> dict[str, Any]:
     """The KPIs of one allocation, in display order (see the module docstring).
 
-    Keys: ``students, placed, placed_share, unassigned, first_choice_share, top3_share,
-    rank_cost, pair_weight, blocking_pairs, violations, capacity_places, used_places,
-    unused_places, use_share``, then ``used[<term>]`` and ``capacity[<term>]`` per term, then
-    ``placed_share[discipline=..]``, ``[university=..]``, ``[city=..]``. Without a problem only
-    the first eight (as far as the folder tells) are given.
+    Keys: ``students, placed, placed_share, unassigned, first_choice_share, top3_share``,
+    the rank distribution of the placed ``rank[1], rank[2], rank[3], rank[4+],
+    rank[off_list]`` (with a problem), ``rank_cost, pair_weight, blocking_pairs, violations,
+    capacity_places, used_places, unused_places, use_share``, then ``used[<term>]`` and
+    ``capacity[<term>]`` per term, then ``placed_share[discipline=..]``, ``[university=..]``,
+    ``[city=..]``. Without a problem only the first six and ``rank_cost, pair_weight`` (as far
+    as the folder tells) are given.
     """
     placed_rows = view.placements
     out: dict[str, Any] = {}
@@ -154,6 +157,12 @@ def kpis(view: ResultView, problem: Problem | None) -> dict[str, Any]:
     out["unassigned"] = n - len(placed)
     out["first_choice_share"] = _share(sum(r == 1 for r in ranks_i), len(ranks_i))
     out["top3_share"] = _share(sum(r is not None and r <= 3 for r in ranks_i), len(ranks_i))
+    # The rank distribution (how many got their first, second, ... choice): what an office
+    # weighs when one rule (score first) places fewer students than another (the objective).
+    for which, hit in (("1", lambda r: r == 1), ("2", lambda r: r == 2), ("3", lambda r: r == 3),
+                       ("4+", lambda r: r is not None and r >= 4),
+                       ("off_list", lambda r: r is None)):
+        out[f"rank[{which}]"] = sum(1 for r in ranks_i if hit(r))
     out["rank_cost"] = rep.rank_cost
     out["pair_weight"] = round(rep.pair_weight, 6)
     out["blocking_pairs"] = len(rep.blocking_pairs or ())

@@ -11,7 +11,10 @@ solvers (it re-derives the rules itself). It answers, for one student:
   inside the student's window, ``lock``), or the terms in which it is full, who holds those
   places, their standing under the workstation's ranking (``rankings.csv``, else higher
   ``priority`` first, then ``student_id``) and whether the student would have been ahead of
-  them; or that its mentors or the supervisors are fully booked;
+  them; or that its mentors or the supervisors are fully booked; and whether the student and
+  that workstation are a blocking pair (justified envy) by the checker's one definition
+  (:func:`matcher.check.blocking_pairs`: the workstation could have taken the student, a
+  mentor and a supervisor included);
 * for an **unassigned** student, the smallest single change that would place them: one more
   place at a named workstation in named terms, one more student for a mentor (or another mentor
   at a workstation), one more supervisor place, or a longer window. Each candidate is built so
@@ -121,6 +124,11 @@ class ChoiceReason:
         One line for a person.
     full_terms
         For ``full`` (and the full blocks behind ``mentors_full``): the full terms and holders.
+    blocking
+        True when the student and this workstation form a blocking pair (justified envy) by
+        the checker's definition (:func:`matcher.check.blocking_pairs`): the workstation could
+        have taken the student, places, a mentor and a supervisor included, ahead of holders it
+        ranks lower.
     """
 
     workstation_id: str
@@ -128,6 +136,7 @@ class ChoiceReason:
     kind: str
     text: str
     full_terms: tuple[FullTerm, ...] = ()
+    blocking: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,9 @@ class Explanation:
                 head = f"  {c.rank}. " if c.rank is not None else "  - "
                 colon = "：" if lang == "zh" else ": "
                 out.append(f"{head}{c.workstation_id}{colon}{c.text}")
+                if c.blocking:
+                    out.append("       " + t("fairness.explain.envy",
+                                             workstation=c.workstation_id))
                 for terms, ft in _grouped(c.full_terms):
                     holders = ("；" if lang == "zh" else "; ").join(
                         _holder_text(h, lang) for h in ft.holders)
@@ -231,7 +243,7 @@ class Explanation:
             "profile": self.profile,
             "why": list(self.why),
             "choices": [{"workstation_id": c.workstation_id, "rank": c.rank, "kind": c.kind,
-                         "text": c.text,
+                         "text": c.text, "blocking_pair": c.blocking,
                          "full_terms": [{"term": f.term, "capacity": f.capacity,
                                          "holders": [vars(h) for h in f.holders]}
                                         for f in c.full_terms]} for c in self.choices],
@@ -463,6 +475,11 @@ def _why_not(s: _State, st: Student, wid: str, rank: int | None, placed: bool) -
     else:
         text += s.t("explain.why.behind", workstation=wid)
     return ChoiceReason(wid, rank, "full", text, detail)
+
+
+def _envy(reason: ChoiceReason, envied: set[str]) -> ChoiceReason:
+    """The reason, marked when the checker counts the pair as a blocking pair."""
+    return replace(reason, blocking=True) if reason.workstation_id in envied else reason
 
 
 def _full_term(s: _State, st: Student, wid: str, term: str) -> FullTerm:
@@ -740,7 +757,8 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     st = s.students.get(student_id)
     if st is None:
         raise ExplainError(msg("explain.unknown_student", student=student_id, scenario=p.name))
-    baseline = check(p, rows)
+    baseline = check(p, rows, stability=True)  # the one definition of justified envy
+    envied = {w for sid, w in baseline.blocking_pairs or () if sid == student_id}
     unknown = [v for v in baseline.violations if "unknown" in v]
     if unknown:
         raise ExplainError(msg("explain.wrong_scenario", scenario=p.name, problem=unknown[0]))
@@ -766,7 +784,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
         why = _why_here(s, st, row)
         cutoff = (st.preferences.index(row.workstation_id) if row.workstation_id in
                   st.preferences else len(st.preferences))
-        choices = [_why_not(s, st, w, r, True)
+        choices = [_envy(_why_not(s, st, w, r, True), envied)
                    for r, w in enumerate(st.preferences[:cutoff], start=1)]
         return Explanation(student_id, placement, profile, tuple(why), tuple(choices),
                            notes=tuple(notes), lang=lang)
@@ -790,7 +808,8 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     elif not any(s.s_load[x.supervisor_id] < x.capacity for x in sups):
         text = _sup_full_text(s, st)
         why.append(s.t("explain.sentence", text=text[0].upper() + text[1:]))
-    choices = [_why_not(s, st, w, r, False) for r, w in enumerate(st.preferences, start=1)]
+    choices = [_envy(_why_not(s, st, w, r, False), envied)
+               for r, w in enumerate(st.preferences, start=1)]
     if st.student_id in s.locks:
         why.append(s.t("explain.locked_at", workstation=s.locks[st.student_id].workstation_id))
     elif p.policy.preferences_only:

@@ -94,7 +94,8 @@ def test_finds_exactly_the_planted_moves(pair: tuple[Path, Path]) -> None:
 
 def test_kpis_by_hand(pair: tuple[Path, Path]) -> None:
     """KPIs recomputed from the rows: placed 5 -> 4, first choice 3/5 -> 2/4, top 3 5/5 -> 3/4,
-    rank cost 7 -> 7 (S5 off its list costs K+1 = 3), places used per term, no violations."""
+    the rank distribution (first 3 -> 2, second 2 -> 1, S5 off its list), rank cost 7 -> 7 (S5
+    off its list costs K+1 = 3), places used per term, no violations."""
     a, b = pair
     p = load_scenario(TINY)
     c = compare([read_result(a), read_result(b)], [p, p])
@@ -103,6 +104,8 @@ def test_kpis_by_hand(pair: tuple[Path, Path]) -> None:
     expect = {
         "students": (6, 6, 0), "placed": (5, 4, -1), "unassigned": (1, 2, 1),
         "first_choice_share": (0.6, 0.5, -0.1), "top3_share": (1.0, 0.75, -0.25),
+        "rank[1]": (3, 2, -1), "rank[2]": (2, 1, -1), "rank[3]": (0, 0, 0),
+        "rank[4+]": (0, 0, 0), "rank[off_list]": (0, 1, 1),
         "rank_cost": (7, 7, 0), "violations": (0, 0, 0),
         # window 2026-autumn + 2027-spring: capacity 5 + 4; A uses 5 + 4, B 3 + 4
         "capacity_places": (9, 9, 0), "used_places": (9, 7, -2), "unused_places": (0, 2, 2),

@@ -208,6 +208,26 @@ def test_mentors_fully_booked() -> None:
     assert c.kind == "mentors_full" and "W1-M1" in c.text and "A" in c.text
 
 
+def test_justified_envy_is_the_checkers_blocking_pair() -> None:
+    """B (priority 2) is unplaced and W1 holds A (priority 1): W1 could take B (its mentor
+    mentors only A, the supervisor has room), so the choice is marked as a blocking pair, as
+    ``check --stability`` counts it. With the only supervisor full (capacity 1, taken by A) W1
+    still holds a student behind B, but nobody could supervise B: no blocking pair. With A
+    ahead of B (priority 3): none either."""
+    rows = [{"student_id": "A", "workstation_id": "W1", "mentor_id": "W1-M1",
+             "supervisor_id": "U-S1", "start_term": "T1", "end_term": "T2"}]
+    for a_priority, sup_cap, blocking in ((1, 5, True), (1, 1, False), (3, 5, False)):
+        p = _small([{"student_id": "A", "priority": a_priority},
+                    {"student_id": "B", "priority": 2}], sup_cap=sup_cap)
+        e = explain(p, rows, "B", verify=0)
+        c = _choice(e, "W1")
+        assert c.kind == "full"
+        assert c.blocking is blocking
+        assert (("B", "W1") in matcher.check(p, rows, stability=True).blocking_pairs) is blocking
+        assert ("justified envy" in e.text()) is blocking
+        assert e.to_dict()["choices"][0]["blocking_pair"] is blocking
+
+
 def test_preferences_only_is_named() -> None:
     """With preferences_only, an unassigned student is told off-list workstations are out."""
     p = _small([{"student_id": "A", "priority": 2}, {"student_id": "B", "priority": 1}])
