@@ -475,7 +475,7 @@ def _grid(book: Any, parts: _Parts, name: str, title: str, found: Found) -> Grid
     # skip_empty_area=False: rows and columns count from A1, as Excel numbers them
     for k, values in enumerate(sheet.to_python(skip_empty_area=False)):
         number = k + 1
-        cells = [_text(v) for v in values]
+        cells = list(map(_text, values))
         if zeros:
             for j, v in enumerate(values):
                 width = zeros.get((number, j))

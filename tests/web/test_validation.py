@@ -104,3 +104,22 @@ def test_folder_errors_name_the_setting_and_the_cell(client: TestClient, tmp_pat
     cell = html[html.index('data-code="load.not_a_number"'):]
     cell = cell[:cell.index("</tr>")]
     assert "students.csv" in cell and ">7<" in cell and "priority" in cell
+
+
+def test_a_loader_bug_is_a_row_not_a_500(client: TestClient, tiny_xlsx: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the loader itself fail (a bug, not bad input), the clerk gets one error row
+    naming the upload (422 from the API), never a server error; nothing is queued."""
+    import matcher.web.validation as web_validation
+
+    def broken(path: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(web_validation, "validate_scenario", broken)
+    r = client.post("/api/runs", files={"scenario": ("tiny.xlsx", tiny_xlsx.read_bytes())})
+    assert r.status_code == 422, r.text
+    (only,) = r.json()["messages"]
+    assert only["code"] == "web.validate_crashed" and only["location"]["file"] == "tiny.xlsx"
+    page = client.post("/new", files={"scenario": ("tiny.xlsx", tiny_xlsx.read_bytes())})
+    assert page.status_code == 200 and 'data-code="web.validate_crashed"' in page.text
+    assert client.get("/api/runs").json()["runs"] == []
