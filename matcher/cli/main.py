@@ -150,24 +150,26 @@ def check(scenario: str, result_dir: str, stability: str | None, previous: str |
     from ..check import check_result_dir
 
     p = apply_previous_option(load_problem(scenario), previous)
+    lang = cli_lang(p)
     if not Path(result_dir).is_dir():
-        fail([f"{result_dir}: not a result folder; give the folder written by matcher solve"])
+        fail([label("cmd.check.not_result", lang, path=result_dir)])
     try:
         rep = check_result_dir(p, result_dir, stability=stability or False)
     except ScenarioError as e:
-        fail(e.lines(cli_lang()))
-    click.echo(f"recomputed  placed {rep.placed}, rank cost {rep.rank_cost}, "
-               f"pair weight {rep.pair_weight:g}")
+        fail(e.lines(lang))
+    click.echo(label("cmd.check.recomputed", lang, placed=rep.placed, rank_cost=rep.rank_cost,
+                     pair_weight=f"{rep.pair_weight:g}"))
     if rep.blocking_pairs is not None:
-        click.echo(f"blocking pairs {len(rep.blocking_pairs)}  ({rep.stability})")
+        click.echo(label("cmd.check.blocking", lang, count=len(rep.blocking_pairs),
+                         definition=str(rep.stability)))
         for sid, wid in rep.blocking_pairs:
-            click.echo(f"  {sid} and {wid} prefer each other")
+            click.echo(label("cmd.check.pair", lang, student=sid, workstation=wid))
     if rep.violations:
         for line in rep.violations:
-            click.echo(f"violation: {line}")
-        click.echo(f"{len(rep.violations)} violation(s)")
+            click.echo(label("cmd.check.violation", lang, text=line))
+        click.echo(label("cmd.check.violations", lang, count=len(rep.violations)))
         sys.exit(1)
-    click.echo("ok: every rule holds and every claim matches")
+    click.echo(label("cmd.check.ok", lang))
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from .. import solvers
 from ..formats.resultdir import result_size_estimate
 from ..messages import label
 from ..model import Problem, ScenarioError
+from ..reports.pages import word
 from .common import (
     SECONDS,
     FiniteFloat,
@@ -113,8 +114,10 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     echo_table(head)
     counts = comparison.changes[comparison.changes["students"] > 0]
     for rec in counts.itertuples(index=False):
-        click.echo(f"{rec.result}: {rec.students} student(s) {rec.change}")
-    click.echo(f"written {target}")
+        click.echo(label("cmd.compare.count", lang, result=str(rec.result),
+                         count=int(str(rec.students)),
+                         change=word("change", str(rec.change), lang)))
+    click.echo(label("cmd.written", lang, path=str(target)))
 
 
 @click.command(cls=HelpCommand)
@@ -167,7 +170,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
     echo_table(result.table[cols])
-    click.echo(f"written {target}")
+    click.echo(label("cmd.written", lang, path=str(target)))
 
 
 @click.command(cls=HelpCommand)
@@ -213,7 +216,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
     cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
             "demand_ratio", "placed", "placed_share"]
     echo_table(report.years[cols])
-    click.echo(f"written {target}")
+    click.echo(label("cmd.written", cli_lang(problem), path=str(target)))
 
 
 @click.command(cls=HelpCommand)

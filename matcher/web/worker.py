@@ -135,7 +135,9 @@ def run_solve(folder: Path, job: dict[str, Any], channel: Channel) -> int:
         channel.send("failed", messages=_problem_messages(e), text=str(e))
         return 2
     channel.send("stage", stage="solving")
-    options: dict[str, Any] = {"stable": True} if job.get("stable") else {}
+    # Asking for a stable allocation on the page is the office's explicit choice of rule: it
+    # overrides a scenario whose solver.policy is score first (the two cannot be combined).
+    options: dict[str, Any] = {"stable": True, "policy": "objective"} if job.get("stable") else {}
     with progress(f"solving ({job['solver']})", enabled=False,
                   limit_s=job.get("time_limit_s") or problem.solver.time_limit_s):
         result = solve(problem, job["solver"], time_limit_s=job.get("time_limit_s"),

@@ -1,10 +1,12 @@
 """``--help`` in the command's language (:mod:`matcher.cli.helptext`): every command's and
 option's help is in the catalogue in both languages, the English catalogue says what the
-decorators say, and ``--lang zh`` or a Chinese locale gives Chinese help."""
+decorators say, and ``--lang zh`` or a Chinese locale gives Chinese help; what ``check`` prints
+is in the command's language too."""
 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import click
 import pytest
@@ -78,3 +80,15 @@ def test_english_help_is_unchanged() -> None:
     assert en.startswith("Usage: matcher verify")
     assert "Check every file of a result folder against its" in en and "Show this message" in en
     assert cli.commands["verify"].help is not None and "re-run" in cli.commands["verify"].help
+
+
+def test_check_speaks_chinese(tmp_path: Path) -> None:
+    """matcher check --lang zh: the recomputed figures and the verdict in Chinese (exit 0)."""
+    tiny = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
+    out = tmp_path / "out"
+    solved = CliRunner().invoke(cli, ["solve", str(tiny), "--out", str(out), "--solver", "da"])
+    assert solved.exit_code == 0, solved.output
+    r = CliRunner().invoke(cli, ["check", str(tiny), str(out), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[0].startswith("重新计算：已分配 5 人")
+    assert r.stdout.splitlines()[-1] == "通过：所有规则都满足，结果中的各项数字与重新计算一致"
