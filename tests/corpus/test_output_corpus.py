@@ -20,7 +20,8 @@ byte-for-byte unchanged (the input tree hashed before and after); no temporary f
 probe left anywhere; ``written`` present and ``absent`` absent; and the case's own ``check``
 (a named check of :func:`_check`, e.g. that no CSV cell is a formula). ``before`` runs
 commands first and ``after`` runs them last (each must exit 0); ``patch`` names an
-in-process fault (:data:`PATCHES`: a full disk, a write failing midway); ``cwd`` runs the
+in-process fault or shortcut (:data:`PATCHES`: a full disk, a write failing midway,
+a sweep's points in this process); ``cwd`` runs the
 command in a subfolder. Cases with
 ``process`` run the real command in a subprocess (signals, concurrency): ``signal`` sends
 signals at a named moment from inside the process itself (deterministic on any machine),
@@ -183,8 +184,35 @@ def _fail_writing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(folder, "RESULT_WRITERS", (broken,))
 
 
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+"""The smallest PNG: what a plot is replaced with when its drawing does not matter."""
+
+
+def _points_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep's points run in threads of this process, not a spawned pool, and its plots are
+    not drawn (a blank PNG each, the page as before): the CSVs and pages under test are the
+    same, without a Python started and 14 figures drawn per case (15 s on a loaded machine)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from matplotlib.figure import Figure
+
+    from matcher.planning import sweep
+
+    def pool(max_workers: int | None = None, **_kw: object) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=max_workers)
+
+    def blank(_figure: object, path: Any, *_args: object, **_kw: object) -> None:
+        Path(path).write_bytes(PNG_1X1)
+
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(Figure, "savefig", blank)
+    monkeypatch.setattr(Figure, "tight_layout", lambda *_a, **_k: None)  # the other half
+
+
 PATCHES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
-    "disk_full": _disk_full, "fail_writing": _fail_writing}
+    "disk_full": _disk_full, "fail_writing": _fail_writing, "points_here": _points_here}
 
 
 def _csv_cells(path: Path) -> list[str]:
