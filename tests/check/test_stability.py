@@ -19,7 +19,7 @@ from typing import Any
 from brute import Option, Search
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import tiny_problems
+from strategies import examples, tiny_problems
 
 import matcher
 from matcher.check import blocking_pairs, check
@@ -135,7 +135,7 @@ def ranked_problems(draw: Any) -> Problem:
     return Problem(**{**{f: getattr(p, f) for f in Problem.model_fields}, "rankings": rankings})
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
+@settings(max_examples=examples(80, 200), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(ranked_problems(), st.integers(0, 2**16))
 def test_blocking_pairs_equal_the_brute_force(p: Problem, seed: int) -> None:
@@ -159,7 +159,7 @@ def test_blocking_pairs_equal_the_brute_force(p: Problem, seed: int) -> None:
             pair for pair in fairness_pairs(p, held, definition) if pair[0] in some]
 
 
-@settings(max_examples=100, deadline=None, derandomize=True,
+@settings(max_examples=examples(40, 100), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(ranked_problems(), st.integers(0, 2**16))
 def test_feasible_pairs_are_strict_pairs(p: Problem, seed: int) -> None:
