@@ -13,8 +13,8 @@ A changed table is named with its rows (the data rows, counted as in every messa
 from what the re-run writes), a changed ``summary.json`` with its fields. With the same input,
 seed and workers a solve that finishes gives the same allocation; one cut by its time limit (an
 exact solver's ``FEASIBLE``) may not, and the report says so, unless it was deterministic
-(``--deterministic``, re-run so): that one gives the same allocation on any machine. Every line is a catalogue
-message (``verify.*`` in ``safety.po``).
+(``--deterministic``, re-run so): that one gives the same allocation on any machine. Every
+line is a catalogue message (``verify.*`` in ``safety.po``).
 """
 
 from __future__ import annotations
