@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +109,8 @@ def _window(p: Problem, st: Student) -> tuple[int, int, int]:
 
 
 def blocking_pairs(problem: Problem, placed: Mapping[str, Held],
-                   definition: str = FEASIBLE) -> list[tuple[str, str]]:
+                   definition: str = FEASIBLE, *,
+                   students: Collection[str] | None = None) -> list[tuple[str, str]]:
     """Every blocking pair of an allocation, by the chosen definition (module docstring).
 
     Parameters
@@ -120,20 +121,31 @@ def blocking_pairs(problem: Problem, placed: Mapping[str, Held],
         Student id -> its placement (students left out are unplaced).
     definition
         ``"feasible"`` (default) or ``"strict"``.
+    students
+        Only the pairs of these students (``explain`` asks for one student of a province);
+        None: every student.
 
     Returns
     -------
     list of (student_id, workstation_id)
         Sorted by student id, then the workstation's place on the student's list.
     """
+    wanted = None if students is None else set(students)
     if definition == STRICT:
-        return _strict(problem, placed)
+        return _strict(problem, placed, wanted)
     if definition != FEASIBLE:
         raise ValueError(f"unknown stability definition '{definition}'")
-    return _feasible(problem, placed)
+    return _feasible(problem, placed, wanted)
 
 
-def _feasible(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
+def _who(p: Problem, wanted: set[str] | None) -> list[Student]:
+    """The students whose pairs are asked for, by id."""
+    return sorted((s for s in p.students if wanted is None or s.student_id in wanted),
+                  key=lambda s: s.student_id)
+
+
+def _feasible(p: Problem, placed: Mapping[str, Held],
+              wanted: set[str] | None = None) -> list[tuple[str, str]]:
     terms = list(p.terms)
     order = station_order(p)
     locked = {lk.student_id for lk in p.locks}
@@ -179,7 +191,7 @@ def _feasible(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
                    for x in sups_of[st.university_id, st.discipline])
 
     out: list[tuple[str, str]] = []
-    for st in sorted(p.students, key=lambda s: s.student_id):
+    for st in _who(p, wanted):
         sid = st.student_id
         if sid in locked:
             continue
@@ -213,7 +225,8 @@ def _feasible(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
     return out
 
 
-def _strict(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
+def _strict(p: Problem, placed: Mapping[str, Held],
+            wanted: set[str] | None = None) -> list[tuple[str, str]]:
     """The old definition: workstation places only (no mentors, supervisors or locks)."""
     terms = list(p.terms)
     order = station_order(p)
@@ -227,7 +240,7 @@ def _strict(p: Problem, placed: Mapping[str, Held]) -> list[tuple[str, str]]:
         for k in range(h.start, h.end + 1):
             holders[h.workstation_id, k].append(sid)
     out: list[tuple[str, str]] = []
-    for st in sorted(p.students, key=lambda s: s.student_id):
+    for st in _who(p, wanted):
         here = placed.get(st.student_id)
         better = st.preferences
         if here is not None and here.workstation_id in st.preferences:

@@ -97,9 +97,13 @@ def validate(scenario: str, strict: bool) -> None:
                    "each takes the best choice still possible). Default: the scenario's "
                    "solver.policy, else objective.")
 @lang_option
+@click.option("--deterministic/--no-deterministic", default=None,
+              help="Count work instead of wall time: the same result files on any machine "
+                   "(default: scenario.yaml).")
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
           workers: int | None, force: bool, excel_bom: bool, log: bool,
-          previous: str | None, stable: bool, policy: str | None) -> None:
+          previous: str | None, stable: bool, policy: str | None,
+          deterministic: bool | None) -> None:
     """Allocate the scenario's students and write the result folder."""
     from ..solvers import solve as solve_problem
 
@@ -122,6 +126,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
                       limit_s=time_limit or p.solver.time_limit_s):
             result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed,
                                    workers=workers, log=log, policy=policy,
+                                   deterministic=deterministic,
                                    **({"stable": True} if stable else {}))
         with progress("writing results", enabled=show):
             written = finishing(lambda: write_result(result, target, force=force,
@@ -181,8 +186,14 @@ def check(scenario: str, result_dir: str, stability: str | None, previous: str |
 @click.option("--preferences-only", is_flag=True, help="Set policy.preferences_only: true.")
 @click.option("--out", "out", required=True, type=click.Path())
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
+@click.option("--capacity-share", type=click.FloatRange(min=0.01), default=0.55,
+              show_default=True, help="Workstation places per term, as a share of students.")
+@click.option("--same-block", is_flag=True,
+              help="Capacitated-assignment province: everyone needs the same two terms and no "
+                   "mentor limit binds.")
 def generate(students: int, workstations: int, universities: int, seed: int, name: str | None,
-             preferences_only: bool, out: str, force: bool) -> None:
+             preferences_only: bool, out: str, force: bool, capacity_share: float,
+             same_block: bool) -> None:
     """Write a synthetic provincial cohort as a scenario folder."""
     from ..planning.generate import generate_scenario
 
@@ -190,14 +201,16 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
     with claimed(target, result_size_estimate(students)):
         finishing(lambda: atomic_folder(target, force, lambda tmp: generate_scenario(
             tmp, students=students, workstations=workstations, universities=universities,
-            seed=seed, name=name or Path(out).name, preferences_only=preferences_only),
+            seed=seed, name=name or Path(out).name, preferences_only=preferences_only,
+            capacity_share=capacity_share, same_block=same_block),
             kind="scenario"), target)
     click.echo(f"wrote {target}: {students} students, {workstations} workstations, "
                f"{universities} universities (seed {seed})")
 
 
 @cli.command()
-@click.option("--tier", required=True, help="Benchmark tier: S, M, L or XL.")
+@click.option("--tier", required=True,
+              help="Benchmark tier: S, M, L, XL or P (capacitated-assignment province).")
 @click.option("--solvers", "solver_spec", default="all", show_default=True,
               help="'all' or a comma-separated list of registered solvers.")
 @click.option("--time-limit", type=SECONDS, default=None,

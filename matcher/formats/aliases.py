@@ -104,6 +104,7 @@ SETTING_ALIASES: dict[str, tuple[str, ...]] = {
     "solver.seed": ("随机种子",),
     "solver.workers": ("线程数",),
     "solver.policy": ("分配规则", "录取规则"),
+    "solver.deterministic": ("可复现求解", "确定性求解"),
 }
 """Keys of a workbook's ``scenario`` sheet (the dotted form of ``scenario.yaml``) -> aliases."""
 

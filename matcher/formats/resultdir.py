@@ -438,7 +438,9 @@ def read_result(result_dir: str | os.PathLike[str]) -> Result:
         wall_seconds=float(num("wall_seconds", 0.0)), seed=int(num("seed", 0)),
         workers=int(num("workers", 1)), time_limit_s=float(num("time_limit_s", 0.0)),
         input_sha256=str(num("input_sha256", "")), stats=dict(num("stats", {}) or {}),
-        message=str(num("message", "")))
+        message=str(num("message", "")), deterministic=summary.get("deterministic") is True,
+        work_seconds=None if summary.get("work_seconds") is None else float(
+            num("work_seconds", 0.0)))
 
 
 def _whole(value: Any) -> int | None:

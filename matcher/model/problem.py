@@ -99,6 +99,8 @@ class SolverSettings(_Frozen):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     workers: int = Field(default=2, ge=1, le=256)
     policy: Literal["objective", "priority"] = "objective"
+    deterministic: bool = False
+    """Count work instead of wall time: the same result on any machine (issue 27)."""
 
     @field_validator("policy", mode="before")
     @classmethod

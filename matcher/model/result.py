@@ -102,6 +102,14 @@ class Result:
         Solver-specific figures (model size, stage times, ...).
     message
         A human-readable note (why infeasible, why stopped).
+    deterministic
+        The run counted work instead of wall time (``SolverConfig.deterministic``): with the
+        same input, seed, workers and time limit it gives the same result on any machine.
+    work_seconds
+        A deterministic run's work, in reference seconds (about its wall time on the reference
+        machine); None otherwise. Its ``summary.json`` records this instead of the wall time,
+        and every time in its ``stats`` is counted the same way, so that the file is the same
+        on every machine.
     """
 
     solver: str
@@ -120,6 +128,8 @@ class Result:
     input_sha256: str
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    deterministic: bool = False
+    work_seconds: float | None = None
 
     @property
     def assignments(self) -> pd.DataFrame:
@@ -195,7 +205,8 @@ class Result:
             "rank_cost_gap": None if self.rank_gap is None else round(self.rank_gap, 6),
             "first_choice_share": round(self.first_choice_share, 6),
             "top3_share": round(top3 / len(self.placements), 6) if self.placements else 0.0,
-            "wall_seconds": round(self.wall_seconds, 3),
+            **({"deterministic": True, "work_seconds": round(self.work_seconds or 0.0, 3)}
+               if self.deterministic else {"wall_seconds": round(self.wall_seconds, 3)}),
             "seed": self.seed,
             "workers": self.workers,
             "time_limit_s": self.time_limit_s,

@@ -74,6 +74,8 @@ class Tier:
         Default time limit per solver run.
     terms
         Calendar terms (6: the practice window is the last four).
+    capacity_share, same_block
+        The generator's arguments of those names (tier P: a capacitated-assignment province).
     """
 
     name: str
@@ -83,6 +85,8 @@ class Tier:
     seed: int
     time_limit_s: float
     terms: int = 6
+    capacity_share: float = 0.55
+    same_block: bool = False
 
 
 TIERS: dict[str, Tier] = {
@@ -91,8 +95,12 @@ TIERS: dict[str, Tier] = {
     "M": Tier("M", 20_000, 1_500, 15, 2026, 120.0),
     "L": Tier("L", 50_000, 3_000, 20, 2026, 180.0),
     "XL": Tier("XL", 100_000, 5_000, 30, 2026, 300.0),
+    # Issue 27: every student needs the same two terms and no mentor limit binds, with places
+    # for about 97% of them (a min-cost flow solves it exactly).
+    "P": Tier("P", 100_000, 10_000, 30, 2026, 30.0, capacity_share=0.97, same_block=True),
 }
-"""The benchmark tiers (issue 3/4 sizes), all with 6 terms, mentors, supervisors and pairs."""
+"""The benchmark tiers (issue 3/4 sizes, and issue 27's capacitated-assignment province P),
+all with 6 terms, mentors, supervisors and pairs."""
 
 COLUMNS = [
     "tier", "students", "workstations", "tier_seed", "solver", "seed", "workers",
@@ -135,6 +143,9 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = TIERS_DIR) -> 
     folder = Path(tiers_dir) / f"{tier.name}-{tier.students}x{tier.workstations}-s{tier.seed}"
     stamp = {**asdict(tier), "generator": _generator_fingerprint()}
     stamp.pop("time_limit_s")
+    for key, default in (("capacity_share", 0.55), ("same_block", False)):
+        if stamp[key] == default:  # (stamps written before these arguments stay valid)
+            stamp.pop(key)
     stamp_path = folder / _STAMP
     if stamp_path.is_file():
         try:
@@ -146,7 +157,9 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = TIERS_DIR) -> 
     def fill(tmp: Path) -> None:
         generate.generate_scenario(tmp, students=tier.students, workstations=tier.workstations,
                                    universities=tier.universities, seed=tier.seed,
-                                   terms=tier.terms, name=f"tier-{tier.name}")
+                                   terms=tier.terms, name=f"tier-{tier.name}",
+                                   capacity_share=tier.capacity_share,
+                                   same_block=tier.same_block)
         (tmp / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
 
     return atomic_folder(folder, True, fill, kind="tier",

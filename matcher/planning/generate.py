@@ -223,6 +223,7 @@ def generate_scenario(
     with_pairs: bool = True,
     capacity_share: float = 0.55,
     given_supervisor_share: float = 0.5,
+    same_block: bool = False,
 ) -> Path:
     """Write a synthetic, province-shaped scenario folder.
 
@@ -256,6 +257,13 @@ def generate_scenario(
     given_supervisor_share
         Share of students whose campus supervisor is given in ``students.csv`` (the others are
         left to the solver).
+    same_block
+        A *capacitated-assignment province* (issue 27): every student needs the same block,
+        the last two terms (the practice window is those two, and 12 months for everyone,
+        work experience or not), and no mentor limit can bind (each workstation's mentors
+        take all its categories, with room for its capacity in every term). Such a problem is
+        an assignment with capacities, solved exactly by a min-cost flow. The other draws are
+        the same as without it.
 
     Returns
     -------
@@ -296,6 +304,9 @@ def generate_scenario(
     term_list = term_labels(terms)
     w_first = 2 if terms >= 4 else 0
     window_terms = term_list[w_first:]
+    if same_block:  # (the overrides and closed terms below then fall in these two)
+        w_first = terms - 2
+        window_terms = term_list[w_first:]
 
     codes = np.array([d[0] for d in DISCIPLINES])
     n_d = len(codes)
@@ -376,6 +387,11 @@ def generate_scenario(
     rows, cols = np.nonzero(covers)
     m_disc[rows, slot_codes[m_ws][rows, cols]] = True
     m_ids = [f"{w_ids[w]}-M{p + 1}" for w, p in zip(m_ws.tolist(), m_pos.tolist(), strict=True)]
+    if same_block:
+        # Mentors never bind: each takes every category of its workstation, and together they
+        # have room for its capacity plus the largest override (+3) in every term.
+        m_disc = w_disc[m_ws].copy()
+        m_cap = np.ceil((w_cap[m_ws] + 3) / m_count).astype(np.int64)
 
     # ---- students ---------------------------------------------------------------------------
     s_uni = rng.choice(n_u, size=n_s, p=uni_weight / uni_weight.sum())
@@ -514,7 +530,7 @@ def generate_scenario(
         (out / f).unlink(missing_ok=True)
     (out / "scenario.yaml").write_text(
         _scenario_yaml(name, term_list, window_terms, preferences_only, seed,
-                       n_s, n_w, n_u), encoding="utf-8", newline="\n")
+                       n_s, n_w, n_u, same_block), encoding="utf-8", newline="\n")
     _write_csv(pd.DataFrame({
         "student_id": s_ids,
         "university_id": uni_ids[s_uni],
@@ -563,7 +579,8 @@ def generate_scenario(
 
 
 def _scenario_yaml(name: str, term_list: list[str], window_terms: list[str],
-                   preferences_only: bool, seed: int, n_s: int, n_w: int, n_u: int) -> str:
+                   preferences_only: bool, seed: int, n_s: int, n_w: int, n_u: int,
+                   same_block: bool = False) -> str:
     """The text of ``scenario.yaml``, with comments."""
     return "\n".join([
         f"# Synthetic cohort written by matcher.generate: {n_s} students, {n_w} workstations,",
@@ -574,7 +591,9 @@ def _scenario_yaml(name: str, term_list: list[str], window_terms: list[str],
         "term_months: 6                     # months of practice one term counts for",
         "policy:",
         "  practice_months: 12              # students with under experienced_years of work",
-        "  experienced_practice_months: 6   # students with at least experienced_years of work",
+        ("  experienced_practice_months: 12  # everyone needs the same two terms"
+         if same_block else
+         "  experienced_practice_months: 6   # students with at least experienced_years of work"),
         "  experienced_years: 2",
         f"  window: [{window_terms[0]}, {window_terms[-1]}]"
         "   # first and last term a placement may cover",

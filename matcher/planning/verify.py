@@ -12,8 +12,9 @@
 A changed table is named with its rows (the data rows, counted as in every message, that differ
 from what the re-run writes), a changed ``summary.json`` with its fields. With the same input,
 seed and workers a solve that finishes gives the same allocation; one cut by its time limit (an
-exact solver's ``FEASIBLE``) may not, and the report says so. Every line is a catalogue
-message (``verify.*`` in ``safety.po``).
+exact solver's ``FEASIBLE``) may not, and the report says so, unless it was deterministic
+(``--deterministic``, re-run so): that one gives the same allocation on any machine. Every
+line is a catalogue message (``verify.*`` in ``safety.po``).
 """
 
 from __future__ import annotations
@@ -285,11 +286,14 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
                                  solver=cfg["name"], known=solvers.names())])
     options = cfg.get("options") or {}
     stable = {"stable": True} if options.get("stable") is True else {}  # cpsat --stable
+    deterministic = cfg.get("deterministic") is True
     policy = options.get("policy") if options.get("policy") in solvers.POLICIES else None
     rerun = solve(problem, cfg["name"], time_limit_s=float(cfg["time_limit_s"]),
-                  seed=cfg["seed"], workers=cfg["workers"], log=log, policy=policy, **stable)
+                  seed=cfg["seed"], workers=cfg["workers"], log=log, policy=policy,
+                  deterministic=deterministic, **stable)
     run = doc["run"]
-    cut = bool(run.get("stopped_by_time_limit")) or stopped_by_time_limit(rerun)
+    cut = not deterministic and (bool(run.get("stopped_by_time_limit"))
+                                 or stopped_by_time_limit(rerun))
     report = VerifyReport(str(path), rerun=rerun)
     report.files = _check_files(folder, doc, rerun, reproducible=not cut)
     again = {p.student_id: {k: getattr(p, k) for k in _KEYS} for p in rerun.placements}
@@ -298,11 +302,11 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
         if old is None or new is None or any(old.get(k, "") != new[k] for k in _KEYS):
             report.students.append(msg("verify.student_differs", student=sid,
                                        before=_describe(old), after=_describe(new)))
-    if run.get("stopped_by_time_limit"):
+    if run.get("stopped_by_time_limit") and not deterministic:
         report.remarks.append(msg("verify.time_limited", severity="note",
                                   status=str(run.get("status")),
                                   seconds=f"{cfg['time_limit_s']:g}"))
-    if stopped_by_time_limit(rerun):
+    if stopped_by_time_limit(rerun) and not deterministic:
         report.remarks.append(msg("verify.rerun_time_limited", severity="note",
                                   status=rerun.status.value))
     if run.get("status") not in (None, rerun.status.value):

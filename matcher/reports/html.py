@@ -347,7 +347,10 @@ def _headline(problem: Problem, result: Result, violations: list[str], lang: Lan
               t("report.of_placed", count=first, placed=placed)),
         _card(t("report.card.top3"), _pct(top3, placed),
               t("report.of_placed", count=top3, placed=placed)),
-        _card(t("report.card.time"), t("report.seconds", seconds=round(result.wall_seconds, 3)),
+        # A deterministic run shows its counted work: the page is the same on every machine.
+        _card(t("report.card.time"), t("report.seconds", seconds=round(
+            result.work_seconds if result.deterministic and result.work_seconds is not None
+            else result.wall_seconds, 3)),
               t("report.time_detail", solver=result.solver, seed=result.seed,
                 workers=result.workers, limit=result.time_limit_s)),
     ]

@@ -14,10 +14,12 @@ Every result folder written by :func:`matcher.write_result` ends with ``manifest
     The scenario's ``terms``, ``term_months``, ``policy``, ``objective`` and ``solver_defaults``.
 ``solver``
     ``name``, whether it is ``exact``, and the ``seed``, ``workers`` and ``time_limit_s`` used;
+    ``deterministic: true`` for a run that counted work (``--deterministic``);
     ``options``: ``{"stable": true}`` for ``cpsat --stable``, ``{"policy": "priority"}`` for score
     first (or the rule that overrode the scenario's), so that a re-run is made the same way.
 ``run``
-    ``status``, ``message``, ``wall_seconds``, ``stopped_by_time_limit`` and ``reproducible``.
+    ``status``, ``message``, ``wall_seconds`` (and a deterministic run's ``work_seconds``),
+    ``stopped_by_time_limit`` and ``reproducible`` (a deterministic run always is).
 ``objective``
     The three levels in order, each with ``name``, ``sense``, ``value`` and the proven ``bound``
     (None when nothing is proven): placed, rank cost, pair weight.
@@ -146,9 +148,11 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "term_months": problem.term_months,
             "policy": problem.policy.model_dump(mode="json"),
             "objective": problem.objective.model_dump(mode="json"),
-            # the allocation rule only when it is not the default: older manifests stay as they were
-            "solver_defaults": problem.solver.model_dump(
-                mode="json", exclude={"policy"} if problem.solver.policy == "objective" else None),
+            # the allocation rule and deterministic only when not the default: older manifests
+            # stay as they were
+            "solver_defaults": problem.solver.model_dump(mode="json", exclude=(
+                ({"policy"} if problem.solver.policy == "objective" else set())
+                | (set() if problem.solver.deterministic else {"deterministic"})) or None),
         },
         "solver": {
             "name": result.solver,
@@ -156,14 +160,17 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "seed": result.seed,
             "workers": result.workers,
             "time_limit_s": result.time_limit_s,
+            **({"deterministic": True} if result.deterministic else {}),
             **({"options": _options(result, problem)} if _options(result, problem) else {}),
         },
         "run": {
             "status": result.status.value,
             "message": result.message,
             "wall_seconds": round(result.wall_seconds, 3),
+            **({"work_seconds": result.work_seconds} if result.deterministic else {}),
             "stopped_by_time_limit": cut,
-            "reproducible": not cut,
+            # A deterministic run cut by its work budget is reproducible all the same.
+            "reproducible": not cut or result.deterministic,
         },
         "objective": [
             {"level": 1, "name": "placed", "sense": "maximise", "value": result.placed,

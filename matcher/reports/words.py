@@ -136,6 +136,8 @@ def summary_lines(result: Result, n_students: int, written: Path | None, lang: L
     proven_s = r.stats.get("proven_seconds")
     proven_at = (label("solve.summary.proven_at", lang, seconds=float(proven_s))
                  if isinstance(proven_s, int | float) else "")
+    if r.deterministic and r.work_seconds is not None:
+        proven_at = label("solve.summary.work", lang, seconds=r.work_seconds) + proven_at
     lines = [_line("solve.label.status", label(
         "solve.summary.status", lang, status=status_word(r.status, lang), solver=r.solver,
         seconds=r.wall_seconds, proven_at=proven_at), lang)]

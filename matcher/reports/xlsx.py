@@ -178,8 +178,11 @@ def _summary(book: Book, wb: _Workbook) -> None:
     if pair_weight_used(r, p) or r.pair_weight:
         lines.append(("pair_weight", r.pair_weight, None))
     lines += [("solver", r.solver, None), ("seed", r.seed, None),
-              ("time_limit", r.time_limit_s, None), ("wall_seconds", round(r.wall_seconds, 2),
-                                                     None)]
+              ("time_limit", r.time_limit_s, None),
+              # a deterministic run shows its counted work: the workbook is the same everywhere
+              ("work_seconds", round(r.work_seconds, 2), None)
+              if r.deterministic and r.work_seconds is not None
+              else ("wall_seconds", round(r.wall_seconds, 2), None)]
     if r.message:
         lines.append(("note", r.message, "wrap"))
     digest = r.input_sha256 or (p.input_sha256 if p is not None else "")

@@ -6,12 +6,15 @@ An unknown name is an error, never a fallback.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ..model import Problem
 from ..model.result import Result
+from . import clock
 from .base import SolverConfig, check_budget
 
 _MODULES: dict[str, str] = {
@@ -46,8 +49,26 @@ def get(name: str) -> Callable[[Problem, SolverConfig], Result]:
     if name not in _MODULES:
         raise UnknownSolverError(f"unknown solver '{name}'; choose one of: {', '.join(_MODULES)}")
     module = importlib.import_module(_MODULES[name])
-    solve: Callable[[Problem, SolverConfig], Result] = module.solve
-    return solve
+    return _clocked(module.solve)
+
+
+def _clocked(solve_fn: Callable[[Problem, SolverConfig], Result]
+             ) -> Callable[[Problem, SolverConfig], Result]:
+    """``solve_fn`` run with its clock (:mod:`matcher.solvers.clock`): wall time, or counted
+    work when ``config.deterministic``; a deterministic result records its work seconds."""
+
+    def run(problem: Problem, config: SolverConfig) -> Result:
+        t0 = time.perf_counter()
+        with clock.session(config.deterministic) as watch:
+            result = solve_fn(problem, config)
+            work = watch.elapsed()
+        if not config.deterministic:
+            return result
+        return dataclasses.replace(result, deterministic=True, work_seconds=round(work, 3),
+                                   wall_seconds=time.perf_counter() - t0)
+
+    run.__doc__ = solve_fn.__doc__
+    return run
 
 
 POLICIES = ("objective", "priority")
@@ -56,7 +77,8 @@ POLICIES = ("objective", "priority")
 
 def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None = None,
           seed: int | None = None, workers: int | None = None, log: bool = False,
-          policy: str | None = None, **options: Any) -> Result:
+          policy: str | None = None, deterministic: bool | None = None,
+          **options: Any) -> Result:
     """Allocate students with a registered solver (``matcher.solve``).
 
     Parameters
@@ -74,6 +96,10 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
         (the solver's optimum: most placed, then the best ranks) or ``"priority"`` (score
         first, 分数优先，遵循志愿: serial dictatorship by priority, whatever ``solver`` says;
         the result's solver is ``greedy`` and ``stats["policy"]`` is ``"priority"``).
+    deterministic
+        Count work instead of wall time (default: the scenario's ``solver.deterministic``): the
+        same input, seed, workers and limit give the same result on any machine
+        (:attr:`SolverConfig.deterministic`).
     **options
         Solver-specific options.
 
@@ -106,7 +132,8 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
         time_limit_s=defaults.time_limit_s if time_limit_s is None else time_limit_s,
         seed=defaults.seed if seed is None else seed,
         workers=defaults.workers if workers is None else workers,
-        log=log, options=dict(options))
+        log=log, options=dict(options),
+        deterministic=defaults.deterministic if deterministic is None else deterministic)
     return solve_fn(problem, config)
 
 

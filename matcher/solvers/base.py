@@ -30,6 +30,10 @@ class SolverConfig:
         Print solver progress to stderr.
     options
         Solver-specific options (for example ``{"stable": True}``).
+    deterministic
+        Count work instead of wall time (:mod:`matcher.solvers.clock`): the time limit becomes
+        a work budget that takes about that long on the reference machine, and the same input,
+        seed, workers and limit give the same result files on any machine and under any load.
     """
 
     time_limit_s: float = 60.0
@@ -37,6 +41,7 @@ class SolverConfig:
     workers: int = 2
     log: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    deterministic: bool = False
 
 
 def check_budget(time_limit_s: Any = None, seed: Any = None, workers: Any = None) -> None:

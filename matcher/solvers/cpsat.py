@@ -44,7 +44,6 @@ the warm start.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -54,10 +53,10 @@ from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
+from . import clock, exact_flow, slots
 from . import cpsat_province as province
-from . import slot_solve, slots
 from .aggregate import choice_count
-from .base import Choice, SolverConfig, build_result, higher, lock_rows
+from .base import Choice, SolverConfig, build_result, lock_rows
 from .cpsat_model import NAME, CpAggregated, build_model, conflicting_locks
 from .cpsat_run import (
     Stop,
@@ -92,6 +91,11 @@ LP_MAX_VARIABLES = 100_000
 allocation nor a bound in 120 s, so larger models leave level 2 to the warm start and CP-SAT."""
 
 
+MODEL_SECONDS_PER_VARIABLE = 50e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the aggregated CP-SAT
+model, per variable (the demo's 27,000 in about a second)."""
+
+
 def _lp_fits(mdl: CpAggregated) -> bool:
     """Whether level 2 goes to HiGHS first (see :data:`LP_MAX_VARIABLES`)."""
     size = len(mdl.model.proto.variables)
@@ -106,7 +110,7 @@ def _refine_by_lp(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     two cores CP-SAT's search hardly moves from its hint and its bound closes slowly (measured
     in ``benchmarks/RESULTS.md``).
     """
-    progress.update(elapsed=time.perf_counter() - t0, note="stages 2-3 (HiGHS branch and cut)")
+    progress.update(elapsed=clock.now() - t0, note="stages 2-3 (HiGHS branch and cut)")
     outcome = refine_levels(enc, placed, start, config, deadline, lambda: stop.requested)
     best = None if outcome.chosen is None else enc.rank_cost(outcome.chosen)
     stats.update(lp_seconds=outcome.seconds, lp_rank_cost=best, lp_rank_bound=outcome.rank_lb,
@@ -114,7 +118,7 @@ def _refine_by_lp(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     if outcome.message:
         stats["lp_note"] = outcome.message
     if best is not None and outcome.rank_lb is not None:
-        progress.update(elapsed=time.perf_counter() - t0, best=best, bound=outcome.rank_lb,
+        progress.update(elapsed=clock.now() - t0, best=best, bound=outcome.rank_lb,
                         gap=(best - outcome.rank_lb) / max(1, best))
     return outcome
 
@@ -123,18 +127,24 @@ def _by_slots(enc: Encoded, config: SolverConfig, t0: float, stop: Stop) -> Resu
     """Levels 1-2 by the slot model (:mod:`matcher.solvers.slots`), then level 3 by HiGHS
     (:func:`matcher.solvers.milp.refine_levels`) where the aggregated model fits."""
     deadline = t0 + config.time_limit_s
-    result = slot_solve.solve_slots(enc, config, t0,
-                               lambda: stop.signal_name if stop.requested else "", NAME)
+    result = exact_flow.solve_by_parts(enc, config, t0,
+                                       lambda: stop.signal_name if stop.requested else "", NAME)
     if result is None:
         return None
     if (not enc.use_pairs or stop.requested or not result.placements
-            or deadline - time.perf_counter() < 0.5 or choice_count(enc) > province.MAX_CHOICES):
+            or deadline - clock.now() < 0.5 or choice_count(enc) > province.MAX_CHOICES):
+        if enc.use_pairs and result.placements and not stop.requested:
+            # Level 3 not searched (too large for its model, or no time left): say so.
+            message = result.message or ("levels 1 and 2 proven optimal; the pair weight "
+                                         "(level 3) is not proven")
+            return replace(result, message=message,
+                           stats={**result.stats, "pair_weight_proven": False})
         return result
     current = enc.choices_from_ids({p.student_id: (p.workstation_id, p.mentor_id,
                                                    p.supervisor_id, p.start_term)
                                     for p in result.placements})
     stats = dict(result.stats)
-    progress.update(elapsed=time.perf_counter() - t0, note="stage 3 (HiGHS branch and cut)")
+    progress.update(elapsed=clock.now() - t0, note="stage 3 (HiGHS branch and cut)")
     outcome = refine_levels(enc, len(current), current, config, deadline,
                             lambda: stop.requested, pairs_only=True)
     stats.update(stage3_seconds=outcome.seconds, pair_weight_proven=outcome.pairs_proven)
@@ -150,7 +160,7 @@ def _by_slots(enc: Encoded, config: SolverConfig, t0: float, stop: Stop) -> Resu
     if stop.requested:
         message = f"stopped by {stop.signal_name}: the best allocation found so far"
     status = result.status if not stop.requested else Status.FEASIBLE
-    return build_result(enc, NAME, status, better, config, time.perf_counter() - t0,
+    return build_result(enc, NAME, status, better, config, clock.now() - t0,
                         placed_upper_bound=result.placed_upper_bound,
                         rank_cost_lower_bound=result.rank_cost_lower_bound, stats=stats,
                         message=message)
@@ -168,7 +178,7 @@ def _raise_pairs(mdl: CpAggregated, current: dict[int, Choice], config: SolverCo
     mdl.hint(cp, current)
     cp.add(mdl.rank_cost <= mdl.enc.rank_cost(current))
     cp.maximize(mdl.pair_weight)
-    solver3 = new_solver(config, deadline - time.perf_counter())
+    solver3 = new_solver(config, deadline - clock.now())
     st3 = run_search(solver3, cp, stop, "stage 3: pair weight", t0)
     stats["stage3_seconds"] = wall(solver3)
     if st3 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -205,7 +215,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
 
 
 def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
-    t0 = time.perf_counter()
+    t0 = clock.now()
     deadline = t0 + config.time_limit_s
     enc = encode(problem)
     # Re-solve (module resolve): earlier placements, in ids, that students may keep.
@@ -220,9 +230,10 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         return province.solve_without_model(enc, config, t0, choices, stop)
     mdl = build_model(enc, previous)
     cp = mdl.model
+    clock.charge(MODEL_SECONDS_PER_VARIABLE * len(cp.proto.variables))
     stats: dict[str, Any] = {"variables": len(cp.proto.variables),
                              "constraints": len(cp.proto.constraints),
-                             "build_seconds": round(time.perf_counter() - t0, 3)}
+                             "build_seconds": round(clock.now() - t0, 3)}
 
     # Stage 1: maximise the number placed, warm-started with the best quick allocation.
     agg = mdl.agg
@@ -232,16 +243,16 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     # With HiGHS taking level 2 (_lp_fits), the warm start need only place the most, quickly:
     # its rank cost hardly changes HiGHS's time (demo: the same from 5,763 and from 4,896).
     lp_fits = _lp_fits(mdl)
-    flow_until = time.perf_counter() + (0.0 if agg.keep else 0.02 if lp_fits else 0.3) * (
+    flow_until = clock.now() + (0.0 if agg.keep else 0.02 if lp_fits else 0.3) * (
         config.time_limit_s)
     warm, relax = warm_start(enc, flow_until, stats, agg.kept_choice, kept_first)
     if kept_first is not None:
         warm = keep_first(mdl, kept_first, config,
-                           time.perf_counter() + 0.25 * config.time_limit_s, stop, stats) or warm
+                           clock.now() + 0.25 * config.time_limit_s, stop, stats) or warm
     quick_ub = min(len(agg.placed_cols), relax.placed_ub)
     if warm is not None and len(warm) < quick_ub:
         # Augmenting moves first (cheap, no search), then a CP-SAT neighbourhood step.
-        warm = place_unplaced(enc, warm, time.perf_counter() + 0.15 * config.time_limit_s)
+        warm = place_unplaced(enc, warm, clock.now() + 0.15 * config.time_limit_s)
         stats["warm_placed_after_moves"] = len(warm)
         if not agg.keep:
             warm = place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
@@ -260,28 +271,30 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         weight = len(agg.keep) + 1
         cp.maximize(mdl.placed * weight + mdl.kept if agg.keep else mdl.placed)
         # Each stage may use half of what is left, so the later levels always get time too.
-        solver = new_solver(config, (deadline - time.perf_counter()) / 2)
+        solver = new_solver(config, (deadline - clock.now()) / 2)
         st1 = run_search(solver, cp, stop, "stage 1: students placed", t0)
         stats["stage1_seconds"] = wall(solver)
         if st1 == cp_model.INFEASIBLE:
-            culprits = conflicting_locks(mdl, config, max(1.0, deadline - time.perf_counter()))
+            culprits = conflicting_locks(mdl, config, max(1.0, deadline - clock.now()))
             where = lock_rows(enc, culprits) if culprits else "locks.csv (not isolated in time)"
             msg = (f"the locks cannot all be honoured; conflicting locks: {where}. Remove or "
                    "change one of these locks")
             return build_result(enc, NAME, Status.INFEASIBLE, {}, config,
-                                time.perf_counter() - t0, stats=stats | {"conflicting_locks": [
+                                clock.now() - t0, stats=stats | {"conflicting_locks": [
                                     enc.student_ids[i] for i in culprits]}, message=msg)
         if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and warm is not None:
             # Stopped (time limit or signal) before CP-SAT reported anything, not even the warm
             # start: that warm start is the best allocation known, and it keeps every rule.
             why = f"stopped by {stop.signal_name}" if stop.requested else "time limit reached"
+            stats["bounds"] = {"placed": "max_flow" if relax.placed_ub < len(agg.placed_cols)
+                               else "students_with_options", "rank_cost": "flow_relaxation"}
             return build_result(enc, NAME, Status.FEASIBLE, warm, config,
-                                time.perf_counter() - t0, placed_upper_bound=quick_ub,
+                                clock.now() - t0, placed_upper_bound=quick_ub,
                                 rank_cost_lower_bound=relax.rank_lb_at(len(warm)), stats=stats,
                                 message=f"{why} before the search got going; this is the warm "
                                         "start")
         if st1 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+            return build_result(enc, NAME, Status.UNKNOWN, {}, config, clock.now() - t0,
                                 stats=stats, message="no allocation found within the time limit")
         placed = value(solver, mdl.placed)
         # CP-SAT's own bound may not have reached the quick one yet.
@@ -294,7 +307,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     if agg.keep and best is not None:
         hint_from_solver(cp, best)
         cp.maximize(mdl.kept)
-        solver_k = new_solver(config, (deadline - time.perf_counter()) / 2)
+        solver_k = new_solver(config, (deadline - clock.now()) / 2)
         st_k = run_search(solver_k, cp, stop, "re-solve: placements kept", t0)
         stats["keep_seconds"] = wall(solver_k)
         if st_k in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -314,29 +327,33 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     # CP-SAT then searches from the best allocation known for what is not yet proven.
     current = mdl.allocation(best) if best is not None else warm
     rank_lb: int | None = relax.rank_lb_at(placed)
+    rank_by = "flow_relaxation"
     lp: Refined | None = None
     if (current is not None and lp_fits and len(current) == placed and not stop.requested
             and (enc.rank_cost(current) > (rank_lb or 0) or enc.use_pairs)):
-        now = time.perf_counter()
+        now = clock.now()
         lp = _refine_by_lp(enc, placed, current, config, now + LP_SHARE * (deadline - now), stop,
                            stats, t0)
-        rank_lb = higher(rank_lb, lp.rank_lb)
+        if lp.rank_lb is not None and lp.rank_lb > (rank_lb or 0):
+            rank_lb, rank_by = lp.rank_lb, "branch_and_cut"
         if lp.chosen is not None and enc.rank_cost(lp.chosen) <= enc.rank_cost(current):
             current = lp.chosen
     if current is not None:
         mdl.hint(cp, current)
     cp.minimize(mdl.rank_cost)
-    stage2_end = time.perf_counter() + (deadline - time.perf_counter()) * (
+    stage2_end = clock.now() + (deadline - clock.now()) * (
         0.7 if enc.use_pairs else 1.0)
     if current is not None and rank_lb is not None and rank_lb >= enc.rank_cost(current):
         stats["stage2_seconds"] = 0.0  # proven already (by HiGHS or the flow bound)
     else:
-        solver2 = new_solver(config, stage2_end - time.perf_counter())
+        solver2 = new_solver(config, stage2_end - clock.now())
         st2 = run_search(solver2, cp, stop, "stage 2: rank cost", t0)
         stats["stage2_seconds"] = wall(solver2)
         if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             # For a re-solve the bound is for the placed *and kept* counts reached (the order).
-            rank_lb = higher(rank_lb, math.ceil(solver2.best_objective_bound - 1e-6))
+            cp_lb = math.ceil(solver2.best_objective_bound - 1e-6)
+            if rank_lb is None or cp_lb > rank_lb:
+                rank_lb, rank_by = cp_lb, "cp_sat"
             found = mdl.allocation(solver2)
             if current is None or enc.rank_cost(found) <= enc.rank_cost(current):
                 current = found
@@ -345,7 +362,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     if proven and not stop.requested:
         # When levels 1 and 2 were proven (HiGHS may have gone on to level 3 in its process).
         done = lp.rank_done_at if lp is not None and lp.rank_proven else None
-        stats["proven_seconds"] = round((done or time.perf_counter()) - t0, 3)
+        stats["proven_seconds"] = round((done or clock.now()) - t0, 3)
 
     # Stage 3: with both fixed, maximise the weight of rewarded supervisor-mentor pairs.
     if lp is not None and lp.pairs_proven and current is lp.chosen:
@@ -364,6 +381,9 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         msg = "" if stats.get("pair_weight_proven", True) else (
             "levels 1 and 2 proven optimal; the pair weight (level 3) is not proven")
     status = Status.OPTIMAL if proven else Status.FEASIBLE
-    return build_result(enc, NAME, status, chosen, config, time.perf_counter() - t0,
+    stats["bounds"] = {"placed": "cp_sat" if placed_ub < quick_ub else (
+        "max_flow" if relax.placed_ub < len(agg.placed_cols) else "students_with_options"),
+        "rank_cost": rank_by}
+    return build_result(enc, NAME, status, chosen, config, clock.now() - t0,
                         placed_upper_bound=placed_ub, rank_cost_lower_bound=rank_lb,
                         stats=stats, message=msg)

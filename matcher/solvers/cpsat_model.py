@@ -22,6 +22,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from ..encoding import Encoded
+from . import clock
 from .aggregate import (
     Aggregated,
     add_choices,
@@ -37,7 +38,7 @@ from .aggregate import (
     columns_of,
 )
 from .base import Choice, SolverConfig
-from .cpsat_run import new_solver
+from .cpsat_run import new_solver, wall
 from .linear import LinearModel
 
 NAME = "cpsat"
@@ -188,6 +189,7 @@ def conflicting_locks(mdl: CpAggregated, config: SolverConfig, time_left: float)
                         time_left)
     mdl.model.clear_objective()
     status = solver.solve(mdl.model)
+    clock.charge(wall(solver))
     if status != cp_model.INFEASIBLE:
         return []
     lit_owner = {lit.index: i for i, lit in mdl.lock_lits.items()}
@@ -201,6 +203,8 @@ def conflicting_locks(mdl: CpAggregated, config: SolverConfig, time_left: float)
         trial = [j for j in needed if j != i]
         mdl.model.clear_assumptions()
         mdl.model.add_assumptions([mdl.lock_lits[j] for j in trial])
-        if solver.solve(mdl.model) == cp_model.INFEASIBLE:
+        infeasible = solver.solve(mdl.model) == cp_model.INFEASIBLE
+        clock.charge(wall(solver))
+        if infeasible:
             needed = trial
     return needed

@@ -13,7 +13,6 @@ local rank moves for the rest of the time (:func:`solve_without_model`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from .. import progress
 from ..encoding import Encoded
 from ..model.result import Result, Status
+from . import clock
 from .base import Choice, SolverConfig, build_result, higher
 from .cpsat_model import NAME
 from .cpsat_run import Stop
@@ -106,7 +106,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
     deadline = t0 + config.time_limit_s
     stats: dict[str, Any] = {"choice_variables": choices, "model": "not built"}
     with_lp = choices <= LP_GUIDE_MAX_CHOICES
-    progress.update(elapsed=time.perf_counter() - t0, note=(
+    progress.update(elapsed=clock.now() - t0, note=(
         "LP relaxation (HiGHS)" if with_lp else "Lagrangian bound") + " and quick allocations")
     lp_deadline = t0 + LP_GUIDE_SHARE * config.time_limit_s
     place_until = t0 + 0.85 * config.time_limit_s
@@ -144,7 +144,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
         warm, flow_relax, most = got
         if warm is None:
             later(wait=False)
-            return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+            return build_result(enc, NAME, Status.UNKNOWN, {}, config, clock.now() - t0,
                                 stats=stats, message=lock_failure(enc, NAME, False))
         stats.update(lp_seconds=lp.seconds, lp_rank_bound=None if lp.value is None else (
             lp.rank_lb_at(round(lp.placed))), lp_placed=round(lp.placed, 3))
@@ -159,7 +159,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
                 guided = None
             # Cheap first (a workstation packed again, supervisors passed on), then the moves.
             if guided is not None and len(guided) < most:
-                now = time.perf_counter()
+                now = clock.now()
                 guided = repack_unplaced(enc, guided,
                                          now + REPACK_SHARE * max(0.0, guide_until - now),
                                          hint=warm, stop=halt)
@@ -176,7 +176,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
             # Whichever won, augmenting moves go on (the quick ones stopped when the relaxation
             # was due, the guided ones at their own deadline).
             best = place_unplaced(enc, best, min(finish, max(
-                place_until, time.perf_counter() + 0.05 * config.time_limit_s)), stop=halt)
+                place_until, clock.now() + 0.05 * config.time_limit_s)), stop=halt)
         # The bound before the local moves (they keep the placed count): at tier XL the flow
         # bound's min-cost flow takes seconds, which must come out of the time limit.
         placed = len(best)
@@ -195,6 +195,11 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
         stats["lagrangian_final_bound"] = lp.rank_lb_at(placed)
     rank = enc.rank_cost(best)
     proven = placed >= most and rank_lb is not None and rank <= rank_lb
+    flow_lb = flow_relax.rank_lb_at(placed)
+    stats["bounds"] = {"placed": "max_flow" if flow_relax.placed_ub < enc.n_placeable
+                       else "students_with_options",
+                       "rank_cost": "flow_relaxation" if rank_lb is None or flow_lb >= rank_lb
+                       else "lp" if with_lp else "lagrangian"}
     if stop.requested:
         proven = False
     kind = "LP relaxation" if with_lp else "Lagrangian"
@@ -204,9 +209,9 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
             if stop.requested else "") + (
         f"model too large for CP-SAT here ({choices:,} choice variables, limit {MAX_CHOICES:,}): "
         f"quick allocations with augmenting and local moves, {how}")
-    progress.update(elapsed=time.perf_counter() - t0, best=rank, bound=rank_lb,
+    progress.update(elapsed=clock.now() - t0, best=rank, bound=rank_lb,
                     gap=None if rank_lb is None else (rank - rank_lb) / max(1, rank))
     return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, best, config,
-                        time.perf_counter() - t0, placed_upper_bound=most,
+                        clock.now() - t0, placed_upper_bound=most,
                         rank_cost_lower_bound=rank_lb, stats=stats, message=note)
 

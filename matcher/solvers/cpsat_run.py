@@ -19,7 +19,13 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from .. import progress
+from . import clock
 from .base import SolverConfig
+
+SECONDS_PER_DTIME = 1.0
+"""Reference seconds per unit of CP-SAT's deterministic time (a deterministic solve gives
+CP-SAT ``max_deterministic_time`` instead of ``max_time_in_seconds`` and counts what it used;
+CP-SAT's own unit is meant to be about a second)."""
 
 
 class Stop:
@@ -72,8 +78,11 @@ class _Report(cp_model.CpSolverSolutionCallback):
 
 
 def wall(solver: cp_model.CpSolver) -> float:
-    """Seconds the solver ran (0 when a stop request skipped it)."""
+    """Seconds the solver ran (0 when a stop request skipped it); in a deterministic solve,
+    the reference seconds of its deterministic time (the same on every machine)."""
     try:
+        if clock.deterministic():
+            return round(solver.response_proto.deterministic_time * SECONDS_PER_DTIME, 3)
         return round(solver.wall_time, 3)
     except RuntimeError:  # never solved
         return 0.0
@@ -107,16 +116,23 @@ def run_search(solver: cp_model.CpSolver, cp: cp_model.CpModel, stop: Stop, stag
         stop.solver = None
     if outcome and isinstance(outcome[0], BaseException):
         raise outcome[0]
+    if outcome:
+        clock.charge(solver.response_proto.deterministic_time * SECONDS_PER_DTIME)
     return outcome[0] if outcome else cp_model.UNKNOWN
 
 
 def new_solver(config: SolverConfig, time_left: float) -> cp_model.CpSolver:
-    """A CP-SAT solver with the configuration's workers, seed and logging, and ``time_left``."""
+    """A CP-SAT solver with the configuration's workers, seed and logging, and ``time_left``
+    (seconds, or in a deterministic solve reference seconds of deterministic time)."""
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.num_workers = max(1, config.workers)
     prm.random_seed = config.seed
-    prm.max_time_in_seconds = max(0.01, time_left)
+    if clock.deterministic():
+        prm.max_deterministic_time = max(0.01, time_left) / SECONDS_PER_DTIME
+        prm.max_time_in_seconds = clock.SAFETY_FACTOR * max(0.01, time_left) + 60.0
+    else:
+        prm.max_time_in_seconds = max(0.01, time_left)
     # Deterministic multi-worker search: the same input, seed and workers give the same answer.
     prm.interleave_search = True
     prm.log_search_progress = config.log

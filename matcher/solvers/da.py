@@ -54,13 +54,13 @@ out of its budget).
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..encoding import Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
+from . import clock
 from .base import Choice, SolverConfig, build_result
 from .packing import Loads, fill_greedily, fit, lock_failure, place_locks
 
@@ -431,12 +431,12 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         FEASIBLE; INFEASIBLE when the locks are proven to conflict; UNKNOWN when the lock
         search stopped at its budget.
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     enc = encode(problem)
     out = deferred_acceptance(enc)
     if out.chosen is None:
         status = Status.INFEASIBLE if out.locks_proven_infeasible else Status.UNKNOWN
-        return build_result(enc, NAME, status, {}, config, time.perf_counter() - t0,
+        return build_result(enc, NAME, status, {}, config, clock.now() - t0,
                             message=lock_failure(enc, NAME, out.locks_proven_infeasible))
     return build_result(enc, NAME, Status.FEASIBLE, out.chosen, config,
-                        time.perf_counter() - t0, stats=out.stats)
+                        clock.now() - t0, stats=out.stats)

@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from . import clock
 from .children import POPEN_OPTIONS, guard
 
 _T = TypeVar("_T")
@@ -94,8 +95,11 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
     job
         Saved as ``job.json``, with ``deadline`` (wall clock) added.
     deadline
-        ``time.perf_counter()`` value by which the helper must be done; it is killed
-        ``grace`` seconds after.
+        :func:`matcher.solvers.clock.now` value by which the helper must be done; it is killed
+        ``grace`` seconds after. In a deterministic solve the helper gets the time until then
+        as its work budget (``job["work"]``), is waited for however long it takes (up to
+        :data:`matcher.solvers.clock.SAFETY_FACTOR` times the budget), and the work it did
+        moves this solve's clock on.
     log
         The helper's stdout goes to stderr (else nowhere).
     collect
@@ -108,15 +112,19 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
     tick
         Called with the job folder about every 0.05 s while the helpers run.
     """
+    exact = clock.deterministic()
+    launched = clock.now()
+    budget = max(0.0, deadline - launched)
     with tempfile.TemporaryDirectory(prefix=f"matcher-{entry}-") as tmp, \
             guard(Path(tmp)) as watcher:
         work = Path(tmp)
         np.savez(work / "model.npz", **arrays)
         (work / "job.json").write_text(json.dumps(
-            {**job, "deadline": time.time() + (deadline - time.perf_counter())}),
+            {**job, "deadline": time.time() + budget,
+             **({"deterministic": True, "work": budget} if exact else {})}),
             encoding="utf-8")
         program = child_program(f"from matcher.solvers.highs.{entry} import main\n"
-                                "main(Path(sys.argv[1]), sys.argv[2])\n")
+                                "main(Path(sys.argv[1]), sys.argv[2])\n" + _WORK_DONE)
         procs: list[subprocess.Popen[bytes]] = []
         errs: list[Any] = []
         error, stopped = "", False
@@ -127,7 +135,8 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
                     [sys.executable, "-P", "-c", program, str(work), role], stderr=errs[-1],
                     stdout=2 if log else subprocess.DEVNULL, **POPEN_OPTIONS))
                 watcher.watch(procs[-1].pid)
-            kill_at = deadline + grace
+            kill_at = time.perf_counter() + (
+                clock.SAFETY_FACTOR * budget + 60.0 if exact else budget + grace)
             while any(p.poll() is None for p in procs):
                 if tick is not None:
                     tick(work)
@@ -135,7 +144,10 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
                     error, stopped = "the HiGHS helper process was stopped on request", True
                     break
                 if time.perf_counter() > kill_at:
-                    error = "the HiGHS helper process overran its time limit and was stopped"
+                    error = ("the HiGHS helper process overran its time limit and was stopped"
+                             if not exact else "the HiGHS helper process overran its work "
+                             "budget's safety limit of wall time and was stopped (this run is "
+                             "not reproducible)")
                     break
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     procs[-1].wait(timeout=0.05)
@@ -146,6 +158,9 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
                     proc.wait()
             for err in errs:
                 err.close()
+        if exact:
+            clock.advance_to(launched + max((_work_done(work, role) for role in roles),
+                                            default=0.0))
         if error:
             error += _last_line(work, roles[-1])
         for role, proc in zip(roles, procs, strict=True):
@@ -154,6 +169,21 @@ def run_helper(entry: str, arrays: dict[str, Any], job: dict[str, Any], *, deadl
                     "the HiGHS helper process")
                 error = f"{who} failed (exit {proc.returncode})" + _last_line(work, role)
         return HelperRun(collect(work), error, stopped)
+
+
+_WORK_DONE = """\
+from matcher.solvers.highs.common import CLOCK
+(Path(sys.argv[1]) / f"work_{sys.argv[2]}.txt").write_text(repr(CLOCK.work))
+"""
+"""The end of every helper program: the work its clock counted (deterministic jobs)."""
+
+
+def _work_done(work: Path, role: str) -> float:
+    """The work a helper counted (``work_<role>.txt``), 0 when it did not say."""
+    try:
+        return float((work / f"work_{role}.txt").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _stderr(work: Path, role: str) -> Path:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import signal
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -46,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoding import Encoded, encode
+from . import clock
 from .greedy import serial_dictatorship
 from .relaxation import Relaxation, priced_lp, relax_weight
 
@@ -54,6 +54,9 @@ _GRACE_S = 5.0  # how long past the deadline the helper may take to send its ans
 _UPGRADE_MARGIN_S = 2.5  # the disciplines' LPs end this long before the later bound is due
 
 INF = 1e18
+ITERATION_SECONDS_PER_STUDENT = 0.4e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): one subgradient iteration, per
+student (tier XL: about 36 ms)."""
 STALL_ITERATIONS = 15
 """Iterations without a better bound before the step size is halved."""
 GUIDE_ITERATIONS = 40
@@ -363,7 +366,7 @@ def _ascend(enc: Encoded, deadline: float, upper: float | None = None,
     enc
         The encoded problem.
     deadline
-        ``time.perf_counter()`` value at which to stop (the best bound so far is returned).
+        ``clock.now()`` value at which to stop (the best bound so far is returned).
     upper
         ``rank - W * placed`` of a known allocation (``W``: see
         :func:`~matcher.solvers.relaxation.relax_weight`): the Polyak step aims at it. Without one,
@@ -372,7 +375,7 @@ def _ascend(enc: Encoded, deadline: float, upper: float | None = None,
         Iteration limit (a deterministic stop, for tests); None: until ``deadline``. (A limit
         of 2,000 used to end the bound at tier XL about 40 s before its deadline.)
     report_at, report
-        Once ``time.perf_counter()`` passes ``report_at`` (or at the end, if that comes
+        Once ``clock.now()`` passes ``report_at`` (or at the end, if that comes
         first), ``report`` gets the relaxation as it is then, and the ascent goes on to
         ``deadline``: the guide is wanted early, the bound gains from the time left.
 
@@ -383,7 +386,7 @@ def _ascend(enc: Encoded, deadline: float, upper: float | None = None,
         ``station``: the students' choices at the best prices (a guide for a rounding, not an
         allocation: limits may be exceeded). Then the best prices.
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     weight = relax_weight(enc)
     gr = _groups(enc)
     n_ws, n_terms = len(enc.workstation_ids), enc.n_terms
@@ -396,8 +399,9 @@ def _ascend(enc: Encoded, deadline: float, upper: float | None = None,
     theta, stall, iterations = 1.0, 0, 0
     recent: list[npt.NDArray[np.int64]] = []
     limit = math.inf if max_iterations is None else max_iterations
-    while iterations < limit and (iterations == 0 or time.perf_counter() < deadline):
+    while iterations < limit and (iterations == 0 or clock.now() < deadline):
         iterations += 1
+        clock.charge(ITERATION_SECONDS_PER_STUDENT * enc.n_students)
         ch = _cheapest(enc, gr, lam, mu, nu, weight)
         value = ch.value - float((lam * cap_ws).sum() + (mu * cap_m).sum() + (nu * cap_s).sum())
         if value > best_value + 1e-9:
@@ -410,7 +414,7 @@ def _ascend(enc: Encoded, deadline: float, upper: float | None = None,
         recent.append(ch.station)
         if len(recent) > GUIDE_ITERATIONS:
             recent.pop(0)
-        if report is not None and report_at is not None and time.perf_counter() >= report_at:
+        if report is not None and report_at is not None and clock.now() >= report_at:
             report(_relaxation(enc, best_value, weight, recent, t0, iterations))
             report = None
         ws, ms, ss = _loads(enc, gr, ch, (n_ws, n_terms), len(enc.m_cap), len(enc.s_cap))
@@ -452,7 +456,7 @@ def _relaxation(enc: Encoded, best_value: float, weight: int,
     station = {int(i): int(best_station[i]) for i in placed}
     rank = float(sum(enc.cost(i, w) for i, w in station.items()))
     return Relaxation(best_value, weight, float(len(placed)), rank, station,
-                      round(time.perf_counter() - t0, 3),
+                      round(clock.now() - t0, 3),
                       message="" if iterations else "no iteration in time")
 
 
@@ -521,10 +525,10 @@ def upgrade_by_discipline(enc: Encoded, prices: Prices, value: float, deadline: 
 
     raised = 0
     for d in np.argsort(-sizes, kind="stable"):
-        if sizes[d] == 0 or time.perf_counter() >= deadline or (stop is not None and stop()):
+        if sizes[d] == 0 or clock.now() >= deadline or (stop is not None and stop()):
             break
         if (sizes[d] > UPGRADE_MAX_SHARE * enc.n_students
-                or deadline - time.perf_counter() < UPGRADE_S_PER_STUDENT * sizes[d]):
+                or deadline - clock.now() < UPGRADE_S_PER_STUDENT * sizes[d]):
             continue
         own = disc == d
         rows = own[gr.list_student]
@@ -566,7 +570,7 @@ def _child(enc: Encoded, deadline_in: float, conn: object, until_in: float | Non
         raise SystemExit(0)  # unwinds: a HiGHS helper of the disciplines' LPs is killed
 
     signal.signal(signal.SIGTERM, on_term)
-    now = time.perf_counter()
+    now = clock.now()
     due = now + deadline_in
     upper = _greedy_upper(enc)
     until = None if until_in is None else now + until_in
@@ -609,7 +613,7 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
     enc
         The encoded problem.
     deadline
-        ``time.perf_counter()`` value by which the bound must be ready.
+        ``clock.now()`` value by which the bound must be ready.
     stop
         Polled while waiting; true ends the helper early (no bound then).
     meanwhile
@@ -627,10 +631,12 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
         to end the helper at once, ``wait_until`` to wait no longer than that; left uncalled,
         the helper still ends by itself after ``bound_until``).
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     weight = relax_weight(enc)
 
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or clock.deterministic():
+        # (a deterministic solve: here, after meanwhile, so that its bound is the same
+        # whatever the machine's pace)
         other = None if meanwhile is None else meanwhile()
         return lagrangian_bound(enc, deadline, _greedy_upper(enc)), other, no_later_bound
     ctx = multiprocessing.get_context("fork")
@@ -647,12 +653,12 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
         while True:
             if stop is not None and stop():
                 return None
-            if receive.poll(0.05 if time.perf_counter() < until else 0):
+            if receive.poll(0.05 if clock.now() < until else 0):
                 try:
                     return receive.recv()
                 except EOFError:  # the helper died without an answer
                     return None
-            if time.perf_counter() >= until or (not helper.is_alive() and not receive.poll()):
+            if clock.now() >= until or (not helper.is_alive() and not receive.poll()):
                 return None
 
     def end() -> None:  # idempotent: the getter may be called again
@@ -671,7 +677,7 @@ def relax_apart(enc: Encoded, deadline: float, stop: Callable[[], bool] | None =
         end()
     if not isinstance(got, Relaxation):
         why = "stopped" if stop is not None and stop() else "the Lagrangian bound was not ready"
-        return Relaxation(None, weight, seconds=round(time.perf_counter() - t0, 3),
+        return Relaxation(None, weight, seconds=round(clock.now() - t0, 3),
                           message=why), other, no_later_bound
     if bound_until is None:
         return got, other, no_later_bound

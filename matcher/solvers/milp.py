@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +48,7 @@ from typing import Any
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
+from . import clock
 from .aggregate import Aggregated, allocation
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .greedy import serial_dictatorship
@@ -99,7 +99,7 @@ class Refined:
     message
         Why HiGHS stopped early, if it did.
     rank_done_at
-        ``time.perf_counter()`` value when HiGHS finished level 2 (None when it did not).
+        ``clock.now()`` value when HiGHS finished level 2 (None when it did not).
     """
 
     chosen: dict[int, Choice] | None
@@ -137,11 +137,11 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     config
         Seed and workers (HiGHS ``random_seed`` and ``threads``), logging.
     deadline
-        ``time.perf_counter()`` value by which HiGHS must stop.
+        ``clock.now()`` value by which HiGHS must stop.
     stop
         Polled while HiGHS runs; true ends it early.
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     if importlib.util.find_spec("highspy") is None:
         return Refined(None, None, False, None, False, 0.0, "highspy is not installed")
     mdl = build_model(enc, placed=placed)
@@ -156,7 +156,7 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
            "shares": [LEVEL2_SHARE, 1.0][-len(levels):]}
     stages, _out, errors = run_levels(mdl, config, deadline, job, hint_from_choices(mdl, start),
                                        levels, stop, grace=ASSIST_GRACE_S)
-    seconds = round(time.perf_counter() - t0, 3)
+    seconds = round(clock.now() - t0, 3)
     if pairs_only:
         if not stages or stages[0].x is None:
             return Refined(None, None, False, None, False, seconds, errors)
@@ -193,7 +193,7 @@ def _conflicting_locks(mdl: Aggregated, config: SolverConfig, deadline: float) -
     """A set of locked students whose locks cannot all be honoured (deletion-filtered)."""
     students = sorted(mdl.lock_rows)
     _stages, out, _err = run_levels(
-        mdl, config, max(deadline, time.perf_counter() + 1.0),
+        mdl, config, max(deadline, clock.now() + 1.0),
         {"mode": "conflict", "lock_rows": [mdl.lock_rows[i] for i in students]}, None, [])
     if not out:
         return students, False
@@ -219,13 +219,13 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         stopped a level; INFEASIBLE when the locks cannot all be honoured (the message names a
         conflicting set); UNKNOWN when no allocation was found (or HiGHS is not available).
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     deadline = t0 + config.time_limit_s
     enc = encode(problem)
     stats: dict[str, Any] = {}
 
     def done(status: Status, chosen: dict[int, Choice], msg: str = "", **kw: Any) -> Result:
-        return build_result(enc, NAME, status, chosen, config, time.perf_counter() - t0,
+        return build_result(enc, NAME, status, chosen, config, clock.now() - t0,
                             stats=stats, message=msg, **kw)
 
     unplaceable = [i for i, lk in enumerate(enc.st_lock) if lk is not None and not enc.options(i)]
@@ -239,7 +239,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     if mdl.lp.n_cols == 0:  # nobody has an allowed option: nothing to decide
         return done(Status.OPTIMAL, {}, placed_upper_bound=0, rank_cost_lower_bound=0)
     stats.update(variables=mdl.lp.n_cols, constraints=mdl.lp.n_rows,
-                 build_seconds=round(time.perf_counter() - t0, 3))
+                 build_seconds=round(clock.now() - t0, 3))
     greedy, failed = serial_dictatorship(enc)
     hint = None if failed else hint_from_choices(mdl, greedy)
     stats["greedy_placed"] = len(greedy)

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoding import Encoded
-from . import highs_runner
+from . import clock, highs_runner
 from .aggregate import (
     Aggregated,
     add_choices,
@@ -125,7 +125,7 @@ class Stage:
     dual_bound: float | None
     seconds: float
     x: npt.NDArray[np.float64] | None
-    done_at: float | None = None  # time.perf_counter() value when the level finished
+    done_at: float | None = None  # clock.now() value when the level finished
 
 
 def run_levels(mdl: Aggregated, config: SolverConfig, deadline: float, job: dict[str, Any],
@@ -141,6 +141,7 @@ def run_levels(mdl: Aggregated, config: SolverConfig, deadline: float, job: dict
     """
     job = {**job, "senses": [s for s, _ in levels], "seed": config.seed,
            "threads": max(1, config.workers), "log": config.log}
+    launched = clock.now()
 
     def collect(work: Path) -> tuple[list[Stage], dict[str, Any]]:
         stages: list[Stage] = []
@@ -150,8 +151,10 @@ def run_levels(mdl: Aggregated, config: SolverConfig, deadline: float, job: dict
                 break
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             x = np.load(work / f"stage{n}.npy") if meta["has_solution"] else None
-            # The helper's wall clock, as this process's perf_counter.
-            done_at = meta["finished_at"] - time.time() + time.perf_counter()
+            # The helper's wall clock, as this process's perf_counter (a deterministic solve:
+            # its work clock, from the launch).
+            done_at = (launched + float(meta["finished_after"]) if clock.deterministic()
+                       else meta["finished_at"] - time.time() + clock.now())
             stages.append(Stage(meta["status"], meta["has_solution"], meta["objective"],
                                 meta["dual_bound"], meta["seconds"], x, done_at))
         out_path = work / "out.json"

@@ -11,12 +11,12 @@ its model.
 from __future__ import annotations
 
 import heapq
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..encoding import Encoded
+from . import clock
 from .base import Choice
 from .packing import Loads, fit, pack_station
 
@@ -33,6 +33,8 @@ at any cost): first chain found for all, 20,000 placed at rank cost 77,499 in 3.
 2-8 first, 76,689 in 6.1 s; with the pass at 16 (depth 1), 76,350 in 7.6 s. A pass at 12 with
 depth 2 took 56 s there (the off-list chains fan out), at 12 with depth 1 placed 30 for 7 s.
 Session 10: the passes, then the paths, 76,203 in 7.7 s; the paths alone 77,014 in 1.2 s."""
+TRY_SECONDS = 20e-6
+"""Deterministic cost model: one placement try (a fit check with its bookkeeping)."""
 PLACE_CHEAP_SHARE = 0.7
 """Share of :func:`place_unplaced`'s time the budgeted passes may take: the augmenting paths,
 which place the most per second, always get the rest (at least :data:`PATH_SECONDS` each)."""
@@ -58,6 +60,7 @@ class Moves:
             self.at[c[0]].add(i)
         self.work = work
         self.tries = 0
+        self._counted = 0  # tries already counted on the clock
         # (workstation, discipline, block, starts) -> the workstation's version when such a
         # student did not fit there: the same check again, with nothing changed there, is skipped
         # (the depth-2 chains repeat it for every student pushed out; tier M: most of the time).
@@ -81,7 +84,15 @@ class Moves:
 
     def spent(self, deadline: float) -> bool:
         """Whether the work budget or the time is used up, or a stop was asked for."""
-        return self.tries >= self.work or time.perf_counter() >= deadline or self.stopped()
+        return self.tries >= self.work or self.now() >= deadline or self.stopped()
+
+    def now(self) -> float:
+        """The clock, once the tries since the last look are counted on it (a deterministic
+        solve's time is its work: :data:`TRY_SECONDS` a try)."""
+        if self.tries > self._counted:
+            clock.charge(TRY_SECONDS * (self.tries - self._counted))
+            self._counted = self.tries
+        return clock.now()
 
     def stopped(self) -> bool:
         """Whether a stop was asked for."""
@@ -447,7 +458,7 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
     another listed workstation of its own (with room, or, up to :data:`EJECTION_DEPTH`, by
     pushing one student there on in turn), if the chain loses less rank than the mover gains.
     Rounds repeat until none improves, or the work budget is spent (``work`` placement tries;
-    default :data:`IMPROVE_WORK_PER_STUDENT` per student), or ``time.perf_counter()`` passes
+    default :data:`IMPROVE_WORK_PER_STUDENT` per student), or ``clock.now()`` passes
     ``deadline``, or ``stop()`` (polled with the clock, e.g. a signal's flag) is true. Locks
     are kept (locked students only have their lock's options). The result
     depends only on the input unless the deadline cuts it short (the work budget is the
@@ -475,6 +486,7 @@ def improve_rank(enc: Encoded, chosen: dict[int, Choice], deadline: float,
             if mv.spent(deadline):
                 break
             improved = try_better(i) or improved
+    mv.now()  # (counts the last tries)
     return mv.out
 
 
@@ -501,18 +513,19 @@ def place_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
         A new allocation, every rule kept, with at least the students of ``chosen`` placed.
     """
     mv = Moves(enc, chosen, work or IMPROVE_WORK_PER_STUDENT * max(1, enc.n_students), stop)
-    now = time.perf_counter()
+    now = clock.now()
     # The budgeted passes get a share of the time and of the work; the paths the rest.
     cheap = (min(now + PLACE_CHEAP_SHARE * max(0.0, deadline - now),
                  deadline - PATH_SECONDS * (enc.n_placeable - len(mv.out))),
              PLACE_CHEAP_SHARE * mv.work)
     for budget, depth in PLACE_PASSES:
         for i in range(enc.n_students):
-            if (i in mv.out or mv.tries >= cheap[1] or time.perf_counter() >= cheap[0]
+            if (i in mv.out or mv.tries >= cheap[1] or mv.now() >= cheap[0]
                     or mv.stopped()):
                 continue
             mv.enter(i, mv.stations(i, off_list=True), budget, depth, off_list=True)
     mv.augment([i for i in range(enc.n_students) if i not in mv.out], deadline)
+    mv.now()  # (counts the last tries)
     return mv.out
 
 
@@ -555,6 +568,7 @@ def repack_unplaced(enc: Encoded, chosen: dict[int, Choice], deadline: float,
                 continue  # a locked start or mentor is not for moving
             for j, c in held.items():
                 loads.give_back(j, c)
+            mv.tries += len(there) + 1  # (an exact packing: as much work as a try a student)
             packed = pack_station(loads, w, [*there, i])
             if len(packed) == len(there) + 1:
                 for j in there:

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..encoding import Encoded
+from . import clock
 from .base import Choice, lock_rows
 
+PACK_SECONDS = 1e-3
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): building and starting one exact
+packing, besides CP-SAT's own deterministic time."""
 PACK_EFFORT = 0.5
 """CP-SAT deterministic time one :func:`pack_station` may spend (a workstation's packing has a
 few dozen students; it is solved exactly well within this)."""
@@ -279,7 +283,9 @@ def pack_station(loads: Loads, w: int, students: Sequence[int],
     solver.parameters.symmetry_level = 0
     # CP-SAT's own Ctrl-C handler would end the whole process here; the caller's handles it.
     solver.parameters.catch_sigint_signal = False
-    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    status = solver.solve(model)
+    clock.charge(PACK_SECONDS + solver.response_proto.deterministic_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return {}
     out: dict[int, tuple[int, int]] = {}
     slots: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple[int, int]]] = \

@@ -28,7 +28,6 @@ the estimate in its message and stats, so a benchmark row still says why.
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -37,7 +36,9 @@ from ortools.sat.python import cp_model
 from ..encoding import Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
+from . import clock
 from .base import Choice, SolverConfig, build_result, lock_rows
+from .cpsat_run import new_solver, wall
 
 NAME = "plain"
 BYTES_PER_BOOL = 6_000
@@ -94,13 +95,13 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         bounds it implies when the time limit stops it; INFEASIBLE when the locks cannot all be
         honoured; UNKNOWN when nothing was found, or the model was too large to build.
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     enc = encode(problem)
     n_bool = estimated_booleans(enc)
     stats: dict[str, Any] = {"booleans": n_bool,
                              "estimated_model_mib": round(n_bool * BYTES_PER_BOOL / 2**20)}
     if n_bool * BYTES_PER_BOOL > MEMORY_BUDGET_BYTES:
-        return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+        return build_result(enc, NAME, Status.UNKNOWN, {}, config, clock.now() - t0,
                             stats=stats, message=(
                                 f"plain model not built: {n_bool:,} booleans, about "
                                 f"{stats['estimated_model_mib']:,} MiB estimated, over the "
@@ -154,24 +155,21 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         cp.add(cp_model.LinearExpr.sum(vs) <= enc.s_cap[s])
     cp.maximize(cp_model.LinearExpr.weighted_sum([v for v, _ in objective],
                                                  [c for _, c in objective]))
-    stats["build_seconds"] = round(time.perf_counter() - t0, 3)
-    solver = cp_model.CpSolver()
+    stats["build_seconds"] = round(clock.now() - t0, 3)
+    solver = new_solver(config, config.time_limit_s - (clock.now() - t0))
     prm = solver.parameters
-    prm.num_workers = max(1, config.workers)
-    prm.random_seed = config.seed
-    prm.max_time_in_seconds = max(0.01, config.time_limit_s - (time.perf_counter() - t0))
-    prm.interleave_search = True
-    prm.log_search_progress = config.log
+    prm.catch_sigint_signal = True  # (no stage after this one: CP-SAT's own Ctrl-C handling)
     status = solver.solve(cp)
-    stats["search_seconds"] = round(solver.wall_time, 3)
+    clock.charge(wall(solver) if clock.deterministic() else 0.0)
+    stats["search_seconds"] = wall(solver)
     if status == cp_model.INFEASIBLE:
         locked = [i for i, lk in enumerate(enc.st_lock) if lk is not None]
-        return build_result(enc, NAME, Status.INFEASIBLE, {}, config, time.perf_counter() - t0,
+        return build_result(enc, NAME, Status.INFEASIBLE, {}, config, clock.now() - t0,
                             stats=stats, message=(
                                 f"the locks cannot all be honoured; locks: {lock_rows(enc, locked)}"
                                 ". Remove or change one of these locks"))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+        return build_result(enc, NAME, Status.UNKNOWN, {}, config, clock.now() - t0,
                             stats=stats, message="no allocation found within the time limit")
     chosen: dict[int, Choice] = {}
     for (i, w, k, m), v in x.items():
@@ -187,7 +185,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         stats["pair_weight_proven"] = False
     optimal = status == cp_model.OPTIMAL
     return build_result(enc, NAME, Status.OPTIMAL if optimal else Status.FEASIBLE, chosen, config,
-                        time.perf_counter() - t0, placed_upper_bound=min(placed_ub, len(placed)),
+                        clock.now() - t0, placed_upper_bound=min(placed_ub, len(placed)),
                         rank_cost_lower_bound=rank_lb, stats=stats,
                         message="" if optimal else "time limit reached before levels 1 and 2 "
                         "were proven optimal")

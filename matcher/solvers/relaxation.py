@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoding import Encoded
+from . import clock
 from .aggregate import Aggregated
 from .base import SolverConfig
 from .milp_model import ASSIST_GRACE_S, build_model, ceil_bound, run_levels
@@ -97,7 +96,7 @@ def relax(enc: Encoded, config: SolverConfig, deadline: float,
     config
         Seed and workers (HiGHS ``random_seed`` and ``threads``), logging.
     deadline
-        ``time.perf_counter()`` value by which HiGHS must stop (no relaxation then).
+        ``clock.now()`` value by which HiGHS must stop (no relaxation then).
     stop
         Polled while HiGHS runs; true ends it early.
     meanwhile
@@ -108,20 +107,20 @@ def relax(enc: Encoded, config: SolverConfig, deadline: float,
     -------
     relaxation, meanwhile's value
     """
-    t0 = time.perf_counter()
+    t0 = clock.now()
     weight = relax_weight(enc)
     if importlib.util.find_spec("highspy") is None:
         return (Relaxation(None, weight, message="highspy is not installed"),
                 None if meanwhile is None else meanwhile())
     mdl = build_model(enc, pairs=False)
     objective = mdl.rank_cost + [(j, -float(weight)) for j, _c in mdl.placed]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The thread only starts and polls the helper process: it holds the GIL for moments.
-        pending = pool.submit(run_levels, mdl, config, deadline, {"mode": "relax"}, None,
-                              [("min", objective)], stop, ASSIST_GRACE_S)
-        other = None if meanwhile is None else meanwhile()
-        _stages, out, errors = pending.result()
-    seconds = round(time.perf_counter() - t0, 3)
+    # A thread only starts and polls the helper process (it holds the GIL for moments) while
+    # this one works.
+    (_stages, out, errors), other = clock.parallel(
+        lambda: run_levels(mdl, config, deadline, {"mode": "relax"}, None,
+                           [("min", objective)], stop, ASSIST_GRACE_S),
+        lambda: None if meanwhile is None else meanwhile())
+    seconds = round(clock.now() - t0, 3)
     x = out.get("x")
     if not out.get("optimal") or x is None:
         why = errors or f"the LP relaxation was not solved in time ({out.get('status', '-')})"

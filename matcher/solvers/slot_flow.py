@@ -8,13 +8,20 @@ scale (:func:`matcher.solvers.slot_rounding.quick_allocation`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..encoding import Encoded
+from . import clock
 from .slots import CLASS, LISTED, OFF, PAIR, FloatArray, IntArray, SlotModel, common_window
+
+NETWORK_SECONDS_PER_ARC = 8e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the network, per arc."""
+FLOW_SECONDS_PER_ARC = 1.2e-5
+"""Deterministic cost model: OR-Tools' min-cost flow on it, per arc (tier M: 249,000 arcs)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,19 @@ class FlowPrices:
     placed: float
     reduced_cost: FloatArray
     x: FloatArray
+    value: float = 0.0
+    weight: int = 0
+    max_placed: float = 0.0
+
+    def placed_ub(self) -> int:
+        """Proven: no allocation places more students (the maximum flow, rounded down)."""
+        return math.floor(self.max_placed + 1e-6)
+
+    def rank_lb_at(self, placed: int) -> int:
+        """Proven: no allocation placing ``placed`` students has a lower rank cost. Every such
+        allocation is a point of the relaxation, so its ``rank - weight * placed`` is at least
+        the flow's optimum ``value`` (exact where ``placed`` is the flow's own count)."""
+        return max(0, math.ceil(self.value + self.weight * placed - 1e-6))
 
 
 def _blocks_fit(caps: list[int], n: int) -> int:
@@ -177,6 +197,7 @@ class SlotFlow:
         per_student = model.col_cost - np.where(is_placed, weight, 0)
         on = self.col_arc >= 0
         self.base[self.col_arc[on]] = self.SCALE * self.unit[on] * per_student[on]
+        clock.charge(NETWORK_SECONDS_PER_ARC * len(self.tail))
 
     def solve(self, extra: FloatArray | None = None) -> tuple[float, FloatArray, IntArray]:
         """Min-cost flow with ``extra`` cost per student on each model column.
@@ -198,11 +219,34 @@ class SlotFlow:
         flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
         if flow.solve() != flow.OPTIMAL:
             raise RuntimeError("the slot model's flow relaxation was not solved")
+        clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
         f = np.asarray(flow.flows(np.arange(len(self.tail))), dtype=np.int64)
         x = np.zeros(self.model.n_cols)
         on = self.col_arc >= 0
         x[on] = f[self.col_arc[on]] / (self.model.col_block[on] * self.model.col_weight[on])
         return float(flow.optimal_cost()) / (self.SCALE * self.lcm), x, f
+
+    def max_placed(self) -> float:
+        """The most students the relaxation places (fractional: a two-term student may send
+        one unit only): a maximum flow in which each unit of a student of ``n`` terms counts
+        ``1 / n``, solved as a min-cost flow. Its floor bounds the students any allocation
+        places (the network is a relaxation of every rule but supervisors, which
+        :func:`matcher.solvers.slots.applies` has ruled out as binding)."""
+        from ortools.graph.python import min_cost_flow
+
+        cost = np.zeros(len(self.tail), dtype=np.int64)
+        placed = (self.model.col_kind == LISTED) | (self.model.col_kind == OFF)
+        on = (self.col_arc >= 0) & placed
+        cost[self.col_arc[on]] = -self.unit[on]
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.cap, cost)
+        supply = np.zeros(self.n_nodes, dtype=np.int64)
+        supply[0], supply[1] = self.total_units, -self.total_units
+        flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
+        if flow.solve() != flow.OPTIMAL:
+            raise RuntimeError("the slot model's maximum flow was not solved")
+        clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
+        return -float(flow.optimal_cost()) / self.lcm
 
     def costs(self, extra: FloatArray | None = None) -> IntArray:
         """The arc costs :meth:`solve` uses for ``extra``."""
@@ -229,6 +273,7 @@ def flow_prices(enc: Encoded, model: SlotModel, weight: int) -> FlowPrices:
     """
     net = SlotFlow(enc, model, weight)
     value, x, f = net.solve()
+    most = net.max_placed()
     cost = net.costs()
     price = _potentials(net.tail, net.head, net.cap, cost, f, net.n_nodes)
     rc_arc = (cost + price[net.tail] - price[net.head]) / (net.SCALE * net.lcm)
@@ -236,7 +281,8 @@ def flow_prices(enc: Encoded, model: SlotModel, weight: int) -> FlowPrices:
     reduced = np.zeros(model.n_cols)
     reduced[on] = rc_arc[net.col_arc[on]] * model.col_block[on] * model.col_weight[on]
     placed = float(x[model.placed_cols].sum())
-    return FlowPrices(rank_lb=value + weight * placed, placed=placed, reduced_cost=reduced, x=x)
+    return FlowPrices(rank_lb=value + weight * placed, placed=placed, reduced_cost=reduced, x=x,
+                      value=value, weight=weight, max_placed=most)
 
 
 def _potentials(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray,

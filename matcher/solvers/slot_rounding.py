@@ -11,18 +11,22 @@ allocation into the model (a start for the helper's searches).
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from ..encoding import Encoded
+from . import clock
 from .base import Choice
 from .moves import place_unplaced
 from .packing import Loads, fit, pack_station
 from .slot_flow import SlotFlow
 from .slots import CLASS, LISTED, OFF, PAIR, FloatArray, SlotModel, common_window
+
+FINISH_SECONDS_PER_STUDENT = 30e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): mentors, starts and supervisors
+for an allocation, per student."""
 
 
 def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
@@ -83,10 +87,11 @@ def repaired(enc: Encoded, station_of: dict[int, int], deadline: float, target: 
     until ``deadline``."""
     people = mentors_and_starts(enc, station_of, halt)
     sups = supervisors(enc, people)
+    clock.charge(FINISH_SECONDS_PER_STUDENT * len(station_of))
     chosen = {i: (w, m, sups[i], k) for i, (w, m, k) in people.items() if i in sups}
     misfits = len(station_of) - len(chosen)
     if len(chosen) < target and not (halt is not None and halt()):
-        chosen = place_unplaced(enc, chosen, max(deadline, time.perf_counter() + 1.0),
+        chosen = place_unplaced(enc, chosen, max(deadline, clock.now() + 1.0),
                                 stop=halt)
     return chosen, misfits
 

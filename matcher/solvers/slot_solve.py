@@ -12,8 +12,8 @@ here meanwhile.
 from __future__ import annotations
 
 import json
+import math
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +25,12 @@ import numpy.typing as npt
 from .. import progress
 from ..encoding import Encoded
 from ..model.result import Result, Status
-from . import highs_runner
+from . import clock, highs_runner
 from .base import Choice, SolverConfig, build_result
 from .greedy import serial_dictatorship
 from .highs.common import FULL_MODEL_COLUMNS
 from .relaxation import relax_weight
-from .slot_flow import flow_prices
+from .slot_flow import FlowPrices, flow_prices
 from .slot_rounding import allocation, columns_of, quick_allocation, repaired, rounded
 from .slots import LISTED, MENTOR, SPLIT, FloatArray, SlotModel, build
 
@@ -65,7 +65,7 @@ class Outcome:
     x
         The best allocation's column values (None if none was found).
     proven_at
-        ``time.perf_counter()`` when levels 1-2 were proven (None if they were not).
+        ``clock.now()`` when levels 1-2 were proven (None if they were not).
     state
         The helper's last ``state.json`` (phase, LP value, cuts, events).
     error
@@ -78,6 +78,7 @@ class Outcome:
     proven_at: float | None = None
     state: dict[str, Any] | None = None
     error: str = ""
+    launched: float = 0.0
 
 
 ASSIST_COLUMNS = 600_000
@@ -88,7 +89,8 @@ fall back on) while the first computes the bound and then solves around its LP p
 
 def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, seed: int,
                threads: int, log: bool, active: npt.NDArray[np.bool_] | None = None,
-               assist: Any = None, halt: Any = None, on_state: Any = None) -> Outcome:
+               assist: Any = None, halt: Any = None, on_state: Any = None,
+               placed_flow_ub: int | None = None) -> Outcome:
     """Run :mod:`matcher.solvers.highs.slot_search` on the model until ``deadline``
     (perf_counter).
 
@@ -98,15 +100,18 @@ def run_helper(enc: Encoded, model: SlotModel, *, weight: int, deadline: float, 
     returns False once it has nothing more to do. ``halt()`` (polled) stops the helper early;
     ``on_state(state)`` sees each new state. The helper is killed, never left running, when
     this returns or raises. Without ``assist``, the helper also solves around its LP point
-    itself (fix and solve).
+    itself (fix and solve). ``placed_flow_ub``, the flow relaxation's placed bound, spares the
+    helper its own placed LP when the LP places that many anyway, and stands when that LP is
+    not solved in time.
     """
     arrays: dict[str, Any] = dict(model.arrays())
     if active is not None:
         arrays["active"] = active
     job = {"seed": seed, "threads": max(1, threads), "log": log, "placed_weight": weight,
            "placeable": enc.n_placeable, "enforce_all": model.n_cols <= FULL_MODEL_COLUMNS,
-           "cut_share": PROVINCE_CUT_SHARE if assist is not None else CUT_SHARE}
-    out = Outcome()
+           "cut_share": PROVINCE_CUT_SHARE if assist is not None else CUT_SHARE,
+           **({"placed_flow_ub": placed_flow_ub} if placed_flow_ub is not None else {})}
+    out = Outcome(launched=clock.now())
     seen: dict[str, str] = {}
     helping = assist is not None
 
@@ -186,9 +191,43 @@ def _read_states(work: Any, out: Outcome, seen: dict[str, str], on_state: Any) -
     if (out.proven_at is None and out.placed_ub is not None and out.rank_lb is not None
             and merged.get("best_placed") == out.placed_ub
             and merged.get("best_rank") is not None and merged["best_rank"] <= out.rank_lb):
-        out.proven_at = time.perf_counter()
+        # (a deterministic solve takes the moment from the helper's own clock, or else the
+        # end: when the parent sees it depends on the machine's pace)
+        after = merged.get("proven_after")
+        if not clock.deterministic():
+            out.proven_at = clock.now()
+        elif after is not None:
+            out.proven_at = out.launched + float(after)
     if on_state is not None:
         on_state(merged)
+
+
+def merged_bounds(enc: Encoded, prices: FlowPrices, state: dict[str, Any], placed: int
+                  ) -> tuple[int, int | None, dict[str, str]]:
+    """The best proven bounds known, and the method that gave each (``stats.bounds``).
+
+    Placed: the fewest of the students with an allowed option, the flow relaxation's maximum
+    flow (always there) and the helper's LP bound. Rank cost, for allocations placing
+    ``placed``: the largest of the helper's (LP, LP with cuts, or branch and cut; valid only at
+    its own placed bound), the helper's weighted LP at that count, and the flow relaxation's
+    (always there). So a run whose LP phase does not finish still has both bounds.
+    """
+    placed_options = [(enc.n_placeable, "students_with_options"),
+                      (prices.placed_ub(), "max_flow")]
+    if state.get("placed_ub") is not None:
+        placed_options.append((int(state["placed_ub"]), str(state.get("placed_by") or "lp")))
+    placed_ub, placed_by = min(placed_options, key=lambda o: o[0])
+    rank_options: list[tuple[int, str]] = []
+    if state.get("rank_lb") is not None and state.get("placed_ub") == placed:
+        rank_options.append((int(state["rank_lb"]), str(state.get("rank_by") or "lp")))
+    if state.get("weighted_lp") is not None:
+        rank_options.append((max(0, math.ceil(float(state["weighted_lp"]) + prices.weight
+                                              * placed - 1e-6)), "lp"))
+    rank_options.append((prices.rank_lb_at(placed), "flow_relaxation"))
+    rank_lb, rank_by = max(rank_options, key=lambda o: o[0])
+    if placed == 0:
+        rank_lb, rank_by = 0, "nobody_placed"
+    return placed_ub, rank_lb, {"placed": placed_by, "rank_cost": rank_by}
 
 
 def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[], str],
@@ -203,7 +242,7 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
     config
         The solver configuration (time limit, seed, workers, log).
     t0
-        ``time.perf_counter()`` when the solve began (the time limit counts from it).
+        ``clock.now()`` when the solve began (the time limit counts from it).
     halt
         Polled; the name of the signal that asks the search to stop ("" while none did): the
         best allocation so far is then returned as FEASIBLE.
@@ -216,11 +255,11 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
     huge = model.n_cols > ASSIST_COLUMNS
     stats.update(columns=model.n_cols, rows=model.n_rows,
                  slot_exact_workstations=int(model.slot_exact.sum()),
-                 build_seconds=round(time.perf_counter() - t0, 3))
+                 build_seconds=round(clock.now() - t0, 3))
     if model.n_cols == 0:  # nobody has an allowed option: the empty allocation is optimal
-        return build_result(enc, name, Status.OPTIMAL, {}, config, time.perf_counter() - t0,
+        return build_result(enc, name, Status.OPTIMAL, {}, config, clock.now() - t0,
                             placed_upper_bound=0, rank_cost_lower_bound=0,
-                            stats=stats | {"proven_seconds": round(time.perf_counter() - t0, 3)})
+                            stats=stats | {"proven_seconds": round(clock.now() - t0, 3)})
     weight = relax_weight(enc)
     prices = flow_prices(enc, model, weight)
     active = ((prices.reduced_cost <= ACTIVE_REDUCED_COST) | (model.col_kind == SPLIT)) & (
@@ -231,14 +270,17 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
     beyond = (model.col_kind == LISTED) & (prices.x > 1e-9) & ~model.slot_exact[
         np.maximum(model.col_ws, 0)]
     active |= np.isin(model.col_student, model.col_student[beyond]) & (model.col_student >= 0)
-    stats["flow_seconds"] = round(time.perf_counter() - t0, 3)
+    stats["flow_seconds"] = round(clock.now() - t0, 3)
     finish = max(0.5, HELPER_SECONDS_PER_STUDENT * enc.n_students)
-    helper_deadline = max(time.perf_counter() + 0.5, deadline - finish)
+    # (at least half a second of wall time for the helper to start; a deterministic helper's
+    # start costs no work)
+    helper_deadline = max(clock.now() + (0.01 if clock.deterministic() else 0.5),
+                          deadline - finish)
 
     def show(state: dict[str, Any]) -> None:
         best, bound = state.get("best_rank"), state.get("rank_lb")
         gap = (best - bound) / best if best and bound is not None else None
-        progress.update(elapsed=time.perf_counter() - t0, best=best, bound=bound, gap=gap,
+        progress.update(elapsed=clock.now() - t0, best=best, bound=bound, gap=gap,
                         note=state.get("phase"))
 
     quick: dict[int, Choice] = {}
@@ -252,14 +294,15 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
         quick = quick_allocation(enc, model, weight, t0 + QUICK_SHARE * config.time_limit_s,
                                  halt)
         stats["quick_rank_cost"] = enc.rank_cost(quick)
-        stats["quick_seconds"] = round(time.perf_counter() - t0, 3)
+        stats["quick_seconds"] = round(clock.now() - t0, 3)
         hand_over(work, columns_of(enc, model, quick), "the quick allocation")
         return False
 
     out = run_helper(enc, model, weight=weight, deadline=helper_deadline, seed=config.seed,
                      # large: the other core makes the quick allocation here (assist)
                      threads=config.workers if not huge else 1, log=config.log, active=active,
-                     assist=assist if huge else None, halt=halt, on_state=show)
+                     assist=assist if huge else None, halt=halt, on_state=show,
+                     placed_flow_ub=prices.placed_ub())
     state = out.state or {}
     if state.get("phase") == "infeasible":
         return None  # only locks make it so: the caller's exact path names them
@@ -274,7 +317,7 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
     if out.error:
         stats["helper_error"] = out.error
     station_of = allocation(enc, model, out.x) if out.x is not None else {}
-    finish_from = time.perf_counter()
+    finish_from = clock.now()
     # Without the counts per mentor (large models) a workstation's students may need a
     # two-term student split between mentors: those that do not fit are placed anew.
     chosen, misfits = repaired(enc, station_of, deadline, len(station_of), halt)
@@ -298,16 +341,16 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
         if better(greedy, chosen):
             chosen = greedy
             stats["fallback"] = "greedy"
-    stats["finish_seconds"] = round(time.perf_counter() - finish_from, 3)
-    placed_ub = out.placed_ub
-    rank_lb = out.rank_lb if placed_ub is not None and len(chosen) == placed_ub else None
-    if placed_ub is None:
-        placed_ub = enc.n_placeable
+    stats["finish_seconds"] = round(clock.now() - finish_from, 3)
+    placed_ub, rank_lb, stats["bounds"] = merged_bounds(enc, prices, state, len(chosen))
+    # (rank - weight * placed >= this for every allocation: what a caller adding up parts needs)
+    stats["weighted_bound"] = [prices.weight, max(prices.value, float(state.get(
+        "weighted_lp", -math.inf)))]
     rank = enc.rank_cost(chosen)
     proven = (len(chosen) == placed_ub and rank_lb is not None and rank <= rank_lb
               and not (halt is not None and halt()))
     if proven:
-        stats["proven_seconds"] = round((out.proven_at or time.perf_counter()) - t0, 3)
+        stats["proven_seconds"] = round((out.proven_at or clock.now()) - t0, 3)
     if halt is not None and halt():
         msg = f"stopped by {halt()}: the best allocation found so far"
     elif proven:
@@ -319,6 +362,6 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
         msg = "time limit reached before levels 1 and 2 were proven optimal"
     status = (Status.OPTIMAL if proven else Status.FEASIBLE if chosen or enc.n_placeable == 0
               else Status.UNKNOWN)
-    return build_result(enc, name, status, chosen, config, time.perf_counter() - t0,
+    return build_result(enc, name, status, chosen, config, clock.now() - t0,
                         placed_upper_bound=placed_ub, rank_cost_lower_bound=rank_lb,
                         stats=stats, message=msg)

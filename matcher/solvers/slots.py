@@ -86,6 +86,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoding import Encoded
+from . import clock
 from .highs.common import CLASS, HALL, LAZY, LINK, LISTED, MENTOR, OFF, ONE, PAIR, SPLIT, TERM, TYPE
 
 IntArray = npt.NDArray[np.int64]
@@ -94,6 +95,10 @@ FloatArray = npt.NDArray[np.float64]
 __all__ = ["CLASS", "HALL", "LAZY", "LINK", "LISTED", "MENTOR", "OFF", "ONE", "PAIR", "SPLIT",
            "TERM", "TYPE", "SlotModel", "applies", "build", "common_window", "hall_rows",
            "supervisors_never_bind"]
+
+
+BUILD_SECONDS_PER_COLUMN = 1e-5
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the model, per column."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -379,6 +384,7 @@ def build(enc: Encoded) -> SlotModel:
             _terms(b, enc, w, kinds)
 
     cols_arr = np.array(b.cols, dtype=np.int64).reshape(-1, 8)
+    clock.charge(BUILD_SECONDS_PER_COLUMN * len(cols_arr))
     col_class = cols_arr[:, 3].copy()
     for j, k in col_class_fix:
         col_class[j] = k

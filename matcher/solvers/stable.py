@@ -81,7 +81,6 @@ Size
 from __future__ import annotations
 
 import math
-import time
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -92,6 +91,7 @@ from ortools.sat.python import cp_model
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
+from . import clock
 from .aggregate import (
     GroupKey,
     PairKey,
@@ -428,7 +428,7 @@ def _infeasible(mdl: StableModel, config: SolverConfig, deadline: float, stats: 
     """No stable allocation: say whether the locks alone conflict, or with stability, or
     neither (then none exists at all)."""
     enc = mdl.enc
-    left = max(1.0, deadline - time.perf_counter())
+    left = max(1.0, deadline - clock.now())
     culprits = conflicting_locks(build_model(enc), config, left) if mdl.lock_lits else []
     if culprits:
         msg = (f"the locks cannot all be honoured; conflicting locks: {lock_rows(enc, culprits)}"
@@ -446,12 +446,12 @@ def _infeasible(mdl: StableModel, config: SolverConfig, deadline: float, stats: 
                    "mentors are full still blocks); solve without --stable for the best "
                    "allocation, and see matcher check --stability")
     stats["conflicting_locks"] = [enc.student_ids[i] for i in culprits]
-    return build_result(enc, NAME, Status.INFEASIBLE, {}, config, time.perf_counter() - t0,
+    return build_result(enc, NAME, Status.INFEASIBLE, {}, config, clock.now() - t0,
                         stats=stats, message=msg)
 
 
 def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
-    t0 = time.perf_counter()
+    t0 = clock.now()
     deadline = t0 + config.time_limit_s
     enc = encode(problem)
     mdl = build_stable_model(enc)
@@ -461,7 +461,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         "constraints": len(cp.proto.constraints),
         "blocking_pair_constraints": len(mdl.clauses),
         "full_indicators": len(mdl.full), "prefix_sums": len(mdl.prefix),
-        "build_seconds": round(time.perf_counter() - t0, 3)}
+        "build_seconds": round(clock.now() - t0, 3)}
 
     # Bounds of every allocation hold for the stable ones; deferred acceptance as the hint.
     relax = relaxation(enc)
@@ -484,7 +484,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         if warm is None:
             # No stable allocation known: find one (or prove there is none) with all the time
             # left, so that the time split below never cuts the search for a first one short.
-            first = new_solver(config, deadline - time.perf_counter())
+            first = new_solver(config, deadline - clock.now())
             first.parameters.stop_after_first_solution = True
             st1 = run_search(first, cp, stop, "stable stage 1: a first stable allocation", t0)
             stats["first_solution_seconds"] = wall(first)
@@ -492,7 +492,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
                 found = first
                 hint_from_solver(cp, first)
         if st1 == cp_model.FEASIBLE or warm is not None:
-            solver = new_solver(config, (deadline - time.perf_counter()) / 2)
+            solver = new_solver(config, (deadline - clock.now()) / 2)
             st = run_search(solver, cp, stop, "stable stage 1: students placed", t0)
             stats["stage1_seconds"] = wall(solver)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -503,11 +503,11 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
             why = f"stopped by {stop.signal_name}" if stop.requested else "time limit reached"
             if warm is not None:
                 return build_result(enc, NAME, Status.FEASIBLE, warm, config,
-                                    time.perf_counter() - t0, placed_upper_bound=quick_ub,
+                                    clock.now() - t0, placed_upper_bound=quick_ub,
                                     rank_cost_lower_bound=relax.rank_lb_at(len(warm)),
                                     stats=stats, message=f"{STABLE_NOTE}; {why} before the "
                                     "search got going: this is deferred acceptance's allocation")
-            return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
+            return build_result(enc, NAME, Status.UNKNOWN, {}, config, clock.now() - t0,
                                 stats=stats, message=f"{why}: no stable allocation found, and "
                                 "none proven impossible")
         placed = value(found, mdl.placed)
@@ -521,7 +521,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         hint_from_solver(cp, best)
     cp.minimize(mdl.rank_cost)
     share = 0.7 if enc.use_pairs else 1.0
-    solver2 = new_solver(config, (deadline - time.perf_counter()) * share)
+    solver2 = new_solver(config, (deadline - clock.now()) * share)
     st2 = run_search(solver2, cp, stop, "stable stage 2: rank cost", t0)
     stats["stage2_seconds"] = wall(solver2)
     rank_lb: int | None = relax.rank_lb_at(placed)
@@ -537,7 +537,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         hint_from_solver(cp, solver2)
         cp.add(mdl.rank_cost == round(solver2.objective_value))
         cp.maximize(mdl.pair_weight)
-        solver3 = new_solver(config, deadline - time.perf_counter())
+        solver3 = new_solver(config, deadline - clock.now())
         st3 = run_search(solver3, cp, stop, "stable stage 3: pair weight", t0)
         stats["stage3_seconds"] = wall(solver3)
         if st3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -556,5 +556,5 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
             else "" if stats.get("pair_weight_proven", True) else (
                 "; levels 1 and 2 proven optimal, the pair weight (level 3) is not proven")
     return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
-                        config, time.perf_counter() - t0, placed_upper_bound=placed_ub,
+                        config, clock.now() - t0, placed_upper_bound=placed_ub,
                         rank_cost_lower_bound=rank_lb, stats=stats, message=STABLE_NOTE + note)

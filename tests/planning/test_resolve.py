@@ -10,7 +10,7 @@ from brute import brute_force, max_placed_then_kept
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from strategies import tiny_problems
+from strategies import examples, tiny_problems
 
 from matcher import ScenarioError, load_scenario, solve, write_result
 from matcher.check import check
@@ -133,7 +133,7 @@ def test_moving_a_kept_student_when_that_places_more() -> None:
     assert check(res.problem, res.result).violations == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(15, 40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(p=tiny_problems(), data=st.data())
 def test_resolve_after_withdrawal_and_closure_matches_brute_force(p, data) -> None:  # type: ignore[no-untyped-def]
     """After one withdrawal and one closure, the re-solve places as many as possible and then

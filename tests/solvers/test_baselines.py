@@ -18,7 +18,7 @@ from brute import Search, brute_force, station_capacity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching.games import HospitalResident
-from strategies import problems, tiny_problems
+from strategies import examples, problems, tiny_problems
 
 import matcher
 from matcher.check import blocking_pairs
@@ -228,7 +228,7 @@ def test_da_hand_built_priority_chain() -> None:
     _check_ok(p, result)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(60, 150), **SETTINGS)
 @given(hr_problems())
 def test_da_is_textbook_and_library_da(problem: Problem) -> None:
     """On hospitals/residents problems da equals textbook DA and the matching library's
@@ -242,7 +242,7 @@ def test_da_is_textbook_and_library_da(problem: Problem) -> None:
     _check_ok(problem, result)
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=examples(30, 80), **SETTINGS)
 @given(hr_problems(max_students=5, max_stations=3))
 def test_da_is_student_optimal_among_all_stable(problem: Problem) -> None:
     """da's matching is stable and every student likes it at least as well as any stable
@@ -260,7 +260,7 @@ def test_da_is_student_optimal_among_all_stable(problem: Problem) -> None:
         assert all(rank(s, got) <= rank(s, other) for s in prefs), other
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=examples(30, 80), **SETTINGS)
 @given(hr_problems(preferences_only=False))
 def test_da_off_list_scramble_keeps_stability(problem: Problem) -> None:
     """Without preferences_only, da places the textbook matching and then fills free places
@@ -276,7 +276,7 @@ def test_da_off_list_scramble_keeps_stability(problem: Problem) -> None:
 
 
 # ---- da and flow on general problems -------------------------------------------------------------
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(60, 150), **SETTINGS)
 @given(tiny_problems())
 def test_baselines_keep_every_rule(problem: Problem) -> None:
     """On tiny general problems (terms, mentors, supervisors, locks) da and flow pass the
@@ -298,7 +298,7 @@ def test_baselines_keep_every_rule(problem: Problem) -> None:
             assert math.isclose(result.pair_weight, optimum.pair_weight, abs_tol=1e-6)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=examples(25, 60), **SETTINGS)
 @given(problems(max_students=12, max_workstations=4, max_locks=3))
 def test_baselines_check_on_larger_problems(problem: Problem) -> None:
     """On larger generated problems da and flow pass the checker and honour every lock, and
@@ -347,7 +347,7 @@ def min_rank_cost_by_placed(p: Problem) -> dict[int, int]:
     return rest(0, frozenset())
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(80, 200), **SETTINGS)
 @given(tiny_problems())
 def test_flow_bounds_never_violated(problem: Problem) -> None:
     """The relaxation's bounds hold for every allocation: nobody places more than placed_ub,
@@ -368,7 +368,7 @@ def test_flow_bounds_never_violated(problem: Problem) -> None:
     assert result.rank_cost_lower_bound == relax.rank_lb_at(result.placed)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(40, 100), **SETTINGS)
 @given(hr_problems(max_students=5, max_stations=3, preferences_only=None))
 def test_flow_exact_on_capacitated_assignment(problem: Problem) -> None:
     """Where the problem is a capacitated assignment (every student needs every term, mentors
@@ -410,7 +410,7 @@ def _nx_graph(problem: Problem) -> tuple[nx.DiGraph, Any]:
     return graph, g
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(40, 100), **SETTINGS)
 @given(problems(max_students=10, max_workstations=4))
 def test_flow_matches_networkx(problem: Problem) -> None:
     """networkx's max-flow-min-cost on the same graph gives the same placed bound and cost,
@@ -504,7 +504,7 @@ def _greedy_by_the_docstring(enc: Any) -> dict[int, tuple[int, int, int, int]]:
     return chosen
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60, 150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=14, max_workstations=4))
 def test_greedy_equals_its_docstring(problem: Problem) -> None:
     """The greedy's speed-up (a workstation found full for a profile is not tried again: room

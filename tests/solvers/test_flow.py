@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from budget import far
 from hypothesis import HealthCheck, given, settings
-from strategies import problems
+from strategies import examples, problems
 from test_packing import _improved, _one_place_stations
 
 from matcher.check import check
@@ -37,7 +37,7 @@ def test_reassign_turns_a_ring_that_local_moves_cannot() -> None:
                                  0.0)).violations == []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60, 150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=14, max_workstations=4))
 def test_reassign_keeps_rules_placed_and_supervisors(p: Problem) -> None:
     """From the greedy allocation, the reassignment places exactly the same students with the

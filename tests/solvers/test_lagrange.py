@@ -18,7 +18,7 @@ from brute import brute_force
 from budget import PROOF_S, far
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import problems
+from strategies import examples, problems
 
 import matcher
 from matcher.encoding import encode
@@ -42,7 +42,7 @@ from matcher.solvers.relaxation import relax, relax_weight
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "heilongjiang-demo"
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(30, 80), deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=7, max_workstations=3))
 def test_bound_is_valid_against_brute_force(problem: Problem) -> None:
     """At the brute-force optimum's placed count the bound never exceeds its rank cost, and
@@ -59,7 +59,7 @@ def test_bound_is_valid_against_brute_force(problem: Problem) -> None:
                for i, w in got.station.items())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25, 60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=8, max_workstations=4), st.integers(0, 2**32 - 1))
 def test_cheapest_options_match_enumeration(problem: Problem, seed: int) -> None:
     """At random prices, the vectorised subproblem (segmented and row-wise minima over students,
@@ -128,7 +128,7 @@ def test_guide_rounds_to_a_valid_allocation(tmp_path: Path) -> None:
                                                SolverConfig(), 0.0)).ok
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(10, 20), deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=7, max_workstations=3))
 def test_upgrade_by_discipline_stays_valid_against_brute_force(problem: Problem) -> None:
     """Raising the Lagrangian value by each discipline's LP (only shared limits priced; every

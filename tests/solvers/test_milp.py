@@ -19,7 +19,7 @@ import pandas as pd
 from brute import brute_force
 from budget import PROOF_S
 from hypothesis import HealthCheck, given, settings
-from strategies import problems, tiny_problems
+from strategies import examples, problems, tiny_problems
 
 import matcher
 from matcher.encoding import encode
@@ -58,7 +58,7 @@ def test_milp_is_registered_as_exact() -> None:
     assert "milp" in EXACT
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=examples(15, 40), **SETTINGS)
 @given(tiny_problems())
 def test_milp_equals_brute_force(problem: Problem) -> None:
     """On tiny problems milp's (placed, rank cost, pair weight) is the brute-force optimum."""
@@ -77,7 +77,7 @@ def test_milp_equals_brute_force(problem: Problem) -> None:
     assert result.rank_cost_lower_bound == expected.rank_cost
 
 
-@settings(max_examples=20, **SETTINGS)
+@settings(max_examples=examples(10, 20), **SETTINGS)
 @given(problems())
 def test_milp_agrees_with_cpsat_on_larger_problems(problem: Problem) -> None:
     """Beyond brute-force sizes milp and cpsat prove the same optimum; the result checks."""
@@ -94,7 +94,7 @@ def test_milp_agrees_with_cpsat_on_larger_problems(problem: Problem) -> None:
         assert abs(result.pair_weight - cpsat.pair_weight) <= 1e-6
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(40, 100), **SETTINGS)
 @given(problems(max_students=8, max_workstations=4))
 def test_greedy_allocation_is_a_feasible_point_of_the_model(problem: Problem) -> None:
     """The greedy allocation, mapped to MILP columns, keeps every row (a valid warm start)."""
@@ -109,7 +109,7 @@ def test_greedy_allocation_is_a_feasible_point_of_the_model(problem: Problem) ->
     assert placed == len(chosen)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(40, 100), **SETTINGS)
 @given(problems(max_students=8, max_workstations=4))
 def test_everyone_placed_is_said_per_student(problem: Problem) -> None:
     """With ``placed`` equal to every student with an option, the model has no row over all
@@ -300,7 +300,7 @@ def test_cpsat_with_highs_after_level_one_agrees(tmp_path: Path, monkeypatch: An
     _check_ok(problem, hybrid)
 
 
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=examples(10, 25), **SETTINGS)
 @given(problems(max_students=7, max_workstations=3))
 def test_relaxation_bound_is_valid_at_every_placed_count(problem: Problem) -> None:
     """The LP relaxation's rank bound never exceeds the brute-force optimum's rank cost (at the

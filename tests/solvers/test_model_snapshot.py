@@ -282,7 +282,9 @@ def test_models_are_unchanged(name: str, monkeypatch: pytest.MonkeyPatch) -> Non
     _compare(name, _fingerprints(name, monkeypatch))
 
 
-@pytest.mark.parametrize("name", ["tiny", "tiny+locks", "demo"])
+@pytest.mark.parametrize("name", ["tiny", "tiny+locks",
+                                  pytest.param("demo", marks=pytest.mark.slow)])
 def test_stable_models_are_unchanged(name: str) -> None:
-    """The stable model (CP-SAT only) is as stored."""
+    """The stable model (CP-SAT only) is as stored. (The demo's takes 15 s of CPU to build, a
+    78 MB proto: it runs with ``--thorough``; tiny's, with locks and every level, by default.)"""
     _compare(f"stable:{name}", _stable_fingerprints(name))

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
+from strategies import examples
 
 import matcher
 from matcher.encoding import encode
@@ -130,7 +131,7 @@ def _shared_out(c: int, mentors: list[tuple[int, tuple[str, ...]]], terms: int,
     return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(120, 300), **SETTINGS)
 @given(_stations())
 def test_slot_lemma_sharing_out_decides_exactly_what_fits(case: tuple) -> None:
     """At a workstation with one capacity in every term of an even window, a set of one- and
@@ -176,7 +177,7 @@ def _helper_at_station(mentors: list[tuple[int, tuple[str, ...]]], terms: int,
     return pb, ((pb.kind == LISTED) & (pb.ws == 0)).astype(np.float64)
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(80, 200), **SETTINGS)
 @given(_stations())
 def test_greedy_sharing_out_never_claims_what_does_not_fit(case: tuple) -> None:
     """When the helper's quick greedy check says a workstation's students share out among
@@ -241,7 +242,7 @@ def _integer_points(two: int, ones: list[int], bound: int) -> list[tuple[int, ..
     return out
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(80, 200), **SETTINGS)
 @given(st.integers(0, 3), st.lists(st.integers(1, 3), min_size=1, max_size=3),
        st.integers(1, 4), st.data())
 def test_parity_cuts_never_cut_off_an_integer_point(two: int, ones: list[int], half: int,
@@ -296,7 +297,7 @@ def test_zero_half_cut_forbids_a_two_term_start_between_one_term_students() -> N
     assert float(coefs @ x[cols]) - rhs == 0.5
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(120, 300), **SETTINGS)
 @given(st.data())
 def test_zero_half_cuts_never_cut_off_an_integer_point(data: st.DataObject) -> None:
     """Every cut :func:`zero_half_cuts` returns, for any small integer program and any point,

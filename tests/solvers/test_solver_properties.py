@@ -162,7 +162,7 @@ def _assert_conflict_named(problem: Problem, result: Result, *, minimal: bool) -
 def test_solver_keeps_every_rule(name: str) -> None:
     """Every solver's result passes the checker, with an honest status and consistent bounds."""
 
-    @settings(max_examples=_examples(name, 60, 400), **SETTINGS)
+    @settings(max_examples=_examples(name, 40, 400), **SETTINGS)
     @given(problems())
     def run(problem: Problem) -> None:
         result = _solve(problem, name)
@@ -193,7 +193,7 @@ def test_solver_claims_match_brute_force(name: str) -> None:
     means no allocation exists, every bound holds against the exhaustive search, and a complete
     solver proves the optimum."""
 
-    @settings(max_examples=_examples(name, 200, 1200), **SETTINGS)
+    @settings(max_examples=_examples(name, 80, 1200), **SETTINGS)
     @given(tiny_problems())
     def run(problem: Problem) -> None:
         expected = brute_force(problem)
@@ -231,7 +231,7 @@ def test_solver_claims_match_brute_force(name: str) -> None:
     run()
 
 
-@settings(max_examples=examples(100, 600), **SETTINGS)
+@settings(max_examples=examples(50, 600), **SETTINGS)
 @given(tiny_problems())
 def test_brute_force_optimum_keeps_every_rule(problem: Problem) -> None:
     """The brute-force optimum itself passes the checker (a check on the reference)."""
@@ -277,7 +277,7 @@ def test_row_order_irrelevant(name: str) -> None:
     """Shuffling the rows of every table gives byte-identical assignments.csv and
     unassigned.csv, the same status and the same bounds, for every solver."""
 
-    @settings(max_examples=_examples(name, 24, 160), **SETTINGS)
+    @settings(max_examples=_examples(name, 12, 160), **SETTINGS)
     @given(problems(), st.randoms(use_true_random=False))
     def run(problem: Problem, rnd: random.Random) -> None:
         shuffled = {}

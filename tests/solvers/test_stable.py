@@ -20,7 +20,7 @@ from brute import Option, Search
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import tiny_problems
+from strategies import examples, tiny_problems
 
 import matcher
 from matcher.check import blocking_pairs
@@ -281,7 +281,7 @@ def ranked_problems(draw: Any) -> Problem:
     return Problem(**{**{f: getattr(p, f) for f in Problem.model_fields}, "rankings": rankings})
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+@settings(max_examples=examples(120, 300), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(ranked_problems())
 def test_stable_equals_the_brute_force_stable_optimum(p: Problem) -> None:
@@ -330,7 +330,7 @@ def hospitals_residents(draw: Any) -> Problem:
                   preferences_only=True, rankings={w: list(order) for w, order in own.items()})
 
 
-@settings(max_examples=100, deadline=None, derandomize=True,
+@settings(max_examples=examples(40, 100), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(hospitals_residents())
 def test_hospitals_residents_matches_deferred_acceptance(p: Problem) -> None:

@@ -7,6 +7,7 @@ only numpy and the standard library (highspy is imported where HiGHS is called).
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any
@@ -38,11 +39,13 @@ def refuse_ortools() -> None:
 
 
 def configure(h: Any, job: dict[str, Any]) -> None:
-    """The options every HiGHS model of a job gets: log, seed, threads and exact gaps."""
+    """The options every HiGHS model of a job gets: log, seed, threads (one in a deterministic
+    job: HiGHS then takes the same path whatever the machine) and exact gaps."""
+    threads = 1 if job.get("deterministic") else int(job["threads"])
     for name, value in (("output_flag", bool(job.get("log"))),
                         ("log_to_console", bool(job.get("log"))),
                         ("random_seed", int(job["seed"]) % 2147483647),
-                        ("threads", int(job["threads"])), ("mip_rel_gap", 0.0),
+                        ("threads", threads), ("mip_rel_gap", 0.0),
                         ("mip_abs_gap", ABS_GAP)):
         h.setOptionValue(name, value)
 
@@ -69,9 +72,137 @@ def ranges(starts: IntArray, ends: IntArray) -> IntArray:
     return (np.arange(total) + offsets).astype(np.int64)
 
 
+class Clock:
+    """The helper's clock: the wall clock (``time.time()``, the job's deadline is one), or in a
+    deterministic job (``job["deterministic"]``) the work counted so far.
+
+    A deterministic job gives its budget as ``job["work"]`` (reference seconds, see
+    :mod:`matcher.solvers.clock`); every HiGHS run goes through :meth:`run`, which bounds it
+    by iterations (LP) or nodes (MIP) instead of seconds and counts what it did, and Python
+    steps count their work with :meth:`charge`. So the helper takes the same path on any
+    machine; its wall time is what varies.
+    """
+
+    def __init__(self) -> None:
+        self.deterministic = False
+        self.started = time.time()
+        self.work = 0.0
+        self.deadline = math.inf
+
+    def start(self, job: dict[str, Any]) -> float:
+        """Start the job's clock; the job's deadline on it."""
+        self.deterministic = bool(job.get("deterministic"))
+        self.started = time.time()
+        self.work = 0.0
+        self.deadline = (self.started + float(job["work"]) if self.deterministic
+                         else float(job["deadline"]))
+        return self.deadline
+
+    def now(self) -> float:
+        """The helper's time: ``time.time()``, or its start plus the work counted."""
+        return self.started + self.work if self.deterministic else time.time()
+
+    def charge(self, seconds: float) -> None:
+        """Count ``seconds`` of work (deterministic jobs only)."""
+        if self.deterministic and seconds > 0:
+            self.work += seconds
+
+    def run(self, h: Any, seconds: float, mip: bool = False) -> bool:
+        """Run HiGHS model ``h`` (a MIP if ``mip``) for at most ``seconds`` more of this clock;
+        whether it ran (a deterministic job does not start a MIP that cannot get past its
+        presolve and first LP in that time, :data:`MIP_START_SECONDS_PER_ENTRY`: HiGHS would
+        not stop before; its status and bounds then mean nothing).
+
+        Wall clock: HiGHS's time limit (its clock adds up runs). Deterministic: an LP gets an
+        iteration limit worth ``seconds`` by the cost model (:func:`lp_iteration_seconds`); a
+        MIP counts its work as it goes, from what HiGHS reports at each of its checks (a round
+        of the root node, or the nodes searched since the last check: :data:`ROOT_CHECK_SECONDS_
+        PER_ENTRY`, :func:`mip_node_seconds`), and is interrupted there once the work reaches
+        ``seconds``. Either way what it did is counted.
+        """
+        seconds = max(0.01, seconds)
+        if not self.deterministic:
+            h.setOptionValue("time_limit", h.getRunTime() + seconds)
+            h.run()
+            return True
+        import highspy
+
+        entries = int(h.getNumNz()) + int(h.getNumRow()) + int(h.getNumCol())
+        if mip and seconds < MIP_START_SECONDS_PER_ENTRY * entries:
+            return False
+        per_iter = lp_iteration_seconds(entries)
+        # (no wall limit but a generous safety: see matcher.solvers.clock.SAFETY_FACTOR)
+        h.setOptionValue("time_limit", h.getRunTime() + 10.0 * seconds + 60.0)
+        done = SETUP_SECONDS_PER_ENTRY * entries
+        if mip:
+            spent = {"work": done + MIP_START_SECONDS_PER_ENTRY * entries, "nodes": 0}
+            root_check = ROOT_CHECK_SECONDS_PER_ENTRY * entries
+            per_node = mip_node_seconds(entries)
+
+            def check(_kind: int, _message: str, out: Any, into: Any, _user: Any) -> None:
+                nodes = max(0, int(out.mip_node_count))
+                spent["work"] += (root_check if nodes == 0 else
+                                  per_node * (nodes - spent["nodes"]) + 0.01 * root_check)
+                spent["nodes"] = nodes
+                if spent["work"] >= seconds:
+                    into.user_interrupt = True
+
+            kind = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+            h.setCallback(check, None)
+            h.startCallback(kind)
+            try:
+                h.run()
+            finally:
+                h.stopCallback(kind)
+            self.charge(spent["work"])
+            return True
+        h.setOptionValue("simplex_iteration_limit", max(1, int(seconds / per_iter)))
+        h.setOptionValue("ipm_iteration_limit", max(1, int(seconds / (IPM_FACTOR * per_iter))))
+        h.run()
+        info = h.getInfo()
+        iters = max(0, int(info.simplex_iteration_count)) + IPM_FACTOR * max(
+            0, int(info.ipm_iteration_count))
+        self.charge(done + per_iter * iters)
+        return True
+
+
+SETUP_SECONDS_PER_ENTRY = 2e-7
+"""Deterministic cost model: setting a model up (presolve, factorisation), per entry (model
+entries plus rows plus columns). Calibrated on the reference machine (``benchmarks/RESULTS.md``)."""
+IPM_FACTOR = 200
+"""Deterministic cost model: an interior-point iteration costs this many simplex iterations."""
+MIP_LP_FACTOR = 3.0
+"""Deterministic cost model: a MIP's LP iterations cost this many times an LP's (separation,
+propagation and heuristics around them)."""
+MIP_START_SECONDS_PER_ENTRY = 3e-5
+"""Deterministic cost model: a MIP's presolve and its work up to the first check (the root
+LP, symmetry detection), per model entry (a 4,000-student slot model, 110,000 entries: 3-7 s
+of CPU on the shared machine)."""
+ROOT_CHECK_SECONDS_PER_ENTRY = 1e-5
+"""Deterministic cost model: the work between two of a MIP's checks in its root node (a round
+of cuts, a heuristic), per model entry (tier S's whole model, 60,000 entries: 0.5-0.8 s)."""
+
+
+def lp_iteration_seconds(entries: int) -> float:
+    """Deterministic cost model: seconds of one simplex iteration on a model of ``entries``
+    entries (plus rows and columns). Tier S's LP (12,000 entries): 25 µs; tier M's
+    (130,000): 0.13 ms; tier XL's with dense cuts (a few million): 3-6 ms."""
+    return 1.5e-5 + 1.0e-9 * entries
+
+
+def mip_node_seconds(entries: int) -> float:
+    """Deterministic cost model: seconds of one branch-and-cut node (about 30 dual simplex
+    iterations with their propagation)."""
+    return 30 * MIP_LP_FACTOR * lp_iteration_seconds(entries)
+
+
+CLOCK = Clock()
+"""The helper process's clock (one job per process); :meth:`Clock.start` sets it up."""
+
+
 def time_left(deadline: float) -> float:
-    """Seconds until ``deadline`` (a ``time.time()`` value: the job's clock)."""
-    return deadline - time.time()
+    """Seconds until ``deadline`` on the helper's clock (:data:`CLOCK`)."""
+    return deadline - CLOCK.now()
 
 
 def has_solution(h: Any) -> bool:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .common import configure, refuse_ortools, violations
+from .common import CLOCK, configure, refuse_ortools, violations
 
 STAGE_SHARE = {1: (1.0,), 2: (0.5, 1.0), 3: (0.5, 0.7, 1.0)}
 """Share of the time left that each level may take, by the number of levels (unless the job
@@ -46,12 +45,11 @@ def main(work: Path, _role: str = "") -> None:
     def finite(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return np.where(np.isinf(v), np.sign(v) * inf, v)
 
-    def make(time_limit: float, extra: list[tuple[Any, Any, float, float]],
+    def make(extra: list[tuple[Any, Any, float, float]],
              lock_lo: npt.NDArray[np.float64] | None = None) -> Any:
         h = highspy.Highs()
         configure(h, job)
-        for name, value in (("time_limit", max(0.01, time_limit)),
-                            *job.get("highs_options", {}).items()):
+        for name, value in job.get("highs_options", {}).items():
             h.setOptionValue(name, value)
         h.addVars(n_cols, lb, ub)
         if n_cols and integer.any():
@@ -67,8 +65,11 @@ def main(work: Path, _role: str = "") -> None:
                 h.addRow(lo, hi, len(idx), idx, val)
         return h
 
-    def solve(h: Any) -> tuple[str, Any, float | None]:
-        h.run()
+    mip = bool(n_cols and integer.any())
+
+    def solve(h: Any, seconds: float) -> tuple[str, Any, float | None]:
+        if not CLOCK.run(h, seconds, mip=mip):
+            return "not started: too little time left", None, None
         status = h.modelStatusToString(h.getModelStatus())
         info = h.getInfo()
         x = None
@@ -79,7 +80,7 @@ def main(work: Path, _role: str = "") -> None:
         bound = info.mip_dual_bound
         return status, x, (float(bound) if math.isfinite(bound) else None)
 
-    deadline = float(job["deadline"])
+    deadline = CLOCK.start(job)
     if job.get("mode") == "conflict":
         # Deletion filter: relax one lock at a time; keep it relaxed if the rest still conflict.
         # Invariant: the locks in ``needed`` cannot all be honoured together.
@@ -87,15 +88,15 @@ def main(work: Path, _role: str = "") -> None:
         needed = list(lock_rows)
         complete = True
         for n, r in enumerate(lock_rows):
-            left = deadline - time.time()
+            left = deadline - CLOCK.now()
             if left < 0.05:
                 complete = False
                 break
             lo = row_lo.copy()
             lo[[q for q in lock_rows if q not in needed or q == r]] = 0.0
-            h = make(left / (len(lock_rows) - n), [], lo)
-            h.run()
-            outcome = h.getModelStatus()
+            h = make([], lo)
+            ran = CLOCK.run(h, left / (len(lock_rows) - n), mip=mip)
+            outcome = h.getModelStatus() if ran else highspy.HighsModelStatus.kNotset
             if outcome == highspy.HighsModelStatus.kInfeasible:
                 needed.remove(r)
             elif outcome != highspy.HighsModelStatus.kOptimal:
@@ -106,8 +107,8 @@ def main(work: Path, _role: str = "") -> None:
 
     if job.get("mode") == "relax":
         # The LP relaxation of one objective, by simplex (no integrality, no rounding of x).
-        t0 = time.time()
-        h = make(deadline - time.time(), [])
+        t0 = CLOCK.now()
+        h = make([])
         if n_cols:
             h.changeColsIntegrality(n_cols, np.arange(n_cols, dtype=np.int32),
                                     np.full(n_cols, highspy.HighsVarType.kContinuous))
@@ -115,7 +116,7 @@ def main(work: Path, _role: str = "") -> None:
         idx, val = data["obj0_idx"], data["obj0_val"]
         if len(idx):
             h.changeColsCost(len(idx), idx, val)
-        h.run()
+        CLOCK.run(h, deadline - CLOCK.now())
         status = h.modelStatusToString(h.getModelStatus())
         empty = h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty  # nothing to choose
         optimal = empty or h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -125,7 +126,7 @@ def main(work: Path, _role: str = "") -> None:
         (work / "out.json").write_text(json.dumps({
             "status": status, "optimal": optimal, "objective": 0.0 if empty else (
                 float(h.getInfo().objective_function_value) if optimal else None),
-            "seconds": round(time.time() - t0, 3)}), encoding="utf-8")
+            "seconds": round(CLOCK.now() - t0, 3)}), encoding="utf-8")
         return
 
     senses = job["senses"]
@@ -133,11 +134,11 @@ def main(work: Path, _role: str = "") -> None:
     x_prev = data["hint"] if "hint" in data.files else None
     fixed: list[tuple[Any, Any, float, float]] = []
     for n, sense in enumerate(senses):
-        left = deadline - time.time()
+        left = deadline - CLOCK.now()
         if left < 0.05:
             break
-        t0 = time.time()
-        h = make(left * shares[n], fixed)
+        t0 = CLOCK.now()
+        h = make(fixed)
         idx, val = data[f"obj{n}_idx"], data[f"obj{n}_val"]
         if len(idx):
             h.changeColsCost(len(idx), idx, val)
@@ -147,14 +148,15 @@ def main(work: Path, _role: str = "") -> None:
             sol = highspy.HighsSolution()
             sol.col_value = x_prev.tolist()
             h.setSolution(sol)
-        status, x, bound = solve(h)
+        status, x, bound = solve(h, left * shares[n])
         objective = float(val @ x[idx]) if x is not None else None
         if x is not None:
             np.save(work / f"stage{n}.npy", x)
         (work / f"stage{n}.json").write_text(json.dumps({
             "status": status, "has_solution": x is not None, "objective": objective,
-            "dual_bound": bound, "seconds": round(time.time() - t0, 3),
-            "finished_at": time.time()}), encoding="utf-8")
+            "dual_bound": bound, "seconds": round(CLOCK.now() - t0, 3),
+            "finished_at": CLOCK.now(), "finished_after": round(CLOCK.now() - CLOCK.started, 3)}),
+            encoding="utf-8")
         if x is None or objective is None:
             break
         # A finished level stays at least as good as found: one-sided, so the next level's LP

@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from .common import (
     CLASS,
+    CLOCK,
     EPS,
     FULL_MODEL_COLUMNS,
     LISTED,
@@ -61,6 +62,9 @@ NEIGHBOURHOOD_GROWTH = 8
 what those of 48 (the cap at 4) no longer do."""
 NEIGHBOURHOOD_SECONDS = 4.0
 """Most time one neighbourhood search may take."""
+NEIGHBOURHOOD_SECONDS_PER_COLUMN = 2e-7
+"""Deterministic cost model: choosing a neighbourhood and freeing it (passes over every
+column), per model column."""
 FIX_PER_LP = 7.5
 """Fix and solve around the LP point takes about 6 times as long per column it frees as the
 LP took per model column (tier XL: LP 44 s over 1.06 million columns; fix and solve 7-29 s over
@@ -68,6 +72,12 @@ LP took per model column (tier XL: LP 44 s over 1.06 million columns; fix and so
 more. Cut rounds keep this much time for fix and solve around the point so far: at XL with
 seed 1 (rounds of 20-35 s) a round once ran into fix and solve's time, which then did not
 finish, and the result was the search's from the quick allocation, 1.8% above the bound."""
+CUT_SECONDS_PER_ENTRY = 3e-7
+"""Deterministic cost model: finding a round of cuts, per entry of the rows combined (tier M:
+0.4-1.0 s a round)."""
+PLACED_MARGIN = 0.05
+"""Added to the interior point's placed maximum before rounding it down (see
+:func:`placed_lp_bound`)."""
 CUT_STALLS = 4
 """Cut rounds stop after this many in a row raise the LP by less than 0.01 (tier M: rounds
 of {0, 1/2}-cuts sometimes stall once and then raise it again)."""
@@ -84,14 +94,14 @@ def main(work: Path, role: str = "both") -> None:
     refuse_ortools()
     job = json.loads((work / "job.json").read_text(encoding="utf-8"))
     data = np.load(work / "model.npz")
-    deadline = float(job["deadline"])
-    state = State(work, time.time(), "state.json" if role != "search" else "search.json")
+    deadline = CLOCK.start(job)
+    state = State(work, CLOCK.now(), "state.json" if role != "search" else "search.json")
     pb = SlotProblem(data)
     if job.get("enforce_all"):
         pb.enforced[:] = True
     if role == "search":
         search = Search(pb, job, state, deadline, work)
-        search.wait_for_start(most=deadline - time.time())
+        search.wait_for_start(most=math.inf if CLOCK.deterministic else deadline - time.time())
         search.neighbourhoods([])
     else:
         x = bounds(work, job, data, pb, state, deadline)
@@ -116,7 +126,7 @@ def bounds(work: Path, job: dict[str, Any], data: Any, pb: SlotProblem, state: S
     there is none."""
     import highspy
 
-    started_lp = time.time()
+    started_lp = CLOCK.now()
     ones = np.ones(len(pb.placed_cols))
     # A weight per placed student larger than any rank gets both levels from one solve
     # (placing is settled first, and simplex is much faster so than on the degenerate count
@@ -136,32 +146,46 @@ def bounds(work: Path, job: dict[str, Any], data: Any, pb: SlotProblem, state: S
         return None
     x = lp.x()
     placed_lp = float(x[pb.placed_cols].sum())
-    if placed_lp > int(job["placeable"]) * (1 - EPS) - EPS:  # (the LP places everyone)
-        placed_ub = int(job["placeable"])
+    # Every allocation placing P has rank cost >= this + weight * P (it is a point of the LP):
+    # a bound for any count, kept whatever happens next.
+    weighted = lp.value()
+    state.note(weighted_lp=weighted, rank_by="lp")
+    flow_ub = job.get("placed_flow_ub")
+    placeable = int(job["placeable"])
+    fixed = True  # whether the LP can place placed_ub (then the rank LP fixes that count)
+    if placed_lp > placeable * (1 - EPS) - EPS:  # (the LP places everyone)
+        placed_ub, placed_by = placeable, "students_with_options"
+    elif flow_ub is not None and placed_lp > int(flow_ub) - 1e-6:
+        # The weighted LP places as many as the flow relaxation's maximum allows (the flow is
+        # a relaxation of this LP): that maximum is the LP's, no count LP needed.
+        placed_ub, placed_by = int(flow_ub), "max_flow"
     else:
-        hp, _ = pb.highs(job)
-        hp.setOptionValue("solver", "ipm")
-        hp.changeColsCost(pb.n_cols, np.arange(pb.n_cols, dtype=np.int32), -is_placed)
-        if not solve_lp(hp, deadline):
-            state.note(phase="failed", error="the placed LP was not solved in time")
-            return None
-        placed_ub = math.floor(-hp.getInfo().objective_function_value + EPS)
-    state.note(phase="placed bound", placed_ub=placed_ub, columns=int(lp.active.sum()))
+        got = placed_lp_bound(pb, job, is_placed, deadline)
+        if got is not None:
+            placed_ub, placed_by = got, "lp"
+        else:  # not solved in time: the parent's maximum flow stands (never no bound)
+            placed_ub = int(flow_ub) if flow_ub is not None else placeable
+            placed_by, fixed = "max_flow" if flow_ub is not None else "students_with_options", False
+            state.event("the placed LP was not solved in time; the flow's bound stands")
+    state.note(phase="placed bound", placed_ub=placed_ub, placed_by=placed_by,
+               rank_lb=math.ceil(weighted + weight * placed_ub - EPS),
+               columns=int(lp.active.sum()))
     # Exactly placed_ub placed: with the weighted objective kept, the rank cost is the LP value
     # plus weight * placed_ub, and the basis stays optimal when the weighted LP placed as many.
-    lp.add_rows([(pb.placed_cols, ones, float(placed_ub), float(placed_ub))])
     offset = weight * placed_ub
-    if not lp.solve(deadline):
-        state.note(phase="failed", error="the rank LP was not solved in time")
-        return None
+    if fixed:
+        lp.add_rows([(pb.placed_cols, ones, float(placed_ub), float(placed_ub))])
+        if not lp.solve(deadline):
+            state.event("the rank LP was not solved in time; the weighted LP's bound stands")
+            return x
     lp_value = lp.value() + offset
     state.note(phase="rank bound", lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS),
                columns=int(lp.active.sum()))
     state.event(f"LP {lp_value:.3f}")
     publish(work, lp.x())  # the LP point for the search's neighbourhoods (large models)
     hall = hall_cut_rows(data)
-    cut_until = time.time() + float(job["cut_share"]) * time_left(deadline)
-    lp_per_column = (time.time() - started_lp) / max(1, pb.n_cols)  # (the machine's pace)
+    cut_until = CLOCK.now() + float(job["cut_share"]) * time_left(deadline)
+    lp_per_column = (CLOCK.now() - started_lp) / max(1, pb.n_cols)  # (the machine's pace)
     n_cuts = stalls = 0
     x = lp.x()
     took = 0.0
@@ -171,12 +195,14 @@ def bounds(work: Path, job: dict[str, Any], data: Any, pb: SlotProblem, state: S
         # without cuts is no choice to keep: fix and solve around it is the slowest and worst).
         until = cut_until if _round == 0 else min(
             cut_until, deadline - FIX_PER_LP * lp_per_column * int(_fixing(pb, x).sum()))
-        if time.time() + took >= until:
+        if CLOCK.now() + took >= until:
             break  # (a round may take as long as the longest before it)
-        started = time.time()
+        started = CLOCK.now()
         cuts = [(idx, np.ones(len(idx)), -math.inf, rhs) for idx, rhs in parity_cuts(x, hall)]
+        rows = pb.cut_rows()
         cuts += [(idx, val, -math.inf, rhs)
-                 for idx, val, rhs in zero_half_cuts(x, pb.ub, *pb.cut_rows())]
+                 for idx, val, rhs in zero_half_cuts(x, pb.ub, *rows)]
+        CLOCK.charge(CUT_SECONDS_PER_ENTRY * len(rows[0][1]))
         if not cuts:
             break
         lp.add_rows(cuts)
@@ -185,14 +211,36 @@ def bounds(work: Path, job: dict[str, Any], data: Any, pb: SlotProblem, state: S
             break
         before, lp_value = lp_value, lp.value() + offset
         x = lp.x()
-        took = max(took, time.time() - started)  # (rounds vary: XL 10-35 s)
-        state.note(lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS), cuts=n_cuts)
+        took = max(took, CLOCK.now() - started)  # (rounds vary: XL 10-35 s)
+        state.note(lp_rank=lp_value, rank_lb=math.ceil(lp_value - EPS), cuts=n_cuts,
+                   rank_by="lp_with_cuts" if lp_value > before + EPS or state.info.get(
+                       "rank_by") == "lp_with_cuts" else state.info.get("rank_by"))
         stalls = stalls + 1 if lp_value - before < 0.01 else 0
         if stalls >= CUT_STALLS:
             break
     state.event(f"LP {lp_value:.3f} after {n_cuts} cuts")
     publish(work, x)
     return x
+
+
+def placed_lp_bound(pb: SlotProblem, job: dict[str, Any], is_placed: FloatArray,
+                    deadline: float) -> int | None:
+    """The LP maximum of the students placed, rounded down; None when it is not solved by
+    ``deadline``.
+
+    By the interior point method without crossover (the issue's province: IPX solved this LP
+    of 567,000 columns in 82 s, then crossover ran out of time and the bound was lost). Its
+    objective is optimal to HiGHS's tolerances (1e-7 relative), so the count is rounded down
+    only after adding :data:`PLACED_MARGIN`: a bound a hair above the true maximum stays
+    valid, one below would not.
+    """
+    hp, _ = pb.highs(job)
+    hp.setOptionValue("solver", "ipm")
+    hp.setOptionValue("run_crossover", "off")
+    hp.changeColsCost(pb.n_cols, np.arange(pb.n_cols, dtype=np.int32), -is_placed)
+    if not solve_lp(hp, deadline):
+        return None
+    return math.floor(-hp.getInfo().objective_function_value + PLACED_MARGIN)
 
 
 def publish(work: Path, x: FloatArray) -> None:
@@ -228,6 +276,7 @@ class Search:
         them (the result offered in turn)."""
         pb = self.pb
         x_new = np.round(x_new)
+        CLOCK.charge(NEIGHBOURHOOD_SECONDS_PER_COLUMN * (pb.n_cols + len(pb.row_col)))
         if not pb.feasible(x_new):
             self.state.event(f"{how}: rounding broke a row; dropped")
             return
@@ -275,8 +324,7 @@ class Search:
                 h, _ = pb.highs(self.job, pb.mentor_cols(w), x, integer=True)
             finally:
                 pb.enforced[w] = False
-            h.setOptionValue("time_limit", 1.0)
-            h.run()
+            CLOCK.run(h, 1.0, mip=True)
             status = h.getModelStatus()
             if status == highspy.HighsModelStatus.kInfeasible:
                 failed[w] = True
@@ -292,19 +340,18 @@ class Search:
         if limit <= 0.05:
             return
         pb = self.pb
+        CLOCK.charge(NEIGHBOURHOOD_SECONDS_PER_COLUMN * pb.n_cols)
         fixed = np.round(start)
         hm, sub = pb.highs(self.job, np.flatnonzero(free), fixed, integer=True,
                            cost=self.cost)
         if len(sub) == 0:  # an integral LP point (with cuts): nothing to solve (HiGHS would
             self.offer(fixed, how, depth)  # call the empty model solved without a solution)
             return
-        hm.setOptionValue("time_limit", limit)
         if self.best is not None:
             sol = highspy.HighsSolution()
             sol.col_value = self.best[sub].tolist()
             hm.setSolution(sol)
-        hm.run()
-        if has_solution(hm):
+        if CLOCK.run(hm, limit, mip=True) and has_solution(hm):
             self.offer(values(hm, sub, pb.n_cols, fixed), how, depth)
 
     def around(self, x: FloatArray, what: str, share: float = 0.5) -> None:
@@ -354,8 +401,10 @@ class Search:
         return True
 
     def wait_for_start(self, most: float = 60.0) -> None:
-        """Wait (up to ``most`` seconds) for an allocation from the parent."""
-        until = min(time.time() + most, self.deadline - 1.0)
+        """Wait (up to ``most`` seconds, and in a deterministic job until it comes: the parent
+        always writes one) for an allocation from the parent."""
+        until = math.inf if CLOCK.deterministic else min(time.time() + most,
+                                                         self.deadline - 1.0)
         while time.time() < until and not self.take_start():
             time.sleep(0.1)
 
@@ -373,12 +422,14 @@ class Search:
             ones = np.ones(len(pb.placed_cols))
             hm.addRow(float(state.info["placed_ub"]), float(state.info["placed_ub"]),
                       len(pb.placed_cols), pb.placed_cols.astype(np.int32), ones)
-        hm.setOptionValue("time_limit", max(0.01, time_left(self.deadline)))
         if self.best is not None:
             sol = highspy.HighsSolution()
             sol.col_value = self.best.tolist()
             hm.setSolution(sol)
-        hm.run()
+        if not CLOCK.run(hm, time_left(self.deadline), mip=True):
+            # (a deterministic job with too little work left for the whole model's start)
+            self.neighbourhoods([x])
+            return
         if has_solution(hm):
             self.offer(values(hm, every, pb.n_cols, None), "branch and cut")
         bound = hm.getInfo().mip_dual_bound
@@ -386,7 +437,7 @@ class Search:
             lb = math.ceil(bound + float(self.job["placed_weight"]) * state.info["placed_ub"]
                            - EPS)
             if lb > (state.info["rank_lb"] or -math.inf):
-                state.note(rank_lb=lb)
+                state.note(rank_lb=lb, rank_by="branch_and_cut")
 
     def neighbourhoods(self, refs: list[FloatArray], until: float | None = None) -> None:
         """Re-solve neighbourhoods of the best allocation until ``until`` (or the deadline)."""
@@ -397,9 +448,12 @@ class Search:
         state.note(phase="neighbourhoods")
         rng = np.random.default_rng(int(self.job["seed"]) + int(state.info.get("tried", 0)))
         size = int(state.info.get("size", NEIGHBOURHOOD_STATIONS))
-        while end - time.time() > 0.5 and not state.info["proven"]:
-            self.take_start()
-            if not refs and (self.work / "lp.npz").is_file():
+        while end - CLOCK.now() > 0.5 and not state.info["proven"]:
+            # (a deterministic job takes the parent's allocation only before it starts, and
+            # the LP point only as given: when either comes depends on the machine's pace)
+            if not CLOCK.deterministic:
+                self.take_start()
+            if not refs and not CLOCK.deterministic and (self.work / "lp.npz").is_file():
                 with np.load(self.work / "lp.npz") as got:
                     refs = [np.asarray(got["x"])]  # the LP point: its students are free too
             wants = _wants(pb, self.best)
@@ -413,12 +467,13 @@ class Search:
             ball = _ball(_links(pb, self.best, refs[0]) if differ else wants, seed_ws, size,
                          pb.n_ws)
             before = pb.rank(self.best)
-            t_sub = time.time()
+            CLOCK.charge(NEIGHBOURHOOD_SECONDS_PER_COLUMN * pb.n_cols)
+            t_sub = CLOCK.now()
             self.sub_mip(_around(pb, [self.best, *refs], ball), self.best,
-                         min(NEIGHBOURHOOD_SECONDS, end - time.time() - 0.3),
+                         min(NEIGHBOURHOOD_SECONDS, end - CLOCK.now() - 0.3),
                          f"neighbourhood of {int(ball.sum())}")
             # Grow while they solve fast and find nothing; shrink when they run long.
-            if time.time() - t_sub > 0.5 * NEIGHBOURHOOD_SECONDS:
+            if CLOCK.now() - t_sub > 0.5 * NEIGHBOURHOOD_SECONDS:
                 size = max(4, size // 2)
             elif pb.rank(self.best) == before:
                 size = min(NEIGHBOURHOOD_GROWTH * NEIGHBOURHOOD_STATIONS, size + 4)
