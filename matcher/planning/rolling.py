@@ -26,7 +26,7 @@ from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import write_scenario
-from ..messages import label
+from ..messages import Message, label, msg, render
 from ..model import Policy, Problem, Result, ScenarioError
 from ..model.capacity import (
     Occupancy,
@@ -144,13 +144,17 @@ class RollingReport:
         One row per calendar term of any practice window: capacity, the places each cohort
         uses, free places.
     notes
-        The model's parameters, in words.
+        The model's parameters, in words (English).
+    summary
+        The same as a catalogue message, worded in the page's language by
+        :func:`write_rolling`.
     """
 
     runs: tuple[CohortRun, ...]
     years: pd.DataFrame
     terms: pd.DataFrame
     notes: tuple[str, ...]
+    summary: Message | None = None
 
 
 def _occupancy_rows(counts: Counter[tuple[str, str | None, str]], terms: Sequence[str],
@@ -306,12 +310,12 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
         out["free"] = row["capacity"] - total
         out["use_share"] = round(total / row["capacity"], 4) if row["capacity"] else None
         term_rows.append(out)
-    notes = (f"{cohorts} cohort(s) from {base.name}, intake growth {growth_pct:g}% per year, "
-             f"solver {runs[0].result.solver}, seed {seed}, earlier mentor load: "
-             + ("subtracted in its busiest term (placed is a lower bound)"
-                if mentor_load == "busiest" else
-                "ignored (only workstation places carry over; placed is an upper bound)"),)
-    return RollingReport(tuple(runs), pd.DataFrame(year_rows), pd.DataFrame(term_rows), notes)
+    summary = msg("page.rolling.summary", count=cohorts, base=base.name,
+                  growth=f"{growth_pct:g}", solver=runs[0].result.solver, seed=str(seed),
+                  mentor_load=msg("page.rolling.mentor_busiest" if mentor_load == "busiest"
+                                  else "page.rolling.mentor_ignore"))
+    return RollingReport(tuple(runs), pd.DataFrame(year_rows), pd.DataFrame(term_rows),
+                         (render(summary, "en"),), summary)
 
 
 def _round_half_up(x: float) -> int:
@@ -344,7 +348,9 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
                            header=[f"Rolling cohort {run.cohort} of {report.notes[0]}."])
             write_result(run.result, folder / "result", problem=run.reduced, lang=chosen)
         lines = ["# " + label("page.rolling.title", chosen), "",
-                 *(escape_markdown(n, block=True) for n in report.notes), "",
+                 *(escape_markdown(n, block=True) for n in (
+                     (render(report.summary, chosen),) if report.summary is not None
+                     else report.notes)), "",
                  "## " + label("page.rolling.years", chosen), "",
                  label("page.rolling.years_note", chosen), "",
                  markdown_table(report.years, lang=chosen), "",

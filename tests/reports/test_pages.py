@@ -78,5 +78,6 @@ def test_sweep_and_rolling_pages_in_chinese(problem: matcher.Problem, tmp_path: 
     roll = write_rolling(report, tmp_path / "roll", lang="zh")
     md = (roll / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# 多届滚动模拟") and "## 每届的需求与名额" in md
+    assert "从 tiny 出发模拟 2 届，招生人数每年增长 0%" in md
     assert "| 届次 |" in md and "| 学期 |" in md
     assert (roll / "years.csv").read_text(encoding="utf-8").startswith("cohort,")
