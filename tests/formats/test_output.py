@@ -180,3 +180,31 @@ def test_marker_lists_given_entries(tmp_path: Path) -> None:
     assert foreign_entries(tmp_path) == []
     (tmp_path / "other.csv").write_text("x", encoding="utf-8")
     assert foreign_entries(tmp_path) == ["other.csv"]
+
+
+def test_a_read_only_folder_is_found_before_the_work(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An --out inside a folder the user may not write is refused by the probe, before any
+    work, naming the folder; nothing is left there. (As root, whom the kernel lets write
+    anywhere, the refusal a user would get is played by os.mkdir.)"""
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    if os.geteuid() == 0:
+        real = os.mkdir
+
+        def refuse(path: object, *args: object, **kwargs: object) -> None:
+            if Path(str(path)).parent == shelf:
+                raise PermissionError(13, "Permission denied", str(path))
+            real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "mkdir", refuse)
+    else:
+        shelf.chmod(0o555)
+    try:
+        with pytest.raises(OutputError) as info:
+            check_output(shelf / "result")
+        assert _codes(info.value) == ["out.not_writable"]
+        assert "shelf" in info.value.lines("en")[0]
+    finally:
+        shelf.chmod(0o755)
+    assert list(shelf.iterdir()) == []
