@@ -7,12 +7,18 @@ encoding cannot hide itself. Every solver test ends by running it.
 Rules checked (numbers as in the scenario format):
 
 1. at most one placement per student; the mentor works at the workstation; the supervisor is of
-   the student's university; a contiguous block of exactly ``n`` terms inside the window;
+   the student's university; exactly ``n`` terms inside the window, in one block of consecutive
+   terms or (where the student may split its practice) in at most ``max_segments`` blocks of at
+   least ``min_segment_months`` each (the ``terms`` column; without it the block
+   ``start_term..end_term``);
 2. the discipline is taken by the workstation, the mentor and the supervisor;
 3. partnerships;
 4. a given supervisor is kept;
 5. workstation and mentor capacity in every term, supervisor capacity in all;
-6. ``preferences_only`` and locks.
+6. ``preferences_only`` and locks;
+7. vetoes (``vetoes.csv``): never the vetoed workstation;
+8. groups (``groups.csv``): all members at one workstation with one start term, or none placed;
+9. minimum intakes: a workstation takes no student or at least its ``min_intake``.
 
 It also recomputes the objective levels, compares them with what the result claims, checks the
 claimed bounds against the allocation, and (on request) lists blocking pairs by the definition
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +49,9 @@ class CheckReport:
     ----------
     violations
         One line per broken rule or false claim; empty when the result is valid.
-    placed, rank_cost, pair_weight
-        The objective levels recomputed from the data.
+    placed, rank_cost, extra_segments, pair_weight
+        The objective levels recomputed from the data (``extra_segments``: blocks beyond the
+        first, summed over the students).
     blocking_pairs
         ``(student_id, workstation_id)`` pairs with justified envy, when asked for.
     stability
@@ -55,6 +62,7 @@ class CheckReport:
     violations: list[str] = field(default_factory=list)
     placed: int = 0
     rank_cost: int = 0
+    extra_segments: int = 0
     pair_weight: float = 0.0
     blocking_pairs: list[tuple[str, str]] | None = None
     stability: str | None = None
@@ -67,8 +75,8 @@ class CheckReport:
 
 def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     if isinstance(result, Result):
-        return [{k: "" if v is None else str(v) for k, v in vars(p).items()}
-                for p in result.placements]
+        return [{k: "" if v is None else ";".join(v) if isinstance(v, tuple) else str(v)
+                 for k, v in vars(p).items()} for p in result.placements]
     return [{k: "" if v is None else str(v) for k, v in r.items()} for r in result]
 
 
@@ -91,6 +99,34 @@ def _required_terms(p: Problem, st: Any) -> tuple[int, int, int]:
     terms = list(p.terms)
     return (n, terms.index(st.window_start or default[0]),
             terms.index(st.window_end or default[1]))
+
+
+def _ranks(st: Any) -> dict[str, int]:
+    """The student's list as workstation -> rank, tied choices sharing one (read here, not
+    from the model's helpers)."""
+    if st.preference_ranks:
+        return dict(zip(st.preferences, st.preference_ranks, strict=False))
+    return {w: r for r, w in enumerate(st.preferences, start=1)}
+
+
+def _row_terms(row: Mapping[str, str], terms: list[str]) -> list[int] | str:
+    """The term indices of a row's practice (its ``terms`` column, else start..end), or why
+    they cannot be read."""
+    listed = [t.strip() for t in (row.get("terms") or "").split(";") if t.strip()]
+    if not listed:
+        if row.get("start_term") not in terms or row.get("end_term") not in terms:
+            return f"unknown term '{row.get('start_term')}'..'{row.get('end_term')}'"
+        return list(range(terms.index(row["start_term"]), terms.index(row["end_term"]) + 1))
+    unknown = [t for t in listed if t not in terms]
+    if unknown:
+        return f"unknown term '{unknown[0]}' in terms"
+    got = [terms.index(t) for t in listed]
+    if got != sorted(set(got)):
+        return "terms are not in calendar order or repeat a term"
+    if row.get("start_term") != listed[0] or row.get("end_term") != listed[-1]:
+        return (f"start_term/end_term {row.get('start_term')}..{row.get('end_term')} are not "
+                f"the first and last of terms {';'.join(listed)}")
+    return got
 
 
 def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
@@ -129,7 +165,11 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
                                           for w in p.workstations for t in terms}
     for tc in p.term_capacities:
         ws_cap[tc.workstation_id, tc.term] = tc.capacity
-    longest = max((len(s.preferences) for s in p.students), default=0)
+    longest = max((max(_ranks(s).values()) for s in p.students if s.preferences), default=0)
+    vetoes = {(v.student_id, v.workstation_id) for v in p.vetoes}
+    segment_months = p.policy.min_segment_months or p.term_months
+    shortest_block = math.ceil(segment_months / p.term_months)
+    extra_segments = 0
     pair_weight = {(pr.supervisor_id, pr.mentor_id): pr.weight for pr in p.pairs}
 
     ws_load: Counter[tuple[str, str]] = Counter()
@@ -158,18 +198,31 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
                        ("mentor", mid, men), ("supervisor", spid, sup)) if obj is None]
             v.append(f"rule 1: {where}: unknown {', '.join(missing)}")
             continue
-        if row.get("start_term") not in terms or row.get("end_term") not in terms:
-            v.append(f"rule 1: {where}: unknown term '{row.get('start_term')}'.."
-                     f"'{row.get('end_term')}'")
+        held = _row_terms(row, terms)
+        if isinstance(held, str):
+            v.append(f"rule 1: {where}: {held}")
             continue
-        k0, k1 = terms.index(row["start_term"]), terms.index(row["end_term"])
+        k0, k1 = held[0], held[-1]
         n, first, last = _required_terms(p, st)
-        if k1 - k0 + 1 != n:
-            v.append(f"rule 1: {where}: block {row['start_term']}..{row['end_term']} has "
-                     f"{max(k1 - k0 + 1, 0)} term(s), the student needs {n}")
+        span = f"{row['start_term']}..{row['end_term']}"
+        if len(held) != n:
+            v.append(f"rule 1: {where}: practice {span} has {len(held)} term(s), the student "
+                     f"needs {n}")
         if k0 < first or k1 > last:
-            v.append(f"rule 1: {where}: block {row['start_term']}..{row['end_term']} leaves "
-                     f"the window {terms[first]}..{terms[last]}")
+            v.append(f"rule 1: {where}: practice {span} leaves the window "
+                     f"{terms[first]}..{terms[last]}")
+        blocks = [list(g) for g in _runs(held)]
+        allowed = st.max_segments or p.policy.max_segments
+        if len(blocks) > allowed:
+            v.append(f"rule 1: {where}: practice {span} is split into {len(blocks)} blocks, "
+                     f"the student may have {allowed}")
+        elif len(blocks) > 1 and min(len(b) for b in blocks) < shortest_block:
+            v.append(f"rule 1: {where}: practice {span} has a block of "
+                     f"{min(len(b) for b in blocks)} term(s), shorter than min_segment_months "
+                     f"({shortest_block} term(s))")
+        extra_segments += len(blocks) - 1
+        if (sid, wid) in vetoes:
+            v.append(f"rule 7: {where}: placed at {wid}, which vetoes.csv forbids")
         if men.workstation_id != wid:
             v.append(f"rule 1: {where}: mentor {mid} works at {men.workstation_id}, not {wid}")
         if sup.university_id != st.university_id:
@@ -187,12 +240,12 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
             v.append(f"rule 4: {where}: given supervisor {st.supervisor_id} replaced by {spid}")
         if p.policy.preferences_only and wid not in st.preferences:
             v.append(f"rule 6: {where}: {wid} is not on the student's list (preferences_only)")
-        for k in range(k0, k1 + 1):
+        for k in held:
             ws_load[wid, terms[k]] += 1
             m_load[mid, terms[k]] += 1
         s_load[spid] += 1
-        placed_at[sid] = Held(wid, mid, spid, k0, k1)
-        rank = st.preferences.index(wid) + 1 if wid in st.preferences else None
+        placed_at[sid] = Held(wid, mid, spid, k0, k1, tuple(held))
+        rank = _ranks(st).get(wid)
         rank_cost += rank if rank is not None else longest + 1
         claimed_rank = row.get("preference_rank", "")
         if claimed_rank not in ("", "<NA>", "nan", "None", str(rank or "")):
@@ -233,12 +286,51 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
             v.append(f"rule 6: locked student {lk.student_id} starts {row.get('start_term')}, "
                      f"lock says {lk.start_term}")
 
+    _check_groups_and_intakes(p, placed_at, v, claimed_infeasible)
     rep.placed, rep.rank_cost, rep.pair_weight = len(placed_at), rank_cost, pairs_total
+    rep.extra_segments = extra_segments
     _check_claims(rep, _claims_of(result, claims), len(p.students))
     if definition is not None:
         rep.blocking_pairs = envy(p, placed_at, definition)
         rep.stability = definition
     return rep
+
+
+def _runs(held: list[int]) -> list[list[int]]:
+    """Sorted term indices as runs of consecutive terms."""
+    out: list[list[int]] = []
+    for t in held:
+        if out and out[-1][-1] == t - 1:
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
+
+
+def _check_groups_and_intakes(p: Problem, placed_at: dict[str, Held],
+                              v: list[str], claimed_infeasible: bool) -> None:
+    """Rules 8 (groups kept together) and 9 (minimum intakes)."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for g in p.groups:
+        members[g.group_id].append(g.student_id)
+    for gid, sids in members.items():
+        where = {(placed_at[s].workstation_id, placed_at[s].start) for s in sids
+                 if s in placed_at}
+        placed = [s for s in sids if s in placed_at]
+        if placed and len(placed) < len(sids):
+            v.append(f"rule 8: group {gid}: {', '.join(placed)} placed but "
+                     f"{', '.join(s for s in sids if s not in placed_at)} not; a group is "
+                     "placed together or not at all")
+        elif len(where) > 1:
+            shown = ", ".join(f"{s} at {placed_at[s].workstation_id} from "
+                              f"{p.terms[placed_at[s].start]}" for s in sids)
+            v.append(f"rule 8: group {gid} is not together: {shown}")
+    count = Counter(h.workstation_id for h in placed_at.values())
+    for w in p.workstations:
+        got = count.get(w.workstation_id, 0)
+        if 0 < got < w.min_intake and not claimed_infeasible:
+            v.append(f"rule 9: workstation {w.workstation_id} takes {got} student(s), below its "
+                     f"minimum intake {w.min_intake}")
 
 
 def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) -> None:

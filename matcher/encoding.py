@@ -12,12 +12,25 @@ once, here, and nowhere else:
 
 Sorting by id (not by source row) makes every solver independent of the input's row order.
 
-Scores become integers: a placement at the ``r``-th choice costs ``r``; anywhere else costs
-``K + 1`` (``K`` the longest list); pair weights are scaled by :data:`PAIR_SCALE` and rounded.
+Scores become integers: a placement at a choice of rank ``r`` costs ``r`` (tied choices share
+a rank); anywhere else costs ``K + 1`` (``K`` the largest rank in the scenario); pair weights
+are scaled by :data:`PAIR_SCALE` and rounded.
 
-The *profile* of a student is ``(u, d, n, first, last)``: university, discipline, block length
-and window. Students of one profile can go to exactly the same ``(workstation, start)`` options,
-so eligibility is computed once per profile, not once per student.
+The *profile* of a student is ``(u, d, n, first, last, x)``: university, discipline, block
+length, window and restriction ``x`` (an index into :attr:`Encoded.restrictions`: the
+workstations vetoed for the student and how many segments its practice may have; 0 = none
+vetoed, one block). Students of one profile can go to exactly the same ``(workstation, start)``
+options, so eligibility is computed once per profile, not once per student.
+
+Starts and plans: an option's ``k`` is a *start* term when ``k < T`` (``T`` terms): the
+contiguous block ``k .. k+n-1``; ``k >= T`` is a *segment plan* (issue 28: the practice split
+into blocks), whose terms are ``plan_terms[k - T]``. :meth:`Encoded.covers` gives the terms of
+either; solvers use it, never ``range(k, k + n)``. Plans sort after starts, so a student's
+options stay in ``(w, start)`` order with the one-block options first.
+
+The rules of issue 28 as indexed data: ``ws_min`` (minimum intakes), ``groups`` and
+``st_group`` (students kept together), vetoes removed from every option
+(:meth:`Encoded.options`, per profile), tied ranks in :attr:`Encoded.rank_of`.
 """
 
 from __future__ import annotations
@@ -28,12 +41,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .model import Problem
+from .model.rules import blocks_of, segment_plans
 
 PAIR_SCALE = 100
 """Pair weights are multiplied by this and rounded to integers."""
 
-Profile = tuple[int, int, int, int, int]
-"""``(university, discipline, block length n, first term, last term)``."""
+Profile = tuple[int, int, int, int, int, int]
+"""``(university, discipline, block length n, first term, last term, restriction x)``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +73,7 @@ class Encoded:
     st_last: list[int]
     st_sup: list[int]  # given supervisor, -1 when the solver chooses
     st_prefs: list[list[int]]  # ranked workstation indices
+    st_ranks: list[list[int]]  # the rank of each entry of st_prefs (ties share one)
     st_priority: list[float]
     st_lock: list[tuple[int, int, int] | None]  # (w, mentor or -1, start or -1)
     # workstations
@@ -78,6 +93,16 @@ class Encoded:
     pairs: list[tuple[int, int, int]]  # (supervisor, mentor, scaled weight)
     preferences_only: bool
     use_pairs: bool
+    # the rules of issue 28
+    ws_min: list[int]  # minimum intake over the allocation (0: none)
+    st_x: list[int]  # restriction of each student (index into restrictions)
+    restrictions: list[tuple[frozenset[int], int]]  # (vetoed workstations, max segments)
+    groups: list[list[int]]  # members of each group kept together (sorted)
+    group_ids: list[str]  # the id of each group (groups.csv)
+    st_group: list[int]  # the student's group, -1 when none
+    min_seg_terms: int  # shortest block of a split practice, in terms
+    plan_terms: list[tuple[int, ...]]  # segment plan k (>= n_terms) covers plan_terms[k - T]
+    plan_index: dict[tuple[int, ...], int]  # a segment plan's terms -> its k
 
     # ---- sizes --------------------------------------------------------------------------
     @property
@@ -93,8 +118,10 @@ class Encoded:
     # ---- costs --------------------------------------------------------------------------
     @cached_property
     def rank_of(self) -> list[dict[int, int]]:
-        """``rank_of[i][w]``: 1-based position of ``w`` on student ``i``'s list."""
-        return [{w: r for r, w in enumerate(prefs, start=1)} for prefs in self.st_prefs]
+        """``rank_of[i][w]``: the rank of ``w`` on student ``i``'s list (1 best; tied choices
+        share a rank)."""
+        return [dict(zip(prefs, ranks, strict=True))
+                for prefs, ranks in zip(self.st_prefs, self.st_ranks, strict=True)]
 
     def cost(self, i: int, w: int) -> int:
         """Rank cost of placing student ``i`` at workstation ``w``."""
@@ -106,9 +133,33 @@ class Encoded:
 
     # ---- eligibility ----------------------------------------------------------------------
     def profile(self, i: int) -> Profile:
-        """The student's profile ``(u, d, n, first, last)``."""
+        """The student's profile ``(u, d, n, first, last, x)``."""
         return (self.st_univ[i], self.st_disc[i], self.st_block[i], self.st_first[i],
-                self.st_last[i])
+                self.st_last[i], self.st_x[i])
+
+    @property
+    def has_rules(self) -> bool:
+        """Whether a rule couples students or workstations beyond capacities: a minimum
+        intake or a group (the models that cannot hold these hand over)."""
+        return any(self.ws_min) or bool(self.groups)
+
+    @property
+    def has_segments(self) -> bool:
+        """Whether some student may split its practice (segment plans exist)."""
+        return bool(self.plan_terms)
+
+    @property
+    def has_vetoes(self) -> bool:
+        """Whether some student has a vetoed workstation."""
+        return any(vetoed for vetoed, _segs in self.restrictions)
+
+    def segments_of(self, i: int) -> int:
+        """How many blocks student ``i``'s practice may be split into."""
+        return self.restrictions[self.st_x[i]][1]
+
+    def vetoed(self, i: int, w: int) -> bool:
+        """Whether placing student ``i`` at ``w`` is vetoed."""
+        return w in self.restrictions[self.st_x[i]][0]
 
     def mentors_for(self, w: int, d: int) -> list[int]:
         """Mentors of workstation ``w`` who take discipline ``d`` and have any capacity."""
@@ -136,10 +187,30 @@ class Encoded:
         return (d in self.ws_disc[w] and (partners is None or u in partners)
                 and bool(self.mentors_for(w, d)))
 
-    def starts(self, w: int, n: int, first: int, last: int) -> list[int]:
-        """Starts of an ``n``-term block inside ``[first, last]`` with ``w`` open throughout."""
+    def starts(self, w: int, n: int, first: int, last: int, segments: int = 1) -> list[int]:
+        """Starts of an ``n``-term block inside ``[first, last]`` with ``w`` open throughout;
+        with ``segments`` above 1 then the segment plans (``k >= T``) open throughout too."""
         cap = self.ws_cap[w]
-        return [k for k in range(first, last - n + 2) if all(cap[t] > 0 for t in range(k, k + n))]
+        out = [k for k in range(first, last - n + 2) if all(cap[t] > 0 for t in range(k, k + n))]
+        if segments > 1:
+            out += [k for k in self.plans_of(n, first, last, segments)
+                    if all(cap[t] > 0 for t in self.covers(k, n))]
+        return out
+
+    def plans_of(self, n: int, first: int, last: int, segments: int) -> list[int]:
+        """The segment plans (their ``k``) of ``n`` terms inside ``[first, last]``."""
+        return [self.plan_index[terms] for terms in segment_plans(
+            n, first, last, segments, self.min_seg_terms)]
+
+    def extra_segments(self, k: int) -> int:
+        """Blocks beyond the first of the practice from ``k`` (0 for a start)."""
+        if k < len(self.terms):
+            return 0
+        return len(blocks_of(self.plan_terms[k - len(self.terms)])) - 1
+
+    def first_term(self, k: int) -> int:
+        """The first term of the practice from ``k`` (its start, or a plan's first term)."""
+        return k if k < len(self.terms) else self.plan_terms[k - len(self.terms)][0]
 
     @cached_property
     def _profile_options(self) -> dict[Profile, list[tuple[int, int]]]:
@@ -151,24 +222,27 @@ class Encoded:
         by_d: dict[int, list[int]] = {}
         by_ud: dict[tuple[int, int], list[int]] = {}
         pattern = [tuple(c > 0 for c in caps) for caps in self.ws_cap]
-        starts_of: dict[tuple[tuple[bool, ...], int, int, int], list[int]] = {}
+        starts_of: dict[tuple[tuple[bool, ...], int, int, int, int], list[int]] = {}
         for i in range(self.n_students):
             key = self.profile(i)
             if key in out:
                 continue
-            u, d, n, first, last = key
+            u, d, n, first, last, x = key
             if d not in by_d:
                 by_d[d] = [w for w in range(len(self.workstation_ids))
                            if d in self.ws_disc[w] and self.mentors_for(w, d)]
             if (u, d) not in by_ud:
                 by_ud[u, d] = [w for w in by_d[d] if u in (self.ws_partners[w] or {u})]
+            vetoed, segments = self.restrictions[x]
             opts: list[tuple[int, int]] = []
             by_w: dict[int, list[int]] = {}
             for w in by_ud[u, d]:
-                sk = (pattern[w], n, first, last)
+                if w in vetoed:
+                    continue
+                sk = (pattern[w], n, first, last, segments)
                 ks = starts_of.get(sk)
                 if ks is None:
-                    ks = starts_of[sk] = self.starts(w, n, first, last)
+                    ks = starts_of[sk] = self.starts(w, n, first, last, segments)
                 if ks:
                     by_w[w] = ks  # shared between workstations: never modified
                     opts.extend([(w, k) for k in ks])
@@ -207,6 +281,7 @@ class Encoded:
         lock = self.st_lock[i]
         if lock is not None:
             w0, m0, k0 = lock
+            # (a lock with a start term holds one block from it, see docs/format.md)
             opts = [(w, k) for w, k in opts if w == w0 and (k0 < 0 or k == k0)]
             if m0 >= 0 and self.m_cap[m0] <= 0:
                 return []
@@ -239,9 +314,12 @@ class Encoded:
                 out[i] = (w, m, s, k)
         return out
 
-    def covers(self, start: int, n: int) -> range:
-        """Terms covered by an ``n``-term block from ``start``."""
-        return range(start, start + n)
+    def covers(self, start: int, n: int) -> range | tuple[int, ...]:
+        """Terms covered by an ``n``-term block from ``start``, or by segment plan ``start``
+        (``start >= T``, see the module docstring)."""
+        if start < len(self.terms):
+            return range(start, start + n)
+        return self.plan_terms[start - len(self.terms)]
 
     # ---- the workstations' side (stable matching) -----------------------------------------
     @cached_property
@@ -320,6 +398,33 @@ def encode(problem: Problem) -> Encoded:
         )
     windows = [p.window(s) for s in students]
 
+    vetoes: dict[int, set[int]] = defaultdict(set)
+    for v in p.vetoes:
+        vetoes[iix[v.student_id]].add(wix[v.workstation_id])
+    restrictions: dict[tuple[frozenset[int], int], int] = {(frozenset(), 1): 0}
+    st_x = [restrictions.setdefault((frozenset(vetoes.get(i, ())), p.max_segments(s)),
+                                    len(restrictions)) for i, s in enumerate(students)]
+    plan_terms: list[tuple[int, ...]] = []
+    plan_index: dict[tuple[int, ...], int] = {}
+    for i, s in enumerate(students):
+        segments = p.max_segments(s)
+        if segments > 1:
+            first, last = windows[i]
+            for plan in segment_plans(p.block_terms(s), first, last, segments,
+                                      p.min_segment_terms):
+                if plan not in plan_index:
+                    plan_index[plan] = len(terms) + len(plan_terms)
+                    plan_terms.append(plan)
+    members: dict[str, list[int]] = defaultdict(list)
+    for g in p.groups:
+        members[g.group_id].append(iix[g.student_id])
+    kept = sorted((sorted(m), gid) for gid, m in members.items() if len(m) > 1)
+    groups = [ms for ms, _gid in kept]
+    st_group = [-1] * len(students)
+    for gi, ms in enumerate(groups):
+        for i in ms:
+            st_group[i] = gi
+
     pair_w: dict[tuple[int, int], int] = {}
     for pr in p.pairs:
         scaled = round(pr.weight * PAIR_SCALE)
@@ -342,6 +447,8 @@ def encode(problem: Problem) -> Encoded:
         st_last=[w[1] for w in windows],
         st_sup=[six[s.supervisor_id] if s.supervisor_id is not None else -1 for s in students],
         st_prefs=[[wix[w] for w in s.preferences] for s in students],
+        st_ranks=[list(s.preference_ranks) or list(range(1, len(s.preferences) + 1))
+                  for s in students],
         st_priority=[s.priority for s in students],
         st_lock=locks,
         ws_cap=ws_cap,
@@ -355,8 +462,17 @@ def encode(problem: Problem) -> Encoded:
         s_univ=[uix[s.university_id] for s in supervisors],
         s_disc=[frozenset(dix[d] for d in s.disciplines) for s in supervisors],
         s_cap=[s.capacity for s in supervisors],
-        max_list=max((len(s.preferences) for s in students), default=0),
+        max_list=p.max_rank,
         pairs=sorted((s, m, wgt) for (s, m), wgt in pair_w.items()),
         preferences_only=p.policy.preferences_only,
         use_pairs=p.objective.pair_weight and bool(pair_w),
+        ws_min=[w.min_intake for w in workstations],
+        st_x=st_x,
+        restrictions=sorted(restrictions, key=restrictions.__getitem__),
+        groups=groups,
+        group_ids=[gid for _ms, gid in kept],
+        st_group=st_group,
+        min_seg_terms=p.min_segment_terms,
+        plan_terms=plan_terms,
+        plan_index=plan_index,
     )

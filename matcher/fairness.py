@@ -54,13 +54,19 @@ DEFINITIONS = (FEASIBLE, STRICT)
 
 @dataclass(frozen=True)
 class Held:
-    """One placement as the fairness measures see it (term indices inclusive)."""
+    """One placement as the fairness measures see it (term indices inclusive; ``terms``: every
+    term of a practice split into segments, empty for one block ``start..end``)."""
 
     workstation_id: str
     mentor_id: str
     supervisor_id: str
     start: int
     end: int
+    terms: tuple[int, ...] = ()
+
+    def covered(self) -> tuple[int, ...] | range:
+        """Every term the placement occupies."""
+        return self.terms or range(self.start, self.end + 1)
 
 
 def definition_of(stability: bool | str) -> str | None:
@@ -165,7 +171,7 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
     s_load: dict[str, int] = defaultdict(int)
     for sid, h in placed.items():
         key = top if sid in locked else order(h.workstation_id, sid)
-        for k in range(h.start, h.end + 1):
+        for k in h.covered():
             at_ws[h.workstation_id, k].append(key)
             at_m[h.mentor_id, k].append(key)
         s_load[h.supervisor_id] += 1
@@ -237,7 +243,7 @@ def _strict(p: Problem, placed: Mapping[str, Held],
         ws_cap[tc.workstation_id, p.term_index[tc.term]] = tc.capacity
     holders: dict[tuple[str, int], list[str]] = defaultdict(list)
     for sid, h in placed.items():
-        for k in range(h.start, h.end + 1):
+        for k in h.covered():
             holders[h.workstation_id, k].append(sid)
     out: list[tuple[str, str]] = []
     for st in _who(p, wanted):

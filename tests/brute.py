@@ -4,14 +4,19 @@ It shares nothing with the solvers (no :mod:`matcher.encoding`, no :mod:`matcher
 reads the :class:`~matcher.model.Problem` fields directly and re-derives every rule.
 
 For each student it lists "unplaced" (unless locked) and every ``(workstation, mentor,
-supervisor, start)`` allowed by the per-student rules 1–4 and 6, then searches depth-first,
-keeping the per-term workstation and mentor capacities and the total supervisor capacities
-(rule 5), and returns the best ``(placed, -rank_cost, pair_weight)``.
+supervisor, terms)`` allowed by the per-student rules 1–4 and 6 (and, of issue 28: no vetoed
+workstation; tied choices cost their shared rank; a split practice as any set of ``n`` window
+terms in at most ``max_segments`` runs of at least ``min_segment_months``), then searches
+depth-first, keeping the per-term workstation and mentor capacities and the total supervisor
+capacities (rule 5), and at each complete allocation the groups (together or none) and the
+minimum intakes; it returns the best ``(placed, -rank_cost, -extra_segments, pair_weight)``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +34,7 @@ class Option:
     terms: tuple[int, ...]  # covered term indices
     cost: int  # rank cost
     weight: float  # pair weight (0 when the objective ignores pairs)
+    extra: int = 0  # blocks beyond the first
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,11 @@ class Optimum:
     rank_cost: int
     pair_weight: float
     allocation: dict[str, Option]
+    extra_segments: int = 0
 
     @property
-    def key(self) -> tuple[int, int, float]:
-        return (self.placed, -self.rank_cost, self.pair_weight)
+    def key(self) -> tuple[int, int, int, float]:
+        return (self.placed, -self.rank_cost, -self.extra_segments, self.pair_weight)
 
 
 def _months(p: Problem, s: Student) -> int:
@@ -68,10 +75,41 @@ def station_capacity(p: Problem) -> dict[tuple[str, int], int]:
     return cap
 
 
+def _rank(s: Student) -> dict[str, int]:
+    """The student's list with ties: ``preference_ranks`` read directly."""
+    ranks = s.preference_ranks or tuple(range(1, len(s.preferences) + 1))
+    return dict(zip(s.preferences, ranks, strict=True))
+
+
+def _runs(terms: tuple[int, ...]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for t in terms:
+        if out and out[-1][-1] == t - 1:
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
+
+
+def _covers(p: Problem, s: Student, n: int, first: int, last: int) -> list[tuple[int, ...]]:
+    """Every term set the student's practice may take: one block, or (when allowed) any ``n``
+    window terms in at most ``max_segments`` runs of at least the shortest block each."""
+    segments = s.max_segments or p.policy.max_segments
+    shortest = math.ceil((p.policy.min_segment_months or p.term_months) / p.term_months)
+    out = [tuple(range(k, k + n)) for k in range(first, last - n + 2)]
+    if segments > 1:
+        for combo in itertools.combinations(range(first, last + 1), n):
+            runs = _runs(combo)
+            if 1 < len(runs) <= segments and min(len(r) for r in runs) >= shortest:
+                out.append(combo)
+    return out
+
+
 def student_options(p: Problem, s: Student) -> list[Option]:
     """Every placement of ``s`` allowed by the rules that concern the student alone."""
     ws_cap = station_capacity(p)
-    longest = max((len(x.preferences) for x in p.students), default=0)
+    longest = max((max(_rank(x).values()) for x in p.students if x.preferences), default=0)
+    vetoed = {v.workstation_id for v in p.vetoes if v.student_id == s.student_id}
     pair_w = ({(pr.supervisor_id, pr.mentor_id): pr.weight for pr in p.pairs}
               if p.objective.pair_weight else {})
     lock = next((lk for lk in p.locks if lk.student_id == s.student_id), None)
@@ -88,7 +126,9 @@ def student_options(p: Problem, s: Student) -> list[Option]:
             continue
         if lock is not None and lock.workstation_id != wid:
             continue
-        cost = s.preferences.index(wid) + 1 if wid in s.preferences else longest + 1
+        if wid in vetoed:
+            continue
+        cost = _rank(s).get(wid, longest + 1)
         for m in p.mentors:
             if m.workstation_id != wid or s.discipline not in m.disciplines:
                 continue
@@ -103,16 +143,18 @@ def student_options(p: Problem, s: Student) -> list[Option]:
                     continue
                 if s.supervisor_id is not None and s.supervisor_id != sup.supervisor_id:
                     continue
-                for k in range(first, last - n + 2):
-                    if lock is not None and lock.start_term is not None \
-                            and p.terms[k] != lock.start_term:
-                        continue
-                    cover = tuple(range(k, k + n))
+                for cover in _covers(p, s, n, first, last):
+                    k = cover[0]
+                    if lock is not None and lock.start_term is not None and (
+                            p.terms[k] != lock.start_term or len(_runs(cover)) > 1):
+                        continue  # (a lock with a start term holds one block)
                     if any(ws_cap[wid, t] < 1 for t in cover):
                         continue
                     out.append(Option(wid, m.mentor_id, sup.supervisor_id, k, cover, cost,
-                                      pair_w.get((sup.supervisor_id, m.mentor_id), 0.0)))
-    out.sort(key=lambda o: (o.cost, -o.weight, o.workstation, o.mentor, o.supervisor, o.start))
+                                      pair_w.get((sup.supervisor_id, m.mentor_id), 0.0),
+                                      len(_runs(cover)) - 1))
+    out.sort(key=lambda o: (o.cost, o.extra, -o.weight, o.workstation, o.mentor, o.supervisor,
+                            o.terms))
     return out
 
 
@@ -130,14 +172,30 @@ class Search:
     ws_cap: dict[tuple[str, int], int]
     m_cap: dict[str, int]
     s_cap: dict[str, int]
+    groups: list[list[str]]
+    minimum: dict[str, int]
 
     @classmethod
     def of(cls, p: Problem) -> Search:
         students = sorted(p.students, key=lambda s: s.student_id)
+        members: dict[str, list[str]] = {}
+        for g in p.groups:
+            members.setdefault(g.group_id, []).append(g.student_id)
         return cls(students, {lk.student_id for lk in p.locks},
                    [student_options(p, s) for s in students], station_capacity(p),
                    {m.mentor_id: m.capacity for m in p.mentors},
-                   {s.supervisor_id: s.capacity for s in p.supervisors})
+                   {s.supervisor_id: s.capacity for s in p.supervisors},
+                   [g for g in members.values() if len(g) > 1],
+                   {w.workstation_id: w.min_intake for w in p.workstations})
+
+    def coupled(self, chosen: dict[str, Option]) -> bool:
+        """Groups together (one workstation, one first term) or none; minimum intakes met."""
+        for g in self.groups:
+            got = [chosen[s] for s in g if s in chosen]
+            if got and (len(got) < len(g) or len({(o.workstation, o.start) for o in got}) > 1):
+                return False
+        count = Counter(o.workstation for o in chosen.values())
+        return all(c >= self.minimum[w] for w, c in count.items())
 
     def needs(self, o: Option) -> list[tuple[tuple[Any, ...], int]]:
         """``(resource key, capacity)`` for each unit placement ``o`` uses."""
@@ -179,27 +237,29 @@ def brute_force(p: Problem) -> Optimum | None:
     best: list[Optimum | None] = [None]
     chosen: dict[str, Option] = {}
 
-    def dfs(i: int, placed: int, cost: int, weight: float) -> None:
+    def dfs(i: int, placed: int, cost: int, extra: int, weight: float) -> None:
         cur = best[0]
         if cur is not None:
-            bound = (placed + rest_place[i], -(cost + rest_cost[i]), weight + rest_weight[i] + 1e-9)
+            bound = (placed + rest_place[i], -(cost + rest_cost[i]), -extra,
+                     weight + rest_weight[i] + 1e-9)
             if bound <= cur.key:
                 return
         if i == count:
-            best[0] = Optimum(placed, cost, weight, dict(chosen))
+            if sr.coupled(chosen):
+                best[0] = Optimum(placed, cost, weight, dict(chosen), extra)
             return
         sid = students[i].student_id
         for o in options[i]:
             if sr.fits(load, o):
                 sr.take(load, o, +1)
                 chosen[sid] = o
-                dfs(i + 1, placed + 1, cost + o.cost, weight + o.weight)
+                dfs(i + 1, placed + 1, cost + o.cost, extra + o.extra, weight + o.weight)
                 del chosen[sid]
                 sr.take(load, o, -1)
         if sid not in sr.locked:
-            dfs(i + 1, placed, cost, weight)
+            dfs(i + 1, placed, cost, extra, weight)
 
-    dfs(0, 0, 0, 0.0)
+    dfs(0, 0, 0, 0, 0.0)
     return best[0]
 
 

@@ -8,16 +8,20 @@ compete for the same places, which makes some problems INFEASIBLE on purpose.
 ``problems()`` takes size bounds; ``tiny_problems()`` keeps the brute-force search space small.
 ``examples(quick, thorough)`` is a property test's example count: ``quick`` in the default run
 (a fixed, derandomised set), ``thorough`` with ``pytest --thorough`` (fresh random examples).
+With ``rules=True`` they also draw the rules of issue 28 (tied choices, vetoes, a split
+practice, minimum intakes, a group kept together), each only where the problem stays valid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 from hypothesis import strategies as st
 
 from matcher.model import (
+    GroupMember,
     Lock,
     Mentor,
     ObjectiveSettings,
@@ -29,8 +33,10 @@ from matcher.model import (
     Supervisor,
     TermCapacity,
     University,
+    Veto,
     Workstation,
 )
+from matcher.model.errors import ProblemError
 
 THOROUGH = False
 """Set by tests/conftest.py from ``pytest --thorough`` before the test modules are imported."""
@@ -85,7 +91,8 @@ def problems(draw: Any, *, max_students: int = 6, max_workstations: int = 3,
              min_terms: int = 2, max_terms: int = 4, max_universities: int = 2,
              max_disciplines: int = 3, max_mentors_per_station: int = 2,
              max_supervisors: int = 4, max_capacity: int = 3, max_preferences: int = 3,
-             max_term_overrides: int = 3, max_pairs: int = 3, max_locks: int = 2) -> Problem:
+             max_term_overrides: int = 3, max_pairs: int = 3, max_locks: int = 2,
+             rules: bool = False) -> Problem:
     """A valid problem whose size stays within the given bounds.
 
     Sizes: students ``1..max_students``, workstations ``1..max_workstations``, terms
@@ -197,6 +204,8 @@ def problems(draw: Any, *, max_students: int = 6, max_workstations: int = 3,
                    universities=tuple(University(university_id=u) for u in unis),
                    term_capacities=tuple(term_caps), pairs=tuple(pairs))
 
+    if rules:
+        base = draw(_with_rules(base))
     # Locks: each valid on its own; together they may conflict.
     locks: list[Lock] = []
     if max_locks > 0:
@@ -208,8 +217,49 @@ def problems(draw: Any, *, max_students: int = 6, max_workstations: int = 3,
                 locks.append(lock)
     if not locks:
         return base
-    return Problem(**{**{f: getattr(base, f) for f in Problem.model_fields},
-                      "locks": tuple(locks)})
+    try:
+        return Problem(**{**{f: getattr(base, f) for f in Problem.model_fields},
+                          "locks": tuple(locks)})
+    except ProblemError:  # (rules: a lock on a vetoed workstation, group locks that disagree)
+        return base
+
+
+def _replace(p: Problem, **fields: Any) -> Problem:
+    return Problem(**{**{f: getattr(p, f) for f in Problem.model_fields}, **fields})
+
+
+@st.composite
+def _with_rules(draw: Any, p: Problem) -> Problem:
+    """``p`` with some of the rules of issue 28, each kept only where ``p`` stays valid."""
+    students = list(p.students)
+    for k, s in enumerate(students):  # tied choices: merge neighbours on some lists
+        if len(s.preferences) > 1 and draw(st.booleans()):
+            ranks = [1]
+            for _ in s.preferences[1:]:
+                ranks.append(ranks[-1] + (0 if draw(st.booleans()) else 1))
+            students[k] = s.model_copy(update={"preference_ranks": tuple(ranks)})
+    p = _replace(p, students=tuple(students))
+    if draw(st.booleans()):  # a split practice
+        policy = p.policy.model_copy(update={"max_segments": 2})
+        with contextlib.suppress(ProblemError):
+            p = _replace(p, policy=policy)
+    pairs = [(s.student_id, w.workstation_id) for s in p.students for w in p.workstations]
+    vetoes = draw(st.lists(st.sampled_from(pairs), max_size=2, unique=True))
+    if vetoes:
+        p = _replace(p, vetoes=tuple(Veto(student_id=s, workstation_id=w) for s, w in vetoes))
+    stations = list(p.workstations)
+    for k, w in enumerate(stations):
+        if draw(st.integers(0, 2)) == 0:
+            stations[k] = w.model_copy(update={"min_intake": draw(st.integers(2, 3))})
+    with contextlib.suppress(ProblemError):
+        p = _replace(p, workstations=tuple(stations))
+    ids = [s.student_id for s in p.students]
+    if len(ids) >= 2 and draw(st.booleans()):
+        members = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3, unique=True))
+        with contextlib.suppress(ProblemError):
+            p = _replace(p, groups=tuple(GroupMember(group_id="G1", student_id=s)
+                                         for s in members))
+    return p
 
 
 def _closed_terms(p: Problem, wid: str) -> set[int]:
@@ -245,7 +295,9 @@ def _lock_for(draw: Any, p: Problem, s: Student) -> Lock | None:
                 start_term=start)
 
 
-def tiny_problems() -> st.SearchStrategy[Problem]:
-    """Problems small enough for :mod:`tests.brute` (≤ 4 students, ≤ 2 workstations, ≤ 3 terms)."""
-    return problems(max_students=4, max_workstations=2, max_terms=3, max_supervisors=3,
-                    max_term_overrides=2, max_pairs=4, max_locks=2)
+def tiny_problems(*, rules: bool = False) -> st.SearchStrategy[Problem]:
+    """Problems small enough for :mod:`tests.brute` (≤ 4 students, ≤ 2 workstations, ≤ 3 terms;
+    with ``rules``, ≤ 4 terms so that a split practice can happen)."""
+    return problems(max_students=4, max_workstations=2, max_terms=4 if rules else 3,
+                    max_supervisors=3, max_term_overrides=2, max_pairs=4, max_locks=2,
+                    rules=rules)

@@ -65,6 +65,10 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "rank": ("排名", "名次", "工作站排名"),
     # occupancy
     "used": ("已占用名额", "已占用", "占用名额"),
+    # rules (issue 28): minimum intake, split practice, groups
+    "min_intake": ("最低接收人数", "最少人数", "最低人数", "最少接收人数"),
+    "max_segments": ("分段数", "最多分段数", "实践分段数"),
+    "group_id": ("组号", "小组", "小组编号", "分组"),
 }
 """Canonical column name -> accepted aliases (besides the name itself)."""
 
@@ -80,6 +84,8 @@ SHEET_ALIASES: dict[str, tuple[str, ...]] = {
     "locks": ("锁定", "预先指定"),
     "rankings": ("工作站排名", "排名"),
     "occupancy": ("已占用名额", "已占用"),
+    "groups": ("小组", "分组", "同组学生"),
+    "vetoes": ("回避", "禁止", "回避名单"),
 }
 """Workbook sheet name (the CSV file name without ``.csv``, or ``scenario``) -> aliases."""
 
@@ -99,6 +105,8 @@ SETTING_ALIASES: dict[str, tuple[str, ...]] = {
     "policy.experienced_years": ("工作经验年限阈值",),
     "policy.window": ("实践窗口",),
     "policy.preferences_only": ("仅限志愿",),
+    "policy.max_segments": ("分段数", "最多分段数"),
+    "policy.min_segment_months": ("每段最少月数", "最短分段月数"),
     "objective.pair_weight": ("奖励导师组合",),
     "solver.time_limit_s": ("求解时限", "时间限制"),
     "solver.seed": ("随机种子",),

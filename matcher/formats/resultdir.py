@@ -32,6 +32,7 @@ from typing import Any
 
 from ..messages import Lang, Message, msg
 from ..model import Placement, Problem, Result, ScenarioError, Status
+from ..model.result import TERM_SEPARATOR
 from .cells import MAX_FILE_BYTES, decode, show
 from .escape import escape_frame, unescape_cell
 from .interrupt import finish_first
@@ -421,7 +422,9 @@ def read_result(result_dir: str | os.PathLike[str]) -> Result:
         placements.append(Placement(
             student_id=row["student_id"], workstation_id=row["workstation_id"],
             mentor_id=row["mentor_id"], supervisor_id=row["supervisor_id"],
-            start_term=row["start_term"], end_term=row["end_term"], preference_rank=rank))
+            start_term=row["start_term"], end_term=row["end_term"], preference_rank=rank,
+            terms=tuple(t.strip() for t in (row.get("terms") or "").split(TERM_SEPARATOR)
+                        if t.strip())))
     unassigned = read_unassigned(folder)
 
     def num(key: str, default: Any = None) -> Any:

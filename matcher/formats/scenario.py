@@ -124,9 +124,12 @@ _REFERS: dict[str, set[str]] = {
     "supervisors": {"universities"},
     "workstation_terms": {"workstations"},
     "pairs": {"supervisors", "mentors"},
-    "locks": {"students", "workstations", "mentors", "workstation_terms", "supervisors",
+    "locks": {"students", "workstations", "mentors", "workstation_terms", "supervisors", "vetoes",
               "universities"},
     "rankings": {"workstations", "students"},
+    "groups": {"students", "workstations", "mentors", "locks", "vetoes", "workstation_terms",
+               "universities", "supervisors"},
+    "vetoes": {"students", "workstations"},
 }
 
 
@@ -403,20 +406,31 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+_UNSET: dict[str, Any] = {"min_intake": 0}
+"""Optional columns whose default is not empty: written only when some row sets them (so that
+scenarios without the rule are written as they always were)."""
+
+
 def _write_table(path: Path, columns: Sequence[Any], rows: Sequence[BaseModel],
                  carried: Sequence[CarriedColumn] = ()) -> None:
     """One CSV: required columns always, optional ones when some row has a value, then the
     carried columns (by the row's id)."""
     names = [c.name for c in columns
-             if c.required or any(getattr(r, c.name) is not None for r in rows)]
+             if c.required or any(getattr(r, c.name) not in (None, _UNSET.get(c.name))
+                                  for r in rows)]
     extra = [(c.header, c.by_id()) for c in carried]
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(names + [h for h, _ in extra])
         for r in rows:
             key = str(getattr(r, columns[0].name))
-            out.writerow([_cell(getattr(r, n)) for n in names]
-                         + [by_id.get(key, "") for _, by_id in extra])
+            out.writerow([_preferences(r) if n == "preferences" else _cell(getattr(r, n))
+                          for n in names] + [by_id.get(key, "") for _, by_id in extra])
+
+
+def _preferences(student: Any) -> str:
+    """A list cell with its ties: ``W1;W2=W3;W4``."""
+    return ";".join("=".join(group) for group in student.tie_groups)
 
 
 def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
@@ -456,6 +470,9 @@ def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
     settings["term_months"] = problem.term_months
     policy = problem.policy.model_dump()
     policy["window"] = None if problem.policy.window is None else list(problem.policy.window)
+    for key, default in (("max_segments", 1), ("min_segment_months", None)):
+        if policy[key] == default:  # (scenarios without split practice stay as they were)
+            del policy[key]
     settings["policy"] = policy
     settings["objective"] = problem.objective.model_dump()
     settings["solver"] = problem.solver.model_dump()

@@ -15,6 +15,7 @@ from ..model.capacity import Occupancy
 from ..model.errors import TABLE_FILES
 from ..model.problem import (
     TABLE_OF_FIELD,
+    GroupMember,
     Lock,
     Mentor,
     Pair,
@@ -23,6 +24,7 @@ from ..model.problem import (
     Supervisor,
     TermCapacity,
     University,
+    Veto,
     Workstation,
 )
 
@@ -86,11 +88,12 @@ TABLES: tuple[Table, ...] = (
         _C("work_experience_years", "float"), _C("preferences", "list"),
         _C("supervisor_id", "opt_str"), _C("priority", "opt_float", False),
         _C("window_start", "opt_str", False), _C("window_end", "opt_str", False),
-        _C("required_months", "opt_int", False))),
+        _C("required_months", "opt_int", False), _C("max_segments", "opt_int", False))),
     _table("workstations", Workstation, (
         _C("workstation_id", "str"), _C("disciplines", "list"), _C("capacity", "int"),
         _C("partner_universities", "list"), _C("city", "opt_str", False),
-        _C("lat", "opt_float", False), _C("lon", "opt_float", False))),
+        _C("lat", "opt_float", False), _C("lon", "opt_float", False),
+        _C("min_intake", "opt_int", False))),
     _table("mentors", Mentor, (
         _C("mentor_id", "str"), _C("workstation_id", "str"), _C("disciplines", "list"),
         _C("capacity", "int"))),
@@ -113,6 +116,10 @@ TABLES: tuple[Table, ...] = (
     _table("rankings", Ranking, (
         _C("workstation_id", "str"), _C("student_id", "str"), _C("rank", "int")),
         required_file=False),
+    _table("groups", GroupMember, (_C("group_id", "str"), _C("student_id", "str")),
+           required_file=False),
+    _table("vetoes", Veto, (_C("student_id", "str"), _C("workstation_id", "str")),
+           required_file=False),
     _table("occupancy", Occupancy, (  # not a Problem field: matcher.model.capacity.Occupancy
         _C("workstation_id", "str"), _C("term", "str"), _C("used", "int"),
         _C("mentor_id", "opt_str", False)), required_file=False),

@@ -10,6 +10,7 @@
 from .errors import ProblemError, ProblemIssue, ScenarioError
 from .problem import (
     CarriedColumn,
+    GroupMember,
     Lock,
     Mentor,
     ObjectiveSettings,
@@ -22,11 +23,12 @@ from .problem import (
     Supervisor,
     TermCapacity,
     University,
+    Veto,
     Workstation,
 )
 from .result import Placement, Result, Status
 
-__all__ = ["CarriedColumn", "Lock", "Mentor", "ObjectiveSettings", "Pair", "Placement",
-           "Policy", "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result",
+__all__ = ["CarriedColumn", "GroupMember", "Lock", "Mentor", "ObjectiveSettings", "Pair",
+           "Placement", "Policy", "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result",
            "ScenarioError", "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity",
-           "University", "Workstation"]
+           "University", "Veto", "Workstation"]

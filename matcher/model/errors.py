@@ -32,6 +32,8 @@ TABLE_FILES: dict[str, str] = {
     "pairs": "pairs.csv",
     "locks": "locks.csv",
     "rankings": "rankings.csv",
+    "groups": "groups.csv",
+    "vetoes": "vetoes.csv",
     "occupancy": "occupancy.csv",
     "scenario": "scenario.yaml",
 }

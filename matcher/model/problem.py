@@ -12,7 +12,9 @@ solvers never rely on that order (the encoding sorts by id, see :mod:`matcher.en
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -25,12 +27,12 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 
 from ..messages import Message, msg
 from .errors import TABLE_FILES, ProblemError, ProblemIssue, ScenarioError, error_detail
+from .rules import rule_issues
 
 if TYPE_CHECKING:  # type checkers keep pydantic's field-by-field constructor signatures
     from pydantic._internal._model_construction import ModelMetaclass as _Checked
@@ -73,6 +75,11 @@ class Policy(_Frozen):
     experienced_years: float = Field(default=2.0, ge=0, le=100)
     window: tuple[str, str] | None = None
     preferences_only: bool = False
+    max_segments: int = Field(default=1, ge=1, le=12)
+    """How many blocks of consecutive terms a student's practice may be split into (1: one
+    block); a student's own ``max_segments`` overrides it."""
+    min_segment_months: int | None = Field(default=None, ge=1, le=120)
+    """Shortest block of a split practice, in months (default: ``term_months``)."""
 
 
 POLICY_NAMES: dict[str, str] = {
@@ -134,13 +141,61 @@ class Student(_Frozen):
     window_start: str | None = None
     window_end: str | None = None
     required_months: int | None = Field(default=None, ge=1, le=120)
+    max_segments: int | None = Field(default=None, ge=1, le=12)
+    preference_ranks: tuple[int, ...] = ()
+    """The rank of each entry of ``preferences`` when some are tied (same length, starting at 1,
+    each the same as the one before or one more); empty: strict order, ranks 1, 2, 3, ...
+    Built from tie groups: ``preferences="W1;W2=W3;W4"`` or ``[["W1"], ["W2", "W3"], ["W4"]]``
+    give ``("W1", "W2", "W3", "W4")`` with ranks ``(1, 2, 2, 3)``."""
 
-    @field_validator("preferences", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _split_preferences(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return v
-        return tuple(filter(None, map(str.strip, map(str, v))))  # C loops: 100,000 students
+    def _tie_groups(cls, data: Any) -> Any:
+        """``W1;W2=W3;W4`` (a string, or entries joined by ``=``) or nested lists: tie groups."""
+        if not isinstance(data, dict) or "preferences" not in data:
+            return data
+        prefs = data["preferences"]
+        if isinstance(prefs, str):
+            prefs = re.split(r"[;；、]", prefs)
+        if not isinstance(prefs, (list, tuple)):
+            return data
+        groups: list[list[str]] = []
+        for entry in prefs:
+            names = ([str(x) for x in entry] if isinstance(entry, (list, tuple))
+                     else re.split(r"[=＝]", str(entry)))
+            names = [x.strip() for x in names if x.strip()]
+            if names:
+                groups.append(names)
+        flat = tuple(x for g in groups for x in g)
+        out = dict(data)
+        out["preferences"] = flat
+        if any(len(g) > 1 for g in groups) and not data.get("preference_ranks"):
+            out["preference_ranks"] = tuple(r for r, g in enumerate(groups, start=1) for _ in g)
+        return out
+
+    @model_validator(mode="after")
+    def _ranks_fit(self) -> Student:
+        ranks = self.preference_ranks
+        if ranks and (len(ranks) != len(self.preferences) or ranks[0] != 1 or any(
+                b - a not in (0, 1) for a, b in itertools.pairwise(ranks))):
+            raise ValueError("preference_ranks must give one rank per preference, from 1, "
+                             "each the same as the one before or one more")
+        return self
+
+    @property
+    def ranks(self) -> dict[str, int]:
+        """Workstation id -> its rank on the student's list (tied choices share a rank)."""
+        if self.preference_ranks:
+            return dict(zip(self.preferences, self.preference_ranks, strict=True))
+        return {w: r for r, w in enumerate(self.preferences, start=1)}
+
+    @property
+    def tie_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The list as groups of tied choices, best first (one each when nothing is tied)."""
+        out: dict[int, list[str]] = {}
+        for w, r in self.ranks.items():
+            out.setdefault(r, []).append(w)
+        return tuple(tuple(out[r]) for r in sorted(out))
 
 
 class Workstation(_Frozen):
@@ -153,6 +208,9 @@ class Workstation(_Frozen):
     city: str | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    min_intake: int = Field(default=0, ge=0, le=1_000_000)
+    """If the workstation takes anyone, it takes at least this many students over the whole
+    allocation (0: no minimum)."""
 
 
 class Mentor(_Frozen):
@@ -252,6 +310,22 @@ class CarriedColumn(_Frozen):
         return out
 
 
+class GroupMember(_Frozen):
+    """A student of a group kept together (a row of ``groups.csv``): the students of a group
+    are placed at one workstation with one start term, or none of them is."""
+
+    group_id: str = Field(min_length=1)
+    student_id: str = Field(min_length=1)
+
+
+class Veto(_Frozen):
+    """A placement that must never happen (a row of ``vetoes.csv``), e.g. a conflict of
+    interest."""
+
+    student_id: str = Field(min_length=1)
+    workstation_id: str = Field(min_length=1)
+
+
 class Problem(_Frozen):
     """A complete allocation problem: everything a solver or the checker needs.
 
@@ -268,7 +342,7 @@ class Problem(_Frozen):
         :class:`ObjectiveSettings`).
     students, workstations, mentors, supervisors, universities
         The entities, in source-row order.
-    term_capacities, pairs, locks, rankings
+    term_capacities, pairs, locks, rankings, groups, vetoes
         Optional tables, in source-row order.
     input_sha256
         Hash of the input files (empty for problems built in code).
@@ -308,6 +382,8 @@ class Problem(_Frozen):
     pairs: tuple[Pair, ...] = ()
     locks: tuple[Lock, ...] = ()
     rankings: tuple[Ranking, ...] = ()
+    groups: tuple[GroupMember, ...] = ()
+    vetoes: tuple[Veto, ...] = ()
     input_sha256: str = ""
     input_files: tuple[tuple[str, str], ...] = ()
     source: str = ""
@@ -347,6 +423,24 @@ class Problem(_Frozen):
     def block_terms(self, student: Student) -> int:
         """Length ``n`` of the student's contiguous block of terms."""
         return math.ceil(self.required_months(student) / self.term_months)
+
+    def max_segments(self, student: Student) -> int:
+        """Most blocks the student's practice may be split into (own column, else the
+        policy)."""
+        return student.max_segments or self.policy.max_segments
+
+    @cached_property
+    def min_segment_terms(self) -> int:
+        """Shortest block of a split practice, in terms (``min_segment_months`` rounded up)."""
+        months = self.policy.min_segment_months or self.term_months
+        return math.ceil(months / self.term_months)
+
+    @cached_property
+    def max_rank(self) -> int:
+        """``K``: the largest rank on any list (tied choices share one); an off-list
+        placement costs ``K + 1``."""
+        return max((max(s.preference_ranks) if s.preference_ranks else len(s.preferences)
+                    for s in self.students if s.preferences), default=0)
 
     def window(self, student: Student) -> tuple[int, int]:
         """First and last term index (inclusive) a placement of the student may cover."""
@@ -595,6 +689,7 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
             bad("rankings", r, "student_id",
                 msg("load.duplicate_ranking", other_row=seen_rank[key3] + 1))
         seen_rank.setdefault(key3, r)
+    out += rule_issues(p)
     return out
 
 
@@ -719,14 +814,14 @@ TABLE_OF_FIELD: dict[str, str] = {
     "students": "students", "workstations": "workstations", "mentors": "mentors",
     "supervisors": "supervisors", "universities": "universities",
     "term_capacities": "workstation_terms", "pairs": "pairs", "locks": "locks",
-    "rankings": "rankings",
+    "rankings": "rankings", "groups": "groups", "vetoes": "vetoes",
 }
 """Problem field -> the table its rows come from (the other fields are ``scenario`` settings)."""
 
 _ENTITY_TABLE: dict[type[BaseModel], str] = {
     Student: "students", Workstation: "workstations", Mentor: "mentors",
     Supervisor: "supervisors", University: "universities", TermCapacity: "workstation_terms",
-    Pair: "pairs", Lock: "locks", Ranking: "rankings",
+    Pair: "pairs", Lock: "locks", Ranking: "rankings", GroupMember: "groups", Veto: "vetoes",
 }
 _SETTINGS_SECTION: dict[type[BaseModel], str] = {
     Policy: "policy", SolverSettings: "solver", ObjectiveSettings: "objective"}

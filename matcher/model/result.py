@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,9 @@ import pandas as pd
 from ..messages import Lang, Message
 
 ASSIGNMENT_COLUMNS = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
-                      "end_term", "preference_rank"]
+                      "end_term", "preference_rank", "terms"]
+TERM_SEPARATOR = ";"
+"""Separates the terms of a placement in ``assignments.csv``'s ``terms`` column."""
 
 Reason = str | Message
 """Why a student is unassigned: a structured message from a solver (code ``reason.*``, worded
@@ -57,7 +60,12 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Placement:
-    """One student's placement, in ids (term labels inclusive)."""
+    """One student's placement, in ids (term labels inclusive).
+
+    ``terms`` lists every term of the practice in calendar order (a split practice has gaps
+    between ``start_term`` and ``end_term``); empty (a result read from an older folder) means
+    every term from ``start_term`` to ``end_term``: use :meth:`covered`.
+    """
 
     student_id: str
     workstation_id: str
@@ -66,6 +74,17 @@ class Placement:
     start_term: str
     end_term: str
     preference_rank: int | None
+    terms: tuple[str, ...] = ()
+
+    def covered(self, calendar: Sequence[str]) -> list[str]:
+        """The terms of the practice, given the scenario's terms in calendar order (terms not
+        in it are left out)."""
+        if self.terms:
+            return [t for t in self.terms if t in calendar]
+        if self.start_term not in calendar or self.end_term not in calendar:
+            return []
+        order = list(calendar)
+        return order[order.index(self.start_term):order.index(self.end_term) + 1]
 
 
 @dataclass(frozen=True)
@@ -134,7 +153,8 @@ class Result:
     @property
     def assignments(self) -> pd.DataFrame:
         """Placements as a DataFrame with the ``assignments.csv`` columns."""
-        frame = pd.DataFrame([vars(p) for p in self.placements], columns=ASSIGNMENT_COLUMNS)
+        rows = [vars(p) | {"terms": TERM_SEPARATOR.join(p.terms)} for p in self.placements]
+        frame = pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS)
         frame["preference_rank"] = frame["preference_rank"].astype("Int64")
         return frame
 

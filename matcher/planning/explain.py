@@ -52,7 +52,9 @@ from ..model import (
     Supervisor,
     TermCapacity,
 )
+from ..model.rules import segment_plans
 from ..solvers import solve
+from .explain_rules import group_text, not_opened, plan_text
 from .explain_verify import Verifier, with_fields
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
@@ -293,6 +295,7 @@ class _Row:
     supervisor_id: str
     start: int
     end: int
+    held: tuple[int, ...] = ()  # every term of the practice (a split one has gaps)
 
 
 class _State:
@@ -314,6 +317,7 @@ class _State:
         self.rankings = {(rk.workstation_id, rk.student_id): rk.rank for rk in p.rankings}
         self.ranked_by = {rk.workstation_id for rk in p.rankings}
         self.locks = {lk.student_id: lk for lk in p.locks}
+        self.vetoes = {(v.student_id, v.workstation_id) for v in p.vetoes}
         self.pairs = {(pr.supervisor_id, pr.mentor_id): pr.weight for pr in p.pairs}
         self.mentors_at: dict[str, list[Mentor]] = defaultdict(list)
         for m in sorted(p.mentors, key=lambda m: m.mentor_id):
@@ -330,10 +334,12 @@ class _State:
             if r.get("start_term") not in tix or r.get("end_term") not in tix \
                     or sid in self.rows:
                 continue  # the checker reports these; nothing to count
+            listed = [tix[t] for t in (r.get("terms") or "").split(";") if t in tix]
             row = _Row(sid, wid, r.get("mentor_id", ""), r.get("supervisor_id", ""),
-                       tix[r["start_term"]], tix[r["end_term"]])
+                       tix[r["start_term"]], tix[r["end_term"]], tuple(listed) or tuple(
+                           range(tix[r["start_term"]], tix[r["end_term"]] + 1)))
             self.rows[sid] = row
-            for k in range(row.start, row.end + 1):
+            for k in row.held:
                 self.ws_load[wid, self.terms[k]] += 1
                 self.m_load[row.mentor_id, self.terms[k]] += 1
                 self.holders[wid, self.terms[k]].append(sid)
@@ -349,6 +355,10 @@ class _State:
         return _names(items, self.lang)
 
     # ---- the workstation's ranking -------------------------------------------------------------
+    def held(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """Student id -> (workstation id, terms held), for every placed student."""
+        return {sid: (r.workstation_id, r.held) for sid, r in self.rows.items()}
+
     def order(self, wid: str, sid: str) -> tuple[Any, ...]:
         """Ranking key of student ``sid`` at ``wid``; lower is ahead."""
         own = self.rankings.get((wid, sid))
@@ -390,6 +400,8 @@ class _State:
         lock = self.locks.get(st.student_id)
         if lock is not None and lock.workstation_id != wid:
             return "lock", self.t("explain.rule.lock", workstation=lock.workstation_id)
+        if (st.student_id, wid) in self.vetoes:
+            return "veto", self.t("explain.rule.veto")
         if st.discipline not in w.disciplines:
             return "discipline", self.t("explain.rule.discipline", discipline=st.discipline,
                                         takes=tuple(w.disciplines))
@@ -412,8 +424,10 @@ class _State:
         """Blocks of terms inside the window with ``wid`` open in every term."""
         n, first, last = self.block(st)
         out = []
-        for k in range(first, last - n + 2):
-            block = self.terms[k:k + n]
+        plans = [tuple(range(k, k + n)) for k in range(first, last - n + 2)]
+        plans += segment_plans(n, first, last, self.p.max_segments(st), self.p.min_segment_terms)
+        for plan in plans:
+            block = [self.terms[t] for t in plan]
             if all(self.ws_cap[wid, t] > 0 for t in block):
                 out.append(block)
         return out
@@ -439,6 +453,9 @@ def _why_not(s: _State, st: Student, wid: str, rank: int | None, placed: bool) -
         free.append(block)
     detail = tuple(_full_term(s, st, wid, t) for t in sorted(full_terms, key=s.terms.index))
     if free:  # the full terms of other blocks do not matter then
+        closed = not_opened(s.p, s.held(), wid)
+        if closed:
+            return ChoiceReason(wid, rank, "min_intake", closed)
         sups = s.sup_options(st)
         if not placed and not any(s.s_load[x.supervisor_id] < x.capacity for x in sups):
             return ChoiceReason(wid, rank, "supervisor",
@@ -487,9 +504,8 @@ def _full_term(s: _State, st: Student, wid: str, term: str) -> FullTerm:
     mine = s.order(wid, st.student_id)
     holders = []
     for h in sorted(s.holders[wid, term], key=lambda h: s.order(wid, h)):
-        prefs = s.students[h].preferences if h in s.students else ()
-        holders.append(Holder(h, s.standing(wid, h), prefs.index(wid) + 1 if wid in prefs
-                              else None, mine < s.order(wid, h)))
+        own = s.students[h].ranks if h in s.students else {}
+        holders.append(Holder(h, s.standing(wid, h), own.get(wid), mine < s.order(wid, h)))
     return FullTerm(term, s.ws_cap[wid, term], tuple(holders))
 
 
@@ -513,15 +529,17 @@ def _sup_full_text(s: _State, st: Student) -> str:
 # ---- why this placement --------------------------------------------------------------------------
 def _why_here(s: _State, st: Student, row: _Row) -> list[str]:
     terms = s.terms
-    rank = st.preferences.index(row.workstation_id) + 1 if row.workstation_id in \
-        st.preferences else None
-    where = (s.t("explain.where.choice", rank=rank, count=len(st.preferences))
+    rank = st.ranks.get(row.workstation_id)
+    where = (s.t("explain.where.choice", rank=rank, count=max(st.ranks.values()))
              if rank is not None else s.t("explain.where.unlisted"))
     span = (f"{terms[row.start]}..{terms[row.end]}" if row.end > row.start
             else terms[row.start])
+    if len(row.held) != row.end - row.start + 1:  # a split practice: every term it holds
+        span = ", ".join(terms[t] for t in row.held)
     out = [s.t("explain.placed", workstation=row.workstation_id, where=where,
                mentor=row.mentor_id, supervisor=row.supervisor_id, span=span,
-               terms=row.end - row.start + 1, months=s.p.required_months(st))]
+               terms=len(row.held), months=s.p.required_months(st))]
+    out += [x for x in (plan_text(s.p, st, row.held), group_text(s.p, s.held(), st)) if x]
     lock = s.locks.get(st.student_id)
     if lock is not None:
         out.append(s.t("explain.locked", workstation=lock.workstation_id,
@@ -711,8 +729,8 @@ def _fresh_id(stem: str, taken: Mapping[str, Any]) -> str:
 # ---- entry point ---------------------------------------------------------------------------------
 def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     if isinstance(result, Result):
-        return [{k: "" if v is None else str(v) for k, v in vars(pl).items()}
-                for pl in result.placements]
+        return [{k: "" if v is None else ";".join(v) if isinstance(v, tuple) else str(v)
+                 for k, v in vars(pl).items()} for pl in result.placements]
     return [{k: "" if v is None else str(v) for k, v in r.items()} for r in result]
 
 
@@ -780,17 +798,16 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     if isinstance(result, Result):
         placement = next((pl for pl in result.placements if pl.student_id == student_id), None)
     elif row is not None:
-        rank = st.preferences.index(row.workstation_id) + 1 \
-            if row.workstation_id in st.preferences else None
         placement = Placement(student_id, row.workstation_id, row.mentor_id, row.supervisor_id,
-                              s.terms[row.start], s.terms[row.end], rank)
+                              s.terms[row.start], s.terms[row.end],
+                              st.ranks.get(row.workstation_id),
+                              tuple(s.terms[t] for t in row.held))
 
     if row is not None:
         why = _why_here(s, st, row)
-        cutoff = (st.preferences.index(row.workstation_id) if row.workstation_id in
-                  st.preferences else len(st.preferences))
+        cutoff = st.ranks.get(row.workstation_id, len(st.preferences) + 1)
         choices = [_envy(_why_not(s, st, w, r, True), envied)
-                   for r, w in enumerate(st.preferences[:cutoff], start=1)]
+                   for w, r in st.ranks.items() if r < cutoff]
         return Explanation(student_id, placement, profile, tuple(why), tuple(choices),
                            notes=tuple(notes), lang=lang)
 
@@ -813,8 +830,8 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     elif not any(s.s_load[x.supervisor_id] < x.capacity for x in sups):
         text = _sup_full_text(s, st)
         why.append(s.t("explain.sentence", text=text[0].upper() + text[1:]))
-    choices = [_envy(_why_not(s, st, w, r, False), envied)
-               for r, w in enumerate(st.preferences, start=1)]
+    choices = [_envy(_why_not(s, st, w, r, False), envied) for w, r in st.ranks.items()]
+    why += [x for x in (group_text(p, s.held(), st),) if x]
     if st.student_id in s.locks:
         why.append(s.t("explain.locked_at", workstation=s.locks[st.student_id].workstation_id))
     elif p.policy.preferences_only:

@@ -10,14 +10,18 @@ gives the one way back from the counts to a placement per student (:func:`assign
 backends are :mod:`matcher.solvers.cpsat_model` and :mod:`matcher.solvers.milp_model`.
 
 Notation: students ``i``, workstations ``w``, mentors ``m``, supervisors ``s``, terms ``t``,
-start terms ``k``, block length ``n``; ``cov(k, n) = {k, ..., k+n-1}``; ``K`` the longest list.
+start terms or segment plans ``k``, block length ``n``; ``cov(k, n)`` the terms of ``k``
+(``{k, ..., k+n-1}`` for a start, the plan's terms for a segment plan, see
+:mod:`matcher.encoding`); ``K`` the largest rank.
 
 Keys
-    *start group* ``a = (w, d, n, first, last, mlock)``: students at ``w`` of discipline ``d``
-    with an ``n``-term block inside ``[first, last]`` (a lock's start narrows the window to the
-    block) and a locked mentor (or -1). Members of one start group are interchangeable for
-    starts. *Mentor pool* ``p = (w, d, k, n)``: interchangeable for mentors. *Supervisor
-    group* ``q``: ``("free", u, d)``, or ``("given", s, -1)`` for a given supervisor.
+    *start group* ``a = (w, d, n, first, last, mlock, segs)``: students at ``w`` of discipline
+    ``d`` with ``n`` terms inside ``[first, last]`` in at most ``segs`` blocks (a lock's start
+    narrows the window to the block) and a locked mentor (or -1). Members of one start group
+    are interchangeable for starts. ``segs = FIXED`` marks a group whose plan is fixed to
+    ``k = first`` (a kept placement, a member of a group kept together). *Mentor pool*
+    ``p = (w, d, k, n)``: interchangeable for mentors. *Supervisor group* ``q``:
+    ``("free", u, d)``, or ``("given", s, -1)`` for a given supervisor.
 
 Columns
     ``y[i,w]``       0/1: student ``i`` at listed choice ``w`` (cost: its rank).
@@ -29,6 +33,10 @@ Columns
     ``g[p,m]``       students of mentor pool ``p`` mentored by ``m``.
     ``h[q,s]``       placed students of supervisor group ``q`` supervised by ``s``.
     ``r[a,k,q,s,m]`` students of group ``q`` in ``(a, k)`` given the rewarded pair ``(s, m)``.
+    ``x[G,w,c]``     0/1 (issue 28): the students of group ``G`` kept together, all at ``w``
+                     with the plans ``c`` (one per member, one first term); members of a group
+                     have no ``y``/``ovf`` columns of their own.
+    ``open[w]``      0/1 (issue 28): workstation ``w`` with a minimum intake takes students.
 
     Where a split has a single term (one start, one mentor, one supervisor) no column is made:
     the sum itself stands for it (``z``, ``g`` and ``h`` hold expressions; ``z_col``, ``g_col``
@@ -42,9 +50,15 @@ within both the cell's and the mentor's and supervisor's counts. An off-list stu
 workstation that happens to be on its list is cheaper in reality than in the model, so bounds
 stay valid, and at the optimum it never happens.
 
-Objectives (the levels): ``placed = sum of every placement column``; ``rank cost = sum
-rank(i, w) y[i,w] + (K+1) sum ovf[i] + sum rank(i, kept w) keep[i]``; ``pair weight = sum
-weight(s, m) r[...]``.
+Objectives (the levels): ``placed = sum of every placement column`` (a group's ``x`` counts
+its members); ``rank cost = sum rank(i, w) y[i,w] + (K+1) sum ovf[i] + sum rank(i, kept w)
+keep[i] + sum_G sum_{i in G} cost(i, w) x[G,w,c]``; ``extra segments = sum (blocks(k) - 1)
+z[a,k]``; ``pair weight = sum weight(s, m) r[...]``.
+
+The rules of issue 28: a veto is no option at all (the encoding leaves it out); tied choices
+cost their shared rank; a segment plan is one more ``k`` of a start group; a group kept
+together is one column per common option (:func:`add_groups`); a minimum intake is
+``min[w] open[w] <= load[w] <= M open[w]`` (:func:`add_min_intakes`).
 
 Two rules for a count's upper bound (:attr:`Aggregated.exact_bounds`)
     A split column needs an upper bound, and a limit that its counts can never exceed is left
@@ -69,7 +83,7 @@ from ..encoding import Encoded
 from .base import Choice
 from .linear import LinearModel, Sink, Terms, value
 
-StartKey = tuple[int, int, int, int, int, int]  # (w, d, n, first, last, mlock)
+StartKey = tuple[int, int, int, int, int, int, int]  # (w, d, n, first, last, mlock, segs)
 PoolKey = tuple[int, int, int, int]  # (w, d, k, n)
 GroupKey = tuple[str, int, int]  # ("free", u, d) or ("given", s, -1)
 PairKey = tuple[StartKey, int, GroupKey, int, int]  # (a, start, group, supervisor, mentor)
@@ -81,6 +95,19 @@ docstring)."""
 OTHER = -2
 """Off-list class key for a given supervisor in no modelled rewarded pair: it does not change
 which off-list places the students share."""
+FIXED = -1
+"""``segs`` of a start group whose plan is fixed to ``k = first`` (kept placements, groups)."""
+
+
+def key_plans(enc: Encoded, a: StartKey) -> list[int]:
+    """The starts and segment plans ``k`` a start group may take."""
+    w, _d, n, first, last, _m, segs = a
+    return [first] if segs == FIXED else enc.starts(w, n, first, last, segs)
+
+
+def fixed_key(enc: Encoded, i: int, w: int, k: int, m: int) -> StartKey:
+    """The start group of student ``i`` at ``w`` with its plan fixed to ``k``."""
+    return (w, enc.st_disc[i], enc.st_block[i], k, k, m, FIXED)
 
 
 def group_of(enc: Encoded, i: int) -> GroupKey:
@@ -101,8 +128,15 @@ def span_of(enc: Encoded, i: int) -> tuple[int, int, int]:
 
 def default_key(enc: Encoded, station: Mapping[int, int], i: int) -> tuple[StartKey, GroupKey]:
     """Start group and supervisor group of student ``i`` placed at ``station[i]``."""
+    return start_key(enc, i, station[i]), group_of(enc, i)
+
+
+def start_key(enc: Encoded, i: int, w: int) -> StartKey:
+    """The start group of student ``i`` at ``w`` (its plan free within its window)."""
     first, last, mlock = span_of(enc, i)
-    return (station[i], enc.st_disc[i], enc.st_block[i], first, last, mlock), group_of(enc, i)
+    lock = enc.st_lock[i]
+    segs = 1 if lock is not None and lock[2] >= 0 else enc.segments_of(i)
+    return (w, enc.st_disc[i], enc.st_block[i], first, last, mlock, segs)
 
 
 # ---- the model ------------------------------------------------------------------------------
@@ -137,12 +171,17 @@ class Aggregated:
     g_col: dict[tuple[PoolKey, int], int] = field(default_factory=dict)
     h_col: dict[tuple[GroupKey, int], int] = field(default_factory=dict)
     r: dict[PairKey, int] = field(default_factory=dict)
+    gx: dict[tuple[int, int, tuple[int, ...]], int] = field(default_factory=dict)
+    """Group columns ``x[G,w,c]`` by ``(G, w, plans of the members)``."""
+    opened: dict[int, int] = field(default_factory=dict)
+    """``open[w]`` columns of the workstations with a minimum intake."""
     lock_rows: dict[int, int] = field(default_factory=dict)
     cap_rows: dict[LimitKey, int] = field(default_factory=dict)
     """The limit rows by what they limit: ``("w", w, t)``, ``("m", m, t)``, ``("s", s, -1)``."""
     placed: Terms = field(default_factory=list)
     rank_cost: Terms = field(default_factory=list)
     kept: Terms = field(default_factory=list)
+    extra_segments: Terms = field(default_factory=list)
     pair_weight: Terms = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -161,9 +200,7 @@ class Aggregated:
         """The start group and supervisor group of a kept placement (its block, mentor and
         supervisor fixed)."""
         w, m, s, k = self.kept_choice[i]
-        enc = self.enc
-        return (w, enc.st_disc[i], enc.st_block[i], k, k + enc.st_block[i] - 1, m), (
-            "given", s, -1)
+        return fixed_key(self.enc, i, w, k, m), ("given", s, -1)
 
 
 def keepable(enc: Encoded, i: int, choice: Choice) -> bool:
@@ -182,6 +219,9 @@ def choice_count(enc: Encoded) -> int:
     without building anything (per profile)."""
     total = 0
     for i in range(enc.n_students):
+        if enc.st_group[i] >= 0:
+            total += len({w for w, _k in enc.options(i)})
+            continue
         if enc.st_lock[i] is not None:
             total += len({w for w, _k in enc.options(i)})
             continue
@@ -206,6 +246,8 @@ def add_choices(agg: Aggregated, pairs: bool) -> None:
     class_members: dict[tuple[int, ...], list[int]] = defaultdict(list)
     paired = {s for s, _m, _w in enc.pairs} if pairs and enc.use_pairs else set()
     for i in range(enc.n_students):
+        if enc.st_group[i] >= 0:
+            continue  # placed by its group's columns (add_groups)
         stations = sorted({w for w, _k in enc.options(i)})
         locked = enc.st_lock[i] is not None
         for w in stations:
@@ -220,8 +262,8 @@ def add_choices(agg: Aggregated, pairs: bool) -> None:
         agg.classes.append((key, members))
         for i in members:
             agg.ovf[i] = lp.var(1, ("ovf", i), boolean=True)
-        u, d, n, first, last = key[:5]
-        for w in enc.profile_starts((u, d, n, first, last)):
+        u, d, n, first, last, x = key[:6]
+        for w in enc.profile_starts((u, d, n, first, last, x)):
             agg.o[c, w] = lp.var(len(members), ("o", c, w))
     cols: dict[int, list[int]] = defaultdict(list)
     for (i, _w), j in agg.y.items():
@@ -235,10 +277,70 @@ def add_keep_options(agg: Aggregated, previous: Mapping[int, Choice]) -> None:
     """Re-solve: ``keep[i]``, one option per student to keep its earlier placement exactly
     (where the changed problem still allows it, :func:`keepable`)."""
     for i in sorted(previous):
-        if keepable(agg.enc, i, previous[i]):
+        if agg.enc.st_group[i] < 0 and keepable(agg.enc, i, previous[i]):
             agg.keep[i] = agg.lp.var(1, ("keep", i), boolean=True)
             agg.kept_choice[i] = previous[i]
             agg.placed_cols.setdefault(i, []).append(agg.keep[i])
+
+
+def group_options(enc: Encoded, g: int) -> list[tuple[int, tuple[int, ...]]]:
+    """The common options of group ``g``: ``(w, plans)`` with one plan per member (in member
+    order), all at ``w`` and with one first term; ``w``, then the plans, in order."""
+    members = enc.groups[g]
+    per: list[dict[int, dict[int, list[int]]]] = []  # member -> w -> first term -> plans
+    for i in members:
+        by_w: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for w, k in enc.options(i):
+            by_w[w][enc.first_term(k)].append(k)
+        per.append(by_w)
+    out: list[tuple[int, tuple[int, ...]]] = []
+    for w in sorted(set.intersection(*(set(by_w) for by_w in per))):
+        for t in sorted(set.intersection(*(set(by_w[w]) for by_w in per))):
+            combos: list[tuple[int, ...]] = [()]
+            for by_w in per:
+                combos = [(*c, k) for c in combos for k in by_w[w][t]]
+            out += [(w, c) for c in combos]
+    return out
+
+
+def add_groups(agg: Aggregated) -> None:
+    """Students kept together: ``x[G,w,c]`` for every common option of group ``G``
+    (:func:`group_options`), placing all its members at once (each member's placement
+    columns are its group's; so ``sum_c x[G,w,c] <= 1`` is each member's one placement)."""
+    enc, lp = agg.enc, agg.lp
+    for g, members in enumerate(enc.groups):
+        if any(not enc.supervisors_for(i) for i in members):
+            continue
+        for w, plans in group_options(enc, g):
+            j = lp.var(1, ("x", g, w, *plans), boolean=True)
+            agg.gx[g, w, plans] = j
+            for i in members:
+                agg.placed_cols.setdefault(i, []).append(j)
+
+
+def add_min_intakes(agg: Aggregated) -> None:
+    """A workstation with a minimum intake takes none or at least that many:
+    ``min[w] open[w] <= load[w] <= M open[w]``, ``load[w]`` its placement columns (a group's
+    ``x`` counting its members) and ``M`` the most ``load[w]`` can be."""
+    enc, lp = agg.enc, agg.lp
+    load: dict[int, Terms] = defaultdict(list)
+    for (_i, w), j in agg.y.items():
+        load[w].append((j, 1))
+    for (_c, w), j in agg.o.items():
+        load[w].append((j, 1))
+    for i, j in agg.keep.items():
+        load[agg.kept_choice[i][0]].append((j, 1))
+    for (g, w, _plans), j in agg.gx.items():
+        load[w].append((j, len(enc.groups[g])))
+    for w in sorted(load):
+        least = enc.ws_min[w]
+        if least <= 1:
+            continue  # (a minimum of 1 holds whenever anyone is there)
+        most = round(lp.bound(load[w]))
+        opened = lp.var(1, ("open", w), boolean=True)
+        agg.opened[w] = opened
+        lp.row(load[w] + [(opened, -most)], -math.inf, 0, "opened")
+        lp.row(load[w] + [(opened, -least)], 0, math.inf, "minimum intake")
 
 
 def add_one_placement(agg: Aggregated, everyone: bool = False) -> None:
@@ -276,26 +378,28 @@ def add_start_split(agg: Aggregated) -> None:
     enc, lp = agg.enc, agg.lp
     members: dict[StartKey, list[tuple[int, GroupKey]]] = defaultdict(list)
     for (i, w), j in agg.y.items():
-        first, last, mlock = span_of(enc, i)
-        members[w, enc.st_disc[i], enc.st_block[i], first, last, mlock].append(
-            (j, group_of(enc, i)))
+        members[start_key(enc, i, w)].append((j, group_of(enc, i)))
     for i, j in agg.keep.items():
         a, kept_group = agg.keep_key(i)
         members[a].append((j, kept_group))
     for (c, w), j in agg.o.items():
-        u, d, n, first, last, sup = agg.classes[c][0]
+        u, d, n, first, last, x, sup = agg.classes[c][0]
         grp: GroupKey = ("free", u, d) if sup == -1 else ("given", sup, -1)
-        members[w, d, n, first, last, -1].append((j, grp))
+        members[w, d, n, first, last, -1, enc.restrictions[x][1]].append((j, grp))
+    for (g, w, plans), j in agg.gx.items():
+        for i, k in zip(enc.groups[g], plans, strict=True):
+            lock = enc.st_lock[i]
+            members[fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)].append(
+                (j, group_of(enc, i)))
     agg.members = dict(sorted(members.items()))
     for a, items in agg.members.items():
-        w, _d, n, first, last, _m = a
         total: Terms = [(j, 1) for j, _ in items]
-        starts = enc.starts(w, n, first, last)
+        starts = key_plans(enc, a)
         if len(starts) == 1:
             agg.z[a, starts[0]] = total
             continue
         ub = round(sum(lp.ub[j] for j, _ in items))
-        split = {k: lp.var(ub, ("z", *a, k)) for k in starts}
+        split = {k: lp.var(ub, ("z", *a[:6], k)) for k in starts}
         lp.row([(j, 1) for j in split.values()] + [(j, -1) for j, _ in total], 0, 0,
                "start split")
         for k, j in split.items():
@@ -325,7 +429,7 @@ def add_mentor_limits(agg: Aggregated) -> None:
     load: dict[tuple[int, int], list[Terms]] = defaultdict(list)
     pools: dict[PoolKey, list[Terms]] = defaultdict(list)
     for (a, k), count in agg.z.items():
-        w, d, n, _first, _last, mlock = a
+        w, d, n, _first, _last, mlock, _segs = a
         if mlock >= 0:
             for t in enc.covers(k, n):
                 load[mlock, t].append(count)
@@ -414,12 +518,12 @@ def add_pair_counts(agg: Aggregated) -> None:
     per_mentor: dict[tuple[PoolKey, int], Terms] = defaultdict(list)
     per_sup: dict[tuple[GroupKey, int], Terms] = defaultdict(list)
     for a, items in agg.members.items():
-        w, d, n, first, last, mlock = a
+        w, d, n, _first, _last, mlock, _segs = a
         size: dict[GroupKey, int] = defaultdict(int)
         for j, grp in items:
             size[grp] += round(lp.ub[j])
         mentors = [mlock] if mlock >= 0 else enc.mentors_for(w, d)
-        for k in enc.starts(w, n, first, last):
+        for k in key_plans(enc, a):
             for grp in sorted(size):
                 for m in mentors:
                     for s, wgt in by_mentor.get(m, []):
@@ -456,7 +560,11 @@ def add_objectives(agg: Aggregated) -> None:
     agg.rank_cost = [(j, enc.cost(i, w)) for (i, w), j in agg.y.items()]
     agg.rank_cost += [(j, enc.max_list + 1) for j in agg.ovf.values()]
     agg.rank_cost += [(j, enc.cost(i, agg.kept_choice[i][0])) for i, j in agg.keep.items()]
+    agg.rank_cost += [(j, sum(enc.cost(i, w) for i in enc.groups[g]))
+                      for (g, w, _plans), j in agg.gx.items()]
     agg.kept = [(j, 1) for j in agg.keep.values()]
+    agg.extra_segments = [(j, c * enc.extra_segments(k)) for (_a, k), terms in agg.z.items()
+                          if enc.extra_segments(k) for j, c in terms]
 
 
 def _concat(counts: Iterable[Terms]) -> Terms:
@@ -478,13 +586,27 @@ def columns_of(agg: Aggregated, chosen: Mapping[int, Choice], *, pairs: bool) ->
     x = [0] * agg.lp.n_cols
     class_of = {i: c for c, (_key, members) in enumerate(agg.classes) for i in members}
     rewarded = {(s, m) for s, m, _w in enc.pairs} if pairs and agg.r else set()
+    for g, members in enumerate(enc.groups):
+        if all(i in chosen for i in members):
+            key = (g, chosen[members[0]][0], tuple(chosen[i][3] for i in members))
+            if key in agg.gx:
+                x[agg.gx[key]] = 1
+    opened = {w for w, _m, _s, _k in chosen.values()}
+    for w, j in agg.opened.items():
+        x[j] = int(w in opened)
     for i, (w, m, s, k) in chosen.items():
         if i in agg.keep and chosen[i] == agg.kept_choice[i]:
             a, grp = agg.keep_key(i)
             x[agg.keep[i]] += 1
+        elif enc.st_group[i] >= 0:
+            lock = enc.st_lock[i]
+            a, grp = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1), group_of(enc, i)
+            pool = (w, enc.st_disc[i], k, enc.st_block[i])
+            if a[5] < 0 and (pool, m) in agg.g_col:
+                x[agg.g_col[pool, m]] += 1
         else:
-            first, last, mlock = span_of(enc, i)
-            a, grp = (w, enc.st_disc[i], enc.st_block[i], first, last, mlock), group_of(enc, i)
+            a, grp = start_key(enc, i, w), group_of(enc, i)
+            mlock = a[5]
             if (i, w) in agg.y:
                 x[agg.y[i, w]] += 1
             else:
@@ -518,8 +640,17 @@ def allocation(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
         off = [i for i in members if x[agg.ovf[i]] > 0.5]
         for i, w in zip(off, seats[c], strict=True):
             station[i] = w
+    fixed: dict[int, StartKey] = {}
+    for (g, w, plans), j in agg.gx.items():
+        if x[j] > 0.5:
+            for i, k in zip(enc.groups[g], plans, strict=True):
+                station[i] = w
+                lock = enc.st_lock[i]
+                fixed[i] = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)
 
     def key_of(i: int) -> tuple[StartKey, GroupKey]:
+        if i in fixed:
+            return fixed[i], group_of(enc, i)
         return agg.keep_key(i) if i in kept else default_key(enc, station, i)
 
     return assign(enc, station, key_of, [(key, round(x[j])) for key, j in agg.r.items()],
@@ -569,12 +700,12 @@ def assign(enc: Encoded, station: Mapping[int, int],
             start[i], mentor[i], sup[i] = k, m, s
             start_left[a, k] -= 1
             if a[5] < 0:
-                mentor_left[(a[0], a[1], k, a[2]), m] -= 1
+                mentor_left[(a[0], a[1], k, a[2]), m] -= 1  # (w, d, k, n)
             if grp[0] == "free":
                 sup_left[grp, s] -= 1
     for a in sorted(by_a):
-        w, d, n, first, last, mlock = a
-        starts = enc.starts(w, n, first, last)
+        w, d, n, _first, _last, mlock, _segs = a
+        starts = key_plans(enc, a)
         for grp in sorted(by_a[a]):
             for i in by_a[a][grp]:
                 if i in start:

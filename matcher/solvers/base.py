@@ -91,14 +91,15 @@ def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Ch
     pair_w = {(s, m): wgt for s, m, wgt in enc.pairs} if enc.use_pairs else {}
     for i in sorted(chosen):
         w, m, s, k = chosen[i]
+        covered = list(enc.covers(k, enc.st_block[i]))
         r = enc.rank_of[i].get(w)
         rank_cost += enc.cost(i, w)
         pair_total += pair_w.get((s, m), 0)
         placements.append(Placement(
             student_id=enc.student_ids[i], workstation_id=enc.workstation_ids[w],
             mentor_id=enc.mentor_ids[m], supervisor_id=enc.supervisor_ids[s],
-            start_term=enc.terms[k], end_term=enc.terms[k + enc.st_block[i] - 1],
-            preference_rank=r))
+            start_term=enc.terms[covered[0]], end_term=enc.terms[covered[-1]],
+            preference_rank=r, terms=tuple(enc.terms[t] for t in covered)))
     if status == Status.INFEASIBLE:
         unassigned: list[tuple[str, Reason]] = []
     else:

@@ -70,6 +70,7 @@ from .cpsat_run import (
 from .cpsat_warm import keep_first, keeping, place_more, warm_start
 from .milp import Refined, refine_levels
 from .moves import place_unplaced
+from .rules import enforce
 from .stable import solve_stable
 
 USE_SLOT_MODEL = True
@@ -166,6 +167,35 @@ def _by_slots(enc: Encoded, config: SolverConfig, t0: float, stop: Stop) -> Resu
                         message=message)
 
 
+def extra_segments(enc: Encoded, chosen: dict[int, Choice]) -> int:
+    """Blocks beyond the first, summed over the placed students (issue 28's third level)."""
+    return sum(enc.extra_segments(c[3]) for c in chosen.values())
+
+
+def _fewest_segments(mdl: CpAggregated, current: dict[int, Choice], config: SolverConfig,
+                     deadline: float, stop: Stop, stats: dict[str, Any], t0: float
+                     ) -> dict[int, Choice] | None:
+    """The level after the rank cost: with as many placed and no more rank cost than
+    ``current``, the fewest extra segments, by CP-SAT from ``current`` (half the time left
+    when pairs follow); the better allocation, or None."""
+    cp = mdl.model
+    cp.add(mdl.placed == len(current))
+    cp.add(mdl.rank_cost <= mdl.enc.rank_cost(current))
+    mdl.hint(cp, current)
+    cp.minimize(mdl.extra_segments)
+    share = 0.5 if mdl.enc.use_pairs else 1.0
+    solver = new_solver(config, (deadline - time.perf_counter()) * share)
+    st = run_search(solver, cp, stop, "fewest extra segments", t0)
+    stats["segments_seconds"] = wall(solver)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        stats["extra_segments_proven"] = False
+        return None
+    stats["extra_segments_lower_bound"] = math.ceil(solver.best_objective_bound - 1e-6)
+    stats["extra_segments_proven"] = st == cp_model.OPTIMAL
+    found = mdl.allocation(solver)
+    return found if extra_segments(mdl.enc, found) <= extra_segments(mdl.enc, current) else None
+
+
 def _raise_pairs(mdl: CpAggregated, current: dict[int, Choice], config: SolverConfig,
                  deadline: float, stop: Stop, stats: dict[str, Any], t0: float
                  ) -> dict[int, Choice] | None:
@@ -177,6 +207,8 @@ def _raise_pairs(mdl: CpAggregated, current: dict[int, Choice], config: SolverCo
     cp.add(mdl.placed == len(current))
     mdl.hint(cp, current)
     cp.add(mdl.rank_cost <= mdl.enc.rank_cost(current))
+    if not isinstance(mdl.extra_segments, int):
+        cp.add(mdl.extra_segments <= extra_segments(mdl.enc, current))
     cp.maximize(mdl.pair_weight)
     solver3 = new_solver(config, deadline - clock.now())
     st3 = run_search(solver3, cp, stop, "stage 3: pair weight", t0)
@@ -220,18 +252,23 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     enc = encode(problem)
     # Re-solve (module resolve): earlier placements, in ids, that students may keep.
     previous = enc.choices_from_ids(config.options.get("previous", {}))
-    if USE_SLOT_MODEL and not previous and not slots.applies(enc):
+    why_not_slots = "switched off" if not USE_SLOT_MODEL else (
+        "a re-solve" if previous else slots.applies(enc))
+    if not why_not_slots:
         by_slots = _by_slots(enc, config, t0, stop)
         if by_slots is not None:
             return by_slots
         # The locks conflict: the model below isolates which.
+        why_not_slots = "the locks conflict"
     choices = choice_count(enc)
     if choices > province.MAX_CHOICES and not previous:
         return province.solve_without_model(enc, config, t0, choices, stop)
     mdl = build_model(enc, previous)
     cp = mdl.model
     clock.charge(MODEL_SECONDS_PER_VARIABLE * len(cp.proto.variables))
-    stats: dict[str, Any] = {"variables": len(cp.proto.variables),
+    stats: dict[str, Any] = {"engine": "aggregated model (CP-SAT, HiGHS)",
+                             "engine_why": f"slot model not used: {why_not_slots}",
+                             "variables": len(cp.proto.variables),
                              "constraints": len(cp.proto.constraints),
                              "build_seconds": round(clock.now() - t0, 3)}
 
@@ -256,6 +293,8 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         stats["warm_placed_after_moves"] = len(warm)
         if not agg.keep:
             warm = place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
+    if warm is not None and enc.has_rules:  # (the moves above do not see groups and minimums)
+        warm = enforce(enc, warm)
     if warm is not None:
         mdl.hint(mdl.model, warm)
     # Nobody without an allowed option can be placed, nor more than the flow relaxation allows
@@ -363,6 +402,12 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         # When levels 1 and 2 were proven (HiGHS may have gone on to level 3 in its process).
         done = lp.rank_done_at if lp is not None and lp.rank_proven else None
         stats["proven_seconds"] = round((done or clock.now()) - t0, 3)
+
+    # Issue 28: with levels 1-2 fixed, the fewest extra segments (HiGHS did it already when its
+    # allocation is the current one).
+    if (not isinstance(mdl.extra_segments, int) and current is not None and not stop.requested
+            and not (lp is not None and current is lp.chosen)):
+        current = _fewest_segments(mdl, current, config, deadline, stop, stats, t0) or current
 
     # Stage 3: with both fixed, maximise the weight of rewarded supervisor-mentor pairs.
     if lp is not None and lp.pairs_proven and current is lp.chosen:

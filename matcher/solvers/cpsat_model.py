@@ -27,8 +27,10 @@ from .aggregate import (
     Aggregated,
     add_choices,
     add_class_links,
+    add_groups,
     add_keep_options,
     add_mentor_limits,
+    add_min_intakes,
     add_objectives,
     add_pair_counts,
     add_start_split,
@@ -69,6 +71,7 @@ class CpAggregated:
     placed: Expr = 0
     kept: Expr = 0
     rank_cost: Expr = 0
+    extra_segments: Expr = 0
     pair_weight: Expr = 0
 
     def __post_init__(self) -> None:
@@ -111,6 +114,10 @@ class CpAggregated:
         self.kept = linear_sum([self.cp_vars[j] for j, _c in agg.kept])
         self.rank_cost = cp_model.LinearExpr.weighted_sum(
             [self.cp_vars[j] for j, _c in agg.rank_cost], [c for _j, c in agg.rank_cost])
+        if agg.extra_segments:
+            self.extra_segments = cp_model.LinearExpr.weighted_sum(
+                [self.cp_vars[j] for j, _c in agg.extra_segments],
+                [c for _j, c in agg.extra_segments])
         if agg.pair_weight:
             self.pair_weight = cp_model.LinearExpr.weighted_sum(
                 [self.cp_vars[j] for j, _c in agg.pair_weight], [c for _j, c in agg.pair_weight])
@@ -168,7 +175,9 @@ def build_model(enc: Encoded, previous: dict[int, Choice] | None = None) -> CpAg
     mdl = CpAggregated(enc)
     agg = mdl.agg
     add_choices(agg, pairs=True)
+    add_groups(agg)
     add_keep_options(agg, previous or {})
+    add_min_intakes(agg)
     add_at_most_one_per_student(mdl)
     add_class_links(agg)
     add_start_split(agg)

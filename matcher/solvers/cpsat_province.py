@@ -30,6 +30,7 @@ from .lagrange import no_later_bound, relax_apart
 from .moves import improve_rank, place_unplaced, repack_unplaced
 from .packing import lock_failure
 from .relaxation import relax
+from .rules import enforce
 
 MAX_CHOICES = 100_000
 """Largest number of choice variables (listed options plus off-list indicators) for which the
@@ -193,6 +194,11 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
         lp = replace(lp, value=final)
         rank_lb = higher(rank_lb, lp.rank_lb_at(placed))
         stats["lagrangian_final_bound"] = lp.rank_lb_at(placed)
+    if enc.has_rules:  # groups and minimum intakes, which the moves above do not see
+        best = enforce(enc, best)
+        if len(best) != placed:
+            placed = len(best)
+            rank_lb = higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
     rank = enc.rank_cost(best)
     proven = placed >= most and rank_lb is not None and rank <= rank_lb
     flow_lb = flow_relax.rank_lb_at(placed)

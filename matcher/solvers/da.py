@@ -63,6 +63,7 @@ from ..model.result import Result, Status
 from . import clock
 from .base import Choice, SolverConfig, build_result
 from .packing import Loads, fill_greedily, fit, lock_failure, place_locks
+from .rules import enforce
 
 NAME = "da"
 
@@ -131,7 +132,7 @@ class _Market:
     # ---- the workstation side ----------------------------------------------------------------
     def _book(self, i: int, w: int, m: int, k: int, key: int = -1) -> None:
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        for t in range(k, k + self.enc.st_block[i]):
+        for t in self.enc.covers(k, self.enc.st_block[i]):
             ws[t] -= 1
             ml[t] -= 1
         self.at[i] = (w, m, k)
@@ -145,7 +146,7 @@ class _Market:
         assert held is not None
         w, m, k = held
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        for t in range(k, k + self.enc.st_block[i]):
+        for t in self.enc.covers(k, self.enc.st_block[i]):
             ws[t] += 1
             ml[t] += 1
         self.at[i] = None
@@ -157,7 +158,7 @@ class _Market:
 
     def _room(self, i: int, w: int, m: int, k: int) -> bool:
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        return all(ws[t] > 0 and ml[t] > 0 for t in range(k, k + self.enc.st_block[i]))
+        return all(ws[t] > 0 and ml[t] > 0 for t in self.enc.covers(k, self.enc.st_block[i]))
 
     def _admit(self, x: int, w: int, prev: tuple[int, int] | None
                ) -> tuple[bool, list[tuple[int, int, int, int]]]:
@@ -175,7 +176,8 @@ class _Market:
         got = fit(loads, x, w, starts, self.sup[x])
         heap = self.ws_heap[w]
         key = enc.station_rank(w, x)
-        lo, hi = starts[0], starts[-1] + enc.st_block[x] - 1
+        spans = [enc.covers(k, enc.st_block[x]) for k in starts]
+        lo, hi = min(c[0] for c in spans), max(c[-1] for c in spans)
         released: list[tuple[int, int, int, int]] = []
         aside: list[tuple[int, int, int]] = []
         while got is None and heap and -heap[0][0] > key:
@@ -184,7 +186,8 @@ class _Market:
                 continue
             j = entry[1]
             _w, m_j, k_j = self.at[j]  # type: ignore[misc]
-            if k_j > hi or k_j + enc.st_block[j] - 1 < lo:
+            held_j = enc.covers(k_j, enc.st_block[j])
+            if held_j[0] > hi or held_j[-1] < lo:
                 aside.append(entry)  # shares no term with x: cannot make room
                 continue
             if self._snap is None:
@@ -244,9 +247,9 @@ class _Market:
             for neg, j, tk in heap:
                 if -neg > key and self._current((neg, j, tk), w):
                     k_j = self.at[j][2]  # type: ignore[index]
-                    for t in range(k_j, k_j + enc.st_block[j]):
+                    for t in enc.covers(k_j, enc.st_block[j]):
                         worse[t] += 1
-        return any(all(ws[t] > 0 or worse[t] > 0 for t in range(k, k + n))
+        return any(all(ws[t] > 0 or worse[t] > 0 for t in enc.covers(k, n))
                    for k in self.starts[i][w])
 
     # ---- the supervisor side -----------------------------------------------------------------
@@ -409,6 +412,7 @@ def deferred_acceptance(enc: Encoded) -> DAOutcome:
         if held is not None:
             w, m, k = held
             chosen[i] = (w, m, mk.sup[i], k)
+    chosen = enforce(enc, chosen)  # groups kept together, minimum intakes (issue 28)
     return DAOutcome(chosen, False, {
         "proposals": mk.proposals, "placed_by_proposals": by_proposals,
         "moved_up_by_reproposals": mk.moves, "placed_by_scramble": scrambled,

@@ -59,13 +59,14 @@ from typing import Any
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from ..encoding import PAIR_SCALE, Encoded, encode
+from ..encoding import PAIR_SCALE, Encoded, Profile, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from . import clock
 from .base import Choice, SolverConfig, build_result
 from .moves import improve_rank, place_unplaced
 from .packing import Loads, fill_greedily, fit, lock_failure, pack_station, place_locks
+from .rules import enforce
 
 NAME = "flow"
 SOURCE, SINK = 0, 1
@@ -159,13 +160,17 @@ def _block_capacity(eff: list[int], n: int) -> int:
 def station_capacity(enc: Encoded, w: int, n: int) -> int:
     """``P(w, n)``: at most this many ``n``-term students fit at ``w`` (module docstring)."""
     mentor_total = sum(enc.m_cap[m] for m in enc.ws_mentors[w])
-    return _block_capacity([min(c, mentor_total) for c in enc.ws_cap[w]], n)
+    eff = [min(c, mentor_total) for c in enc.ws_cap[w]]
+    # A split practice (issue 28) need not meet every residue class once, as a block does:
+    # then only the term-places count.
+    return sum(eff) // n if enc.has_segments else _block_capacity(eff, n)
 
 
 def mentor_capacity(enc: Encoded, m: int, n: int) -> int:
     """``P(m, n)``: at most this many ``n``-term students fit with mentor ``m`` (same argument,
     with the mentor's capacity in the terms its workstation is open)."""
-    return _block_capacity([min(c, enc.m_cap[m]) for c in enc.ws_cap[enc.m_ws[m]]], n)
+    eff = [min(c, enc.m_cap[m]) for c in enc.ws_cap[enc.m_ws[m]]]
+    return sum(eff) // n if enc.has_segments else _block_capacity(eff, n)
 
 
 def build_graph(enc: Encoded) -> FlowGraph:
@@ -177,7 +182,7 @@ def build_graph(enc: Encoded) -> FlowGraph:
     sup_node: dict[int, int] = {}
     group_node: dict[tuple[int, int, int], int] = {}
     wn_node: dict[tuple[int, int], int] = {}
-    hub_node: dict[tuple[int, int, int, int, int], int] = {}
+    hub_node: dict[Profile, int] = {}
     hub_targets: dict[int, tuple[int, int, list[int]]] = {}
     n_min: dict[int, int] = {}
 
@@ -514,7 +519,8 @@ def _reassign_block(enc: Encoded, chosen: dict[int, Choice], n: int) -> dict[int
     loads = Loads(enc)
     for i, c in chosen.items():
         loads.take(i, c)
-    students = [i for i in sorted(chosen) if enc.st_lock[i] is None and enc.st_block[i] == n]
+    students = [i for i in sorted(chosen) if enc.st_lock[i] is None and enc.st_block[i] == n
+                and enc.st_group[i] < 0]  # (a group moves whole or not at all)
     held: dict[tuple[int, int, int], int] = defaultdict(int)
     for i in students:
         w, m, _s, k = chosen[i]
@@ -564,8 +570,8 @@ def _reassign_block(enc: Encoded, chosen: dict[int, Choice], n: int) -> dict[int
         w, m, k = key
         if held.get(key):
             arc(head, SINK, held[key])
-        if (k - (enc.n_terms - n)) % n:
-            continue
+        if k >= enc.n_terms or (k - (enc.n_terms - n)) % n:
+            continue  # (room for a segment plan is left out: the flow stays valid)
         span = range(k, k + n)
         room_m = min(loads.m_left[m][t] for t in span)
         room_w = min(loads.ws_left[w][t] for t in span)
@@ -664,7 +670,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     t0 = clock.now()
     enc = encode(problem)
     relax, best, stats = flow_allocation(enc, t0 + config.time_limit_s)
-    chosen = best.chosen
+    chosen = None if best.chosen is None else enforce(enc, best.chosen)
     if chosen is None:
         status = Status.INFEASIBLE if best.locks_proven_infeasible else Status.UNKNOWN
         return build_result(enc, NAME, status, {}, config, clock.now() - t0,

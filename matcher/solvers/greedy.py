@@ -27,6 +27,7 @@ from ..encoding import Encoded, Profile, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from .base import Choice, SolverConfig, build_result, lock_rows
+from .rules import enforce
 
 NAME = "greedy"
 PRIORITY = "priority"
@@ -108,6 +109,8 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
         return None
 
     for i in order:
+        if enc.st_group[i] >= 0:
+            continue  # groups are placed whole afterwards (rules.enforce), never split
         # The supervisor student i would get now: the given one, else the first with room.
         s = st_sup[i]
         if s >= 0:
@@ -193,7 +196,7 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
             ml[t] -= 1
         s_left[s] -= 1
         chosen[i] = pick
-    return chosen, failed
+    return enforce(enc, chosen), failed
 
 
 def solve(problem: Problem, config: SolverConfig) -> Result:

@@ -108,7 +108,7 @@ def _groups(enc: Encoded) -> _Groups:
     for i in range(enc.n_students):
         if enc.st_lock[i] is not None or not enc.supervisors_for(i):
             continue  # locked students are priced one by one (see _locked_cost)
-        u, d, n, first, last = enc.profile(i)
+        u, d, n, first, last, _x = enc.profile(i)
         g = keys.get((d, n, first, last))
         if g is None:
             g = keys[d, n, first, last] = len(keys)

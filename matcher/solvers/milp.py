@@ -148,12 +148,15 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     levels: list[tuple[str, Expr]] = [] if pairs_only else [("min", mdl.rank_cost)]
     if pairs_only:
         mdl.lp.row(mdl.rank_cost, -math.inf, enc.rank_cost(start), "rank cost limit")
+    if mdl.extra_segments and not pairs_only:  # issue 28, between rank cost and pairs
+        levels.append(("min", mdl.extra_segments))
     if mdl.pair_weight:
         levels.append(("max", mdl.pair_weight))
     if not levels:
         return Refined(None, None, False, None, False, 0.0, "no rewarded pairs to weigh")
     job = {"mode": "levels", "highs_options": HIGHS_OPTIONS,
-           "shares": [LEVEL2_SHARE, 1.0][-len(levels):]}
+           "shares": [LEVEL2_SHARE, 0.7, 1.0][-len(levels):] if len(levels) == 3
+           else [LEVEL2_SHARE, 1.0][-len(levels):]}
     stages, _out, errors = run_levels(mdl, config, deadline, job, hint_from_choices(mdl, start),
                                        levels, stop, grace=ASSIST_GRACE_S)
     seconds = round(clock.now() - t0, 3)
@@ -175,8 +178,13 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     rank_lb = None if second.dual_bound is None else min(rank, ceil_bound(second.dual_bound))
     rank_proven = rank_lb is not None and rank_lb >= rank
     best, weight_ub, pairs_proven = second, None, False
-    if len(stages) > 1 and stages[1].x is not None:
-        third = stages[1]
+    nxt = 1
+    if mdl.extra_segments:
+        if len(stages) > nxt and stages[nxt].x is not None:
+            best = stages[nxt]
+        nxt += 1
+    if mdl.pair_weight and len(stages) > nxt and stages[nxt].x is not None:
+        third = stages[nxt]
         best = third
         weight = round(third.objective or 0)
         if third.dual_bound is not None:
@@ -244,6 +252,8 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     hint = None if failed else hint_from_choices(mdl, greedy)
     stats["greedy_placed"] = len(greedy)
     levels: list[tuple[str, Expr]] = [("max", mdl.placed), ("min", mdl.rank_cost)]
+    if mdl.extra_segments:  # issue 28: fewest extra segments, after the rank cost
+        levels.append(("min", mdl.extra_segments))
     if mdl.pair_weight:
         levels.append(("max", mdl.pair_weight))
     stages, _out, errors = run_levels(mdl, config, deadline, {"mode": "levels"}, hint, levels)
@@ -282,10 +292,22 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     else:
         proven = False
 
-    # Level 3: pair weight with both fixed.
-    if len(levels) == 3:
-        if len(stages) >= 3 and stages[2].x is not None:
-            third = stages[2]
+    # Fewest extra segments with both fixed (when a practice may be split).
+    nxt = 2
+    if mdl.extra_segments:
+        if len(stages) > nxt and stages[nxt].x is not None:
+            best = stages[nxt]
+            segs = round(best.objective or 0)
+            lb3 = None if best.dual_bound is None else min(segs, ceil_bound(best.dual_bound))
+            stats["extra_segments_lower_bound"] = lb3
+            stats["extra_segments_proven"] = lb3 is not None and lb3 >= segs
+        else:
+            stats["extra_segments_proven"] = False
+        nxt += 1
+    # Then the pair weight with the levels above fixed.
+    if mdl.pair_weight:
+        if len(stages) > nxt and stages[nxt].x is not None:
+            third = stages[nxt]
             best = third
             weight = round(third.objective or 0)
             ub3 = None if third.dual_bound is None else max(weight, floor_bound(third.dual_bound))

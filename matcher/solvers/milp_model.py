@@ -28,7 +28,9 @@ from .aggregate import (
     Aggregated,
     add_choices,
     add_class_links,
+    add_groups,
     add_mentor_limits,
+    add_min_intakes,
     add_objectives,
     add_one_placement,
     add_pair_counts,
@@ -65,6 +67,8 @@ def build_model(enc: Encoded, *, pairs: bool = True, placed: int | None = None,
     """
     mdl = Aggregated(enc, exact_bounds=True, every_limit=every_limit)
     add_choices(mdl, pairs)
+    add_groups(mdl)
+    add_min_intakes(mdl)
     everyone = placed is not None and placed == len(mdl.placed_cols)
     add_one_placement(mdl, everyone)
     add_class_links(mdl)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..encoding import Encoded
+from ..encoding import Encoded, Profile
 from . import clock
 from .base import Choice, lock_rows
 
@@ -45,7 +45,7 @@ class Loads:
     _sup_heap: dict[tuple[int, int], list[tuple[int, int, int, int]]] = field(
         init=False, default_factory=dict)
     _sup_version: list[int] = field(init=False)
-    _stations: dict[tuple[int, int, int, int, int], list[int]] = field(
+    _stations: dict[Profile, list[int]] = field(
         init=False, default_factory=dict)
     _spec: list[int] = field(init=False)
     _reserved: list[int] = field(init=False)
@@ -108,7 +108,7 @@ class Loads:
         """Scaled weight of the supervisor-mentor pair (0 when not rewarded or pairs are off)."""
         return self._pair_w.get((s, m), 0) if self._pair_w else 0
 
-    def stations(self, key: tuple[int, int, int, int, int]) -> list[int]:
+    def stations(self, key: Profile) -> list[int]:
         """Workstations a profile may go to (some start fits), in index order."""
         got = self._stations.get(key)
         if got is None:
@@ -120,7 +120,7 @@ class Loads:
         """Book ``choice`` for student ``i``."""
         w, m, s, k = choice
         ws, ml = self.ws_left[w], self.m_left[m]
-        for t in range(k, k + self.enc.st_block[i]):
+        for t in self.enc.covers(k, self.enc.st_block[i]):
             ws[t] -= 1
             ml[t] -= 1
         self.ws_version[w] += 1
@@ -130,7 +130,7 @@ class Loads:
         """Release a booking made by :meth:`take`."""
         w, m, s, k = choice
         ws, ml = self.ws_left[w], self.m_left[m]
-        for t in range(k, k + self.enc.st_block[i]):
+        for t in self.enc.covers(k, self.enc.st_block[i]):
             ws[t] += 1
             ml[t] += 1
         self.ws_version[w] += 1
@@ -144,7 +144,7 @@ class Loads:
     def has_room(self, i: int, w: int, m: int, k: int) -> bool:
         """Whether workstation ``w`` and mentor ``m`` have room for ``i`` starting in ``k``."""
         ws, ml = self.ws_left[w], self.m_left[m]
-        return all(ws[t] > 0 and ml[t] > 0 for t in range(k, k + self.enc.st_block[i]))
+        return all(ws[t] > 0 and ml[t] > 0 for t in self.enc.covers(k, self.enc.st_block[i]))
 
     # ---- supervisors ---------------------------------------------------------------------
     # Each (university, discipline) keeps a heap of its supervisors with room, best first; an
@@ -198,35 +198,41 @@ def fit(loads: Loads, i: int, w: int, starts: Sequence[int], s: int, *, spread: 
         ) -> tuple[int, int] | None:
     """A ``(start, mentor)`` for student ``i`` at ``w`` with room, given supervisor ``s``.
 
-    With ``spread`` (the default), among the fitting ones: a rewarded pair with ``s`` first,
+    A practice in one block comes before a split one (fewer segments is the objective's next
+    level). With ``spread`` (the default), among the fitting ones: a rewarded pair with ``s`` first,
     then the start whose block leaves the workstation the most room (spreading students over
     the terms), then the mentor taking the fewest disciplines and with the most room; ties by
     start and mentor index. Without it, the earliest start comes first (for packing students
     in deadline order).
     """
-    n = loads.enc.st_block[i]
+    enc = loads.enc
+    n = enc.st_block[i]
     ws = loads.ws_left[w]
     mentors = loads.mentors(i, w)
     m_left = loads.m_left
     if len(starts) == 1 and len(mentors) == 1:  # nothing to choose: the common fast path
         k, m = starts[0], mentors[0]
         ml = m_left[m]
-        ok = all(ws[t] > 0 and ml[t] > 0 for t in range(k, k + n))
+        ok = all(ws[t] > 0 and ml[t] > 0 for t in enc.covers(k, n))
         return (k, m) if ok else None
     best: tuple[int, int] | None = None
     best_key: tuple[int, ...] = ()
+    n_terms = enc.n_terms
     for k in starts:
-        slack = min(ws[k:k + n])
+        block = enc.covers(k, n)
+        slack = min(ws[k:k + n]) if k < n_terms else min(ws[t] for t in block)
         if slack <= 0:
             continue
         for m in mentors:
-            m_slack = min(m_left[m][k:k + n])
+            m_slack = (min(m_left[m][k:k + n]) if k < n_terms
+                       else min(m_left[m][t] for t in block))
             if m_slack <= 0:
                 continue
             pair = -loads.pair_weight(s, m)
             spec = len(loads.enc.m_disc[m])
-            key = ((pair, -slack, spec, -m_slack, k, m) if spread
-                   else (k, pair, spec, -m_slack, m, 0))
+            split = enc.extra_segments(k) if k >= n_terms else 0  # one block first
+            key = ((split, pair, -slack, spec, -m_slack, k, m) if spread
+                   else (split, k, pair, spec, -m_slack, m, 0))
             if best is None or key < best_key:
                 best, best_key = (k, m), key
     return best
@@ -265,7 +271,7 @@ def pack_station(loads: Loads, w: int, students: Sequence[int],
             for m in mentors:
                 v = count[kind, k, m] = model.new_int_var(0, len(members), f"c_{k}_{m}")
                 own.append(v)
-                for t in range(k, k + n):
+                for t in enc.covers(k, n):
                     station_t[t].append(v)
                     mentor_t[m, t].append(v)
         if own:
@@ -376,7 +382,7 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
     """
     enc = loads.enc
     added = 0
-    skip: dict[tuple[int, int, int, int, int], int] = {}
+    skip: dict[Profile, int] = {}
     for i in order:
         if i in chosen:
             continue

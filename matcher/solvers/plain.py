@@ -85,6 +85,36 @@ def estimated_booleans(enc: Encoded) -> int:
     return total
 
 
+def _add_rules(cp: cp_model.CpModel, enc: Encoded, x: dict[tuple[int, int, int, int], Any],
+               placed: dict[int, Any]) -> None:
+    """Issue 28, per student: the members of a group at one workstation from one first term
+    or none (``at(i, w, t) = at(j, w, t)`` for members ``i, j``); a workstation with a minimum
+    intake takes none or at least that many (``min open <= load <= M open``)."""
+    at: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
+    where: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    load: dict[int, list[Any]] = defaultdict(list)
+    for (i, w, k, _m), v in x.items():
+        at[i, w, enc.first_term(k)].append(v)
+        where[i].add((w, enc.first_term(k)))
+        load[w].append(v)
+    for members in enc.groups:
+        keys = set().union(*(where[i] for i in members))
+        for w, t in sorted(keys):
+            first = cp_model.LinearExpr.sum(at.get((members[0], w, t), []))
+            for i in members[1:]:
+                cp.add(cp_model.LinearExpr.sum(at.get((i, w, t), [])) == first)
+        for i in members:
+            if i not in placed:  # a member with no option: the group cannot be placed
+                for j in members:
+                    if j in placed:
+                        cp.add(placed[j] == 0)
+    for w, vs in sorted(load.items()):
+        if enc.ws_min[w] > 1:
+            opened = cp.new_bool_var(f"open_{w}")
+            cp.add(cp_model.LinearExpr.sum(vs) >= enc.ws_min[w] * opened)
+            cp.add(cp_model.LinearExpr.sum(vs) <= len(vs) * opened)
+
+
 def solve(problem: Problem, config: SolverConfig) -> Result:
     """Solve levels 1-2 with one plain CP-SAT model (see the module docstring).
 
@@ -146,6 +176,7 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
                 sup[i, s] = v
                 s_load[s].append(v)
             cp.add(cp_model.LinearExpr.sum(choice) == placed[i])
+    _add_rules(cp, enc, x, placed)
     # Capacities per term (workstations, mentors) and in all (supervisors).
     for (w, t), vs in ws_load.items():
         cp.add(cp_model.LinearExpr.sum(vs) <= enc.ws_cap[w][t])

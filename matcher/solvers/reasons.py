@@ -26,7 +26,8 @@ REASON_CODES: tuple[str, ...] = (
     "reason.partners_only", "reason.no_mentor", "reason.window_closed",
     "reason.prefs_only_no_choices", "reason.prefs_only_none_fit", "reason.lock",
     "reason.supervisor_full", "reason.supervisors_full", "reason.had_room", "reason.full",
-    "reason.full_and_mentors", "reason.mentors_booked")
+    "reason.full_and_mentors", "reason.mentors_booked", "reason.vetoed", "reason.group_no_room",
+    "reason.not_opened")
 """Every code an unassigned student's reason can have (the catalogue words each in zh and en)."""
 
 
@@ -50,7 +51,7 @@ def _table(enc: Encoded, name: str) -> str | Message:
 
 def _static_reason(enc: Encoded, i: int) -> Message | None:
     """A reason that holds whatever the other students get, or None."""
-    u, d, n, first, last = enc.profile(i)
+    u, d, n, first, last, x = enc.profile(i)
     uid, did = enc.university_ids[u], enc.disciplines[d]
     if enc.st_sup[i] >= 0 and enc.s_cap[enc.st_sup[i]] <= 0:
         return msg("reason.supervisor_no_capacity", severity="note",
@@ -72,6 +73,11 @@ def _static_reason(enc: Encoded, i: int) -> Message | None:
     if not with_mentor:
         return msg("reason.no_mentor", severity="note", discipline=did, university=uid,
                    workstations=_names([enc.workstation_ids[w] for w in partner_ok]))
+    vetoed = enc.restrictions[x][0]
+    if not enc.profile_options(enc.profile(i)) and vetoed and enc.profile_options(
+            (u, d, n, first, last, 0)):
+        return msg("reason.vetoed", severity="note",
+                   workstations=_names(sorted(enc.workstation_ids[w] for w in vetoed)))
     if not enc.profile_options(enc.profile(i)):
         return msg("reason.window_closed", severity="note", university=uid, discipline=did, n=n,
                    first=enc.terms[first], last=enc.terms[last])
@@ -111,6 +117,9 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
         s_load[s] += 1
 
     out: dict[int, Message] = {}
+    count = [0] * len(enc.workstation_ids)
+    for w, _m, _s, _k in chosen.values():
+        count[w] += 1
     # The static reason depends only on these, so it is computed once per key (100,000 students).
     static_of: dict[tuple[object, ...], Message | None] = {}
     scans: dict[tuple[object, ...], _Scan] = {}
@@ -126,6 +135,11 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
             out[i] = static
             continue
         d = enc.st_disc[i]
+        g = enc.st_group[i]
+        if g >= 0:
+            out[i] = msg("reason.group_no_room", severity="note", group=enc.group_ids[g],
+                         size=len(enc.groups[g]))
+            continue
         sups = enc.supervisors_for(i)
         if all(s_load[s] >= enc.s_cap[s] for s in sups):
             if enc.st_sup[i] >= 0:
@@ -144,7 +158,8 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                     tuple(enc.st_prefs[i]) if enc.preferences_only else None)
         scan = scans.get(scan_key)
         if scan is None:
-            scan = scans[scan_key] = _scan(enc, i, ws_load, m_load)
+            scan = scans[scan_key] = _scan(enc, i, ws_load, m_load, count)
+        not_opened = scan.not_opened
         if scan.free is not None:
             w, k = scan.free
             out[i] = msg("reason.had_room", severity="note", workstation=enc.workstation_ids[w],
@@ -163,7 +178,11 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                             terms=[enc.terms[t] for t in sorted(full_terms[w])])
                         for w in ws_sorted[:_SHOW]], len(full_terms))
         booked = _names([enc.workstation_ids[w] for w in sorted(mentors_full)])
-        if not mentors_full:
+        if not_opened:
+            out[i] = msg("reason.not_opened", severity="note", workstations=_names(
+                [msg("reason.ws_minimum", workstation=enc.workstation_ids[w],
+                     minimum=enc.ws_min[w]) for w in sorted(not_opened)]))
+        elif not mentors_full:
             out[i] = msg("reason.full", severity="note", workstations=named)
         elif full_terms:
             out[i] = msg("reason.full_and_mentors", severity="note", workstations=named,
@@ -182,10 +201,12 @@ class _Scan:
         self.free: tuple[int, int] | None = None
         self.full_terms: dict[int, set[int]] = defaultdict(set)
         self.mentors_full: set[int] = set()
+        self.not_opened: set[int] = set()  # room, but closed for want of its minimum intake
         self.by_index: list[int] = []  # the workstations of full_terms, by index
 
 
-def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]]) -> _Scan:
+def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]],
+          count: list[int]) -> _Scan:
     out = _Scan()
     n, d = enc.st_block[i], enc.st_disc[i]
     for w, k in enc.options(i):
@@ -197,6 +218,9 @@ def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]
         if all(any(m_load[m][t] >= enc.m_cap[m] for t in block)
                for m in enc.mentors_for(w, d)):
             out.mentors_full.add(w)
+            continue
+        if count[w] == 0 and enc.ws_min[w] > 1:
+            out.not_opened.add(w)
             continue
         out.free = (w, k)
         break  # one option with room is the reason: no need to look further

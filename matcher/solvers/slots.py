@@ -85,7 +85,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..encoding import Encoded
+from ..encoding import Encoded, Profile
 from . import clock
 from .highs.common import CLASS, HALL, LAZY, LINK, LISTED, MENTOR, OFF, ONE, PAIR, SPLIT, TERM, TYPE
 
@@ -211,7 +211,19 @@ def supervisors_never_bind(enc: Encoded) -> bool:
 
 
 def applies(enc: Encoded) -> str:
-    """Why the slot model cannot stand for this problem's levels 1-2 ("" when it can)."""
+    """Why the slot model cannot stand for this problem's levels 1-2 ("" when it can).
+
+    The rules of issue 28: vetoes (fewer options, per profile) and tied choices (costs) it
+    holds as they are; a split practice breaks the slot lemma (contiguous blocks of one or two
+    terms), and minimum intakes and groups couple students in ways its Hall rows do not
+    state, so those problems go to the aggregated model, which holds them exactly.
+    """
+    if enc.has_segments:
+        return "a student may split the practice into segments"
+    if any(enc.ws_min):
+        return "a workstation has a minimum intake"
+    if enc.groups:
+        return "students are kept together in groups"
     for i, lock in enumerate(enc.st_lock):
         if lock is not None and (lock[1] >= 0 or lock[2] >= 0):
             return "a lock names a mentor or a start term"
@@ -312,8 +324,8 @@ def build(enc: Encoded) -> SlotModel:
     # (w, type) -> columns placing students of that type there; type = (d, n, first, last)
     at: dict[tuple[int, tuple[int, int, int, int]], list[int]] = defaultdict(list)
     student_row = np.full(enc.n_students, -1, dtype=np.int64)
-    classes: dict[tuple[int, int, int, int, int], list[int]] = {}
-    class_off: dict[tuple[int, int, int, int, int], list[int]] = defaultdict(list)
+    classes: dict[Profile, list[int]] = {}
+    class_off: dict[Profile, list[int]] = defaultdict(list)
     for i in range(enc.n_students):
         starts = enc.profile_starts(enc.profile(i)) if enc.supervisors_for(i) else {}
         if not starts:
@@ -353,7 +365,7 @@ def build(enc: Encoded) -> SlotModel:
     for key, js in class_off.items():
         col_class_fix.extend((j, cidx[key]) for j in js)
     for key in class_keys:
-        _u, d, n, f, last = key
+        _u, d, n, f, last, _x = key
         members = classes[key]
         cols = list(class_off[key])
         vals = [1.0] * len(cols)

@@ -102,6 +102,7 @@ from .aggregate import (
     add_supervisor_limits,
     add_workstation_limits,
     assign,
+    fixed_key,
     group_of,
     span_of,
 )
@@ -176,8 +177,7 @@ def fits(enc: Encoded, i: int, w: int) -> bool:
 # ---- model building: one function per constraint family ------------------------------------
 def _start_key(enc: Encoded, i: int, w: int, k: int) -> StartKey:
     """Student ``i``'s start group at ``(w, k)``: cpsat's key narrowed to that one start."""
-    n = enc.st_block[i]
-    return (w, enc.st_disc[i], n, k, k + n - 1, span_of(enc, i)[2])
+    return fixed_key(enc, i, w, k, span_of(enc, i)[2])
 
 
 def _add_start_columns(mdl: StableModel) -> None:
@@ -391,6 +391,24 @@ def hint_allocation(mdl: StableModel, chosen: dict[int, Choice]) -> int:
 
 
 # ---- solving ----------------------------------------------------------------------------------
+def unsupported_rules(problem: Problem) -> list[str]:
+    """The rules of issue 28 in ``problem`` that this model does not state (its blocking pairs
+    are defined by list position, one contiguous block and no coupling between students)."""
+    p = problem
+    out = []
+    if any(s.preference_ranks for s in p.students):
+        out.append("tied choices")
+    if p.vetoes:
+        out.append("vetoes")
+    if p.groups:
+        out.append("groups")
+    if any(w.min_intake > 1 for w in p.workstations):
+        out.append("minimum intakes")
+    if p.policy.max_segments > 1 or any((s.max_segments or 1) > 1 for s in p.students):
+        out.append("split practice")
+    return out
+
+
 def solve_stable(problem: Problem, config: SolverConfig) -> Result:
     """The best allocation with no blocking pair, exactly with CP-SAT, level by level.
 
@@ -419,6 +437,13 @@ def solve_stable(problem: Problem, config: SolverConfig) -> Result:
     if config.options.get("previous"):
         raise ValueError("the stable mode does not keep earlier placements (option "
                          "'previous'); re-solve without --stable")
+    rules = unsupported_rules(problem)
+    if rules:
+        enc = encode(problem)
+        return build_result(enc, NAME, Status.UNKNOWN, {}, config, 0.0, stats={
+            "engine": "stable model", "unsupported_rules": rules}, message=(
+            f"the stable mode does not hold {', '.join(rules)} yet (its blocking pairs are "
+            "defined without them); solve without --stable"))
     with stop_on_signals() as stop:
         return _solve(problem, config, stop)
 

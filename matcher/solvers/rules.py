@@ -1,0 +1,170 @@
+"""The coupling rules of issue 28 for the heuristics: groups kept together, minimum intakes.
+
+Vetoes, tied choices and split practice need nothing here: a veto is no option, a tie is a
+cost and a segment plan is one more option (:mod:`matcher.encoding`). Groups and minimum intakes
+tie students or workstations together, which the heuristics' one-student-at-a-time steps do not
+see, so :func:`enforce` turns any allocation that keeps the other rules into one that keeps
+these too:
+
+1. a group placed apart (or partly) is taken out, and every group not placed is placed together
+   where its cheapest common option has room (:func:`place_group`), groups by their best
+   member's priority;
+2. a workstation below its minimum intake first takes unplaced students that fit there (cheapest
+   first) and, when that does not reach the minimum, is closed: its students are taken out and
+   placed again only where a workstation is already open (so that no new one falls short).
+
+The exact solvers state both rules in their model (:mod:`matcher.solvers.aggregate`); this is
+for greedy, da, flow and the quick allocations that warm-start them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from ..encoding import Encoded
+from .aggregate import group_options
+from .base import Choice
+from .packing import Loads, fit
+
+
+def together(enc: Encoded, chosen: dict[int, Choice], g: int) -> bool:
+    """Whether group ``g`` is placed whole at one workstation with one first term."""
+    members = enc.groups[g]
+    if not all(i in chosen for i in members):
+        return False
+    places = {(chosen[i][0], enc.first_term(chosen[i][3])) for i in members}
+    return len(places) == 1
+
+
+def place_group(loads: Loads, chosen: dict[int, Choice], g: int,
+                allowed: Callable[[int], bool] = lambda w: True) -> bool:
+    """Place every member of group ``g`` at the cheapest common option with room (rank cost,
+    then fewer segments), at a workstation ``allowed``; books into ``loads`` and ``chosen``."""
+    enc = loads.enc
+    members = enc.groups[g]
+    if any(i in chosen for i in members):
+        return False
+    options = sorted(group_options(enc, g), key=lambda o: (
+        sum(enc.cost(i, o[0]) for i in members), sum(map(enc.extra_segments, o[1])), o))
+    for w, plans in options:
+        if not allowed(w):
+            continue
+        booked: list[tuple[int, Choice]] = []
+        for i, k in zip(members, plans, strict=True):
+            s = loads.supervisor(i)
+            got = fit(loads, i, w, [k], s) if s >= 0 else None
+            if got is None:
+                break
+            choice = (w, got[1], s, k)
+            loads.take(i, choice)
+            booked.append((i, choice))
+        if len(booked) == len(members):
+            chosen.update(booked)
+            return True
+        for i, choice in booked:
+            loads.give_back(i, choice)
+    return False
+
+
+def _place_one(loads: Loads, chosen: dict[int, Choice], i: int,
+               allowed: Callable[[int], bool]) -> bool:
+    """Student ``i`` (no group) at its cheapest allowed workstation with room."""
+    enc = loads.enc
+    starts = loads.starts_by_station(i)
+    s = loads.supervisor(i)
+    if s < 0:
+        return False
+    order = sorted(starts, key=lambda w: (enc.cost(i, w), w))
+    for w in order:
+        if not allowed(w):
+            continue
+        got = fit(loads, i, w, starts[w], s)
+        if got is not None:
+            chosen[i] = (w, got[1], s, got[0])
+            loads.take(i, chosen[i])
+            return True
+    return False
+
+
+def enforce(enc: Encoded, chosen: dict[int, Choice]) -> dict[int, Choice]:
+    """An allocation that also keeps groups together and minimum intakes (module docstring).
+
+    ``chosen`` must keep every other rule; it is not changed. Locked students are never taken
+    out: a workstation holding one stays open even below its minimum (the exact solvers say
+    whether the locks allow an allocation at all).
+    """
+    if not enc.has_rules:
+        return chosen
+    out = dict(chosen)
+    loads = Loads(enc)
+    for i, c in out.items():
+        loads.take(i, c)
+    for g, members in enumerate(enc.groups):
+        if not together(enc, out, g) and not any(enc.st_lock[i] is not None for i in members):
+            for i in members:
+                if i in out:
+                    loads.give_back(i, out.pop(i))
+    pos = enc.priority_position
+    groups = sorted(range(len(enc.groups)), key=lambda g: min(pos[i] for i in enc.groups[g]))
+    for g in groups:
+        place_group(loads, out, g)
+    closed: set[int] = set()
+    while True:
+        count = Counter(c[0] for c in out.values())
+        low = sorted(w for w, got in count.items() if got < enc.ws_min[w] and w not in closed)
+        if not low:
+            return out
+        w = low[0]
+        _fill(loads, out, w, enc.ws_min[w] - count[w])
+        if sum(1 for c in out.values() if c[0] == w) >= enc.ws_min[w]:
+            continue
+        closed.add(w)
+        held = sorted(i for i, c in out.items() if c[0] == w)
+        if any(enc.st_lock[i] is not None for i in held):
+            continue  # a lock keeps it open
+        for i in held:
+            loads.give_back(i, out.pop(i))
+        count = Counter(c[0] for c in out.values())
+
+        def is_open(v: int, count: Counter[int] = count) -> bool:
+            return v not in closed and (enc.ws_min[v] <= 1 or count[v] >= enc.ws_min[v])
+
+        for g in sorted({enc.st_group[i] for i in held if enc.st_group[i] >= 0}):
+            place_group(loads, out, g, is_open)
+        for i in held:
+            if enc.st_group[i] < 0:
+                _place_one(loads, out, i, is_open)
+
+
+def _fill(loads: Loads, chosen: dict[int, Choice], w: int, short: int) -> None:
+    """Unplaced students (groups whole) that fit at ``w``, cheapest first, while it is
+    ``short`` of its minimum; nothing is booked unless the minimum is reached."""
+    enc = loads.enc
+    booked: list[tuple[int, Choice]] = []
+    candidates = sorted((enc.cost(i, w), i) for i in range(enc.n_students)
+                        if i not in chosen and enc.st_lock[i] is None
+                        and w in loads.starts_by_station(i))
+    done: set[int] = set()
+    for _cost, i in candidates:
+        if short <= 0:
+            break
+        if i in done:
+            continue
+        g = enc.st_group[i]
+        if g >= 0:
+            done.update(enc.groups[g])
+            trial: dict[int, Choice] = {}
+            if place_group(loads, trial, g, lambda v: v == w):
+                booked += list(trial.items())
+                short -= len(trial)
+            continue
+        trial = {}
+        if _place_one(loads, trial, i, lambda v: v == w):
+            booked += list(trial.items())
+            short -= 1
+    if short > 0:
+        for i, c in booked:
+            loads.give_back(i, c)
+        return
+    chosen.update(booked)
