@@ -202,9 +202,12 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         if isinstance(held, str):
             v.append(f"rule 1: {where}: {held}")
             continue
-        k0, k1 = held[0], held[-1]
         n, first, last = _required_terms(p, st)
         span = f"{row['start_term']}..{row['end_term']}"
+        if not held:  # (an end before the start)
+            v.append(f"rule 1: {where}: practice {span} has 0 term(s), the student needs {n}")
+            continue
+        k0, k1 = held[0], held[-1]
         if len(held) != n:
             v.append(f"rule 1: {where}: practice {span} has {len(held)} term(s), the student "
                      f"needs {n}")

@@ -300,14 +300,31 @@ class Encoded:
         """Placements given in ids as ``(workstation, mentor, supervisor, start)`` indices.
 
         ``placements`` maps a student id to ``(workstation_id, mentor_id, supervisor_id,
-        start_term)``. Entries naming a student, workstation, mentor, supervisor or term this
-        problem does not have are left out (for a re-solve: they cannot be kept).
+        start_term)``; the last may also be every term of the practice, ``;``-separated (the
+        ``terms`` column: a split practice becomes its segment plan, one block its start).
+        Entries naming a student, workstation, mentor, supervisor or term this problem does
+        not have are left out (for a re-solve: they cannot be kept).
         """
         index = [{v: k for k, v in enumerate(ids)} for ids in (
             self.student_ids, self.workstation_ids, self.mentor_ids, self.supervisor_ids,
             self.terms)]
         out: dict[int, tuple[int, int, int, int]] = {}
+        tix = index[4]
         for sid, ids in placements.items():
+            held = ids[3].split(";") if ";" in ids[3] else []
+            if held:  # every term: one block is its start, a split its plan (if it has one)
+                got = tuple(tix.get(t, -1) for t in held)
+                block = got == tuple(range(got[0], got[0] + len(got)))
+                plan = got[0] if block else self.plan_index.get(got, -1)
+                if plan < 0 or -1 in got:
+                    continue
+                ids = (*ids[:3], self.terms[got[0]])
+                keys = (sid, *ids)
+                if all(key in table for key, table in zip(keys, index, strict=True)):
+                    i, w, m, s, _k = (table[key] for key, table in zip(keys, index,
+                                                                        strict=True))
+                    out[i] = (w, m, s, plan)
+                continue
             keys = (sid, *ids)
             if all(key in table for key, table in zip(keys, index, strict=True)):
                 i, w, m, s, k = (table[key] for key, table in zip(keys, index, strict=True))

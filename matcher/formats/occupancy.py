@@ -86,7 +86,9 @@ def previous_uses(problem: Problem, result_dir: str | os.PathLike[str]
             outside += 1
             continue
         mentor = row.get("mentor_id") or None
-        for k in range(first, last + 1):
+        listed = [t for t in (row.get("terms") or "").split(";") if t.strip()]
+        held = [tix[t] for t in listed if t in tix] if listed else range(first, last + 1)
+        for k in held:  # (a split practice holds its own terms only)
             uses.append(Use(where, row.get("workstation_id", ""), mentor, problem.terms[k], 1,
                             term_column="start_term", used_column="workstation_id"))
     if errors:
@@ -100,7 +102,8 @@ def apply_previous(problem: Problem, result_dir: str | os.PathLike[str]
                    ) -> tuple[Problem, list[Message]]:
     """The problem with an earlier cohort's placements subtracted from its capacities.
 
-    A placement covers the terms from its ``start_term`` to its ``end_term``; a term label that
+    A placement covers the terms of its ``terms`` column (a split practice has gaps), or else
+    every term from its ``start_term`` to its ``end_term``; a term label that
     is not in this scenario's calendar lies before its first term (a start) or after its last
     (an end), and a placement with neither term in the calendar takes no places here. The new
     problem's ``input_sha256`` also covers the earlier result.

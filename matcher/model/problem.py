@@ -189,6 +189,16 @@ class Student(_Frozen):
             return dict(zip(self.preferences, self.preference_ranks, strict=True))
         return {w: r for r, w in enumerate(self.preferences, start=1)}
 
+    def without_choices(self, gone: set[str]) -> Student:
+        """The student with the workstations ``gone`` struck from its list (ties kept)."""
+        groups = [[w for w in g if w not in gone] for g in self.tie_groups]
+        groups = [g for g in groups if g]
+        ranks = tuple(r for r, g in enumerate(groups, start=1) for _ in g)
+        flat = tuple(w for g in groups for w in g)
+        tied = len(ranks) != len(set(ranks))
+        return self.model_copy(update={"preferences": flat,
+                                       "preference_ranks": ranks if tied else ()})
+
     @property
     def tie_groups(self) -> tuple[tuple[str, ...], ...]:
         """The list as groups of tied choices, best first (one each when nothing is tied)."""

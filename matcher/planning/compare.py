@@ -147,8 +147,7 @@ def kpis(view: ResultView, problem: Problem | None) -> dict[str, Any]:
     for sid, r in placed_rows.items():
         st = by_id.get(sid)
         wid = r.get("workstation_id", "")
-        ranks_i.append(st.preferences.index(wid) + 1
-                       if st is not None and wid in st.preferences else None)
+        ranks_i.append(st.ranks.get(wid) if st is not None else None)  # (ties share a rank)
     n = len(problem.students)
     placed = [sid for sid in placed_rows if sid in by_id]
     out["students"] = n

@@ -590,7 +590,7 @@ def _candidates(s: _State, st: Student) -> list[_Candidate]:
     """Every single change that makes room for the student next to the current allocation."""
     p = s.p
     n, first, last = s.block(st)
-    listed = {w: r for r, w in enumerate(st.preferences, start=1)}
+    listed = st.ranks
     lock = s.locks.get(st.student_id)
     sups = s.sup_options(st)
     sup_room = [x for x in sups if s.s_load[x.supervisor_id] < x.capacity]

@@ -224,6 +224,10 @@ def generate_scenario(
     capacity_share: float = 0.55,
     given_supervisor_share: float = 0.5,
     same_block: bool = False,
+    min_intake_share: float = 0.0,
+    segment_share: float = 0.0,
+    group_share: float = 0.0,
+    tie_share: float = 0.0,
 ) -> Path:
     """Write a synthetic, province-shaped scenario folder.
 
@@ -264,6 +268,14 @@ def generate_scenario(
         take all its categories, with room for its capacity in every term). Such a problem is
         an assignment with capacities, solved exactly by a min-cost flow. The other draws are
         the same as without it.
+    min_intake_share, segment_share, group_share, tie_share
+        The rules of issue 28 (all 0 by default, which writes exactly what the generator always
+        wrote): the share of workstations with a ``min_intake`` (2 or 3, at most their capacity),
+        of students allowed two segments (``max_segments`` 2, drawn among the 12-month
+        students so that the share is of all students), of students in groups of two or
+        three (same university and discipline, the first member's list for all), and of lists
+        of two or more choices with one tie (two neighbours joined by ``=``). They draw from
+        their own random stream, so the rest of the cohort is the same as without them.
 
     Returns
     -------
@@ -524,6 +536,13 @@ def generate_scenario(
             pair_rows.append((str(sup_ids[s]), m_ids[m], int(rng.integers(1, 4))))
         pair_rows.sort()
 
+    # ---- the rules of issue 28 (their own random stream: the cohort above is unchanged) -------
+    rules = _Rules(np.random.default_rng([seed, 28]), n_s, n_w)
+    w_min = rules.min_intakes(min_intake_share, w_cap)
+    s_segments = rules.segments(segment_share, s_exp < 2)
+    group_rows = rules.groups(group_share, s_uni, s_disc, s_ids, prefs)
+    prefs = rules.ties(tie_share, prefs)
+
     # ---- write ------------------------------------------------------------------------------
     out.mkdir(parents=True, exist_ok=True)
     for f in _SCENARIO_FILES:
@@ -539,6 +558,7 @@ def generate_scenario(
         "preferences": prefs,
         "supervisor_id": s_sup,
         "priority": np.char.mod("%.1f", s_priority),
+        **({"max_segments": s_segments} if s_segments is not None else {}),
     }), out / "students.csv")
     _write_csv(pd.DataFrame({
         "workstation_id": w_ids,
@@ -548,6 +568,7 @@ def generate_scenario(
         "city": np.array(city_names)[w_city],
         "lat": np.char.mod("%.4f", coords[:, 0]),
         "lon": np.char.mod("%.4f", coords[:, 1]),
+        **({"min_intake": w_min} if w_min is not None else {}),
     }), out / "workstations.csv")
     _write_csv(pd.DataFrame({
         "mentor_id": m_ids,
@@ -575,7 +596,72 @@ def generate_scenario(
     if pair_rows:
         _write_csv(pd.DataFrame(pair_rows, columns=["supervisor_id", "mentor_id", "weight"]),
                    out / "pairs.csv")
+    if group_rows:
+        _write_csv(pd.DataFrame(group_rows, columns=["group_id", "student_id"]),
+                   out / "groups.csv")
     return out
+
+
+class _Rules:
+    """Draws the rules of issue 28 for :func:`generate_scenario` (each share 0: nothing)."""
+
+    def __init__(self, rng: np.random.Generator, n_s: int, n_w: int):
+        self.rng, self.n_s, self.n_w = rng, n_s, n_w
+
+    def min_intakes(self, share: float, w_cap: IntArray) -> list[str] | None:
+        """``min_intake`` cells: 2 or 3 (at most the capacity, and at least 2) for a share."""
+        if share <= 0:
+            return None
+        picked = self.rng.random(self.n_w) < share
+        value = np.minimum(self.rng.integers(2, 4, size=self.n_w), np.maximum(w_cap, 2))
+        return [str(v) if p else "" for p, v in zip(picked.tolist(), value.tolist(),
+                                                    strict=True)]
+
+    def segments(self, share: float, splittable: BoolArray) -> list[str] | None:
+        """``max_segments`` cells: 2 for a share of the students, drawn among those whose
+        practice can be split (12 months: two terms)."""
+        if share <= 0:
+            return None
+        among = max(float(splittable.mean()), 1e-9)
+        picked = (self.rng.random(self.n_s) < min(1.0, share / among)) & splittable
+        return ["2" if x else "" for x in picked.tolist()]
+
+    def groups(self, share: float, s_uni: IntArray, s_disc: IntArray, s_ids: list[str],
+               prefs: Any) -> list[tuple[str, str]]:
+        """Groups of 2 or 3 students of one university and discipline (about ``share`` of the
+        students), each member given the first member's list; rows of ``groups.csv``."""
+        if share <= 0:
+            return []
+        pool: dict[tuple[int, int], list[int]] = {}
+        for i in self.rng.permutation(self.n_s).tolist():
+            pool.setdefault((int(s_uni[i]), int(s_disc[i])), []).append(i)
+        target = round(share * self.n_s)
+        rows: list[tuple[str, str]] = []
+        placed = count = 0
+        for key in sorted(pool):
+            members = pool[key]
+            while placed < target and len(members) >= 2:
+                size = 3 if len(members) >= 3 and self.rng.random() < 0.4 else 2
+                chosen, members[:] = members[:size], members[size:]
+                count += 1
+                for i in sorted(chosen):
+                    rows.append((f"G{count:05d}", s_ids[i]))
+                    prefs[i] = prefs[min(chosen)]
+                placed += size
+        return rows
+
+    def ties(self, share: float, prefs: Any) -> Any:
+        """One tie (two neighbours joined by ``=``) in a share of the lists of two or more."""
+        if share <= 0:
+            return prefs
+        out = prefs.copy()
+        for i, text in enumerate(prefs.tolist()):
+            items = text.split(";") if text else []
+            if len(items) >= 2 and self.rng.random() < share:
+                k = int(self.rng.integers(len(items) - 1))
+                items[k:k + 2] = [f"{items[k]}={items[k + 1]}"]
+                out[i] = ";".join(items)
+        return out
 
 
 def _scenario_yaml(name: str, term_list: list[str], window_terms: list[str],

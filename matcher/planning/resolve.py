@@ -146,7 +146,15 @@ def _describe(row: Mapping[str, object] | None) -> str:
 
 def _same(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
     keys = ("workstation_id", "mentor_id", "supervisor_id", "start_term", "end_term")
-    return all(str(a[k]) == str(b[k]) for k in keys)
+    # (a folder from before the terms column says only start..end: then that decides)
+    return all(str(a[k]) == str(b[k]) for k in keys) and (
+        not _held(a) or not _held(b) or _held(a) == _held(b))
+
+
+def _held(row: Mapping[str, object]) -> str:
+    """The terms of a placement as written (``terms``; a tuple in a Result)."""
+    value = row.get("terms") or ""
+    return ";".join(value) if isinstance(value, tuple) else str(value)
 
 
 def _broken_rules(problem: Problem, row: Mapping[str, str]) -> list[str]:
@@ -190,8 +198,8 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
         seed=defaults.seed if seed is None else seed,
         workers=defaults.workers if workers is None else workers, log=log,
         options={"previous": {r["student_id"]: (r["workstation_id"], r["mentor_id"],
-                                                r["supervisor_id"], r["start_term"])
-                              for r in previous}})
+                                                r["supervisor_id"], r.get("terms") or
+                                                r["start_term"]) for r in previous}})
     result = solvers.get("cpsat")(problem, config)
     return Resolution(variant, result, tuple(_moves(problem, previous, result)))
 

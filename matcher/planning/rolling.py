@@ -260,11 +260,10 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
         for o in occupancy:
             carried[o.term] += o.used
         mine = Counter[str]()
-        tix = problem.term_index
         for p in result.placements:
-            for k in range(tix[p.start_term], tix[p.end_term] + 1):
-                mine[problem.terms[k]] += 1
-                used[p.workstation_id, p.mentor_id, problem.terms[k]] += 1
+            for t in p.covered(problem.terms):  # a split practice holds its own terms only
+                mine[t] += 1
+                used[p.workstation_id, p.mentor_id, t] += 1
         places = {t: sum(cap[w.workstation_id, t] for w in problem.workstations)
                   for t in problem.terms}
         demand = sum(problem.block_terms(s) for s in problem.students)

@@ -14,6 +14,7 @@ parameters (:data:`PARAMETERS`):
 ``preferences_only``           policy: only listed workstations (true/false)
 ``intake_pct``                 grow (+) or shrink (-) the intake by this percentage,
                                seeded by ``seed``
+``max_segments``               policy: blocks a practice may be split into (issue 28)
 =============================  =========================================================
 
 One function, :func:`run_point`, maps a point (a picklable :class:`PointTask`) to its KPI row;
@@ -67,6 +68,7 @@ PARAMETERS: dict[str, str] = {
     "experienced_years": "float",
     "preferences_only": "bool",
     "intake_pct": "float",
+    "max_segments": "int",
 }
 """Parameters a sweep can vary, with the kind of their values."""
 
@@ -171,7 +173,7 @@ def spec_for(params: Sequence[tuple[str, Any]], seed: int = 0) -> VariantSpec:
     p = dict(params)
     doc: dict[str, Any] = {"seed": seed}
     policy = {k: p[k] for k in ("practice_months", "experienced_practice_months",
-                                "experienced_years", "preferences_only") if k in p}
+                                "experienced_years", "preferences_only", "max_segments") if k in p}
     if policy:
         doc["policy"] = policy
     if "capacity_scale" in p:

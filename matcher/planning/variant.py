@@ -224,8 +224,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
         if len(occ) < n_occ:
             notes.append(f"dropped {n_occ - len(occ)} occupancy.csv row(s) at removed "
                          "workstations")
-        students = [s if not set(s.preferences) & gone else s.model_copy(update={
-            "preferences": tuple(w for w in s.preferences if w not in gone)}) for s in students]
+        students = [s if not set(s.preferences) & gone else s.without_choices(gone)
+                    for s in students]
         if gone:
             changes.append(f"removed {len(gone)} workstation(s) ({', '.join(sorted(gone))}; "
                            f"{places} places per term) with their mentors")
@@ -262,6 +262,13 @@ def apply_variant(base: Problem, spec: VariantSpec,
                                           if m.workstation_id in ids_m], rule.factor)
         mentors = [m.model_copy(update={"capacity": m_caps[m.mentor_id]})
                    if m.mentor_id in m_caps else m for m in mentors]
+        if rule.min_intake is not None:
+            ws = [w.model_copy(update={"min_intake": rule.min_intake})
+                  if w.workstation_id in ids_m else w for w in ws]
+            changes.append(f"minimum intake {rule.min_intake} at {len(match)} workstation(s) "
+                           f"({rule.describe()})")
+        if rule.factor == 1.0 and rule.min_intake is not None:
+            continue
         changes.append(f"scaled capacity x{rule.factor:g} at {len(match)} workstation(s) "
                        f"({rule.describe()}): {before} -> {sum(caps.values())} places per term, "
                        "mentors alike")

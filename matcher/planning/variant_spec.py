@@ -15,11 +15,13 @@ command line)::
       - {factor: 1.2, city: Daqing}
       - {factor: 1.5, discipline: "0856"}
       - {factor: 1.1, university: NEPU}   # workstations partnered with NEPU
+      - {min_intake: 3, city: Harbin}     # and/or set their minimum intake (issue 28)
     add_workstations: new.csv       # CSV next to this file, or a list of rows
     add_mentors: new-mentors.csv    # CSV or rows; a new workstation without one gets <id>-M1
     close:
       - {workstation_id: W0020, terms: [2027-autumn]}
-    policy: {practice_months: 12, window: [2026-autumn, 2028-spring], preferences_only: false}
+    policy: {practice_months: 12, window: [2026-autumn, 2028-spring], preferences_only: false,
+             max_segments: 2, min_segment_months: 6}
     intake_pct: 15                  # +15 % students (negative: fewer)
     remove_students: [S00017]       # e.g. withdrawn students (``matcher resolve``)
     add_students: late.csv          # CSV next to this file, or a list of rows
@@ -58,7 +60,7 @@ KEYS = ("base", "name", "description", "seed", "remove_workstations", "scale_cap
 """The keys of a variant file."""
 
 POLICY_KEYS = ("practice_months", "experienced_practice_months", "experienced_years", "window",
-               "preferences_only")
+               "preferences_only", "max_segments", "min_segment_months")
 MAX_FACTOR = 1000
 
 
@@ -75,6 +77,8 @@ class ScaleRule:
         partnered with the university (listing it in ``partner_universities``). None = any.
     key
         Where the rule was given, for messages (``scale_capacity[1]``).
+    min_intake
+        Also set the matching workstations' minimum intake (None: leave it).
     """
 
     factor: float
@@ -82,6 +86,7 @@ class ScaleRule:
     city: str | None = None
     university: str | None = None
     key: str = "scale_capacity"
+    min_intake: int | None = None
 
     def describe(self) -> str:
         """The selection in words."""
@@ -259,20 +264,26 @@ def _scale_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[ScaleRule
             f = _factor(value, "scale_capacity", bad)
             return () if f is None else (ScaleRule(f),)
     rules = []
-    allowed = ("factor", "discipline", "city", "university")
+    allowed = ("factor", "discipline", "city", "university", "min_intake")
     for i, item in enumerate(value):
         key = f"scale_capacity[{i}]"
         if not isinstance(item, dict):
             bad(key, "give a mapping such as {factor: 1.2, city: Daqing}")
             continue
         for k in sorted(set(map(str, item)) - set(allowed)):
-            bad(f"{key}.{k}", "unknown key; use factor and at most discipline, city, university")
-        if "factor" not in item:
+            bad(f"{key}.{k}", "unknown key; use factor or min_intake and at most discipline, "
+                "city, university")
+        if "factor" not in item and "min_intake" not in item:
             bad(key, "missing factor; give e.g. {factor: 1.2, city: Daqing}")
             continue
-        f = _factor(item["factor"], f"{key}.factor", bad)
+        f = _factor(item.get("factor", 1.0), f"{key}.factor", bad)
+        least = item.get("min_intake")
+        if least is not None and (isinstance(least, bool) or not isinstance(least, int)
+                                  or not 0 <= least <= 1_000_000):
+            bad(f"{key}.min_intake", "give a whole number from 0 (no minimum) up")
+            continue
         sel: dict[str, str] = {}
-        for k in allowed[1:]:
+        for k in allowed[1:4]:
             if item.get(k) is not None:
                 text = _text(item[k])
                 if text is None:
@@ -280,7 +291,7 @@ def _scale_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[ScaleRule
                 else:
                     sel[k] = text
         if f is not None:
-            rules.append(ScaleRule(f, key=key, **sel))
+            rules.append(ScaleRule(f, key=key, min_intake=least, **sel))
     return tuple(rules)
 
 

@@ -159,12 +159,10 @@ def _use_of(problem: Problem, result: Result) -> _Use:
 
 
 def _use(problem: Problem, result: Result) -> Counter[tuple[str, str]]:
-    terms = list(problem.terms)
     used: Counter[tuple[str, str]] = Counter()
     for p in result.placements:
-        if p.start_term in problem.term_index and p.end_term in problem.term_index:
-            for k in range(problem.term_index[p.start_term], problem.term_index[p.end_term] + 1):
-                used[p.workstation_id, terms[k]] += 1
+        for t in p.covered(problem.terms):  # every term held (a split practice has gaps)
+            used[p.workstation_id, t] += 1
     return used
 
 
@@ -479,6 +477,31 @@ def _unassigned_table(problem: Problem, result: Result, lang: Lang) -> str:
             "</thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
+def _not_opened(problem: Problem, result: Result, lang: Lang) -> str:
+    """Workstations with a minimum intake that took nobody (issue 28); empty without any."""
+    def t(code: str, **values: PlainValue) -> str:
+        return _e(label(code, lang, **values))
+
+    minimums = [w for w in problem.workstations if w.min_intake > 1]
+    if not minimums:
+        return ""
+    used = {p.workstation_id for p in result.placements}
+    closed = [w for w in minimums if w.workstation_id not in used]
+    listed = Counter(wid for s in problem.students for wid in s.preferences)
+    if not closed:
+        return (f'<h2 id="not-opened">{t("report.h.not_opened")}</h2>'
+                f"<p>{t('report.not_opened_none')}</p>")
+    rows = "".join(f"<tr><td><code>{_e(w.workstation_id)}</code></td>"
+                   f'<td class="n">{w.min_intake}</td>'
+                   f'<td class="n">{listed[w.workstation_id]}</td></tr>' for w in closed)
+    return (f'<h2 id="not-opened">{t("report.h.not_opened_count", count=len(closed))}</h2>'
+            f'<p class="sub">{t("report.not_opened_sub")}</p>'
+            f"<table><thead><tr><th>{t('report.col.workstation')}</th>"
+            f'<th class="n">{t("report.col.min_intake")}</th>'
+            f'<th class="n">{t("report.col.listing")}</th></tr></thead><tbody>'
+            + rows + "</tbody></table>")
+
+
 def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
     """The report as one HTML document (see the module docstring).
 
@@ -533,6 +556,7 @@ def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
         f'<p class="sub">{t("report.use_sub")}</p>',
         _legend(lang),
         f'<div class="heat">{_heat_map(problem, use, lang)}</div>',
+        _not_opened(problem, result, lang),
         _unassigned_table(problem, result, lang),
         "<footer>" + _with_code("report.footer", lang, scenario=problem.name, input=digest)
         + "</footer>",
@@ -540,7 +564,7 @@ def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"{HTML_LANG[lang]}\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
-            "<body><main>" + "\n".join(body) + "</main></body></html>\n")
+            "<body><main>" + "\n".join(filter(None, body)) + "</main></body></html>\n")
 
 
 REPORT_FILE = "report.html"

@@ -183,6 +183,12 @@ def _summary(book: Book, wb: _Workbook) -> None:
               ("work_seconds", round(r.work_seconds, 2), None)
               if r.deterministic and r.work_seconds is not None
               else ("wall_seconds", round(r.wall_seconds, 2), None)]
+    if p is not None and any(w.min_intake > 1 for w in p.workstations):
+        used = {pl.workstation_id for pl in r.placements}
+        closed = [wb.label("xlsx.summary.ws_minimum", workstation=w.workstation_id,
+                           minimum=w.min_intake) for w in p.workstations
+                  if w.min_intake > 1 and w.workstation_id not in used]
+        lines.append(("not_opened", LIST_SEPARATOR[wb.lang].join(closed) or none, "wrap"))
     if r.message:
         lines.append(("note", r.message, "wrap"))
     digest = r.input_sha256 or (p.input_sha256 if p is not None else "")
@@ -268,8 +274,9 @@ def _assignments(book: Book, wb: _Workbook) -> None:
         if p is not None:
             row.append(wb.city(pl.workstation_id))
         k0, k1 = term_index.get(pl.start_term), term_index.get(pl.end_term)
-        row += [pl.mentor_id, pl.supervisor_id, pl.start_term,
-                pl.end_term, k1 - k0 + 1 if k0 is not None and k1 is not None else None,
+        held = len(pl.covered(p.terms)) if p is not None and pl.terms else (
+            k1 - k0 + 1 if k0 is not None and k1 is not None else None)  # a split has gaps
+        row += [pl.mentor_id, pl.supervisor_id, pl.start_term, pl.end_term, held,
                 pl.preference_rank]
         sheet.row(row)
     sheet.freeze(1)
@@ -319,9 +326,8 @@ def _roster_rows(wb: _Workbook) -> dict[str, list[tuple[int, str, Placement]]]:
     out: dict[str, list[tuple[int, str, Placement]]] = defaultdict(list)
     for pl in wb.result.placements:
         if p is not None and pl.start_term in p.term_index and pl.end_term in p.term_index:
-            k0, k1 = p.term_index[pl.start_term], p.term_index[pl.end_term]
-            for k in range(k0, k1 + 1):
-                out[pl.workstation_id].append((k, p.terms[k], pl))
+            for term in pl.covered(p.terms):  # every term held (a split practice has gaps)
+                out[pl.workstation_id].append((p.term_index[term], term, pl))
         else:  # without the problem: the block as one row
             span = pl.start_term if pl.start_term == pl.end_term \
                 else f"{pl.start_term}..{pl.end_term}"

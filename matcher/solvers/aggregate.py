@@ -321,7 +321,11 @@ def add_groups(agg: Aggregated) -> None:
 def add_min_intakes(agg: Aggregated) -> None:
     """A workstation with a minimum intake takes none or at least that many:
     ``min[w] open[w] <= load[w] <= M open[w]``, ``load[w]`` its placement columns (a group's
-    ``x`` counting its members) and ``M`` the most ``load[w]`` can be."""
+    ``x`` counting its members) and ``M`` the most ``load[w]`` can be: its columns' bounds, or
+    its term-places over the allocation divided by the shortest practice there, whichever is
+    less. Each column is also linked on its own, ``col <= ub(col) open[w]``: the same integer
+    points, but a much tighter LP (the aggregated ``M`` row alone lets the LP open a
+    workstation a little for each student)."""
     enc, lp = agg.enc, agg.lp
     load: dict[int, Terms] = defaultdict(list)
     for (_i, w), j in agg.y.items():
@@ -336,11 +340,14 @@ def add_min_intakes(agg: Aggregated) -> None:
         least = enc.ws_min[w]
         if least <= 1:
             continue  # (a minimum of 1 holds whenever anyone is there)
-        most = round(lp.bound(load[w]))
+        shortest = min(enc.st_block) if enc.st_block else 1
+        most = min(round(lp.bound(load[w])), sum(enc.ws_cap[w]) // max(shortest, 1))
         opened = lp.var(1, ("open", w), boolean=True)
         agg.opened[w] = opened
         lp.row(load[w] + [(opened, -most)], -math.inf, 0, "opened")
         lp.row(load[w] + [(opened, -least)], 0, math.inf, "minimum intake")
+        for j, c in load[w]:
+            lp.row([(j, c), (opened, -round(c * lp.ub[j]))], -math.inf, 0, "opened column")
 
 
 def add_one_placement(agg: Aggregated, everyone: bool = False) -> None:

@@ -68,7 +68,7 @@ from .cpsat_run import (
     wall,
 )
 from .cpsat_warm import keep_first, keeping, place_more, warm_start
-from .milp import Refined, refine_levels
+from .milp import Refined, refine_levels, solve_encoded
 from .moves import place_unplaced
 from .rules import enforce
 from .stable import solve_stable
@@ -196,6 +196,52 @@ def _fewest_segments(mdl: CpAggregated, current: dict[int, Choice], config: Solv
     return found if extra_segments(mdl.enc, found) <= extra_segments(mdl.enc, current) else None
 
 
+def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, why: str
+                    ) -> Result:
+    """Every level by HiGHS's branch and cut on the aggregated model, from the best quick
+    allocation, for the rules the slot model cannot hold (issue 28: minimum intakes, groups,
+    split practice). Why: the opening columns of minimum intakes and the group columns leave
+    CP-SAT's search from a hint stuck (a generated 300-student cohort: CP-SAT placed 265 in
+    30 s where HiGHS proved 275), while HiGHS's LP with cuts closes them. The bounds combine
+    with the flow relaxation's (which drops these rules, so it stays valid)."""
+    stats: dict[str, Any] = {"engine": "aggregated model (HiGHS, every level)",
+                             "engine_why": f"slot model not used: {why}"}
+    progress.update(elapsed=time.perf_counter() - t0, note="quick allocations")
+    warm, relax = warm_start(enc, time.perf_counter() + 0.05 * config.time_limit_s, stats, {})
+    quick_ub = min(enc.n_placeable, relax.placed_ub)
+    if warm is not None:
+        if len(warm) < quick_ub:
+            warm = place_unplaced(enc, warm, time.perf_counter() + 0.1 * config.time_limit_s)
+        warm = enforce(enc, warm)
+        stats["warm_placed"] = len(warm)
+    progress.update(elapsed=time.perf_counter() - t0, note="every level (HiGHS branch and cut)")
+    res = solve_encoded(enc, config, t0, start=warm, name=NAME,
+                        stop=lambda: stop.requested, stats=stats)
+    if res.status in (Status.OPTIMAL, Status.INFEASIBLE):
+        return res
+    chosen = {}
+    if res.placements:
+        chosen = enc.choices_from_ids({p.student_id: (p.workstation_id, p.mentor_id,
+                                                      p.supervisor_id, ";".join(p.terms))
+                                       for p in res.placements})
+    if warm is not None and (len(warm), -enc.rank_cost(warm)) > (
+            len(chosen), -enc.rank_cost(chosen)):
+        chosen = warm  # HiGHS found nothing better in the time
+    placed_ub = min(quick_ub, res.placed_upper_bound if res.placed_upper_bound is not None
+                    else quick_ub)
+    rank_lb: int | None = relax.rank_lb_at(len(chosen))
+    if res.placed == len(chosen):
+        rank_lb = higher(rank_lb, res.rank_cost_lower_bound)
+    proven = (not stop.requested and len(chosen) >= placed_ub and rank_lb is not None
+              and rank_lb >= enc.rank_cost(chosen))
+    message = "" if proven else (f"stopped by {stop.signal_name}: the best allocation found so "
+                                 "far" if stop.requested else res.message or "time limit "
+                                 "reached before levels 1 and 2 were proven optimal")
+    return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
+                        config, time.perf_counter() - t0, placed_upper_bound=placed_ub,
+                        rank_cost_lower_bound=rank_lb, stats=stats, message=message)
+
+
 def _raise_pairs(mdl: CpAggregated, current: dict[int, Choice], config: SolverConfig,
                  deadline: float, stop: Stop, stats: dict[str, Any], t0: float
                  ) -> dict[int, Choice] | None:
@@ -263,6 +309,8 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     choices = choice_count(enc)
     if choices > province.MAX_CHOICES and not previous:
         return province.solve_without_model(enc, config, t0, choices, stop)
+    if (enc.has_rules or enc.has_segments) and not previous and choices <= LP_MAX_VARIABLES:
+        return _rules_by_highs(enc, config, t0, stop, why_not_slots)
     mdl = build_model(enc, previous)
     cp = mdl.model
     clock.charge(MODEL_SECONDS_PER_VARIABLE * len(cp.proto.variables))
@@ -290,6 +338,8 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     if warm is not None and len(warm) < quick_ub:
         # Augmenting moves first (cheap, no search), then a CP-SAT neighbourhood step.
         warm = place_unplaced(enc, warm, clock.now() + 0.15 * config.time_limit_s)
+        if enc.has_rules:  # the moves do not see groups and minimums; the hint must keep them
+            warm = enforce(enc, warm)
         stats["warm_placed_after_moves"] = len(warm)
         if not agg.keep:
             warm = place_more(mdl, warm, config, t0 + 0.45 * config.time_limit_s, stop, stats)
@@ -340,6 +390,10 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         placed_ub = min(math.floor(solver.best_objective_bound / weight + 1e-6), quick_ub)
         proven = st1 == cp_model.OPTIMAL or placed == placed_ub
         best = solver
+        if warm is not None and not agg.keep and len(warm) > placed:
+            # Cut short before it got back to its hint: the warm start places more.
+            placed, best = len(warm), None
+            proven = placed == placed_ub
 
     # Re-solve stage: with that many placed, keep the most earlier placements (move the fewest).
     cp.add(mdl.placed == placed)

@@ -119,6 +119,13 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
     guide_until = min(t0 + GUIDE_UNTIL_SHARE * config.time_limit_s,
                       finish - REASSIGN_SECONDS * enc.n_students)
 
+    def lp_bound(placed: int) -> int | None:
+        """The relaxation's rank bound, where it is one: the Lagrangian prices no segment
+        plan (issue 28), so with a split practice only its guide is used."""
+        if enc.has_segments and not with_lp:
+            return None
+        return lp.rank_lb_at(placed)
+
     def halt() -> bool:  # the helpers and heuristics poll it: a signal ends them at once
         return stop.requested
 
@@ -181,7 +188,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
         # The bound before the local moves (they keep the placed count): at tier XL the flow
         # bound's min-cost flow takes seconds, which must come out of the time limit.
         placed = len(best)
-        rank_lb = higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
+        rank_lb = higher(flow_relax.rank_lb_at(placed), lp_bound(placed))
         if not stop.requested:
             best = reassign(enc, best, finish, stop=halt)
         if not stop.requested:
@@ -192,13 +199,13 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
     final = later(wait=not stop.requested, wait_until=finish)
     if final is not None and lp.value is not None and final > lp.value:
         lp = replace(lp, value=final)
-        rank_lb = higher(rank_lb, lp.rank_lb_at(placed))
-        stats["lagrangian_final_bound"] = lp.rank_lb_at(placed)
+        rank_lb = higher(rank_lb, lp_bound(placed))
+        stats["lagrangian_final_bound"] = lp_bound(placed)
     if enc.has_rules:  # groups and minimum intakes, which the moves above do not see
         best = enforce(enc, best)
         if len(best) != placed:
             placed = len(best)
-            rank_lb = higher(flow_relax.rank_lb_at(placed), lp.rank_lb_at(placed))
+            rank_lb = higher(flow_relax.rank_lb_at(placed), lp_bound(placed))
     rank = enc.rank_cost(best)
     proven = placed >= most and rank_lb is not None and rank <= rank_lb
     flow_lb = flow_relax.rank_lb_at(placed)

@@ -97,7 +97,7 @@ def _groups(enc: Encoded) -> _Groups:
     """Build the fixed arrays (one pass over students, profiles and mentors)."""
     n_ws, n_terms = len(enc.workstation_ids), enc.n_terms
     keys: dict[tuple[int, int, int, int], int] = {}
-    profiles: dict[tuple[int, int], int] = {}
+    profiles: dict[tuple[int, int, int], int] = {}
     st_profile = np.full(enc.n_students, -1, dtype=np.int64)
     st_group = np.zeros(enc.n_students, dtype=np.int64)
     off_list = np.zeros(enc.n_students, dtype=bool)
@@ -108,25 +108,26 @@ def _groups(enc: Encoded) -> _Groups:
     for i in range(enc.n_students):
         if enc.st_lock[i] is not None or not enc.supervisors_for(i):
             continue  # locked students are priced one by one (see _locked_cost)
-        u, d, n, first, last, _x = enc.profile(i)
+        u, d, n, first, last, x = enc.profile(i)
         g = keys.get((d, n, first, last))
         if g is None:
             g = keys[d, n, first, last] = len(keys)
             allowed_rows.append(np.zeros((n_ws, n_terms), dtype=bool))
-        p = profiles.get((u, g))
+        p = profiles.get((u, g, x))  # (x: the vetoes differ, see the encoding)
         if p is None:
-            p = profiles[u, g] = len(profiles)
+            p = profiles[u, g, x] = len(profiles)
             row = np.zeros(n_ws, dtype=bool)
             for w, k in enc.profile_options(enc.profile(i)):
                 row[w] = True
-                allowed_rows[g][w, k] = True
+                if k < n_terms:  # (segment plans are not priced: see has_segments below)
+                    allowed_rows[g][w, k] = True
             eligible_rows.append(row)
             profile_group.append(g)
         if not eligible_rows[p].any():
             continue
         st_profile[i], st_group[i] = p, g
         off_list[i] = not enc.preferences_only
-        listed = [(w, r) for r, w in enumerate(enc.st_prefs[i], start=1) if eligible_rows[p][w]]
+        listed = [(w, enc.rank_of[i][w]) for w in enc.st_prefs[i] if eligible_rows[p][w]]
         if listed:
             lists[i] = listed
     mentor_rows, mentor_seg, mentor_station = {}, {}, {}

@@ -228,12 +228,21 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         conflicting set); UNKNOWN when no allocation was found (or HiGHS is not available).
     """
     t0 = clock.now()
+    return solve_encoded(encode(problem), config, t0)
+
+
+def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
+                  start: dict[int, Choice] | None = None, name: str = NAME,
+                  stop: Callable[[], bool] | None = None,
+                  stats: dict[str, Any] | None = None) -> Result:
+    """Every level by HiGHS on the aggregated model (:func:`solve`), from ``start`` (default:
+    the greedy allocation) as the first incumbent; the result carries ``name``. ``cpsat``
+    uses this for the rules of issue 28 (:mod:`matcher.solvers.cpsat`)."""
     deadline = t0 + config.time_limit_s
-    enc = encode(problem)
-    stats: dict[str, Any] = {}
+    stats = {} if stats is None else stats
 
     def done(status: Status, chosen: dict[int, Choice], msg: str = "", **kw: Any) -> Result:
-        return build_result(enc, NAME, status, chosen, config, clock.now() - t0,
+        return build_result(enc, name, status, chosen, config, clock.now() - t0,
                             stats=stats, message=msg, **kw)
 
     unplaceable = [i for i, lk in enumerate(enc.st_lock) if lk is not None and not enc.options(i)]
@@ -248,15 +257,19 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         return done(Status.OPTIMAL, {}, placed_upper_bound=0, rank_cost_lower_bound=0)
     stats.update(variables=mdl.lp.n_cols, constraints=mdl.lp.n_rows,
                  build_seconds=round(clock.now() - t0, 3))
-    greedy, failed = serial_dictatorship(enc)
-    hint = None if failed else hint_from_choices(mdl, greedy)
-    stats["greedy_placed"] = len(greedy)
+    if start is None:
+        greedy, failed = serial_dictatorship(enc)
+        hint = None if failed else hint_from_choices(mdl, greedy)
+        stats["greedy_placed"] = len(greedy)
+    else:
+        hint = hint_from_choices(mdl, start)
     levels: list[tuple[str, Expr]] = [("max", mdl.placed), ("min", mdl.rank_cost)]
     if mdl.extra_segments:  # issue 28: fewest extra segments, after the rank cost
         levels.append(("min", mdl.extra_segments))
     if mdl.pair_weight:
         levels.append(("max", mdl.pair_weight))
-    stages, _out, errors = run_levels(mdl, config, deadline, {"mode": "levels"}, hint, levels)
+    stages, _out, errors = run_levels(mdl, config, deadline, {"mode": "levels"}, hint, levels,
+                                       stop)
     for n, st in enumerate(stages, start=1):
         stats[f"stage{n}_seconds"] = st.seconds
         stats[f"stage{n}_status"] = st.status

@@ -101,6 +101,8 @@ class Moves:
     def stations(self, i: int, off_list: bool) -> list[int]:
         """Where ``i`` may go, cheapest first: its listed stations, then (``off_list``) others."""
         got = self._stations.get((i, off_list))
+        if got is None and self.enc.st_group[i] >= 0:
+            got = self._stations[i, off_list] = []  # a group moves whole (rules.enforce)
         if got is None:
             starts = self.loads.starts_by_station(i)
             listed = [w for w in self.enc.st_prefs[i] if w in starts]
@@ -302,7 +304,7 @@ class Moves:
                     # fit does not look at it), then taken again.
                     self.tries += 1
                     ws, ml = loads.ws_left[w], loads.m_left[held[1]]
-                    span = range(held[3], held[3] + enc.st_block[k])
+                    span = enc.covers(held[3], enc.st_block[k])
                     for t in span:
                         ws[t] += 1
                         ml[t] += 1
