@@ -77,7 +77,8 @@ def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str
     if isinstance(result, Result):
         return [{k: "" if v is None else ";".join(v) if isinstance(v, tuple) else str(v)
                  for k, v in vars(p).items()} for p in result.placements]
-    return [{k: "" if v is None else str(v) for k, v in r.items()} for r in result]
+    return [{k: "" if v is None else ";".join(v) if isinstance(v, tuple) else str(v)
+             for k, v in r.items()} for r in result]
 
 
 def _claims_of(result: Result | Iterable[Mapping[str, Any]],

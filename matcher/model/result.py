@@ -76,6 +76,15 @@ class Placement:
     preference_rank: int | None
     terms: tuple[str, ...] = ()
 
+    def row(self) -> dict[str, str]:
+        """The placement as an ``assignments.csv`` row of strings (the rows
+        :func:`matcher.check` and :func:`matcher.explain` take)."""
+        return {"student_id": self.student_id, "workstation_id": self.workstation_id,
+                "mentor_id": self.mentor_id, "supervisor_id": self.supervisor_id,
+                "start_term": self.start_term, "end_term": self.end_term,
+                "preference_rank": "" if self.preference_rank is None
+                else str(self.preference_rank), "terms": TERM_SEPARATOR.join(self.terms)}
+
     def covered(self, calendar: Sequence[str]) -> list[str]:
         """The terms of the practice, given the scenario's terms in calendar order (terms not
         in it are left out)."""

@@ -105,8 +105,7 @@ def read_view(path: str | os.PathLike[str], label: str | None = None) -> ResultV
 
 def view_of(result: Result, label: str) -> ResultView:
     """A :class:`Result` as a :class:`ResultView`."""
-    rows = tuple({k: "" if v is None else str(v) for k, v in vars(p).items()}
-                 for p in result.placements)
+    rows = tuple(p.row() for p in result.placements)
     return ResultView(label, "(in memory)", rows, tuple(s for s, _ in result.unassigned),
                       result.summary())
 

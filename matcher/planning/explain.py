@@ -731,7 +731,8 @@ def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str
     if isinstance(result, Result):
         return [{k: "" if v is None else ";".join(v) if isinstance(v, tuple) else str(v)
                  for k, v in vars(pl).items()} for pl in result.placements]
-    return [{k: "" if v is None else str(v) for k, v in r.items()} for r in result]
+    return [{k: "" if v is None else ";".join(v) if isinstance(v, tuple) else str(v)
+             for k, v in r.items()} for r in result]
 
 
 def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], student_id: str, *,

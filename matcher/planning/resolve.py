@@ -206,7 +206,7 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
 
 def _moves(problem: Problem, previous: list[dict[str, str]], result: Result) -> list[Move]:
     before = {r["student_id"]: r for r in previous}
-    after = {p.student_id: vars(p) for p in result.placements}
+    after = {p.student_id: p.row() for p in result.placements}
     reason = dict(result.reasons("en"))
     current = {s.student_id for s in problem.students}
     moves: list[Move] = []

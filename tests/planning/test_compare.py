@@ -46,7 +46,9 @@ def _run(*args: str | Path) -> Result:
 def _write(folder: Path, rows: list[dict[str, str]], unassigned: list[str]) -> Path:
     folder.mkdir(parents=True)
     with (folder / "assignments.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, COLUMNS, lineterminator="\n")
+        # (without the terms column: start_term..end_term then say where a row is, as in a
+        # folder from before it; the planted retiming edits only those)
+        w = csv.DictWriter(f, COLUMNS, lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     (folder / "unassigned.csv").write_text(

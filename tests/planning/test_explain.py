@@ -242,7 +242,7 @@ def test_preferences_only_is_named() -> None:
 def _one_left_out(p: Problem) -> tuple[list[dict[str, str]], str]:
     res = matcher.solve(p, "cpsat", time_limit_s=10, seed=0, workers=1)
     assert check(p, res).ok and len(res.unassigned) == 1
-    return [{k: str(v) for k, v in vars(pl).items()} for pl in res.placements], res.unassigned[0][0]
+    return [pl.row() for pl in res.placements], res.unassigned[0][0]
 
 
 def test_change_one_more_place() -> None:
@@ -345,7 +345,7 @@ def test_verified_with_a_lock_when_the_room_goes_to_another() -> None:
     p = _small([{"student_id": "A", "priority": 3}, {"student_id": "B", "priority": 2},
                 {"student_id": "C", "priority": 1}])
     res = matcher.solve(p, "cpsat", time_limit_s=10, seed=0, workers=1)
-    rows = [{k: str(v) for k, v in vars(pl).items()} for pl in res.placements]
+    rows = [pl.row() for pl in res.placements]
     for out, _ in res.unassigned:
         e = explain(p, rows, out, verify=1)
         first = e.changes[0]

@@ -116,7 +116,7 @@ def test_moving_a_kept_student_when_that_places_more() -> None:
     """Level 1 beats level 2: when the only place a student can take is held by an earlier
     student who could go elsewhere, that earlier student moves (and is told why)."""
     base = load_scenario(TINY)
-    rows = [{k: str(v) for k, v in vars(p).items()} for p in solve(base, "cpsat").placements]
+    rows = [p.row() for p in solve(base, "cpsat").placements]
     # An earlier allocation with S1 (lists W1;W2) at W1, so S2 (lists only W1) is unplaced.
     rows = [r for r in rows if r["student_id"] not in ("S1", "S2")] + [{
         "student_id": "S1", "workstation_id": "W1", "mentor_id": "W1-M1",
