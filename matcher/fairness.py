@@ -20,6 +20,13 @@ default):
     student's university and discipline, with room, counting the student's current place as
     freed (so a placed student always has one).
 
+    With the rules of issue 28: "above" means a strictly better rank (a tied choice is not
+    above); a vetoed pair (``vetoes.csv``) never blocks; the terms may be any plan the student
+    may take (one block, or segments when ``max_segments`` allows); a workstation with a
+    minimum intake that took nobody does not block (one student cannot open it); and a student
+    of a group (``groups.csv``) is placed with its group, so, like a locked one, it never
+    envies alone.
+
     A workstation ranks students by ``rankings.csv`` (1 best; equal ranks tie, and neither of
     two tied students is below the other), then every student it did not rank by ``priority``
     (higher first), then ``student_id``. A locked student is the office's decision: it never
@@ -42,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Problem, Student
+from .model.rules import segment_plans
 
 FEASIBLE = "feasible"
 """The default definition: the workstation could take the student (places, a mentor and a
@@ -104,8 +112,28 @@ def station_order(problem: Problem) -> Callable[[str, str], tuple[Any, ...]]:
 
 
 def listed_rank(st: Student, wid: str) -> int | None:
-    """The place of ``wid`` on the student's list (1 first), None when it is not listed."""
-    return st.preferences.index(wid) + 1 if wid in st.preferences else None
+    """The rank of ``wid`` on the student's list (1 first; tied choices share a rank), None
+    when it is not listed."""
+    return st.ranks.get(wid)
+
+
+def _better(st: Student, here: Held | None) -> list[str]:
+    """The workstations on the student's list strictly above its placement (all of them when
+    it is unplaced or placed off its list); a tied choice is not above."""
+    ranks = st.ranks
+    now = ranks.get(here.workstation_id) if here is not None else None
+    if now is None:
+        return list(st.preferences)
+    return [w for w in st.preferences if ranks[w] < now]
+
+
+def _plans(p: Problem, st: Student, n: int, first: int, last: int
+           ) -> list[tuple[int, ...] | range]:
+    """Every term set the student's practice may take: one block of ``n`` terms inside the
+    window, or a split into segments when the student may have them (issue 28)."""
+    plans: list[tuple[int, ...] | range] = [range(k, k + n) for k in range(first, last - n + 2)]
+    plans += segment_plans(n, first, last, p.max_segments(st), p.min_segment_terms)
+    return plans
 
 
 def _window(p: Problem, st: Student) -> tuple[int, int, int]:
@@ -196,23 +224,27 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
         return any(s_load[x.supervisor_id] < x.capacity
                    for x in sups_of[st.university_id, st.discipline])
 
+    vetoed = {(v.student_id, v.workstation_id) for v in p.vetoes}
+    grouped = {g.student_id for g in p.groups}
+    opened = {h.workstation_id for h in placed.values()}
     out: list[tuple[str, str]] = []
     for st in _who(p, wanted):
         sid = st.student_id
-        if sid in locked:
+        if sid in locked or sid in grouped:
             continue
         here = placed.get(sid)
-        better = st.preferences
-        if here is not None and here.workstation_id in st.preferences:
-            better = st.preferences[:st.preferences.index(here.workstation_id)]
+        better = _better(st, here)
         if not better or not supervisor_free(st):
             continue
         n, first, last = _window(p, st)
+        plans = _plans(p, st, n, first, last)
         for wid in better:
             ws = stations[wid]
             if st.discipline not in ws.disciplines or (
                     ws.partner_universities and st.university_id not in ws.partner_universities):
                 continue
+            if (sid, wid) in vetoed or (ws.min_intake > 1 and wid not in opened):
+                continue  # never allowed; or not open, and one student cannot open it
             mine = order(wid, sid)
             mentors = [m for m in mentors_at[wid] if st.discipline in m.disciplines]
             # Terms where the workstation could make room for the student, and per mentor.
@@ -223,7 +255,7 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
             for m in mentors:
                 ok = [ws_ok[k] and room(at_m[m.mentor_id, k], m.capacity, mine)
                       for k in range(len(terms))]
-                if any(all(ok[k:k + n]) for k in range(first, last - n + 2)):
+                if any(all(ok[t] for t in plan) for plan in plans):
                     found = True
                     break
             if found:
@@ -245,17 +277,18 @@ def _strict(p: Problem, placed: Mapping[str, Held],
     for sid, h in placed.items():
         for k in h.covered():
             holders[h.workstation_id, k].append(sid)
+    vetoed = {(v.student_id, v.workstation_id) for v in p.vetoes}
     out: list[tuple[str, str]] = []
     for st in _who(p, wanted):
         here = placed.get(st.student_id)
-        better = st.preferences
-        if here is not None and here.workstation_id in st.preferences:
-            better = st.preferences[:st.preferences.index(here.workstation_id)]
+        better = _better(st, here)
         n, first, last = _window(p, st)
         for wid in better:
             ws = stations[wid]
             if st.discipline not in ws.disciplines or (
                     ws.partner_universities and st.university_id not in ws.partner_universities):
+                continue
+            if (st.student_id, wid) in vetoed:
                 continue
             mine = order(wid, st.student_id)
             for k in range(first, last - n + 2):

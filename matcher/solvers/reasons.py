@@ -73,9 +73,9 @@ def _static_reason(enc: Encoded, i: int) -> Message | None:
     if not with_mentor:
         return msg("reason.no_mentor", severity="note", discipline=did, university=uid,
                    workstations=_names([enc.workstation_ids[w] for w in partner_ok]))
-    vetoed = enc.restrictions[x][0]
-    if not enc.profile_options(enc.profile(i)) and vetoed and enc.profile_options(
-            (u, d, n, first, last, 0)):
+    vetoed, segments = enc.restrictions[x]
+    if not enc.profile_options(enc.profile(i)) and any(
+            enc.ws_accepts(w, u, d) and enc.starts(w, n, first, last, segments) for w in vetoed):
         return msg("reason.vetoed", severity="note",
                    workstations=_names(sorted(enc.workstation_ids[w] for w in vetoed)))
     if not enc.profile_options(enc.profile(i)):

@@ -133,3 +133,40 @@ def test_tied_ranks_in_the_rank_cost(tiny: Problem) -> None:
     rows[0]["preference_rank"] = "1"
     rep = check(p, rows)
     assert rep.ok and rep.rank_cost == 6
+
+
+def _two_places(prefs_a: str, **extra: Any) -> tuple[Problem, list[dict[str, str]]]:
+    """One term; W1 and W2 with one place each; A (priority 1, listing ``prefs_a``) at W2 and
+    B (priority 0, listing W1) at W1: W1 ranks A above B, so A envies W1 unless a rule says
+    otherwise."""
+    from matcher.model import Mentor, Student, Supervisor, Workstation
+    p = Problem(
+        name="envy", terms=("T1",), term_months=6,
+        policy=Policy(practice_months=6, experienced_practice_months=6),
+        students=(Student(student_id="A", university_id="U", discipline="D",
+                          work_experience_years=0, preferences=prefs_a, priority=1),
+                  Student(student_id="B", university_id="U", discipline="D",
+                          work_experience_years=0, preferences="W1")),
+        workstations=tuple(Workstation(workstation_id=w, disciplines=("D",), capacity=1)
+                           for w in ("W1", "W2")),
+        mentors=tuple(Mentor(mentor_id=f"{w}-M", workstation_id=w, disciplines=("D",),
+                             capacity=1) for w in ("W1", "W2")),
+        supervisors=(Supervisor(supervisor_id="P", university_id="U", disciplines=("D",),
+                                capacity=5),), **extra)
+    rows = [{"student_id": s, "workstation_id": w, "mentor_id": f"{w}-M", "supervisor_id": "P",
+             "start_term": "T1", "end_term": "T1", "terms": "T1"}
+            for s, w in (("A", "W2"), ("B", "W1"))]
+    return p, rows
+
+
+def test_envy_follows_ties_and_vetoes() -> None:
+    """Justified envy with the rules: A at its second choice envies W1 (held by B, whom W1
+    ranks below A); not when W1 and W2 are tied on A's list, nor when (A, W1) is vetoed."""
+    p, rows = _two_places("W1;W2")
+    assert check(p, rows, stability=True).blocking_pairs == [("A", "W1")]
+    p, rows = _two_places("W1=W2")
+    assert check(p, rows, stability=True).blocking_pairs == []
+    assert check(p, rows, stability="strict").blocking_pairs == []
+    p, rows = _two_places("W1;W2", vetoes=(Veto(student_id="A", workstation_id="W1"),))
+    assert check(p, rows, stability=True).blocking_pairs == []
+    assert check(p, rows, stability="strict").blocking_pairs == []

@@ -14,7 +14,17 @@ import pytest
 
 from matcher.encoding import encode
 from matcher.messages import Message, catalogue
-from matcher.model import Lock, Mentor, Policy, Problem, Student, Supervisor, Workstation
+from matcher.model import (
+    GroupMember,
+    Lock,
+    Mentor,
+    Policy,
+    Problem,
+    Student,
+    Supervisor,
+    Veto,
+    Workstation,
+)
 from matcher.model.problem import TermCapacity
 from matcher.solvers.reasons import REASON_CODES, unassigned_reasons
 
@@ -139,6 +149,15 @@ def _case(code: str) -> tuple[Problem, dict[str, tuple[str, str, str, str]]]:
                                                  disciplines=("A",), capacity=1))),
             {"Y": ("W1", "M1", "S1", "T1"), "Z": ("W1", "M1", "S1", "T2"),
              "P": ("W2", "M2", "S1", "T1"), "Q": ("W2", "M2", "S1", "T2")})
+    if code == "reason.vetoed":
+        return _problem(vetoes=(Veto(student_id="X", workstation_id="W1"),)), {}
+    if code == "reason.group_no_room":
+        return _problem(students=(x, _student("Y")),
+                        groups=(GroupMember(group_id="G1", student_id="X"),
+                                GroupMember(group_id="G1", student_id="Y"))), {}
+    if code == "reason.not_opened":
+        return _problem(workstations=(Workstation(workstation_id="W1", disciplines=("A",),
+                                                  capacity=2, min_intake=2),)), {}
     raise AssertionError(code)
 
 
@@ -175,6 +194,14 @@ ENGLISH = {  # the wording unassigned.csv has always had (byte for byte)
     "reason.full_and_mentors": "workstations full in the needed terms: W1 (T1, T2); mentors for "
                                "A are fully booked at W2; add places or mentors there, or widen "
                                "the window",
+    "reason.vetoed": "every workstation that fits the student is vetoed for it in vetoes.csv "
+                     "(W1); remove a veto or add a fitting workstation",
+    "reason.group_no_room": "placed only together with group G1 (2 students, groups.csv), and "
+                            "no workstation had room for all of them from one start term; add "
+                            "places, or split the group",
+    "reason.not_opened": "too few students for the minimum intake of W1 (at least 2), which did "
+                         "not open, and no other fitting workstation had room; add places, or "
+                         "lower a minimum intake",
 }
 
 

@@ -219,7 +219,7 @@ def test_stable_says_it_cannot_hold_the_rules() -> None:
     assert r.status == Status.UNKNOWN and "minimum intakes" in r.message
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tiny_problems(rules=True))
 def test_exact_solvers_prove_the_brute_force_optimum_with_rules(p: Problem) -> None:
@@ -239,4 +239,7 @@ def test_exact_solvers_prove_the_brute_force_optimum_with_rules(p: Problem) -> N
             best.placed, best.rank_cost, best.extra_segments), name
     for name in HEURISTICS:
         r = solve(p, name, time_limit_s=10, seed=0, workers=1)
+        if best is None:  # no valid allocation: a heuristic must not claim one
+            assert r.status in (Status.INFEASIBLE, Status.UNKNOWN), name
+            continue
         assert check(p, r).ok, name
