@@ -210,7 +210,8 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
 
 @cli.command()
 @click.option("--tier", required=True,
-              help="Benchmark tier: S, M, L, XL or P (capacitated-assignment province).")
+              help="Benchmark tier: S, M, L, XL, P (capacitated-assignment province), "
+                   "S-rules or XL-rules (with issue 28's rules).")
 @click.option("--solvers", "solver_spec", default="all", show_default=True,
               help="'all' or a comma-separated list of registered solvers.")
 @click.option("--time-limit", type=SECONDS, default=None,

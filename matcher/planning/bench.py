@@ -76,6 +76,9 @@ class Tier:
         Calendar terms (6: the practice window is the last four).
     capacity_share, same_block
         The generator's arguments of those names (tier P: a capacitated-assignment province).
+    rules
+        The shares of the rules of issue 28 (``min_intake_share``, ``segment_share``,
+        ``group_share``, ``tie_share`` of the generator), or None for none.
     """
 
     name: str
@@ -87,7 +90,11 @@ class Tier:
     terms: int = 6
     capacity_share: float = 0.55
     same_block: bool = False
+    rules: tuple[float, float, float, float] | None = None
 
+
+RULE_SHARES = (0.10, 0.20, 0.05, 0.20)
+"""The rule shares of the ``*-RULES`` tiers (issue 28): minimum intakes, segments, groups, ties."""
 
 TIERS: dict[str, Tier] = {
     # S uses the demo's arguments, so it holds the same cohort as scenarios/heilongjiang-demo.
@@ -98,6 +105,10 @@ TIERS: dict[str, Tier] = {
     # Issue 27: every student needs the same two terms and no mentor limit binds, with places
     # for about 97% of them (a min-cost flow solves it exactly).
     "P": Tier("P", 100_000, 10_000, 30, 2026, 30.0, capacity_share=0.97, same_block=True),
+    # Issue 28's shares: 10% of workstations with a minimum intake, 20% of students allowed two
+    # segments, 5% in groups of two or three, ties in 20% of the lists.
+    "S-RULES": Tier("S-RULES", 2_000, 150, 12, 2026, 60.0, rules=RULE_SHARES),
+    "XL-RULES": Tier("XL-RULES", 100_000, 5_000, 30, 2026, 180.0, rules=RULE_SHARES),
 }
 """The benchmark tiers (issue 3/4 sizes, and issue 27's capacitated-assignment province P),
 all with 6 terms, mentors, supervisors and pairs."""
@@ -146,6 +157,9 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = TIERS_DIR) -> 
     for key, default in (("capacity_share", 0.55), ("same_block", False)):
         if stamp[key] == default:  # (stamps written before these arguments stay valid)
             stamp.pop(key)
+    if tier.rules is None:
+        stamp.pop("rules")  # the stamps of tiers cached before the rules stay valid
+    mins, segments, groups, ties = tier.rules or (0.0, 0.0, 0.0, 0.0)
     stamp_path = folder / _STAMP
     if stamp_path.is_file():
         try:
@@ -159,7 +173,9 @@ def tier_scenario(tier: Tier, tiers_dir: str | os.PathLike[str] = TIERS_DIR) -> 
                                    universities=tier.universities, seed=tier.seed,
                                    terms=tier.terms, name=f"tier-{tier.name}",
                                    capacity_share=tier.capacity_share,
-                                   same_block=tier.same_block)
+                                   same_block=tier.same_block,
+                                   min_intake_share=mins, segment_share=segments,
+                                   group_share=groups, tie_share=ties)
         (tmp / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
 
     return atomic_folder(folder, True, fill, kind="tier",

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from brute import brute_force
+from budget import PROOF_S
 from hypothesis import HealthCheck, given, settings
-from strategies import tiny_problems
+from strategies import examples, tiny_problems
 
 import matcher.solvers.cpsat as cpsat_module
 from matcher import check, solve
@@ -54,7 +55,7 @@ def _problem(students: list[dict[str, Any]], stations: list[dict[str, Any]], **e
 
 
 def _run(p: Problem, solver: str, **kw: Any) -> Any:
-    r = solve(p, solver, time_limit_s=20, seed=0, workers=1, **kw)
+    r = solve(p, solver, time_limit_s=PROOF_S, seed=0, workers=1, **kw)
     rep = check(p, r)
     assert rep.ok, (solver, rep.violations)
     return r, rep
@@ -219,7 +220,7 @@ def test_stable_says_it_cannot_hold_the_rules() -> None:
     assert r.status == Status.UNKNOWN and "minimum intakes" in r.message
 
 
-@settings(max_examples=8, deadline=None, derandomize=True,
+@settings(max_examples=examples(6, 40),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tiny_problems(rules=True))
 def test_exact_solvers_prove_the_brute_force_optimum_with_rules(p: Problem) -> None:
@@ -228,7 +229,7 @@ def test_exact_solvers_prove_the_brute_force_optimum_with_rules(p: Problem) -> N
     rule."""
     best = brute_force(p)
     for name in ("cpsat", "milp"):
-        r = solve(p, name, time_limit_s=20, seed=0, workers=1)
+        r = solve(p, name, time_limit_s=PROOF_S, seed=0, workers=1)
         rep = check(p, r)
         assert rep.ok, (name, rep.violations)
         if best is None:
@@ -238,7 +239,7 @@ def test_exact_solvers_prove_the_brute_force_optimum_with_rules(p: Problem) -> N
         assert (r.placed, r.rank_cost, rep.extra_segments) == (
             best.placed, best.rank_cost, best.extra_segments), name
     for name in HEURISTICS:
-        r = solve(p, name, time_limit_s=10, seed=0, workers=1)
+        r = solve(p, name, time_limit_s=PROOF_S, seed=0, workers=1)
         if best is None:  # no valid allocation: a heuristic must not claim one
             assert r.status in (Status.INFEASIBLE, Status.UNKNOWN), name
             continue
