@@ -287,11 +287,12 @@ close: [{{workstation_id: W1}}]
         "remove_workstations, scale_capacity, add_workstations, add_mentors, close, policy, "
         "intake_pct, remove_students, add_students, mentor_leave",
         f"{src}, scale_capacity[0].factor: give a factor from 0 to 1000, e.g. 0.9 or 1.2",
-        f"{src}, scale_capacity[1].town: unknown key; use factor and at most discipline, city, "
-        "university",
+        f"{src}, scale_capacity[1].town: unknown key; use factor or min_intake and at most "
+        "discipline, city, university",
         f"{src}, close[0].terms: give the list of terms to close it in, e.g. [2027-autumn]",
         f"{src}, policy.bogus: unknown setting; use one of practice_months, "
-        "experienced_practice_months, experienced_years, window, preferences_only",
+        "experienced_practice_months, experienced_years, window, preferences_only, max_segments, "
+        "min_segment_months",
         f"{src}, intake_pct: give a percentage above -100 and at most 1000, e.g. 15 or -10",
     ]
 
