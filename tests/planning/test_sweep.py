@@ -76,7 +76,7 @@ def test_parse_vary_errors() -> None:
     assert info.value.messages == [
         "--vary capacity=1: unknown parameter 'capacity'; use one of capacity_scale, "
         "practice_months, experienced_practice_months, experienced_years, preferences_only, "
-        "intake_pct",
+        "intake_pct, max_segments",
         "--vary practice_months=6,x: 'x' is not a number; give comma-separated values",
         "--vary preferences_only=maybe: 'maybe' is not true or false; give comma-separated "
         "values",

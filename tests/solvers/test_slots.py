@@ -405,7 +405,8 @@ def test_slot_model_stands_aside_where_it_does_not_apply(tmp_path: Path) -> None
         mentor_id=spot.mentor_id),)})
     assert "mentor" in slots.applies(encode(locked))
     result = matcher.solve(locked, solver="cpsat", time_limit_s=20, seed=0)
-    assert "engine" not in result.stats and matcher.check(locked, result).ok
+    assert result.stats["engine"] == "aggregated model (CP-SAT, HiGHS)"
+    assert "mentor" in result.stats["engine_why"] and matcher.check(locked, result).ok
     short = problem.model_copy(update={"supervisors": tuple(
         s.model_copy(update={"capacity": 1}) for s in problem.supervisors)})
     assert "supervisor" in slots.applies(encode(short))
