@@ -56,7 +56,7 @@ from ..model.result import Result, Status
 from . import clock, exact_flow, slots
 from . import cpsat_province as province
 from .aggregate import choice_count
-from .base import Choice, SolverConfig, build_result, lock_rows
+from .base import Choice, SolverConfig, build_result, higher, lock_rows
 from .cpsat_model import NAME, CpAggregated, build_model, conflicting_locks
 from .cpsat_run import (
     Stop,
@@ -184,7 +184,7 @@ def _fewest_segments(mdl: CpAggregated, current: dict[int, Choice], config: Solv
     mdl.hint(cp, current)
     cp.minimize(mdl.extra_segments)
     share = 0.5 if mdl.enc.use_pairs else 1.0
-    solver = new_solver(config, (deadline - time.perf_counter()) * share)
+    solver = new_solver(config, (deadline - clock.now()) * share)
     st = run_search(solver, cp, stop, "fewest extra segments", t0)
     stats["segments_seconds"] = wall(solver)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -206,15 +206,15 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
     with the flow relaxation's (which drops these rules, so it stays valid)."""
     stats: dict[str, Any] = {"engine": "aggregated model (HiGHS, every level)",
                              "engine_why": f"slot model not used: {why}"}
-    progress.update(elapsed=time.perf_counter() - t0, note="quick allocations")
-    warm, relax = warm_start(enc, time.perf_counter() + 0.05 * config.time_limit_s, stats, {})
+    progress.update(elapsed=clock.now() - t0, note="quick allocations")
+    warm, relax = warm_start(enc, clock.now() + 0.05 * config.time_limit_s, stats, {})
     quick_ub = min(enc.n_placeable, relax.placed_ub)
     if warm is not None:
         if len(warm) < quick_ub:
-            warm = place_unplaced(enc, warm, time.perf_counter() + 0.1 * config.time_limit_s)
+            warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
         warm = enforce(enc, warm)
         stats["warm_placed"] = len(warm)
-    progress.update(elapsed=time.perf_counter() - t0, note="every level (HiGHS branch and cut)")
+    progress.update(elapsed=clock.now() - t0, note="every level (HiGHS branch and cut)")
     res = solve_encoded(enc, config, t0, start=warm, name=NAME,
                         stop=lambda: stop.requested, stats=stats)
     if res.status in (Status.OPTIMAL, Status.INFEASIBLE):
@@ -238,7 +238,7 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
                                  "far" if stop.requested else res.message or "time limit "
                                  "reached before levels 1 and 2 were proven optimal")
     return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
-                        config, time.perf_counter() - t0, placed_upper_bound=placed_ub,
+                        config, clock.now() - t0, placed_upper_bound=placed_ub,
                         rank_cost_lower_bound=rank_lb, stats=stats, message=message)
 
 

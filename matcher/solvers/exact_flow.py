@@ -169,6 +169,8 @@ def seats(enc: Encoded, w: int, n: int, first: int, last: int) -> int:
 
 def why_not_exact(enc: Encoded, comp: Component) -> str:
     """Why the component is not a capacitated assignment ("" when it is; module docstring)."""
+    if enc.has_rules or enc.has_segments:  # issue 28: a flow cannot state these
+        return "a minimum intake, a group or a split practice couples the students"
     terms = {(enc.st_block[i], enc.st_first[i], enc.st_last[i]) for i in comp.students}
     if len(terms) != 1:
         return "its students need different terms"
@@ -177,7 +179,7 @@ def why_not_exact(enc: Encoded, comp: Component) -> str:
     # and off the list every workstation of the student's profile (once per profile).
     listed, hubs = _links(enc)
     brought: dict[int, set[int]] = defaultdict(set)
-    profiles: set[tuple[int, int, int, int, int]] = set()
+    profiles: set[Profile] = set()
     for i in comp.students:
         for w in listed[i]:
             brought[w].add(enc.st_disc[i])
