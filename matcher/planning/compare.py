@@ -409,7 +409,9 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
         page = Page(t("page.compare.title"), lang=lang)
         runs = pd.DataFrame([{"result": v.label, "folder": v.source,
                               "solver": v.summary.get("solver", ""),
-                              "status": v.summary.get("status", "")} for v in c.views])
+                              "status": v.summary.get("status", ""),
+                              "time_limit_s": v.summary.get("time_limit_s")}
+                             for v in c.views])
         page.table(runs)
         page.text(t("page.compare.baseline", label=c.views[0].label))
         if c.notes:

@@ -310,7 +310,8 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
         out["use_share"] = round(total / row["capacity"], 4) if row["capacity"] else None
         term_rows.append(out)
     summary = msg("page.rolling.summary", count=cohorts, base=base.name,
-                  growth=f"{growth_pct:g}", solver=runs[0].result.solver, seed=str(seed),
+                  growth=f"{growth_pct:g}", solver=runs[0].result.solver,
+                  limit=f"{runs[0].result.time_limit_s:g}", seed=str(seed),
                   mentor_load=msg("page.rolling.mentor_busiest" if mentor_load == "busiest"
                                   else "page.rolling.mentor_ignore"))
     return RollingReport(tuple(runs), pd.DataFrame(year_rows), pd.DataFrame(term_rows),

@@ -48,10 +48,11 @@ import pandas as pd
 from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
-from ..messages import Lang, Message, msg
-from ..model import Problem, ScenarioError
+from ..messages import Lang, Message, label, msg
+from ..model import Problem, ScenarioError, Status
 from ..model.capacity import Occupancy, apply_occupancy
 from ..reports.pages import Page, column_label, markdown_table
+from ..reports.words import status_word
 from ..solvers import solve
 from .compare import kpis, view_of
 from .variant import VariantSpec, apply_variant
@@ -209,7 +210,8 @@ def run_point(task: PointTask) -> dict[str, Any]:
     -------
     dict
         ``row`` (grid index, parameters, status and :data:`HEADLINE` KPIs), ``groups`` (the
-        per-term and per-group KPIs) and ``wall_seconds``.
+        per-term and per-group KPIs), ``wall_seconds`` and ``time_limit_s`` (the limit the
+        solve had: the scenario's when the sweep gave none).
     """
     variant = apply_variant(task.base, spec_for(task.params, task.seed), task.occupancy)
     problem = (apply_occupancy(variant.problem, variant.occupancy) if variant.occupancy
@@ -221,7 +223,8 @@ def run_point(task: PointTask) -> dict[str, Any]:
                            "status": result.status.value}
     row.update({h: k.get(h) for h in HEADLINE})
     groups = {name: value for name, value in k.items() if name not in HEADLINE}
-    return {"row": row, "groups": groups, "wall_seconds": result.wall_seconds}
+    return {"row": row, "groups": groups, "wall_seconds": result.wall_seconds,
+            "time_limit_s": result.time_limit_s}
 
 
 @dataclass(frozen=True)
@@ -238,12 +241,18 @@ class Sweep:
         Long table ``point, <parameters>, kpi, value`` of the per-term and per-group KPIs.
     timings
         ``point, wall_seconds`` (not part of the deterministic tables).
+    solver, time_limit_s
+        The solver of every point and its time limit per point in seconds (the scenario's when
+        the sweep gave none): a page names them beside the points' statuses, so that a reader
+        knows whether a shortage is the data's or the budget's.
     """
 
     parameters: tuple[str, ...]
     table: pd.DataFrame
     groups: pd.DataFrame
     timings: pd.DataFrame
+    solver: str = ""
+    time_limit_s: float | None = None
 
 
 def check_grid(vary: Sequence[tuple[str, Sequence[Any]]], seed: int = 0) -> None:
@@ -318,7 +327,8 @@ def run_sweep(base: Problem, vary: Sequence[tuple[str, Sequence[Any]]], executor
     groups = pd.DataFrame(long, columns=["point", *names, "kpi", "value"], dtype=object)
     timings = pd.DataFrame([{"point": o["row"]["point"], "wall_seconds": o["wall_seconds"]}
                             for o in outputs])
-    return Sweep(names, table, groups, timings)
+    limits = [o["time_limit_s"] for o in outputs]
+    return Sweep(names, table, groups, timings, solver, max(limits) if limits else time_limit_s)
 
 
 SCHEDULER_PROBE_S = 5.0
@@ -447,8 +457,8 @@ def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
         key = key if isinstance(key, tuple) else (key,)
         ys = [None if v is None else float(v) for v in sub[kpi].tolist()]
         pos = sub[first].tolist() if numeric_x else [xs.index(x) for x in sub[first]]
-        label = _describe(list(zip(rest, key, strict=True))) if rest else None
-        ax.plot(pos, [math.nan if y is None else y for y in ys], marker="o", label=label)
+        legend = _describe(list(zip(rest, key, strict=True))) if rest else None
+        ax.plot(pos, [math.nan if y is None else y for y in ys], marker="o", label=legend)
     if not numeric_x:
         ax.set_xticks(range(len(xs)), [str(x).lower() for x in xs])
     ax.set_xlabel(first)
@@ -459,6 +469,17 @@ def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
         ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def _run_line(sweep: Sweep, lang: Lang) -> str:
+    """The solver, its time limit per point and how many points ended in each status."""
+    counts: dict[str, int] = {}
+    for status in sweep.table["status"].tolist():
+        counts[status] = counts.get(status, 0) + 1
+    statuses = ("，" if lang == "zh" else ", ").join(
+        f"{status_word(Status(status), lang)} {count}" for status, count in counts.items())
+    limit = "" if sweep.time_limit_s is None else f"{sweep.time_limit_s:g}"
+    return label("page.sweep.run", lang, solver=sweep.solver, limit=limit, statuses=statuses)
 
 
 def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = False,
@@ -474,6 +495,8 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
             escape_frame(frame).to_csv(tmp / name, index=False, lineterminator="\n")
         (tmp / "plots").mkdir()
         page = Page(title, lang=lang)
+        run_line = _run_line(sweep, lang)
+        page.text(run_line)
         page.table(sweep.table)
         for kpi in HEADLINE:
             if sweep.table[kpi].isna().all():
@@ -481,7 +504,7 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
             path = tmp / "plots" / f"{kpi}.png"
             _plot(sweep, kpi, path)
             page.image(path, f"plots/{kpi}.png", column_label(kpi, lang))
-        md = "\n".join([f"# {escape_markdown(title)}", "",
+        md = "\n".join([f"# {escape_markdown(title)}", "", escape_markdown(run_line), "",
                         markdown_table(sweep.table, lang=lang), ""])
         (tmp / "kpis.md").write_text(md, encoding="utf-8")
         (tmp / "report.html").write_text(page.html(), encoding="utf-8")

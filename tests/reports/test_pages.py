@@ -72,6 +72,7 @@ def test_sweep_and_rolling_pages_in_chinese(problem: matcher.Problem, tmp_path: 
     out = write_sweep(sweep, tmp_path / "sweep", title="tiny 的参数扫描", lang="zh")
     md = (out / "kpis.md").read_text(encoding="utf-8")
     assert md.startswith("# tiny 的参数扫描") and "| 点 |" in md and "| 已分配 |" in md
+    assert "求解器 greedy，每个点的时限 10 秒；各状态的点数：可行 2。" in md
     assert 'alt="分配比例"' in (out / "report.html").read_text(encoding="utf-8")
     assert (out / "kpis.csv").read_text(encoding="utf-8").startswith("point,")
     report = simulate(problem, 2, 0, solver="greedy", seed=0)
@@ -79,5 +80,36 @@ def test_sweep_and_rolling_pages_in_chinese(problem: matcher.Problem, tmp_path: 
     md = (roll / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# 多届滚动模拟") and "## 每届的需求与名额" in md
     assert "从 tiny 出发模拟 2 届，招生人数每年增长 0%" in md
+    assert "求解器 greedy（每届时限 10 秒）" in md
     assert "| 届次 |" in md and "| 学期 |" in md
     assert (roll / "years.csv").read_text(encoding="utf-8").startswith("cohort,")
+
+
+def test_every_plan_page_names_solver_status_and_time_limit(
+        problem: matcher.Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planner reading a compare, sweep or rolling page learns which solver made each
+    allocation, how it ended and within what time limit (the scenario's 10 s when none is
+    given; 3 s given to the sweep), so that a shortage caused by a short budget or a heuristic
+    is not read as a shortage of places."""
+    monkeypatch.setattr(sweep_module, "_plot",
+                        lambda _sweep, _kpi, path: path.write_bytes(b"\x89PNG stub"))
+    with ThreadPoolExecutor(1) as ex:
+        sweep = run_sweep(problem, parse_vary(["capacity_scale=1,2"]), ex, solver="da",
+                          time_limit_s=3.0)
+    out = write_sweep(sweep, tmp_path / "sweep", title="tiny")
+    line = "Solver da, time limit 3 s per point; points by status: FEASIBLE 2."
+    assert line in (out / "kpis.md").read_text(encoding="utf-8")
+    assert line in (out / "report.html").read_text(encoding="utf-8")
+    a = matcher.write_result(matcher.solve(problem, "da", time_limit_s=4.0), tmp_path / "a",
+                             problem=problem)
+    b = matcher.write_result(matcher.solve(problem, "greedy"), tmp_path / "b", problem=problem)
+    cmp = write_comparison(compare([read_view(a), read_view(b)], [problem, problem]),
+                           tmp_path / "cmp")
+    md = (cmp / "report.md").read_text(encoding="utf-8")
+    assert "| result | folder | solver | status | time limit (s) |" in md
+    assert "| da | FEASIBLE | 4 |" in md and "| greedy | FEASIBLE | 10 |" in md
+    roll = write_rolling(simulate(problem, 2, 0, solver="greedy", seed=0,
+                                  time_limit_s=2.0), tmp_path / "roll")
+    md = (roll / "report.md").read_text(encoding="utf-8")
+    assert "solver greedy (time limit 2 s per cohort)" in md
+    assert "| FEASIBLE |" in md  # each cohort's status in the years table
