@@ -42,7 +42,7 @@ from matcher.solvers.relaxation import relax, relax_weight
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "heilongjiang-demo"
 
 
-@settings(max_examples=examples(30, 80), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(12, 80), deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_students=7, max_workstations=3))
 def test_bound_is_valid_against_brute_force(problem: Problem) -> None:
     """At the brute-force optimum's placed count the bound never exceeds its rank cost, and
