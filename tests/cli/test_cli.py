@@ -24,7 +24,7 @@ SUMMARY_KEYS = {"status", "placed", "unassigned", "rank_cost", "placed_upper_bou
 RESULT_FILES = ["assignments.csv", "manifest.json", "report.html", "results.xlsx",
                 "summary.json", "unassigned.csv"]
 ASSIGNMENT_COLUMNS = ["student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
-                      "end_term", "preference_rank"]
+                      "end_term", "preference_rank", "terms"]
 
 
 def _run(*args: str | Path) -> Result:
@@ -260,9 +260,9 @@ def test_check_tampered(solved: Path, tmp_path: Path) -> None:
     shutil.copytree(solved, tampered)
     path = tampered / "assignments.csv"
     text = path.read_text(encoding="utf-8")
-    old = "S3,W2,W2-M1,HEU-S1,2026-autumn,2026-autumn,1"
+    old = "S3,W2,W2-M1,HEU-S1,2026-autumn,2026-autumn,1,2026-autumn"
     assert old in text
-    path.write_text(text.replace(old, "S3,W2,W2-M1,HEU-S1,2027-spring,2027-spring,1"),
+    path.write_text(text.replace(old, "S3,W2,W2-M1,HEU-S1,2027-spring,2027-spring,1,2027-spring"),
                     encoding="utf-8")
     r = _run("check", TINY, tampered)
     assert r.exit_code == 1
