@@ -97,6 +97,20 @@ MODEL_SECONDS_PER_VARIABLE = 50e-6
 model, per variable (the demo's 27,000 in about a second)."""
 
 
+SLOT_MIN_CHOICES = LP_MIN_VARIABLES
+"""Problems with fewer choice columns than this skip the slot model: CP-SAT proves them in
+process in milliseconds, while the slot model's HiGHS helper process takes about a second of
+CPU to start (more on a loaded machine), so a trivial problem could lose its proof to the
+helper's start-up under a short time limit. Tests of the slot path set this to 0."""
+
+
+def _too_small_for_slots(enc: Encoded) -> str:
+    """Why the slot model is not used for a small problem (empty when it is large enough)."""
+    if choice_count(enc) < SLOT_MIN_CHOICES:
+        return f"small problem (under {SLOT_MIN_CHOICES} choices): CP-SAT in process"
+    return ""
+
+
 def _lp_fits(mdl: CpAggregated) -> bool:
     """Whether level 2 goes to HiGHS first (see :data:`LP_MAX_VARIABLES`)."""
     size = len(mdl.model.proto.variables)
@@ -299,7 +313,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     # Re-solve (module resolve): earlier placements, in ids, that students may keep.
     previous = enc.choices_from_ids(config.options.get("previous", {}))
     why_not_slots = "switched off" if not USE_SLOT_MODEL else (
-        "a re-solve" if previous else slots.applies(enc))
+        "a re-solve" if previous else _too_small_for_slots(enc) or slots.applies(enc))
     if not why_not_slots:
         by_slots = _by_slots(enc, config, t0, stop)
         if by_slots is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import matcher
 from matcher import (
     Mentor,
@@ -23,6 +25,15 @@ from matcher import (
     Workstation,
 )
 from matcher.check import check
+
+
+@pytest.fixture(autouse=True)
+def _slot_model_at_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the slot model and the flow path: use them on small problems
+    too (cpsat otherwise proves problems under SLOT_MIN_CHOICES in process with CP-SAT)."""
+    from matcher.solvers import cpsat as cpsat_engine
+
+    monkeypatch.setattr(cpsat_engine, "SLOT_MIN_CHOICES", 0)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "heilongjiang-demo"

@@ -279,6 +279,7 @@ def test_cpsat_with_highs_after_level_one_agrees(tmp_path: Path, monkeypatch: An
     folder = generate_scenario(tmp_path / "g", students=30, workstations=5, universities=2,
                                seed=2)
     problem = matcher.load_scenario(folder)
+    monkeypatch.setattr(cpsat, "SLOT_MIN_CHOICES", 0)  # the slot model at this size too
     by_slots = matcher.solve(problem, solver="cpsat", time_limit_s=PROOF_S, workers=2, seed=0)
     monkeypatch.setattr(cpsat, "USE_SLOT_MODEL", False)
     monkeypatch.setattr(cpsat, "LP_MIN_VARIABLES", 0)

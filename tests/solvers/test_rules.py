@@ -206,6 +206,7 @@ def test_the_slot_model_hands_over_and_says_why(monkeypatch: pytest.MonkeyPatch)
     """With a rule the slot model cannot hold, cpsat records the engine it used and why."""
     p = _problem([{"student_id": "A", "preferences": "W1"}],
                  [{"workstation_id": "W1", "capacity": 2, "min_intake": 2}])
+    monkeypatch.setattr(cpsat_module, "SLOT_MIN_CHOICES", 0)  # a slot-sized problem here
     r, _ = _run(p, "cpsat")
     assert r.stats["engine"].startswith("aggregated model")
     assert "minimum intake" in r.stats["engine_why"]
