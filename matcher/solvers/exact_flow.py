@@ -55,6 +55,7 @@ from ..encoding import Encoded, Profile, encode
 from ..model.result import Result, Status
 from . import clock
 from .base import Choice, SolverConfig, build_result
+from .slot_flow import blocks_fit
 from .slot_rounding import mentors_and_starts, supervisors
 from .slot_solve import solve_slots
 
@@ -156,15 +157,7 @@ def components(enc: Encoded) -> list[Component]:
 def seats(enc: Encoded, w: int, n: int, first: int, last: int) -> int:
     """The most ``n``-term blocks that fit at ``w`` in ``[first, last]`` (earliest start first:
     optimal for blocks of one length)."""
-    left = list(enc.ws_cap[w][first:last + 1])
-    total = 0
-    for k in range(len(left) - n + 1):
-        put = min(left[k:k + n])
-        if put > 0:
-            total += put
-            for t in range(k, k + n):
-                left[t] -= put
-    return total
+    return blocks_fit(list(enc.ws_cap[w][first:last + 1]), n)
 
 
 def why_not_exact(enc: Encoded, comp: Component) -> str:

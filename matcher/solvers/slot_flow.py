@@ -61,7 +61,7 @@ class FlowPrices:
         return max(0, math.ceil(self.value + self.weight * placed - 1e-6))
 
 
-def _blocks_fit(caps: list[int], n: int) -> int:
+def blocks_fit(caps: list[int], n: int) -> int:
     """How many ``n``-term blocks fit under per-term capacities (earliest start first, which
     is optimal for blocks of one length)."""
     left = list(caps)
@@ -172,7 +172,7 @@ class SlotFlow:
             if not model.slot_exact[w] and not inner:
                 for n in blocks:
                     arcs(wn0 + w * n_max + n - 1, ws0 + w,
-                         n * _blocks_fit(enc.ws_cap[w][lo:hi + 1], n), 0)
+                         n * blocks_fit(enc.ws_cap[w][lo:hi + 1], n), 0)
         # inner: a workstation that is not slot-exact counts as slot-exact on its longest even
         # run of open terms, at the run's least capacity (so what fits there fits in truth).
         span = {w: (terms, enc.ws_cap[w][first0]) if model.slot_exact[w]

@@ -28,14 +28,9 @@ from matcher.encoding import encode
 from matcher.model import TermCapacity
 from matcher.solvers.exact_flow import components, seats, why_not_exact
 
+# About the slot model and the flow path: used on small problems too (tests/solvers/conftest.py).
+pytestmark = pytest.mark.usefixtures("slot_model_at_every_size")
 
-@pytest.fixture(autouse=True)
-def _slot_model_at_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the slot model and the flow path: use them on small problems
-    too (cpsat otherwise proves problems under SLOT_MIN_CHOICES in process with CP-SAT)."""
-    from matcher.solvers import cpsat as cpsat_engine
-
-    monkeypatch.setattr(cpsat_engine, "SLOT_MIN_CHOICES", 0)
 
 TERMS = ("2026-autumn", "2027-spring")
 FLOW_BOUNDS = {"placed": "max_flow", "rank_cost": "min_cost_flow"}

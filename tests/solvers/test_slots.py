@@ -30,14 +30,9 @@ from matcher.planning.generate import generate_scenario
 from matcher.solvers import highs_runner, slot_flow, slot_solve, slots
 from matcher.solvers.highs.cuts import parity_cuts, zero_half_cuts
 
+# About the slot model and the flow path: used on small problems too (tests/solvers/conftest.py).
+pytestmark = pytest.mark.usefixtures("slot_model_at_every_size")
 
-@pytest.fixture(autouse=True)
-def _slot_model_at_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the slot model and the flow path: use them on small problems
-    too (cpsat otherwise proves problems under SLOT_MIN_CHOICES in process with CP-SAT)."""
-    from matcher.solvers import cpsat as cpsat_engine
-
-    monkeypatch.setattr(cpsat_engine, "SLOT_MIN_CHOICES", 0)
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 DISCS = ("0854", "0855", "0856")
