@@ -56,7 +56,7 @@ from ..model.result import Result, Status
 from . import clock
 from .base import Choice, SolverConfig, build_result
 from .slot_flow import blocks_fit
-from .slot_rounding import mentors_and_starts, supervisors
+from .slot_rounding import hand_out_seats, mentors_and_starts, supervisors
 from .slot_solve import solve_slots
 
 IntArray = npt.NDArray[np.int64]
@@ -303,19 +303,9 @@ def solve_flow(enc: Encoded, comps: list[Component]) -> FlowOutcome | None:
         else:
             via_hub[enc.profile(i)].append(i)
     for key, who in via_hub.items():
-        # Interchangeable for the flow; one whose own list has the seat's workstation takes
-        # it (no dearer in truth than the flow counted).
-        left = seats_of[key]
-        unlisted: list[int] = []
-        for i in who:
-            own = next((w for w in left if w in enc.rank_of[i]), None)
-            if own is None:
-                unlisted.append(i)
-            else:
-                left.remove(own)
-                station[i] = own
-        for i, w in zip(unlisted, left, strict=True):
-            station[i] = w
+        # Interchangeable for the flow (as many seats as students); one whose own list has
+        # the seat's workstation takes it (no dearer in truth than the flow counted).
+        station.update(hand_out_seats(enc, who, seats_of[key]))
     locked_cost = sum(enc.cost(i, w) for i, w in station.items() if enc.st_lock[i] is not None)
     return FlowOutcome(station, len(station), int(flow.optimal_cost()) + locked_cost,
                        len(tails))

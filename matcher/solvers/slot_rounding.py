@@ -47,17 +47,25 @@ def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
     for c, members in off_members.items():
         # Interchangeable for the model; a student whose own list has the seat's workstation
         # takes it (cheaper in truth than the model counted).
-        free = seats.get(c, [])
-        rest = []
-        for i in members:
-            w = next((w for w in free if w in enc.rank_of[i]), None)
-            if w is None:
-                rest.append(i)
-            else:
-                free.remove(w)
-                out[i] = w
-        for i, w in zip(rest, free, strict=False):
+        out.update(hand_out_seats(enc, members, seats.get(c, [])))
+    return out
+
+
+def hand_out_seats(enc: Encoded, students: list[int], seats: list[int]) -> dict[int, int]:
+    """Student -> workstation for interchangeable ``students`` sharing ``seats`` (workstations,
+    one entry per seat; consumed): a student whose own list has a seat's workstation takes it
+    first, the rest take the seats left in order (as many as there are)."""
+    out: dict[int, int] = {}
+    rest = []
+    for i in students:
+        w = next((w for w in seats if w in enc.rank_of[i]), None)
+        if w is None:
+            rest.append(i)
+        else:
+            seats.remove(w)
             out[i] = w
+    for i, w in zip(rest, seats, strict=False):
+        out[i] = w
     return out
 
 
