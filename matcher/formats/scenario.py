@@ -33,7 +33,8 @@ from pydantic import BaseModel, ValidationError
 from ..messages import Lang, Location, Message, looks_chinese, msg
 from ..model import Problem, ScenarioError
 from ..model.capacity import Occupancy, apply_occupancy
-from ..model.problem import CarriedColumn, checked_problem, cross_check
+from ..model.entities import CarriedColumn
+from ..model.problem import checked_problem, cross_check
 from ..model.suspicious import suspicious
 from .cells import show
 from .language import scenario_language

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from ..model.capacity import Occupancy
-from ..model.errors import TABLE_FILES
-from ..model.problem import (
+from ..model.entities import (
     TABLE_OF_FIELD,
     GroupMember,
     Lock,
@@ -27,6 +26,7 @@ from ..model.problem import (
     Veto,
     Workstation,
 )
+from ..model.errors import TABLE_FILES
 
 __all__ = ["FIELD_OF", "FILE_OF", "TABLES", "Column", "Table"]
 

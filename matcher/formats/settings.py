@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..messages import Location, Message, msg
+from ..model.entities import ObjectiveSettings, Policy, SolverSettings
 from ..model.errors import error_detail
-from ..model.problem import ObjectiveSettings, Policy, SolverSettings
 from .cells import MAX_YAML_BYTES, cell_problem, decode, read_input, show
 from .locations import Found
 from .yamlsafe import load_settings_text

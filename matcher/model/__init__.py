@@ -1,14 +1,14 @@
 """The model layer: the problem, the result and what can be wrong with them; no I/O, no solvers.
 
-* :mod:`~matcher.model.problem`: :class:`Problem` and its entities, the cross-table rules;
+* :mod:`~matcher.model.entities`: the entities (one per table row) and the settings;
+* :mod:`~matcher.model.problem`: :class:`Problem`, the cross-table rules;
 * :mod:`~matcher.model.result`: :class:`Result`, :class:`Status`, :class:`Placement`;
 * :mod:`~matcher.model.errors`: :class:`ProblemIssue`, :class:`ProblemError`,
   :class:`ScenarioError`;
 * :mod:`~matcher.model.capacity`: capacity transforms (places already used, subtracted).
 """
 
-from .errors import ProblemError, ProblemIssue, ScenarioError
-from .problem import (
+from .entities import (
     CarriedColumn,
     GroupMember,
     Lock,
@@ -16,7 +16,6 @@ from .problem import (
     ObjectiveSettings,
     Pair,
     Policy,
-    Problem,
     Ranking,
     SolverSettings,
     Student,
@@ -26,6 +25,8 @@ from .problem import (
     Veto,
     Workstation,
 )
+from .errors import ProblemError, ProblemIssue, ScenarioError
+from .problem import Problem
 from .result import Placement, Result, Status
 
 __all__ = ["CarriedColumn", "GroupMember", "Lock", "Mentor", "ObjectiveSettings", "Pair",

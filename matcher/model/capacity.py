@@ -33,8 +33,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..messages import Location, Message, msg
+from .entities import Mentor, TermCapacity
 from .errors import ScenarioError, table_location
-from .problem import Mentor, Problem, TermCapacity, checked_problem
+from .problem import Problem, checked_problem
 
 __all__ = ["PROVENANCE", "Occupancy", "Use", "apply_occupancy", "built_in_code",
            "capacity_by_term", "policy_window", "rebuild", "student_terms", "subtract"]

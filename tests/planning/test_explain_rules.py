@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.model import GroupMember, Mentor, Policy, Problem, Student, Supervisor, Workstation
-from matcher.model.problem import TermCapacity
+from matcher.model.entities import TermCapacity
 from matcher.planning.explain import explain
 
 

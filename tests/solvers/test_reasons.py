@@ -25,7 +25,7 @@ from matcher.model import (
     Veto,
     Workstation,
 )
-from matcher.model.problem import TermCapacity
+from matcher.model.entities import TermCapacity
 from matcher.solvers.reasons import REASON_CODES, unassigned_reasons
 
 HAN = re.compile("[\u4e00-\u9fff]")
