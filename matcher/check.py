@@ -38,7 +38,12 @@ from typing import Any
 from .fairness import FEASIBLE, Held, definition_of
 from .fairness import blocking_pairs as envy
 from .formats.resultdir import UNASSIGNED, read_assignments, read_summary, read_unassigned
+from .messages import Lang, Message, msg, render
 from .model import Problem, Result
+
+UNFIT = frozenset({"check.unknown_student", "check.unknown_ids", "check.bad_terms"})
+"""The codes of findings that mean the result names ids or terms the scenario lacks: the
+result was most likely solved from another scenario (report.html and explain refuse it)."""
 
 
 @dataclass
@@ -47,8 +52,12 @@ class CheckReport:
 
     Attributes
     ----------
+    issues
+        One message per broken rule or false claim (codes ``check.*``, see ``check.po``);
+        empty when the result is valid. Their values name the student, workstation, ...
     violations
-        One line per broken rule or false claim; empty when the result is valid.
+        The same, one English line each (``rule 1: assignment row 3 (S3): ...``): what
+        matcher has always given; :meth:`lines` words them in either language.
     placed, rank_cost, extra_segments, pair_weight
         The objective levels recomputed from the data (``extra_segments``: blocks beyond the
         first, summed over the students).
@@ -59,7 +68,7 @@ class CheckReport:
         None when they were not asked for.
     """
 
-    violations: list[str] = field(default_factory=list)
+    issues: list[Message] = field(default_factory=list)
     placed: int = 0
     rank_cost: int = 0
     extra_segments: int = 0
@@ -70,7 +79,38 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """True when no rule is broken and every claim holds."""
-        return not self.violations
+        return not self.issues
+
+    @property
+    def violations(self) -> list[str]:
+        """Every finding as an English line (``rule 5: workstation W1 holds 3 ...``)."""
+        return self.lines("en")
+
+    def lines(self, lang: Lang) -> list[str]:
+        """Every finding worded in ``lang`` (``"zh"`` or ``"en"``), one line each."""
+        return [render(m, lang) for m in self.issues]
+
+    def unfit(self) -> list[Message]:
+        """The findings that mean the result does not belong to this scenario (:data:`UNFIT`)."""
+        return [m for m in self.issues if m.code in UNFIT]
+
+    def about(self, student_id: str) -> list[Message]:
+        """The findings that name ``student_id`` (its row, a lock, a group, a listing)."""
+        return [m for m in self.issues if _names(m, student_id)]
+
+
+def _names(m: Message, student_id: str) -> bool:
+    """Whether a finding or one of its parts holds ``student_id`` as a student's id."""
+    for name, value in m.stored().items():
+        if name in ("student", "placed", "missing") and (
+                value == student_id or (isinstance(value, tuple) and student_id in value)):
+            return True
+        if isinstance(value, Message) and _names(value, student_id):
+            return True
+        if isinstance(value, tuple) and any(isinstance(x, Message) and _names(x, student_id)
+                                            for x in value):
+            return True
+    return False
 
 
 def _rows_of(result: Result | Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -110,23 +150,23 @@ def _ranks(st: Any) -> dict[str, int]:
     return {w: r for r, w in enumerate(st.preferences, start=1)}
 
 
-def _row_terms(row: Mapping[str, str], terms: list[str]) -> list[int] | str:
+def _row_terms(row: Mapping[str, str], terms: list[str]) -> list[int] | Message:
     """The term indices of a row's practice (its ``terms`` column, else start..end), or why
     they cannot be read."""
     listed = [t.strip() for t in (row.get("terms") or "").split(";") if t.strip()]
+    start, end = str(row.get("start_term")), str(row.get("end_term"))
     if not listed:
         if row.get("start_term") not in terms or row.get("end_term") not in terms:
-            return f"unknown term '{row.get('start_term')}'..'{row.get('end_term')}'"
+            return msg("check.terms_unknown_span", start=start, end=end)
         return list(range(terms.index(row["start_term"]), terms.index(row["end_term"]) + 1))
     unknown = [t for t in listed if t not in terms]
     if unknown:
-        return f"unknown term '{unknown[0]}' in terms"
+        return msg("check.terms_unknown", term=unknown[0])
     got = [terms.index(t) for t in listed]
     if got != sorted(set(got)):
-        return "terms are not in calendar order or repeat a term"
+        return msg("check.terms_order")
     if row.get("start_term") != listed[0] or row.get("end_term") != listed[-1]:
-        return (f"start_term/end_term {row.get('start_term')}..{row.get('end_term')} are not "
-                f"the first and last of terms {';'.join(listed)}")
+        return msg("check.terms_ends", start=start, end=end, terms=";".join(listed))
     return got
 
 
@@ -156,7 +196,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     definition = definition_of(stability)
     rows = _rows_of(result)
     rep = CheckReport()
-    v = rep.violations
+    v = rep.issues
     students = {s.student_id: s for s in p.students}
     stations = {w.workstation_id: w for w in p.workstations}
     mentors = {m.mentor_id: m for m in p.mentors}
@@ -182,68 +222,70 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     pairs_total = 0.0
     for r, row in enumerate(rows, start=1):
         sid = row.get("student_id", "")
-        where = f"assignment row {r} ({sid})"
+        where = msg("check.row", row=r, student=sid)
         st = students.get(sid)
         if st is None:
-            v.append(f"{where}: unknown student")
+            v.append(msg("check.unknown_student", where=where, student=sid))
             continue
         if sid in seen:
-            v.append(f"rule 1: {where}: student placed more than once")
+            v.append(msg("check.placed_twice", where=where))
             continue
         seen.add(sid)
         wid, mid, spid = row.get("workstation_id", ""), row.get("mentor_id", ""), row.get(
             "supervisor_id", "")
         ws, men, sup = stations.get(wid), mentors.get(mid), sups.get(spid)
         if ws is None or men is None or sup is None:
-            missing = [f"{kind} '{x}'" for kind, x, obj in (("workstation", wid, ws),
-                       ("mentor", mid, men), ("supervisor", spid, sup)) if obj is None]
-            v.append(f"rule 1: {where}: unknown {', '.join(missing)}")
+            missing = [msg("check.named", kind=kind, value=x) for kind, x, obj in (
+                (msg("entity.workstation"), wid, ws), (msg("entity.mentor"), mid, men),
+                (msg("entity.supervisor"), spid, sup)) if obj is None]
+            v.append(msg("check.unknown_ids", where=where, items=missing))
             continue
         held = _row_terms(row, terms)
-        if isinstance(held, str):
-            v.append(f"rule 1: {where}: {held}")
+        if isinstance(held, Message):
+            v.append(msg("check.bad_terms", where=where, reason=held))
             continue
         n, first, last = _required_terms(p, st)
         span = f"{row['start_term']}..{row['end_term']}"
         if not held:  # (an end before the start)
-            v.append(f"rule 1: {where}: practice {span} has 0 term(s), the student needs {n}")
+            v.append(msg("check.term_count", where=where, span=span, count=0, needed=n))
             continue
         k0, k1 = held[0], held[-1]
         if len(held) != n:
-            v.append(f"rule 1: {where}: practice {span} has {len(held)} term(s), the student "
-                     f"needs {n}")
+            v.append(msg("check.term_count", where=where, span=span, count=len(held), needed=n))
         if k0 < first or k1 > last:
-            v.append(f"rule 1: {where}: practice {span} leaves the window "
-                     f"{terms[first]}..{terms[last]}")
+            v.append(msg("check.outside_window", where=where, span=span,
+                         window=f"{terms[first]}..{terms[last]}"))
         blocks = [list(g) for g in _runs(held)]
         allowed = st.max_segments or p.policy.max_segments
         if len(blocks) > allowed:
-            v.append(f"rule 1: {where}: practice {span} is split into {len(blocks)} blocks, "
-                     f"the student may have {allowed}")
+            v.append(msg("check.too_many_blocks", where=where, span=span, blocks=len(blocks),
+                         allowed=allowed))
         elif len(blocks) > 1 and min(len(b) for b in blocks) < shortest_block:
-            v.append(f"rule 1: {where}: practice {span} has a block of "
-                     f"{min(len(b) for b in blocks)} term(s), shorter than min_segment_months "
-                     f"({shortest_block} term(s))")
+            v.append(msg("check.short_block", where=where, span=span,
+                         size=min(len(b) for b in blocks), shortest=shortest_block))
         extra_segments += len(blocks) - 1
         if (sid, wid) in vetoes:
-            v.append(f"rule 7: {where}: placed at {wid}, which vetoes.csv forbids")
+            v.append(msg("check.vetoed", where=where, workstation=wid))
         if men.workstation_id != wid:
-            v.append(f"rule 1: {where}: mentor {mid} works at {men.workstation_id}, not {wid}")
+            v.append(msg("check.mentor_elsewhere", where=where, mentor=mid,
+                         home=men.workstation_id, workstation=wid))
         if sup.university_id != st.university_id:
-            v.append(f"rule 1: {where}: supervisor {spid} is at {sup.university_id}, the "
-                     f"student at {st.university_id}")
-        for kind, obj, discs in (("workstation", wid, ws.disciplines),
-                                 ("mentor", mid, men.disciplines),
-                                 ("supervisor", spid, sup.disciplines)):
+            v.append(msg("check.supervisor_elsewhere", where=where, supervisor=spid,
+                         home=sup.university_id, university=st.university_id))
+        for kind, obj, discs in ((msg("entity.workstation"), wid, ws.disciplines),
+                                 (msg("entity.mentor"), mid, men.disciplines),
+                                 (msg("entity.supervisor"), spid, sup.disciplines)):
             if st.discipline not in discs:
-                v.append(f"rule 2: {where}: {kind} {obj} does not take discipline "
-                         f"{st.discipline}")
+                v.append(msg("check.discipline", where=where, kind=kind, value=obj,
+                             discipline=st.discipline))
         if ws.partner_universities and st.university_id not in ws.partner_universities:
-            v.append(f"rule 3: {where}: {wid} takes only {', '.join(ws.partner_universities)}")
+            v.append(msg("check.partners", where=where, workstation=wid,
+                         universities=list(ws.partner_universities)))
         if st.supervisor_id is not None and st.supervisor_id != spid:
-            v.append(f"rule 4: {where}: given supervisor {st.supervisor_id} replaced by {spid}")
+            v.append(msg("check.supervisor_replaced", where=where, given=st.supervisor_id,
+                         supervisor=spid))
         if p.policy.preferences_only and wid not in st.preferences:
-            v.append(f"rule 6: {where}: {wid} is not on the student's list (preferences_only)")
+            v.append(msg("check.off_list", where=where, workstation=wid))
         for k in held:
             ws_load[wid, terms[k]] += 1
             m_load[mid, terms[k]] += 1
@@ -253,23 +295,23 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         rank_cost += rank if rank is not None else longest + 1
         claimed_rank = row.get("preference_rank", "")
         if claimed_rank not in ("", "<NA>", "nan", "None", str(rank or "")):
-            v.append(f"{where}: preference_rank says {claimed_rank}, the list gives "
-                     f"{rank if rank is not None else 'none'}")
+            v.append(msg("check.rank_claim", where=where, claimed=claimed_rank,
+                         rank=str(rank) if rank is not None else msg("check.no_rank")))
         if p.objective.pair_weight:
             pairs_total += pair_weight.get((spid, mid), 0.0)
 
     for (wid, t), used in sorted(ws_load.items()):
         if used > ws_cap[wid, t]:
-            v.append(f"rule 5: workstation {wid} holds {used} students in {t}, capacity "
-                     f"{ws_cap[wid, t]}")
+            v.append(msg("check.workstation_capacity", workstation=wid, used=used, term=t,
+                         capacity=ws_cap[wid, t]))
     for (mid, t), used in sorted(m_load.items()):
         if used > mentors[mid].capacity:
-            v.append(f"rule 5: mentor {mid} holds {used} students in {t}, capacity "
-                     f"{mentors[mid].capacity}")
+            v.append(msg("check.mentor_capacity", mentor=mid, used=used, term=t,
+                         capacity=mentors[mid].capacity))
     for spid, used in sorted(s_load.items()):
         if used > sups[spid].capacity:
-            v.append(f"rule 5: supervisor {spid} holds {used} students, capacity "
-                     f"{sups[spid].capacity}")
+            v.append(msg("check.supervisor_capacity", supervisor=spid, used=used,
+                         capacity=sups[spid].capacity))
     row_of = {r.get("student_id", ""): r for r in rows}
     # An INFEASIBLE result claims that no allocation exists, so it places nobody, locks included.
     claimed_infeasible = _claims_of(result, claims).get("status") == "INFEASIBLE"
@@ -277,18 +319,18 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         got = placed_at.get(lk.student_id)
         if got is None:
             if not claimed_infeasible:
-                v.append(f"rule 6: locked student {lk.student_id} is not placed")
+                v.append(msg("check.lock_unplaced", student=lk.student_id))
             continue
         row = row_of[lk.student_id]
         if got.workstation_id != lk.workstation_id:
-            v.append(f"rule 6: locked student {lk.student_id} is at {got.workstation_id}, "
-                     f"lock says {lk.workstation_id}")
+            v.append(msg("check.lock_workstation", student=lk.student_id,
+                         got=got.workstation_id, want=lk.workstation_id))
         if lk.mentor_id is not None and row.get("mentor_id") != lk.mentor_id:
-            v.append(f"rule 6: locked student {lk.student_id} has mentor "
-                     f"{row.get('mentor_id')}, lock says {lk.mentor_id}")
+            v.append(msg("check.lock_mentor", student=lk.student_id,
+                         got=str(row.get("mentor_id")), want=lk.mentor_id))
         if lk.start_term is not None and row.get("start_term") != lk.start_term:
-            v.append(f"rule 6: locked student {lk.student_id} starts {row.get('start_term')}, "
-                     f"lock says {lk.start_term}")
+            v.append(msg("check.lock_start", student=lk.student_id,
+                         got=str(row.get("start_term")), want=lk.start_term))
 
     _check_groups_and_intakes(p, placed_at, v, claimed_infeasible)
     rep.placed, rep.rank_cost, rep.pair_weight = len(placed_at), rank_cost, pairs_total
@@ -312,7 +354,7 @@ def _runs(held: list[int]) -> list[list[int]]:
 
 
 def _check_groups_and_intakes(p: Problem, placed_at: dict[str, Held],
-                              v: list[str], claimed_infeasible: bool) -> None:
+                              v: list[Message], claimed_infeasible: bool) -> None:
     """Rules 8 (groups kept together) and 9 (minimum intakes)."""
     members: dict[str, list[str]] = defaultdict(list)
     for g in p.groups:
@@ -322,48 +364,50 @@ def _check_groups_and_intakes(p: Problem, placed_at: dict[str, Held],
                  if s in placed_at}
         placed = [s for s in sids if s in placed_at]
         if placed and len(placed) < len(sids):
-            v.append(f"rule 8: group {gid}: {', '.join(placed)} placed but "
-                     f"{', '.join(s for s in sids if s not in placed_at)} not; a group is "
-                     "placed together or not at all")
+            v.append(msg("check.group_split", group=gid, placed=placed,
+                         missing=[s for s in sids if s not in placed_at]))
         elif len(where) > 1:
-            shown = ", ".join(f"{s} at {placed_at[s].workstation_id} from "
-                              f"{p.terms[placed_at[s].start]}" for s in sids)
-            v.append(f"rule 8: group {gid} is not together: {shown}")
+            shown = [msg("check.member_at", student=s, workstation=placed_at[s].workstation_id,
+                         term=p.terms[placed_at[s].start]) for s in sids]
+            v.append(msg("check.group_apart", group=gid, members=shown))
     count = Counter(h.workstation_id for h in placed_at.values())
     for w in p.workstations:
         got = count.get(w.workstation_id, 0)
         if 0 < got < w.min_intake and not claimed_infeasible:
-            v.append(f"rule 9: workstation {w.workstation_id} takes {got} student(s), below its "
-                     f"minimum intake {w.min_intake}")
+            v.append(msg("check.min_intake", workstation=w.workstation_id, count=got,
+                         minimum=w.min_intake))
 
 
 def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) -> None:
     """The figures a result claims must match the recomputed ones and respect its bounds."""
-    v = rep.violations
+    v = rep.issues
     status = claims.get("status")
     if status == "INFEASIBLE" and rep.placed:
-        v.append("claim: status INFEASIBLE but the result places students")
+        v.append(msg("check.claim_infeasible"))
+    # Figures as text: a claim may hold any JSON value, and the English line has always shown
+    # them as Python prints them (no digit grouping).
     for key, actual in (("placed", rep.placed), ("rank_cost", rep.rank_cost)):
         if key in claims and claims[key] is not None and claims[key] != actual:
-            v.append(f"claim: summary says {key} = {claims[key]}, recomputed {actual}")
+            v.append(msg("check.claim_figure", key=key, claimed=str(claims[key]),
+                         actual=str(actual)))
     if "pair_weight" in claims and claims["pair_weight"] is not None and not math.isclose(
             float(claims["pair_weight"]), rep.pair_weight, abs_tol=0.01):
-        v.append(f"claim: summary says pair_weight = {claims['pair_weight']}, recomputed "
-                 f"{rep.pair_weight}")
+        v.append(msg("check.claim_figure", key="pair_weight", claimed=str(claims["pair_weight"]),
+                     actual=str(rep.pair_weight)))
     if "unassigned" in claims and claims["unassigned"] is not None and status != "INFEASIBLE" \
             and claims["unassigned"] != n_students - rep.placed:
-        v.append(f"claim: summary says {claims['unassigned']} unassigned, recomputed "
-                 f"{n_students - rep.placed}")
+        v.append(msg("check.claim_unassigned", claimed=str(claims["unassigned"]),
+                     actual=str(n_students - rep.placed)))
     ub = claims.get("placed_upper_bound")
     if ub is not None and rep.placed > ub:
-        v.append(f"claim: placed {rep.placed} exceeds the claimed upper bound {ub}")
+        v.append(msg("check.claim_above_bound", placed=str(rep.placed), bound=str(ub)))
     lb = claims.get("rank_cost_lower_bound")
     if lb is not None and rep.rank_cost < lb:
-        v.append(f"claim: rank cost {rep.rank_cost} is below the claimed lower bound {lb}")
+        v.append(msg("check.claim_below_bound", cost=str(rep.rank_cost), bound=str(lb)))
     if status == "OPTIMAL" and ub is not None and rep.placed != ub:
-        v.append(f"claim: OPTIMAL but placed {rep.placed} differs from the proven bound {ub}")
+        v.append(msg("check.claim_optimal_placed", placed=str(rep.placed), bound=str(ub)))
     if status == "OPTIMAL" and lb is not None and rep.rank_cost != lb:
-        v.append(f"claim: OPTIMAL but rank cost {rep.rank_cost} differs from the bound {lb}")
+        v.append(msg("check.claim_optimal_rank", cost=str(rep.rank_cost), bound=str(lb)))
 
 
 def blocking_pairs(problem: Problem, result: Result | Iterable[Mapping[str, Any]],
@@ -403,9 +447,8 @@ def check_result_dir(problem: Problem, result_dir: str | os.PathLike[str], *,
         placed = {r.get("student_id", "") for r in rows}
         missing = sorted({s.student_id for s in problem.students} - placed - listed)
         for sid in missing[:20]:
-            rep.violations.append(f"student {sid} is neither placed nor listed in "
-                                  "unassigned.csv")
+            rep.issues.append(msg("check.not_listed", student=sid))
         both = sorted(placed & listed)
         for sid in both[:20]:
-            rep.violations.append(f"student {sid} is both placed and listed as unassigned")
+            rep.issues.append(msg("check.listed_twice", student=sid))
     return rep

@@ -169,10 +169,10 @@ def check(scenario: str, result_dir: str, stability: str | None, previous: str |
                          definition=str(rep.stability)))
         for sid, wid in rep.blocking_pairs:
             click.echo(label("cmd.check.pair", lang, student=sid, workstation=wid))
-    if rep.violations:
-        for line in rep.violations:
+    if rep.issues:
+        for line in rep.lines(lang):
             click.echo(label("cmd.check.violation", lang, text=line))
-        click.echo(label("cmd.check.violations", lang, count=len(rep.violations)))
+        click.echo(label("cmd.check.violations", lang, count=len(rep.issues)))
         sys.exit(1)
     click.echo(label("cmd.check.ok", lang))
 

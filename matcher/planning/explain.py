@@ -778,9 +778,9 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     if st is None:
         raise ExplainError(msg("explain.unknown_student", student=student_id, scenario=p.name))
     baseline = check(p, rows)
-    unknown = [v for v in baseline.violations if "unknown" in v]
-    if unknown:
-        raise ExplainError(msg("explain.wrong_scenario", scenario=p.name, problem=unknown[0]))
+    unfit = baseline.unfit()
+    if unfit:
+        raise ExplainError(msg("explain.wrong_scenario", scenario=p.name, problem=unfit[0]))
     # The one definition of justified envy, asked for this student only (a province's whole
     # list of blocking pairs takes minutes).
     envied = {w for _sid, w in blocking_pairs(
@@ -793,7 +793,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     profile = s.t("explain.profile", student=st.student_id, university=st.university_id,
                   discipline=st.discipline, n=n, months=p.required_months(st),
                   first=s.terms[first], last=s.terms[last], choices=prefs)
-    notes: list[str] = [v for v in baseline.violations if student_id in v]
+    notes: list[str] = [render(m, lang) for m in baseline.about(student_id)]
     row = s.rows.get(student_id)
     placement = None
     if isinstance(result, Result):
@@ -850,7 +850,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
 
     cands = _candidates(s, st)
     changes: list[Change] = []
-    base_violations = set(baseline.violations)
+    base_violations = set(baseline.issues)
     res_solver = solver or (result.solver if isinstance(result, Result) else None) or "cpsat"
     res_seed = seed if seed is not None else (result.seed if isinstance(result, Result)
                                               else p.solver.seed)
@@ -868,7 +868,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
                            "mentor_id": c.mentor_id, "supervisor_id": c.supervisor_id,
                            "start_term": c.block[0], "end_term": c.block[-1],
                            "preference_rank": ""}]
-        if not set(check(changed, witness).violations) <= base_violations:
+        if not set(check(changed, witness).issues) <= base_violations:
             continue  # the change does not make room after all: never suggest it
         changes.append(Change(c.kind, c.text, c.size, c.wid, tuple(c.block), problem=changed))
     to_verify = changes[:max(verify, 0)]

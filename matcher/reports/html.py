@@ -34,7 +34,7 @@ from pathlib import Path
 from ..check import check
 from ..formats.escape import escape_html
 from ..formats.interrupt import finish_first
-from ..messages import LIST_SEPARATOR, Lang, label
+from ..messages import LIST_SEPARATOR, Lang, label, msg
 from ..messages.catalogue import PlainValue
 from ..model import Problem, Result, ScenarioError, Status
 from ..model.capacity import capacity_by_term, student_terms
@@ -528,11 +528,12 @@ def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
     def t(code: str, **values: PlainValue) -> str:
         return _e(label(code, lang, **values))
 
-    violations = check(problem, result).violations
-    unknown = [v for v in violations if "unknown" in v]
-    if unknown:  # figures against the wrong scenario would mislead; other violations are shown
-        raise ScenarioError([f"the result does not fit scenario '{problem.name}' ({unknown[0]}); "
-                             "give the scenario the result was solved from"])
+    checked = check(problem, result)
+    unfit = checked.unfit()
+    if unfit:  # figures against the wrong scenario would mislead; other violations are shown
+        raise ScenarioError([msg("explain.wrong_scenario", scenario=problem.name,
+                                 problem=unfit[0])])
+    violations = checked.lines(lang)
     title = label("report.title", lang, scenario=problem.name)
     use = _use_of(problem, result)
     digest = (result.input_sha256 or problem.input_sha256)[:16] or "–"
