@@ -18,7 +18,9 @@ Rules checked (numbers as in the scenario format):
 6. ``preferences_only`` and locks;
 7. vetoes (``vetoes.csv``): never the vetoed workstation;
 8. groups (``groups.csv``): all members at one workstation with one start term, or none placed;
-9. minimum intakes: a workstation takes no student or at least its ``min_intake``.
+9. minimum intakes: a workstation takes no student or at least its ``min_intake``;
+10. group quotas (``quotas.csv``): each hard quota's share and count among the students placed
+    where it looks (a soft one is measured, its shortfall reported, never a violation).
 
 It also recomputes the objective levels, compares them with what the result claims, checks the
 claimed bounds against the allocation, and (on request) lists blocking pairs by the definition
@@ -32,6 +34,7 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,62 @@ from .model import Problem, Result
 UNFIT = frozenset({"check.unknown_student", "check.unknown_ids", "check.bad_terms"})
 """The codes of findings that mean the result names ids or terms the scenario lacks: the
 result was most likely solved from another scenario (report.html and explain refuse it)."""
+
+
+@dataclass(frozen=True)
+class QuotaShare:
+    """One quota of ``quotas.csv`` measured on an allocation (rule 10).
+
+    Attributes
+    ----------
+    row
+        The quota's data row (1-based, as in messages).
+    workstation_id
+        Where it counts (None: every placed student).
+    selector, value
+        What it counts (``university_id``, ``discipline`` or ``city``, and which).
+    count, total
+        The group's students and every student counted there.
+    min_share, max_share, min_count, max_count
+        The quota's bounds (None where not given).
+    hard
+        A rule (True) or soft.
+    shortfall
+        Students missing below a minimum or above a maximum (0 when the quota holds).
+    """
+
+    row: int
+    workstation_id: str | None
+    selector: str
+    value: str
+    count: int
+    total: int
+    min_share: float | None
+    max_share: float | None
+    min_count: int | None
+    max_count: int | None
+    hard: bool
+    shortfall: float
+
+    @property
+    def share(self) -> float | None:
+        """The group's share of the students counted (None when nobody is counted)."""
+        return self.count / self.total if self.total else None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the quota holds."""
+        return self.shortfall <= 1e-9
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as ``summary.json`` writes them."""
+        return {"row": self.row, "workstation_id": self.workstation_id,
+                "selector": self.selector, "value": self.value, "hard": self.hard,
+                "count": self.count, "total": self.total,
+                "share": None if self.share is None else round(self.share, 6),
+                "min_share": self.min_share, "max_share": self.max_share,
+                "min_count": self.min_count, "max_count": self.max_count,
+                "shortfall": round(self.shortfall, 6), "met": self.ok}
 
 
 @dataclass
@@ -75,6 +134,8 @@ class CheckReport:
     pair_weight: float = 0.0
     blocking_pairs: list[tuple[str, str]] | None = None
     stability: str | None = None
+    quotas: list[QuotaShare] = field(default_factory=list)
+    """Each quota of ``quotas.csv`` measured (rule 10), in row order."""
 
     @property
     def ok(self) -> bool:
@@ -333,6 +394,9 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
                          got=str(row.get("start_term")), want=lk.start_term))
 
     _check_groups_and_intakes(p, placed_at, v, claimed_infeasible)
+    rep.quotas = quota_shares(p, {sid: h.workstation_id for sid, h in placed_at.items()})
+    v += [_quota_violation(q) for q in rep.quotas if q.hard and not q.ok
+          and not claimed_infeasible]
     rep.placed, rep.rank_cost, rep.pair_weight = len(placed_at), rank_cost, pairs_total
     rep.extra_segments = extra_segments
     _check_claims(rep, _claims_of(result, claims), len(p.students))
@@ -376,6 +440,53 @@ def _check_groups_and_intakes(p: Problem, placed_at: dict[str, Held],
         if 0 < got < w.min_intake and not claimed_infeasible:
             v.append(msg("check.min_intake", workstation=w.workstation_id, count=got,
                          minimum=w.min_intake))
+
+
+def quota_shares(p: Problem, station: Mapping[str, str]) -> list[QuotaShare]:
+    """Every quota of ``p.quotas`` measured on an allocation (student id -> workstation id),
+    re-derived here from the data: who belongs to the group (the student's university, its
+    discipline, or its university's city) and who is counted (placed at the quota's
+    workstation, or anywhere)."""
+    out: list[QuotaShare] = []
+    students = {s.student_id: s for s in p.students}
+    city = {u.university_id: (u.city or "").strip() for u in p.universities}
+    for r, q in enumerate(p.quotas, start=1):
+        counted = [students[sid] for sid, wid in station.items()
+                   if q.workstation_id is None or wid == q.workstation_id]
+        if q.selector == "university_id":
+            count = sum(1 for s in counted if s.university_id == q.value)
+        elif q.selector == "discipline":
+            count = sum(1 for s in counted if s.discipline == q.value)
+        else:
+            count = sum(1 for s in counted if city.get(s.university_id) == q.value)
+        total = len(counted)
+        short = 0.0
+        if q.min_count is not None:
+            short += max(0, q.min_count - count)
+        if q.max_count is not None:
+            short += max(0, count - q.max_count)
+        # shares compared exactly as fractions of the typed number (0.3 * 10 is 3, not 3.0000x)
+        for bound, sign in ((q.min_share, 1), (q.max_share, -1)):
+            if bound is not None:
+                target = Fraction(str(bound)).limit_denominator(10_000) * total
+                short += float(max(Fraction(0), sign * (target - count)))
+        out.append(QuotaShare(r, q.workstation_id, q.selector, q.value, count, total,
+                              q.min_share, q.max_share, q.min_count, q.max_count, q.hard,
+                              short))
+    return out
+
+
+def _quota_violation(q: QuotaShare) -> str:
+    """Rule 10's line for a broken hard quota: the figures and the bounds."""
+    where = q.workstation_id or "all placed students"
+    share = "-" if q.share is None else f"{q.share:.1%}"
+    bounds = ", ".join(f"{name} {val:.4g}" if isinstance(val, float) else f"{name} {val}"
+                       for name, val in (("min_share", q.min_share), ("max_share", q.max_share),
+                                         ("min_count", q.min_count), ("max_count", q.max_count))
+                       if val is not None)
+    return (f"rule 10: quotas row {q.row} ({where}, {q.selector} {q.value}): {q.count} of "
+            f"{q.total} placed ({share}) breaks the hard quota ({bounds}); short by "
+            f"{q.shortfall:.4g} student(s)")
 
 
 def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 
 from .model import Problem
@@ -48,6 +49,54 @@ PAIR_SCALE = 100
 
 Profile = tuple[int, int, int, int, int, int]
 """``(university, discipline, block length n, first term, last term, restriction x)``."""
+
+
+@dataclass(frozen=True)
+class QuotaIx:
+    """A group quota (:class:`matcher.model.quotas.Quota`) in indices.
+
+    Attributes
+    ----------
+    row
+        Its row in ``problem.quotas`` (0-based).
+    w
+        The workstation whose placed students it counts; -1: every placed student.
+    univs, discs
+        The universities (``university_id`` and ``city`` quotas) or disciplines
+        (``discipline``) of the group; None: any.
+    min_share, max_share
+        Share bounds as exact fractions (None: none).
+    min_count, max_count
+        Count bounds (None: none).
+    hard
+        A rule (True) or the soft level's (False).
+    """
+
+    row: int
+    w: int
+    univs: frozenset[int] | None
+    discs: frozenset[int] | None
+    min_share: Fraction | None
+    max_share: Fraction | None
+    min_count: int | None
+    max_count: int | None
+    hard: bool
+
+    def matches(self, u: int, d: int) -> bool:
+        """Whether a student of university ``u`` and discipline ``d`` is of the group."""
+        return ((self.univs is None or u in self.univs)
+                and (self.discs is None or d in self.discs))
+
+    def counts_at(self, w: int) -> bool:
+        """Whether a student placed at ``w`` is counted."""
+        return self.w < 0 or self.w == w
+
+    def holds(self, group: int, total: int) -> bool:
+        """Whether ``group`` members among ``total`` counted students keep every bound."""
+        return ((self.min_count is None or group >= self.min_count)
+                and (self.max_count is None or group <= self.max_count)
+                and (self.min_share is None or group >= self.min_share * total)
+                and (self.max_share is None or group <= self.max_share * total))
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +192,35 @@ class Encoded:
         intake or a group (the models that cannot hold these hand over)."""
         return any(self.ws_min) or bool(self.groups)
 
+    @cached_property
+    def quotas(self) -> list[QuotaIx]:
+        """The group quotas of ``quotas.csv`` as indices (issue 29; see :class:`QuotaIx`)."""
+        out = []
+        uix = {u: k for k, u in enumerate(self.university_ids)}
+        dix = {d: k for k, d in enumerate(self.disciplines)}
+        wix = {w: k for k, w in enumerate(self.workstation_ids)}
+        for row, q in enumerate(self.problem.quotas):
+            univs: frozenset[int] | None = None
+            discs: frozenset[int] | None = None
+            if q.selector == "discipline":
+                discs = frozenset({dix[q.value]} if q.value in dix else ())
+            elif q.selector == "university_id":
+                univs = frozenset({uix[q.value]} if q.value in uix else ())
+            else:  # city: the universities in that city
+                univs = frozenset(uix[u.university_id] for u in self.problem.universities
+                                  if (u.city or "").strip() == q.value
+                                  and u.university_id in uix)
+            lo, hi = q.share_bounds()
+            out.append(QuotaIx(row, -1 if q.workstation_id is None else wix[q.workstation_id],
+                               univs, discs, lo, hi, q.min_count, q.max_count, q.hard))
+        return out
+
+    @property
+    def has_quotas(self) -> bool:
+        """Whether the scenario has group quotas (``quotas.csv``): models that cannot state
+        them hand over or refuse."""
+        return bool(self.problem.quotas)
+
     @property
     def has_segments(self) -> bool:
         """Whether some student may split its practice (segment plans exist)."""
@@ -156,6 +234,20 @@ class Encoded:
     def segments_of(self, i: int) -> int:
         """How many blocks student ``i``'s practice may be split into."""
         return self.restrictions[self.st_x[i]][1]
+
+    def quotas_hold(self, chosen: Mapping[int, tuple[int, ...]]) -> bool:
+        """Whether an allocation (student -> ``(w, ...)``) keeps every hard quota."""
+        for q in self.quotas:
+            if not q.hard:
+                continue
+            group = total = 0
+            for i, c in chosen.items():
+                if q.counts_at(c[0]):
+                    total += 1
+                    group += q.matches(self.st_univ[i], self.st_disc[i])
+            if not q.holds(group, total):
+                return False
+        return True
 
     def vetoed(self, i: int, w: int) -> bool:
         """Whether placing student ``i`` at ``w`` is vetoed."""

@@ -9,7 +9,9 @@ workstation; tied choices cost their shared rank; a split practice as any set of
 terms in at most ``max_segments`` runs of at least ``min_segment_months``), then searches
 depth-first, keeping the per-term workstation and mentor capacities and the total supervisor
 capacities (rule 5), and at each complete allocation the groups (together or none) and the
-minimum intakes; it returns the best ``(placed, -rank_cost, -extra_segments, pair_weight)``.
+minimum intakes (and the hard group quotas of issue 29); it returns the best ``(placed,
+-rank_cost, -quota_shortfall, -extra_segments, pair_weight)``, the soft quotas' shortfall in
+students (a level after the rank cost).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from matcher.model import Problem, Student
@@ -46,10 +49,12 @@ class Optimum:
     pair_weight: float
     allocation: dict[str, Option]
     extra_segments: int = 0
+    quota_shortfall: float = 0.0
 
     @property
-    def key(self) -> tuple[int, int, int, float]:
-        return (self.placed, -self.rank_cost, -self.extra_segments, self.pair_weight)
+    def key(self) -> tuple[int, int, float, int, float]:
+        return (self.placed, -self.rank_cost, -round(self.quota_shortfall, 9),
+                -self.extra_segments, self.pair_weight)
 
 
 def _months(p: Problem, s: Student) -> int:
@@ -174,6 +179,7 @@ class Search:
     s_cap: dict[str, int]
     groups: list[list[str]]
     minimum: dict[str, int]
+    quotas: list[tuple[Any, set[str]]]  # (the Quota, ids of its group's students)
 
     @classmethod
     def of(cls, p: Problem) -> Search:
@@ -186,7 +192,27 @@ class Search:
                    {m.mentor_id: m.capacity for m in p.mentors},
                    {s.supervisor_id: s.capacity for s in p.supervisors},
                    [g for g in members.values() if len(g) > 1],
-                   {w.workstation_id: w.min_intake for w in p.workstations})
+                   {w.workstation_id: w.min_intake for w in p.workstations},
+                   [(q, _quota_group(p, q)) for q in p.quotas])
+
+    def shortfall(self, chosen: dict[str, Option], hard: bool) -> Fraction:
+        """The hard (or soft) quotas' total shortfall in students, from the definition."""
+        out = Fraction(0)
+        for q, group in self.quotas:
+            if q.hard != hard:
+                continue
+            counted = [s for s, o in chosen.items()
+                       if q.workstation_id is None or o.workstation == q.workstation_id]
+            n, g = len(counted), sum(1 for s in counted if s in group)
+            if q.min_count is not None:
+                out += max(0, q.min_count - g)
+            if q.max_count is not None:
+                out += max(0, g - q.max_count)
+            if q.min_share is not None:
+                out += max(Fraction(0), Fraction(str(q.min_share)) * n - g)
+            if q.max_share is not None:
+                out += max(Fraction(0), g - Fraction(str(q.max_share)) * n)
+        return out
 
     def coupled(self, chosen: dict[str, Option]) -> bool:
         """Groups together (one workstation, one first term) or none; minimum intakes met."""
@@ -195,7 +221,8 @@ class Search:
             if got and (len(got) < len(g) or len({(o.workstation, o.start) for o in got}) > 1):
                 return False
         count = Counter(o.workstation for o in chosen.values())
-        return all(c >= self.minimum[w] for w, c in count.items())
+        return (all(c >= self.minimum[w] for w, c in count.items())
+                and self.shortfall(chosen, True) == 0)
 
     def needs(self, o: Option) -> list[tuple[tuple[Any, ...], int]]:
         """``(resource key, capacity)`` for each unit placement ``o`` uses."""
@@ -211,6 +238,17 @@ class Search:
         """Book (``delta`` 1) or release (-1) ``o`` in ``load``."""
         for k, _cap in self.needs(o):
             load[k] = load.get(k, 0) + delta
+
+
+def _quota_group(p: Problem, q: Any) -> set[str]:
+    """The students a quota counts, from the format's words: the university, the discipline,
+    or the city of the student's university (universities.csv)."""
+    if q.selector == "university_id":
+        return {s.student_id for s in p.students if s.university_id == q.value}
+    if q.selector == "discipline":
+        return {s.student_id for s in p.students if s.discipline == q.value}
+    cities = {u.university_id for u in p.universities if u.city == q.value}
+    return {s.student_id for s in p.students if s.university_id in cities}
 
 
 def brute_force(p: Problem) -> Optimum | None:
@@ -240,13 +278,16 @@ def brute_force(p: Problem) -> Optimum | None:
     def dfs(i: int, placed: int, cost: int, extra: int, weight: float) -> None:
         cur = best[0]
         if cur is not None:
-            bound = (placed + rest_place[i], -(cost + rest_cost[i]), -extra,
+            bound = (placed + rest_place[i], -(cost + rest_cost[i]), 0.0, -extra,
                      weight + rest_weight[i] + 1e-9)
             if bound <= cur.key:
                 return
         if i == count:
             if sr.coupled(chosen):
-                best[0] = Optimum(placed, cost, weight, dict(chosen), extra)
+                found = Optimum(placed, cost, weight, dict(chosen), extra,
+                                float(sr.shortfall(chosen, False)))
+                if cur is None or found.key > cur.key:
+                    best[0] = found
             return
         sid = students[i].student_id
         for o in options[i]:

@@ -69,6 +69,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "min_intake": ("最低接收人数", "最少人数", "最低人数", "最少接收人数"),
     "max_segments": ("分段数", "最多分段数", "实践分段数"),
     "group_id": ("组号", "小组", "小组编号", "分组"),
+    # quotas (issue 29)
+    "selector": ("统计项", "统计依据", "配额类别", "按"),
+    "value": ("取值", "对象", "值"),
+    "min_share": ("最低比例", "比例下限", "最少比例"),
+    "max_share": ("最高比例", "比例上限", "最多比例"),
+    "min_count": ("最少人数", "人数下限", "最低人数"),
+    "max_count": ("最多人数", "人数上限", "最高人数"),
+    "hard": ("硬性", "约束类型", "是否硬性", "硬性约束"),
 }
 """Canonical column name -> accepted aliases (besides the name itself)."""
 
@@ -86,6 +94,7 @@ SHEET_ALIASES: dict[str, tuple[str, ...]] = {
     "occupancy": ("已占用名额", "已占用"),
     "groups": ("小组", "分组", "同组学生"),
     "vetoes": ("回避", "禁止", "回避名单"),
+    "quotas": ("配额", "比例要求", "名额比例"),
 }
 """Workbook sheet name (the CSV file name without ``.csv``, or ``scenario``) -> aliases."""
 

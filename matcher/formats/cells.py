@@ -360,6 +360,12 @@ def parse_cell(col: Column, cell: str, *, line_breaks: bool = False
             NO_VALUE, None)
     if col.kind in ("str", "opt_str"):
         return nfc(cell), None
+    if col.kind == "opt_share" and cell.endswith(("%", "％")):
+        # a percentage (30%): the number before the sign, read as strictly as any number
+        try:
+            return parse_number(cell[:-1].strip(), "float") / 100, None
+        except NumberError as e:
+            return None, e.detail
     try:
         return parse_number(cell, "int" if col.kind.endswith("int") else "float"), None
     except NumberError as e:

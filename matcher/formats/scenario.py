@@ -131,6 +131,8 @@ _REFERS: dict[str, set[str]] = {
     "groups": {"students", "workstations", "mentors", "locks", "vetoes", "workstation_terms",
                "universities", "supervisors"},
     "vetoes": {"students", "workstations"},
+    "quotas": {"students", "workstations", "universities", "mentors", "vetoes",
+               "workstation_terms", "supervisors"},
 }
 
 

@@ -27,6 +27,7 @@ from ..model.entities import (
     Workstation,
 )
 from ..model.errors import TABLE_FILES
+from ..model.quotas import Quota
 
 __all__ = ["FIELD_OF", "FILE_OF", "TABLES", "Column", "Table"]
 
@@ -40,8 +41,9 @@ class Column:
     name
         The canonical header.
     kind
-        ``str``, ``int``, ``float``, ``list`` (``;``-separated), ``opt_str``, ``opt_int`` or
-        ``opt_float`` (may be empty: the model's default applies).
+        ``str``, ``int``, ``float``, ``list`` (``;``-separated), ``opt_str``, ``opt_int``,
+        ``opt_float`` (may be empty: the model's default applies) or ``opt_share`` (an
+        optional fraction, also written as a percentage: ``30%`` is 0.3).
     required
         Whether the header must name it.
     """
@@ -120,6 +122,11 @@ TABLES: tuple[Table, ...] = (
            required_file=False),
     _table("vetoes", Veto, (_C("student_id", "str"), _C("workstation_id", "str")),
            required_file=False),
+    _table("quotas", Quota, (
+        _C("workstation_id", "opt_str"), _C("selector", "str"), _C("value", "str"),
+        _C("min_share", "opt_share", False), _C("max_share", "opt_share", False),
+        _C("min_count", "opt_int", False), _C("max_count", "opt_int", False),
+        _C("hard", "opt_str", False)), required_file=False),
     _table("occupancy", Occupancy, (  # not a Problem field: matcher.model.capacity.Occupancy
         _C("workstation_id", "str"), _C("term", "str"), _C("used", "int"),
         _C("mentor_id", "opt_str", False)), required_file=False),

@@ -27,9 +27,10 @@ from .entities import (
 )
 from .errors import ProblemError, ProblemIssue, ScenarioError
 from .problem import Problem
+from .quotas import Quota
 from .result import Placement, Result, Status
 
 __all__ = ["CarriedColumn", "GroupMember", "Lock", "Mentor", "ObjectiveSettings", "Pair",
-           "Placement", "Policy", "Problem", "ProblemError", "ProblemIssue", "Ranking", "Result",
-           "ScenarioError", "SolverSettings", "Status", "Student", "Supervisor", "TermCapacity",
-           "University", "Veto", "Workstation"]
+           "Placement", "Policy", "Problem", "ProblemError", "ProblemIssue", "Quota", "Ranking",
+           "Result", "ScenarioError", "SolverSettings", "Status", "Student", "Supervisor",
+           "TermCapacity", "University", "Veto", "Workstation"]

@@ -331,7 +331,7 @@ TABLE_OF_FIELD: dict[str, str] = {
     "students": "students", "workstations": "workstations", "mentors": "mentors",
     "supervisors": "supervisors", "universities": "universities",
     "term_capacities": "workstation_terms", "pairs": "pairs", "locks": "locks",
-    "rankings": "rankings", "groups": "groups", "vetoes": "vetoes",
+    "rankings": "rankings", "groups": "groups", "vetoes": "vetoes", "quotas": "quotas",
 }
 """Problem field -> the table its rows come from (the other fields are ``scenario`` settings)."""
 
@@ -340,6 +340,14 @@ _ENTITY_TABLE: dict[type[BaseModel], str] = {
     Supervisor: "supervisors", University: "universities", TermCapacity: "workstation_terms",
     Pair: "pairs", Lock: "locks", Ranking: "rankings", GroupMember: "groups", Veto: "vetoes",
 }
+
+
+def register_table(model: type[BaseModel], table: str) -> None:
+    """Locate the field errors of ``model`` (an entity defined in its own module, such as
+    :class:`matcher.model.quotas.Quota`) by ``table``, like the entities above."""
+    _ENTITY_TABLE[model] = table
+
+
 _SETTINGS_SECTION: dict[type[BaseModel], str] = {
     Policy: "policy", SolverSettings: "solver", ObjectiveSettings: "objective"}
 

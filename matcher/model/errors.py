@@ -34,6 +34,7 @@ TABLE_FILES: dict[str, str] = {
     "rankings": "rankings.csv",
     "groups": "groups.csv",
     "vetoes": "vetoes.csv",
+    "quotas": "quotas.csv",
     "occupancy": "occupancy.csv",
     "scenario": "scenario.yaml",
 }

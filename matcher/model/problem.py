@@ -47,6 +47,7 @@ from .entities import (
     validation_issues,
 )
 from .errors import TABLE_FILES, ProblemError, ProblemIssue, ScenarioError
+from .quotas import Quota, quota_issues
 from .rules import rule_issues
 
 
@@ -66,8 +67,9 @@ class Problem(Frozen):
         :class:`ObjectiveSettings`).
     students, workstations, mentors, supervisors, universities
         The entities, in source-row order.
-    term_capacities, pairs, locks, rankings, groups, vetoes
-        Optional tables, in source-row order.
+    term_capacities, pairs, locks, rankings, groups, vetoes, quotas
+        Optional tables, in source-row order (``quotas``: group quotas, see
+        :mod:`matcher.model.quotas`).
     input_sha256
         Hash of the input files (empty for problems built in code).
     input_files
@@ -108,6 +110,7 @@ class Problem(Frozen):
     rankings: tuple[Ranking, ...] = ()
     groups: tuple[GroupMember, ...] = ()
     vetoes: tuple[Veto, ...] = ()
+    quotas: tuple[Quota, ...] = ()
     input_sha256: str = ""
     input_files: tuple[tuple[str, str], ...] = ()
     source: str = ""
@@ -414,6 +417,7 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
                 msg("load.duplicate_ranking", other_row=seen_rank[key3] + 1))
         seen_rank.setdefault(key3, r)
     out += rule_issues(p)
+    out += quota_issues(p)
     return out
 
 

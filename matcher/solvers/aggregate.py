@@ -37,6 +37,8 @@ Columns
                      with the plans ``c`` (one per member, one first term); members of a group
                      have no ``y``/``ovf`` columns of their own.
     ``open[w]``      0/1 (issue 28): workstation ``w`` with a minimum intake takes students.
+    ``s[q,b]``       issue 29: the shortfall of bound ``b`` of soft quota ``q`` (its row's
+                     units), :func:`add_quotas`.
 
     Where a split has a single term (one start, one mentor, one supervisor) no column is made:
     the sum itself stands for it (``z``, ``g`` and ``h`` hold expressions; ``z_col``, ``g_col``
@@ -183,6 +185,13 @@ class Aggregated:
     kept: Terms = field(default_factory=list)
     extra_segments: Terms = field(default_factory=list)
     pair_weight: Terms = field(default_factory=list)
+    quota_shortfall: Terms = field(default_factory=list)
+    """Issue 29: the soft quotas' total shortfall, times :attr:`quota_scale` (an integer
+    objective, the level after the rank cost)."""
+    quota_scale: int = 1
+    """``quota_shortfall`` / this is the shortfall in students."""
+    quota_slacks: list[tuple[int, Terms, float]] = field(default_factory=list)
+    """``(slack column, row terms, row's lower bound)`` of each soft quota bound."""
 
     def __post_init__(self) -> None:
         self.lp = LinearModel(self.sink)
@@ -348,6 +357,81 @@ def add_min_intakes(agg: Aggregated) -> None:
         lp.row(load[w] + [(opened, -least)], 0, math.inf, "minimum intake")
         for j, c in load[w]:
             lp.row([(j, c), (opened, -round(c * lp.ub[j]))], -math.inf, 0, "opened column")
+
+
+def quota_counts(agg: Aggregated) -> list[tuple[Terms, Terms]]:
+    """For each quota of ``enc.quotas``: ``(group, total)``, the placement columns counting the
+    group's students and every student where the quota looks (a group's ``x`` counting its
+    members; an off-list class's ``o`` counted whole, its members sharing university and
+    discipline)."""
+    enc = agg.enc
+    placed: list[tuple[int, int, list[tuple[int, int]]]] = []  # (column, w, [(u, d)] students)
+    for (i, w), j in agg.y.items():
+        placed.append((j, w, [(enc.st_univ[i], enc.st_disc[i])]))
+    for (c, w), j in agg.o.items():
+        u, d = agg.classes[c][0][:2]
+        placed.append((j, w, [(u, d)]))
+    for i, j in agg.keep.items():
+        placed.append((j, agg.kept_choice[i][0], [(enc.st_univ[i], enc.st_disc[i])]))
+    for (g, w, _plans), j in agg.gx.items():
+        placed.append((j, w, [(enc.st_univ[i], enc.st_disc[i]) for i in enc.groups[g]]))
+    out: list[tuple[Terms, Terms]] = []
+    for q in enc.quotas:
+        group: Terms = []
+        total: Terms = []
+        for j, w, who in placed:
+            if q.counts_at(w):
+                total.append((j, len(who)))
+                hits = sum(q.matches(u, d) for u, d in who)
+                if hits:
+                    group.append((j, hits))
+        out.append((group, total))
+    return out
+
+
+def add_quotas(agg: Aggregated) -> None:
+    """Group quotas (issue 29), ``G`` the group's count and ``N`` everyone counted there:
+    ``min_count <= G <= max_count``, ``den G - num N >= 0`` for ``min_share = num/den`` and
+    ``num N - den G >= 0`` for ``max_share = num/den``. A soft quota's bound gets a slack
+    column ``s >= 0`` added to its row (``G + s >= min_count``, ``den G - num N + s >= 0``,
+    ...), and :attr:`Aggregated.quota_shortfall` sums the slacks in students times
+    :attr:`Aggregated.quota_scale` (the least common multiple of the soft shares'
+    denominators), so that the level is an integer objective."""
+    enc, lp = agg.enc, agg.lp
+    if not enc.quotas:
+        return
+    counts = quota_counts(agg)
+    scale = 1
+    for q in enc.quotas:
+        if not q.hard:
+            for share in (q.min_share, q.max_share):
+                if share is not None:
+                    scale = math.lcm(scale, share.denominator)
+    agg.quota_scale = scale
+    for q, (group, total) in zip(enc.quotas, counts, strict=True):
+        most = round(lp.bound(total))
+        bounds: list[tuple[Terms, float, int]] = []  # (terms, low, slack's weight per unit)
+        if q.min_count is not None:
+            bounds.append((group, q.min_count, scale))
+        if q.max_count is not None:
+            bounds.append((_neg(group), -q.max_count, scale))
+        if q.min_share is not None:
+            num, den = q.min_share.numerator, q.min_share.denominator
+            bounds.append(([(j, c * den) for j, c in group] + [(j, -c * num) for j, c in total],
+                           0, scale // den))
+        if q.max_share is not None:
+            num, den = q.max_share.numerator, q.max_share.denominator
+            bounds.append(([(j, c * num) for j, c in total] + [(j, -c * den) for j, c in group],
+                           0, scale // den))
+        for terms, low, weight in bounds:
+            if q.hard:
+                lp.row(terms, low, math.inf, "quota")
+                continue
+            ub = max(1, round(max(abs(low), lp.bound(_neg(terms)) + abs(low), most)))
+            slack = lp.var(ub, ("quota_slack", q.row, len(agg.quota_shortfall)))
+            lp.row([*terms, (slack, 1)], low, math.inf, "soft quota")
+            agg.quota_shortfall.append((slack, weight))
+            agg.quota_slacks.append((slack, terms, low))
 
 
 def add_one_placement(agg: Aggregated, everyone: bool = False) -> None:
@@ -628,6 +712,8 @@ def columns_of(agg: Aggregated, chosen: Mapping[int, Choice], *, pairs: bool) ->
             x[agg.h_col[grp, s]] += 1
         if (s, m) in rewarded and (a, k, grp, s, m) in agg.r:
             x[agg.r[a, k, grp, s, m]] += 1
+    for slack, terms, low in agg.quota_slacks:  # a soft quota's shortfall at this allocation
+        x[slack] = max(0, math.ceil(low - sum(c * x[j] for j, c in terms)))
     return x
 
 

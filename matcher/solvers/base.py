@@ -114,6 +114,22 @@ def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Ch
         input_sha256=enc.problem.input_sha256, stats=dict(stats or {}), message=message)
 
 
+def refuse_quotas(enc: Encoded, solver: str, config: SolverConfig, what: str = ""
+                  ) -> Result | None:
+    """A solver that cannot hold group quotas (issue 29) says so instead of ignoring them:
+    status UNKNOWN, no allocation and a message naming what to use (None without quotas).
+
+    ``what`` names the rule or solver in the message (default: the solver).
+    """
+    if not enc.has_quotas:
+        return None
+    return build_result(enc, solver, Status.UNKNOWN, {}, config, 0.0,
+                        stats={"unsupported_rules": ["quotas"]},
+                        message=f"{what or solver} does not hold the group quotas of quotas.csv; "
+                                "solve with --solver cpsat or milp, which keep them, or remove "
+                                "quotas.csv")
+
+
 def higher(a: int | None, b: int | None) -> int | None:
     """The stronger of two lower bounds (either may be missing)."""
     return b if a is None else a if b is None else max(a, b)

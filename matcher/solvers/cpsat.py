@@ -214,7 +214,8 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
                     ) -> Result:
     """Every level by HiGHS's branch and cut on the aggregated model, from the best quick
     allocation, for the rules the slot model cannot hold (issue 28: minimum intakes, groups,
-    split practice). Why: the opening columns of minimum intakes and the group columns leave
+    split practice; issue 29: group quotas, where a quick allocation that breaks a hard quota
+    is no start). Why: the opening columns of minimum intakes and the group columns leave
     CP-SAT's search from a hint stuck (a generated 300-student cohort: CP-SAT placed 265 in
     30 s where HiGHS proved 275), while HiGHS's LP with cuts closes them. The bounds combine
     with the flow relaxation's (which drops these rules, so it stays valid)."""
@@ -228,6 +229,8 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
             warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
         warm = enforce(enc, warm)
         stats["warm_placed"] = len(warm)
+        if not enc.quotas_hold(warm):  # issue 29: the quick allocations do not see quotas
+            warm = None
     progress.update(elapsed=clock.now() - t0, note="every level (HiGHS branch and cut)")
     res = solve_encoded(enc, config, t0, start=warm, name=NAME,
                         stop=lambda: stop.requested, stats=stats)
@@ -312,6 +315,16 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
     enc = encode(problem)
     # Re-solve (module resolve): earlier placements, in ids, that students may keep.
     previous = enc.choices_from_ids(config.options.get("previous", {}))
+    if enc.has_quotas:
+        # Issue 29: only the aggregated model states quotas (the slot model's Hall rows, the
+        # flows and the province path do not), so every level goes to HiGHS on it.
+        if previous:
+            return build_result(enc, NAME, Status.UNKNOWN, {}, config, 0.0,
+                                stats={"unsupported_rules": ["quotas"]},
+                                message="a re-solve (--previous) does not hold the group quotas "
+                                        "of quotas.csv yet; solve afresh, or remove quotas.csv")
+        return _rules_by_highs(enc, config, t0, stop, "group quotas (quotas.csv) bound shares "
+                               "of the placed students")
     why_not_slots = "switched off" if not USE_SLOT_MODEL else (
         "a re-solve" if previous else _too_small_for_slots(enc) or slots.applies(enc))
     if not why_not_slots:

@@ -61,7 +61,7 @@ from ..encoding import Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from . import clock
-from .base import Choice, SolverConfig, build_result
+from .base import Choice, SolverConfig, build_result, refuse_quotas
 from .packing import Loads, fill_greedily, fit, lock_failure, place_locks
 from .rules import enforce
 
@@ -437,6 +437,9 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     """
     t0 = clock.now()
     enc = encode(problem)
+    refused = refuse_quotas(enc, NAME, config)
+    if refused is not None:
+        return refused
     out = deferred_acceptance(enc)
     if out.chosen is None:
         status = Status.INFEASIBLE if out.locks_proven_infeasible else Status.UNKNOWN

@@ -164,6 +164,8 @@ def why_not_exact(enc: Encoded, comp: Component) -> str:
     """Why the component is not a capacitated assignment ("" when it is; module docstring)."""
     if enc.has_rules or enc.has_segments:  # issue 28: a flow cannot state these
         return "a minimum intake, a group or a split practice couples the students"
+    if enc.has_quotas:  # issue 29: a share of the students placed is no flow capacity
+        return "group quotas (quotas.csv) couple the students"
     terms = {(enc.st_block[i], enc.st_first[i], enc.st_last[i]) for i in comp.students}
     if len(terms) != 1:
         return "its students need different terms"

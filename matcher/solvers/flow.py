@@ -63,7 +63,7 @@ from ..encoding import PAIR_SCALE, Encoded, Profile, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from . import clock
-from .base import Choice, SolverConfig, build_result
+from .base import Choice, SolverConfig, build_result, refuse_quotas
 from .moves import improve_rank, place_unplaced
 from .packing import Loads, fill_greedily, fit, lock_failure, pack_station, place_locks
 from .rules import enforce
@@ -669,6 +669,9 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     """
     t0 = clock.now()
     enc = encode(problem)
+    refused = refuse_quotas(enc, NAME, config)
+    if refused is not None:
+        return refused
     relax, best, stats = flow_allocation(enc, t0 + config.time_limit_s)
     chosen = None if best.chosen is None else enforce(enc, best.chosen)
     if chosen is None:

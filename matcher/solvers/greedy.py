@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import gc
 import time
+from dataclasses import replace
 
 from ..encoding import Encoded, Profile, encode
 from ..model import Problem
 from ..model.result import Result, Status
-from .base import Choice, SolverConfig, build_result, lock_rows
+from .base import Choice, SolverConfig, build_result, lock_rows, refuse_quotas
 from .rules import enforce
 
 NAME = "greedy"
@@ -222,8 +223,11 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
 def _solve(problem: Problem, config: SolverConfig) -> Result:
     t0 = time.perf_counter()
     enc = encode(problem)
-    chosen, failed = serial_dictatorship(enc)
     stats = {"policy": PRIORITY} if config.options.get("policy") == PRIORITY else {}
+    refused = refuse_quotas(enc, NAME, config, "score first (policy priority)" if stats else "")
+    if refused is not None:  # (issue 29: it takes students in order, it cannot keep a share)
+        return replace(refused, stats={**refused.stats, **stats})
+    chosen, failed = serial_dictatorship(enc)
     if failed:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                             stats=stats, message=f"greedy could not honour the locks in "

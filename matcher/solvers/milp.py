@@ -264,6 +264,8 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
     else:
         hint = hint_from_choices(mdl, start)
     levels: list[tuple[str, Expr]] = [("max", mdl.placed), ("min", mdl.rank_cost)]
+    if mdl.quota_shortfall:  # issue 29: the soft quotas' least shortfall, after the rank cost
+        levels.append(("min", mdl.quota_shortfall))
     if mdl.extra_segments:  # issue 28: fewest extra segments, after the rank cost
         levels.append(("min", mdl.extra_segments))
     if mdl.pair_weight:
@@ -276,6 +278,10 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
 
     # Level 1: placed, and the proven maximum (never more than the students with an option).
     first = stages[0] if stages else None
+    if first is not None and first.status == "Infeasible" and any(q.hard for q in enc.quotas):
+        return done(Status.INFEASIBLE, {}, "the hard quotas of quotas.csv cannot all be met "
+                    "together with the locks and the other rules; make a quota soft, widen its "
+                    "bounds or remove a lock")
     if first is not None and first.status == "Infeasible":
         culprits, complete = _conflicting_locks(mdl, config, deadline)
         msg = (f"the locks cannot all be honoured; conflicting locks: {lock_rows(enc, culprits)}"
@@ -305,8 +311,20 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
     else:
         proven = False
 
-    # Fewest extra segments with both fixed (when a practice may be split).
+    # The soft quotas' least shortfall with both fixed (issue 29).
     nxt = 2
+    if mdl.quota_shortfall:
+        if len(stages) > nxt and stages[nxt].x is not None:
+            best = stages[nxt]
+            short = round(best.objective or 0)
+            lbq = None if best.dual_bound is None else min(short, ceil_bound(best.dual_bound))
+            stats["quota_shortfall_lower_bound"] = (None if lbq is None
+                                                    else lbq / mdl.quota_scale)
+            stats["quota_shortfall_proven"] = lbq is not None and lbq >= short
+        else:
+            stats["quota_shortfall_proven"] = False
+        nxt += 1
+    # Fewest extra segments with the levels above fixed (when a practice may be split).
     if mdl.extra_segments:
         if len(stages) > nxt and stages[nxt].x is not None:
             best = stages[nxt]

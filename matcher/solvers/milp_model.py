@@ -34,6 +34,7 @@ from .aggregate import (
     add_objectives,
     add_one_placement,
     add_pair_counts,
+    add_quotas,
     add_start_split,
     add_supervisor_limits,
     add_workstation_limits,
@@ -69,6 +70,7 @@ def build_model(enc: Encoded, *, pairs: bool = True, placed: int | None = None,
     add_choices(mdl, pairs)
     add_groups(mdl)
     add_min_intakes(mdl)
+    add_quotas(mdl)
     everyone = placed is not None and placed == len(mdl.placed_cols)
     add_one_placement(mdl, everyone)
     add_class_links(mdl)

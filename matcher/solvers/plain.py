@@ -37,7 +37,7 @@ from ..encoding import Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from . import clock
-from .base import Choice, SolverConfig, build_result, lock_rows
+from .base import Choice, SolverConfig, build_result, lock_rows, refuse_quotas
 from .cpsat_run import new_solver, wall
 
 NAME = "plain"
@@ -127,6 +127,9 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     """
     t0 = clock.now()
     enc = encode(problem)
+    refused = refuse_quotas(enc, NAME, config)
+    if refused is not None:
+        return refused
     n_bool = estimated_booleans(enc)
     stats: dict[str, Any] = {"booleans": n_bool,
                              "estimated_model_mib": round(n_bool * BYTES_PER_BOOL / 2**20)}

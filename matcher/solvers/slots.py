@@ -224,6 +224,8 @@ def applies(enc: Encoded) -> str:
         return "a workstation has a minimum intake"
     if enc.groups:
         return "students are kept together in groups"
+    if enc.has_quotas:
+        return "group quotas (quotas.csv) bound shares of the placed students"
     for i, lock in enumerate(enc.st_lock):
         if lock is not None and (lock[1] >= 0 or lock[2] >= 0):
             return "a lock names a mentor or a start term"

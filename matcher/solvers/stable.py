@@ -406,6 +406,8 @@ def unsupported_rules(problem: Problem) -> list[str]:
         out.append("minimum intakes")
     if p.policy.max_segments > 1 or any((s.max_segments or 1) > 1 for s in p.students):
         out.append("split practice")
+    if p.quotas:
+        out.append("group quotas")
     return out
 
 

@@ -24,7 +24,8 @@ import numpy.typing as npt
 
 from .common import CLOCK, configure, refuse_ortools, violations
 
-STAGE_SHARE = {1: (1.0,), 2: (0.5, 1.0), 3: (0.5, 0.7, 1.0), 4: (0.5, 0.7, 0.7, 1.0)}
+STAGE_SHARE = {1: (1.0,), 2: (0.5, 1.0), 3: (0.5, 0.7, 1.0), 4: (0.5, 0.7, 0.7, 1.0),
+               5: (0.5, 0.7, 0.7, 0.7, 1.0)}  # 5: with soft quotas (issue 29)
 """Share of the time left that each level may take, by the number of levels (unless the job
 gives its own ``shares``)."""
 

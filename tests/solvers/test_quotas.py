@@ -1,0 +1,228 @@
+"""Group quotas (issue 29 item 5) in the solvers: the exact solvers prove the brute force's
+optimum under hard and soft quotas, every other solver refuses instead of ignoring them, and
+the checker catches a broken quota.
+
+Tiny hand-checkable problems (two terms of 6 months, 12-month students: one block each), and
+random tiny problems with a random quota against :mod:`tests.brute`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from brute import brute_force
+from budget import PROOF_S
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies import examples, tiny_problems
+
+from matcher import check, solve
+from matcher.model import (
+    Mentor,
+    Problem,
+    ProblemError,
+    Quota,
+    Student,
+    Supervisor,
+    University,
+    Workstation,
+)
+from matcher.model.result import Status
+
+EXACT = ("cpsat", "milp")
+REFUSING = ("greedy", "da", "flow", "plain")
+
+
+def _problem(students: list[tuple[str, str, str]], stations: list[tuple[str, int]],
+             quotas: list[dict[str, Any]]) -> Problem:
+    """Students ``(id, university, preferences)``, workstations ``(id, capacity)``; two
+    terms, every student needs both; universities U (city A) and V (city B)."""
+    return Problem(
+        name="quotas", terms=("T1", "T2"), term_months=6,
+        students=tuple(Student(student_id=s, university_id=u, discipline="0854",
+                               work_experience_years=0, preferences=prefs)
+                       for s, u, prefs in students),
+        workstations=tuple(Workstation(workstation_id=w, disciplines=("0854",), capacity=c)
+                           for w, c in stations),
+        mentors=tuple(Mentor(mentor_id=f"M{w}", workstation_id=w, disciplines=("0854",),
+                             capacity=c) for w, c in stations),
+        supervisors=(Supervisor(supervisor_id="PU", university_id="U", disciplines=("0854",),
+                                capacity=99),
+                     Supervisor(supervisor_id="PV", university_id="V", disciplines=("0854",),
+                                capacity=99)),
+        universities=(University(university_id="U", city="A"),
+                      University(university_id="V", city="B")),
+        quotas=tuple(Quota(**q) for q in quotas))
+
+
+def _run(p: Problem, solver: str) -> Any:
+    r = solve(p, solver, time_limit_s=PROOF_S, seed=0, workers=1)
+    rep = check(p, r)
+    assert rep.ok, (solver, rep.violations)
+    return r, rep
+
+
+def _soft_shortfall(rep: Any) -> float:
+    return sum(q.shortfall for q in rep.quotas if not q.hard)
+
+
+def test_a_hard_share_keeps_students_out_for_the_optimum_under_it() -> None:
+    """W1 (2 places) is everyone's first choice; at most half of W1 may be from U, so one of
+    the two U students who want it goes to W2: the optimum under the quota, as brute force
+    finds it, and every exact solver proves it."""
+    p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W2;W1")],
+                 [("W1", 2), ("W2", 2)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "max_share": "50%"}])
+    best = brute_force(p)
+    assert best is not None and (best.placed, best.rank_cost) == (3, 5)
+    for name in EXACT:
+        r, rep = _run(p, name)
+        assert r.status == Status.OPTIMAL, (name, r.message)
+        assert (r.placed, r.rank_cost) == (best.placed, best.rank_cost), name
+        (share,) = rep.quotas
+        assert (share.count, share.total, share.ok) == (1, 2, True), name
+
+
+def test_a_minimum_count_by_city_is_met() -> None:
+    """At least one student from city B (university V) at W1, though V's student likes W2
+    better: it costs rank, and the solvers pay it."""
+    p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W2;W1")],
+                 [("W1", 2), ("W2", 2)],
+                 [{"workstation_id": "W1", "selector": "city", "value": "B", "min_count": 1}])
+    best = brute_force(p)
+    assert best is not None
+    for name in EXACT:
+        r, _rep = _run(p, name)
+        assert r.status == Status.OPTIMAL
+        assert (r.placed, r.rank_cost) == (best.placed, best.rank_cost) == (3, 5)
+        assert {x.student_id: x.workstation_id for x in r.placements}["C"] == "W1"
+
+
+def test_a_soft_quota_is_a_level_after_the_rank_cost() -> None:
+    """Soft: the rank cost comes first (no student moves to a worse choice for it), then the
+    least shortfall: among the allocations of least rank cost, the one nearer the share."""
+    # A and C tie on cost whichever of them takes W1's one place (both list W1 then W2), so
+    # the soft minimum share of V at W1 decides: C (V) takes W1.
+    p = _problem([("A", "U", "W1;W2"), ("C", "V", "W1;W2")], [("W1", 1), ("W2", 1)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "V",
+                   "min_share": 1.0, "hard": "soft"}])
+    best = brute_force(p)
+    assert best is not None and best.quota_shortfall == 0
+    for name in EXACT:
+        r, rep = _run(p, name)
+        assert r.status == Status.OPTIMAL
+        assert {x.student_id: x.workstation_id for x in r.placements}["C"] == "W1", name
+        assert _soft_shortfall(rep) == 0
+        assert r.stats.get("quota_shortfall_proven") is True, (name, r.stats)
+    # A soft quota never costs rank: all at their first choice even though the share misses.
+    q = _problem([("A", "U", "W1"), ("B", "U", "W1"), ("C", "V", "W2")],
+                 [("W1", 2), ("W2", 1)],
+                 [{"selector": "university_id", "value": "V", "min_share": "50%",
+                   "hard": "软"}])
+    best = brute_force(q)
+    assert best is not None and best.rank_cost == 3
+    for name in EXACT:
+        r, rep = _run(q, name)
+        assert (r.placed, r.rank_cost) == (3, 3)
+        assert _soft_shortfall(rep) == pytest.approx(best.quota_shortfall) == 0.5
+
+
+def test_a_hard_quota_no_allocation_meets_is_infeasible() -> None:
+    """Two U students must be at W1 (min_count 2) but only one fits: no allocation exists,
+    and the exact solvers say INFEASIBLE with a message naming the quotas."""
+    p = _problem([("A", "U", "W1"), ("B", "U", "W1")], [("W1", 1)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "min_count": 1, "max_share": 0.5}])
+    assert brute_force(p) is None
+    for name in EXACT:
+        r = solve(p, name, time_limit_s=PROOF_S, seed=0, workers=1)
+        assert r.status == Status.INFEASIBLE, (name, r.status, r.message)
+        assert "quotas" in r.message
+        assert check(p, r).ok
+
+
+@pytest.mark.parametrize("name", REFUSING)
+def test_solvers_that_cannot_hold_quotas_refuse(name: str) -> None:
+    """greedy, da, flow and plain do not ignore a quota: UNKNOWN, nothing placed, a message
+    naming quotas.csv and the solvers that keep them; score first says it by its name."""
+    p = _problem([("A", "U", "W1"), ("B", "U", "W1")], [("W1", 2)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "max_count": 1}])
+    r = solve(p, name, time_limit_s=PROOF_S)
+    assert (r.status, r.placed) == (Status.UNKNOWN, 0)
+    assert "quotas.csv" in r.message and "cpsat" in r.message
+    r = solve(p, "cpsat", time_limit_s=PROOF_S, policy="priority")
+    assert r.status == Status.UNKNOWN and "score first" in r.message
+    r = solve(p, "cpsat", time_limit_s=PROOF_S, stable=True)
+    assert r.status == Status.UNKNOWN and "quotas" in r.message
+
+
+def test_the_checker_catches_a_broken_quota() -> None:
+    """An allocation moved by hand so that U holds both places of W1 breaks the hard maximum
+    share: rule 10 names the quota's row, the figures and the bound."""
+    p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W2;W1")],
+                 [("W1", 2), ("W2", 2)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "max_share": 0.5}])
+    r, _rep = _run(p, "milp")
+    moved = tuple(dataclasses.replace(x, workstation_id="W1", mentor_id="MW1",
+                                      preference_rank=1) if x.student_id in ("A", "B")
+                  else dataclasses.replace(x, workstation_id="W2", mentor_id="MW2",
+                                           preference_rank=1) for x in r.placements)
+    rep = check(p, [dict(vars(x)) for x in moved])
+    assert any(v.startswith("rule 10: quotas row 1 (W1, university_id U): 2 of 2 placed")
+               for v in rep.violations), rep.violations
+
+
+def test_a_minimum_above_the_reachable_is_an_input_error() -> None:
+    """A hard min_count above the group's students who could ever be placed there is refused
+    when the problem is built, located at the quota's min_count."""
+    with pytest.raises(ProblemError) as err:
+        _problem([("A", "U", "W1")], [("W1", 1)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "min_count": 2}])
+    (issue,) = err.value.issues
+    assert (issue.table, issue.row, issue.column) == ("quotas", 0, "min_count")
+    assert issue.detail is not None and issue.detail.code == "quotas.min_count_unreachable"
+
+
+@st.composite
+def _with_quota(draw: Any) -> Problem:
+    p = draw(tiny_problems())
+    unis = sorted({s.university_id for s in p.students})
+    stations = [None, *sorted(w.workstation_id for w in p.workstations)]
+    share = st.sampled_from([None, 0.0, 0.25, 0.5, 1.0])
+    count = st.sampled_from([None, 0, 1, 2])
+    q = {"workstation_id": draw(st.sampled_from(stations)), "selector": "university_id",
+         "value": draw(st.sampled_from(unis)), "min_share": draw(share),
+         "max_share": draw(share), "min_count": draw(count), "max_count": draw(count),
+         "hard": draw(st.booleans())}
+    assume(any(q[k] is not None for k in ("min_share", "max_share", "min_count", "max_count")))
+    fields = {f: getattr(p, f) for f in Problem.model_fields}
+    try:
+        return Problem(**{**fields, "quotas": (Quota(**q),)})
+    except ProblemError:
+        assume(False)
+        raise
+
+
+@settings(max_examples=examples(12, 80), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(_with_quota())
+def test_random_quotas_match_brute_force(p: Problem) -> None:
+    """On random tiny problems with one random quota (hard or soft), ``milp`` proves the brute
+    force's optimum (placed, rank cost, the soft shortfall) or says INFEASIBLE exactly when no
+    allocation keeps the hard quota; the checker agrees."""
+    best = brute_force(p)
+    r = solve(p, "milp", time_limit_s=PROOF_S, seed=0, workers=1)
+    rep = check(p, r)
+    assert rep.ok, rep.violations
+    if best is None:
+        assert r.status == Status.INFEASIBLE, r.message
+        return
+    assert r.status == Status.OPTIMAL, r.message
+    assert (r.placed, r.rank_cost) == (best.placed, best.rank_cost)
+    assert _soft_shortfall(rep) == pytest.approx(best.quota_shortfall)
