@@ -476,17 +476,17 @@ def quota_shares(p: Problem, station: Mapping[str, str]) -> list[QuotaShare]:
     return out
 
 
-def _quota_violation(q: QuotaShare) -> str:
-    """Rule 10's line for a broken hard quota: the figures and the bounds."""
-    where = q.workstation_id or "all placed students"
-    share = "-" if q.share is None else f"{q.share:.1%}"
+def _quota_violation(q: QuotaShare) -> Message:
+    """Rule 10's finding for a broken hard quota: the figures and the bounds."""
     bounds = ", ".join(f"{name} {val:.4g}" if isinstance(val, float) else f"{name} {val}"
                        for name, val in (("min_share", q.min_share), ("max_share", q.max_share),
                                          ("min_count", q.min_count), ("max_count", q.max_count))
                        if val is not None)
-    return (f"rule 10: quotas row {q.row} ({where}, {q.selector} {q.value}): {q.count} of "
-            f"{q.total} placed ({share}) breaks the hard quota ({bounds}); short by "
-            f"{q.shortfall:.4g} student(s)")
+    return msg("quotas.check_broken", row=q.row,
+               where=q.workstation_id or msg("quotas.everywhere"), selector=q.selector,
+               value=q.value, count=q.count, total=q.total,
+               share="-" if q.share is None else f"{q.share:.1%}", bounds=bounds,
+               short=f"{q.shortfall:.4g}")
 
 
 def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) -> None:
