@@ -108,7 +108,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
     from ..solvers import solve as solve_problem
 
     if stable and solver != "cpsat":
-        fail([f"--stable works only with --solver cpsat, not --solver {solver}"])
+        fail([msg("cli.stable_needs_cpsat", solver=solver)])
     if stable and policy == "priority":
         fail([label("fairness.stable_and_priority", cli_lang())])
     target = prepare_out(out, [(scenario, "scenario"), (previous, "previous")], force)
@@ -221,17 +221,18 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Result folder (default: benchmarks/runs/<tier>-<timestamp>).")
 @click.option("--force", is_flag=True, help="Reuse an existing result folder.")
+@lang_option
 def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
           out: str | None, force: bool) -> None:
     """Run solvers on a generated tier (each in a fresh process); write a CSV and a table."""
     from ..planning.bench import TIERS, TIERS_DIR, legacy_bench, parse_solvers, run_bench
 
     if tier.upper() not in TIERS:
-        fail([f"unknown tier '{tier}'; choose one of: {', '.join(TIERS)}"])
+        fail([msg("cli.unknown_tier", tier=tier, tiers=list(TIERS))])
     try:
         names = parse_solvers(solver_spec)
     except solvers.UnknownSolverError as e:
-        fail([str(e)])
+        fail([e.message])
     if out is not None:
         prepare_out(out, [(TIERS_DIR, "tiers")], force, legacy=legacy_bench)
     done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,

@@ -13,7 +13,7 @@ import click
 
 from .. import solvers
 from ..formats.resultdir import result_size_estimate
-from ..messages import label
+from ..messages import label, msg
 from ..model import Problem, ScenarioError
 from ..reports.pages import word
 from .common import (
@@ -39,6 +39,7 @@ __all__ = ["plan_commands"]
                 type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(), help="Scenario folder to write.")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
+@lang_option
 def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     """Apply a variant file's changes to a base scenario and write the full new scenario.
 
@@ -48,7 +49,7 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     from ..planning.variant_spec import read_variant
 
     if len(paths) > 2:
-        fail([f"give at most BASE and VARIANT.yaml, got {len(paths)} paths"])
+        fail([msg("cli.variant_paths", count=len(paths))])
     base, file = (paths[0], paths[1]) if len(paths) == 2 else (None, paths[0])
     try:
         named = base if base is not None else read_variant(file).base
@@ -87,10 +88,9 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
     from ..planning.compare import read_view, write_comparison
 
     if len(results) < 2:
-        fail(["give at least two result folders to compare"])
+        fail([msg("cli.compare_two")])
     if len(scenarios) not in (0, 1, len(results)):
-        fail([f"--scenario: given {len(scenarios)} times for {len(results)} results; give it "
-               "once (for all) or once per result, in the same order"])
+        fail([msg("cli.compare_scenarios", count=len(scenarios), results=len(results))])
     target = prepare_out(out, [*((r, "result") for r in results),
                                *((s, "scenario") for s in scenarios)], force)
     loaded: dict[str, Problem] = {}
@@ -208,8 +208,6 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
                               workers=workers, mentor_load=mentor_load)
         except ScenarioError as e:
             fail(e.lines(cli_lang()))
-        except ValueError as e:
-            fail([f"--growth {growth:g}: {e}"])
         finishing(lambda: write_rolling(report, target, force=force,
                                         inputs=[(base, "scenario")], lang=cli_lang(problem)),
                   target)

@@ -243,8 +243,7 @@ def result_folder(path: str | os.PathLike[str]) -> Path:
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise ScenarioError([f"{folder}: not a result folder; give a folder written by "
-                             "matcher solve"])
+        raise ScenarioError([msg("result.not_folder", path=str(folder))])
     return folder
 
 
@@ -252,7 +251,7 @@ def _text_of(path: Path, name: str) -> str:
     """A result folder's CSV as text (size-limited, decoded as the loader decodes)."""
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ScenarioError([msg("result.bad_csv", path=str(path),
-                                 reason=f"over {MAX_FILE_BYTES >> 20} MiB")])
+                                 reason=msg("result.too_large", size=MAX_FILE_BYTES >> 20))])
     errors: list[Any] = []
     text = decode(path.read_bytes(), name, errors)
     if text is None:
@@ -278,8 +277,7 @@ def read_assignments(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]
     """
     path = Path(result_dir) / ASSIGNMENTS
     if not path.is_file():
-        raise ScenarioError([f"{path}: missing file; give a result folder written by "
-                             "matcher solve"])
+        raise ScenarioError([msg("result.missing_file", path=str(path))])
     text = _text_of(path, ASSIGNMENTS)
     rows = _dict_rows(text, path)
     need = ("student_id", "workstation_id", "mentor_id", "supervisor_id", "start_term",
@@ -287,7 +285,7 @@ def read_assignments(result_dir: str | os.PathLike[str]) -> list[dict[str, str]]
     header = rows[0].keys() if rows else next(csv_rows(text), [])
     missing = [c for c in need if c not in header]
     if missing:
-        raise ScenarioError([f"{ASSIGNMENTS}: missing column(s) {', '.join(missing)}"])
+        raise ScenarioError([msg("result.missing_columns", file=ASSIGNMENTS, columns=missing)])
     return [{k: unescape_cell((v or "").strip()) for k, v in r.items() if k is not None}
             for r in rows]
 
@@ -310,8 +308,7 @@ def read_unassigned(result_dir: str | os.PathLike[str]) -> list[tuple[str, str]]
     rows = _dict_rows(text, path)
     header = rows[0].keys() if rows else next(csv_rows(text), [])
     if "student_id" not in header:
-        raise ScenarioError([f"{path}: missing column student_id; give the file written by "
-                             "matcher solve"])
+        raise ScenarioError([msg("result.missing_student_id", path=str(path))])
     out = []
     for row in rows:
         sid = unescape_cell((row.get("student_id") or "").strip())
@@ -339,20 +336,19 @@ def read_summary(result_dir: str | os.PathLike[str], *, required: bool = True
     path = Path(result_dir) / SUMMARY
     if not path.is_file():
         if required:
-            raise ScenarioError([f"{path}: missing file; give a result folder written by "
-                                 "matcher solve"])
+            raise ScenarioError([msg("result.missing_file", path=str(path))])
         return {}
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ScenarioError([msg("result.not_json", path=str(path),
+                                 reason=msg("result.too_large", size=MAX_FILE_BYTES >> 20))])
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ValueError("too large")
         summary = json.loads(path.read_text(encoding="utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
-        raise ScenarioError([f"{path}: not valid JSON ({reason}); give the file written by "
-                             "matcher solve"]) from None
+        # The JSON reader's own reason (line and column) is technical but exact: kept as is.
+        reason = msg("result.too_deep") if isinstance(e, RecursionError) else str(e)
+        raise ScenarioError([msg("result.not_json", path=str(path), reason=reason)]) from None
     if not isinstance(summary, dict):
-        raise ScenarioError([f"{path}: expected a JSON object; give the file written by "
-                             "matcher solve"])
+        raise ScenarioError([msg("result.not_object", path=str(path))])
     return summary
 
 
@@ -417,8 +413,8 @@ def read_result(result_dir: str | os.PathLike[str]) -> Result:
         try:
             rank = int(float(rank_text)) if rank_text not in ("", "<NA>", "nan") else None
         except (ValueError, OverflowError):
-            raise ScenarioError([f"{ASSIGNMENTS} row {r}, preference_rank: '{show(rank_text)}' "
-                                 "is not a whole number"]) from None
+            raise ScenarioError([msg("result.bad_rank", file=ASSIGNMENTS, row=r,
+                                     value=show(rank_text))]) from None
         placements.append(Placement(
             student_id=row["student_id"], workstation_id=row["workstation_id"],
             mentor_id=row["mentor_id"], supervisor_id=row["supervisor_id"],

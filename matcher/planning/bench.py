@@ -50,6 +50,7 @@ from ..formats.lock import claim
 from ..formats.output import check_output, write_marker
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario
+from ..messages import msg
 from ..solvers.children import POPEN_OPTIONS, guard
 from . import generate
 
@@ -195,8 +196,7 @@ def parse_solvers(spec: str) -> list[str]:
         return solvers.names()
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
-        raise solvers.UnknownSolverError(
-            f"no solver given; choose 'all' or some of: {', '.join(solvers.names())}")
+        raise solvers.UnknownSolverError(msg("solver.none_given", solvers=solvers.names()))
     for name in names:
         solvers.get(name)  # raises on an unknown name, before anything runs
     return list(dict.fromkeys(names))

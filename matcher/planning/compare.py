@@ -41,7 +41,7 @@ from ..formats.resultdir import (
     read_unassigned,
     result_folder,
 )
-from ..messages import Lang, label
+from ..messages import Lang, Location, Message, label, msg
 from ..model import Problem, Result, ScenarioError
 from ..model.capacity import capacity_by_term, policy_window
 from ..reports.pages import Page, column_label, is_number, word
@@ -281,14 +281,15 @@ class Comparison:
     changes
         Counts: ``result, change, students``.
     notes
-        Lines worth reading (mismatched inputs).
+        Things worth reading (mismatched inputs), as messages (``plan.compare.*``): the page
+        and the web page word them in their language (``note.text(lang)``).
     """
 
     views: tuple[ResultView, ...]
     kpis: pd.DataFrame
     moves: pd.DataFrame
     changes: pd.DataFrame
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
 
 
 def _labels(views: Sequence[ResultView]) -> list[ResultView]:
@@ -328,15 +329,14 @@ def compare(views: Sequence[ResultView], problems: Sequence[Problem | None]) -> 
     if len(problems) != len(views):
         raise ValueError("give one problem (or None) per result")
     views = _labels(views)
-    notes: list[str] = []
+    notes: list[Message] = []
     table: list[dict[str, Any]] = []
     for v, p in zip(views, problems, strict=True):
         if p is not None:
             _fits(v, p)
             digest = v.summary.get("input_sha256")
             if digest and p.input_sha256 and digest != p.input_sha256:
-                notes.append(f"{v.label}: summary.json says it was solved from other input "
-                             f"files than the scenario given (input_sha256 differs)")
+                notes.append(msg("plan.compare.other_input", severity="note", result=v.label))
         table.append(kpis(v, p))
     keys: list[str] = []
     for t in table:
@@ -379,10 +379,10 @@ def _fits(view: ResultView, problem: Problem) -> None:
     for r, row in enumerate(view.rows, start=1):
         for col, ids in known.items():
             if row.get(col, "") not in ids:
-                raise ScenarioError([
-                    f"{view.source}/assignments.csv row {r}, {col}: '{row.get(col, '')}' is not "
-                    f"in the scenario given for {view.label} ({problem.name}); give the scenario "
-                    "it was solved from with --scenario (once per result, in order)"])
+                raise ScenarioError([msg(
+                    "plan.compare.not_in_scenario",
+                    at=Location(file=f"{view.source}/assignments.csv", row=r, field=col),
+                    value=str(row.get(col, "")), result=view.label, scenario=problem.name)])
 
 
 MOVES_SHOWN = 200
@@ -415,7 +415,7 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
         page.table(runs)
         page.text(t("page.compare.baseline", label=c.views[0].label))
         if c.notes:
-            page.bullets(c.notes)
+            page.bullets([n.text(lang) for n in c.notes])
         page.heading(t("page.compare.kpis"))
         page.table(c.kpis.assign(kpi=[column_label(k, lang) for k in c.kpis["kpi"]]))
         page.heading(t("page.compare.moves"))

@@ -26,7 +26,7 @@ from ..formats.escape import escape_frame, escape_markdown
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import write_scenario
-from ..messages import Message, label, msg, render
+from ..messages import Location, Message, label, msg, render
 from ..model import Policy, Problem, Result, ScenarioError
 from ..model.capacity import (
     Occupancy,
@@ -46,6 +46,8 @@ __all__ = ["CohortRun", "RollingReport", "shift_term", "simulate", "write_rollin
 
 # ---- N intakes in sequence --------------------------------------------------------------------
 _YEAR = re.compile(r"^(\d{4})(\D.*)?$")
+TERMS_AT = Location(file="scenario.yaml", field="terms")
+"""Where the calendar's errors point: the terms of scenario.yaml."""
 
 
 def shift_term(label: str, years: int) -> str:
@@ -65,18 +67,16 @@ def shift_term(label: str, years: int) -> str:
 def _check_calendar(base: Problem) -> int:
     """Terms per year of the base calendar; ScenarioError when it cannot be shifted by a year."""
     if 12 % base.term_months:
-        raise ScenarioError([f"scenario.yaml, term_months: {base.term_months} does not divide a "
-                             "year; rolling cohorts need term_months of 1, 2, 3, 4, 6 or 12"])
+        raise ScenarioError([msg("plan.rolling.term_months", value=base.term_months,
+                                 at=Location(file="scenario.yaml", field="term_months"))])
     per_year = 12 // base.term_months
     for k, t in enumerate(base.terms):
         if _YEAR.match(t) is None:
-            raise ScenarioError([f"scenario.yaml, terms: '{t}' does not start with a year; "
-                                 "rolling cohorts shift terms by a year and need labels such as "
-                                 "2026-autumn"])
+            raise ScenarioError([msg("plan.rolling.term_no_year", term=t, at=TERMS_AT)])
         if k + per_year < len(base.terms) and shift_term(t, 1) != base.terms[k + per_year]:
-            raise ScenarioError([f"scenario.yaml, terms: one year after '{t}' the calendar has "
-                                 f"'{base.terms[k + per_year]}', not '{shift_term(t, 1)}'; list "
-                                 f"{per_year} term(s) per year, labelled by their year"])
+            raise ScenarioError([msg("plan.rolling.term_not_yearly", term=t,
+                                     found=base.terms[k + per_year], expected=shift_term(t, 1),
+                                     per_year=per_year, at=TERMS_AT)])
     return per_year
 
 
@@ -97,7 +97,8 @@ def _cohort_problem(base: Problem, cohort: int, n_students: int, seed: int) -> P
         "window_start": None if s.window_start is None else shift_term(s.window_start, years),
         "window_end": None if s.window_end is None else shift_term(s.window_end, years)})
         for s in drawn)
-    return rebuild(base, f"cohort {cohort}", name=f"{base.name}-cohort{cohort}", terms=terms,
+    return rebuild(base, msg("plan.rolling.cohort", cohort=cohort),
+                   name=f"{base.name}-cohort{cohort}", terms=terms,
                    policy=policy, students=students, locks=(), rankings=(),
                    term_capacities=tuple(tc for tc in base.term_capacities if tc.term in terms),
                    **built_in_code())
@@ -221,7 +222,8 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
     Raises
     ------
     ScenarioError
-        A calendar that cannot be shifted, or occupancy that does not fit.
+        A calendar that cannot be shifted, occupancy that does not fit, or a shrink that
+        leaves a cohort without students (``plan.rolling.empty_cohort``).
     ValueError
         ``cohorts < 1`` or ``growth_pct <= -100``.
     """
@@ -245,7 +247,8 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
         n = len(base.students) if y == 1 else _round_half_up(
             len(base.students) * (1 + growth_pct / 100) ** (y - 1))
         if n < 1:
-            raise ValueError(f"cohort {y} would have no students; use a smaller shrink")
+            raise ScenarioError([msg("plan.rolling.empty_cohort", cohort=y,
+                                     growth=f"{growth_pct:g}")])
         problem = _cohort_problem(base, y, n, seed)
         occupancy = _occupancy_rows(used, problem.terms, mentor_load == "busiest")
         reduced = apply_occupancy(problem, occupancy,
@@ -345,7 +348,11 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
             folder = tmp / f"cohort-{run.cohort}"
             folder.mkdir()
             write_scenario(run.problem, folder / "scenario", occupancy=run.occupancy,
-                           header=[f"Rolling cohort {run.cohort} of {report.notes[0]}."])
+                           header=[label("plan.rolling.scenario_header", chosen,
+                                         cohort=run.cohort, summary=(
+                                             render(report.summary, chosen)
+                                             if report.summary is not None
+                                             else report.notes[0]))])
             write_result(run.result, folder / "result", problem=run.reduced, lang=chosen)
         lines = ["# " + label("page.rolling.title", chosen), "",
                  *(escape_markdown(n, block=True) for n in (

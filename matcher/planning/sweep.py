@@ -266,8 +266,8 @@ def check_grid(vary: Sequence[tuple[str, Sequence[Any]]], seed: int = 0) -> None
     """
     points = grid(vary)
     if len(points) > MAX_POINTS:
-        raise ScenarioError([f"--vary: {len(points)} grid points, over the limit of "
-                             f"{MAX_POINTS}; give fewer values"])
+        raise ScenarioError([msg("plan.sweep.too_many_points", count=len(points),
+                                 limit=MAX_POINTS)])
     errors: list[str | Message] = []
     for params in points:
         try:
@@ -427,9 +427,8 @@ def open_executor(scheduler: str | None = None, processes: int | None = None
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as e:
-            raise ScenarioError([f"--scheduler {scheduler}: cannot connect ({e}); start a Dask "
-                                 "scheduler there (dask scheduler) or leave out --scheduler"]
-                                ) from None
+            raise ScenarioError([msg("plan.sweep.no_scheduler", scheduler=scheduler,
+                                     reason=str(e))]) from None
         try:
             # pure=False: no hashing of the (large) tasks for deduplication
             yield client.get_executor(pure=False)

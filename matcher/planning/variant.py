@@ -30,6 +30,7 @@ from ..formats.occupancy import read_occupancy
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario, write_scenario
+from ..messages import Location, msg
 from ..model import Mentor, Policy, Problem, ScenarioError, Student, TermCapacity, Workstation
 from ..model.capacity import Occupancy, apply_occupancy, built_in_code, rebuild
 from ..model.errors import error_reason
@@ -418,8 +419,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
         ("close", spec.close), ("policy", spec.policy), ("intake_pct", spec.intake_pct),
         ("remove_students", spec.remove_students), ("add_students", spec.add_students),
         ("mentor_leave", spec.mentor_leave)) if given]
-    problem = rebuild(base, f"{src}, {'/'.join(used) or 'base'}: the changed scenario breaks a "
-                      "rule", name=name,
+    problem = rebuild(base, msg("plan.variant.breaks_rule", source=str(src),
+                                changes="/".join(used) or "base"), name=name,
                       workstations=tuple(ws), mentors=tuple(mentors),
                       term_capacities=tuple(tcs), pairs=tuple(pairs), locks=tuple(locks),
                       rankings=tuple(rankings), students=tuple(students), policy=policy,
@@ -428,8 +429,9 @@ def apply_variant(base: Problem, spec: VariantSpec,
         try:
             apply_occupancy(problem, occ)
         except ScenarioError as e:
-            raise ScenarioError([f"{src}, {'/'.join(used) or 'base'}: after the changes, {line}"
-                                 for line in e.messages]) from None
+            raise ScenarioError(list(e.structured), warnings=e.warnings, notes=e.notes,
+                                context=msg("plan.variant.after_changes", source=str(src),
+                                            changes="/".join(used) or "base")) from None
     description = spec.description or (f"variant of {base.name} with {len(changes)} "
                                        "change(s), listed in the comments above")
     return Variant(problem, tuple(occ), tuple(changes), tuple(notes), description)
@@ -470,14 +472,14 @@ def build_variant(variant_file: str | os.PathLike[str],
     spec = read_variant(variant_file)
     folder = Path(base) if base is not None else spec.base
     if folder is None:
-        raise ScenarioError([f"{spec.source}, base: missing; name the base scenario folder "
-                             "(relative to this file) or give BASE on the command line"])
+        raise ScenarioError([msg("plan.variant.no_base",
+                                 at=Location(file=str(spec.source), field="base"))])
     try:
         problem = load_scenario(folder, occupancy=False)
         occupancy = read_occupancy(folder)
     except ScenarioError as e:
-        raise ScenarioError([f"base scenario {folder}: {line}" for line in e.messages]
-                            ) from None
+        raise ScenarioError(list(e.structured), warnings=e.warnings, notes=e.notes,
+                            context=msg("plan.variant.base", folder=str(folder))) from None
     return replace(apply_variant(problem, spec, occupancy), base=folder)
 
 

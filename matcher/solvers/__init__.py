@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..messages import Message, msg
 from ..model import Problem
 from ..model.result import Result
 from . import clock
@@ -30,7 +31,22 @@ EXACT = frozenset({"cpsat", "milp", "flow", "plain"})
 
 
 class UnknownSolverError(ValueError):
-    """A solver name that is not in the registry."""
+    """A solver name that is not in the registry.
+
+    Parameters
+    ----------
+    message
+        What is wrong (``solver.unknown``, ``solver.none_given``); ``str()`` is its English.
+
+    Attributes
+    ----------
+    message : Message
+        The same, to word in the user's language.
+    """
+
+    def __init__(self, message: Message):
+        self.message = message
+        super().__init__(str(message))
 
 
 def names() -> list[str]:
@@ -47,7 +63,7 @@ def get(name: str) -> Callable[[Problem, SolverConfig], Result]:
         When ``name`` is not registered.
     """
     if name not in _MODULES:
-        raise UnknownSolverError(f"unknown solver '{name}'; choose one of: {', '.join(_MODULES)}")
+        raise UnknownSolverError(msg("solver.unknown", name=name, solvers=list(_MODULES)))
     module = importlib.import_module(_MODULES[name])
     return _clocked(module.solve)
 

@@ -263,4 +263,4 @@ async def compare_runs(request: Request) -> Response:
     changes = comparison.changes.to_dict("records")
     return page(request, "compare.html", runs=rows, kpis=kpis, labels=labels, moves=moves,
                 moves_count=len(comparison.moves), changes=changes,
-                notes=list(comparison.notes))
+                notes=[n.text(lang_of(request)) for n in comparison.notes])

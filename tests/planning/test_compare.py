@@ -218,7 +218,8 @@ def test_cli_compare_errors(pair: tuple[Path, Path], tmp_path: Path) -> None:
 
 
 def test_summary_hash_mismatch_is_noted(pair: tuple[Path, Path], tmp_path: Path) -> None:
-    """A result whose summary.json names other input files is compared, with a note."""
+    """A result whose summary.json names other input files is compared, with a note in either
+    language (``plan.compare.other_input``)."""
     a, b = pair
     copy = tmp_path / "A2"
     shutil.copytree(a, copy)
@@ -227,8 +228,11 @@ def test_summary_hash_mismatch_is_noted(pair: tuple[Path, Path], tmp_path: Path)
     (copy / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     p = load_scenario(TINY)
     c = compare([read_result(copy), read_result(b)], [p, p])
-    assert c.notes == ("A2: summary.json says it was solved from other input files than the "
-                       "scenario given (input_sha256 differs)",)
+    assert [n.code for n in c.notes] == ["plan.compare.other_input"]
+    assert c.notes[0].text("en") == ("A2: summary.json says it was solved from other input files "
+                                     "than the scenario given (input_sha256 differs)")
+    assert c.notes[0].text("zh") == ("A2：summary.json 显示该结果是用另一套输入文件求解的，"
+                                     "与所给方案不一致（input_sha256 不同）")
 
 
 def test_escaped_ids_read_back_as_written(tmp_path: Path) -> None:

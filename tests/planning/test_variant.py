@@ -249,7 +249,7 @@ def test_occupancy_is_carried_and_checked(tmp_path: Path) -> None:
                                         for t in reduced.term_capacities]
     # 0.3 x (1, 3, 1): exact 0.3, 0.9, 0.3 (total 1.5 -> 2) -> W1 1, W2 1, W3 0
     lines = _errors(_variant(tmp_path, "scale_capacity: 0.3\n", "cut.yaml"), folder)
-    assert lines == [f"{tmp_path / 'cut.yaml'}, scale_capacity: after the changes, occupancy.csv "
+    assert lines == [f"{tmp_path / 'cut.yaml'}, scale_capacity: after the changes: occupancy.csv "
                      "row 2, used: 'W2' holds 1 place(s) in 2026-autumn but 2 are used (rows add "
                      "up); lower the places used or raise the capacity in workstations.csv or "
                      "workstation_terms.csv"]

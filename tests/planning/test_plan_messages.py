@@ -1,0 +1,170 @@
+"""The planning library's refusals and notes are catalogue messages (``plan.po``, ``results.po``):
+each is raised with its code and worded in Chinese and in English.
+
+Every case is a tiny input the library refuses before (or instead of) solving; the test asserts
+the code, a value in both texts, and that the Chinese text is Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import matcher
+from matcher.formats.resultdir import read_assignments, read_result, read_summary
+from matcher.messages import Message, render
+from matcher.model import Problem, ScenarioError
+from matcher.planning.compare import compare, read_view
+from matcher.planning.rolling import simulate
+from matcher.planning.sweep import check_grid
+from matcher.planning.variant import build_variant
+
+TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Problem:
+    """The tiny scenario, loaded once."""
+    return matcher.load_scenario(TINY)
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory, tiny: Problem) -> Path:
+    """Tiny solved by greedy (no search) into a result folder."""
+    out = tmp_path_factory.mktemp("r") / "r"
+    matcher.write_result(matcher.solve(tiny, solver="greedy", time_limit_s=5, seed=0,
+                                       workers=1), out)
+    return out
+
+
+def _refusal(error: pytest.ExceptionInfo[ScenarioError]) -> Message:
+    """The first error as a message (a plain English line would fail here)."""
+    (first, *_rest) = error.value.structured
+    return first
+
+
+def _both(m: Message, code: str, value: str) -> tuple[str, str]:
+    """Assert the code, the value in both languages and Chinese words; the two lines."""
+    zh, en = render(m, "zh"), render(m, "en")
+    inner = m.stored().get("text") if m.code == "load.in_context" else None
+    assert (inner.code if isinstance(inner, Message) else m.code) == code, m
+    assert value in zh and value in en, (zh, en)
+    assert HAN.search(zh) and not HAN.search(en), (zh, en)
+    return zh, en
+
+
+def test_rolling_empty_cohort(tiny: Problem) -> None:
+    """A shrink that leaves a cohort without students: ``plan.rolling.empty_cohort``."""
+    with pytest.raises(ScenarioError) as e:
+        simulate(tiny, 2, -99.0, solver="greedy", time_limit_s=5, seed=0, workers=1)
+    zh, en = _both(_refusal(e), "plan.rolling.empty_cohort", "-99")
+    assert zh == "增长率 -99%：第 2 届将没有学生；请减小缩减幅度"
+    assert en == "growth -99%: cohort 2 would have no students; use a smaller shrink"
+
+
+def test_rolling_terms_without_a_year(tiny: Problem) -> None:
+    """Terms not labelled by year cannot be shifted: ``plan.rolling.term_no_year``, located at
+    scenario.yaml's terms."""
+    p = tiny.model_copy(update={"terms": ("autumn-a", "spring-a", "autumn-b", "spring-b")})
+    with pytest.raises(ScenarioError) as e:
+        simulate(p, 2, solver="greedy", time_limit_s=5)
+    zh, en = _both(_refusal(e), "plan.rolling.term_no_year", "autumn-a")
+    assert zh.startswith("scenario.yaml（terms）：学期“autumn-a”不是以年份开头")
+    assert en.startswith("scenario.yaml, terms: 'autumn-a' does not start with a year")
+
+
+def test_rolling_calendar_not_yearly(tiny: Problem) -> None:
+    """A calendar whose terms do not repeat yearly: ``plan.rolling.term_not_yearly``."""
+    p = tiny.model_copy(update={"terms": ("2025-autumn", "2026-spring", "2026-autumn",
+                                          "2028-spring")})
+    with pytest.raises(ScenarioError) as e:
+        simulate(p, 2, solver="greedy", time_limit_s=5)
+    _both(_refusal(e), "plan.rolling.term_not_yearly", "2028-spring")
+
+
+def test_sweep_too_many_points() -> None:
+    """A grid over the limit: ``plan.sweep.too_many_points``, before anything runs."""
+    vary = [("capacity_scale", tuple(range(1, 101))), ("intake_pct", tuple(range(101)))]
+    with pytest.raises(ScenarioError) as e:
+        check_grid(vary)
+    zh, _en = _both(_refusal(e), "plan.sweep.too_many_points", "10100")
+    assert "超过上限 10000" in zh
+
+
+def test_variant_without_base(tmp_path: Path) -> None:
+    """A variant file without ``base`` and no BASE given: ``plan.variant.no_base`` at the
+    file's key."""
+    f = tmp_path / "v.yaml"
+    f.write_text("scale_capacity: 0.5\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f)
+    zh, en = _both(_refusal(e), "plan.variant.no_base", "v.yaml")
+    assert zh.startswith(f"{f}（base）：未填写")
+    assert en.startswith(f"{f}, base: missing")
+
+
+def test_variant_base_errors_carry_their_context(tmp_path: Path) -> None:
+    """An unreadable base scenario: its own error, worded in the language, behind
+    ``plan.variant.base`` (基础方案 ... / base scenario ...)."""
+    f = tmp_path / "v.yaml"
+    f.write_text("scale_capacity: 0.5\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f, tmp_path / "nope")
+    assert e.value.lines("zh")[0].startswith(f"基础方案 {tmp_path / 'nope'}：")
+    assert e.value.lines("en")[0].startswith(f"base scenario {tmp_path / 'nope'}: ")
+
+
+def test_compare_result_of_another_scenario(solved: Path, tiny: Problem) -> None:
+    """A result naming a student its scenario lacks: ``plan.compare.not_in_scenario``, at the
+    row and column of its assignments.csv."""
+    other = tiny.model_copy(update={"students": tuple(s for s in tiny.students
+                                                      if s.student_id != "S1")})
+    views = [read_view(solved), read_view(solved, "B")]
+    with pytest.raises(ScenarioError) as e:
+        compare(views, [other, other])
+    zh, en = _both(_refusal(e), "plan.compare.not_in_scenario", "S1")
+    assert "assignments.csv 第1行（student_id）：“S1”不在为" in zh
+    assert "assignments.csv row 1, student_id: 'S1' is not in the scenario given for" in en
+
+
+@pytest.mark.parametrize(("damage", "code", "value"), [
+    ("no_assignments", "result.missing_file", "assignments.csv"),
+    ("no_summary", "result.missing_file", "summary.json"),
+    ("bad_json", "result.not_json", "summary.json"),
+    ("json_list", "result.not_object", "summary.json"),
+    ("columns", "result.missing_columns", "mentor_id"),
+    ("rank", "result.bad_rank", "first"),
+])
+def test_damaged_result_folder(solved: Path, tmp_path: Path, damage: str, code: str,
+                               value: str) -> None:
+    """Each damage of a result folder is refused with its own code, in both languages."""
+    folder = tmp_path / "r"
+    shutil.copytree(solved, folder)
+    assignments = folder / "assignments.csv"
+    text = assignments.read_text(encoding="utf-8")
+    if damage == "no_assignments":
+        assignments.unlink()
+    elif damage == "no_summary":
+        (folder / "summary.json").unlink()
+    elif damage == "bad_json":
+        (folder / "summary.json").write_text("{oops", encoding="utf-8")
+    elif damage == "json_list":
+        (folder / "summary.json").write_text("[1]", encoding="utf-8")
+    elif damage == "columns":
+        assignments.write_text(text.replace("mentor_id", "mentor"), encoding="utf-8")
+    else:
+        header, first, *rest = text.splitlines()
+        cols = header.split(",")
+        cells = first.split(",")
+        cells[cols.index("preference_rank")] = "first"
+        assignments.write_text("\n".join([header, ",".join(cells), *rest]) + "\n",
+                               encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        read_assignments(folder)
+        read_summary(folder)
+        read_result(folder)
+    _both(_refusal(e), code, value)
