@@ -453,7 +453,7 @@ def _why_not(s: _State, st: Student, wid: str, rank: int | None, placed: bool) -
         free.append(block)
     detail = tuple(_full_term(s, st, wid, t) for t in sorted(full_terms, key=s.terms.index))
     if free:  # the full terms of other blocks do not matter then
-        closed = not_opened(s.p, s.held(), wid)
+        closed = not_opened(s.p, s.held(), wid, s.lang)
         if closed:
             return ChoiceReason(wid, rank, "min_intake", closed)
         sups = s.sup_options(st)
@@ -539,7 +539,8 @@ def _why_here(s: _State, st: Student, row: _Row) -> list[str]:
     out = [s.t("explain.placed", workstation=row.workstation_id, where=where,
                mentor=row.mentor_id, supervisor=row.supervisor_id, span=span,
                terms=len(row.held), months=s.p.required_months(st))]
-    out += [x for x in (plan_text(s.p, st, row.held), group_text(s.p, s.held(), st)) if x]
+    out += [x for x in (plan_text(s.p, st, row.held, s.lang),
+                        group_text(s.p, s.held(), st, s.lang)) if x]
     lock = s.locks.get(st.student_id)
     if lock is not None:
         out.append(s.t("explain.locked", workstation=lock.workstation_id,
@@ -832,7 +833,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
         text = _sup_full_text(s, st)
         why.append(s.t("explain.sentence", text=text[0].upper() + text[1:]))
     choices = [_envy(_why_not(s, st, w, r, False), envied) for w, r in st.ranks.items()]
-    why += [x for x in (group_text(p, s.held(), st),) if x]
+    why += [x for x in (group_text(p, s.held(), st, s.lang),) if x]
     if st.student_id in s.locks:
         why.append(s.t("explain.locked_at", workstation=s.locks[st.student_id].workstation_id))
     elif p.policy.preferences_only:

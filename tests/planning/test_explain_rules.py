@@ -76,3 +76,30 @@ def test_the_split_plan_is_shown() -> None:
                  term_capacities=(TermCapacity(workstation_id="W1", term="T2", capacity=0),))
     text = explain(p, [_row("A", "W1", "T1;T3")], "A", verify=0).text()
     assert "split into 2 blocks (T1; T3" in text
+
+
+def test_the_rules_parts_are_worded_in_chinese() -> None:
+    """With ``lang="zh"`` the rules' sentences come from ``explain_rules.po`` in Chinese: the
+    unopened workstation (最少接收人数), the group kept together (与小组), the split plan
+    (分为 2 段, blocks joined by ；) — no English sentence left."""
+    p = _problem([{"student_id": "A", "preferences": "W1;W2"}],
+                 [{"workstation_id": "W1", "capacity": 2, "min_intake": 2},
+                  {"workstation_id": "W2", "capacity": 1}])
+    zh = explain(p, [_row("A", "W2", "T1;T2")], "A", verify=0, lang="zh").text()
+    assert "该工作站未开设" in zh and "至少接收 2 人" in zh and "did not open" not in zh
+    p = _problem([{"student_id": "A", "preferences": "W1"}, {"student_id": "B",
+                                                             "preferences": "W1"}],
+                 [{"workstation_id": "W1", "capacity": 2}],
+                 groups=(GroupMember(group_id="G", student_id="A"),
+                         GroupMember(group_id="G", student_id="B")))
+    zh = explain(p, [_row("A", "W1", "T1;T2"), _row("B", "W1", "T1;T2")], "A", verify=0,
+                 lang="zh").text()
+    assert "与小组 G 的其他成员（B；见 groups.csv）安排在一起：全部在 W1，自 T1 起" in zh
+    assert "Kept together" not in zh
+    zh = explain(p, [], "A", verify=0, lang="zh").text()
+    assert "只能与小组 G 的其他成员（B；见 groups.csv）一起安排" in zh
+    p = _problem([{"student_id": "A", "preferences": "W1", "max_segments": 2}],
+                 [{"workstation_id": "W1", "capacity": 1}],
+                 term_capacities=(TermCapacity(workstation_id="W1", term="T2", capacity=0),))
+    zh = explain(p, [_row("A", "W1", "T1;T3")], "A", verify=0, lang="zh").text()
+    assert "实践分为 2 段（T1；T3；最多可分 2 段" in zh
