@@ -509,6 +509,11 @@ def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) 
             and claims["unassigned"] != n_students - rep.placed:
         v.append(msg("check.claim_unassigned", claimed=str(claims["unassigned"]),
                      actual=str(n_students - rep.placed)))
+    for got, claimed in zip(rep.quotas, claims.get("quotas") or (), strict=False):
+        if isinstance(claimed, dict) and (claimed.get("count"), claimed.get("total")) != (
+                got.count, got.total):
+            v.append(msg("quotas.claim", row=got.row, claimed=f"{claimed.get('count')}/"
+                         f"{claimed.get('total')}", actual=f"{got.count}/{got.total}"))
     ub = claims.get("placed_upper_bound")
     if ub is not None and rep.placed > ub:
         v.append(msg("check.claim_above_bound", placed=str(rep.placed), bound=str(ub)))

@@ -439,7 +439,8 @@ def read_result(result_dir: str | os.PathLike[str]) -> Result:
         input_sha256=str(num("input_sha256", "")), stats=dict(num("stats", {}) or {}),
         message=str(num("message", "")), deterministic=summary.get("deterministic") is True,
         work_seconds=None if summary.get("work_seconds") is None else float(
-            num("work_seconds", 0.0)))
+            num("work_seconds", 0.0)),
+        quotas=tuple(q for q in summary.get("quotas") or () if isinstance(q, dict)))
 
 
 def _whole(value: Any) -> int | None:

@@ -138,6 +138,11 @@ class Result:
         machine); None otherwise. Its ``summary.json`` records this instead of the wall time,
         and every time in its ``stats`` is counted the same way, so that the file is the same
         on every machine.
+    quotas
+        Issue 29: each group quota of ``quotas.csv`` measured on this allocation (``row``,
+        ``workstation_id``, ``selector``, ``value``, ``hard``, ``count``, ``total``, ``share``,
+        ``shortfall`` in students, ``met``); empty without quotas. ``summary.json`` has them
+        under ``quotas`` (only when there are quotas), and ``matcher check`` re-derives them.
     """
 
     solver: str
@@ -158,6 +163,7 @@ class Result:
     message: str = ""
     deterministic: bool = False
     work_seconds: float | None = None
+    quotas: tuple[dict[str, Any], ...] = ()
 
     @property
     def assignments(self) -> pd.DataFrame:
@@ -241,5 +247,6 @@ class Result:
             "time_limit_s": self.time_limit_s,
             "input_sha256": self.input_sha256,
             "message": self.message,
+            **({"quotas": [dict(q) for q in self.quotas]} if self.quotas else {}),
             "stats": self.stats,
         }

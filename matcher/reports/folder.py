@@ -23,6 +23,7 @@ from ..formats.resultdir import ResultWriter, write_result_files
 from ..messages import Lang, choose_lang
 from ..model import Problem, Result
 from .background import Background
+from .fairness_figures import figures
 from .html import write_report_into
 from .manifest import write_manifest
 from .xlsx import write_results_xlsx
@@ -128,6 +129,8 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], *, force: bool
     chosen = output_lang(lang, problem)
     # every writer shows the reasons in the same language: word them once (thousands at scale)
     result = dataclasses.replace(result, unassigned=tuple(result.reasons(chosen)))
+    if problem is not None:  # the fairness figures, once for report.html and (forked) xlsx
+        figures(problem, result)
 
     def manifest(result: Result, problem: Problem | None, folder: Path) -> None:
         write_manifest(result, problem, folder, excel_bom=excel_bom, lang=chosen)

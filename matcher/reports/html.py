@@ -31,7 +31,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..check import check
 from ..formats.escape import escape_html
 from ..formats.interrupt import finish_first
 from ..messages import LIST_SEPARATOR, Lang, label, msg
@@ -39,6 +38,14 @@ from ..messages.catalogue import PlainValue
 from ..model import Problem, Result, ScenarioError, Status
 from ..model.capacity import capacity_by_term, student_terms
 from ..model.result import reason_text
+from .fairness_figures import (
+    BLOCKING_MAX_STUDENTS,
+    Fairness,
+    blocking_rows,
+    figures,
+    outcome_labels,
+    quota_rows,
+)
 from .words import proof, status_word
 
 FONT_STACK = ('system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", '
@@ -502,6 +509,70 @@ def _not_opened(problem: Problem, result: Result, lang: Lang) -> str:
             + rows + "</tbody></table>")
 
 
+BLOCKING_ROWS_SHOWN = 100
+"""Blocking pairs listed on the page (all of them are in ``results.xlsx``)."""
+
+
+def _fairness(problem: Problem, result: Result, fair: Fairness, lang: Lang) -> str:
+    """Issue 29 item 6: blocking pairs (students and workstations named), the rank
+    distribution by university and by discipline, and the quotas' shares against their
+    targets."""
+    def t(code: str, **values: PlainValue) -> str:
+        return _e(label(code, lang, **values))
+
+    out = [f'<h2 id="fairness">{t("quotas.report.h")}</h2>',
+           f'<p class="sub">{t("quotas.report.sub")}</p>',
+           f'<h3 id="blocking">{t("quotas.report.blocking_h")}</h3>']
+    if fair.blocking is None:
+        out.append("<p>" + t("quotas.report.blocking_skipped", students=fair.students,
+                             limit=BLOCKING_MAX_STUDENTS) + "</p>")
+    elif not fair.blocking:
+        out.append(f'<p>{t("quotas.report.blocking_none")}</p>')
+    else:
+        out.append(f'<p>{t("quotas.report.blocking_count", count=len(fair.blocking))}</p>')
+        rows = blocking_rows(problem, result, fair.blocking[:BLOCKING_ROWS_SHOWN], lang)
+        out.append(
+            "<table><thead><tr>" + "".join(f"<th>{t(c)}</th>" for c in (
+                "quotas.col.student", "quotas.col.university", "quotas.col.placement",
+                "quotas.col.placement_rank", "quotas.col.envied", "quotas.col.envied_rank"))
+            + "</tr></thead><tbody>" + "".join(
+                f"<tr><td><code>{_e(sid)}</code></td><td>{_e(uni)}</td>"
+                f"<td><code>{_e(held)}</code></td><td class=\"n\">{rank or '–'}</td>"
+                f"<td><code>{_e(wid)}</code></td><td class=\"n\">{envied or '–'}</td></tr>"
+                for sid, uni, held, rank, wid, envied in rows) + "</tbody></table>")
+        if len(fair.blocking) > BLOCKING_ROWS_SHOWN:
+            more = len(fair.blocking) - BLOCKING_ROWS_SHOWN
+            out.append(f'<p class="muted">{t("quotas.report.blocking_more", count=more)}</p>')
+    heads = "".join(f'<th class="n">{_e(h)}</th>' for h in outcome_labels(lang))
+    for code, rows_of, first in (("quotas.report.ranks_by_university", fair.by_university,
+                                  "report.col.university"),
+                                 ("quotas.report.ranks_by_discipline", fair.by_discipline,
+                                  "report.col.discipline")):
+        body = "".join(
+            f"<tr><td>{_e(g.name)}" + (f'<div class="muted">{_e(g.label)}</div>' if g.label
+                                       else "") + f'</td><td class="n">{g.students:,}</td>'
+            + "".join(f'<td class="n">{c:,}</td>' for c in g.counts) + "</tr>"
+            for g in rows_of)
+        out.append(f"<h3>{t(code)}</h3><table><thead><tr><th>{t(first)}</th>"
+                   f'<th class="n">{t("report.col.students")}</th>{heads}</tr></thead>'
+                   f"<tbody>{body}</tbody></table>")
+    if fair.quotas:
+        body = "".join(
+            f'<tr><td class="n">{row}</td><td><code>{_e(where)}</code></td><td>{_e(group)}</td>'
+            f"<td>{_e(kind)}</td><td>{_e(target)}</td>"
+            '<td class="n">' + t("quotas.achieved", count=count, total=total,
+                                 share=_pct(count, total)) + "</td>"
+            f"<td>{_e(met)}</td></tr>"
+            for row, where, group, kind, target, count, total, _share, met
+            in quota_rows(fair.quotas, lang))
+        out.append(f'<h3 id="quotas">{t("quotas.report.quotas_h")}</h3><table><thead><tr>'
+                   + "".join(f"<th>{t(c)}</th>" for c in (
+                       "quotas.col.row", "quotas.col.where", "quotas.col.group",
+                       "quotas.col.kind", "quotas.col.target", "quotas.col.achieved",
+                       "quotas.col.met")) + f"</tr></thead><tbody>{body}</tbody></table>")
+    return "".join(out)
+
+
 def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
     """The report as one HTML document (see the module docstring).
 
@@ -528,7 +599,8 @@ def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
     def t(code: str, **values: PlainValue) -> str:
         return _e(label(code, lang, **values))
 
-    checked = check(problem, result)
+    fair = figures(problem, result)  # the checker's report with the fairness figures
+    checked = fair.checked
     unfit = checked.unfit()
     if unfit:  # figures against the wrong scenario would mislead; other violations are shown
         raise ScenarioError([msg("explain.wrong_scenario", scenario=problem.name,
@@ -553,6 +625,7 @@ def render_report(problem: Problem, result: Result, lang: Lang = "en") -> str:
         _group_table(t("report.by_university"), _groups(problem, result, "university_id"),
                      t("report.col.university"), lang),
         _city_table(problem, result, use, lang),
+        _fairness(problem, result, fair, lang),
         f'<h2 id="use">{t("report.h.use")}</h2>',
         f'<p class="sub">{t("report.use_sub")}</p>',
         _legend(lang),

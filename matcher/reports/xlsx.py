@@ -12,6 +12,9 @@ language (``xlsx.po``):
   workstation, city, mentor, supervisor, terms and the rank of the choice, and the clerk's own
   columns of the input carried through (names, notes);
 * **unassigned** (未分配学生): every unassigned student with their choices and the reason;
+* **fairness** (公平性, issue 29): every blocking pair (student, its placement, the workstation
+  it would rather have), the rank distribution by university and by discipline, and the group
+  quotas' targets against their shares (:mod:`matcher.reports.fairness_figures`);
 * **rosters**: one printable roster per workstation, by term, with mentor and supervisor: one
   sheet per workstation when there are at most :data:`MAX_ROSTER_SHEETS`, else all on one sheet
   with a page break before each workstation.
@@ -38,6 +41,13 @@ from ..formats.escape import escape_cell
 from ..messages import LIST_SEPARATOR, Lang, label
 from ..model import Status
 from ..model.result import reason_text
+from .fairness_figures import (
+    BLOCKING_MAX_STUDENTS,
+    blocking_rows,
+    figures,
+    outcome_labels,
+    quota_rows,
+)
 from .sheetwriter import Book, Sheet
 from .words import pair_weight_used, proof, status_word
 
@@ -132,6 +142,7 @@ def write_results_xlsx(result: Result, problem: Problem | None, folder: Path, *,
     _summary(book, wb)
     _assignments(book, wb)
     _unassigned(book, wb)
+    _fairness(book, wb)
     _rosters(book, wb)
     book.close()
 
@@ -317,6 +328,59 @@ def _unassigned(book: Book, wb: _Workbook) -> None:
     sheet.freeze(1)
     sheet.autofilter()
     _print(sheet, wb, 0)
+
+
+# ---- fairness (issue 29) ------------------------------------------------------------------------
+def _fairness(book: Book, wb: _Workbook) -> None:
+    """The fairness sheet: every blocking pair with the student and workstations named, the
+    rank distribution by university and by discipline, the quotas' targets and shares."""
+    r, p = wb.result, wb.problem
+    if p is None:
+        return
+    fair = figures(p, r)
+    outcomes = outcome_labels(wb.lang)
+    sheet = book.sheet(wb.label("quotas.sheet.fairness"), widths=[24, 24, 20, 14, 20, 16, 16, 16],
+                       styles=["text", "text", "text", "int", "text", "int", "int", "int"])
+    sheet.row([wb.label("quotas.report.h")], style="title")
+    sheet.row([])
+    sheet.row([wb.label("quotas.report.blocking_h")], style="subtitle")
+    if fair.blocking is None:
+        sheet.row([wb.label("quotas.report.blocking_skipped", students=fair.students,
+                            limit=BLOCKING_MAX_STUDENTS)], style="wrap")
+    elif not fair.blocking:
+        sheet.row([wb.label("quotas.report.blocking_none")])
+    else:
+        sheet.row([wb.label("quotas.report.blocking_count", count=len(fair.blocking))])
+        sheet.row([wb.label(c) for c in (
+            "quotas.col.student", "quotas.col.university", "quotas.col.placement",
+            "quotas.col.placement_rank", "quotas.col.envied", "quotas.col.envied_rank")],
+            style="header")
+        for row in blocking_rows(p, r, fair.blocking, wb.lang):
+            sheet.row(list(row))
+    for code, rows, first in (("quotas.report.ranks_by_university", fair.by_university,
+                               "quotas.col.university"),
+                              ("quotas.report.ranks_by_discipline", fair.by_discipline,
+                               "xlsx.header.discipline")):
+        sheet.row([])
+        sheet.row([wb.label(code)], style="subtitle")
+        sheet.row([wb.label(first), wb.label("quotas.col.students"), *outcomes],
+                  style="header")
+        for g in rows:
+            sheet.row([g.name, g.students, *g.counts],
+                      styles=["text", "int", *["int"] * len(g.counts)])
+    if fair.quotas:
+        sheet.row([])
+        sheet.row([wb.label("quotas.report.quotas_h")], style="subtitle")
+        sheet.row([wb.label(c) for c in (
+            "quotas.col.row", "quotas.col.where", "quotas.col.group", "quotas.col.kind",
+            "quotas.col.target", "quotas.col.count", "quotas.col.total", "quotas.col.share",
+            "quotas.col.met")], style="header")
+        for row, where, group, kind, target, count, total, share, met in quota_rows(
+                fair.quotas, wb.lang):
+            sheet.row([row, where, group, kind, target, count, total, share, met],
+                      styles=["int", "text", "text", "text", "text", "int", "int", "percent",
+                              "text"])
+    _print(sheet, wb, None)
 
 
 # ---- rosters ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from ..encoding import PAIR_SCALE, Encoded
@@ -111,7 +112,36 @@ def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Ch
         pair_weight=pair_total / PAIR_SCALE, placed_upper_bound=placed_upper_bound,
         rank_cost_lower_bound=rank_cost_lower_bound, wall_seconds=wall_seconds,
         seed=config.seed, workers=config.workers, time_limit_s=config.time_limit_s,
-        input_sha256=enc.problem.input_sha256, stats=dict(stats or {}), message=message)
+        input_sha256=enc.problem.input_sha256, stats=dict(stats or {}), message=message,
+        quotas=quota_figures(enc, chosen))
+
+
+def quota_figures(enc: Encoded, chosen: dict[int, Choice]) -> tuple[dict[str, Any], ...]:
+    """Each group quota measured on an allocation (:attr:`Result.quotas`): the group's count
+    and share among the students counted, and the shortfall in students."""
+    out = []
+    for q in enc.quotas:
+        group = total = 0
+        for i, c in chosen.items():
+            if q.counts_at(c[0]):
+                total += 1
+                group += q.matches(enc.st_univ[i], enc.st_disc[i])
+        short = Fraction(0)
+        if q.min_count is not None:
+            short += max(0, q.min_count - group)
+        if q.max_count is not None:
+            short += max(0, group - q.max_count)
+        if q.min_share is not None:
+            short += max(Fraction(0), q.min_share * total - group)
+        if q.max_share is not None:
+            short += max(Fraction(0), group - q.max_share * total)
+        row = enc.problem.quotas[q.row]
+        out.append({"row": q.row + 1, "workstation_id": row.workstation_id,
+                    "selector": row.selector, "value": row.value, "hard": row.hard,
+                    "count": group, "total": total,
+                    "share": round(group / total, 6) if total else None,
+                    "shortfall": round(float(short), 6), "met": short == 0})
+    return tuple(out)
 
 
 def refuse_quotas(enc: Encoded, solver: str, config: SolverConfig, what: str = ""

@@ -96,7 +96,7 @@ def test_results_xlsx_for_the_office(solved: Path) -> None:
     """The summary for people, the assignments with readable headers and student details,
     the unassigned with choices and reasons, and one roster sheet per workstation by term."""
     wb = openpyxl.load_workbook(solved / "results.xlsx")
-    assert wb.sheetnames == ["Summary", "Assignments", "Unassigned", "W1", "W2", "W3"]
+    assert wb.sheetnames == ["Summary", "Assignments", "Unassigned", "Fairness", "W1", "W2", "W3"]
     with (solved / "assignments.csv").open(encoding="utf-8", newline="") as f:
         csv_rows = list(csv.DictReader(f))
     assignments = _rows(wb, "Assignments")
@@ -155,7 +155,7 @@ def test_results_xlsx_in_chinese_with_the_clerks_columns(tmp_path: Path) -> None
     problem = load_scenario(zh)
     out = write_result(matcher.solve(problem, "da"), tmp_path / "out", problem=problem)
     wb = openpyxl.load_workbook(out / "results.xlsx")
-    assert wb.sheetnames == ["汇总", "分配结果", "未分配学生", "W1", "W2", "W3"]
+    assert wb.sheetnames == ["汇总", "分配结果", "未分配学生", "公平性", "W1", "W2", "W3"]
     head, first = _rows(wb, "分配结果")[:2]
     assert head == ("学号", "姓名", "备注", "高校", "高校名称", "学科/专业类别", "工作站编号",
                     "工作站名称", "城市", "企业导师", "校内导师", "开始学期", "结束学期",
@@ -204,7 +204,7 @@ def test_many_workstations_share_one_roster_sheet(tmp_path: Path) -> None:
     finally:
         monkey.undo()
     wb = openpyxl.load_workbook(out / "results.xlsx")
-    assert wb.sheetnames == ["Summary", "Assignments", "Unassigned", "Rosters"]
+    assert wb.sheetnames == ["Summary", "Assignments", "Unassigned", "Fairness", "Rosters"]
     ws = wb["Rosters"]
     titles = [r[0] for r in ws.iter_rows(values_only=True) if r[0] and "students by term" in r[0]]
     assert titles == ["W1 (Harbin): students by term", "W2 (Harbin): students by term",
