@@ -355,8 +355,8 @@ def _fairness(book: Book, wb: _Workbook) -> None:
             "quotas.col.student", "quotas.col.university", "quotas.col.placement",
             "quotas.col.placement_rank", "quotas.col.envied", "quotas.col.envied_rank")],
             style="header")
-        for row in blocking_rows(p, r, fair.blocking, wb.lang):
-            sheet.row(list(row))
+        for pair in blocking_rows(p, r, fair.blocking, wb.lang):
+            sheet.row(list(pair))
     for code, rows, first in (("quotas.report.ranks_by_university", fair.by_university,
                                "quotas.col.university"),
                               ("quotas.report.ranks_by_discipline", fair.by_discipline,
