@@ -54,7 +54,8 @@ from ..model import (
 )
 from ..model.rules import segment_plans
 from ..solvers import solve
-from .explain_rules import group_text, not_opened, plan_text
+from .explain_quotas import closed_by_rules
+from .explain_rules import group_text, plan_text
 from .explain_verify import Verifier, with_fields
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
@@ -120,7 +121,8 @@ class ChoiceReason:
     rank
         Its position on the student's list (None for a workstation not on it).
     kind
-        ``discipline``, ``partnership``, ``mentor``, ``window``, ``lock`` (rules), ``full``
+        ``discipline``, ``partnership``, ``mentor``, ``window``, ``lock``, ``min_intake``,
+        ``quota`` (a hard group quota, issue 29) (rules), ``full``
         (full terms), ``mentors_full``, ``supervisor`` (no supervisor with room) or ``free``
         (it had room: the result is not optimal).
     text
@@ -453,9 +455,9 @@ def _why_not(s: _State, st: Student, wid: str, rank: int | None, placed: bool) -
         free.append(block)
     detail = tuple(_full_term(s, st, wid, t) for t in sorted(full_terms, key=s.terms.index))
     if free:  # the full terms of other blocks do not matter then
-        closed = not_opened(s.p, s.held(), wid, s.lang)
+        closed = closed_by_rules(s.p, s.held(), st, wid, s.lang)  # a minimum intake, a quota
         if closed:
-            return ChoiceReason(wid, rank, "min_intake", closed)
+            return ChoiceReason(wid, rank, *closed)
         sups = s.sup_options(st)
         if not placed and not any(s.s_load[x.supervisor_id] < x.capacity for x in sups):
             return ChoiceReason(wid, rank, "supervisor",

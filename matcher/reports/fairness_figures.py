@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..check import CheckReport, QuotaShare, check
 from ..fairness import FEASIBLE
 from ..messages import LIST_SEPARATOR, Lang, label
-from ..model import Problem, Result
+from ..model import Problem, Quota, Result
 
 BLOCKING_MAX_STUDENTS = 20_000
 """Largest cohort whose blocking pairs the report counts (a 20,000-student cohort in seconds;
@@ -146,8 +146,9 @@ def blocking_rows(problem: Problem, result: Result, pairs: list[tuple[str, str]]
     return out
 
 
-def quota_target(q: QuotaShare, lang: Lang) -> str:
-    """A quota's bounds in words (``at least 30%; at most 2 students``)."""
+def quota_target(q: QuotaShare | Quota, lang: Lang) -> str:
+    """A quota's bounds in words (``at least 30%; at most 2 students``), of a measured quota
+    or of a row of ``quotas.csv``."""
     parts = []
     if q.min_share is not None:
         parts.append(label("quotas.target.min_share", lang, share=f"{q.min_share:.4g}"

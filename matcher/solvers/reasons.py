@@ -14,7 +14,7 @@ worded in Chinese or English only where it is shown (``unassigned.csv``, ``resul
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..encoding import Encoded
 from ..messages import Message, msg
@@ -27,7 +27,7 @@ REASON_CODES: tuple[str, ...] = (
     "reason.prefs_only_no_choices", "reason.prefs_only_none_fit", "reason.lock",
     "reason.supervisor_full", "reason.supervisors_full", "reason.had_room", "reason.full",
     "reason.full_and_mentors", "reason.mentors_booked", "reason.vetoed", "reason.group_no_room",
-    "reason.not_opened")
+    "reason.not_opened", "reason.quota")
 """Every code an unassigned student's reason can have (the catalogue words each in zh and en)."""
 
 
@@ -120,6 +120,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
     count = [0] * len(enc.workstation_ids)
     for w, _m, _s, _k in chosen.values():
         count[w] += 1
+    quota = _quota_test(enc, chosen) if enc.quotas else None
     # The static reason depends only on these, so it is computed once per key (100,000 students).
     static_of: dict[tuple[object, ...], Message | None] = {}
     scans: dict[tuple[object, ...], _Scan] = {}
@@ -158,7 +159,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                     tuple(enc.st_prefs[i]) if enc.preferences_only else None)
         scan = scans.get(scan_key)
         if scan is None:
-            scan = scans[scan_key] = _scan(enc, i, ws_load, m_load, count)
+            scan = scans[scan_key] = _scan(enc, i, ws_load, m_load, count, quota)
         not_opened = scan.not_opened
         if scan.free is not None:
             w, k = scan.free
@@ -178,7 +179,11 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                             terms=[enc.terms[t] for t in sorted(full_terms[w])])
                         for w in ws_sorted[:_SHOW]], len(full_terms))
         booked = _names([enc.workstation_ids[w] for w in sorted(mentors_full)])
-        if not_opened:
+        if scan.quota:
+            out[i] = msg("reason.quota", severity="note", workstations=_names(
+                [enc.workstation_ids[w] for w in sorted(scan.quota)]),
+                rows=[str(r + 1) for r in sorted(set(scan.quota.values()))])
+        elif not_opened:
             out[i] = msg("reason.not_opened", severity="note", workstations=_names(
                 [msg("reason.ws_minimum", workstation=enc.workstation_ids[w],
                      minimum=enc.ws_min[w]) for w in sorted(not_opened)]))
@@ -193,6 +198,32 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
     return out
 
 
+def _quota_test(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]]
+                ) -> Callable[[int, int, int], int]:
+    """``test(u, d, w)``: the row (0-based) of a hard quota that one more student of university
+    ``u`` and discipline ``d`` at ``w`` would break while the allocation keeps it, else -1."""
+    group: dict[tuple[int, int], int] = defaultdict(int)  # (quota, w or -1) -> group's students
+    total: dict[tuple[int, int], int] = defaultdict(int)
+    for i, (w, _m, _s, _k) in chosen.items():
+        for n, q in enumerate(enc.quotas):
+            if q.hard and q.counts_at(w):
+                key = (n, q.w)
+                total[key] += 1
+                group[key] += q.matches(enc.st_univ[i], enc.st_disc[i])
+    memo: dict[tuple[int, int, int], int] = {}
+
+    def test(u: int, d: int, w: int) -> int:
+        if (u, d, w) not in memo:
+            memo[u, d, w] = next((q.row for n, q in enumerate(enc.quotas)
+                                  if q.hard and q.counts_at(w)
+                                  and q.holds(group[n, q.w], total[n, q.w])
+                                  and not q.holds(group[n, q.w] + q.matches(u, d),
+                                                  total[n, q.w] + 1)), -1)
+        return memo[u, d, w]
+
+    return test
+
+
 class _Scan:
     """What fills a student's options in the final allocation: the first with room, else the
     full terms of each workstation and the workstations whose mentors are all booked."""
@@ -202,11 +233,12 @@ class _Scan:
         self.full_terms: dict[int, set[int]] = defaultdict(set)
         self.mentors_full: set[int] = set()
         self.not_opened: set[int] = set()  # room, but closed for want of its minimum intake
+        self.quota: dict[int, int] = {}  # room, but a hard quota (its row) forbids: w -> row
         self.by_index: list[int] = []  # the workstations of full_terms, by index
 
 
 def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]],
-          count: list[int]) -> _Scan:
+          count: list[int], quota: Callable[[int, int, int], int] | None = None) -> _Scan:
     out = _Scan()
     n, d = enc.st_block[i], enc.st_disc[i]
     for w, k in enc.options(i):
@@ -221,6 +253,10 @@ def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]
             continue
         if count[w] == 0 and enc.ws_min[w] > 1:
             out.not_opened.add(w)
+            continue
+        row = quota(enc.st_univ[i], d, w) if quota is not None else -1
+        if row >= 0:
+            out.quota[w] = row
             continue
         out.free = (w, k)
         break  # one option with room is the reason: no need to look further

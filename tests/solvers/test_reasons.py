@@ -20,6 +20,7 @@ from matcher.model import (
     Mentor,
     Policy,
     Problem,
+    Quota,
     Student,
     Supervisor,
     Veto,
@@ -158,6 +159,9 @@ def _case(code: str) -> tuple[Problem, dict[str, tuple[str, str, str, str]]]:
     if code == "reason.not_opened":
         return _problem(workstations=(Workstation(workstation_id="W1", disciplines=("A",),
                                                   capacity=2, min_intake=2),)), {}
+    if code == "reason.quota":  # issue 29: W1 has room, but at most 0 students of U1 there
+        return _problem(quotas=(Quota(workstation_id="W1", selector="university_id",
+                                      value="U1", max_count=0),)), {}
     raise AssertionError(code)
 
 
@@ -202,6 +206,8 @@ ENGLISH = {  # the wording unassigned.csv has always had (byte for byte)
     "reason.not_opened": "too few students for the minimum intake of W1 (at least 2), which did "
                          "not open, and no other fitting workstation had room; add places, or "
                          "lower a minimum intake",
+    "reason.quota": "the workstations with room for the student (W1) are closed to it by the "
+                    "hard quotas of quotas.csv rows 1; widen those quotas or make them soft",
 }
 
 
