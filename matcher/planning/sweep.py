@@ -51,6 +51,7 @@ from ..formats.resultdir import atomic_folder
 from ..messages import Lang, Message, label, msg
 from ..model import Problem, ScenarioError, Status
 from ..model.capacity import Occupancy, apply_occupancy
+from ..reports.fonts import cjk_font
 from ..reports.pages import Page, column_label, markdown_table
 from ..reports.words import status_word
 from ..solvers import solve
@@ -82,7 +83,7 @@ MAX_POINTS = 10_000
 
 
 def _value(name: str, kind: str, text: str) -> Any:
-    """Parse one value of a ``--vary`` list; ValueError with the reason."""
+    """Parse one value of a ``--vary`` list; ValueError with the reason (a message)."""
     t = text.strip()
     if kind == "bool":
         low = t.lower()
@@ -90,16 +91,16 @@ def _value(name: str, kind: str, text: str) -> Any:
             return True
         if low in ("false", "no", "0", "off"):
             return False
-        raise ValueError(f"'{t}' is not true or false")
+        raise ValueError(msg("plan.sweep.not_bool", value=t))
     try:
         x = float(t)
     except ValueError:
-        raise ValueError(f"'{t}' is not a number") from None
+        raise ValueError(msg("plan.sweep.not_number", value=t)) from None
     if not math.isfinite(x):
-        raise ValueError(f"'{t}' is not a finite number")
+        raise ValueError(msg("plan.sweep.not_finite", value=t))
     if kind == "int":
         if x != int(x):
-            raise ValueError(f"'{t}' is not a whole number")
+            raise ValueError(msg("plan.sweep.not_whole", value=t))
         return int(x)
     return x
 
@@ -112,38 +113,37 @@ def parse_vary(texts: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
     ScenarioError
         One line per bad option: unknown name, bad value, repeated name or value.
     """
-    errors: list[str] = []
+    errors: list[str | Message] = []
     out: list[tuple[str, tuple[Any, ...]]] = []
     seen: set[str] = set()
     for text in texts:
         m = re.fullmatch(r"\s*([A-Za-z_]+)\s*=(.*)", text)
         if m is None:
-            errors.append(f"--vary {text}: give NAME=V1,V2,..., e.g. capacity_scale=0.8,1.0")
+            errors.append(msg("plan.sweep.vary_form", option=text))
             continue
         name, rest = m.group(1), m.group(2)
         if name not in PARAMETERS:
-            errors.append(f"--vary {text}: unknown parameter '{name}'; use one of "
-                          + ", ".join(PARAMETERS))
+            errors.append(msg("plan.sweep.vary_unknown", option=text, name=name,
+                              parameters=list(PARAMETERS)))
             continue
         if name in seen:
-            errors.append(f"--vary {text}: '{name}' is varied twice; give all its values in one "
-                          "--vary")
+            errors.append(msg("plan.sweep.vary_twice", option=text, name=name))
             continue
         seen.add(name)
         if not rest.strip():
-            errors.append(f"--vary {text}: no values; give comma-separated values")
+            errors.append(msg("plan.sweep.vary_empty", option=text))
             continue
         values = []
         for part in rest.split(","):
             try:
                 values.append(_value(name, PARAMETERS[name], part))
             except ValueError as e:
-                errors.append(f"--vary {text}: {e}; give comma-separated values")
+                errors.append(msg("plan.sweep.vary_bad_value", option=text, reason=e.args[0]))
         if len(set(values)) < len(values):
-            errors.append(f"--vary {text}: a value is repeated; list each value once")
+            errors.append(msg("plan.sweep.vary_repeated", option=text))
         out.append((name, tuple(values)))
     if not texts:
-        errors.append("--vary: give at least one, e.g. --vary capacity_scale=0.8,1.0,1.2")
+        errors.append(msg("plan.sweep.vary_none"))
     if errors:
         raise ScenarioError(errors)
     return out
@@ -441,9 +441,26 @@ def open_executor(scheduler: str | None = None, processes: int | None = None
             yield pool
 
 
-def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
-    """One PNG: the KPI against the first parameter, one line per combination of the rest."""
-    from matplotlib.figure import Figure  # the Agg canvas; no pyplot state, no display
+def _plot(sweep: Sweep, kpi: str, path: Path, lang: Lang = "en") -> None:
+    """One PNG: the KPI against the first parameter, one line per combination of the rest;
+    title and axes in ``lang`` (English when no font with Chinese glyphs is installed:
+    :func:`matcher.reports.fonts.cjk_font`)."""
+    import matplotlib
+
+    font = cjk_font() if lang == "zh" else None
+    shown: Lang = lang if lang != "zh" or font is not None else "en"
+    # CJK fonts often lack the typographic minus of negative ticks: use the ASCII hyphen.
+    style: dict[Any, Any] = {"font.family": "sans-serif", "axes.unicode_minus": False,
+                             "font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]
+                             } if font else {}
+    with matplotlib.rc_context(style):
+        fig = _figure(sweep, kpi, shown)
+        fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def _figure(sweep: Sweep, kpi: str, lang: Lang) -> Any:
+    """The plot of one KPI as a matplotlib Figure (the Agg canvas; no pyplot state)."""
+    from matplotlib.figure import Figure
 
     t = sweep.table
     first, rest = sweep.parameters[0], list(sweep.parameters[1:])
@@ -460,14 +477,15 @@ def _plot(sweep: Sweep, kpi: str, path: Path) -> None:
         ax.plot(pos, [math.nan if y is None else y for y in ys], marker="o", label=legend)
     if not numeric_x:
         ax.set_xticks(range(len(xs)), [str(x).lower() for x in xs])
-    ax.set_xlabel(first)
-    ax.set_ylabel(kpi)
-    ax.set_title(f"{kpi} by {first}")
+    ax.set_xlabel(column_label(first, lang))
+    ax.set_ylabel(column_label(kpi, lang))
+    ax.set_title(label("plot.title", lang, kpi=column_label(kpi, lang),
+                       parameter=column_label(first, lang)))
     ax.grid(True, alpha=0.3)
     if rest:
         ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
+    return fig
 
 
 def _run_line(sweep: Sweep, lang: Lang) -> str:
@@ -501,7 +519,7 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
             if sweep.table[kpi].isna().all():
                 continue
             path = tmp / "plots" / f"{kpi}.png"
-            _plot(sweep, kpi, path)
+            _plot(sweep, kpi, path, lang)
             page.image(path, f"plots/{kpi}.png", column_label(kpi, lang))
         md = "\n".join([f"# {escape_markdown(title)}", "", escape_markdown(run_line), "",
                         markdown_table(sweep.table, lang=lang), ""])

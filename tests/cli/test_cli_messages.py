@@ -54,6 +54,14 @@ CASES = {  # name -> (arguments, Chinese line, English line)
         "请只给一次（用于全部结果），或按结果的顺序每个结果各给一次",
         "error: --scenario: given 2 times for 3 results; give it once (for all) or once per "
         "result, in the same order"),
+    "plan.sweep.vary_bad_value": (
+        ("sweep", TINY, "--vary", "capacity_scale=big", "--out", "{tmp}/out"),
+        "错误：--vary capacity_scale=big：“big”不是数字；请填写用逗号隔开的取值",
+        "error: --vary capacity_scale=big: 'big' is not a number; give comma-separated values"),
+    "plan.sweep.vary_unknown": (
+        ("sweep", TINY, "--vary", "size=1,2", "--out", "{tmp}/out"),
+        "错误：--vary size=1,2：没有“size”这个参数；可用的参数有：capacity_scale、",
+        "error: --vary size=1,2: unknown parameter 'size'; use one of capacity_scale, "),
     "result.missing_file": (
         ("check", TINY, "{tmp}"),
         "错误：{tmp}/assignments.csv：找不到此文件；请给出 matcher solve 生成的结果文件夹",
