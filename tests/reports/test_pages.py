@@ -66,7 +66,7 @@ def test_sweep_and_rolling_pages_in_chinese(problem: matcher.Problem, tmp_path: 
     pages' headings and column names in Chinese, the CSVs in English. (The plots are stubbed:
     drawing them is test_sweep's business and takes seconds.)"""
     monkeypatch.setattr(sweep_module, "_plot",
-                        lambda _sweep, _kpi, path: path.write_bytes(b"\x89PNG stub"))
+                        lambda _sweep, _kpi, path, _lang: path.write_bytes(b"\x89PNG stub"))
     with ThreadPoolExecutor(1) as ex:
         sweep = run_sweep(problem, parse_vary(["capacity_scale=1,2"]), ex, solver="greedy")
     out = write_sweep(sweep, tmp_path / "sweep", title="tiny 的参数扫描", lang="zh")
@@ -92,7 +92,7 @@ def test_every_plan_page_names_solver_status_and_time_limit(
     given; 3 s given to the sweep), so that a shortage caused by a short budget or a heuristic
     is not read as a shortage of places."""
     monkeypatch.setattr(sweep_module, "_plot",
-                        lambda _sweep, _kpi, path: path.write_bytes(b"\x89PNG stub"))
+                        lambda _sweep, _kpi, path, _lang: path.write_bytes(b"\x89PNG stub"))
     with ThreadPoolExecutor(1) as ex:
         sweep = run_sweep(problem, parse_vary(["capacity_scale=1,2"]), ex, solver="da",
                           time_limit_s=3.0)
