@@ -54,6 +54,18 @@ def unique_ids(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(filter(None, map(str.strip, map(str, values)))))
 
 
+_LIST_SEPARATORS = re.compile(r"[;；、]")
+_TIE_SIGNS = re.compile(r"[=＝]")
+
+
+def _no_ties(entries: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every entry is a plain ``str`` without a tie sign (``=``, ``＝``)."""
+    if not set(map(type, entries)) <= {str}:
+        return False
+    joined = "".join(entries)
+    return "=" not in joined and "＝" not in joined
+
+
 IdList = Annotated[tuple[str, ...], AfterValidator(unique_ids)]
 """A list cell: ids stripped, blanks and repeats dropped, first-seen order kept."""
 
@@ -147,13 +159,19 @@ class Student(Frozen):
             return data
         prefs = data["preferences"]
         if isinstance(prefs, str):
-            prefs = re.split(r"[;；、]", prefs)
+            prefs = _LIST_SEPARATORS.split(prefs)
         if not isinstance(prefs, (list, tuple)):
             return data
+        if _no_ties(prefs):
+            # the common case (a province's 100,000 lists of plain ids, no ``=``): no group
+            # has two names, so each entry is a group of its own and nothing is ranked
+            out = dict(data)
+            out["preferences"] = tuple(filter(None, map(str.strip, prefs)))
+            return out
         groups: list[list[str]] = []
         for entry in prefs:
             names = ([str(x) for x in entry] if isinstance(entry, (list, tuple))
-                     else re.split(r"[=＝]", str(entry)))
+                     else _TIE_SIGNS.split(str(entry)))
             names = [x.strip() for x in names if x.strip()]
             if names:
                 groups.append(names)

@@ -16,6 +16,8 @@ import math
 import unicodedata
 from collections.abc import Callable
 from functools import cached_property
+from itertools import chain
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import (
@@ -249,7 +251,16 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
     keys: dict[str, dict[str, str]] = {}  # table -> look-alike key -> id
 
     def unique(table: str, column: str, values: list[str]) -> dict[str, int]:
-        seen: dict[str, int] = {}
+        # the common case at once, in C loops: distinct ids, distinct look-alike keys
+        seen = dict(zip(values, range(len(values)), strict=True))
+        if len(seen) == len(values):
+            loose_keys = (list(map(str.lower, values)) if "".join(values).isascii()
+                          else list(map(id_key, values)))
+            quick = dict(zip(loose_keys, values, strict=True))
+            if len(quick) == len(values):
+                keys[table] = quick
+                return seen
+        seen = {}
         loose: dict[str, int] = {}
         for r, v in enumerate(values):
             if v in seen:
@@ -299,10 +310,32 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
     # a duplicated id means its first row (the one unique() keeps), as in every message
     sup_by_id = {s.supervisor_id: s for s in reversed(p.supervisors)}
     men_by_id = {m.mentor_id: m for m in reversed(p.mentors)}
-    stu_by_id = {s.student_id: s for s in reversed(p.students)}
+    stu_by_id = {s.student_id: s for s in reversed(p.students)} if p.locks else {}
 
     default_window = p.policy.window or (terms[0], terms[-1])
-    for r, st in enumerate(p.students):
+
+    def window_issues(st: Student) -> list[tuple[str, Message]]:
+        """The student's window: its terms known, and long enough for the practice."""
+        found: list[tuple[str, Message]] = []
+        for col, term in (("window_start", st.window_start), ("window_end", st.window_end)):
+            if term is not None and term not in tix:
+                found.append((col, msg("load.unknown_term", value=term, terms=unique_terms)))
+        # a reversed policy window is reported once above, not again for every student using it
+        uses_default = st.window_start is None or st.window_end is None
+        if not found and all(t in tix for t in default_window) and not (
+                uses_default and tix[default_window[0]] > tix[default_window[1]]):
+            first = tix[st.window_start or default_window[0]]
+            last = tix[st.window_end or default_window[1]]
+            months = p.required_months(st)
+            n = math.ceil(months / p.term_months)
+            if last - first + 1 < n:
+                col = "window_end" if st.window_end or st.window_start else "required_months"
+                found.append((col, msg(
+                    "load.window_too_short", first=terms[first], last=terms[last],
+                    have=max(last - first + 1, 0), need=n, months=months)))
+        return found
+
+    def student_issues(r: int, st: Student) -> None:
         if st.university_id not in unis:
             bad("students", r, "university_id", unknown_university(st.university_id))
         seen_pref: set[str] = set()
@@ -328,24 +361,39 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
                     bad("students", r, "supervisor_id", msg(
                         "load.supervisor_discipline", supervisor=st.supervisor_id,
                         discipline=st.discipline))
-        ok = True
-        for col, term in (("window_start", st.window_start), ("window_end", st.window_end)):
-            if term is not None and term not in tix:
-                bad("students", r, col, msg("load.unknown_term", value=term, terms=unique_terms))
-                ok = False
-        # a reversed policy window is reported once above, not again for every student using it
-        uses_default = st.window_start is None or st.window_end is None
-        if ok and all(t in tix for t in default_window) and not (
-                uses_default and tix[default_window[0]] > tix[default_window[1]]):
-            first = tix[st.window_start or default_window[0]]
-            last = tix[st.window_end or default_window[1]]
-            months = p.required_months(st)
-            n = math.ceil(months / p.term_months)
-            if last - first + 1 < n:
-                col = "window_end" if st.window_end or st.window_start else "required_months"
-                bad("students", r, col, msg(
-                    "load.window_too_short", first=terms[first], last=terms[last],
-                    have=max(last - first + 1, 0), need=n, months=months))
+        for col, detail in window_issues(st):
+            bad("students", r, col, detail)
+
+    # A student is looked at closely (student_issues, in row order) only when a test of the
+    # whole column finds something: distinct values are judged once (a province has a few
+    # hundred supervisors' and windows' combinations for 100,000 students), the lists all
+    # at once (every id known, none twice). Sound rows then cost a few passes in C loops.
+    students = p.students
+    suspects: set[int] = set()
+    universities = list(map(attrgetter("university_id"), students))
+    if not unis.issuperset(universities):
+        suspects.update(r for r, u in enumerate(universities) if u not in unis)
+    lists = list(map(attrgetter("preferences"), students))
+    all_ws = ws.keys()
+    if not all_ws >= set(chain.from_iterable(lists)) or (
+            list(map(len, map(set, lists))) != list(map(len, lists))):
+        suspects.update(r for r, prefs in enumerate(lists)
+                        if len(all_ws & set(prefs)) != len(prefs))
+    given_sup = list(map(attrgetter("supervisor_id", "university_id", "discipline"), students))
+    wrong = {(sid, uni, d) for sid, uni, d in set(given_sup) if sid is not None and (
+        sid not in sup_by_id or sup_by_id[sid].university_id != uni
+        or d not in sup_by_id[sid].disciplines)}
+    if wrong:
+        suspects.update(r for r, key in enumerate(given_sup) if key in wrong)
+    # required_months() reads the last two fields only
+    windows = list(map(attrgetter("window_start", "window_end", "required_months",
+                                  "work_experience_years"), students))
+    first_of = dict(zip(windows, range(len(windows)), strict=True))
+    wrong_windows = {key for key, r in first_of.items() if window_issues(students[r])}
+    if wrong_windows:
+        suspects.update(r for r, key in enumerate(windows) if key in wrong_windows)
+    for r in sorted(suspects):
+        student_issues(r, students[r])
 
     for r, tc in enumerate(p.term_capacities):
         if tc.workstation_id not in ws:
@@ -476,6 +524,8 @@ def lock_overloads(p: Problem) -> list[ProblemIssue]:
     change. Expects a problem that passed :func:`cross_check`.
     """
     out: list[ProblemIssue] = []
+    if not p.locks:
+        return out
     stu = {s.student_id: s for s in p.students}
     ws_cap = {(w.workstation_id, t): w.capacity for w in p.workstations for t in p.terms}
     ws_cap |= {(tc.workstation_id, tc.term): tc.capacity for tc in p.term_capacities}

@@ -100,7 +100,8 @@ def rule_issues(p: Any) -> list[ProblemIssue]:
 
     terms = list(p.terms)
     tix = {t: k for k, t in enumerate(terms)}
-    students = {s.student_id: s for s in reversed(p.students)}
+    # (read by the vetoes' and groups' checks only: most scenarios have neither)
+    students = {s.student_id: s for s in reversed(p.students)} if p.vetoes or p.groups else {}
     stations = {w.workstation_id: w for w in reversed(p.workstations)}
     cap = {(w.workstation_id, t): w.capacity for w in p.workstations for t in terms}
     for tc in p.term_capacities:
@@ -122,10 +123,12 @@ def rule_issues(p: Any) -> list[ProblemIssue]:
 def _min_intakes(p: Any, terms: list[str], cap: dict[tuple[str, str], int],
                  bad: Callable[..., None]) -> None:
     """A minimum intake no allocation could reach: above what the workstation can ever hold."""
-    shortest = min((p.block_terms(s) for s in p.students), default=1)
+    shortest = 0  # (computed for the first minimum: most scenarios have none)
     for r, w in enumerate(p.workstations):
         if w.min_intake <= 0:
             continue
+        if not shortest:
+            shortest = min((p.block_terms(s) for s in p.students), default=1)
         places = sum(cap[w.workstation_id, t] for t in terms)
         most = places // max(shortest, 1)
         if w.min_intake > most:

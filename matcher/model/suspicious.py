@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
+from itertools import chain
+from operator import attrgetter
+from typing import Any
 
 from ..messages import msg
 from .capacity import capacity_by_term
@@ -85,8 +88,9 @@ def _code_cells(p: Problem) -> Iterable[tuple[str, int, str, str]]:
 
 def _codes(p: Problem) -> list[ProblemIssue]:
     out: list[ProblemIssue] = []
-    cells = list(_code_cells(p))
-    known = {c for _, _, _, c in cells}
+    known = set(map(attrgetter("discipline"), p.students))
+    for entities in (p.workstations, p.mentors, p.supervisors):
+        known.update(chain.from_iterable(map(attrgetter("disciplines"), entities)))
     lengths = {len(c) for c in known if c.isdigit() and c.isascii()}
     # the verdict on a code does not depend on its row: judged once per distinct code (a few
     # dozen), then the cells (100,000 students at province scale) only collect the rows
@@ -97,7 +101,7 @@ def _codes(p: Problem) -> list[ProblemIssue]:
             hints[code] = hint
     by_odd: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     if hints:
-        for table, r, column, code in cells:
+        for table, r, column, code in _code_cells(p):
             if code in hints:
                 by_odd[table, column, code].append(r)
     for (table, column, code), rows in by_odd.items():
@@ -153,7 +157,16 @@ def _not_offered(p: Problem, odd: set[str]) -> list[ProblemIssue]:
     men = {d for m in p.mentors for d in m.disciplines}
     sup = {(s.university_id, d) for s in p.supervisors for d in s.disciplines}
     missing: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for r, st in enumerate(p.students):
+    # only students whose code is not offered everywhere, or who have no supervisor, can be
+    # missing something: found in C loops, then looked at in row order
+    codes = list(map(attrgetter("discipline"), p.students))
+    offered = odd | (ws & men)
+    look = [r for r, d in enumerate(codes) if d not in offered] if not offered.issuperset(
+        codes) else []
+    look += [r for r, s in enumerate(map(attrgetter("supervisor_id"), p.students))
+             if s is None]
+    for r in sorted(set(look)):
+        st = p.students[r]
         d = st.discipline
         if d in odd:
             continue  # already named as a code that lost its zero
@@ -189,6 +202,10 @@ def _not_offered(p: Problem, odd: set[str]) -> list[ProblemIssue]:
 
 
 # ---- ids -------------------------------------------------------------------------------------
+_LOOSE_SIGNS = frozenset("-_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
+"""What :func:`_loose` drops from an ASCII id besides case (``str.split``'s ASCII spaces)."""
+
+
 def _loose(text: str) -> str:
     """An id without case, width, spaces, hyphens and underscores."""
     if text.isascii():
@@ -205,6 +222,11 @@ def _spaced_ids(p: Problem) -> list[ProblemIssue]:
             ("mentors", "mentor_id", [m.mentor_id for m in p.mentors]),
             ("supervisors", "supervisor_id", [s.supervisor_id for s in p.supervisors]),
             ("universities", "university_id", [u.university_id for u in p.universities])):
+        distinct = set(ids)
+        joined = "".join(distinct)
+        if (joined.isascii() and not _LOOSE_SIGNS.intersection(joined)
+                and len(set(map(str.lower, distinct))) == len(distinct)):
+            continue  # (in C loops) no two distinct ids share a key
         seen: dict[str, int] = {}
         for r, ident in enumerate(ids):
             key = _loose(ident)
@@ -248,9 +270,7 @@ def _totals(p: Problem) -> list[ProblemIssue]:
             "data.mentors_below_workstation", severity="warning", count=len(short),
             rows=_rows([x[0] for x in short]), workstation=wid, mentors=have, capacity=most,
             unused=sum(x[3] - x[2] for x in short), where="mentors.csv")))
-    students: dict[str, int] = defaultdict(int)
-    for s in p.students:
-        students[s.university_id] += 1
+    students = Counter(map(attrgetter("university_id"), p.students))
     supervising: dict[str, int] = defaultdict(int)
     first_row: dict[str, int] = {}
     for r, sv in enumerate(p.supervisors):
@@ -300,28 +320,53 @@ def _fit(p: Problem) -> list[ProblemIssue]:
     def fits(wid: str, uni: str, first: int, last: int, n: int) -> bool:
         return (not partners[wid] or uni in partners[wid]) and has_block(wid, first, last, n)
 
-    group_cache: dict[tuple[str, str, int, int, int], bool] = {}
     nowhere: dict[tuple[str, str], list[int]] = defaultdict(list)
     usable: set[str] = set()
-    for r, st in enumerate(p.students):
-        first, last = p.window(st)
-        n = p.block_terms(st)
-        if p.policy.preferences_only:
+    if p.policy.preferences_only:
+        for r, st in enumerate(p.students):
+            first, last = p.window(st)
+            n = p.block_terms(st)
             taking = code_sets.get(st.discipline, set())
             ok_ws = [w for w in st.preferences
                      if w in taking and fits(w, st.university_id, first, last, n)]
             usable.update(ok_ws)
             if not ok_ws:
                 nowhere[st.university_id, st.discipline].append(r)
-            continue
-        key = (st.university_id, st.discipline, first, last, n)
-        if key not in group_cache:
-            ok = [w for w in by_code.get(st.discipline, ())
-                  if fits(w, st.university_id, first, last, n)]
+    else:
+        # whether a student fits somewhere depends on these fields only (window() and
+        # block_terms() read the last four): judged once per distinct combination
+        keys = list(map(attrgetter("university_id", "discipline", "window_start",
+                                   "window_end", "required_months", "work_experience_years"),
+                        p.students))
+        first_of = dict(zip(keys, range(len(keys)), strict=True))
+        # workstations of a code with an open block in the window: (open to all, by partner)
+        blocks: dict[tuple[str, int, int, int], tuple[list[str], dict[str, list[str]]]] = {}
+        fit_none: set[tuple[Any, ...]] = set()
+        for key, r in first_of.items():
+            st = p.students[r]
+            first, last = p.window(st)
+            n = p.block_terms(st)
+            code = (st.discipline, first, last, n)
+            if code not in blocks:
+                anyone: list[str] = []
+                partner_of: dict[str, list[str]] = defaultdict(list)
+                for wid in by_code.get(st.discipline, ()):
+                    if has_block(wid, first, last, n):
+                        if not partners[wid]:
+                            anyone.append(wid)
+                        for uni in partners[wid]:
+                            partner_of[uni].append(wid)
+                blocks[code] = anyone, partner_of
+            anyone, partner_of = blocks[code]
+            ok = partner_of.get(st.university_id, [])
+            usable.update(anyone)
             usable.update(ok)
-            group_cache[key] = bool(ok)
-        if not group_cache[key]:
-            nowhere[st.university_id, st.discipline].append(r)
+            if not anyone and not ok:
+                fit_none.add(key)
+        if fit_none:
+            for r, key in enumerate(keys):
+                if key in fit_none:
+                    nowhere[key[0], key[1]].append(r)
     offered = ({d for w in p.workstations for d in w.disciplines}
                & {d for m in p.mentors for d in m.disciplines})
     for (uni, d), rows in nowhere.items():

@@ -69,3 +69,27 @@ def test_missing_and_unknown_fields(fields: dict[str, Any]) -> None:
     assert {(i.table, i.column, i.message) for i in info.value.issues} == {
         ("mentors", None, "is missing; give a value"),
         ("scenario", "colour", "is not a field; remove it")}
+
+
+def test_student_issues_come_in_row_order(fields: dict[str, Any]) -> None:
+    """Issues of several students come row by row (each row's in column order), whichever
+    check finds them, and a sound student between them adds none."""
+    st = fields["students"]
+    edits = [
+        {"window_start": "2027-spring"},  # row 1: one term left for two
+        {"preferences": ("W1", "W1")},  # row 2: a choice twice
+        {},  # row 3: sound
+        {"supervisor_id": "HIT-S1", "preferences": ("W9", "W2")},  # row 4: two columns
+        {"university_id": "NOPE", "supervisor_id": None},  # row 5
+    ]
+    students = tuple(s.model_copy(update=e) for s, e in zip(st, edits, strict=False)) + st[5:]
+    with pytest.raises(ProblemError) as info:
+        Problem(**{**fields, "students": students})
+    assert [(i.table, i.row, i.column) for i in info.value.issues] == [
+        ("students", 0, "window_end"),
+        ("students", 1, "preferences"),
+        ("students", 3, "preferences"),
+        ("students", 3, "supervisor_id"),
+        ("students", 3, "supervisor_id"),
+        ("students", 4, "university_id"),
+    ]
