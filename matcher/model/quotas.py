@@ -226,7 +226,8 @@ def _unreachable(p: Any, stations: Mapping[str, Any], bad: Callable[[int, str, A
                  ) -> None:
     """Hard minimum counts above the group's students who could ever be placed there
     (discipline taken by the workstation and one of its mentors, partnership, no veto, the
-    list under ``preferences_only``), or above what the workstation can ever hold."""
+    list under ``preferences_only``), or above what the workstation can ever hold; hard maximum
+    counts below the group's students locked there."""
     taken: dict[str, set[str]] = {}
     for m in p.mentors:
         if m.capacity > 0:
@@ -241,7 +242,15 @@ def _unreachable(p: Any, stations: Mapping[str, Any], bad: Callable[[int, str, A
                 and (s.student_id, w.workstation_id) not in vetoed
                 and (not p.policy.preferences_only or w.workstation_id in s.preferences))
 
+    locked = {lk.student_id: lk.workstation_id for lk in p.locks}
     for r, q in enumerate(p.quotas):
+        if q.hard and q.max_count is not None:
+            held = sorted(sid for sid in members(p, q) if sid in locked and (
+                q.workstation_id is None or locked[sid] == q.workstation_id))
+            if len(held) > q.max_count:
+                bad(r, "max_count", msg("quotas.locks_above_max", count=q.max_count,
+                                        locked=len(held), students=tuple(held[:10]),
+                                        quota=q.describe()))
         if not q.hard or not q.min_count:
             continue
         group = [by_id[i] for i in members(p, q)]

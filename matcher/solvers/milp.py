@@ -145,6 +145,8 @@ def refine_levels(enc: Encoded, placed: int, start: dict[int, Choice], config: S
     if importlib.util.find_spec("highspy") is None:
         return Refined(None, None, False, None, False, 0.0, "highspy is not installed")
     mdl = build_model(enc, placed=placed)
+    if mdl.quota_shortfall:  # (issue 29: cpsat hands quotas to solve_encoded, never here)
+        return Refined(None, None, False, None, False, 0.0, "soft quotas need solve_encoded")
     levels: list[tuple[str, Expr]] = [] if pairs_only else [("min", mdl.rank_cost)]
     if pairs_only:
         mdl.lp.row(mdl.rank_cost, -math.inf, enc.rank_cost(start), "rank cost limit")

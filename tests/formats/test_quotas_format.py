@@ -74,6 +74,21 @@ def test_bad_rows_are_located_in_both_languages(tmp_path: Path, row: str, column
     assert hit_zh and zh in hit_zh[0], lines_zh
 
 
+def test_locks_above_a_hard_maximum(tmp_path: Path) -> None:
+    """Two HEU students locked at W2 and a hard max_count of 1 for HEU there: refused at the
+    quota's max_count, naming the locked students; soft, the same quota is accepted."""
+    folder = _scenario(tmp_path, "W2,university_id,HEU,,,,1,\n")
+    (folder / "locks.csv").write_text("student_id,workstation_id\nS3,W2\nS5,W2\n",
+                                      encoding="utf-8")
+    en, zh = _lines(folder)
+    (line,) = [x for x in en if "quotas.csv row 1, max_count" in x]
+    assert "2 of the group are locked there (S3, S5)" in line
+    assert any("已有 2 人被锁定在此" in x for x in zh)
+    (folder / "quotas.csv").write_text(HEADER + "W2,university_id,HEU,,,,1,soft\n",
+                                       encoding="utf-8")
+    assert load_scenario(folder).quotas[0].hard is False
+
+
 def test_a_workbook_sheet_with_chinese_headers(tmp_path: Path) -> None:
     """A ``配额`` sheet with Chinese headers (工作站, 统计项, 取值, 最高比例, 硬性) is read; a
     bad share there is located by sheet, Excel row and column letter."""

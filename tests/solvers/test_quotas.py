@@ -209,7 +209,7 @@ def _with_quota(draw: Any) -> Problem:
         raise
 
 
-@settings(max_examples=examples(12, 80), deadline=None, derandomize=True,
+@settings(max_examples=examples(8, 80), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_with_quota())
 def test_random_quotas_match_brute_force(p: Problem) -> None:
