@@ -464,7 +464,7 @@ def cross_check(p: Problem) -> list[ProblemIssue]:
             bad("rankings", r, "student_id",
                 msg("load.duplicate_ranking", other_row=seen_rank[key3] + 1))
         seen_rank.setdefault(key3, r)
-    out += rule_issues(p)
+    out += rule_issues(p, lambda table, value: keys[table].get(id_key(value)))
     out += quota_issues(p)
     return out
 

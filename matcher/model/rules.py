@@ -18,8 +18,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from ..messages import msg
-from .errors import ProblemIssue
+from ..messages import Message, msg
+from .errors import TABLE_FILES, ProblemIssue
+
+Similar = Callable[[str, str], "str | None"]
+"""``similar(table, id)``: the id of ``table`` that ``id`` looks like, or None."""
 
 Plan = tuple[int, ...]
 """The terms (indices, ascending) a practice occupies."""
@@ -87,11 +90,14 @@ def blocks_of(terms: Plan) -> list[tuple[int, int]]:
     return out
 
 
-def rule_issues(p: Any) -> list[ProblemIssue]:
+def rule_issues(p: Any, similar: Similar | None = None) -> list[ProblemIssue]:
     """Issues of the rules of issue 28 in a problem ``p`` (a :class:`~matcher.model.Problem`
     whose own tables passed the other checks of ``cross_check``).
 
-    Rows in the issues are 0-based indices into the problem's tuples.
+    Rows in the issues are 0-based indices into the problem's tuples. ``similar(table, id)``
+    names the id of ``table`` an unknown id looks like (the loader's look-alike ids: width,
+    case, Cyrillic letters), so that an unknown student or workstation of ``vetoes.csv`` or
+    ``groups.csv`` gets the loader's "did you mean" (``load.unknown_id_similar``).
     """
     out: list[ProblemIssue] = []
 
@@ -115,8 +121,17 @@ def rule_issues(p: Any) -> list[ProblemIssue]:
 
     _min_intakes(p, terms, cap, bad)
     _segments(p, window_ok, bad)
-    vetoed = _vetoes(p, students, stations, bad)
-    _groups(p, students, stations, cap, vetoed, window_ok, bad)
+    def unknown(table: str, value: str) -> Message:
+        near = similar(table, value) if similar is not None else None
+        if near is not None and near != value:
+            return msg("load.unknown_id_similar", value=value, similar=near,
+                       kind=msg("entity.student" if table == "students" else
+                                "entity.workstation"), where=TABLE_FILES[table])
+        return msg("rules.unknown_student" if table == "students" else
+                   "rules.unknown_workstation", value=value)
+
+    vetoed = _vetoes(p, students, stations, bad, unknown)
+    _groups(p, students, stations, cap, vetoed, window_ok, bad, unknown)
     return out
 
 
@@ -152,15 +167,15 @@ def _segments(p: Any, window_ok: Callable[[Any], bool], bad: Callable[..., None]
 
 
 def _vetoes(p: Any, students: dict[str, Any], stations: dict[str, Any],
-            bad: Callable[..., None]) -> set[tuple[str, str]]:
+            bad: Callable[..., None], unknown: Callable[[str, str], Message]
+            ) -> set[tuple[str, str]]:
     """Vetoes of unknown students or workstations, repeated vetoes, and locks they forbid."""
     seen: dict[tuple[str, str], int] = {}
     for r, v in enumerate(p.vetoes):
         if v.student_id not in students:
-            bad("vetoes", r, "student_id", msg("rules.unknown_student", value=v.student_id))
+            bad("vetoes", r, "student_id", unknown("students", v.student_id))
         if v.workstation_id not in stations:
-            bad("vetoes", r, "workstation_id",
-                msg("rules.unknown_workstation", value=v.workstation_id))
+            bad("vetoes", r, "workstation_id", unknown("workstations", v.workstation_id))
         key = (v.student_id, v.workstation_id)
         if key in seen:
             bad("vetoes", r, "workstation_id", msg("rules.veto_repeated", other_row=seen[key] + 1))
@@ -175,14 +190,15 @@ def _vetoes(p: Any, students: dict[str, Any], stations: dict[str, Any],
 
 def _groups(p: Any, students: dict[str, Any], stations: dict[str, Any],
             cap: dict[tuple[str, str], int], vetoed: set[tuple[str, str]],
-            window_ok: Callable[[Any], bool], bad: Callable[..., None]) -> None:
+            window_ok: Callable[[Any], bool], bad: Callable[..., None],
+            unknown: Callable[[str, str], Message]) -> None:
     """Unknown members, a student in two groups, disagreeing locks, and a group whose members
     can never share a workstation and a start term."""
     rows: dict[str, list[int]] = defaultdict(list)
     group_of: dict[str, tuple[str, int]] = {}
     for r, g in enumerate(p.groups):
         if g.student_id not in students:
-            bad("groups", r, "student_id", msg("rules.unknown_student", value=g.student_id))
+            bad("groups", r, "student_id", unknown("students", g.student_id))
             continue
         if g.student_id in group_of:
             other, other_row = group_of[g.student_id]

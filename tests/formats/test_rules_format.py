@@ -174,3 +174,24 @@ def test_a_lock_on_a_vetoed_workstation(tmp_path: Path) -> None:
     errors = _errors(folder)
     assert any(e.startswith("locks.csv row 1, workstation_id: lock of 'S2' at 'W1': vetoes row "
                             "1 forbids that placement") for e in errors), errors
+
+
+def test_a_rules_id_that_looks_like_a_known_one_says_which(tmp_path: Path) -> None:
+    """``s1`` in vetoes.csv and ``Ｓ4`` (full width) in groups.csv are unknown, but look like
+    S1 and S4: the loader's "did you mean" (``load.unknown_id_similar``), in both languages;
+    an id like nothing keeps ``rules.unknown_student``."""
+    folder = _scenario(tmp_path, vetoes="student_id,workstation_id\ns1,w3\n",
+                       groups="group_id,student_id\nG1,Ｓ4\nG1,S9\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder)
+    found = {(m.location.file if m.location else "", m.code): m for m in info.value.structured}
+    veto = found["vetoes.csv", "load.unknown_id_similar"]
+    assert veto.stored()["similar"] in ("S1", "W3")
+    en, zh = info.value.lines("en"), info.value.lines("zh")
+    assert ("vetoes.csv row 1, student_id: unknown student 's1' (not in students.csv); did you "
+            "mean 'S1'?") in en
+    assert ("vetoes.csv row 1, workstation_id: unknown workstation 'w3' (not in "
+            "workstations.csv); did you mean 'W3'?") in en
+    assert any(line.startswith("groups.csv 第1行（student_id）：学生“Ｓ4”不存在") and
+               "是否应为“S4”" in line for line in zh), zh
+    assert found["groups.csv", "rules.unknown_student"].stored()["value"] == "S9"
