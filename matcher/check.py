@@ -136,6 +136,10 @@ class CheckReport:
     stability: str | None = None
     quotas: list[QuotaShare] = field(default_factory=list)
     """Each quota of ``quotas.csv`` measured (rule 10), in row order."""
+    rank_profile: list[int] = field(default_factory=list)
+    """Placed students at rank 1, ..., K, then off their lists (``K + 1`` entries)."""
+    worst_rank: int = 0
+    """The worst rank given to a placed student (``K + 1`` off the list; 0 when none)."""
 
     @property
     def ok(self) -> bool:
@@ -280,6 +284,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     seen: set[str] = set()
     placed_at: dict[str, Held] = {}
     rank_cost = 0
+    given: Counter[int] = Counter()  # placed students by the rank they got (K + 1 off-list)
     pairs_total = 0.0
     for r, row in enumerate(rows, start=1):
         sid = row.get("student_id", "")
@@ -354,6 +359,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         placed_at[sid] = Held(wid, mid, spid, k0, k1, tuple(held))
         rank = _ranks(st).get(wid)
         rank_cost += rank if rank is not None else longest + 1
+        given[rank if rank is not None else longest + 1] += 1
         claimed_rank = row.get("preference_rank", "")
         if claimed_rank not in ("", "<NA>", "nan", "None", str(rank or "")):
             v.append(msg("check.rank_claim", where=where, claimed=claimed_rank,
@@ -399,7 +405,10 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
           and not claimed_infeasible]
     rep.placed, rep.rank_cost, rep.pair_weight = len(placed_at), rank_cost, pairs_total
     rep.extra_segments = extra_segments
+    rep.rank_profile = [given.get(k, 0) for k in range(1, longest + 2)]
+    rep.worst_rank = max(given, default=0)
     _check_claims(rep, _claims_of(result, claims), len(p.students))
+    _check_rank_claims(rep, _claims_of(result, claims))
     if definition is not None:
         rep.blocking_pairs = envy(p, placed_at, definition)
         rep.stability = definition
@@ -524,6 +533,35 @@ def _check_claims(rep: CheckReport, claims: Mapping[str, Any], n_students: int) 
         v.append(msg("check.claim_optimal_placed", placed=str(rep.placed), bound=str(ub)))
     if status == "OPTIMAL" and lb is not None and rep.rank_cost != lb:
         v.append(msg("check.claim_optimal_rank", cost=str(rep.rank_cost), bound=str(lb)))
+
+
+def _check_rank_claims(rep: CheckReport, claims: Mapping[str, Any]) -> None:
+    """Level 2 in its chosen form (``stats.rank_objective``, issue 29): the claimed profile,
+    worst rank and rank sum must be the recomputed ones, within the claimed bounds, and a
+    result may say OPTIMAL only when that level is proven."""
+    stats = claims.get("stats")
+    block = stats.get("rank_objective") if isinstance(stats, Mapping) else None
+    if not isinstance(block, Mapping):
+        return
+    v = rep.issues
+    kind = block.get("form")
+    if kind not in ("profile", "minimax"):
+        v.append(msg("objectives.claim_form", form=str(kind)))
+        return
+    for key, actual in (("profile", rep.rank_profile), ("worst_rank", rep.worst_rank),
+                        ("rank_sum", rep.rank_cost)):
+        if key in block and block[key] != actual:
+            v.append(msg("objectives.claim_value", key=key, claimed=str(block[key]),
+                         actual=str(actual)))
+    first = rep.rank_profile[0] if rep.rank_profile else 0
+    ub = block.get("first_choices_upper_bound")
+    if kind == "profile" and isinstance(ub, int) and first > ub:
+        v.append(msg("objectives.claim_first_bound", first=str(first), bound=str(ub)))
+    lb = block.get("worst_rank_lower_bound")
+    if kind == "minimax" and isinstance(lb, int) and rep.worst_rank < lb:
+        v.append(msg("objectives.claim_worst_bound", worst=str(rep.worst_rank), bound=str(lb)))
+    if claims.get("status") == "OPTIMAL" and block.get("proven") is not True:
+        v.append(msg("objectives.claim_optimal", form=kind))
 
 
 def blocking_pairs(problem: Problem, result: Result | Iterable[Mapping[str, Any]],

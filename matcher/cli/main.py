@@ -100,10 +100,15 @@ def validate(scenario: str, strict: bool) -> None:
 @click.option("--deterministic/--no-deterministic", default=None,
               help="Count work instead of wall time: the same result files on any machine "
                    "(default: scenario.yaml).")
+@click.option("--rank-objective", type=click.Choice(list(solvers.RANK_OBJECTIVES)),
+              default=None, help="Level 2 after the most placed: sum (the least rank sum), "
+              "profile (the most first choices, then second choices, ...) or minimax (the best "
+              "worst rank, then the least rank sum). Default: the scenario's objective.rank, "
+              "else sum.")
 def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: int | None,
           workers: int | None, force: bool, excel_bom: bool, log: bool,
           previous: str | None, stable: bool, policy: str | None,
-          deterministic: bool | None) -> None:
+          deterministic: bool | None, rank_objective: str | None) -> None:
     """Allocate the scenario's students and write the result folder."""
     from ..solvers import solve as solve_problem
 
@@ -127,6 +132,7 @@ def solve(scenario: str, out: str, solver: str, time_limit: float | None, seed: 
             result = solve_problem(p, solver, time_limit_s=time_limit, seed=seed,
                                    workers=workers, log=log, policy=policy,
                                    deterministic=deterministic,
+                                   rank_objective=rank_objective,
                                    **({"stable": True} if stable else {}))
         with progress("writing results", enabled=show):
             written = finishing(lambda: write_result(result, target, force=force,

@@ -117,6 +117,7 @@ SETTING_ALIASES: dict[str, tuple[str, ...]] = {
     "policy.max_segments": ("分段数", "最多分段数"),
     "policy.min_segment_months": ("每段最少月数", "最短分段月数"),
     "objective.pair_weight": ("奖励导师组合",),
+    "objective.rank": ("志愿目标", "志愿优化目标"),
     "solver.time_limit_s": ("求解时限", "时间限制"),
     "solver.seed": ("随机种子",),
     "solver.workers": ("线程数",),

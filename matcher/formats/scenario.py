@@ -477,7 +477,8 @@ def write_scenario(problem: Problem, folder: str | os.PathLike[str], *,
         if policy[key] == default:  # (scenarios without split practice stay as they were)
             del policy[key]
     settings["policy"] = policy
-    settings["objective"] = problem.objective.model_dump()
+    settings["objective"] = problem.objective.model_dump(
+        exclude={"rank"} if problem.objective.rank == "sum" else None)  # (older files unchanged)
     settings["solver"] = problem.solver.model_dump()
     text = "".join(f"# {line}\n" for line in header)
     text += yaml.safe_dump(settings, sort_keys=False, allow_unicode=True, width=1000)

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..messages import msg
 from .errors import ProblemError, ProblemIssue, error_detail
 
 if TYPE_CHECKING:  # type checkers keep pydantic's field-by-field constructor signatures
@@ -118,17 +119,55 @@ class SolverSettings(Frozen):
         return POLICY_NAMES.get(str(v).strip().lower(), v) if isinstance(v, str) else v
 
 
+RANK_OBJECTIVES = ("sum", "profile", "minimax")
+"""The forms of level 2 (``objective.rank``): the rank sum, the rank profile (rank-maximal),
+the worst rank then the sum."""
+RANK_NAMES: dict[str, str] = {
+    "sum": "sum", "rank sum": "sum", "志愿总和": "sum", "志愿序号总和最小": "sum",
+    "profile": "profile", "rank-maximal": "profile", "rank maximal": "profile",
+    "志愿分布": "profile", "最多第一志愿": "profile", "志愿分布(最多第一志愿)": "profile",
+    "志愿分布（最多第一志愿）": "profile",
+    "minimax": "minimax", "worst rank": "minimax", "最差志愿最小": "minimax",
+    "最差志愿最好": "minimax",
+}
+"""How a form of level 2 may be written (``objective.rank``), by the name it stands for."""
+
+
+def rank_objective(value: Any) -> str | None:
+    """The form of level 2 that ``value`` names (:data:`RANK_NAMES`), or None."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.replace("\u3000", " ").split()).lower()
+    return RANK_NAMES.get(text) or RANK_NAMES.get(text.replace("（", "(").replace("）", ")"))
+
+
 class ObjectiveSettings(Frozen):
-    """Optional third objective level (``objective:`` in ``scenario.yaml``).
+    """The objective's settings (``objective:`` in ``scenario.yaml``).
 
     Attributes
     ----------
     pair_weight
         Reward placements whose campus supervisor and enterprise mentor are an existing
         collaboration listed in ``pairs.csv`` (sum of their weights, maximised).
+    rank
+        The form of level 2, after the most placed (issue 29): ``sum`` (default: the least
+        rank sum, off-list K+1), ``profile`` (rank-maximal: the most first choices, then the
+        most second choices, ...) or ``minimax`` (the best worst rank given to a placed
+        student, then the least rank sum). Also written in Chinese (``志愿总和``,
+        ``志愿分布``/``最多第一志愿``, ``最差志愿最小``).
     """
 
     pair_weight: bool = True
+    rank: Literal["sum", "profile", "minimax"] = "sum"
+
+    @field_validator("rank", mode="before")
+    @classmethod
+    def _rank_name(cls, v: Any) -> Any:
+        found = rank_objective(v)
+        if found is None:
+            raise ProblemError([ProblemIssue.of("scenario", None, "objective.rank", msg(
+                "objectives.bad_rank", value=str(v), choices="sum, profile, minimax"))])
+        return found
 
 
 class Student(Frozen):

@@ -292,6 +292,9 @@ def error_detail(err: Mapping[str, Any], value: str | None = None) -> Message:
     """
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, ProblemError) and cause.issues and cause.issues[0].detail is not None:
+        return cause.issues[0].detail  # a validator's own message (e.g. objective.rank)
     if kind in ("greater_than_equal", "greater_than"):
         bound = _bound(ctx.get("ge", ctx.get("gt")))
         if kind == "greater_than":

@@ -288,8 +288,10 @@ def verify_result(result_dir: str | os.PathLike[str], scenario: str | None = Non
     stable = {"stable": True} if options.get("stable") is True else {}  # cpsat --stable
     deterministic = cfg.get("deterministic") is True
     policy = options.get("policy") if options.get("policy") in solvers.POLICIES else None
+    rank = options.get("rank") if options.get("rank") in solvers.RANK_OBJECTIVES else None
     rerun = solve(problem, cfg["name"], time_limit_s=float(cfg["time_limit_s"]),
                   seed=cfg["seed"], workers=cfg["workers"], log=log, policy=policy,
+                  rank_objective=rank,
                   deterministic=deterministic, **stable)
     run = doc["run"]
     cut = not deterministic and (bool(run.get("stopped_by_time_limit"))

@@ -68,6 +68,11 @@ def _options(result: Result, problem: Problem | None) -> dict[str, Any]:
     rule = stats.get("policy", "objective")
     if rule != "objective" or (problem is not None and problem.solver.policy != rule):
         out["policy"] = rule
+    # level 2's form (issue 29) when it is not the scenario's (--rank-objective)
+    block = stats.get("rank_objective")
+    form = block.get("form", "sum") if isinstance(block, dict) else "sum"
+    if form != (problem.objective.rank if problem is not None else "sum"):
+        out["rank"] = form
     return out
 
 
@@ -147,7 +152,9 @@ def build_manifest(result: Result, problem: Problem | None, folder: Path, *,
             "terms": list(problem.terms),
             "term_months": problem.term_months,
             "policy": problem.policy.model_dump(mode="json"),
-            "objective": problem.objective.model_dump(mode="json"),
+            # the rank objective only when not the default sum: older manifests stay as they were
+            "objective": problem.objective.model_dump(
+                mode="json", exclude={"rank"} if problem.objective.rank == "sum" else None),
             # the allocation rule and deterministic only when not the default: older manifests
             # stay as they were
             "solver_defaults": problem.solver.model_dump(mode="json", exclude=(

@@ -14,8 +14,10 @@ from typing import Any
 
 from ..messages import Message, msg
 from ..model import Problem
+from ..model.entities import RANK_OBJECTIVES
+from ..model.entities import rank_objective as rank_objective_name
 from ..model.result import Result
-from . import clock
+from . import clock, rank_levels
 from .base import SolverConfig, check_budget
 
 _MODULES: dict[str, str] = {
@@ -76,7 +78,8 @@ def _clocked(solve_fn: Callable[[Problem, SolverConfig], Result]
     def run(problem: Problem, config: SolverConfig) -> Result:
         t0 = time.perf_counter()
         with clock.session(config.deterministic) as watch:
-            result = solve_fn(problem, config)
+            # a solver that keeps its own rule reports level 2 in the scenario's form, unproven
+            result = rank_levels.honest(problem, solve_fn(problem, config))
             work = watch.elapsed()
         if not config.deterministic:
             return result
@@ -94,7 +97,7 @@ POLICIES = ("objective", "priority")
 def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None = None,
           seed: int | None = None, workers: int | None = None, log: bool = False,
           policy: str | None = None, deterministic: bool | None = None,
-          **options: Any) -> Result:
+          rank_objective: str | None = None, **options: Any) -> Result:
     """Allocate students with a registered solver (``matcher.solve``).
 
     Parameters
@@ -116,6 +119,11 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
         Count work instead of wall time (default: the scenario's ``solver.deterministic``): the
         same input, seed, workers and limit give the same result on any machine
         (:attr:`SolverConfig.deterministic`).
+    rank_objective
+        The form of level 2, overriding the scenario's ``objective.rank``: ``"sum"``,
+        ``"profile"`` (rank-maximal) or ``"minimax"`` (the best worst rank, then the sum); also
+        its Chinese names (:data:`matcher.model.entities.RANK_NAMES`). The result reports it in
+        ``stats["rank_objective"]`` (unless it is the sum).
     **options
         Solver-specific options.
 
@@ -131,9 +139,17 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
     ValueError
         When ``time_limit_s`` is not a finite number > 0, or ``seed`` or ``workers`` not a
         whole number (>= 0, >= 1); for an unknown policy, or score first asked together with
-        ``stable``.
+        ``stable``; for an unknown rank objective.
     """
     check_budget(time_limit_s, seed, workers)
+    if rank_objective is not None:
+        form = rank_objective_name(rank_objective)
+        if form is None:
+            raise ValueError(f"unknown rank objective '{rank_objective}'; choose one of: "
+                             f"{', '.join(RANK_OBJECTIVES)}")
+        if form != problem.objective.rank:
+            problem = problem.model_copy(update={"objective": problem.objective.model_copy(
+                update={"rank": form})})
     rule = problem.solver.policy if policy is None else policy
     if rule not in POLICIES:
         raise ValueError(f"unknown policy '{rule}'; choose one of: {', '.join(POLICIES)}")
@@ -153,4 +169,5 @@ def solve(problem: Problem, solver: str = "cpsat", *, time_limit_s: float | None
     return solve_fn(problem, config)
 
 
-__all__ = ["EXACT", "POLICIES", "SolverConfig", "UnknownSolverError", "get", "names", "solve"]
+__all__ = ["EXACT", "POLICIES", "RANK_OBJECTIVES", "SolverConfig", "UnknownSolverError", "get",
+           "names", "solve"]

@@ -53,11 +53,12 @@ from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
-from . import clock, exact_flow, slots
+from . import clock, exact_flow, rank_levels, slots
 from . import cpsat_province as province
 from .aggregate import choice_count
 from .base import Choice, SolverConfig, build_result, higher, lock_rows
 from .cpsat_model import NAME, CpAggregated, build_model, conflicting_locks
+from .cpsat_rank import solve_ranked
 from .cpsat_run import (
     Stop,
     hint_from_solver,
@@ -325,6 +326,8 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
                                         "of quotas.csv yet; solve afresh, or remove quotas.csv")
         return _rules_by_highs(enc, config, t0, stop, "group quotas (quotas.csv) bound shares "
                                "of the placed students")
+    if rank_levels.form(enc) != "sum":  # issue 29: level 2 as a profile or the worst rank
+        return solve_ranked(enc, config, t0, stop, previous)
     why_not_slots = "switched off" if not USE_SLOT_MODEL else (
         "a re-solve" if previous else _too_small_for_slots(enc) or slots.applies(enc))
     if not why_not_slots:

@@ -48,7 +48,7 @@ from typing import Any
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
-from . import clock
+from . import clock, rank_levels
 from .aggregate import Aggregated, allocation
 from .base import Choice, SolverConfig, build_result, lock_rows
 from .greedy import serial_dictatorship
@@ -259,21 +259,34 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
         return done(Status.OPTIMAL, {}, placed_upper_bound=0, rank_cost_lower_bound=0)
     stats.update(variables=mdl.lp.n_cols, constraints=mdl.lp.n_rows,
                  build_seconds=round(clock.now() - t0, 3))
+    # Level 2 in the scenario's form (issue 29): one sub-level for the rank sum, several for the
+    # profile or the worst rank (rank_levels; minimax adds its columns before the hint).
+    subs = rank_levels.sublevels(mdl)
+    kind = rank_levels.form(enc)
+
+    def hinted(chosen: dict[int, Choice]) -> Any:
+        x = hint_from_choices(mdl, chosen)
+        if kind == "minimax":
+            x[:] = rank_levels.hint_worst(enc, list(x), subs[0], chosen)
+        return x
+
     if start is None:
         greedy, failed = serial_dictatorship(enc)
-        hint = None if failed else hint_from_choices(mdl, greedy)
+        hint = None if failed else hinted(greedy)
         stats["greedy_placed"] = len(greedy)
     else:
-        hint = hint_from_choices(mdl, start)
-    levels: list[tuple[str, Expr]] = [("max", mdl.placed), ("min", mdl.rank_cost)]
+        hint = hinted(start)
+    levels: list[tuple[str, Expr]] = [("max", mdl.placed), *(("min", sub) for sub in subs)]
     if mdl.quota_shortfall:  # issue 29: the soft quotas' least shortfall, after the rank cost
         levels.append(("min", mdl.quota_shortfall))
     if mdl.extra_segments:  # issue 28: fewest extra segments, after the rank cost
         levels.append(("min", mdl.extra_segments))
     if mdl.pair_weight:
         levels.append(("max", mdl.pair_weight))
-    stages, _out, errors = run_levels(mdl, config, deadline, {"mode": "levels"}, hint, levels,
-                                       stop)
+    job: dict[str, Any] = {"mode": "levels"}
+    if len(subs) != 1:  # each level half of what is left, the last all of it
+        job["shares"] = [0.5] * (len(levels) - 1) + [1.0]
+    stages, _out, errors = run_levels(mdl, config, deadline, job, hint, levels, stop)
     for n, st in enumerate(stages, start=1):
         stats[f"stage{n}_seconds"] = st.seconds
         stats[f"stage{n}_status"] = st.status
@@ -302,19 +315,25 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
     proven = placed >= placed_ub
     best = first
 
-    # Level 2: rank cost with that many placed; its lower bound from the dual bound.
+    # Level 2 (its sub-levels): rank cost with that many placed; its lower bound from the dual
+    # bound (the rank sum's only when level 2 is the sum).
     rank_lb: int | None = None
-    if len(stages) >= 2 and stages[1].x is not None:
-        second = stages[1]
-        best = second
-        rank = round(second.objective or 0)
-        rank_lb = None if second.dual_bound is None else min(rank, ceil_bound(second.dual_bound))
-        proven = proven and rank_lb is not None and rank_lb >= rank
-    else:
-        proven = False
+    first_lb: int | None = None
+    for n in range(1, 1 + len(subs)):
+        if len(stages) <= n or stages[n].x is None:
+            proven = False
+            break
+        best = stages[n]
+        value = round(best.objective or 0)
+        lb = None if best.dual_bound is None else min(value, ceil_bound(best.dual_bound))
+        first_lb = lb if n == 1 else first_lb
+        rank_lb = lb if kind == "sum" else None
+        proven = proven and lb is not None and lb >= value
+    if len(stages) > 1 and stages[1].x is None and stages[1].dual_bound is not None:
+        first_lb = ceil_bound(stages[1].dual_bound)
 
     # The soft quotas' least shortfall with both fixed (issue 29).
-    nxt = 2
+    nxt = 1 + len(subs)
     if mdl.quota_shortfall:
         if len(stages) > nxt and stages[nxt].x is not None:
             best = stages[nxt]
@@ -350,6 +369,9 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
             stats["pair_weight_proven"] = False
     assert best.x is not None
     chosen = allocation(mdl, best.x)
+    if kind != "sum":
+        stats["rank_objective"] = rank_levels.block(
+            enc, chosen, proven=proven, **rank_levels.first_bounds(enc, len(chosen), first_lb))
     status = Status.OPTIMAL if proven else Status.FEASIBLE
     if not proven:
         msg = errors or "time limit reached before levels 1 and 2 were proven optimal"

@@ -1,0 +1,176 @@
+"""``cpsat`` when level 2 is the rank profile or the worst rank (``objective.rank``, issue 29).
+
+The slot model and the flow-exact path state level 2 as a rank *sum* (their LP is a min-cost
+flow with the ranks as costs), so for ``profile`` and ``minimax`` ``cpsat`` does not take them
+(``stats.engine_why`` says so) and solves the aggregated model level by level instead, with
+level 2 as the sub-levels of :mod:`matcher.solvers.rank_levels`:
+
+* small problems (under :data:`matcher.solvers.cpsat.SLOT_MIN_CHOICES` choices), re-solves
+  and models too large for HiGHS: CP-SAT in process, each level fixed at what it reached
+  before the next (:func:`solve_by_cp_sat`);
+* models HiGHS can prove (up to :data:`LP_MAX_CHOICES` choices): HiGHS's branch and cut on
+  every level (:func:`matcher.solvers.milp.solve_encoded`), from the best quick allocation;
+* above :data:`matcher.solvers.cpsat_province.MAX_CHOICES` choices no model is built: the best
+  quick allocation by levels 1-2 in the chosen form, status FEASIBLE, and the report says that
+  level 2 was not searched (``stats.rank_objective``).
+
+Status OPTIMAL means level 1 and every sub-level of level 2 are proven. The rank sum's lower
+bound (``rank_cost_lower_bound``) is left out: the sum is not what level 2 minimises here (for
+``minimax`` it is minimised only among allocations with the best worst rank).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from .. import progress
+from ..encoding import PAIR_SCALE, Encoded
+from ..model.result import Result, Status
+from . import clock, rank_levels
+from . import cpsat_province as province
+from .aggregate import choice_count, columns_of
+from .base import Choice, SolverConfig, build_result
+from .cpsat_model import NAME, CpAggregated, build_model
+from .cpsat_run import Stop, hint_from_solver, new_solver, run_search, wall
+from .cpsat_warm import warm_start
+from .linear import Terms
+from .milp import solve_encoded
+from .moves import place_unplaced
+from .rules import enforce
+
+LP_MAX_CHOICES = 100_000
+"""Largest problem (choice columns) whose every level goes to HiGHS (as in ``cpsat``'s
+``LP_MAX_VARIABLES``: larger aggregated models gave HiGHS neither an allocation nor a bound in
+two minutes)."""
+CP_SAT_MAX_CHOICES = 500
+"""Smaller problems stay with CP-SAT in process (a HiGHS helper takes about a second to start)."""
+
+
+def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
+                 previous: dict[int, Choice]) -> Result:
+    """Levels 1, 2 (in the scenario's form), segments and pair weight of ``enc`` (see the module
+    docstring for which engine takes which size)."""
+    kind = rank_levels.form(enc)
+    choices = choice_count(enc)
+    stats: dict[str, Any] = {"engine_why": f"slot model not used: objective.rank is {kind} "
+                                           "(the slot model and the flow minimise a rank sum)"}
+    progress.update(elapsed=clock.now() - t0, note="quick allocations")
+    warm, relax = warm_start(enc, clock.now() + 0.05 * config.time_limit_s, stats, {})
+    quick_ub = min(enc.n_placeable, relax.placed_ub)
+    if warm is not None:
+        if len(warm) < quick_ub:
+            warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
+        warm = enforce(enc, warm)
+    if choices > province.MAX_CHOICES and not previous:
+        stats["engine"] = "quick allocation (no model at this size)"
+        chosen = warm or {}
+        stats["rank_objective"] = rank_levels.block(enc, chosen, proven=False)
+        return build_result(enc, NAME, Status.FEASIBLE, chosen, config, clock.now() - t0,
+                            placed_upper_bound=quick_ub, stats=stats, message=(
+                                f"objective.rank {kind}: above {province.MAX_CHOICES} choices "
+                                "no exact model is built; this is the best quick allocation "
+                                "and level 2 is not proven"))
+    if CP_SAT_MAX_CHOICES <= choices <= LP_MAX_CHOICES and not previous:
+        stats["engine"] = "aggregated model (HiGHS, every level)"
+        return solve_encoded(enc, config, t0, start=warm, name=NAME,
+                             stop=lambda: stop.requested, stats=stats)
+    stats["engine"] = "aggregated model (CP-SAT, level by level)"
+    return solve_by_cp_sat(enc, config, t0, stop, previous, warm, quick_ub, stats)
+
+
+def _hint(mdl: CpAggregated, chosen: dict[int, Choice], worst: Terms) -> None:
+    """Hint the model with a complete allocation (its minimax columns set too)."""
+    x = columns_of(mdl.agg, chosen, pairs=True)
+    if worst:
+        x = rank_levels.hint_worst(mdl.enc, x, worst, chosen)
+    cp = mdl.model
+    cp.clear_hints()
+    for j, v in enumerate(x):
+        cp.add_hint(mdl.var(j), v)
+    for lit in mdl.lock_lits.values():
+        cp.add_hint(lit, 1)
+
+
+def _expr(mdl: CpAggregated, terms: Terms) -> Any:
+    return cp_model.LinearExpr.weighted_sum([mdl.var(j) for j, _c in terms],
+                                            [c for _j, c in terms])
+
+
+def solve_by_cp_sat(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
+                    previous: dict[int, Choice], warm: dict[int, Choice] | None,
+                    quick_ub: int, stats: dict[str, Any]) -> Result:
+    """Every level by CP-SAT on the aggregated model, each fixed before the next: placed,
+    (re-solve) kept, level 2's sub-levels, extra segments, pair weight."""
+    deadline = t0 + config.time_limit_s
+    mdl = build_model(enc, previous)
+    cp = mdl.model
+    subs = rank_levels.sublevels(mdl.agg)
+    worst = subs[0] if rank_levels.form(enc) == "minimax" else []
+    stats.update(variables=len(cp.proto.variables), constraints=len(cp.proto.constraints))
+    if warm is not None:
+        _hint(mdl, warm, worst)
+    steps: list[tuple[str, str, Any]] = [("max", "placed", mdl.placed)]
+    if mdl.agg.keep:
+        steps.append(("max", "kept", mdl.kept))
+    steps += [("min", f"level 2.{n}", _expr(mdl, sub)) for n, sub in enumerate(subs, start=1)]
+    n_main = len(steps)
+    if not isinstance(mdl.extra_segments, int):
+        steps.append(("min", "extra segments", mdl.extra_segments))
+    if not isinstance(mdl.pair_weight, int):
+        steps.append(("max", "pair weight", mdl.pair_weight))
+    best: dict[int, Choice] | None = None
+    proven, placed_ub, first_lb = True, quick_ub, None
+    for n, (sense, name, expr) in enumerate(steps):
+        left = deadline - clock.now()
+        if stop.requested or left <= 0.01:
+            proven = proven and n >= n_main
+            break
+        (cp.maximize if sense == "max" else cp.minimize)(expr)
+        solver = new_solver(config, left * (1.0 if n == len(steps) - 1 else 0.5))
+        st = run_search(solver, cp, stop, name, t0)
+        stats[f"{name.replace(' ', '_')}_seconds"] = wall(solver)
+        if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            proven = proven and n >= n_main
+            if n == 0 and st == cp_model.INFEASIBLE:
+                return build_result(enc, NAME, Status.INFEASIBLE, {}, config, clock.now() - t0,
+                                    stats=stats, message="the locks cannot all be honoured; "
+                                    "solve with objective.rank sum to name them")
+            break
+        got = int(solver.value(expr))
+        done = st == cp_model.OPTIMAL
+        bound = solver.best_objective_bound
+        if n == 0:
+            placed_ub = min(quick_ub, math.floor(bound + 1e-6))
+            done = done or got >= placed_ub
+        elif n == n_main - len(subs):
+            first_lb = math.ceil(bound - 1e-6)
+        if name == "pair weight":
+            stats["pair_weight_upper_bound"] = bound / PAIR_SCALE
+            stats["pair_weight_proven"] = done
+        elif name == "extra segments":
+            stats["extra_segments_proven"] = done
+        elif n < n_main:
+            proven = proven and done
+        best = mdl.allocation(solver)
+        hint_from_solver(cp, solver)
+        cp.add(expr == got if done else (expr >= got if sense == "max" else expr <= got))
+    if best is None or (warm is not None and rank_levels.better(enc, warm, best)):
+        best, proven = warm, False
+    chosen = dict(best or {})
+    stats["rank_objective"] = rank_levels.block(
+        enc, chosen, proven=proven, **rank_levels.first_bounds(enc, len(chosen), first_lb))
+    if stop.requested:
+        proven, msg = False, f"stopped by {stop.signal_name}: the best allocation found so far"
+    elif not proven:
+        msg = "time limit reached before levels 1 and 2 were proven optimal"
+    else:
+        msg = "" if stats.get("pair_weight_proven", True) else (
+            "levels 1 and 2 proven optimal; the pair weight (level 3) is not proven")
+    status = Status.OPTIMAL if proven and chosen is not None else Status.FEASIBLE
+    if best is None:
+        status, msg = Status.UNKNOWN, "no allocation found within the time limit"
+    return build_result(enc, NAME, status, chosen, config, clock.now() - t0,
+                        placed_upper_bound=placed_ub, stats=stats, message=msg)
