@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -312,15 +312,23 @@ def group_options(enc: Encoded, g: int) -> list[tuple[int, tuple[int, ...]]]:
     return out
 
 
-def add_groups(agg: Aggregated) -> None:
+def add_groups(agg: Aggregated, whole: Container[int] = ()) -> None:
     """Students kept together: ``x[G,w,c]`` for every common option of group ``G``
     (:func:`group_options`), placing all its members at once (each member's placement
-    columns are its group's; so ``sum_c x[G,w,c] <= 1`` is each member's one placement)."""
+    columns are its group's; so ``sum_c x[G,w,c] <= 1`` is each member's one placement).
+
+    At a workstation of ``whole`` the group gets one column ``x[G,w]`` (plans ``()``) whatever
+    its start: the model that asks for it (:mod:`matcher.solvers.rules_slots`) chooses starts
+    and plans there afterwards."""
     enc, lp = agg.enc, agg.lp
     for g, members in enumerate(enc.groups):
         if any(not enc.supervisors_for(i) for i in members):
             continue
         for w, plans in group_options(enc, g):
+            if w in whole:
+                if (g, w, ()) in agg.gx:
+                    continue
+                plans = ()
             j = lp.var(1, ("x", g, w, *plans), boolean=True)
             agg.gx[g, w, plans] = j
             for i in members:
@@ -463,9 +471,11 @@ def add_class_links(agg: Aggregated) -> None:
                    "class link")
 
 
-def add_start_split(agg: Aggregated) -> None:
+def add_start_split(agg: Aggregated, skip: Container[int] = ()) -> None:
     """Each start group's members are split over the starts that fit its window:
-    ``sum_k z[a,k] = sum of the members of a`` (``z[a,k]`` in ``[0, |a|]``)."""
+    ``sum_k z[a,k] = sum of the members of a`` (``z[a,k]`` in ``[0, |a|]``). Workstations in
+    ``skip`` get no start groups (a model that states their limits otherwise,
+    :mod:`matcher.solvers.rules_slots`)."""
     enc, lp = agg.enc, agg.lp
     members: dict[StartKey, list[tuple[int, GroupKey]]] = defaultdict(list)
     for (i, w), j in agg.y.items():
@@ -478,11 +488,13 @@ def add_start_split(agg: Aggregated) -> None:
         grp: GroupKey = ("free", u, d) if sup == -1 else ("given", sup, -1)
         members[w, d, n, first, last, -1, enc.restrictions[x][1]].append((j, grp))
     for (g, w, plans), j in agg.gx.items():
+        if w in skip:
+            continue
         for i, k in zip(enc.groups[g], plans, strict=True):
             lock = enc.st_lock[i]
             members[fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)].append(
                 (j, group_of(enc, i)))
-    agg.members = dict(sorted(members.items()))
+    agg.members = dict(sorted((a, items) for a, items in members.items() if a[0] not in skip))
     for a, items in agg.members.items():
         total: Terms = [(j, 1) for j, _ in items]
         starts = key_plans(enc, a)

@@ -53,7 +53,7 @@ from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
-from . import clock, exact_flow, rank_levels, slots
+from . import clock, exact_flow, rank_levels, rules_slots, slots
 from . import cpsat_province as province
 from .aggregate import choice_count
 from .base import Choice, SolverConfig, build_result, higher, lock_rows
@@ -213,47 +213,79 @@ def _fewest_segments(mdl: CpAggregated, current: dict[int, Choice], config: Solv
 
 def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, why: str
                     ) -> Result:
-    """Every level by HiGHS's branch and cut on the aggregated model, from the best quick
-    allocation, for the rules the slot model cannot hold (issue 28: minimum intakes, groups,
-    split practice; issue 29: group quotas, where a quick allocation that breaks a hard quota
-    is no start). Why: the opening columns of minimum intakes and the group columns leave
-    CP-SAT's search from a hint stuck (a generated 300-student cohort: CP-SAT placed 265 in
-    30 s where HiGHS proved 275), while HiGHS's LP with cuts closes them. The bounds combine
-    with the flow relaxation's (which drops these rules, so it stays valid)."""
-    stats: dict[str, Any] = {"engine": "aggregated model (HiGHS, every level)",
+    """Levels 1-2 (then the extra segments) by HiGHS's branch and cut on the rules' slot
+    model (:mod:`matcher.solvers.rules_slots`), from the best quick allocation, for the rules
+    the slot model cannot hold (issue 28: minimum intakes, groups, split practice). Why HiGHS:
+    the opening columns of minimum intakes and the group columns leave CP-SAT's search from a
+    hint stuck (a generated 300-student cohort: CP-SAT placed 265 in 30 s where HiGHS proved
+    275), while HiGHS's LP with cuts closes them. Group quotas (issue 29, where a quick
+    allocation that breaks a hard quota is no start), and whatever that model finds nothing
+    for (e.g. conflicting locks), go to every level on the aggregated model
+    (:func:`matcher.solvers.milp.solve_encoded`). The bounds combine with the flow
+    relaxation's (which drops these rules, so it stays valid)."""
+    stats: dict[str, Any] = {"engine": "slot model with the rules (HiGHS)",
                              "engine_why": f"slot model not used: {why}"}
     progress.update(elapsed=clock.now() - t0, note="quick allocations")
-    warm, relax = warm_start(enc, clock.now() + 0.05 * config.time_limit_s, stats, {})
+    warm, relax = warm_start(enc, clock.now() + 0.03 * config.time_limit_s, stats, {})
     quick_ub = min(enc.n_placeable, relax.placed_ub)
     if warm is not None:
         if len(warm) < quick_ub:
-            warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
+            warm = place_unplaced(enc, warm, clock.now() + 0.03 * config.time_limit_s)
         warm = enforce(enc, warm)
         stats["warm_placed"] = len(warm)
         if not enc.quotas_hold(warm):  # issue 29: the quick allocations do not see quotas
             warm = None
-    progress.update(elapsed=clock.now() - t0, note="every level (HiGHS branch and cut)")
-    res = solve_encoded(enc, config, t0, start=warm, name=NAME,
-                        stop=lambda: stop.requested, stats=stats)
-    if res.status in (Status.OPTIMAL, Status.INFEASIBLE):
-        return res
-    chosen = {}
-    if res.placements:
-        chosen = enc.choices_from_ids({p.student_id: (p.workstation_id, p.mentor_id,
-                                                      p.supervisor_id, ";".join(p.terms))
-                                       for p in res.placements})
+    got = None
+    if not enc.has_quotas:
+        progress.update(elapsed=clock.now() - t0, note="the rules' slot model (HiGHS)")
+        got = rules_slots.solve_levels(enc, config, t0 + config.time_limit_s,
+                                       lambda: stop.requested, stats, start=warm)
+    chosen: dict[int, Choice] = {}
+    found_ub: int | None = None
+    found_lb: int | None = None
+    found_msg, found_placed = "", -1
+    if got is None and (enc.has_quotas or stats.get("stage1_status") == "Infeasible"
+                        or clock.now() - t0 < 0.5 * config.time_limit_s):
+        # Quotas, or nothing found: the locks may conflict (the aggregated model isolates
+        # which), or HiGHS failed early.
+        stats["engine"] = "aggregated model (HiGHS, every level)"
+        progress.update(elapsed=clock.now() - t0, note="every level (HiGHS branch and cut)")
+        res = solve_encoded(enc, config, t0, start=warm, name=NAME,
+                            stop=lambda: stop.requested, stats=stats)
+        if res.status in (Status.OPTIMAL, Status.INFEASIBLE):
+            return res
+        if res.placements:
+            chosen = enc.choices_from_ids({p.student_id: (p.workstation_id, p.mentor_id,
+                                                          p.supervisor_id, ";".join(p.terms))
+                                           for p in res.placements})
+        found_ub, found_lb, found_msg = (res.placed_upper_bound, res.rank_cost_lower_bound,
+                                         res.message)
+        found_placed = res.placed
+    elif got is not None:
+        chosen = got.chosen
+        if got.failed:  # students left out where a group could not start with them
+            chosen = enforce(enc, place_unplaced(enc, chosen, clock.now() + 0.02 * (
+                config.time_limit_s)))
+        found_ub, found_lb, found_msg = got.placed_ub, got.rank_lb, got.message
+        found_placed = len(got.chosen)
+        if got.proven and not stop.requested:
+            stats["pair_weight_proven"] = False
+            return build_result(enc, NAME, Status.OPTIMAL, chosen, config, clock.now() - t0,
+                                placed_upper_bound=got.placed_ub,
+                                rank_cost_lower_bound=got.rank_lb, stats=stats, message=(
+                                    "levels 1 and 2 proven optimal; the pair weight (level 3)"
+                                    " is not proven"))
     if warm is not None and (len(warm), -enc.rank_cost(warm)) > (
             len(chosen), -enc.rank_cost(chosen)):
         chosen = warm  # HiGHS found nothing better in the time
-    placed_ub = min(quick_ub, res.placed_upper_bound if res.placed_upper_bound is not None
-                    else quick_ub)
+    placed_ub = min(quick_ub, found_ub if found_ub is not None else quick_ub)
     rank_lb: int | None = relax.rank_lb_at(len(chosen))
-    if res.placed == len(chosen):
-        rank_lb = higher(rank_lb, res.rank_cost_lower_bound)
+    if found_placed == len(chosen):
+        rank_lb = higher(rank_lb, found_lb)
     proven = (not stop.requested and len(chosen) >= placed_ub and rank_lb is not None
               and rank_lb >= enc.rank_cost(chosen))
     message = "" if proven else (f"stopped by {stop.signal_name}: the best allocation found so "
-                                 "far" if stop.requested else res.message or "time limit "
+                                 "far" if stop.requested else found_msg or "time limit "
                                  "reached before levels 1 and 2 were proven optimal")
     return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
                         config, clock.now() - t0, placed_upper_bound=placed_ub,

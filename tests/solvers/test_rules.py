@@ -203,12 +203,13 @@ def test_all_rules_together(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_slot_model_hands_over_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a rule the slot model cannot hold, cpsat records the engine it used and why."""
+    """With a rule the plain slot model cannot hold, cpsat records the engine it used (the
+    rules' slot model) and why."""
     p = _problem([{"student_id": "A", "preferences": "W1"}],
                  [{"workstation_id": "W1", "capacity": 2, "min_intake": 2}])
     monkeypatch.setattr(cpsat_module, "SLOT_MIN_CHOICES", 0)  # a slot-sized problem here
     r, _ = _run(p, "cpsat")
-    assert r.stats["engine"].startswith("aggregated model")
+    assert r.stats["engine"] == "slot model with the rules (HiGHS)"
     assert "minimum intake" in r.stats["engine_why"]
     assert r.placed == 0 and r.status == Status.OPTIMAL
 

@@ -5,8 +5,10 @@ job (``job.json``, ``model.npz``: the arrays of :func:`matcher.solvers.milp_mode
 has one of three modes:
 
 * ``levels``: the objectives in turn, each level fixed one-sidedly at what it reached before
-  the next; each level's outcome is written as soon as it is known (``stage<n>.json``,
-  ``stage<n>.npy``), so a level cut short (or a killed helper) still leaves the previous one's;
+  the next (job ``polish``: that share of the time goes first to a start for level 1,
+  :mod:`matcher.solvers.highs.polish`); each level's outcome is written as soon as it is
+  known (``stage<n>.json``, ``stage<n>.npy``), so a level cut short (or a killed helper)
+  still leaves the previous one's;
 * ``relax``: the LP relaxation of one objective by simplex (``out.json``, ``relax.npy``);
 * ``conflict``: a deletion filter over the lock rows, for a set of locks that cannot all be
   honoured (``out.json``).
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import polish
 from .common import CLOCK, configure, refuse_ortools, violations
 
 STAGE_SHARE = {1: (1.0,), 2: (0.5, 1.0), 3: (0.5, 0.7, 1.0), 4: (0.5, 0.7, 0.7, 1.0),
@@ -139,8 +142,13 @@ def main(work: Path, _role: str = "") -> None:
         if left < 0.05:
             break
         t0 = CLOCK.now()
-        h = make(fixed)
         idx, val = data[f"obj{n}_idx"], data[f"obj{n}_val"]
+        if n == 0 and sense == "min" and job.get("polish"):
+            # (the rules' slot model: a first allocation by LP, cuts, fix and solve)
+            found = polish.fix_and_solve(make, data, (idx, val), left * float(job["polish"]))
+            x_prev = polish.better((idx, val), x_prev, found)
+            left = deadline - CLOCK.now()
+        h = make(fixed)
         if len(idx):
             h.changeColsCost(len(idx), idx, val)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize if sense == "max"
