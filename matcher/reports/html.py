@@ -46,7 +46,7 @@ from .fairness_figures import (
     outcome_labels,
     quota_rows,
 )
-from .words import proof, status_word
+from .words import proof, rank_objective_text, status_word
 
 FONT_STACK = ('system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", '
               '"Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", '
@@ -359,6 +359,10 @@ def _headline(problem: Problem, result: Result, violations: list[str], lang: Lan
               t("report.time_detail", solver=result.solver, seed=result.seed,
                 workers=result.workers, limit=result.time_limit_s)),
     ]
+    ranked = rank_objective_text(result, lang)  # level 2 as a profile or the worst rank
+    if ranked is not None:
+        cards.insert(3, _card(t("objectives.label.rank"), _e(label(
+            f"objectives.form.{result.stats['rank_objective']['form']}", lang)), _e(ranked)))
     if result.pair_weight:
         cards.append(_card(t("report.card.pair_weight"), f"{result.pair_weight:g}",
                            t("report.pair_detail")))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from ..messages import Lang, Message, label, msg
 from ..model import Problem, Result, Status
@@ -85,6 +86,9 @@ def proof(result: Result, problem: Problem | None = None) -> Message:
         bound: str | Message = (msg("proof.placed_bound", bound=ub) if ub is not None
                                 else msg("proof.no_placed_bound"))
         return msg("proof.placed_open", severity="note", bound=bound)
+    block = (result.stats or {}).get("rank_objective")
+    if isinstance(block, dict):  # level 2 as a profile or the worst rank (issue 29)
+        return _rank_proof(result, problem, block)
     if lb is None or lb < result.rank_cost:
         gap: str | Message = (msg("proof.gap", gap=_percent(result.rank_gap or 0.0, 3), bound=lb)
                               if lb is not None else msg("proof.no_bound"))
@@ -103,6 +107,40 @@ def _percent(share: float, digits: int = 1) -> str:
 def text_width(text: str) -> int:
     """Display columns of text on a terminal or in a spreadsheet (CJK characters take two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _rank_proof(result: Result, problem: Problem | None, block: dict[str, Any]) -> Message:
+    """:func:`proof` when level 2 is the profile or the worst rank (``stats.rank_objective``),
+    placed being proven."""
+    form = msg(f"objectives.form.{block.get('form')}") if block.get("form") in (
+        "profile", "minimax") else str(block.get("form"))
+    if block.get("proven") is not True:
+        gap = block.get("gap")
+        return msg("objectives.proof.open", severity="note", form=form, gap=(
+            msg("objectives.gap", gap=_percent(float(gap), 3)) if isinstance(gap, int | float)
+            else msg("proof.no_bound")))
+    if not pair_weight_used(result, problem):
+        return msg("objectives.proof.levels_12", severity="note", form=form)
+    if (result.stats or {}).get("pair_weight_proven", True) is False:
+        return msg("objectives.proof.pair_open", severity="note", form=form)
+    return msg("objectives.proof.all", severity="note", form=form)
+
+
+def rank_objective_text(result: Result, lang: Lang) -> str | None:
+    """Level 2's value in its form, one line (None when level 2 is the rank sum): the profile
+    (how many got each rank) or the worst rank and the sum."""
+    block = (result.stats or {}).get("rank_objective")
+    if not isinstance(block, dict) or not isinstance(block.get("profile"), list):
+        return None
+    prof = [int(n) for n in block["profile"]]
+    parts = [label("objectives.rank_count", lang, rank=r, count=n)
+             for r, n in enumerate(prof[:-1], start=1)]
+    parts.append(label("objectives.off_count", lang, count=prof[-1] if prof else 0))
+    shown = label("objectives.list_sep", lang).join(parts)
+    if block.get("form") == "minimax":
+        return label("objectives.value.minimax", lang, worst=block.get("worst_rank", 0),
+                     total=block.get("rank_sum", 0), profile=shown)
+    return label("objectives.value.profile", lang, profile=shown)
 
 
 def _line(code: str, value: str, lang: Lang) -> str:
@@ -157,6 +195,9 @@ def summary_lines(result: Result, n_students: int, written: Path | None, lang: L
         "solve.summary.rank_cost", lang, cost=r.rank_cost,
         bound=label("solve.summary.rank_bound", lang, bound=lb, gap=_percent(gap, 3))
         if gap is not None and lb is not None else ""), lang))
+    ranked = rank_objective_text(r, lang)
+    if ranked is not None:
+        lines.append(_line("objectives.label.rank", ranked, lang))
     if r.pair_weight:
         lines.append(_line("solve.label.pair_weight", f"{r.pair_weight:g}", lang))
     lines.append(_line("solve.label.proven", proof(r, problem).text(lang), lang))

@@ -49,7 +49,7 @@ from .fairness_figures import (
     quota_rows,
 )
 from .sheetwriter import Book, Sheet
-from .words import pair_weight_used, proof, status_word
+from .words import pair_weight_used, proof, rank_objective_text, status_word
 
 if TYPE_CHECKING:
     from ..model import Placement, Problem, Result
@@ -186,6 +186,9 @@ def _summary(book: Book, wb: _Workbook) -> None:
         ("rank_gap", r.rank_gap if r.rank_gap is not None else none,
          "percent3" if r.rank_gap is not None else None),
     ]
+    ranked = rank_objective_text(r, wb.lang)  # level 2 as a profile or the worst rank
+    if ranked is not None:
+        lines.append(("rank_objective", ranked, "wrap"))
     if pair_weight_used(r, p) or r.pair_weight:
         lines.append(("pair_weight", r.pair_weight, None))
     lines += [("solver", r.solver, None), ("seed", r.seed, None),

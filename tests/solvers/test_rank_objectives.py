@@ -180,3 +180,54 @@ def test_unknown_form_is_refused_in_both_languages() -> None:
     assert ObjectiveSettings(rank="志愿总和").rank == "sum"
     with pytest.raises(ValueError, match="unknown rank objective"):
         matcher.solve(_problem({"A": ["W1"]}, ["W1"]), "greedy", rank_objective="best")
+
+
+def _three_answers() -> Problem:
+    """The case where sum, profile and minimax choose three different allocations.
+
+    One term, one place per workstation, lists only (``preferences_only``); K = 4::
+
+        A: a            D: z            E: e, f
+        B: b, c         (D always takes z, rank 1)    F: f, g
+        C: a, b, z, d                   G: z, e, h
+
+    All seven can be placed. Two independent parts (D only blocks z, which is C's third and G's
+    first choice, so those can never be had):
+
+    * A, B, C: either (A a, B b, C d) ranks 1, 1, 4 — or (A a, B c, C b) ranks 1, 2, 2 — or
+      (A a, B c, C d) ranks 1, 2, 4 (C at a would leave A out);
+    * E, F, G: (E e, F f, G h) ranks 1, 1, 3 — or (E f, F g, G e) ranks 2, 2, 2 — or worse
+      ((1, 2, 3), (2, 2, 3)).
+
+    So, with D's rank 1:
+
+    =========  ===============================  =========  ===================  =====
+    form       allocation (A..G)                sum        profile (1, 2, 3, 4)  worst
+    =========  ===============================  =========  ===================  =====
+    sum        a, c, b, z, e, f, h              11         (4, 2, 1, 0)          3
+    profile    a, b, d, z, e, f, h              12         (5, 0, 1, 1)          4
+    minimax    a, c, b, z, f, g, e              12         (2, 5, 0, 0)          2
+    =========  ===============================  =========  ===================  =====
+
+    The sum takes the cheaper part answers (5 + 1 + 5); the profile buys a fifth first choice
+    with C's fourth; minimax gives everyone at most a second choice at one more rank in all.
+    """
+    return _problem({"A": ["a"], "B": ["b", "c"], "C": ["a", "b", "z", "d"], "D": ["z"],
+                     "E": ["e", "f"], "F": ["f", "g"], "G": ["z", "e", "h"]},
+                    ["a", "b", "c", "d", "e", "f", "g", "h", "z"])
+
+
+ANSWERS = {"sum": "a c b z e f h", "profile": "a b d z e f h", "minimax": "a c b z f g e"}
+
+
+@pytest.mark.parametrize("kind", FORMS)
+@pytest.mark.parametrize("solver", ["cpsat", "milp"])
+def test_forms_choose_differently(kind: str, solver: str) -> None:
+    """On :func:`_three_answers` each form gets its own hand-derived allocation, proven, and
+    the brute force agrees."""
+    p = _with_rank(_three_answers(), kind)
+    result = _solved(p, solver)
+    assert result.status == Status.OPTIMAL, result.message
+    got = {q.student_id: q.workstation_id for q in result.placements}
+    assert " ".join(got[s] for s in "ABCDEFG") == ANSWERS[kind]
+    assert brute_rank_optimum(p, kind) == (7, _value(p, kind, result))
