@@ -248,6 +248,80 @@ class SlotFlow:
         clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
         return -float(flow.optimal_cost()) / self.lcm
 
+    FINE = 16
+    """:meth:`count_bound` prices a placed student in steps of ``1 / (FINE * SCALE)`` rank."""
+
+    def _priced(self, step: int) -> tuple[int, int]:
+        """Min-cost flow with a reward of ``step / (FINE * SCALE)`` per placed student (rank
+        costs as they are): ``(R, q)``, the flow's rank cost in units of ``FINE * SCALE *
+        lcm`` and its placed count in units of ``lcm`` (both exact integers)."""
+        from ortools.graph.python import min_cost_flow
+
+        model = self.model
+        on = self.col_arc >= 0
+        placed = ((model.col_kind == LISTED) | (model.col_kind == OFF))[on]
+        arc, unit = self.col_arc[on], self.unit[on]
+        rank = np.zeros(len(self.tail), dtype=np.int64)
+        rank[arc] = self.FINE * self.SCALE * unit * model.col_cost[on]
+        cost = rank.copy()
+        cost[arc[placed]] -= step * unit[placed]
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.cap, cost)
+        supply = np.zeros(self.n_nodes, dtype=np.int64)
+        supply[0], supply[1] = self.total_units, -self.total_units
+        flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
+        if flow.solve() != flow.OPTIMAL:
+            raise RuntimeError("the slot model's flow relaxation was not solved")
+        clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
+        f = np.asarray(flow.flows(np.arange(len(self.tail))), dtype=np.int64)
+        return int((rank * f).sum()), int((f[arc[placed]] * unit[placed]).sum())
+
+    def count_bound(self, placed: int, rounds: int = 8) -> int:
+        """Proven: no allocation placing at least ``placed`` students has a lower rank cost.
+
+        For every reward ``λ >= 0`` per placed student, each such allocation (a point of the
+        relaxation) has ``rank >= min over the relaxation of (rank - λ placed) + λ placed``;
+        the best ``λ`` gives the relaxation's optimum *at that count* (Lagrangian duality for
+        one constraint), which :meth:`solve`'s single reward (``weight``, exact only at the
+        flow's own count) gives only at the largest count. ``λ`` is found by Newton's method
+        on the concave, piecewise linear dual: the two flows whose counts lie on either side
+        of ``placed`` give the next ``λ`` where their lines meet; it ends when the meeting
+        point is reached (the optimum) or after ``rounds`` flows. Every ``λ`` tried gives a
+        valid bound; the best is returned, rounded up (rank costs are whole).
+        """
+        denom = self.FINE * self.SCALE * self.lcm
+        target = self.lcm * placed
+
+        def bound(step: int, got: tuple[int, int]) -> int:
+            # R - step q + step target, over denom, rounded up (exact integers)
+            return -((-(got[0] + step * (target - got[1]))) // denom)
+
+        lo_step, hi_step = 0, self.FINE * self.SCALE * self.weight
+        lo = self._priced(lo_step)
+        best = bound(lo_step, lo)
+        if lo[1] >= target or rounds < 2:
+            return max(0, best)  # (placing costs nothing extra: λ = 0 is optimal)
+        hi = self._priced(hi_step)
+        best = max(best, bound(hi_step, hi))
+        for _ in range(rounds - 2):
+            if hi[1] <= target:
+                break  # (λ = weight already places no more than asked: optimal)
+            # where the lines R_lo + λ (t - q_lo) and R_hi + λ (t - q_hi) meet
+            step = (hi[0] - lo[0]) // (hi[1] - lo[1])
+            if step <= lo_step or step >= hi_step:
+                break
+            got = self._priced(step)
+            here = bound(step, got)
+            best = max(best, here)
+            meet = lo[0] + step * (target - lo[1])
+            if got[0] + step * (target - got[1]) >= meet:
+                break  # the dual's top: no λ does better
+            if got[1] >= target:
+                hi_step, hi = step, got
+            else:
+                lo_step, lo = step, got
+        return max(0, best)
+
     def costs(self, extra: FloatArray | None = None) -> IntArray:
         """The arc costs :meth:`solve` uses for ``extra``."""
         cost = self.base.copy()
@@ -275,7 +349,7 @@ def flow_prices(enc: Encoded, model: SlotModel, weight: int) -> FlowPrices:
     value, x, f = net.solve()
     most = net.max_placed()
     cost = net.costs()
-    price = _potentials(net.tail, net.head, net.cap, cost, f, net.n_nodes)
+    price = potentials(net.tail, net.head, net.cap, cost, f, net.n_nodes)
     rc_arc = (cost + price[net.tail] - price[net.head]) / (net.SCALE * net.lcm)
     on = net.col_arc >= 0
     reduced = np.zeros(model.n_cols)
@@ -285,7 +359,7 @@ def flow_prices(enc: Encoded, model: SlotModel, weight: int) -> FlowPrices:
                       value=value, weight=weight, max_placed=most)
 
 
-def _potentials(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray,
+def potentials(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray,
                 n_nodes: int, rounds: int = 100_000) -> FloatArray:
     """Node prices of an optimal flow: shortest distances in its residual network.
 

@@ -30,7 +30,7 @@ from .base import Choice, SolverConfig, build_result
 from .greedy import serial_dictatorship
 from .highs.common import FULL_MODEL_COLUMNS
 from .relaxation import relax_weight
-from .slot_flow import FlowPrices, flow_prices
+from .slot_flow import FlowPrices, SlotFlow, flow_prices
 from .slot_rounding import allocation, columns_of, quick_allocation, repaired, rounded
 from .slots import LISTED, MENTOR, SPLIT, FloatArray, SlotModel, build
 
@@ -202,15 +202,17 @@ def _read_states(work: Any, out: Outcome, seen: dict[str, str], on_state: Any) -
         on_state(merged)
 
 
-def merged_bounds(enc: Encoded, prices: FlowPrices, state: dict[str, Any], placed: int
-                  ) -> tuple[int, int | None, dict[str, str]]:
+def merged_bounds(enc: Encoded, prices: FlowPrices, state: dict[str, Any], placed: int,
+                  count_lb: int | None = None) -> tuple[int, int | None, dict[str, str]]:
     """The best proven bounds known, and the method that gave each (``stats.bounds``).
 
     Placed: the fewest of the students with an allowed option, the flow relaxation's maximum
     flow (always there) and the helper's LP bound. Rank cost, for allocations placing
     ``placed``: the largest of the helper's (LP, LP with cuts, or branch and cut; valid only at
     its own placed bound), the helper's weighted LP at that count, and the flow relaxation's
-    (always there). So a run whose LP phase does not finish still has both bounds.
+    (always there: ``count_lb``, its optimum at exactly that count by
+    :meth:`~matcher.solvers.slot_flow.SlotFlow.count_bound`, where the allocation places fewer
+    than the flow). So a run whose LP phase does not finish still has both bounds.
     """
     placed_options = [(enc.n_placeable, "students_with_options"),
                       (prices.placed_ub(), "max_flow")]
@@ -224,6 +226,8 @@ def merged_bounds(enc: Encoded, prices: FlowPrices, state: dict[str, Any], place
         rank_options.append((max(0, math.ceil(float(state["weighted_lp"]) + prices.weight
                                               * placed - 1e-6)), "lp"))
     rank_options.append((prices.rank_lb_at(placed), "flow_relaxation"))
+    if count_lb is not None:
+        rank_options.append((count_lb, "flow_relaxation"))
     rank_lb, rank_by = max(rank_options, key=lambda o: o[0])
     if placed == 0:
         rank_lb, rank_by = 0, "nobody_placed"
@@ -342,7 +346,14 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
             chosen = greedy
             stats["fallback"] = "greedy"
     stats["finish_seconds"] = round(clock.now() - finish_from, 3)
-    placed_ub, rank_lb, stats["bounds"] = merged_bounds(enc, prices, state, len(chosen))
+    count_lb = None
+    if 0 < len(chosen) < prices.placed - 1e-6:
+        # The flow's single reward per placed student bounds only its own count well (at
+        # tier XL 2,000 students fewer made it 0): the relaxation's optimum at this count.
+        count_lb = SlotFlow(enc, model, weight).count_bound(len(chosen))
+        stats["flow_count_bound"] = count_lb
+    placed_ub, rank_lb, stats["bounds"] = merged_bounds(enc, prices, state, len(chosen),
+                                                        count_lb)
     # (rank - weight * placed >= this for every allocation: what a caller adding up parts needs)
     stats["weighted_bound"] = [prices.weight, max(prices.value, float(state.get(
         "weighted_lp", -math.inf)))]

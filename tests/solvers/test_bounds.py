@@ -9,9 +9,12 @@ tests do not depend on the machine's pace.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from ortools.graph.python import min_cost_flow
 
 import matcher
 from matcher import (
@@ -25,6 +28,11 @@ from matcher import (
     Workstation,
 )
 from matcher.check import check
+from matcher.encoding import encode
+from matcher.planning.generate import generate_scenario
+from matcher.solvers import moves, slots
+from matcher.solvers.relaxation import relax_weight
+from matcher.solvers.slot_flow import SlotFlow, flow_prices
 
 # About the slot model and the flow path: used on small problems too (tests/solvers/conftest.py).
 pytestmark = pytest.mark.usefixtures("slot_model_at_every_size")
@@ -99,3 +107,64 @@ def test_bounds_name_the_lp_with_cuts_when_the_lp_phase_finishes() -> None:
     assert result.status == matcher.Status.OPTIMAL
     assert (result.placed, result.rank_cost) == DEMO_OPTIMUM
     assert result.stats["bounds"]["rank_cost"] in ("lp_with_cuts", "branch_and_cut")
+
+
+def _same_block(tmp_path: Path) -> Path:
+    """A generated cohort of 300 two-term students (the same block for all) at 30
+    workstations with room for 0.9 of them."""
+    return generate_scenario(tmp_path / "same-block", students=300, workstations=30, seed=3,
+                             same_block=True, capacity_share=0.9)
+
+
+def test_the_flow_bound_at_a_count_is_the_relaxations_optimum_there(tmp_path: Path) -> None:
+    """``SlotFlow.count_bound(P)`` (Newton's method on the reward per placed student) equals
+    the relaxation's own optimum among flows placing at least P students, computed here
+    directly: every student needs the same two terms, so "at least P placed" is the bypass
+    arc capped at the units of the rest. The flow's single reward gives 0 below its count."""
+    enc = encode(matcher.load_scenario(_same_block(tmp_path)))
+    assert slots.applies(enc) == ""
+    model = slots.build(enc)
+    weight = relax_weight(enc)
+    net = SlotFlow(enc, model, weight)
+    prices = flow_prices(enc, model, weight)
+    most = prices.placed_ub()
+    bypass = int(np.flatnonzero((net.tail == 0) & (net.head == 1))[0])
+    on = net.col_arc >= 0
+    cost = np.zeros(len(net.tail), dtype=np.int64)
+    cost[net.col_arc[on]] = net.SCALE * net.unit[on] * model.col_cost[on]
+
+    def direct(placed: int) -> int:
+        cap = net.cap.copy()
+        cap[bypass] = net.total_units - 2 * placed
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(net.tail, net.head, cap, cost)
+        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        supply[0], supply[1] = net.total_units, -net.total_units
+        flow.set_nodes_supplies(np.arange(net.n_nodes), supply)
+        assert flow.solve() == flow.OPTIMAL
+        return math.ceil(flow.optimal_cost() / (net.SCALE * net.lcm) - 1e-9)
+
+    assert 200 < most < 300
+    for placed in (100, 200, most - 3, most - 1, most):
+        assert net.count_bound(placed) == direct(placed), placed
+    assert prices.rank_lb_at(most - 3) == 0 < direct(most - 3)
+
+
+def test_a_starved_run_placing_fewer_still_has_a_useful_rank_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 27's XL symptom in small: a deterministic budget far too small (and local moves
+    made too dear to run) leaves the allocation short of the maximum flow; the rank bound is
+    then the flow relaxation's optimum at the count reached (not the single reward's 0),
+    valid for the allocation found, and named."""
+    monkeypatch.setattr(moves, "TRY_SECONDS", 1.0)
+    scenario = generate_scenario(tmp_path / "cohort", students=300, workstations=30, seed=4)
+    problem = matcher.load_scenario(scenario)
+    result = matcher.solve(problem, "cpsat", time_limit_s=0.05, deterministic=True)
+    assert result.placed_upper_bound is not None and result.rank_cost_lower_bound is not None
+    assert 0 < result.placed < result.placed_upper_bound
+    assert result.stats["bounds"] == {"placed": "max_flow", "rank_cost": "flow_relaxation"}
+    enc = encode(problem)
+    single = flow_prices(enc, slots.build(enc), relax_weight(enc)).rank_lb_at(result.placed)
+    assert single == 0 < result.rank_cost_lower_bound == result.stats["flow_count_bound"]
+    assert result.rank_cost_lower_bound <= result.rank_cost
+    assert check(problem, result).ok
