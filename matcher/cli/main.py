@@ -227,9 +227,11 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Result folder (default: benchmarks/runs/<tier>-<timestamp>).")
 @click.option("--force", is_flag=True, help="Reuse an existing result folder.")
+@click.option("--deterministic", is_flag=True,
+              help="Count work instead of wall time: the same rows on any machine.")
 @lang_option
 def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
-          out: str | None, force: bool) -> None:
+          out: str | None, force: bool, deterministic: bool) -> None:
     """Run solvers on a generated tier (each in a fresh process); write a CSV and a table."""
     from ..planning.bench import TIERS, TIERS_DIR, legacy_bench, parse_solvers, run_bench
 
@@ -242,7 +244,8 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
     if out is not None:
         prepare_out(out, [(TIERS_DIR, "tiers")], force, legacy=legacy_bench)
     done = run_bench(tier, names, time_limit_s=time_limit, seed=seed, workers=workers,
-                     out_dir=out, force=force, progress=lambda line: click.echo(line, err=True))
+                     out_dir=out, force=force, progress=lambda line: click.echo(line, err=True),
+                     deterministic=deterministic)
     click.echo(done.markdown)
     click.echo(f"written     {done.out_dir / 'results.csv'}, {done.out_dir / 'results.md'}")
     if not done.ok:

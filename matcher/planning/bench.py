@@ -52,6 +52,7 @@ from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario
 from ..messages import msg
 from ..solvers.children import POPEN_OPTIONS, guard
+from ..solvers.clock import SAFETY_FACTOR
 from . import generate
 
 __all__ = ["COLUMNS", "TIERS", "TIERS_DIR", "BenchReport", "Tier", "legacy_bench",
@@ -119,7 +120,7 @@ COLUMNS = [
     "time_limit_s", "status", "placed", "placed_upper_bound", "placed_gap", "rank_cost",
     "rank_cost_lower_bound", "rank_gap", "pair_weight", "first_choice_share", "top3_share",
     "blocking_pairs", "checker", "violations", "load_s", "solve_s", "proven_s", "check_s",
-    "peak_rss_mib", "message", "date", "load_avg", "machine", "cpu", "cores", "memory_gib",
+    "peak_rss_mib", "deterministic", "work_s", "message", "date", "load_avg", "machine", "cpu", "cores", "memory_gib",
     "python", "ortools", "highspy", "matcher",
 ]
 """Columns of ``results.csv``, in order."""
@@ -255,7 +256,8 @@ def run_one(spec_path: str) -> None:
     problem = load_scenario(spec["scenario"])
     t1 = time.perf_counter()
     result = solvers.solve(problem, spec["solver"], time_limit_s=spec["time_limit_s"],
-                           seed=spec["seed"], workers=spec["workers"])
+                           seed=spec["seed"], workers=spec["workers"],
+                           deterministic=bool(spec.get("deterministic")))
     t2 = time.perf_counter()
     report = check(problem, result, stability=True)
     t3 = time.perf_counter()
@@ -274,6 +276,8 @@ def run_one(spec_path: str) -> None:
         # When levels 1-2 were proven (exact solvers; the run may go on with level 3).
         "proven_s": result.stats.get("proven_seconds"),
         "check_s": round(t3 - t2, 3), "peak_rss_mib": round(_peak_rss_mib(), 1),
+        # a deterministic run: its counted work (reference seconds), which decided its path
+        "deterministic": result.deterministic, "work_s": result.work_seconds,
         "message": result.message,
     }
     for line in report.violations[:20]:
@@ -292,15 +296,18 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _spawn_run(scenario: Path, solver: str, time_limit_s: float, seed: int, workers: int,
-               log_path: Path) -> dict[str, Any]:
-    """Run one solver in a fresh process; its figures, or a CRASH/TIMEOUT row."""
+               log_path: Path, deterministic: bool = False) -> dict[str, Any]:
+    """Run one solver in a fresh process; its figures, or a CRASH/TIMEOUT row (a
+    deterministic run is waited for as long as its helpers would be: its wall time is what
+    varies)."""
     with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp, \
             guard(Path(tmp)) as watcher:
         spec_path = Path(tmp) / "spec.json"
         row_path = Path(tmp) / "row.json"
         spec_path.write_text(json.dumps({
             "scenario": str(scenario), "solver": solver, "time_limit_s": time_limit_s,
-            "seed": seed, "workers": workers, "row_path": str(row_path)}), encoding="utf-8")
+            "seed": seed, "workers": workers, "deterministic": deterministic,
+            "row_path": str(row_path)}), encoding="utf-8")
         code = "import sys; from matcher.planning.bench import run_one; run_one(sys.argv[1])"
         started = time.perf_counter()
         with open(log_path, "wb") as log:
@@ -308,7 +315,8 @@ def _spawn_run(scenario: Path, solver: str, time_limit_s: float, seed: int, work
                                     stdout=log, stderr=subprocess.STDOUT, **POPEN_OPTIONS)
             watcher.watch(proc.pid)
             try:
-                proc.wait(timeout=time_limit_s * 1.5 + _OVERHEAD_S)
+                proc.wait(timeout=time_limit_s * (
+                    SAFETY_FACTOR if deterministic else 1.5) + _OVERHEAD_S)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 return {"status": "TIMEOUT", "message": (
@@ -349,15 +357,18 @@ _TABLE = [("solver", "solver", ""), ("status", "status", ""), ("placed", "placed
           ("blocking pairs", "blocking_pairs", "int"), ("checker", "checker", ""),
           ("solve s", "solve_s", "s"), ("proven at s", "proven_s", "s"),
           ("peak MiB", "peak_rss_mib", "mib")]
+_WORK = ("work s", "work_s", "s")
+"""The column of counted work, shown when some run was deterministic."""
 
 
 def runs_table(rows: Sequence[dict[str, Any]]) -> str:
     """The runs as a Markdown table (one line per run; ``–`` where nothing is known)."""
-    lines = ["| " + " | ".join(h for h, _k, _f in _TABLE) + " |",
-             "|" + "---|" * len(_TABLE)]
+    table = _TABLE + ([_WORK] if any(r.get("deterministic") for r in rows) else [])
+    lines = ["| " + " | ".join(h for h, _k, _f in table) + " |",
+             "|" + "---|" * len(table)]
     for row in rows:
         lines.append("| " + " | ".join(escape_markdown(_fmt(row.get(k), f))
-                                       for _h, k, f in _TABLE) + " |")
+                                       for _h, k, f in table) + " |")
     return "\n".join(lines)
 
 
@@ -447,7 +458,10 @@ def _markdown(tier: Tier, rows: Sequence[dict[str, Any]], machine: dict[str, Any
         f"workstations, {tier.universities} universities, generator seed {tier.seed})", "",
         f"Command: `{command}`", "",
         f"Measured {first.get('date', '')}; solver seed {first.get('seed', '')}, workers "
-        f"{first.get('workers', '')}, time limit {first.get('time_limit_s', '')} s per run.", "",
+        f"{first.get('workers', '')}, time limit {first.get('time_limit_s', '')} s per run"
+        + (" as a work budget (deterministic: the same allocations and bounds on any machine; "
+           "`work s` is the work counted, the times vary)" if first.get("deterministic")
+           else "") + ".", "",
         runs_table(rows), "", *_plain_ratio(rows),
         f"Machine: {escape_markdown(machine['machine'])}, {escape_markdown(machine['cpu'])}, "
         f"{machine['cores']} cores, "
@@ -464,7 +478,8 @@ def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
               time_limit_s: float | None = None, seed: int = 0, workers: int = 2,
               out_dir: str | os.PathLike[str] | None = None, force: bool = False,
               tiers_dir: str | os.PathLike[str] = TIERS_DIR,
-              progress: Callable[[str], None] | None = None) -> BenchReport:
+              progress: Callable[[str], None] | None = None,
+              deterministic: bool = False) -> BenchReport:
     """Run solvers on a tier, one fresh process per run, and write the CSV and Markdown.
 
     Parameters
@@ -486,6 +501,10 @@ def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
         Cache of generated tiers.
     progress
         Called with one line when each run starts and ends.
+    deterministic
+        Run every solver with ``deterministic=True`` (the time limit is a work budget,
+        docs/solvers.md): the rows' allocations, bounds and statuses are then the same on any
+        machine, and ``work_s`` says how much work each counted; only the times vary.
 
     Returns
     -------
@@ -514,7 +533,7 @@ def run_bench(tier: str | Tier, solver_names: Sequence[str] | None = None, *,
     out = check_output(out, [(tiers_dir, "tiers")], force=force, legacy=legacy_bench)
     with claim(out):
         return _run_bench(spec, names, limit, seed, workers, out, tiers_dir,
-                          progress or (lambda _line: None))
+                          progress or (lambda _line: None), deterministic)
 
 
 def legacy_bench(folder: Path) -> bool:
@@ -523,8 +542,8 @@ def legacy_bench(folder: Path) -> bool:
 
 
 def _run_bench(spec: Tier, names: Sequence[str], limit: float, seed: int, workers: int,
-               out: Path, tiers_dir: str | os.PathLike[str], say: Callable[[str], None]
-               ) -> BenchReport:
+               out: Path, tiers_dir: str | os.PathLike[str], say: Callable[[str], None],
+               deterministic: bool = False) -> BenchReport:
 
     say(f"tier {spec.name}: {spec.students:,} students × {spec.workstations:,} workstations")
     scenario = tier_scenario(spec, tiers_dir)
@@ -535,12 +554,14 @@ def _run_bench(spec: Tier, names: Sequence[str], limit: float, seed: int, worker
     machine = machine_info()
     command = "matcher bench " + shlex.join(
         ["--tier", spec.name, "--solvers", ",".join(names), "--time-limit", f"{limit:g}",
-         "--seed", str(seed), "--workers", str(workers)])
+         "--seed", str(seed), "--workers", str(workers)]
+        + (["--deterministic"] if deterministic else []))
     report = BenchReport(out_dir=out)
     for n, name in enumerate(names, start=1):
         say(f"[{n}/{len(names)}] {name}: running (time limit {limit:g} s)")
         load_before = os.getloadavg()[0]  # a shared machine: how busy it was when the run began
-        figures = _spawn_run(scenario, name, limit, seed, workers, out / "logs" / f"{name}.log")
+        figures = _spawn_run(scenario, name, limit, seed, workers, out / "logs" / f"{name}.log",
+                             deterministic)
         row: dict[str, Any] = {
             "tier": spec.name, "students": spec.students, "workstations": spec.workstations,
             "tier_seed": spec.seed, "solver": name, "seed": seed, "workers": workers,

@@ -155,3 +155,22 @@ def test_plain_ratio_compares_cpsat_with_the_plain_model() -> None:
     assert plain_ratio([ours]) is None
     skipped = {**plain, "status": "UNKNOWN", "message": "plain model not built: 9 booleans"}
     assert plain_ratio([ours, skipped]) == {"plain": "UNKNOWN: plain model not built: 9 booleans"}
+
+
+def test_a_deterministic_bench_gives_the_same_rows_twice(tmp_path: Path) -> None:
+    """``deterministic=True`` (``matcher bench --deterministic``) runs each solver with its
+    time limit as a work budget: two benchmarks give the same statuses, allocations' figures
+    and counted work (only times and memory may differ), the table shows the work and the
+    command the option."""
+    runs = [run_bench(TINY_TIER, ["cpsat", "flow"], out_dir=tmp_path / f"out{k}",
+                      tiers_dir=tmp_path / "tiers", workers=1, time_limit_s=0.5,
+                      deterministic=True) for k in range(2)]
+    same = ("status", "placed", "placed_upper_bound", "rank_cost", "rank_cost_lower_bound",
+            "deterministic", "work_s")
+    assert [[r[k] for k in same] for r in runs[0].rows] == [[r[k] for k in same]
+                                                             for r in runs[1].rows]
+    for row in runs[0].rows:
+        assert row["deterministic"] is True and row["work_s"] is not None, row
+        assert row["checker"] == "ok"
+    assert "| work s |" in runs[0].markdown
+    assert "--deterministic`" in runs[0].markdown
