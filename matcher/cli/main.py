@@ -228,7 +228,8 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
               help="Result folder (default: benchmarks/runs/<tier>-<timestamp>).")
 @click.option("--force", is_flag=True, help="Reuse an existing result folder.")
 @click.option("--deterministic", is_flag=True,
-              help="Count work instead of wall time: the same rows on any machine.")
+              help="Count work instead of wall time: the same rows on any machine "
+                   "(only the times vary).")
 @lang_option
 def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, workers: int,
           out: str | None, force: bool, deterministic: bool) -> None:

@@ -120,8 +120,8 @@ COLUMNS = [
     "time_limit_s", "status", "placed", "placed_upper_bound", "placed_gap", "rank_cost",
     "rank_cost_lower_bound", "rank_gap", "pair_weight", "first_choice_share", "top3_share",
     "blocking_pairs", "checker", "violations", "load_s", "solve_s", "proven_s", "check_s",
-    "peak_rss_mib", "deterministic", "work_s", "message", "date", "load_avg", "machine", "cpu", "cores", "memory_gib",
-    "python", "ortools", "highspy", "matcher",
+    "peak_rss_mib", "deterministic", "work_s", "message", "date", "load_avg", "machine",
+    "cpu", "cores", "memory_gib", "python", "ortools", "highspy", "matcher",
 ]
 """Columns of ``results.csv``, in order."""
 
