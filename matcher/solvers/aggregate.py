@@ -223,11 +223,14 @@ def keepable(enc: Encoded, i: int, choice: Choice) -> bool:
             and (lock is None or lock[1] < 0 or lock[1] == m) and s in enc.supervisors_for(i))
 
 
-def choice_count(enc: Encoded) -> int:
+def choice_count(enc: Encoded, enough: int | None = None) -> int:
     """The number of choice columns (``y`` and ``ovf``) :func:`add_choices` makes, counted
-    without building anything (per profile)."""
+    without building anything (per profile); with ``enough``, counting stops once that many
+    are found (a size test needs no more: a province's full count took seconds)."""
     total = 0
     for i in range(enc.n_students):
+        if enough is not None and total >= enough:
+            break
         if enc.st_group[i] >= 0:
             total += len({w for w, _k in enc.options(i)})
             continue

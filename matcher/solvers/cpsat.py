@@ -107,7 +107,7 @@ helper's start-up under a short time limit. Tests of the slot path set this to 0
 
 def _too_small_for_slots(enc: Encoded) -> str:
     """Why the slot model is not used for a small problem (empty when it is large enough)."""
-    if choice_count(enc) < SLOT_MIN_CHOICES:
+    if choice_count(enc, enough=SLOT_MIN_CHOICES) < SLOT_MIN_CHOICES:
         return f"small problem (under {SLOT_MIN_CHOICES} choices): CP-SAT in process"
     return ""
 
@@ -148,7 +148,8 @@ def _by_slots(enc: Encoded, config: SolverConfig, t0: float, stop: Stop) -> Resu
     if result is None:
         return None
     if (not enc.use_pairs or stop.requested or not result.placements
-            or deadline - clock.now() < 0.5 or choice_count(enc) > province.MAX_CHOICES):
+            or deadline - clock.now() < 0.5 or choice_count(enc, enough=province.MAX_CHOICES + 1)
+            > province.MAX_CHOICES):
         if enc.use_pairs and result.placements and not stop.requested:
             # Level 3 not searched (too large for its model, or no time left): say so.
             message = result.message or ("levels 1 and 2 proven optimal; the pair weight "

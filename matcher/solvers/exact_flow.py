@@ -46,6 +46,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -114,44 +115,56 @@ def components(enc: Encoded) -> list[Component]:
     listed, hubs = _links(enc)
     n_s, n_w = enc.n_students, len(enc.workstation_ids)
     hub_ix = {key: n_s + n_w + k for k, key in enumerate(hubs)}
-    parent = list(range(n_s + n_w + len(hubs)))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
+    ends: list[int] = []  # the links, as pairs of nodes one after the other
     for key, stations in hubs.items():
         for w in stations:
-            union(hub_ix[key], n_s + w)
+            ends += (hub_ix[key], n_s + w)
     has_option = [False] * n_s
     for i in range(n_s):
         for w in listed[i]:
-            union(i, n_s + w)
+            ends += (i, n_s + w)
             has_option[i] = True
         if enc.st_lock[i] is None and not enc.preferences_only:
             key = enc.profile(i)
             if key in hub_ix:
-                union(i, hub_ix[key])
+                ends += (i, hub_ix[key])
                 has_option[i] = True
+    root = _roots(np.asarray(ends, dtype=np.int64).reshape(-1, 2),
+                  n_s + n_w + len(hubs)).tolist()
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(n_s):
         if has_option[i]:
-            members[find(i)].append(i)
+            members[root[i]].append(i)
     at: dict[int, list[int]] = defaultdict(list)
     for w in range(n_w):
-        root = find(n_s + w)
-        if root in members:
-            at[root].append(w)
+        if root[n_s + w] in members:
+            at[root[n_s + w]].append(w)
     clock.charge(FINISH_SECONDS_PER_STUDENT * n_s)
     return [Component(tuple(members[r]), tuple(at[r]))
             for r in sorted(members, key=lambda r: members[r][0])]
+
+
+def _roots(links: IntArray, n: int) -> IntArray:
+    """Each node's component, named by its least node, for ``links`` (pairs of nodes).
+
+    Union-find in whole arrays (a province has a million links: one by one in Python took
+    seconds): every link hooks the larger of its two roots under the smaller, then every node
+    is pointed straight at its root; repeated until no link joins two roots. Roots only ever
+    get smaller, so it ends, and in few rounds.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    a, b = links[:, 0], links[:, 1]
+    while True:
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return parent
+        np.minimum.at(parent, np.maximum(ra, rb)[apart], np.minimum(ra, rb)[apart])
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
 
 
 def seats(enc: Encoded, w: int, n: int, first: int, last: int) -> int:
@@ -239,75 +252,75 @@ def solve_flow(enc: Encoded, comps: list[Component]) -> FlowOutcome | None:
         cap[w] -= 1
         station[i] = w
     # Nodes: 0 source, 1 sink, students, hubs, workstations.
-    s_node = {i: 2 + k for k, i in enumerate(free)}
-    keys = sorted({enc.profile(i) for i in free if enc.profile(i) in hubs})
-    h_node = {key: 2 + len(free) + k for k, key in enumerate(keys)}
+    profile_of = [enc.profile(i) for i in free]
+    keys = sorted({key for key in profile_of if key in hubs})
+    h_index = {key: k for k, key in enumerate(keys)}
     stations = sorted(cap)
-    w_node = {w: 2 + len(free) + len(keys) + k for k, w in enumerate(stations)}
-    tails: list[int] = []
-    heads: list[int] = []
-    caps: list[int] = []
-    costs: list[int] = []
-    picks: list[tuple[int, int]] = []  # per student arc (in order): (student, w or -1 - hub)
-    members: dict[Profile, int] = defaultdict(int)
-    for i in free:
-        for w in listed[i]:
-            tails.append(s_node[i])
-            heads.append(w_node[w])
-            costs.append(enc.rank_of[i][w])
-            picks.append((i, w))
-        key = enc.profile(i)
-        if key in h_node:
-            tails.append(s_node[i])
-            heads.append(h_node[key])
-            costs.append(off)
-            picks.append((i, -1 - h_node[key]))
-            members[key] += 1
-    n_picks = len(tails)
-    caps.extend([1] * n_picks)
-    hub_arcs: list[tuple[Profile, int]] = []
-    for key in keys:
-        for w in hubs[key]:
-            tails.append(h_node[key])
-            heads.append(w_node[w])
-            caps.append(members[key])
-            costs.append(0)
-            hub_arcs.append((key, w))
-    for i in free:
-        tails.append(0)
-        heads.append(s_node[i])
-        caps.append(1)
-        costs.append(0)
-    for w in stations:
-        tails.append(w_node[w])
-        heads.append(1)
-        caps.append(max(0, cap[w]))
-        costs.append(0)
+    n_free, n_hub = len(free), len(keys)
+    w_node = np.zeros(len(enc.workstation_ids), dtype=np.int64)
+    w_node[stations] = 2 + n_free + n_hub + np.arange(len(stations))
+    # Per student its listed arcs, then its hub's (if any), student after student: built in
+    # whole arrays (a province's million arcs one by one took seconds).
+    hub_of = np.array([h_index.get(key, -1) for key in profile_of], dtype=np.int64)
+    lens = np.fromiter((len(listed[i]) for i in free), dtype=np.int64, count=n_free)
+    total = int(lens.sum())
+    flat_w = np.fromiter(chain.from_iterable(listed[i] for i in free), dtype=np.int64,
+                         count=total)
+    flat_cost = np.fromiter(chain.from_iterable(map(enc.rank_of[i].__getitem__, listed[i])
+                                                for i in free), dtype=np.int64, count=total)
+    per = lens + (hub_of >= 0)
+    own = np.cumsum(per) - per  # each student's first arc
+    n_picks = int(per.sum())
+    who = np.repeat(np.arange(n_free, dtype=np.int64), per)  # index into free
+    where = np.empty(n_picks, dtype=np.int64)  # w, or -1 - hub
+    cost = np.empty(n_picks, dtype=np.int64)
+    at_listed = np.repeat(own - (np.cumsum(lens) - lens), lens) + np.arange(total)
+    where[at_listed] = flat_w
+    cost[at_listed] = flat_cost
+    with_hub = np.flatnonzero(hub_of >= 0)
+    at_hub = own[with_hub] + lens[with_hub]
+    where[at_hub] = -1 - hub_of[with_hub]
+    cost[at_hub] = off
+    head_pick = np.where(where >= 0, w_node[np.maximum(where, 0)], 2 + n_free - 1 - where)
+    members = np.bincount(hub_of[with_hub], minlength=n_hub)
+    hub_pairs = [(k, w) for k, key in enumerate(keys) for w in hubs[key]]
+    hub_k = np.array([k for k, _w in hub_pairs], dtype=np.int64)
+    hub_w = np.array([w for _k, w in hub_pairs], dtype=np.int64)
+    station_arr = np.asarray(stations, dtype=np.int64)
+    tails = np.concatenate([2 + who, 2 + n_free + hub_k, np.zeros(n_free, dtype=np.int64),
+                            w_node[station_arr]])
+    heads = np.concatenate([head_pick, w_node[hub_w], 2 + np.arange(n_free, dtype=np.int64),
+                            np.ones(len(stations), dtype=np.int64)])
+    caps = np.concatenate([np.ones(n_picks, dtype=np.int64), members[hub_k],
+                           np.ones(n_free, dtype=np.int64),
+                           np.maximum(0, np.array([cap[w] for w in stations], dtype=np.int64))])
+    costs = np.concatenate([cost, np.zeros(len(hub_k) + n_free + len(stations),
+                                           dtype=np.int64)])
     flow = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        np.asarray(tails, dtype=np.int32), np.asarray(heads, dtype=np.int32),
-        np.asarray(caps, dtype=np.int64), np.asarray(costs, dtype=np.int64))
-    flow.set_node_supply(0, len(free))
-    flow.set_node_supply(1, -len(free))
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32),
+                                                     heads.astype(np.int32), caps, costs)
+    flow.set_node_supply(0, n_free)
+    flow.set_node_supply(1, -n_free)
     if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
         raise RuntimeError("the exact min-cost flow was not solved")
     clock.charge(SECONDS_PER_ARC * len(tails))
-    got = flow.flows(arcs).tolist()
+    got = np.asarray(flow.flows(arcs), dtype=np.int64)
     seats_of: dict[Profile, list[int]] = defaultdict(list)
-    for (key, w), f in zip(hub_arcs, got[n_picks:n_picks + len(hub_arcs)], strict=True):
-        seats_of[key].extend([w] * f)
+    for k, w, f in zip(hub_k.tolist(), hub_w.tolist(),
+                       got[n_picks:n_picks + len(hub_k)].tolist(), strict=True):
+        seats_of[keys[k]].extend([w] * f)
     via_hub: dict[Profile, list[int]] = defaultdict(list)
-    for (i, where), f in zip(picks, got[:n_picks], strict=True):
-        if not f:
-            continue
-        if where >= 0:
-            station[i] = where
+    used = np.flatnonzero(got[:n_picks] > 0)
+    for j, wh in zip(who[used].tolist(), where[used].tolist(), strict=True):
+        i = free[j]
+        if wh >= 0:
+            station[i] = wh
         else:
-            via_hub[enc.profile(i)].append(i)
-    for key, who in via_hub.items():
+            via_hub[keys[-1 - wh]].append(i)
+    for key, them in via_hub.items():
         # Interchangeable for the flow (as many seats as students); one whose own list has
         # the seat's workstation takes it (no dearer in truth than the flow counted).
-        station.update(hand_out_seats(enc, who, seats_of[key]))
+        station.update(hand_out_seats(enc, them, seats_of[key]))
     locked_cost = sum(enc.cost(i, w) for i, w in station.items() if enc.st_lock[i] is not None)
     return FlowOutcome(station, len(station), int(flow.optimal_cost()) + locked_cost,
                        len(tails))

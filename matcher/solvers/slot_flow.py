@@ -18,10 +18,13 @@ from ..encoding import Encoded
 from . import clock
 from .slots import CLASS, LISTED, OFF, PAIR, FloatArray, IntArray, SlotModel, common_window
 
-NETWORK_SECONDS_PER_ARC = 8e-6
-"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the network, per arc."""
+NETWORK_SECONDS_PER_ARC = 6e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the network, per arc
+(``benchmarks/calibrate.py``, 2026-12-07, CPU: tier M 7.0e-6, tier XL 4.9e-6; 8e-6 before)."""
 FLOW_SECONDS_PER_ARC = 1.2e-5
-"""Deterministic cost model: OR-Tools' min-cost flow on it, per arc (tier M: 249,000 arcs)."""
+"""Deterministic cost model: OR-Tools' min-cost flow on it, per arc (``benchmarks/calibrate.py``,
+2026-12-07, CPU: tier M, 249,000 arcs, 9.8e-6 for the weighted flow and 5.7e-6 for the maximum
+flow; tier XL, 1.25 million arcs, 14.6e-6 and 10.2e-6)."""
 
 
 @dataclass(frozen=True)

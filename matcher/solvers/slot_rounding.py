@@ -11,7 +11,7 @@ allocation into the model (a start for the helper's searches).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 import numpy as np
@@ -24,9 +24,12 @@ from .packing import Loads, fit, pack_station
 from .slot_flow import SlotFlow
 from .slots import CLASS, LISTED, OFF, PAIR, FloatArray, SlotModel, common_window
 
-FINISH_SECONDS_PER_STUDENT = 30e-6
+FINISH_SECONDS_PER_STUDENT = 80e-6
 """Deterministic cost model (:mod:`matcher.solvers.clock`): mentors, starts and supervisors
-for an allocation, per student."""
+for an allocation, per student, besides what the exact packings count themselves
+(``packing.PACK_SECONDS`` and CP-SAT's time). Measured by ``benchmarks/calibrate.py``
+(2026-12-07, CPU seconds): tier M 2.0 s for 20,000 students, tier XL 11.7 s for 100,000, of
+which the packings counted 0.4 and 1.8 s; 30e-6 before undercounted this step 2-2.4 times."""
 
 
 def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:
@@ -55,17 +58,28 @@ def hand_out_seats(enc: Encoded, students: list[int], seats: list[int]) -> dict[
     """Student -> workstation for interchangeable ``students`` sharing ``seats`` (workstations,
     one entry per seat; consumed): a student whose own list has a seat's workstation takes it
     first, the rest take the seats left in order (as many as there are)."""
+    # Each workstation's seats by position: a student takes the first seat left (in order)
+    # whose workstation is on its list, found over its list, not the seats (a province's hub
+    # has tens of thousands of seats: scanning them per student took seconds).
+    where: dict[int, deque[int]] = defaultdict(deque)
+    for k, w in enumerate(seats):
+        where[w].append(k)
+    taken = [False] * len(seats)
     out: dict[int, int] = {}
     rest = []
     for i in students:
-        w = next((w for w in seats if w in enc.rank_of[i]), None)
-        if w is None:
+        ks = [where[w][0] for w in enc.rank_of[i] if where.get(w)]
+        if not ks:
             rest.append(i)
-        else:
-            seats.remove(w)
-            out[i] = w
-    for i, w in zip(rest, seats, strict=False):
+            continue
+        k = min(ks)
+        where[seats[k]].popleft()
+        taken[k] = True
+        out[i] = seats[k]
+    left = [w for k, w in enumerate(seats) if not taken[k]]
+    for i, w in zip(rest, left, strict=False):
         out[i] = w
+    seats[:] = left[len(rest):]
     return out
 
 

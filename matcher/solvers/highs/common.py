@@ -185,15 +185,20 @@ of cuts, a heuristic), per model entry (tier S's whole model, 60,000 entries: 0.
 
 def lp_iteration_seconds(entries: int) -> float:
     """Deterministic cost model: seconds of one simplex iteration on a model of ``entries``
-    entries (plus rows and columns). Tier S's LP (12,000 entries): 25 µs; tier M's
-    (130,000): 0.13 ms; tier XL's with dense cuts (a few million): 3-6 ms."""
-    return 1.5e-5 + 1.0e-9 * entries
+    entries (plus rows and columns). Measured by ``benchmarks/calibrate.py`` (2026-12-07, the
+    slot model's weighted LP with its pricing rounds, CPU seconds per iteration, everything
+    counted): tier M, 216,000 entries, 40,136 iterations in 5.1 s (0.126 ms); tier XL, 1.08
+    million entries, 185,709 iterations in 88.4 s (0.476 ms). The line through them (25 µs
+    at tier S's 12,000 entries, as measured before). ``1.5e-5 + 1e-9 * entries`` before
+    counted the XL LP as 191 s: in a deterministic XL run it did not fit its budget."""
+    return 2.5e-5 + 4.2e-10 * entries
 
 
 def mip_node_seconds(entries: int) -> float:
     """Deterministic cost model: seconds of one branch-and-cut node (about 30 dual simplex
-    iterations with their propagation)."""
-    return 30 * MIP_LP_FACTOR * lp_iteration_seconds(entries)
+    iterations with their propagation; calibrated with the LP iteration's cost as it was
+    before session 18, ``1.5e-5 + 1e-9 * entries``, and kept: MIPs were not re-measured)."""
+    return 30 * MIP_LP_FACTOR * (1.5e-5 + 1.0e-9 * entries)
 
 
 CLOCK = Clock()
