@@ -394,7 +394,7 @@ def read_grid(table: Table, grid: Grid, found: Found) -> TableRead | None:
 
 
 _TOTAL_HINT = re.compile(r"\s*(?:[合总小共汇]|(?i:tot|sub|sum))")
-_HINT_FIRST = frozenset("合总小共汇 \u3000\t")
+_HINT_FIRST = frozenset("合总小共汇")
 _HINT_WORDS = frozenset(("tot", "sub", "sum"))
 _SIMPLE_FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
@@ -446,7 +446,10 @@ def _worth_a_look(row: list[str], wide: int) -> bool:
     row of a CSV file that may hold line breaks (``wide`` = -1)."""
     if wide < 0 or len(row) > wide > 0:
         return True
-    return any(c[:1] in _HINT_FIRST or c[:3].lower() in _HINT_WORDS for c in row[:3])
+    # a superset of what _TOTAL_HINT matches: ``\s`` is str.isspace(), and the case-blind
+    # words also match with a long s (``ſ``), which casefold() turns into ``s``
+    return any(c[:1] in _HINT_FIRST or c[:1].isspace() or c[:3].casefold() in _HINT_WORDS
+               for c in row[:3])
 
 
 def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: list[int],
@@ -473,7 +476,8 @@ def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: lis
     rows: list[list[str]] = []
     all_rows = [grid.rows[k] for k in body]
     # the rows that need a closer look; every row before the first of them is plain data
-    wide = header_width if not grid.sheet and not grid.multiline else -1
+    # (a sheet's row is never too wide: its cells are named by letter)
+    wide = 0 if grid.sheet else header_width if not grid.multiline else -1
     first = next((i for i, r in enumerate(all_rows) if _worth_a_look(r, wide)),
                  len(all_rows))
     rows.extend(all_rows[:first])

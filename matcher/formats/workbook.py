@@ -76,6 +76,12 @@ MAX_COLUMNS = 200
 _COUNT_ABOVE = 8 * 1024 * 1024
 """A sheet's XML larger than this has its rows counted before parsing (a smaller one cannot
 hold :data:`MAX_SHEET_ROWS` rows)."""
+_CHUNK = 4 * 1024 * 1024
+"""Bytes of a sheet's XML read at a time while its rows are counted as it streams."""
+_READ_WHOLE = 128 * 1024 * 1024
+"""A sheet's XML up to this size whose dimension claims no more rows than the limit is read
+whole to count its rows (and then scanned without a second read); a larger one, or one that
+claims too many, is counted as it streams and refused as soon as the count passes the limit."""
 
 _REFUSED_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".et")
 _SETTING_SECTIONS = ("policy", "solver", "objective")
@@ -272,6 +278,7 @@ class _Parts:
         self.infos = {i.filename: i for i in archive.infolist()}
         self.sheet_paths: dict[str, str] = {}
         self.zero_styles: dict[int, int] = {}
+        self.read: dict[str, bytes] = {}  # sheet title -> its XML, read while counting rows
 
     def safe(self, found: Found) -> bool:
         """Sizes, links and data connections checked; sheet paths and styles read."""
@@ -341,14 +348,24 @@ class _Parts:
             claimed = 0
         if claimed <= MAX_SHEET_ROWS and info.file_size <= _COUNT_ABOVE:
             return None
+        if claimed <= MAX_SHEET_ROWS and info.file_size <= _READ_WHOLE:
+            # most likely within the limit: read once, counted, and kept for scan()
+            xml = self.archive.read(info)
+            rows = xml.count(b"<row ")
+            if rows > MAX_SHEET_ROWS:
+                return msg("load.too_many_rows", at=where, count=rows, limit=MAX_SHEET_ROWS)
+            self.read[title] = xml
+            return None
         rows = 0
         tail = b""
         with self.archive.open(info) as f:
-            while chunk := f.read(4 * 1024 * 1024):
+            while chunk := f.read(_CHUNK):
                 rows += (tail + chunk).count(b"<row ") - tail.count(b"<row ")
                 tail = chunk[-8:]
                 if rows > MAX_SHEET_ROWS:
-                    return msg("load.too_many_rows", at=where, count=rows,
+                    # counting stops here: the rest of a huge sheet is not worth reading
+                    return msg("load.too_many_rows" if not f.read(1) else
+                               "load.too_many_rows_at_least", at=where, count=rows,
                                limit=MAX_SHEET_ROWS)
         return None
 
@@ -363,8 +380,9 @@ class _Parts:
         zeros: dict[tuple[int, int], int] = {}
         if info is None:
             return formulas, errors, hidden, zeros
-        xml = self.archive.read(info)
-        for m in re.finditer(rb"<f[ >/]", xml):
+        xml = self.read.pop(title, None) or self.archive.read(info)
+        # (each scan only when its mark occurs at all: most sheets have none of them)
+        for m in re.finditer(rb"<f[ >/]", xml) if b"<f" in xml else ():
             cell = _cell_ref(xml, m.start())
             if cell is not None:
                 end = xml.find(b"</f>", m.end())
@@ -372,12 +390,13 @@ class _Parts:
                 text = (xml[xml.find(b">", m.start()) + 1:end] if 0 <= end < (
                     stop if stop >= 0 else len(xml)) else b"")
                 formulas[cell] = "=" + html.unescape(text.decode("utf-8", "replace"))
-        for m in re.finditer(rb'<c [^>]*\bt="e"[^>]*>', xml):
+        for m in re.finditer(rb'<c [^>]*\bt="e"[^>]*>', xml) if b't="e"' in xml else ():
             cell = _cell_ref(xml, m.end())
             value = re.match(rb"\s*<v>([^<]*)</v>", xml[m.end():m.end() + 64])
             if cell is not None:
                 errors[cell] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
-        for m in re.finditer(rb'<row [^>]*\bhidden="(?:1|true)"[^>]*>', xml):
+        for m in (re.finditer(rb'<row [^>]*\bhidden="(?:1|true)"[^>]*>', xml)
+                  if b"hidden=" in xml else ()):
             r = re.search(rb'\br="([0-9]+)"', m.group(0))
             if r is not None:
                 hidden.add(int(r.group(1)))
@@ -472,10 +491,12 @@ def _grid(book: Any, parts: _Parts, name: str, title: str, found: Found) -> Grid
     formulas, excel_errors, hidden, zeros = parts.scan(title)
     rows: list[list[str]] = []
     numbers: list[int] = []
+    floats = _FloatTexts()  # a column of numbers repeats a few values: each converted once
     # skip_empty_area=False: rows and columns count from A1, as Excel numbers them
     for k, values in enumerate(sheet.to_python(skip_empty_area=False)):
         number = k + 1
-        cells = list(map(_text, values))
+        cells = [v if type(v) is str else floats[v] if type(v) is float else _text(v)
+                 for v in values]
         if zeros:
             for j, v in enumerate(values):
                 width = zeros.get((number, j))
@@ -517,6 +538,14 @@ def _fill_merges(ranges: list[Any], rows: list[list[str]]) -> list[str]:
         if filled:
             done.append(f"{aliases.letter(c0)}{r0 + 1}:{aliases.letter(c0)}{r1 + 1}")
     return done
+
+
+class _FloatTexts(dict[float, str]):
+    """``floats[x]`` is ``_text(x)`` for a float ``x``, computed once per value."""
+
+    def __missing__(self, value: float) -> str:
+        text = self[value] = _text(value)
+        return text
 
 
 def _text(value: Any) -> str:

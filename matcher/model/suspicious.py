@@ -28,7 +28,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from ..messages import msg
@@ -202,8 +202,9 @@ def _not_offered(p: Problem, odd: set[str]) -> list[ProblemIssue]:
 
 
 # ---- ids -------------------------------------------------------------------------------------
-_LOOSE_SIGNS = frozenset("-_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
-"""What :func:`_loose` drops from an ASCII id besides case (``str.split``'s ASCII spaces)."""
+_LOOSE_DROP = dict.fromkeys(map(ord, "-_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"))
+"""What :func:`_loose` drops from an ASCII id besides case (``str.split``'s ASCII spaces), as
+a ``str.translate`` table."""
 
 
 def _loose(text: str) -> str:
@@ -223,9 +224,9 @@ def _spaced_ids(p: Problem) -> list[ProblemIssue]:
             ("supervisors", "supervisor_id", [s.supervisor_id for s in p.supervisors]),
             ("universities", "university_id", [u.university_id for u in p.universities])):
         distinct = set(ids)
-        joined = "".join(distinct)
-        if (joined.isascii() and not _LOOSE_SIGNS.intersection(joined)
-                and len(set(map(str.lower, distinct))) == len(distinct)):
+        if "".join(distinct).isascii() and len(set(map(
+                methodcaller("translate", _LOOSE_DROP), map(str.lower, distinct)))) == len(
+                distinct):
             continue  # (in C loops) no two distinct ids share a key
         seen: dict[str, int] = {}
         for r, ident in enumerate(ids):

@@ -235,6 +235,22 @@ def test_row_limit_checked_before_parsing(tmp_path: Path, monkeypatch: pytest.Mo
         assert line.startswith("sheet students: 1,500 rows, more than the 1,000 a table")
 
 
+def test_row_count_cut_short_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A huge sheet's rows are counted only until they pass the limit: the refusal gives that
+    count as where counting stopped, not as the sheet's size, in both languages."""
+    monkeypatch.setattr(excel, "MAX_SHEET_ROWS", 1000)
+    monkeypatch.setattr(excel, "_COUNT_ABOVE", 1000)
+    monkeypatch.setattr(excel, "_CHUNK", 4096)
+    found = validate_scenario(_huge_book(tmp_path / "big.xlsx", 3000))
+    (cut,) = [m for m in found.errors if m.code == "load.too_many_rows_at_least"]
+    counted = cut.values["count"]
+    assert 1000 < counted < 3000
+    assert render(cut, "en").startswith(
+        f"sheet students: more than the 1,000 rows a table may have (counting stopped at "
+        f"{counted:,}; the sheet has more)")
+    assert f"数到第 {counted:,} 行即停止计数" in render(cut, "zh")
+
+
 def test_column_and_cell_limits(tmp_path: Path, scen: Path) -> None:
     """A sheet wider than the column limit is refused; an over-long cell names its cell."""
     path = _huge_book(tmp_path / "wide.xlsx", 3)
