@@ -233,6 +233,7 @@ def _unreachable(p: Any, stations: Mapping[str, Any], bad: Callable[[int, str, A
         if m.capacity > 0:
             taken.setdefault(m.workstation_id, set()).update(m.disciplines)
     vetoed = {(v.student_id, v.workstation_id) for v in p.vetoes}
+    with_veto = {v.student_id for v in p.vetoes}
     by_id = {s.student_id: s for s in p.students}
     shortest = min((p.block_terms(s) for s in p.students), default=1)
 
@@ -243,6 +244,16 @@ def _unreachable(p: Any, stations: Mapping[str, Any], bad: Callable[[int, str, A
                 and (not p.policy.preferences_only or w.workstation_id in s.preferences))
 
     locked = {lk.student_id: lk.workstation_id for lk in p.locks}
+    anywhere: dict[tuple[str, str], bool] = {}  # (university, discipline) -> some workstation
+
+    def could_anywhere(s: Any) -> bool:
+        if p.policy.preferences_only or s.student_id in with_veto:
+            return any(could(s, w) for w in stations.values())
+        key = (s.university_id, s.discipline)
+        if key not in anywhere:  # (students without vetoes differ only by these here)
+            anywhere[key] = any(could(s, w) for w in stations.values())
+        return anywhere[key]
+
     for r, q in enumerate(p.quotas):
         if q.hard and q.max_count is not None:
             held = sorted(sid for sid in members(p, q) if sid in locked and (
@@ -255,8 +266,7 @@ def _unreachable(p: Any, stations: Mapping[str, Any], bad: Callable[[int, str, A
             continue
         group = [by_id[i] for i in members(p, q)]
         if q.workstation_id is None:
-            reach = sum(1 for s in group if any(could(s, w) for w in stations.values()))
-            most = reach
+            most = reach = sum(1 for s in group if could_anywhere(s))
         else:
             w = stations[q.workstation_id]
             reach = sum(1 for s in group if could(s, w))

@@ -386,11 +386,14 @@ def quota_counts(agg: Aggregated) -> list[tuple[Terms, Terms]]:
         placed.append((j, agg.kept_choice[i][0], [(enc.st_univ[i], enc.st_disc[i])]))
     for (g, w, _plans), j in agg.gx.items():
         placed.append((j, w, [(enc.st_univ[i], enc.st_disc[i]) for i in enc.groups[g]]))
+    at: dict[int, list[tuple[int, int, list[tuple[int, int]]]]] = defaultdict(list)
+    for item in placed:  # a quota of one workstation looks at its columns only
+        at[item[1]].append(item)
     out: list[tuple[Terms, Terms]] = []
     for q in enc.quotas:
         group: Terms = []
         total: Terms = []
-        for j, w, who in placed:
+        for j, w, who in (placed if q.w < 0 else at.get(q.w, [])):
             if q.counts_at(w):
                 total.append((j, len(who)))
                 hits = sum(q.matches(u, d) for u, d in who)

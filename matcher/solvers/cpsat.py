@@ -71,6 +71,7 @@ from .cpsat_run import (
 from .cpsat_warm import keep_first, keeping, place_more, warm_start
 from .milp import Refined, refine_levels, solve_encoded
 from .moves import place_unplaced
+from .quota_repair import hold_quotas
 from .rules import enforce
 from .stable import solve_stable
 
@@ -219,8 +220,9 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
     the slot model cannot hold (issue 28: minimum intakes, groups, split practice). Why HiGHS:
     the opening columns of minimum intakes and the group columns leave CP-SAT's search from a
     hint stuck (a generated 300-student cohort: CP-SAT placed 265 in 30 s where HiGHS proved
-    275), while HiGHS's LP with cuts closes them. Group quotas (issue 29, where a quick
-    allocation that breaks a hard quota is no start), and whatever that model finds nothing
+    275), while HiGHS's LP with cuts closes them. Group quotas (issue 29: from a quick
+    allocation made to keep the hard quotas, :func:`~matcher.solvers.quota_repair.hold_quotas`),
+    and whatever that model finds nothing
     for (e.g. conflicting locks), go to every level on the aggregated model
     (:func:`matcher.solvers.milp.solve_encoded`). The bounds combine with the flow
     relaxation's (which drops these rules, so it stays valid)."""
@@ -234,8 +236,7 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
             warm = place_unplaced(enc, warm, clock.now() + 0.03 * config.time_limit_s)
         warm = enforce(enc, warm)
         stats["warm_placed"] = len(warm)
-        if not enc.quotas_hold(warm):  # issue 29: the quick allocations do not see quotas
-            warm = None
+        warm = hold_quotas(enc, warm)  # issue 29: the quick allocations do not see quotas
     got = None
     if not enc.has_quotas:
         progress.update(elapsed=clock.now() - t0, note="the rules' slot model (HiGHS)")

@@ -61,6 +61,7 @@ from .milp_model import (
     hint_from_choices,
     run_levels,
 )
+from .quota_repair import hold_quotas
 
 NAME = "milp"
 
@@ -270,7 +271,12 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
             x[:] = rank_levels.hint_worst(enc, list(x), subs[0], chosen)
         return x
 
-    if start is None:
+    if start is None and enc.has_quotas:  # (greedy does not see quotas: keep them first)
+        greedy, failed = serial_dictatorship(enc)
+        start = None if failed else hold_quotas(enc, greedy)
+        stats["greedy_placed"] = len(greedy)
+        hint = None if start is None else hinted(start)
+    elif start is None:
         greedy, failed = serial_dictatorship(enc)
         hint = None if failed else hinted(greedy)
         stats["greedy_placed"] = len(greedy)

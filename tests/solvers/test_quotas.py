@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from strategies import examples, tiny_problems
 
 from matcher import check, solve
+from matcher.encoding import encode
 from matcher.model import (
     Mentor,
     Problem,
@@ -30,6 +31,9 @@ from matcher.model import (
     Workstation,
 )
 from matcher.model.result import Status
+from matcher.solvers.base import SolverConfig, build_result
+from matcher.solvers.greedy import serial_dictatorship
+from matcher.solvers.quota_repair import hold_quotas
 
 EXACT = ("cpsat", "milp")
 REFUSING = ("greedy", "da", "flow", "plain")
@@ -226,3 +230,24 @@ def test_random_quotas_match_brute_force(p: Problem) -> None:
     assert r.status == Status.OPTIMAL, r.message
     assert (r.placed, r.rank_cost) == (best.placed, best.rank_cost)
     assert _soft_shortfall(rep) == pytest.approx(best.quota_shortfall)
+
+
+def test_a_quick_allocation_is_made_to_keep_the_hard_quotas() -> None:
+    """The greedy allocation puts both U students at W1 (over the maximum share); the repair
+    takes them out one by one (1 of 1 is still over half) until the quota holds, keeping C;
+    a minimum count that is not met cannot be mended by taking students out (no start)."""
+    p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W2")],
+                 [("W1", 2), ("W2", 1)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "max_share": 0.5}])
+    enc = encode(p)
+    greedy, _failed = serial_dictatorship(enc)
+    assert len(greedy) == 3 and not enc.quotas_hold(greedy)
+    kept = hold_quotas(enc, greedy)
+    assert kept is not None and enc.quotas_hold(kept)
+    assert [enc.student_ids[i] for i in kept] == ["C"]
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, kept, SolverConfig(), 0.0)).ok
+    q = _problem([("A", "U", "W1"), ("C", "V", "W1")], [("W1", 2)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "V",
+                   "min_count": 1, "max_share": 0.5}])
+    assert hold_quotas(encode(q), {}) is None
