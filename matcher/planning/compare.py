@@ -120,7 +120,10 @@ def kpis(view: ResultView, problem: Problem | None) -> dict[str, Any]:
 
     Keys: ``students, placed, placed_share, unassigned, first_choice_share, top3_share``,
     the rank distribution of the placed ``rank[1], rank[2], rank[3], rank[4+],
-    rank[off_list]`` (with a problem), ``rank_cost, pair_weight, blocking_pairs, violations,
+    rank[off_list]`` (with a problem), ``rank_cost``, level 2 in its form when it is not the
+    sum (``rank_objective[profile]``: the counts by rank, best first, then off-list, as
+    ``3/2/0``; ``rank_objective[minimax]``: the worst rank; and ``worst_rank``), ``pair_weight,
+    blocking_pairs, violations,
     capacity_places, used_places, unused_places, use_share``, then ``used[<term>]`` and
     ``capacity[<term>]`` per term, then ``placed_share[discipline=..]``, ``[university=..]``,
     ``[city=..]``. Without a problem only the first six and ``rank_cost, pair_weight`` (as far
@@ -162,6 +165,17 @@ def kpis(view: ResultView, problem: Problem | None) -> dict[str, Any]:
                        ("off_list", lambda r: r is None)):
         out[f"rank[{which}]"] = sum(1 for r in ranks_i if hit(r))
     out["rank_cost"] = rep.rank_cost
+    # Level 2 in its chosen form (issue 29), when it is not the sum: the value it optimised
+    # (the profile, best first, then off-list; or the worst rank) beside the distribution.
+    stats = view.summary.get("stats")
+    block = stats.get("rank_objective") if isinstance(stats, Mapping) else None
+    form = block.get("form") if isinstance(block, Mapping) else problem.objective.rank
+    if form == "profile":
+        out["rank_objective[profile]"] = "/".join(map(str, rep.rank_profile))
+    elif form == "minimax":
+        out["rank_objective[minimax]"] = rep.worst_rank
+    if form in ("profile", "minimax"):
+        out["worst_rank"] = rep.worst_rank
     out["pair_weight"] = round(rep.pair_weight, 6)
     out["blocking_pairs"] = len(rep.blocking_pairs or ())
     out["violations"] = len(rep.violations)

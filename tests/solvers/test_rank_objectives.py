@@ -231,3 +231,20 @@ def test_forms_choose_differently(kind: str, solver: str) -> None:
     got = {q.student_id: q.workstation_id for q in result.placements}
     assert " ".join(got[s] for s in "ABCDEFG") == ANSWERS[kind]
     assert brute_rank_optimum(p, kind) == (7, _value(p, kind, result))
+
+
+def test_compare_shows_the_chosen_form() -> None:
+    """compare gives, beside the rank distribution, the value each result's level 2 took: the
+    profile (counts by rank, then off-list) and the worst rank; a sum result adds no such row."""
+    from matcher.planning.compare import compare, view_of
+
+    base = _three_answers()
+    prof, mini = _with_rank(base, "profile"), _with_rank(base, "minimax")
+    a, b = _solved(prof, "cpsat"), _solved(mini, "cpsat")
+    table = compare([view_of(a, "profile"), view_of(b, "minimax")], [prof, mini]).kpis
+    row = {r["kpi"]: r for r in table.to_dict("records")}
+    assert row["rank_objective[profile]"]["profile"] == "5/0/1/1/0"
+    assert row["rank_objective[minimax]"]["minimax"] == 2
+    assert (row["worst_rank"]["profile"], row["worst_rank"]["minimax"]) == (4, 2)
+    plain = compare([view_of(_solved(base, "cpsat"), "sum")] * 2, [base, base]).kpis
+    assert "worst_rank" not in set(plain["kpi"])
