@@ -27,6 +27,7 @@ that finishes before its time limit).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import multiprocessing
@@ -185,8 +186,17 @@ def spec_for(params: Sequence[tuple[str, Any]], seed: int = 0) -> VariantSpec:
     try:
         return check_variant(doc, where, Path.cwd())
     except ScenarioError as e:  # the variant file's key is the sweep's parameter here
-        raise ScenarioError([m.replace(f"{where}, scale_capacity:", f"{where}, capacity_scale:")
-                             if isinstance(m, str) else m for m in e.items]) from None
+        raise ScenarioError([_as_parameter(m) for m in e.items]) from None
+
+
+def _as_parameter(m: str | Message) -> str | Message:
+    """A variant file's error about ``scale_capacity``, named as the sweep's parameter."""
+    loc = m.location if isinstance(m, Message) else None
+    if loc is None or not (loc.field or "").startswith("scale_capacity"):
+        return m
+    assert isinstance(m, Message)
+    return dataclasses.replace(m, location=dataclasses.replace(
+        loc, field="capacity_scale" + (loc.field or "")[len("scale_capacity"):]))
 
 
 @dataclass(frozen=True)

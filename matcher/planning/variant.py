@@ -30,10 +30,10 @@ from ..formats.occupancy import read_occupancy
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario, write_scenario
-from ..messages import Location, msg
+from ..messages import Location, Message, msg
 from ..model import Mentor, Policy, Problem, ScenarioError, Student, TermCapacity, Workstation
 from ..model.capacity import Occupancy, apply_occupancy, built_in_code, rebuild
-from ..model.errors import error_reason
+from ..model.errors import error_detail
 from .variant_spec import CloseRule, ScaleRule, VariantSpec, read_variant
 
 __all__ = ["MAX_CAPACITY", "CloseRule", "ScaleRule", "Variant", "VariantSpec", "apply_variant",
@@ -153,13 +153,12 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-def _known(requested: Sequence[str], present: set[str], key: str, what: str, file: str,
-           bad: Callable[[str, str], None]) -> set[str]:
-    """The requested ids that exist; one error line per unknown one."""
+def _known(requested: Sequence[str], present: set[str], key: str, what: Message, file: str,
+           bad: Callable[[str, Message], None]) -> set[str]:
+    """The requested ids that exist; one error per unknown one."""
     for i, rid in enumerate(requested):
         if rid not in present:
-            bad(f"{key}[{i}]", f"unknown {what} '{rid}' (not in the scenario's {file}); check "
-                "the id")
+            bad(f"{key}[{i}]", msg("variant.unknown_id", kind=what, value=rid, file=file))
     return set(requested) & present
 
 
@@ -190,12 +189,12 @@ def apply_variant(base: Problem, spec: VariantSpec,
         One line per problem, starting with ``spec.source`` and the key.
     """
     src = spec.source
-    errors: list[str] = []
+    errors: list[str | Message] = []
     changes: list[str] = []
     notes: list[str] = []
 
-    def bad(key: str, msg: str) -> None:
-        errors.append(f"{src}, {key}: {msg}")
+    def bad(key: str, message: Message) -> None:
+        errors.append(replace(message, location=Location(file=str(src), field=key)))
 
     ws = list(base.workstations)
     mentors = list(base.mentors)
@@ -207,8 +206,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
     # 1. remove
     if spec.remove_workstations:
         ids = {w.workstation_id for w in ws}
-        gone = _known(spec.remove_workstations, ids, "remove_workstations", "workstation",
-                      "workstations.csv", bad)
+        gone = _known(spec.remove_workstations, ids, "remove_workstations",
+                      msg("entity.workstation"), "workstations.csv", bad)
         gone_m = {m.mentor_id for m in mentors if m.workstation_id in gone}
         places = sum(w.capacity for w in ws if w.workstation_id in gone)
         ws = [w for w in ws if w.workstation_id not in gone]
@@ -239,7 +238,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
                  and (rule.university is None or rule.university in w.partner_universities)]
         if not match:
             hint = _selector_hint(rule, ws)
-            bad(rule.key, f"no workstation matches {rule.describe()}; {hint}")
+            bad(rule.key, msg("variant.no_match", selection=_selection(rule), hint=hint))
             continue
         ids_m = {w.workstation_id for w in match}
         before = sum(w.capacity for w in match)
@@ -247,8 +246,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
                                        rule.factor)
         too_big = [i for i, c in caps.items() if c > MAX_CAPACITY]
         if too_big:
-            bad(rule.key, f"capacity of {too_big[0]} would exceed {MAX_CAPACITY}; use a smaller "
-                "factor")
+            bad(rule.key, msg("variant.too_big", workstation=too_big[0], maximum=MAX_CAPACITY))
             continue
         ws = [w.model_copy(update={"capacity": caps[w.workstation_id]})
               if w.workstation_id in ids_m else w for w in ws]
@@ -280,8 +278,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
         added = []
         for i, w in enumerate(spec.add_workstations):
             if w.workstation_id in ids:
-                bad(f"add_workstations[{i}]", f"workstation '{w.workstation_id}' is already in "
-                    "the scenario; give a new id, or remove the old one first")
+                bad(f"add_workstations[{i}]", msg("variant.workstation_exists",
+                                                  value=w.workstation_id))
             else:
                 ids.add(w.workstation_id)
                 added.append(w)
@@ -289,11 +287,10 @@ def apply_variant(base: Problem, spec: VariantSpec,
         m_ids = {m.mentor_id for m in mentors}
         for i, m in enumerate(spec.add_mentors):
             if m.mentor_id in m_ids:
-                bad(f"add_mentors[{i}]", f"mentor '{m.mentor_id}' is already in the scenario; "
-                    "give a new id")
+                bad(f"add_mentors[{i}]", msg("variant.mentor_exists", value=m.mentor_id))
             elif m.workstation_id not in ids:
-                bad(f"add_mentors[{i}]", f"unknown workstation '{m.workstation_id}' (neither "
-                    "in the base nor in add_workstations); add the workstation or fix the id")
+                bad(f"add_mentors[{i}]", msg("variant.mentor_workstation",
+                                             value=m.workstation_id))
             else:
                 m_ids.add(m.mentor_id)
                 mentors.append(m)
@@ -320,13 +317,12 @@ def apply_variant(base: Problem, spec: VariantSpec,
     ids = {w.workstation_id for w in ws}
     for cl in spec.close:
         if cl.workstation_id not in ids:
-            bad(f"{cl.key}.workstation_id", f"unknown workstation '{cl.workstation_id}' "
-                "(not in the scenario after removals and additions); check the id")
+            bad(f"{cl.key}.workstation_id", msg("variant.close_unknown", value=cl.workstation_id))
             continue
         unknown = [t for t in cl.terms if t not in base.term_index]
         if unknown:
-            bad(f"{cl.key}.terms", f"unknown term '{unknown[0]}'; use terms of the base "
-                "scenario: " + ", ".join(base.terms))
+            bad(f"{cl.key}.terms", msg("variant.unknown_term", value=unknown[0],
+                                       terms=list(base.terms)))
             continue
         for t in cl.terms:
             at = [k for k, tc in enumerate(tcs)
@@ -347,7 +343,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
         except ValidationError as e:
             for err in e.errors():
                 loc = ".".join(str(x) for x in err["loc"])
-                bad(f"policy.{loc}", f"{error_reason(err)}")
+                bad(f"policy.{loc}", error_detail(err))
         else:
             diff = [f"{k} {getattr(base.policy, k)} -> {getattr(policy, k)}"
                     for k, _ in spec.policy if getattr(base.policy, k) != getattr(policy, k)]
@@ -369,8 +365,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
             locked = {lk.student_id for lk in locks}
             free = [s for s in students if s.student_id not in locked]
             if n > len(free):
-                bad("intake_pct", f"cannot remove {n} students: only {len(free)} are not "
-                    "locked; use a smaller cut")
+                bad("intake_pct", msg("variant.cannot_remove", count=n, free=len(free)))
             else:
                 pick = {free[int(k)].student_id
                         for k in rng.choice(len(free), size=n, replace=False)}
@@ -382,8 +377,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
     # 7. students and mentors (withdrawals, late students, mentors on leave)
     if spec.remove_students:
         ids = {st.student_id for st in students}
-        gone = _known(spec.remove_students, ids, "remove_students", "student", "students.csv",
-                      bad)
+        gone = _known(spec.remove_students, ids, "remove_students", msg("entity.student"),
+                      "students.csv", bad)
         students = [st for st in students if st.student_id not in gone]
         locks = [lk for lk in locks if lk.student_id not in gone]
         rankings = [rk for rk in rankings if rk.student_id not in gone]
@@ -393,13 +388,13 @@ def apply_variant(base: Problem, spec: VariantSpec,
         ids = {st.student_id for st in students}
         clash = [st.student_id for st in spec.add_students if st.student_id in ids]
         if clash:
-            bad("add_students", f"student '{clash[0]}' is already in the scenario; give new "
-                "students new ids")
+            bad("add_students", msg("variant.student_exists", value=clash[0]))
         students += list(spec.add_students)
         changes.append(f"added {len(spec.add_students)} student(s)")
     if spec.mentor_leave:
         ids = {m.mentor_id for m in mentors}
-        away = _known(spec.mentor_leave, ids, "mentor_leave", "mentor", "mentors.csv", bad)
+        away = _known(spec.mentor_leave, ids, "mentor_leave", msg("entity.mentor"),
+                      "mentors.csv", bad)
         mentors = [m.model_copy(update={"capacity": 0}) if m.mentor_id in away else m
                    for m in mentors]
         dropped = [lk.student_id for lk in locks if lk.mentor_id in away]
@@ -437,19 +432,24 @@ def apply_variant(base: Problem, spec: VariantSpec,
     return Variant(problem, tuple(occ), tuple(changes), tuple(notes), description)
 
 
-def _selector_hint(rule: ScaleRule, ws: Sequence[Workstation]) -> str:
+def _selector_hint(rule: ScaleRule, ws: Sequence[Workstation]) -> Message:
     """What the selectors could be, for a rule that matches nothing."""
     if rule.discipline is not None:
-        known = sorted({d for w in ws for d in w.disciplines})
-        return ("use a discipline some workstation takes (" + ", ".join(known) + "); quote "
-                "codes with leading zeros, e.g. \"0856\"")
+        return msg("variant.hint.discipline", known=sorted({d for w in ws for d in w.disciplines}))
     if rule.city is not None:
-        return "use a city of workstations.csv (" + ", ".join(
-            sorted({w.city for w in ws if w.city})) + ")"
+        return msg("variant.hint.city", known=sorted({w.city for w in ws if w.city}))
     if rule.university is not None:
-        return "use a university listed in some workstation's partner_universities (" + \
-            ", ".join(sorted({u for w in ws for u in w.partner_universities})) + ")"
-    return "the scenario has no workstations left"
+        return msg("variant.hint.university",
+                   known=sorted({u for w in ws for u in w.partner_universities}))
+    return msg("variant.hint.none")
+
+
+def _selection(rule: ScaleRule) -> list[Message]:
+    """The rule's selectors in words (:meth:`ScaleRule.describe`, through the catalogue)."""
+    parts = [msg("variant.sel.discipline", value=rule.discipline) if rule.discipline else None,
+             msg("variant.sel.city", value=rule.city) if rule.city else None,
+             msg("variant.sel.university", value=rule.university) if rule.university else None]
+    return [m for m in parts if m is not None] or [msg("variant.sel.every")]
 
 
 def build_variant(variant_file: str | os.PathLike[str],

@@ -48,8 +48,9 @@ from ..formats.cells import NO_VALUE, parse_cell
 from ..formats.schema import TABLES
 from ..formats.tables import read_table
 from ..formats.yamlsafe import read_yaml_file
+from ..messages import Location, Message, msg
 from ..model import Mentor, ScenarioError, Student, Workstation
-from ..model.errors import error_reason
+from ..model.errors import error_detail
 
 __all__ = ["KEYS", "POLICY_KEYS", "CloseRule", "ScaleRule", "VariantSpec", "check_variant",
            "read_variant"]
@@ -61,6 +62,10 @@ KEYS = ("base", "name", "description", "seed", "remove_workstations", "scale_cap
 
 POLICY_KEYS = ("practice_months", "experienced_practice_months", "experienced_years", "window",
                "preferences_only", "max_segments", "min_segment_months")
+Bad = Callable[[str, Message], None]
+"""``bad(key, message)``: an error at a key of the variant file (the message's location is set
+from the file and the key)."""
+
 MAX_FACTOR = 1000
 
 
@@ -173,19 +178,19 @@ def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> Va
         One line per problem, naming ``src``, the key and what to do.
     """
     if not isinstance(doc, dict):
-        raise ScenarioError([f"{src}: expected keys such as base, scale_capacity, policy; got "
-                             f"{type(doc).__name__}"])
-    errors: list[str] = []
+        raise ScenarioError([msg("variant.not_mapping", at=Location(file=str(src)),
+                                 found=type(doc).__name__)])
+    errors: list[str | Message] = []
 
-    def bad(key: str, msg: str) -> None:
-        errors.append(f"{src}, {key}: {msg}")
+    def bad(key: str, message: Message) -> None:
+        errors.append(replace(message, location=Location(file=str(src), field=key)))
 
     for key in sorted(set(map(str, doc)) - set(KEYS)):
-        bad(key, "unknown key; use one of " + ", ".join(KEYS))
+        bad(key, msg("variant.unknown_key", keys=list(KEYS)))
     spec: dict[str, Any] = {"source": src, "name": name}
     if doc.get("base") is not None:
         if not isinstance(doc["base"], str) or not doc["base"].strip():
-            bad("base", "give the base scenario folder as a path relative to this file")
+            bad("base", msg("variant.base_path"))
         else:
             spec["base"] = (here / doc["base"].strip()).resolve()
     for key in ("name", "description"):
@@ -193,11 +198,11 @@ def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> Va
             if isinstance(doc[key], str | int | float) and str(doc[key]).strip():
                 spec[key] = str(doc[key]).strip()
             else:
-                bad(key, "give a line of text")
+                bad(key, msg("variant.text"))
     if "seed" in doc:
         seed = doc["seed"]
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-            bad("seed", "give a whole number from 0 to 4294967295")
+            bad("seed", msg("variant.seed"))
         else:
             spec["seed"] = seed
     if doc.get("remove_workstations") is not None:
@@ -220,7 +225,7 @@ def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> Va
         pct = doc["intake_pct"]
         if isinstance(pct, bool) or not isinstance(pct, int | float) or not (
                 math.isfinite(pct) and -100 < pct <= 1000):
-            bad("intake_pct", "give a percentage above -100 and at most 1000, e.g. 15 or -10")
+            bad("intake_pct", msg("variant.percentage"))
         else:
             spec["intake_pct"] = float(pct)
     if errors:
@@ -236,27 +241,29 @@ def _text(v: Any) -> str | None:
     return text or None
 
 
-def _id_list(value: Any, key: str, bad: Callable[[str, str], None]) -> tuple[str, ...]:
+def _id_list(value: Any, key: str, bad: Bad) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     out = []
     for i, v in enumerate(items):
         text = _text(v)
         if text is None:
-            bad(f"{key}[{i}]", "give a workstation id")
+            bad(f"{key}[{i}]", msg("variant.id", kind=msg(
+                "entity.student" if key == "remove_students" else "entity.mentor"
+                if key == "mentor_leave" else "entity.workstation")))
         else:
             out.append(text)
     return tuple(out)
 
 
-def _factor(v: Any, key: str, bad: Callable[[str, str], None]) -> float | None:
+def _factor(v: Any, key: str, bad: Bad) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not (
             math.isfinite(v) and 0 <= v <= MAX_FACTOR):
-        bad(key, f"give a factor from 0 to {MAX_FACTOR}, e.g. 0.9 or 1.2")
+        bad(key, msg("variant.factor", maximum=str(MAX_FACTOR)))
         return None
     return float(v)
 
 
-def _scale_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[ScaleRule, ...]:
+def _scale_rules(value: Any, bad: Bad) -> tuple[ScaleRule, ...]:
     if not isinstance(value, list):
         if isinstance(value, dict):
             value = [value]
@@ -268,26 +275,25 @@ def _scale_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[ScaleRule
     for i, item in enumerate(value):
         key = f"scale_capacity[{i}]"
         if not isinstance(item, dict):
-            bad(key, "give a mapping such as {factor: 1.2, city: Daqing}")
+            bad(key, msg("variant.mapping", example="{factor: 1.2, city: Daqing}"))
             continue
         for k in sorted(set(map(str, item)) - set(allowed)):
-            bad(f"{key}.{k}", "unknown key; use factor or min_intake and at most discipline, "
-                "city, university")
+            bad(f"{key}.{k}", msg("variant.scale_unknown_key"))
         if "factor" not in item and "min_intake" not in item:
-            bad(key, "missing factor; give e.g. {factor: 1.2, city: Daqing}")
+            bad(key, msg("variant.missing_factor", example="{factor: 1.2, city: Daqing}"))
             continue
         f = _factor(item.get("factor", 1.0), f"{key}.factor", bad)
         least = item.get("min_intake")
         if least is not None and (isinstance(least, bool) or not isinstance(least, int)
                                   or not 0 <= least <= 1_000_000):
-            bad(f"{key}.min_intake", "give a whole number from 0 (no minimum) up")
+            bad(f"{key}.min_intake", msg("variant.min_intake"))
             continue
         sel: dict[str, str] = {}
         for k in allowed[1:4]:
             if item.get(k) is not None:
                 text = _text(item[k])
                 if text is None:
-                    bad(f"{key}.{k}", f"give one {k} as text")
+                    bad(f"{key}.{k}", msg("variant.one_text", what=k))
                 else:
                     sel[k] = text
         if f is not None:
@@ -295,43 +301,44 @@ def _scale_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[ScaleRule
     return tuple(rules)
 
 
-def _close_rules(value: Any, bad: Callable[[str, str], None]) -> tuple[CloseRule, ...]:
+def _close_rules(value: Any, bad: Bad) -> tuple[CloseRule, ...]:
     items = value if isinstance(value, list) else [value]
     rules = []
     for i, item in enumerate(items):
         key = f"close[{i}]"
         if not isinstance(item, dict):
-            bad(key, "give a mapping such as {workstation_id: W0020, terms: [2027-autumn]}")
+            bad(key, msg("variant.mapping",
+                         example="{workstation_id: W0020, terms: [2027-autumn]}"))
             continue
         for k in sorted(set(map(str, item)) - {"workstation_id", "terms"}):
-            bad(f"{key}.{k}", "unknown key; use workstation_id and terms")
+            bad(f"{key}.{k}", msg("variant.close_unknown_key"))
         wid = _text(item.get("workstation_id"))
         terms = item.get("terms")
         term_list = terms if isinstance(terms, list) else [terms]
         texts = [_text(t) for t in term_list]
         if wid is None:
-            bad(f"{key}.workstation_id", "give the id of the workstation to close")
+            bad(f"{key}.workstation_id", msg("variant.close_workstation"))
         if terms is None or not term_list or any(t is None for t in texts):
-            bad(f"{key}.terms", "give the list of terms to close it in, e.g. [2027-autumn]")
+            bad(f"{key}.terms", msg("variant.close_terms"))
             continue
         if wid is not None:
             rules.append(CloseRule(wid, tuple(t for t in texts if t is not None), key=key))
     return tuple(rules)
 
 
-def _policy(value: Any, bad: Callable[[str, str], None]) -> tuple[tuple[str, Any], ...]:
+def _policy(value: Any, bad: Bad) -> tuple[tuple[str, Any], ...]:
     if not isinstance(value, dict):
-        bad("policy", "give a mapping such as {practice_months: 12}")
+        bad("policy", msg("variant.mapping", example="{practice_months: 12}"))
         return ()
     out = []
     for k, v in value.items():
         k = str(k)
         if k not in POLICY_KEYS:
-            bad(f"policy.{k}", "unknown setting; use one of " + ", ".join(POLICY_KEYS))
+            bad(f"policy.{k}", msg("variant.unknown_setting", keys=list(POLICY_KEYS)))
             continue
         if k == "window" and v is not None:
             if not (isinstance(v, list) and len(v) == 2 and all(_text(t) for t in v)):
-                bad("policy.window", "give [first_term, last_term], or null for all terms")
+                bad("policy.window", msg("variant.window"))
                 continue
             v = (_text(v[0]), _text(v[1]))
         out.append((k, v))
@@ -339,7 +346,7 @@ def _policy(value: Any, bad: Callable[[str, str], None]) -> tuple[tuple[str, Any
 
 
 def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
-          bad: Callable[[str, str], None], errors: list[str]) -> tuple[Any, ...]:
+          bad: Bad, errors: list[str | Message]) -> tuple[Any, ...]:
     """Rows of a table given inline (a list of mappings) or as a CSV next to the file."""
     table = next(t for t in TABLES if t.name == table_name)
     if isinstance(value, str):
@@ -350,29 +357,27 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
         except (OSError, RuntimeError):
             inside = False
         if not rel or not inside:
-            bad(key, f"'{value}' is outside the variant file's folder; put the CSV next to the "
-                     "variant file (or in a folder below it) and give its relative path")
+            bad(key, msg("variant.csv_outside", value=str(value)))
             return ()
         if not path.is_file():
-            bad(key, f"file '{rel}' not found next to the variant file; give a CSV path "
-                     f"relative to {here}")
+            bad(key, msg("variant.csv_missing", file=rel, folder=str(here)))
             return ()
         found: list[str] = []
         rows = read_table(here, replace(table, file=rel, required_file=True), found, {})
         errors.extend(f"{src}, {key}: {line}" for line in found)
         return tuple(r for r in rows or () if r is not None) if not found else ()
     if not isinstance(value, list):
-        bad(key, f"give a list of rows or the path of a CSV with the {table.file} columns")
+        bad(key, msg("variant.rows", file=table.file))
         return ()
     out = []
     names = [c.name for c in table.columns]
     for i, row in enumerate(value):
         where = f"{key}[{i}]"
         if not isinstance(row, dict):
-            bad(where, "give a mapping of column: value, e.g. {workstation_id: W9001, ...}")
+            bad(where, msg("variant.mapping", example="{workstation_id: W9001, ...}"))
             continue
         for k in sorted(set(map(str, row)) - set(names)):
-            bad(f"{where}.{k}", "unknown column; use " + ", ".join(names))
+            bad(f"{where}.{k}", msg("variant.unknown_column", columns=names))
         values: dict[str, Any] = {}
         ok = True
         for col in table.columns:
@@ -387,19 +392,19 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
             elif col.kind in ("str", "opt_str"):
                 text = _text(v)
                 if text is None:
-                    bad(f"{where}.{col.name}", "give a single value as text")
+                    bad(f"{where}.{col.name}", msg("variant.single_text"))
                     ok = False
                     continue
                 cell = text
             elif isinstance(v, bool):
-                bad(f"{where}.{col.name}", f"'{v}' is not a number; give a plain number")
+                bad(f"{where}.{col.name}", msg("load.not_a_number", value=str(v)))
                 ok = False
                 continue
             else:
                 cell = str(v).strip()
             value, why = parse_cell(col, cell)
             if why is not None:
-                bad(f"{where}.{col.name}", why.text("en"))
+                bad(f"{where}.{col.name}", why)
                 ok = False
             elif value is not NO_VALUE:
                 values[col.name] = value
@@ -410,5 +415,7 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
         except ValidationError as e:
             for err in e.errors():
                 col_name = str(err["loc"][0]) if err["loc"] else "?"
-                bad(f"{where}.{col_name}", f"'{values.get(col_name, '')}' {error_reason(err)}")
+                bad(f"{where}.{col_name}", msg("variant.cell",
+                                               value=str(values.get(col_name, "")),
+                                               reason=error_detail(err)))
     return tuple(out)

@@ -168,3 +168,31 @@ def test_damaged_result_folder(solved: Path, tmp_path: Path, damage: str, code: 
         read_summary(folder)
         read_result(folder)
     _both(_refusal(e), code, value)
+
+
+def test_variant_file_errors_in_both_languages(tmp_path: Path) -> None:
+    """A variant file's errors (its own keys, and changes that cannot apply to the base) are
+    messages located at the file and key, in both languages: ``variant.unknown_key``,
+    ``variant.factor``, ``variant.no_match`` with its hint, ``variant.unknown_term``."""
+    f = tmp_path / "v.yaml"
+    f.write_text("sizes: 3\nscale_capacity: -1\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f, TINY)
+    codes = [m.code for m in e.value.structured]
+    assert sorted(codes) == ["variant.factor", "variant.unknown_key"]
+    zh = e.value.lines("zh")
+    assert f"{f}（sizes）：无法识别的设置项；可用的设置项有：base、" in "\n".join(zh)
+    assert f"{f}（scale_capacity）：请填写 0 到 1000 之间的系数，例如 0.9 或 1.2" in zh
+    f.write_text("scale_capacity: [{factor: 2, city: Dqing}]\n"
+                 "close: [{workstation_id: W1, terms: [2031-spring]}]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f, TINY)
+    by_code = {m.code: m for m in e.value.structured}
+    assert set(by_code) == {"variant.no_match", "variant.unknown_term"}
+    zh_no_match, en_no_match = (render(by_code["variant.no_match"], lang) for lang in ("zh", "en"))
+    assert zh_no_match.startswith(f"{f}（scale_capacity[0]）：没有符合条件（城市 Dqing）的工作站；"
+                                  "请填写 workstations.csv 中已有的城市（")
+    assert en_no_match.startswith(f"{f}, scale_capacity[0]: no workstation matches city Dqing; "
+                                  "use a city of workstations.csv (")
+    assert "学期“2031-spring”不存在；请使用基础方案中的学期：2025-autumn、" in render(
+        by_code["variant.unknown_term"], "zh")
