@@ -200,6 +200,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
     mentors = list(base.mentors)
     tcs = list(base.term_capacities)
     pairs, locks, rankings = list(base.pairs), list(base.locks), list(base.rankings)
+    quotas = list(base.quotas)
     students = list(base.students)
     occ = list(occupancy)
 
@@ -219,6 +220,10 @@ def apply_variant(base: Problem, spec: VariantSpec,
         locks = [lk for lk in locks if lk.workstation_id not in gone]
         if dropped:
             notes.append(f"dropped the lock(s) of {', '.join(dropped)} at removed workstations")
+        if any(q.workstation_id in gone for q in quotas):  # issue 29: a quota there goes too
+            notes.append(f"dropped {sum(q.workstation_id in gone for q in quotas)} quotas.csv "
+                         "row(s) at removed workstations")
+            quotas = [q for q in quotas if q.workstation_id not in gone]
         n_occ = len(occ)
         occ = [o for o in occ if o.workstation_id not in gone]
         if len(occ) < n_occ:
@@ -419,7 +424,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
                       workstations=tuple(ws), mentors=tuple(mentors),
                       term_capacities=tuple(tcs), pairs=tuple(pairs), locks=tuple(locks),
                       rankings=tuple(rankings), students=tuple(students), policy=policy,
-                      **built_in_code())
+                      quotas=tuple(quotas), **built_in_code())
     if occ:
         try:
             apply_occupancy(problem, occ)
