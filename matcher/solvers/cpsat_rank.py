@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+from ortools.graph.python import max_flow
 from ortools.sat.python import cp_model
 
 from .. import progress
@@ -36,6 +38,7 @@ from .base import Choice, SolverConfig, build_result
 from .cpsat_model import NAME, CpAggregated, build_model
 from .cpsat_run import Stop, hint_from_solver, new_solver, run_search, wall
 from .cpsat_warm import warm_start
+from .flow import SINK, SOURCE, FlowRelaxation
 from .linear import Terms
 from .milp import solve_encoded
 from .moves import place_unplaced
@@ -45,6 +48,8 @@ LP_MAX_CHOICES = 100_000
 """Largest problem (choice columns) whose every level goes to HiGHS (as in ``cpsat``'s
 ``LP_MAX_VARIABLES``: larger aggregated models gave HiGHS neither an allocation nor a bound in
 two minutes)."""
+FLOW_SECONDS_PER_ARC = 0.2e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`) of one maximum flow, per arc."""
 CP_SAT_MAX_CHOICES = 500
 """Smaller problems stay with CP-SAT in process (a HiGHS helper takes about a second to start)."""
 
@@ -67,7 +72,8 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
     if choices > province.MAX_CHOICES and not previous:
         stats["engine"] = "quick allocation (no model at this size)"
         chosen = warm or {}
-        stats["rank_objective"] = rank_levels.block(enc, chosen, proven=False)
+        stats["rank_objective"] = rank_levels.block(
+            enc, chosen, proven=False, **relaxed_bounds(enc, relax, len(chosen)))
         return build_result(enc, NAME, Status.FEASIBLE, chosen, config, clock.now() - t0,
                             placed_upper_bound=quick_ub, stats=stats, message=(
                                 f"objective.rank {kind}: above {province.MAX_CHOICES} choices "
@@ -75,10 +81,68 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
                                 "and level 2 is not proven"))
     if CP_SAT_MAX_CHOICES <= choices <= LP_MAX_CHOICES and not previous:
         stats["engine"] = "aggregated model (HiGHS, every level)"
-        return solve_encoded(enc, config, t0, start=warm, name=NAME,
-                             stop=lambda: stop.requested, stats=stats)
+        return _tightened(enc, relax, solve_encoded(enc, config, t0, start=warm, name=NAME,
+                                                    stop=lambda: stop.requested, stats=stats))
     stats["engine"] = "aggregated model (CP-SAT, level by level)"
-    return solve_by_cp_sat(enc, config, t0, stop, previous, warm, quick_ub, stats)
+    return _tightened(enc, relax, solve_by_cp_sat(enc, config, t0, stop, previous, warm,
+                                                  quick_ub, stats))
+
+
+def _tightened(enc: Encoded, relax: FlowRelaxation, result: Result) -> Result:
+    """``result`` with level 2's bound the better of the engine's and the flow relaxation's
+    (:func:`relaxed_bounds`) when level 2 is not proven."""
+    block = result.stats.get("rank_objective")
+    if not isinstance(block, dict) or block.get("proven") or not result.placements:
+        return result
+    found = relaxed_bounds(enc, relax, result.placed)
+    first_ub, worst_lb = block.get("first_choices_upper_bound"), block.get(
+        "worst_rank_lower_bound")
+    if "first_choices_ub" in found:
+        first_ub = min(found["first_choices_ub"], first_ub if first_ub is not None else
+                       found["first_choices_ub"])
+    if "worst_rank_lb" in found:
+        worst_lb = max(found["worst_rank_lb"], worst_lb or 0)
+    ranks = [p.preference_rank if p.preference_rank is not None else enc.max_list + 1
+             for p in result.placements]
+    result.stats["rank_objective"] = rank_levels.block_of(
+        block["form"], enc.max_list, ranks, proven=False, first_choices_ub=first_ub,
+        worst_rank_lb=worst_lb)
+    return result
+
+
+def relaxed_bounds(enc: Encoded, relax: FlowRelaxation, placed: int) -> dict[str, int]:
+    """Level 2's bounds from the flow relaxation (:mod:`matcher.solvers.flow`), valid for every
+    allocation placing ``placed``: ``first_choices_ub``, the maximum flow through first-choice
+    arcs only (profile); ``worst_rank_lb``, the least ``t`` whose arcs of rank ``<= t`` let
+    ``placed`` through (minimax). One maximum flow per rank tried."""
+    g = relax.graph
+    rank = [0] * len(g.tails)
+    for arc, i, w in g.direct_arcs:
+        rank[arc] = enc.cost(i, w)
+    for arc, _i, _hub in g.hub_in_arcs:
+        rank[arc] = enc.max_list + 1
+    tails = np.asarray(g.tails, dtype=np.int32)
+    heads = np.asarray(g.heads, dtype=np.int32)
+    caps = np.asarray(g.capacities, dtype=np.int64)
+    ranks = np.asarray(rank, dtype=np.int64)
+
+    def through(t: int) -> int:
+        flow = max_flow.SimpleMaxFlow()
+        if len(tails):
+            flow.add_arcs_with_capacity(tails, heads, np.where(ranks <= t, caps, 0))
+        clock.charge(FLOW_SECONDS_PER_ARC * len(tails))
+        if not len(tails) or flow.solve(SOURCE, SINK) != flow.OPTIMAL:
+            return 0
+        return int(flow.optimal_flow())
+
+    kind = rank_levels.form(enc)
+    if kind == "profile":
+        return {"first_choices_ub": through(1)}
+    if kind == "minimax" and placed:
+        for t in range(1, enc.max_list + 2):
+            if through(t) >= placed:
+                return {"worst_rank_lb": t}
+    return {}
 
 
 def _hint(mdl: CpAggregated, chosen: dict[int, Choice], worst: Terms) -> None:

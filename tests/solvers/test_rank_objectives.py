@@ -248,3 +248,16 @@ def test_compare_shows_the_chosen_form() -> None:
     assert (row["worst_rank"]["profile"], row["worst_rank"]["minimax"]) == (4, 2)
     plain = compare([view_of(_solved(base, "cpsat"), "sum")] * 2, [base, base]).kpis
     assert "worst_rank" not in set(plain["kpi"])
+
+
+def test_flow_relaxation_bounds_level_2() -> None:
+    """The flow relaxation bounds each form for any allocation placing as many: on
+    :func:`_three_answers` at most 5 first choices (C's and G's first are A's and D's), and
+    no worst rank below 2 for seven placed (at rank 1 only five fit) — both met there."""
+    from matcher.encoding import encode
+    from matcher.solvers.cpsat_rank import relaxed_bounds
+    from matcher.solvers.flow import relaxation
+
+    for kind, want in (("profile", {"first_choices_ub": 5}), ("minimax", {"worst_rank_lb": 2})):
+        enc = encode(_with_rank(_three_answers(), kind))
+        assert relaxed_bounds(enc, relaxation(enc), 7) == want
