@@ -91,7 +91,7 @@ def _value(p: Problem, kind: str, result: matcher.Result) -> tuple[int, ...]:
     return _level2(kind, ranks, len(report.rank_profile) - 1)
 
 
-@settings(max_examples=examples(12, 100), deadline=None,
+@settings(max_examples=examples(8, 80), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_problems())
 @pytest.mark.parametrize("kind", ["profile", "minimax"])
