@@ -26,6 +26,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import solvers
 from ..check import check
@@ -34,9 +35,10 @@ from ..formats.escape import escape_cell
 from ..formats.output import Input
 from ..formats.resultdir import read_assignments, result_folder
 from ..formats.scenario import write_scenario
-from ..messages import Location, msg
+from ..messages import Lang, Location, Message, msg
 from ..model import Problem, Result, ScenarioError
-from ..reports.folder import write_result
+from ..model.result import Reason, reason_text
+from ..reports.folder import output_lang, write_result
 from ..solvers.base import SolverConfig, check_budget
 from .variant import Variant, VariantSpec, apply_variant
 
@@ -52,7 +54,9 @@ class Move:
 
     ``outcome`` is one of ``kept``, ``moved``, ``unplaced``, ``new``, ``new-unplaced``,
     ``withdrawn``; ``before``/``after`` describe the placements
-    (``workstation/mentor/supervisor/start..end``), empty when there is none.
+    (``workstation/mentor/supervisor/start..end``), empty when there is none. ``reason`` says
+    why (``plan.resolve.*``, ``reason.*``: worded in ``moves.csv`` in the output's language),
+    ``why`` is the same in English (empty when there is nothing to say).
     """
 
     student_id: str
@@ -60,6 +64,11 @@ class Move:
     before: str
     after: str
     why: str
+    reason: Reason | None = None
+
+    def why_in(self, lang: Lang) -> str:
+        """``why`` worded in ``lang``."""
+        return "" if self.reason is None else reason_text(self.reason, lang)
 
 
 @dataclass(frozen=True)
@@ -157,9 +166,9 @@ def _held(row: Mapping[str, object]) -> str:
     return ";".join(value) if isinstance(value, tuple) else str(value)
 
 
-def _broken_rules(problem: Problem, row: Mapping[str, str]) -> list[str]:
+def _broken_rules(problem: Problem, row: Mapping[str, str]) -> list[Message]:
     """What the earlier placement breaks under the changed problem (the independent checker)."""
-    return check(problem, [row]).violations
+    return check(problem, [row]).issues
 
 
 def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec, *,
@@ -207,32 +216,34 @@ def resolve(base: Problem, previous: list[dict[str, str]], changes: VariantSpec,
 def _moves(problem: Problem, previous: list[dict[str, str]], result: Result) -> list[Move]:
     before = {r["student_id"]: r for r in previous}
     after = {p.student_id: p.row() for p in result.placements}
-    reason = dict(result.reasons("en"))
+    reason = dict(result.unassigned)
     current = {s.student_id for s in problem.students}
     moves: list[Move] = []
+
+    def move(sid: str, outcome: str, old: Any, new: Any, why: Reason | None) -> Move:
+        return Move(sid, outcome, _describe(old), _describe(new),
+                    "" if why is None else reason_text(why, "en"), why)
+
     for sid in sorted(current | set(before)):
         old, new = before.get(sid), after.get(sid)
         if sid not in current:
-            moves.append(Move(sid, "withdrawn", _describe(old), "", "no longer in the scenario"))
+            moves.append(move(sid, "withdrawn", old, None, msg("plan.resolve.withdrawn")))
             continue
         if old is None:
             outcome = "new" if new is not None else "new-unplaced"
-            why = "" if new is not None else reason.get(sid, "")
-            moves.append(Move(sid, outcome, "", _describe(new), why))
+            moves.append(move(sid, outcome, None, new, None if new is not None
+                              else reason.get(sid)))
             continue
         if new is not None and _same(old, new):
-            moves.append(Move(sid, "kept", _describe(old), _describe(new), ""))
+            moves.append(move(sid, "kept", old, new, None))
             continue
         broken = _broken_rules(problem, old)
-        if broken:
-            why = "the earlier placement now breaks a rule: " + "; ".join(broken)
-        else:
-            why = ("the earlier placement is still valid, but its room was needed to place more "
-                   "students")
+        why = (msg("plan.resolve.breaks_rule", rules=broken) if broken
+               else msg("plan.resolve.room_needed"))
         if new is None:
-            why += f". Not placed: {reason.get(sid, 'no room')}"
-        moves.append(Move(sid, "moved" if new is not None else "unplaced", _describe(old),
-                          _describe(new), why))
+            why = msg("plan.resolve.not_placed", why=why,
+                      reason=reason.get(sid) or msg("plan.resolve.no_room"))
+        moves.append(move(sid, "moved" if new is not None else "unplaced", old, new, why))
     return moves
 
 
@@ -247,13 +258,16 @@ def write_resolution(res: Resolution, out: str | os.PathLike[str], *, force: boo
     ``lang`` is the language of the outputs for people (see :func:`matcher.write_result`).
     """
 
+    chosen = output_lang(lang, res.problem)
+
     def write_moves(_result: Result, _problem: Problem | None, folder: Path) -> None:
         with open(folder / "moves.csv", "w", newline="",
                   encoding="utf-8-sig" if excel_bom else "utf-8") as f:
             w = csv.writer(f)
             w.writerow(MOVE_COLUMNS)
-            for m in res.moves:
-                w.writerow([escape_cell(getattr(m, c)) for c in MOVE_COLUMNS])
+            for m in res.moves:  # the why column in the output's language
+                w.writerow([escape_cell(m.why_in(chosen) if c == "why" else getattr(m, c))
+                            for c in MOVE_COLUMNS])
         write_scenario(res.problem, folder / "scenario", occupancy=res.variant.occupancy,
                        description=res.variant.description)
 

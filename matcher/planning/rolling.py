@@ -145,7 +145,8 @@ class RollingReport:
         One row per calendar term of any practice window: capacity, the places each cohort
         uses, free places.
     notes
-        The model's parameters, in words (English).
+        The model's parameters in words, as messages (``page.rolling.summary``; worded in
+        the page's language by :func:`write_rolling`, ``str()`` gives the English).
     summary
         The same as a catalogue message, worded in the page's language by
         :func:`write_rolling`.
@@ -154,7 +155,7 @@ class RollingReport:
     runs: tuple[CohortRun, ...]
     years: pd.DataFrame
     terms: pd.DataFrame
-    notes: tuple[str, ...]
+    notes: tuple[Message, ...]
     summary: Message | None = None
 
 
@@ -318,7 +319,7 @@ def simulate(base: Problem, cohorts: int, growth_pct: float = 0.0, *,
                   mentor_load=msg("page.rolling.mentor_busiest" if mentor_load == "busiest"
                                   else "page.rolling.mentor_ignore"))
     return RollingReport(tuple(runs), pd.DataFrame(year_rows), pd.DataFrame(term_rows),
-                         (render(summary, "en"),), summary)
+                         (summary,), summary)
 
 
 def _round_half_up(x: float) -> int:
@@ -349,15 +350,12 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
             folder.mkdir()
             write_scenario(run.problem, folder / "scenario", occupancy=run.occupancy,
                            header=[label("plan.rolling.scenario_header", chosen,
-                                         cohort=run.cohort, summary=(
-                                             render(report.summary, chosen)
-                                             if report.summary is not None
-                                             else report.notes[0]))])
+                                         cohort=run.cohort, summary=render(
+                                             report.summary or report.notes[0], chosen))])
             write_result(run.result, folder / "result", problem=run.reduced, lang=chosen)
         lines = ["# " + label("page.rolling.title", chosen), "",
-                 *(escape_markdown(n, block=True) for n in (
-                     (render(report.summary, chosen),) if report.summary is not None
-                     else report.notes)), "",
+                 *(escape_markdown(render(n, chosen), block=True) for n in (
+                     (report.summary,) if report.summary is not None else report.notes)), "",
                  "## " + label("page.rolling.years", chosen), "",
                  label("page.rolling.years_note", chosen), "",
                  markdown_table(report.years, lang=chosen), "",

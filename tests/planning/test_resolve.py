@@ -165,3 +165,27 @@ def test_resolve_after_withdrawal_and_closure_matches_brute_force(p, data) -> No
     if res.result.status.value == "OPTIMAL":
         assert (res.result.placed, n_kept) == truth
     assert check(res.problem, res.result).violations == []
+
+
+def test_moves_csv_says_why_in_the_output_language(before: Path, tmp_path: Path) -> None:
+    """moves.csv's why column is worded in the output's language: a withdrawn student
+    (已不在方案中), a placement broken by a closed term (原来的安排现在违反了规则：规则5 ...);
+    ``Move.why`` stays English and ``Move.reason`` carries the code."""
+    from matcher.planning.resolve import write_resolution
+
+    rows = _rows(before)
+    gone = rows[0]["student_id"]
+    spec = VariantSpec(remove_students=(gone,), close=(CloseRule("W2", ("2027-spring",)),))
+    res = resolve(load_scenario(TINY), rows, spec)
+    write_resolution(res, tmp_path / "zh", lang="zh")
+    write_resolution(res, tmp_path / "en", lang="en")
+    zh = {r["student_id"]: r["why"] for r in _rows(tmp_path / "zh", "moves.csv")}
+    en = {r["student_id"]: r["why"] for r in _rows(tmp_path / "en", "moves.csv")}
+    assert zh[gone] == "已不在方案中" and en[gone] == "no longer in the scenario"
+    broken = [m for m in res.moves if m.outcome in ("moved", "unplaced")]
+    assert broken, res.moves
+    for m in broken:
+        assert m.reason is not None and m.why == en[m.student_id]
+        assert zh[m.student_id].startswith(
+            "原来的安排现在违反了规则：规则5：工作站 W2 在 2027-spring")
+        assert "rule" not in zh[m.student_id]
