@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
+from operator import attrgetter
 
 from .model import Problem
 from .model.rules import blocks_of, segment_plans
@@ -473,10 +474,10 @@ class Encoded:
 def encode(problem: Problem) -> Encoded:
     """Build the indexed form of a problem (see the module docstring for the axis order)."""
     p = problem
-    students = sorted(p.students, key=lambda s: s.student_id)
-    workstations = sorted(p.workstations, key=lambda w: w.workstation_id)
-    mentors = sorted(p.mentors, key=lambda m: m.mentor_id)
-    supervisors = sorted(p.supervisors, key=lambda s: s.supervisor_id)
+    students = sorted(p.students, key=attrgetter("student_id"))
+    workstations = sorted(p.workstations, key=attrgetter("workstation_id"))
+    mentors = sorted(p.mentors, key=attrgetter("mentor_id"))
+    supervisors = sorted(p.supervisors, key=attrgetter("supervisor_id"))
     universities = sorted(set(p.university_ids) | {s.university_id for s in p.students})
     disciplines = sorted({s.discipline for s in p.students}
                          | {d for w in p.workstations for d in w.disciplines}
@@ -505,18 +506,28 @@ def encode(problem: Problem) -> Encoded:
             mix[lk.mentor_id] if lk.mentor_id is not None else -1,
             tix[lk.start_term] if lk.start_term is not None else -1,
         )
-    windows = [p.window(s) for s in students]
+    # A student's window and block length depend on these fields only (see Problem.window,
+    # Problem.required_months): computed once per distinct combination, a few dozen in a
+    # province of 100,000 students.
+    timing = list(map(attrgetter("window_start", "window_end", "required_months",
+                                 "work_experience_years"), students))
+    one_of = dict(zip(timing, students, strict=True))
+    window_of = {key: p.window(s) for key, s in one_of.items()}
+    block_of = {key: p.block_terms(s) for key, s in one_of.items()}
+    windows = list(map(window_of.__getitem__, timing))
+    segs = [m or p.policy.max_segments for m in map(attrgetter("max_segments"), students)]
 
     vetoes: dict[int, set[int]] = defaultdict(set)
     for v in p.vetoes:
         vetoes[iix[v.student_id]].add(wix[v.workstation_id])
     restrictions: dict[tuple[frozenset[int], int], int] = {(frozenset(), 1): 0}
-    st_x = [restrictions.setdefault((frozenset(vetoes.get(i, ())), p.max_segments(s)),
-                                    len(restrictions)) for i, s in enumerate(students)]
+    no_veto: frozenset[int] = frozenset()
+    st_x = [restrictions.setdefault((frozenset(vetoes[i]) if i in vetoes else no_veto, g),
+                                    len(restrictions)) for i, g in enumerate(segs)]
     plan_terms: list[tuple[int, ...]] = []
     plan_index: dict[tuple[int, ...], int] = {}
     for i, s in enumerate(students):
-        segments = p.max_segments(s)
+        segments = segs[i]
         if segments > 1:
             first, last = windows[i]
             for plan in segment_plans(p.block_terms(s), first, last, segments,
@@ -551,11 +562,11 @@ def encode(problem: Problem) -> Encoded:
         terms=terms,
         st_univ=[uix[s.university_id] for s in students],
         st_disc=[dix[s.discipline] for s in students],
-        st_block=[p.block_terms(s) for s in students],
+        st_block=list(map(block_of.__getitem__, timing)),
         st_first=[w[0] for w in windows],
         st_last=[w[1] for w in windows],
         st_sup=[six[s.supervisor_id] if s.supervisor_id is not None else -1 for s in students],
-        st_prefs=[[wix[w] for w in s.preferences] for s in students],
+        st_prefs=[list(map(wix.__getitem__, s.preferences)) for s in students],
         st_ranks=[list(s.preference_ranks) or list(range(1, len(s.preferences) + 1))
                   for s in students],
         st_priority=[s.priority for s in students],

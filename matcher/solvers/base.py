@@ -90,17 +90,23 @@ def build_result(enc: Encoded, solver: str, status: Status, chosen: dict[int, Ch
     rank_cost = 0
     pair_total = 0
     pair_w = {(s, m): wgt for s, m, wgt in enc.pairs} if enc.use_pairs else {}
+    off_list = enc.max_list + 1  # (enc.cost of a workstation not on the list)
+    rank_of, st_block = enc.rank_of, enc.st_block
+    # the terms of a practice, by (start, length): a province has a handful of them
+    spans: dict[tuple[int, int], tuple[str, ...]] = {}
     for i in sorted(chosen):
         w, m, s, k = chosen[i]
-        covered = list(enc.covers(k, enc.st_block[i]))
-        r = enc.rank_of[i].get(w)
-        rank_cost += enc.cost(i, w)
+        terms = spans.get((k, st_block[i]))
+        if terms is None:
+            terms = spans[k, st_block[i]] = tuple(
+                enc.terms[t] for t in enc.covers(k, st_block[i]))
+        r = rank_of[i].get(w)
+        rank_cost += off_list if r is None else r
         pair_total += pair_w.get((s, m), 0)
         placements.append(Placement(
             student_id=enc.student_ids[i], workstation_id=enc.workstation_ids[w],
             mentor_id=enc.mentor_ids[m], supervisor_id=enc.supervisor_ids[s],
-            start_term=enc.terms[covered[0]], end_term=enc.terms[covered[-1]],
-            preference_rank=r, terms=tuple(enc.terms[t] for t in covered)))
+            start_term=terms[0], end_term=terms[-1], preference_rank=r, terms=terms))
     if status == Status.INFEASIBLE:
         unassigned: list[tuple[str, Reason]] = []
     else:

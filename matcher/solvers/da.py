@@ -53,6 +53,7 @@ out of its budget).
 
 from __future__ import annotations
 
+import gc
 import heapq
 from dataclasses import dataclass, field
 from typing import Any
@@ -435,6 +436,19 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         FEASIBLE; INFEASIBLE when the locks are proven to conflict; UNKNOWN when the lock
         search stopped at its budget.
     """
+    # A province makes millions of small objects and no reference cycle: the cyclic garbage
+    # collector would walk them again and again (as in greedy). Paused while solving, restored
+    # after (a caller who paused it keeps it so).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _solve(problem, config)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _solve(problem: Problem, config: SolverConfig) -> Result:
     t0 = clock.now()
     enc = encode(problem)
     refused = refuse_quotas(enc, NAME, config)
