@@ -235,6 +235,11 @@ def _row_terms(row: Mapping[str, str], terms: list[str]) -> list[int] | Message:
     return got
 
 
+def _row(r: int, sid: str) -> Message:
+    """Where a finding about an assignments row is: its number and student."""
+    return msg("check.row", row=r, student=sid)
+
+
 def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
           claims: Mapping[str, Any] | None = None, stability: bool | str = False
           ) -> CheckReport:
@@ -286,15 +291,16 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
     rank_cost = 0
     given: Counter[int] = Counter()  # placed students by the rank they got (K + 1 off-list)
     pairs_total = 0.0
+    entity = (msg("entity.workstation"), msg("entity.mentor"), msg("entity.supervisor"))
     for r, row in enumerate(rows, start=1):
         sid = row.get("student_id", "")
-        where = msg("check.row", row=r, student=sid)
+        # (the row's label is made only for a finding: a province has 100,000 clean rows)
         st = students.get(sid)
         if st is None:
-            v.append(msg("check.unknown_student", where=where, student=sid))
+            v.append(msg("check.unknown_student", where=_row(r, sid), student=sid))
             continue
         if sid in seen:
-            v.append(msg("check.placed_twice", where=where))
+            v.append(msg("check.placed_twice", where=_row(r, sid)))
             continue
         seen.add(sid)
         wid, mid, spid = row.get("workstation_id", ""), row.get("mentor_id", ""), row.get(
@@ -302,56 +308,56 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         ws, men, sup = stations.get(wid), mentors.get(mid), sups.get(spid)
         if ws is None or men is None or sup is None:
             missing = [msg("check.named", kind=kind, value=x) for kind, x, obj in (
-                (msg("entity.workstation"), wid, ws), (msg("entity.mentor"), mid, men),
-                (msg("entity.supervisor"), spid, sup)) if obj is None]
-            v.append(msg("check.unknown_ids", where=where, items=missing))
+                (entity[0], wid, ws), (entity[1], mid, men), (entity[2], spid, sup)) if obj is None]
+            v.append(msg("check.unknown_ids", where=_row(r, sid), items=missing))
             continue
         held = _row_terms(row, terms)
         if isinstance(held, Message):
-            v.append(msg("check.bad_terms", where=where, reason=held))
+            v.append(msg("check.bad_terms", where=_row(r, sid), reason=held))
             continue
         n, first, last = _required_terms(p, st)
         span = f"{row['start_term']}..{row['end_term']}"
         if not held:  # (an end before the start)
-            v.append(msg("check.term_count", where=where, span=span, count=0, needed=n))
+            v.append(msg("check.term_count", where=_row(r, sid), span=span, count=0, needed=n))
             continue
         k0, k1 = held[0], held[-1]
         if len(held) != n:
-            v.append(msg("check.term_count", where=where, span=span, count=len(held), needed=n))
+            v.append(msg("check.term_count", where=_row(r, sid), span=span, count=len(held),
+                         needed=n))
         if k0 < first or k1 > last:
-            v.append(msg("check.outside_window", where=where, span=span,
+            v.append(msg("check.outside_window", where=_row(r, sid), span=span,
                          window=f"{terms[first]}..{terms[last]}"))
         blocks = [list(g) for g in _runs(held)]
         allowed = st.max_segments or p.policy.max_segments
         if len(blocks) > allowed:
-            v.append(msg("check.too_many_blocks", where=where, span=span, blocks=len(blocks),
+            v.append(msg("check.too_many_blocks", where=_row(r, sid), span=span, blocks=len(blocks),
                          allowed=allowed))
         elif len(blocks) > 1 and min(len(b) for b in blocks) < shortest_block:
-            v.append(msg("check.short_block", where=where, span=span,
+            v.append(msg("check.short_block", where=_row(r, sid), span=span,
                          size=min(len(b) for b in blocks), shortest=shortest_block))
         extra_segments += len(blocks) - 1
         if (sid, wid) in vetoes:
-            v.append(msg("check.vetoed", where=where, workstation=wid))
+            v.append(msg("check.vetoed", where=_row(r, sid), workstation=wid))
         if men.workstation_id != wid:
-            v.append(msg("check.mentor_elsewhere", where=where, mentor=mid,
+            v.append(msg("check.mentor_elsewhere", where=_row(r, sid), mentor=mid,
                          home=men.workstation_id, workstation=wid))
         if sup.university_id != st.university_id:
-            v.append(msg("check.supervisor_elsewhere", where=where, supervisor=spid,
+            v.append(msg("check.supervisor_elsewhere", where=_row(r, sid), supervisor=spid,
                          home=sup.university_id, university=st.university_id))
-        for kind, obj, discs in ((msg("entity.workstation"), wid, ws.disciplines),
-                                 (msg("entity.mentor"), mid, men.disciplines),
-                                 (msg("entity.supervisor"), spid, sup.disciplines)):
+        for kind, obj, discs in ((entity[0], wid, ws.disciplines),
+                                 (entity[1], mid, men.disciplines),
+                                 (entity[2], spid, sup.disciplines)):
             if st.discipline not in discs:
-                v.append(msg("check.discipline", where=where, kind=kind, value=obj,
+                v.append(msg("check.discipline", where=_row(r, sid), kind=kind, value=obj,
                              discipline=st.discipline))
         if ws.partner_universities and st.university_id not in ws.partner_universities:
-            v.append(msg("check.partners", where=where, workstation=wid,
+            v.append(msg("check.partners", where=_row(r, sid), workstation=wid,
                          universities=list(ws.partner_universities)))
         if st.supervisor_id is not None and st.supervisor_id != spid:
-            v.append(msg("check.supervisor_replaced", where=where, given=st.supervisor_id,
+            v.append(msg("check.supervisor_replaced", where=_row(r, sid), given=st.supervisor_id,
                          supervisor=spid))
         if p.policy.preferences_only and wid not in st.preferences:
-            v.append(msg("check.off_list", where=where, workstation=wid))
+            v.append(msg("check.off_list", where=_row(r, sid), workstation=wid))
         for k in held:
             ws_load[wid, terms[k]] += 1
             m_load[mid, terms[k]] += 1
@@ -362,7 +368,7 @@ def check(problem: Problem, result: Result | Iterable[Mapping[str, Any]], *,
         given[rank if rank is not None else longest + 1] += 1
         claimed_rank = row.get("preference_rank", "")
         if claimed_rank not in ("", "<NA>", "nan", "None", str(rank or "")):
-            v.append(msg("check.rank_claim", where=where, claimed=claimed_rank,
+            v.append(msg("check.rank_claim", where=_row(r, sid), claimed=claimed_rank,
                          rank=str(rank) if rank is not None else msg("check.no_rank")))
         if p.objective.pair_weight:
             pairs_total += pair_weight.get((spid, mid), 0.0)

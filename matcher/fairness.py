@@ -42,7 +42,6 @@ checked before.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -178,42 +177,87 @@ def _who(p: Problem, wanted: set[str] | None) -> list[Student]:
                   key=lambda s: s.student_id)
 
 
+def int_order(problem: Problem) -> Callable[[str, str], int]:
+    """:func:`station_order` as integers (same order, same ties): ``rankings.csv`` ranks as
+    they are, then every other student after the largest rank by its place in the priority
+    order. Integers compare much faster than tuples, and a province compares millions."""
+    explicit = {(rk.workstation_id, rk.student_id): rk.rank for rk in problem.rankings}
+    top = max(explicit.values(), default=0) + 1
+    by_priority = sorted(problem.students, key=lambda s: (-s.priority, s.student_id))
+    base = {s.student_id: top + k for k, s in enumerate(by_priority)}
+
+    def key(wid: str, sid: str) -> int:
+        own = explicit.get((wid, sid))
+        return base[sid] if own is None else own
+
+    return key if explicit else (lambda _wid, sid: base[sid])
+
+
+class _Term:
+    """What a workstation's (or a mentor's) term offers a newcomer: how many places are held
+    and the largest holder key (the holder ranked lowest); a locked holder counts as -1."""
+
+    __slots__ = ("held", "worst")
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.worst = LOCKED
+
+    def add(self, key: int) -> None:
+        self.held += 1
+        if key > self.worst:
+            self.worst = key
+
+
+LOCKED = -1
+"""The key of a locked holder: never below anyone."""
+_EMPTY = _Term()
+
+
 def _feasible(p: Problem, placed: Mapping[str, Held],
               wanted: set[str] | None = None) -> list[tuple[str, str]]:
-    terms = list(p.terms)
-    order = station_order(p)
+    """The default definition. A term has room for a student of key ``mine`` exactly when it
+    has a free place or its lowest-ranked holder is ranked below the student (``worst >
+    mine``): one comparison per term, whatever the number of holders."""
+    n_terms = len(p.terms)
+    order = int_order(p)
     locked = {lk.student_id for lk in p.locks}
     stations = {w.workstation_id: w for w in p.workstations}
-    ws_cap = {(w.workstation_id, k): w.capacity for w in p.workstations
-              for k in range(len(terms))}
+    ws_cap = {w.workstation_id: [w.capacity] * n_terms for w in p.workstations}
     for tc in p.term_capacities:
-        ws_cap[tc.workstation_id, p.term_index[tc.term]] = tc.capacity
-    mentors_at: dict[str, list[Any]] = defaultdict(list)
+        ws_cap[tc.workstation_id][p.term_index[tc.term]] = tc.capacity
+    mentors_of: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
     for m in sorted(p.mentors, key=lambda m: m.mentor_id):
-        mentors_at[m.workstation_id].append(m)
-    # Keys of the holders of each (workstation, term) and (mentor, term), sorted; a locked
-    # holder is never below anyone, so it sorts first.
-    top: tuple[Any, ...] = (-1,)
-    at_ws: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
-    at_m: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+        for d in m.disciplines:
+            mentors_of[m.workstation_id, d].append((m.mentor_id, m.capacity))
+    # Per workstation (and mentor), its terms as the holders leave them; and per workstation
+    # the best chance it gives anyone: a free term, or the lowest-ranked holder anywhere.
+    at_ws: dict[str, list[_Term]] = {}
+    at_m: dict[str, list[_Term]] = {}
     s_load: dict[str, int] = defaultdict(int)
     for sid, h in placed.items():
-        key = top if sid in locked else order(h.workstation_id, sid)
+        key = LOCKED if sid in locked else order(h.workstation_id, sid)
+        ws_terms = at_ws.get(h.workstation_id) or at_ws.setdefault(
+            h.workstation_id, [_Term() for _ in range(n_terms)])
+        m_terms = at_m.get(h.mentor_id) or at_m.setdefault(
+            h.mentor_id, [_Term() for _ in range(n_terms)])
         for k in h.covered():
-            at_ws[h.workstation_id, k].append(key)
-            at_m[h.mentor_id, k].append(key)
+            ws_terms[k].add(key)
+            m_terms[k].add(key)
         s_load[h.supervisor_id] += 1
-    for keys in (*at_ws.values(), *at_m.values()):
-        keys.sort()
+    empty = [_EMPTY] * n_terms
+    # None: some term of the workstation is free (anyone may find room); else the largest key
+    # held anywhere in it (a student ranked at or above it finds no room in any term).
+    chance: dict[str, int | None] = {}
+    for wid, caps in ws_cap.items():
+        held = at_ws.get(wid, empty)
+        chance[wid] = (None if any(held[t].held < caps[t] for t in range(n_terms))
+                       else max(c.worst for c in held))
     sups_of: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for sup in p.supervisors:
         for d in sup.disciplines:
             sups_of[sup.university_id, d].append(sup)
     sup_by_id = {sup.supervisor_id: sup for sup in p.supervisors}
-
-    def room(keys: list[tuple[Any, ...]], cap: int, mine: tuple[Any, ...]) -> bool:
-        """A free place, or a holder ranked below ``mine`` (the holders are ``keys``)."""
-        return len(keys) < cap or bisect_right(keys, mine) < len(keys)
 
     def supervisor_free(st: Student) -> bool:
         if st.student_id in placed:
@@ -237,7 +281,8 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
         if not better or not supervisor_free(st):
             continue
         n, first, last = _window(p, st)
-        plans = _plans(p, st, n, first, last)
+        plans: list[tuple[int, ...] | range] | None = None  # made when first needed
+        window = range(first, last + 1)
         for wid in better:
             ws = stations[wid]
             if st.discipline not in ws.disciplines or (
@@ -246,20 +291,26 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
             if (sid, wid) in vetoed or (ws.min_intake > 1 and wid not in opened):
                 continue  # never allowed; or not open, and one student cannot open it
             mine = order(wid, sid)
-            mentors = [m for m in mentors_at[wid] if st.discipline in m.disciplines]
-            # Terms where the workstation could make room for the student, and per mentor.
-            ws_ok = [room(at_ws[wid, k], ws_cap[wid, k], mine) for k in range(len(terms))]
-            if not any(ws_ok):
+            most = chance[wid]
+            if most is not None and most <= mine:
+                continue  # full in every term of students not below this one
+            cap = ws_cap[wid]
+            held = at_ws.get(wid, empty)
+            # Terms of the window where the workstation could make room for the student.
+            ws_ok = [t for t in window if held[t].held < cap[t] or held[t].worst > mine]
+            if len(ws_ok) < n:
                 continue
-            found = False
-            for m in mentors:
-                ok = [ws_ok[k] and room(at_m[m.mentor_id, k], m.capacity, mine)
-                      for k in range(len(terms))]
-                if any(all(ok[t] for t in plan) for plan in plans):
-                    found = True
+            if plans is None:
+                plans = _plans(p, st, n, first, last)
+            fits = [plan for plan in plans if all(t in ws_ok for t in plan)]
+            if not fits:
+                continue
+            for mentor_id, m_cap in mentors_of[wid, st.discipline]:
+                mh = at_m.get(mentor_id, empty)
+                ok = {t for t in ws_ok if mh[t].held < m_cap or mh[t].worst > mine}
+                if any(all(t in ok for t in plan) for plan in fits):
+                    out.append((sid, wid))
                     break
-            if found:
-                out.append((sid, wid))
     return out
 
 

@@ -787,7 +787,8 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     # The one definition of justified envy, asked for this student only (a province's whole
     # list of blocking pairs takes minutes).
     envied = {w for _sid, w in blocking_pairs(
-        p, {sid: Held(r.workstation_id, r.mentor_id, r.supervisor_id, r.start, r.end)
+        p, {sid: Held(r.workstation_id, r.mentor_id, r.supervisor_id, r.start, r.end,
+                      tuple(r.held) if len(r.held) != r.end - r.start + 1 else ())
             for sid, r in s.rows.items()}, students=(student_id,))}
     status = result.status if isinstance(result, Result) else None
     n, first, last = s.block(st)

@@ -54,7 +54,7 @@ from .cpsat_run import (
 from .da import deferred_acceptance
 from .flow import relaxation
 from .greedy import serial_dictatorship
-from .stable_check import blocking
+from .stable_check import blocking, complete
 from .stable_model import StableModel, allocation_of, build_stable_model, hint_allocation
 
 STABLE_NOTE = "stable: no student and workstation prefer each other (no blocking pair)"
@@ -158,7 +158,8 @@ def _better(enc: Encoded, a: dict[int, Choice], b: dict[int, Choice] | None) -> 
 
 
 def warm_starts(enc: Encoded, stats: dict[str, Any]) -> dict[int, Choice] | None:
-    """The better stable one of deferred acceptance and score first, or None."""
+    """The better stable one of deferred acceptance and score first, each completed with the
+    students it left out where there is room (:func:`stable_check.complete`), or None."""
     best: dict[int, Choice] | None = None
     da = deferred_acceptance(enc).chosen
     sd, failed = serial_dictatorship(enc)
@@ -167,8 +168,11 @@ def warm_starts(enc: Encoded, stats: dict[str, Any]) -> dict[int, Choice] | None
             continue
         pairs = blocking(enc, chosen, first_only=True)
         stats[f"{name}_placed"], stats[f"{name}_stable"] = len(chosen), not pairs
-        if not pairs and _better(enc, chosen, best):
-            best = chosen
+        if not pairs:
+            chosen = complete(enc, chosen)
+            stats[f"{name}_completed"] = len(chosen)
+            if _better(enc, chosen, best):
+                best = chosen
     return best
 
 

@@ -101,3 +101,46 @@ def blocking(enc: Encoded, chosen: Mapping[int, Choice], *, first_only: bool = F
 def _supervisors(enc: Encoded, i: int) -> list[int]:
     """The supervisors who could take student ``i`` (with any capacity)."""
     return enc.supervisors_for(i)
+
+
+def complete(enc: Encoded, chosen: Mapping[int, Choice]) -> dict[int, Choice]:
+    """A stable allocation with its unplaced students placed where there is still room, in
+    priority order, each at its best option (listed first, in rank order; then off its list).
+
+    Stable stays stable: a new holder never gives another student room it had not had (a
+    term with a free place had room already, a full one cannot take the newcomer), a fuller
+    supervisor only excuses more; and the newcomer, unplaced with a supervisor free, had no
+    workstation above able to take it, and has none now. So this only adds placed students.
+    """
+    out = dict(chosen)
+    ws_left = [list(caps) for caps in enc.ws_cap]
+    m_left = [[c] * enc.n_terms for c in enc.m_cap]
+    s_left = list(enc.s_cap)
+    for i, (w, m, s, k) in out.items():
+        for t in enc.covers(k, enc.st_block[i]):
+            ws_left[w][t] -= 1
+            m_left[m][t] -= 1
+        s_left[s] -= 1
+    order = sorted((i for i in range(enc.n_students) if i not in out),
+                   key=lambda i: (enc.priority_position[i], i))
+    for i in order:
+        sups = [s for s in enc.supervisors_for(i) if s_left[s] > 0]
+        if not sups:
+            continue
+        n, d = enc.st_block[i], enc.st_disc[i]
+        for w, k in sorted(enc.options(i), key=lambda o: (enc.cost(i, o[0]), o)):
+            terms = enc.covers(k, n)
+            if any(ws_left[w][t] <= 0 for t in terms):
+                continue
+            mentor = next((x for x in enc.mentors_for(w, d)
+                           if all(m_left[x][t] > 0 for t in terms)), None)
+            if mentor is None:
+                continue
+            s = sups[0]
+            out[i] = (w, mentor, s, k)
+            for t in terms:
+                ws_left[w][t] -= 1
+                m_left[mentor][t] -= 1
+            s_left[s] -= 1
+            break
+    return out

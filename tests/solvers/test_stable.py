@@ -41,7 +41,8 @@ from matcher.model import (
     University,
     Workstation,
 )
-from matcher.solvers.stable_check import blocking
+from matcher.solvers.base import SolverConfig, build_result
+from matcher.solvers.stable_check import blocking, complete
 
 TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 
@@ -373,6 +374,29 @@ def test_the_solvers_blocking_pairs_are_the_checkers(p: Problem, rng: random.Ran
     want = fairness_pairs(p, {sid: held(o) for sid, o in alloc.items()})
     assert sorted(got) == sorted(want)
     assert bool(blocking(enc, chosen, first_only=True)) == bool(want)
+
+
+@settings(max_examples=examples(40, 200), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(ranked_problems())
+def test_completing_a_stable_allocation_keeps_it_stable(p: Problem) -> None:
+    """Deferred acceptance's and score first's allocations, when stable, stay stable (the
+    checker) once their unplaced students are placed where there is room (``complete``), and
+    keep every rule."""
+    enc = encode(p)
+    for name, options in (("da", {}), ("greedy", {"policy": "priority"})):
+        r = matcher.solve(p, name, **options)
+        if r.status != Status.FEASIBLE or blocking_pairs(p, r):
+            continue  # (locks that cannot all be honoured; an unstable start)
+        chosen = enc.choices_from_ids({pl.student_id: (pl.workstation_id, pl.mentor_id,
+                                                       pl.supervisor_id, ";".join(pl.terms))
+                                       for pl in r.placements})
+        assert len(chosen) == r.placed
+        done = complete(enc, chosen)
+        assert set(chosen.items()) <= set(done.items())
+        result = build_result(enc, "cpsat", Status.FEASIBLE, done, SolverConfig(), 0.0)
+        assert matcher.check(p, result).ok
+        assert blocking_pairs(p, result) == []
 
 
 # ---- hospitals/residents ------------------------------------------------------------------------
