@@ -7,7 +7,9 @@ over its maximum (count or share), one who is not when it is under its minimum s
 whose placement costs most (its worst choice first), never a locked student. Taking a student
 out never breaks a capacity, so the result is a valid start for the exact model (HiGHS's
 branch and cut then places the rest where the quotas allow). A minimum count that is not met
-cannot be mended by taking students out: then there is no start (None).
+cannot be mended by taking students out: then there is no start (None). :func:`fill` then
+places students left out where a place, a mentor, a supervisor and every hard quota allow
+(priority order, best choice first), so that the start does not lose more than it must.
 """
 
 from __future__ import annotations
@@ -61,4 +63,63 @@ def hold_quotas(enc: Encoded, chosen: dict[int, Choice] | None) -> dict[int, Cho
                 group[k] -= other.matches(u, d)
     if enc.has_rules:  # a group member or a minimum intake may have been broken
         out = enforce(enc, out)
-    return out if enc.quotas_hold(out) else None
+    if not enc.quotas_hold(out):
+        return None
+    return fill(enc, out)
+
+
+def fill(enc: Encoded, chosen: dict[int, Choice], most_options: int = 2_000_000
+         ) -> dict[int, Choice]:
+    """``chosen`` with students left out placed where a place in every term, a mentor, a
+    supervisor and every hard quota allow: in priority order, each at its cheapest such option
+    (students of a group and workstations not yet opened for a minimum intake are left alone).
+    Looks at ``most_options`` options in all (a province's leftovers may have millions)."""
+    out = dict(chosen)
+    ws_load = [[0] * enc.n_terms for _ in enc.workstation_ids]
+    m_load = [[0] * enc.n_terms for _ in enc.mentor_ids]
+    s_load = [0] * len(enc.supervisor_ids)
+    count = [0] * len(enc.workstation_ids)
+    for i, (w, m, s, k) in out.items():
+        for t in enc.covers(k, enc.st_block[i]):
+            ws_load[w][t] += 1
+            m_load[m][t] += 1
+        s_load[s] += 1
+        count[w] += 1
+    quotas = [(n, q) for n, q in enumerate(enc.quotas) if q.hard]
+    group = [0] * len(enc.quotas)
+    total = [0] * len(enc.quotas)
+    for n, q in quotas:
+        for i, c in out.items():
+            if q.counts_at(c[0]):
+                total[n] += 1
+                group[n] += q.matches(enc.st_univ[i], enc.st_disc[i])
+    budget = most_options
+    for i in sorted(set(range(enc.n_students)) - set(out), key=enc.priority_position.__getitem__):
+        if enc.st_group[i] >= 0 or enc.st_lock[i] is not None or budget <= 0:
+            continue
+        u, d, n_terms = enc.st_univ[i], enc.st_disc[i], enc.st_block[i]
+        sups = [s for s in enc.supervisors_for(i) if s_load[s] < enc.s_cap[s]]
+        options = enc.options(i) if sups else []
+        budget -= len(options)
+        for w, k in sorted(options, key=lambda o: (enc.cost(i, o[0]), o)):
+            block = list(enc.covers(k, n_terms))
+            if (any(ws_load[w][t] >= enc.ws_cap[w][t] for t in block)
+                    or (count[w] == 0 and enc.ws_min[w] > 1)):
+                continue
+            mentor = next((m for m in enc.mentors_for(w, d)
+                           if all(m_load[m][t] < enc.m_cap[m] for t in block)), None)
+            if mentor is None or not all(q.holds(group[n] + q.matches(u, d), total[n] + 1)
+                                         for n, q in quotas if q.counts_at(w)):
+                continue
+            out[i] = (w, mentor, sups[0], k)
+            for t in block:
+                ws_load[w][t] += 1
+                m_load[mentor][t] += 1
+            s_load[sups[0]] += 1
+            count[w] += 1
+            for n, q in quotas:
+                if q.counts_at(w):
+                    total[n] += 1
+                    group[n] += q.matches(u, d)
+            break
+    return out

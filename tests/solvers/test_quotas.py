@@ -251,3 +251,20 @@ def test_a_quick_allocation_is_made_to_keep_the_hard_quotas() -> None:
                  [{"workstation_id": "W1", "selector": "university_id", "value": "V",
                    "min_count": 1, "max_share": 0.5}])
     assert hold_quotas(encode(q), {}) is None
+
+
+def test_students_taken_out_are_placed_again_where_the_quotas_allow() -> None:
+    """Greedy puts A and B (U) at W1 and C (V, listing only W1) off its list at W2; the repair
+    takes A and B out of W1 (over half from U), then places A again at W2, its second choice,
+    where no quota looks; B finds W2 full. The start keeps every rule and the quota."""
+    p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W1")],
+                 [("W1", 2), ("W2", 2)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "max_share": 0.5}])
+    enc = encode(p)
+    greedy, _failed = serial_dictatorship(enc)
+    kept = hold_quotas(enc, greedy)
+    assert kept is not None
+    where = {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in kept.items()}
+    assert where == {"A": "W2", "C": "W2"}
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, kept, SolverConfig(), 0.0)).ok
