@@ -279,7 +279,8 @@ class SlotFlow:
         f = np.asarray(flow.flows(np.arange(len(self.tail))), dtype=np.int64)
         return int((rank * f).sum()), int((f[arc[placed]] * unit[placed]).sum())
 
-    def count_bound(self, placed: int, rounds: int = 8) -> int:
+    def count_bound(self, placed: int, rounds: int = 8, *, until: float | None = None,
+                    top: tuple[float, float] | None = None) -> int:
         """Proven: no allocation placing at least ``placed`` students has a lower rank cost.
 
         For every reward ``λ >= 0`` per placed student, each such allocation (a point of the
@@ -287,10 +288,13 @@ class SlotFlow:
         the best ``λ`` gives the relaxation's optimum *at that count* (Lagrangian duality for
         one constraint), which :meth:`solve`'s single reward (``weight``, exact only at the
         flow's own count) gives only at the largest count. ``λ`` is found by Newton's method
-        on the concave, piecewise linear dual: the two flows whose counts lie on either side
-        of ``placed`` give the next ``λ`` where their lines meet; it ends when the meeting
-        point is reached (the optimum) or after ``rounds`` flows. Every ``λ`` tried gives a
-        valid bound; the best is returned, rounded up (rank costs are whole).
+        on the concave, piecewise linear dual, from ``λ = 0`` (the empty flow: costs are never
+        negative) and ``λ = weight`` (``top``: that flow's rank cost and placed count, known
+        from :func:`flow_prices`, else solved here): the two flows whose counts lie on either
+        side of ``placed`` give the next ``λ`` where their lines meet. It ends at the dual's
+        top, after ``rounds`` flows, or once :func:`clock.now` passes ``until`` (after the
+        first flow). Every ``λ`` tried gives a valid bound; the best is returned, rounded up
+        (rank costs are whole).
         """
         denom = self.FINE * self.SCALE * self.lcm
         target = self.lcm * placed
@@ -300,24 +304,25 @@ class SlotFlow:
             return -((-(got[0] + step * (target - got[1]))) // denom)
 
         lo_step, hi_step = 0, self.FINE * self.SCALE * self.weight
-        lo = self._priced(lo_step)
-        best = bound(lo_step, lo)
-        if lo[1] >= target or rounds < 2:
-            return max(0, best)  # (placing costs nothing extra: λ = 0 is optimal)
-        hi = self._priced(hi_step)
+        lo = (0, 0)  # λ = 0: placing nobody costs nothing, and nothing costs less
+        best = 0
+        if target <= 0:
+            return best
+        hi = ((round(top[0] * denom), round(top[1] * self.lcm)) if top is not None
+              else self._priced(hi_step))
         best = max(best, bound(hi_step, hi))
-        for _ in range(rounds - 2):
+        for k in range(rounds):
             if hi[1] <= target:
                 break  # (λ = weight already places no more than asked: optimal)
+            if k and until is not None and clock.now() >= until:
+                break
             # where the lines R_lo + λ (t - q_lo) and R_hi + λ (t - q_hi) meet
             step = (hi[0] - lo[0]) // (hi[1] - lo[1])
             if step <= lo_step or step >= hi_step:
                 break
             got = self._priced(step)
-            here = bound(step, got)
-            best = max(best, here)
-            meet = lo[0] + step * (target - lo[1])
-            if got[0] + step * (target - got[1]) >= meet:
+            best = max(best, bound(step, got))
+            if got[0] + step * (target - got[1]) >= lo[0] + step * (target - lo[1]):
                 break  # the dual's top: no λ does better
             if got[1] >= target:
                 hi_step, hi = step, got

@@ -360,7 +360,8 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
     if 0 < len(chosen) < prices.placed - 1e-6:
         # The flow's single reward per placed student bounds only its own count well (at
         # tier XL 2,000 students fewer made it 0): the relaxation's optimum at this count.
-        count_lb = SlotFlow(enc, model, weight).count_bound(len(chosen))
+        count_lb = SlotFlow(enc, model, weight).count_bound(
+            len(chosen), until=deadline, top=(prices.rank_lb, prices.placed))
         stats["flow_count_bound"] = count_lb
     placed_ub, rank_lb, stats["bounds"] = merged_bounds(enc, prices, state, len(chosen),
                                                         count_lb)
