@@ -16,6 +16,7 @@ from ..formats.resultdir import result_size_estimate
 from ..messages import label, msg
 from ..model import Problem, ScenarioError
 from ..reports.pages import word
+from ..reports.words import status_word
 from .common import (
     SECONDS,
     FiniteFloat,
@@ -63,12 +64,13 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     p = v.problem
     with claimed(target, result_size_estimate(len(p.students))):
         finishing(lambda: write_variant(v, target, force=force, source=file), target)
-    for line in v.changes:
-        click.echo(f"changed  {line}")
-    for line in v.notes:
-        click.echo(f"note     {line}")
-    click.echo(f"wrote {target}: {len(p.students)} students, {len(p.workstations)} "
-               f"workstations, {len(p.mentors)} mentors")
+    lang = cli_lang(p)
+    for m in v.change_messages:
+        click.echo(label("cli.variant.changed", lang, text=m.text(lang)))
+    for m in v.note_messages:
+        click.echo(label("cli.variant.note", lang, text=m.text(lang)))
+    click.echo(label("cli.variant.wrote", lang, path=str(target), students=len(p.students),
+                     workstations=len(p.workstations), mentors=len(p.mentors)))
 
 
 @click.command(cls=HelpCommand)
@@ -252,15 +254,19 @@ def resolve(scenario: str, previous: str, changes: str, out: str, time_limit: fl
         written = finishing(lambda: write_resolution(res, target, force=force, inputs=inputs,
                                                      lang=cli_lang(base)), target)
     r = res.result
-    for line in res.variant.changes:
-        click.echo(f"change      {line}")
-    click.echo(f"status      {r.status.value}  (cpsat, {r.wall_seconds:.2f} s)")
-    click.echo(f"placed      {r.placed} of {len(res.problem.students)}")
-    click.echo(f"kept        {res.count('kept')}; moved {res.count('moved')}; unplaced "
-               f"{res.count('unplaced')}; new {res.count('new')} placed, "
-               f"{res.count('new-unplaced')} not; withdrawn {res.count('withdrawn')}")
-    click.echo(f"rank cost   {r.rank_cost}")
-    click.echo(f"written     {written} (moves.csv says who moved and why)")
+    lang = cli_lang(base)
+    for m in res.variant.change_messages:
+        click.echo(label("cli.resolve.change", lang, text=m.text(lang)))
+    click.echo(label("cli.resolve.status", lang, seconds=f"{r.wall_seconds:.2f}",
+                     status=r.status.value if lang == "en" else status_word(r.status, lang)))
+    click.echo(label("cli.resolve.placed", lang, placed=r.placed,
+                     total=len(res.problem.students)))
+    click.echo(label("cli.resolve.moves", lang, kept=res.count("kept"),
+                     moved=res.count("moved"), unplaced=res.count("unplaced"),
+                     new=res.count("new"), new_unplaced=res.count("new-unplaced"),
+                     withdrawn=res.count("withdrawn")))
+    click.echo(label("cli.resolve.rank_cost", lang, cost=r.rank_cost))
+    click.echo(label("cli.resolve.written", lang, path=str(written)))
     if r.status.value in ("INFEASIBLE", "UNKNOWN"):
         sys.exit(1)
 

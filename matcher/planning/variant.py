@@ -55,9 +55,10 @@ class Variant:
     occupancy
         The base's ``occupancy.csv`` rows that still apply (checked against the new capacities).
     changes
-        What was changed, one line each.
+        What was changed, one English line each (``change_messages`` worded in English).
     notes
-        Side effects worth a look (locks dropped with a removed workstation, default mentors).
+        Side effects worth a look (locks dropped with a removed workstation, default mentors),
+        one English line each.
     description
         The ``description:`` written to ``scenario.yaml``.
     base
@@ -71,6 +72,10 @@ class Variant:
     notes: tuple[str, ...] = ()
     description: str = ""
     base: Path | None = None
+    change_messages: tuple[Message, ...] = ()
+    """The changes as messages (``variant.change.*``), to word in the user's language."""
+    note_messages: tuple[Message, ...] = ()
+    """The notes as messages (``variant.note.*``)."""
 
 
 
@@ -190,8 +195,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
     """
     src = spec.source
     errors: list[str | Message] = []
-    changes: list[str] = []
-    notes: list[str] = []
+    changes: list[Message] = []
+    notes: list[Message] = []
 
     def bad(key: str, message: Message) -> None:
         errors.append(replace(message, location=Location(file=str(src), field=key)))
@@ -219,21 +224,20 @@ def apply_variant(base: Problem, spec: VariantSpec,
         dropped = [lk.student_id for lk in locks if lk.workstation_id in gone]
         locks = [lk for lk in locks if lk.workstation_id not in gone]
         if dropped:
-            notes.append(f"dropped the lock(s) of {', '.join(dropped)} at removed workstations")
+            notes.append(msg("variant.note.dropped_locks", students=dropped))
         if any(q.workstation_id in gone for q in quotas):  # issue 29: a quota there goes too
-            notes.append(f"dropped {sum(q.workstation_id in gone for q in quotas)} quotas.csv "
-                         "row(s) at removed workstations")
+            notes.append(msg("variant.note.dropped_quotas",
+                             count=sum(q.workstation_id in gone for q in quotas)))
             quotas = [q for q in quotas if q.workstation_id not in gone]
         n_occ = len(occ)
         occ = [o for o in occ if o.workstation_id not in gone]
         if len(occ) < n_occ:
-            notes.append(f"dropped {n_occ - len(occ)} occupancy.csv row(s) at removed "
-                         "workstations")
+            notes.append(msg("variant.note.dropped_occupancy", count=n_occ - len(occ)))
         students = [s if not set(s.preferences) & gone else s.without_choices(gone)
                     for s in students]
         if gone:
-            changes.append(f"removed {len(gone)} workstation(s) ({', '.join(sorted(gone))}; "
-                           f"{places} places per term) with their mentors")
+            changes.append(msg("variant.change.removed_workstations", count=len(gone),
+                               ids=sorted(gone), places=places))
 
     # 2. scale
     for rule in spec.scale_capacity:
@@ -269,13 +273,13 @@ def apply_variant(base: Problem, spec: VariantSpec,
         if rule.min_intake is not None:
             ws = [w.model_copy(update={"min_intake": rule.min_intake})
                   if w.workstation_id in ids_m else w for w in ws]
-            changes.append(f"minimum intake {rule.min_intake} at {len(match)} workstation(s) "
-                           f"({rule.describe()})")
+            changes.append(msg("variant.change.min_intake", minimum=rule.min_intake,
+                               count=len(match), selection=_selection(rule)))
         if rule.factor == 1.0 and rule.min_intake is not None:
             continue
-        changes.append(f"scaled capacity x{rule.factor:g} at {len(match)} workstation(s) "
-                       f"({rule.describe()}): {before} -> {sum(caps.values())} places per term, "
-                       "mentors alike")
+        changes.append(msg("variant.change.scaled", factor=f"{rule.factor:g}", count=len(match),
+                           selection=_selection(rule), before=before,
+                           after=sum(caps.values())))
 
     # 3. add
     if spec.add_workstations or spec.add_mentors:
@@ -310,13 +314,13 @@ def apply_variant(base: Problem, spec: VariantSpec,
                                       disciplines=w.disciplines, capacity=w.capacity))
                 defaults.append(mid)
         if added:
-            changes.append(f"added {len(added)} workstation(s) "
-                           f"(+{sum(w.capacity for w in added)} places per term)")
+            changes.append(msg("variant.change.added_workstations", count=len(added),
+                               places=sum(w.capacity for w in added)))
         if len(spec.add_mentors):
-            changes.append(f"added {len(spec.add_mentors)} mentor(s)")
+            changes.append(msg("variant.change.added_mentors", count=len(spec.add_mentors)))
         if defaults:
-            notes.append(f"{len(defaults)} new workstation(s) had no mentor and got one covering "
-                         f"all their disciplines with their capacity ({', '.join(defaults)})")
+            notes.append(msg("variant.note.default_mentors", count=len(defaults),
+                             mentors=defaults))
 
     # 4. close
     ids = {w.workstation_id for w in ws}
@@ -337,7 +341,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
                 tcs[at[0]] = closed
             else:
                 tcs.append(closed)
-        changes.append(f"closed {cl.workstation_id} in {', '.join(cl.terms)}")
+        changes.append(msg("variant.change.closed", workstation=cl.workstation_id,
+                           terms=list(cl.terms)))
 
     # 5. policy
     policy = base.policy
@@ -353,7 +358,7 @@ def apply_variant(base: Problem, spec: VariantSpec,
             diff = [f"{k} {getattr(base.policy, k)} -> {getattr(policy, k)}"
                     for k, _ in spec.policy if getattr(base.policy, k) != getattr(policy, k)]
             if diff:
-                changes.append("policy: " + ", ".join(diff))
+                changes.append(msg("variant.change.policy", diff=diff))
 
     # 6. intake
     if spec.intake_pct:
@@ -363,9 +368,9 @@ def apply_variant(base: Problem, spec: VariantSpec,
             pool = list(students)  # the base cohort, preferences already without removals
             new = draw_students(pool, n, rng, taken={s.student_id for s in students})
             students += new
-            changes.append(f"intake +{spec.intake_pct:g}%: {n} new student(s) "
-                           f"({new[0].student_id}..{new[-1].student_id}) drawn from the base "
-                           f"cohort with seed {spec.seed}")
+            changes.append(msg("variant.change.intake_up", pct=f"{spec.intake_pct:g}", count=n,
+                               first=new[0].student_id, last=new[-1].student_id,
+                               seed=str(spec.seed)))
         elif n:
             locked = {lk.student_id for lk in locks}
             free = [s for s in students if s.student_id not in locked]
@@ -376,8 +381,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
                         for k in rng.choice(len(free), size=n, replace=False)}
                 students = [s for s in students if s.student_id not in pick]
                 rankings = [rk for rk in rankings if rk.student_id not in pick]
-                changes.append(f"intake {spec.intake_pct:g}%: removed {n} random unlocked "
-                               f"student(s) with seed {spec.seed}")
+                changes.append(msg("variant.change.intake_down", pct=f"{spec.intake_pct:g}",
+                                   count=n, seed=str(spec.seed)))
 
     # 7. students and mentors (withdrawals, late students, mentors on leave)
     if spec.remove_students:
@@ -388,14 +393,14 @@ def apply_variant(base: Problem, spec: VariantSpec,
         locks = [lk for lk in locks if lk.student_id not in gone]
         rankings = [rk for rk in rankings if rk.student_id not in gone]
         if gone:
-            changes.append(f"removed {len(gone)} student(s)")
+            changes.append(msg("variant.change.removed_students", count=len(gone)))
     if spec.add_students:
         ids = {st.student_id for st in students}
         clash = [st.student_id for st in spec.add_students if st.student_id in ids]
         if clash:
             bad("add_students", msg("variant.student_exists", value=clash[0]))
         students += list(spec.add_students)
-        changes.append(f"added {len(spec.add_students)} student(s)")
+        changes.append(msg("variant.change.added_students", count=len(spec.add_students)))
     if spec.mentor_leave:
         ids = {m.mentor_id for m in mentors}
         away = _known(spec.mentor_leave, ids, "mentor_leave", msg("entity.mentor"),
@@ -406,9 +411,9 @@ def apply_variant(base: Problem, spec: VariantSpec,
         locks = [lk.model_copy(update={"mentor_id": None}) if lk.mentor_id in away else lk
                  for lk in locks]
         if dropped:
-            notes.append(f"{len(dropped)} lock(s) no longer name a mentor on leave")
+            notes.append(msg("variant.note.leave_locks", count=len(dropped)))
         if away:
-            changes.append(f"{len(away)} mentor(s) on leave (capacity 0)")
+            changes.append(msg("variant.change.leave", count=len(away)))
 
     if errors:
         raise ScenarioError(errors)
@@ -434,7 +439,9 @@ def apply_variant(base: Problem, spec: VariantSpec,
                                             changes="/".join(used) or "base")) from None
     description = spec.description or (f"variant of {base.name} with {len(changes)} "
                                        "change(s), listed in the comments above")
-    return Variant(problem, tuple(occ), tuple(changes), tuple(notes), description)
+    return Variant(problem, tuple(occ), tuple(str(m) for m in changes),
+                   tuple(str(m) for m in notes), description, change_messages=tuple(changes),
+                   note_messages=tuple(notes))
 
 
 def _selector_hint(rule: ScaleRule, ws: Sequence[Workstation]) -> Message:

@@ -88,3 +88,26 @@ def test_locale_decides_without_lang(tmp_path: Path) -> None:
     r = CliRunner(env={"LC_ALL": "zh_CN.UTF-8"}).invoke(cli, ["bench", "--tier", "XXL"])
     assert r.exit_code == 2
     assert r.stderr.startswith("错误：没有“XXL”这一规模档位")
+
+
+@pytest.mark.parametrize(("lang", "lines"), [
+    ("zh", ["修改：删除了 1 名学生", "修改：工作站 W1 在 2027-spring 关闭",
+            "修改：3 个工作站（全部工作站）的容量乘以 2："
+            "每学期名额由 5 个变为 10 个，企业导师可带人数同比调整"]),
+    ("en", ["changed  removed 1 student(s)", "changed  closed W1 in 2027-spring",
+            "changed  scaled capacity x2 at 3 workstation(s) (every workstation): 5 -> 10 places "
+            "per term, mentors alike"]),
+])
+def test_variant_says_what_it_changed_in_the_language(tmp_path: Path, lang: str,
+                                                      lines: list[str]) -> None:
+    """``matcher variant --lang zh`` lists the changes (``variant.change.*``) and the written
+    folder in Chinese; ``--lang en`` as before."""
+    f = tmp_path / "v.yaml"
+    f.write_text("remove_students: [S6]\nclose: [{workstation_id: W1, terms: [2027-spring]}]\n"
+                 "scale_capacity: 2\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["variant", str(TINY), str(f), "--out", str(tmp_path / "out"),
+                                 "--lang", lang])
+    assert r.exit_code == 0, r.output
+    out = r.stdout.splitlines()
+    assert set(lines) <= set(out), out
+    assert out[-1].startswith("已写出 " if lang == "zh" else "wrote ")
