@@ -81,8 +81,12 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
                                 "and level 2 is not proven"))
     if CP_SAT_MAX_CHOICES <= choices <= LP_MAX_CHOICES and not previous:
         stats["engine"] = "aggregated model (HiGHS, every level)"
-        return _tightened(enc, relax, solve_encoded(enc, config, t0, start=warm, name=NAME,
-                                                    stop=lambda: stop.requested, stats=stats))
+        # When the quick allocation places the proven maximum, level 1 is fixed, not solved
+        # (tier S: HiGHS took 9-13 s of a minute to prove it again).
+        fixed = len(warm) if warm is not None and len(warm) >= quick_ub else None
+        return _tightened(enc, relax, solve_encoded(
+            enc, config, t0, start=warm, name=NAME, stop=lambda: stop.requested, stats=stats,
+            placed=fixed))
     stats["engine"] = "aggregated model (CP-SAT, level by level)"
     return _tightened(enc, relax, solve_by_cp_sat(enc, config, t0, stop, previous, warm,
                                                   quick_ub, stats))

@@ -55,6 +55,7 @@ from .greedy import serial_dictatorship
 from .milp_model import (
     ASSIST_GRACE_S,
     Expr,
+    Stage,
     build_model,
     ceil_bound,
     floor_bound,
@@ -237,10 +238,12 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
 def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
                   start: dict[int, Choice] | None = None, name: str = NAME,
                   stop: Callable[[], bool] | None = None,
-                  stats: dict[str, Any] | None = None) -> Result:
+                  stats: dict[str, Any] | None = None, placed: int | None = None) -> Result:
     """Every level by HiGHS on the aggregated model (:func:`solve`), from ``start`` (default:
     the greedy allocation) as the first incumbent; the result carries ``name``. ``cpsat``
-    uses this for the rules of issue 28 (:mod:`matcher.solvers.cpsat`)."""
+    uses this for the rules of issue 28 (:mod:`matcher.solvers.cpsat`) and for level 2 as a
+    profile or the worst rank (:mod:`matcher.solvers.cpsat_rank`). ``placed``: level 1 is
+    already proven at this many, which ``start`` places; it is fixed instead of solved."""
     deadline = t0 + config.time_limit_s
     stats = {} if stats is None else stats
 
@@ -255,7 +258,9 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
                     "supervisor); change these locks")
     if importlib.util.find_spec("highspy") is None:
         return done(Status.UNKNOWN, {}, "the milp solver needs highspy: pip install highspy")
-    mdl = build_model(enc)
+    if start is None or placed != len(start):
+        placed = None
+    mdl = build_model(enc, placed=placed)
     if mdl.lp.n_cols == 0:  # nobody has an allowed option: nothing to decide
         return done(Status.OPTIMAL, {}, placed_upper_bound=0, rank_cost_lower_bound=0)
     stats.update(variables=mdl.lp.n_cols, constraints=mdl.lp.n_rows,
@@ -282,7 +287,8 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
         stats["greedy_placed"] = len(greedy)
     else:
         hint = hinted(start)
-    levels: list[tuple[str, Expr]] = [("max", mdl.placed), *(("min", sub) for sub in subs)]
+    levels: list[tuple[str, Expr]] = [] if placed is not None else [("max", mdl.placed)]
+    levels += [("min", sub) for sub in subs]
     if mdl.quota_shortfall:  # issue 29: the soft quotas' least shortfall, after the rank cost
         levels.append(("min", mdl.quota_shortfall))
     if mdl.extra_segments:  # issue 28: fewest extra segments, after the rank cost
@@ -293,6 +299,9 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
     if len(subs) != 1:  # each level half of what is left, the last all of it
         job["shares"] = [0.5] * (len(levels) - 1) + [1.0]
     stages, _out, errors = run_levels(mdl, config, deadline, job, hint, levels, stop)
+    if placed is not None:  # level 1 as proven by the caller: ``start``'s columns
+        stages = [Stage("Optimal", True, float(placed), float(placed), 0.0, hint,
+                        clock.now()), *stages]
     for n, st in enumerate(stages, start=1):
         stats[f"stage{n}_seconds"] = st.seconds
         stats[f"stage{n}_status"] = st.status

@@ -261,3 +261,18 @@ def test_flow_relaxation_bounds_level_2() -> None:
     for kind, want in (("profile", {"first_choices_ub": 5}), ("minimax", {"worst_rank_lb": 2})):
         enc = encode(_with_rank(_three_answers(), kind))
         assert relaxed_bounds(enc, relaxation(enc), 7) == want
+
+
+@pytest.mark.parametrize("kind", ["profile", "minimax"])
+def test_cpsat_highs_path_proves_each_form(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cpsat's path for larger problems (HiGHS on every level, level 1 fixed when the quick
+    allocation already places the proven maximum) reaches the hand-derived answers too."""
+    from matcher.solvers import cpsat_rank
+
+    monkeypatch.setattr(cpsat_rank, "CP_SAT_MAX_CHOICES", 0)
+    p = _with_rank(_three_answers(), kind)
+    result = _solved(p, "cpsat")
+    assert result.stats["engine"] == "aggregated model (HiGHS, every level)"
+    assert result.status == Status.OPTIMAL, result.message
+    got = {q.student_id: q.workstation_id for q in result.placements}
+    assert " ".join(got[s] for s in "ABCDEFG") == ANSWERS[kind]
