@@ -58,7 +58,7 @@ from . import cpsat_province as province
 from .aggregate import choice_count
 from .base import Choice, SolverConfig, build_result, higher, lock_rows
 from .cpsat_model import NAME, CpAggregated, build_model, conflicting_locks
-from .cpsat_rank import solve_ranked
+from .cpsat_rank import ranked_by_sum, solve_ranked
 from .cpsat_run import (
     Stop,
     hint_from_solver,
@@ -104,6 +104,11 @@ SLOT_MIN_CHOICES = LP_MIN_VARIABLES
 process in milliseconds, while the slot model's HiGHS helper process takes about a second of
 CPU to start (more on a loaded machine), so a trivial problem could lose its proof to the
 helper's start-up under a short time limit. Tests of the slot path set this to 0."""
+
+
+RANKED_MAX_CHOICES = province.MAX_CHOICES
+"""Above this many choice columns ``objective.rank`` profile or minimax is not modelled: the
+allocation comes from the rank sum's engines (:func:`matcher.solvers.cpsat_rank.ranked_by_sum`)."""
 
 
 def _too_small_for_slots(enc: Encoded) -> str:
@@ -361,7 +366,13 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         return _rules_by_highs(enc, config, t0, stop, "group quotas (quotas.csv) bound shares "
                                "of the placed students")
     if rank_levels.form(enc) != "sum":  # issue 29: level 2 as a profile or the worst rank
-        return solve_ranked(enc, config, t0, stop, previous)
+        if previous or choice_count(enc) <= RANKED_MAX_CHOICES:
+            return solve_ranked(enc, config, t0, stop, previous)
+        # At province scale no model of the form is built; the rank sum's engines (the slot
+        # model) give an allocation with the most placed, reported in the form, not proven.
+        as_sum = problem.model_copy(update={"objective": problem.objective.model_copy(
+            update={"rank": "sum"})})
+        return ranked_by_sum(enc, _solve(as_sum, config, stop))
     why_not_slots = "switched off" if not USE_SLOT_MODEL else (
         "a re-solve" if previous else _too_small_for_slots(enc) or slots.applies(enc))
     if not why_not_slots:

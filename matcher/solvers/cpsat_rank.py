@@ -10,9 +10,10 @@ level 2 as the sub-levels of :mod:`matcher.solvers.rank_levels`:
   before the next (:func:`solve_by_cp_sat`);
 * models HiGHS can prove (up to :data:`LP_MAX_CHOICES` choices): HiGHS's branch and cut on
   every level (:func:`matcher.solvers.milp.solve_encoded`), from the best quick allocation;
-* above :data:`matcher.solvers.cpsat_province.MAX_CHOICES` choices no model is built: the best
-  quick allocation by levels 1-2 in the chosen form, status FEASIBLE, and the report says that
-  level 2 was not searched (``stats.rank_objective``).
+* above :data:`matcher.solvers.cpsat_province.MAX_CHOICES` choices no model of the form is
+  built: ``cpsat`` solves as for the rank sum (the slot model: the most placed, proven) and
+  :func:`ranked_by_sum` reports level 2 in the chosen form, not proven, with the flow
+  relaxation's bound (``stats.rank_objective``), status FEASIBLE.
 
 Status OPTIMAL means level 1 and every sub-level of level 2 are proven. The rank sum's lower
 bound (``rank_cost_lower_bound``) is left out: the sum is not what level 2 minimises here (for
@@ -22,6 +23,7 @@ bound (``rank_cost_lower_bound``) is left out: the sum is not what level 2 minim
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +40,7 @@ from .base import Choice, SolverConfig, build_result
 from .cpsat_model import NAME, CpAggregated, build_model
 from .cpsat_run import Stop, hint_from_solver, new_solver, run_search, wall
 from .cpsat_warm import warm_start
-from .flow import SINK, SOURCE, FlowRelaxation
+from .flow import SINK, SOURCE, FlowRelaxation, relaxation
 from .linear import Terms
 from .milp import solve_encoded
 from .moves import place_unplaced
@@ -69,16 +71,6 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
         if len(warm) < quick_ub:
             warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
         warm = enforce(enc, warm)
-    if choices > province.MAX_CHOICES and not previous:
-        stats["engine"] = "quick allocation (no model at this size)"
-        chosen = warm or {}
-        stats["rank_objective"] = rank_levels.block(
-            enc, chosen, proven=False, **relaxed_bounds(enc, relax, len(chosen)))
-        return build_result(enc, NAME, Status.FEASIBLE, chosen, config, clock.now() - t0,
-                            placed_upper_bound=quick_ub, stats=stats, message=(
-                                f"objective.rank {kind}: above {province.MAX_CHOICES} choices "
-                                "no exact model is built; this is the best quick allocation "
-                                "and level 2 is not proven"))
     if CP_SAT_MAX_CHOICES <= choices <= LP_MAX_CHOICES and not previous:
         stats["engine"] = "aggregated model (HiGHS, every level)"
         # When the quick allocation places the proven maximum, level 1 is fixed, not solved
@@ -90,6 +82,27 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
     stats["engine"] = "aggregated model (CP-SAT, level by level)"
     return _tightened(enc, relax, solve_by_cp_sat(enc, config, t0, stop, previous, warm,
                                                   quick_ub, stats))
+
+
+def ranked_by_sum(enc: Encoded, result: Result) -> Result:
+    """A result of the rank sum's engines reported for level 2 in the scenario's form: not
+    proven (OPTIMAL becomes FEASIBLE; the rank sum's bound is dropped), with the flow
+    relaxation's bound of the form (:func:`relaxed_bounds`)."""
+    kind = rank_levels.form(enc)
+    if result.status not in (Status.OPTIMAL, Status.FEASIBLE) or not result.placements:
+        return result
+    ranks = [p.preference_rank if p.preference_rank is not None else enc.max_list + 1
+             for p in result.placements]
+    found = relaxed_bounds(enc, relaxation(enc), result.placed)
+    stats = {**result.stats, "rank_objective": rank_levels.block_of(
+        kind, enc.max_list, ranks, proven=False, first_choices_ub=found.get("first_choices_ub"),
+        worst_rank_lb=found.get("worst_rank_lb")),
+        "engine_why": f"objective.rank is {kind}, but above {province.MAX_CHOICES} choices no "
+                      "model of it is built: the rank sum's engines gave this allocation"}
+    return replace(result, status=Status.FEASIBLE, rank_cost_lower_bound=None, stats=stats,
+                   message=f"objective.rank {kind}: at this size the allocation minimises the "
+                           "rank sum after the most placed; level 2 is reported in its form, "
+                           "not proven")
 
 
 def _tightened(enc: Encoded, relax: FlowRelaxation, result: Result) -> Result:

@@ -276,3 +276,21 @@ def test_cpsat_highs_path_proves_each_form(kind: str, monkeypatch: pytest.Monkey
     assert result.status == Status.OPTIMAL, result.message
     got = {q.student_id: q.workstation_id for q in result.placements}
     assert " ".join(got[s] for s in "ABCDEFG") == ANSWERS[kind]
+
+
+def test_province_scale_reports_the_sum_engines_allocation(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Above the size where a model of the form is built, cpsat takes the rank sum's engines
+    (the most placed stays proven) and reports level 2 in the chosen form, unproven, with the
+    flow relaxation's bound: on :func:`_three_answers` the sum's allocation has 4 first choices
+    of at most 5 — and never says OPTIMAL."""
+    from matcher.solvers import cpsat
+
+    monkeypatch.setattr(cpsat, "RANKED_MAX_CHOICES", 0)
+    p = _with_rank(_three_answers(), "profile")
+    result = _solved(p, "cpsat")
+    assert result.status == Status.FEASIBLE
+    assert result.placed == result.placed_upper_bound == 7
+    block = result.stats["rank_objective"]
+    assert block["proven"] is False and block["profile"] == [4, 2, 1, 0, 0]
+    assert block["first_choices_upper_bound"] == 5 and block["gap"] == 0.2
