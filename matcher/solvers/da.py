@@ -126,6 +126,7 @@ class _Market:
         self.free: list[int] = [i for i in range(n - 1, -1, -1) if self.plist[i]]  # 0 on top
         self.dirty: set[int] = set()  # workstations where room appeared since the last look
         self._snap: list[int] | None = None  # a workstation's room before a proposal changed it
+        self._listing: dict[int, list[int]] | None = None  # w -> students listing it
         self.proposals = 0
         self.moves = 0
         self.dropped_for_supervisor = 0
@@ -177,10 +178,12 @@ class _Market:
         got = fit(loads, x, w, starts, self.sup[x])
         heap = self.ws_heap[w]
         key = enc.station_rank(w, x)
-        spans = [enc.covers(k, enc.st_block[x]) for k in starts]
-        lo, hi = min(c[0] for c in spans), max(c[-1] for c in spans)
         released: list[tuple[int, int, int, int]] = []
         aside: list[tuple[int, int, int]] = []
+        lo = hi = 0
+        if got is None and heap and -heap[0][0] > key:  # (the terms x may use: only then)
+            spans = [enc.covers(k, enc.st_block[x]) for k in starts]
+            lo, hi = min(c[0] for c in spans), max(c[-1] for c in spans)
         while got is None and heap and -heap[0][0] > key:
             entry = heapq.heappop(heap)
             if not self._current(entry, w):
@@ -242,6 +245,9 @@ class _Market:
         heap = self.ws_heap[w]
         while heap and not self._current(heap[0], w):
             heapq.heappop(heap)
+        starts = self.starts[i][w]
+        if any(all(ws[t] > 0 for t in enc.covers(k, n)) for k in starts):
+            return True  # room in a whole block: no need to count the worse holders
         key = enc.station_rank(w, i)
         worse = [0] * enc.n_terms
         if heap and -heap[0][0] > key:
@@ -251,7 +257,7 @@ class _Market:
                     for t in enc.covers(k_j, enc.st_block[j]):
                         worse[t] += 1
         return any(all(ws[t] > 0 or worse[t] > 0 for t in enc.covers(k, n))
-                   for k in self.starts[i][w])
+                   for k in starts)
 
     # ---- the supervisor side -----------------------------------------------------------------
     def _give_supervisor(self, i: int, s: int) -> None:
@@ -335,7 +341,17 @@ class _Market:
         """
         rank_of = self.enc.rank_of
         moved = 0
-        for i in self.order:
+        # only students who list a workstation of ``only`` can move (in priority order, as
+        # self.order): the others would pass over every entry of their lists
+        if self._listing is None:
+            self._listing = {}
+            for i in self.order:
+                for w in self.plist[i]:
+                    self._listing.setdefault(w, []).append(i)
+        who: set[int] = set()
+        for w in only:
+            who.update(self._listing.get(w, ()))
+        for i in sorted(who, key=self.pos.__getitem__):
             held = self.at[i]
             ranks = rank_of[i]
             cur = ranks.get(held[0], len(ranks) + 1) if held is not None else len(ranks) + 1
