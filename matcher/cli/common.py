@@ -171,9 +171,9 @@ def apply_previous_option(problem: Problem, previous: str | None) -> Problem:
     return reduced
 
 
-def echo_table(frame: Any) -> None:
-    """Print a DataFrame as a Markdown table."""
-    click.echo(markdown_table(frame))
+def echo_table(frame: Any, lang: Lang = "en") -> None:
+    """Print a DataFrame as a Markdown table, its column names in ``lang``."""
+    click.echo(markdown_table(frame, lang=lang))
 
 
 class FiniteFloat(click.ParamType):

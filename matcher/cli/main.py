@@ -210,8 +210,8 @@ def generate(students: int, workstations: int, universities: int, seed: int, nam
             seed=seed, name=name or Path(out).name, preferences_only=preferences_only,
             capacity_share=capacity_share, same_block=same_block),
             kind="scenario"), target)
-    click.echo(f"wrote {target}: {students} students, {workstations} workstations, "
-               f"{universities} universities (seed {seed})")
+    click.echo(label("cli.generate.wrote", cli_lang(), path=str(target), students=students,
+                     workstations=workstations, universities=universities, seed=str(seed)))
 
 
 @cli.command()
@@ -248,7 +248,8 @@ def bench(tier: str, solver_spec: str, time_limit: float | None, seed: int, work
                      out_dir=out, force=force, progress=lambda line: click.echo(line, err=True),
                      deterministic=deterministic)
     click.echo(done.markdown)
-    click.echo(f"written     {done.out_dir / 'results.csv'}, {done.out_dir / 'results.md'}")
+    click.echo(label("cli.written", cli_lang(),
+                     path=f"{done.out_dir / 'results.csv'}, {done.out_dir / 'results.md'}"))
     if not done.ok:
         sys.exit(1)
 
@@ -286,7 +287,7 @@ def report(scenario: str, result_dir: str, out: str | None, force: bool) -> None
             fail([msg("out.write_failed", path=str(target), reason=e.strerror or str(e))])
         if target == own:
             rehash_output(own.parent, REPORT_FILE)
-    click.echo(f"written     {written}")
+    click.echo(label("cli.written", cli_lang(p), path=str(written)))
 
 
 @cli.command()
@@ -341,7 +342,7 @@ def verify(result_dir: str, scenario: str | None, log: bool) -> None:
             rep = verify_result(result_dir, scenario, log=log)
     except ScenarioError as e:
         fail(e.lines(cli_lang()))
-    click.echo(f"scenario    {rep.scenario}")
+    click.echo(label("cli.verify.scenario", cli_lang(), scenario=str(rep.scenario)))
     head, *listed = main_lines(rep, cli_lang())
     click.echo(head)
     for note in rep.remarks:  # before the list: a time limit explains the differences

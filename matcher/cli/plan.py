@@ -15,7 +15,7 @@ from .. import solvers
 from ..formats.resultdir import result_size_estimate
 from ..messages import label, msg
 from ..model import Problem, ScenarioError
-from ..reports.pages import word
+from ..reports.pages import column_label, word
 from ..reports.words import status_word
 from .common import (
     SECONDS,
@@ -23,6 +23,7 @@ from .common import (
     WholeNumber,
     claimed,
     cli_lang,
+    echo_messages,
     echo_table,
     fail,
     finishing,
@@ -110,10 +111,9 @@ def compare(results: tuple[str, ...], out: str, scenarios: tuple[str, ...], forc
         lang = cli_lang(next((p for p in problems if p is not None), None))
         finishing(lambda: write_comparison(comparison, target, force=force, inputs=[
             (s, "scenario") for s in scenarios], lang=lang), target)
-    for line in comparison.notes:
-        click.echo(f"note: {line}", err=True)
+    echo_messages(comparison.notes, lang)
     head = comparison.kpis[~comparison.kpis["kpi"].str.contains(r"\[")]
-    echo_table(head)
+    echo_table(head.assign(kpi=[column_label(k, lang) for k in head["kpi"]]), lang)
     counts = comparison.changes[comparison.changes["students"] > 0]
     for rec in counts.itertuples(index=False):
         click.echo(label("cmd.compare.count", lang, result=str(rec.result),
@@ -171,7 +171,7 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
                                       inputs=[(base, "scenario")], lang=lang), target)
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
-    echo_table(result.table[cols])
+    echo_table(result.table[cols], lang)
     click.echo(label("cmd.written", lang, path=str(target)))
 
 
@@ -215,7 +215,7 @@ def rolling(base: str, cohorts: int, growth: float, out: str, solver: str,
                   target)
     cols = ["cohort", "first_term", "intake", "demand_student_terms", "remaining_places",
             "demand_ratio", "placed", "placed_share"]
-    echo_table(report.years[cols])
+    echo_table(report.years[cols], cli_lang(problem))
     click.echo(label("cmd.written", cli_lang(problem), path=str(target)))
 
 

@@ -111,3 +111,14 @@ def test_variant_says_what_it_changed_in_the_language(tmp_path: Path, lang: str,
     out = r.stdout.splitlines()
     assert set(lines) <= set(out), out
     assert out[-1].startswith("已写出 " if lang == "zh" else "wrote ")
+
+
+def test_generate_reports_in_the_locale_language(tmp_path: Path) -> None:
+    """``matcher generate`` under a Chinese locale says what it wrote in Chinese
+    (``cli.generate.wrote``)."""
+    r = CliRunner(env={"LC_ALL": "zh_CN.UTF-8"}).invoke(cli, [
+        "generate", "--students", "12", "--workstations", "3", "--universities", "2",
+        "--out", str(tmp_path / "g")])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == (f"已写出 {tmp_path / 'g'}：学生 12 人，工作站 3 个，高校 2 所"
+                                "（随机种子 0）")

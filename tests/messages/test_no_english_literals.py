@@ -4,7 +4,8 @@ The scan reads ``matcher/**/*.py`` (the catalogue package itself aside) as synta
 looks at what reaches the user as an error: the arguments of ``fail(...)``, click's
 ``UsageError``/``BadParameter``/``ClickException``, ``ScenarioError``, ``ProblemError``,
 ``MessageError``, ``OutputError``, ``ExplainError``, the web's ``UserError`` and
-``HTTPException``, ``UnknownSolverError`` and ``ProblemIssue``; in the same function, the lists
+``HTTPException``, ``UnknownSolverError`` and ``ProblemIssue``, and what the commands print
+(``click.echo``); in the same function, the lists
 passed to them (``errors.append("...")``, ``errors += [...]``) and local helpers that fill those
 lists (``bad(key, "...")``; a callback named ``bad``, ``err``, ``error`` or ``refuse`` anywhere).
 A string literal there with English words, not inside
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "matcher"
 USER_ERRORS = {"fail", "UsageError", "BadParameter", "ClickException", "ScenarioError",
                "ProblemError", "MessageError", "OutputError", "ExplainError", "UserError",
-               "UnknownSolverError", "ProblemIssue", "HTTPException"}
+               "UnknownSolverError", "ProblemIssue", "HTTPException", "echo", "secho"}
 FILLERS = {"bad", "err", "error", "refuse"}
 """By the house's convention, a callback with one of these names adds a user-facing error
 (``bad(table, row, column, msg(...))``), in whatever function it was passed to."""
