@@ -53,7 +53,7 @@ from .. import progress
 from ..encoding import PAIR_SCALE, Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
-from . import clock, exact_flow, rank_levels, rules_slots, slots
+from . import clock, cpsat_rank, exact_flow, rank_levels, rules_slots, slots
 from . import cpsat_province as province
 from .aggregate import choice_count
 from .base import Choice, SolverConfig, build_result, higher, lock_rows
@@ -106,6 +106,9 @@ CPU to start (more on a loaded machine), so a trivial problem could lose its pro
 helper's start-up under a short time limit. Tests of the slot path set this to 0."""
 
 
+SUM_START_SHARE = 0.25
+"""Share of the time limit a profile or minimax scenario first gives the rank sum's engines, for
+a first incumbent (:func:`_solve`)."""
 RANKED_MAX_CHOICES = province.MAX_CHOICES
 """Above this many choice columns ``objective.rank`` profile or minimax is not modelled: the
 allocation comes from the rank sum's engines (:func:`matcher.solvers.cpsat_rank.ranked_by_sum`)."""
@@ -366,12 +369,23 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         return _rules_by_highs(enc, config, t0, stop, "group quotas (quotas.csv) bound shares "
                                "of the placed students")
     if rank_levels.form(enc) != "sum":  # issue 29: level 2 as a profile or the worst rank
-        if previous or choice_count(enc) <= RANKED_MAX_CHOICES:
-            return solve_ranked(enc, config, t0, stop, previous)
-        # At province scale no model of the form is built; the rank sum's engines (the slot
-        # model) give an allocation with the most placed, reported in the form, not proven.
         as_sum = problem.model_copy(update={"objective": problem.objective.model_copy(
             update={"rank": "sum"})})
+        choices = choice_count(enc)
+        if previous or choices <= RANKED_MAX_CHOICES:
+            start = None
+            if not previous and choices >= cpsat_rank.CP_SAT_MAX_CHOICES:
+                # The rank sum's optimum (the slot model proves it in seconds) is a far better
+                # first incumbent than the quick allocations (tier S: 889 first choices from
+                # the quick ones), with a share of the time.
+                got = _solve(as_sum, replace(config, time_limit_s=SUM_START_SHARE * (
+                    config.time_limit_s)), stop)
+                start = enc.choices_from_ids({p.student_id: (
+                    p.workstation_id, p.mentor_id, p.supervisor_id, ";".join(p.terms))
+                    for p in got.placements}) if got.placements else None
+            return solve_ranked(enc, config, t0, stop, previous, start)
+        # At province scale no model of the form is built; the rank sum's engines (the slot
+        # model) give an allocation with the most placed, reported in the form, not proven.
         return ranked_by_sum(enc, _solve(as_sum, config, stop))
     why_not_slots = "switched off" if not USE_SLOT_MODEL else (
         "a re-solve" if previous else _too_small_for_slots(enc) or slots.applies(enc))

@@ -57,9 +57,10 @@ CP_SAT_MAX_CHOICES = 500
 
 
 def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
-                 previous: dict[int, Choice]) -> Result:
+                 previous: dict[int, Choice], start: dict[int, Choice] | None = None) -> Result:
     """Levels 1, 2 (in the scenario's form), segments and pair weight of ``enc`` (see the module
-    docstring for which engine takes which size)."""
+    docstring for which engine takes which size); ``start``: an allocation to start from when it
+    is better than the quick ones (e.g. the rank sum's optimum)."""
     kind = rank_levels.form(enc)
     choices = choice_count(enc)
     stats: dict[str, Any] = {"engine_why": f"slot model not used: objective.rank is {kind} "
@@ -71,6 +72,9 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
         if len(warm) < quick_ub:
             warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
         warm = enforce(enc, warm)
+    if start and rank_levels.better(enc, start, warm):
+        warm = start
+        stats["start"] = "the rank sum's allocation"
     if CP_SAT_MAX_CHOICES <= choices <= LP_MAX_CHOICES and not previous:
         stats["engine"] = "aggregated model (HiGHS, every level)"
         # When the quick allocation places the proven maximum, level 1 is fixed, not solved
