@@ -109,8 +109,13 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                         return ki, mi
         return None
 
+    st_group = enc.st_group
+    # every student's profile (enc.profile(i)) at once, and each profile's starts looked up once
+    profiles = list(zip(enc.st_univ, st_disc, st_block, enc.st_first, enc.st_last, enc.st_x,
+                        strict=True))
+    starts_of: dict[Profile, dict[int, list[int]]] = {}
     for i in order:
-        if enc.st_group[i] >= 0:
+        if st_group[i] >= 0:
             continue  # groups are placed whole afterwards (rules.enforce), never split
         # The supervisor student i would get now: the given one, else the first with room.
         s = st_sup[i]
@@ -140,8 +145,10 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                     pick = (w, ms[got[1]], s, k)
                     break
         else:
-            key = enc.profile(i)
-            starts = enc.profile_starts(key)
+            key = profiles[i]
+            starts = starts_of.get(key)
+            if starts is None:
+                starts = starts_of[key] = enc.profile_starts(key)
             resume = resume_of.get(key)
             if resume is None:
                 resume = resume_of[key] = {}
