@@ -50,7 +50,9 @@ HELPER_MIN_SHARE = 0.5
 """In a deterministic run the HiGHS helper gets at least this share of the work budget,
 whatever the phases before it counted (an ordinary run keeps its time limit instead)."""
 QUICK_SHARE = 0.4
-"""The quick allocation (large models) must be done by this share of the time limit."""
+"""The quick allocation (large models) must be done by this share of the time limit..."""
+QUICK_MIN_SHARE = 0.25
+"""... or this share after it starts, if that is later (it runs beside the helper's LP)."""
 ACTIVE_REDUCED_COST = 0.01
 """The helper's LP starts from the columns at most this much dearer than the flow's choices
 (per student, in rank units); pricing brings in the rest it needs (tier M: 2.9 s against
@@ -305,8 +307,12 @@ def solve_slots(enc: Encoded, config: SolverConfig, t0: float, halt: Callable[[]
         # the search's from then on (the LP point rounded here, 417,200 at tier XL in 50 s,
         # cost the cut rounds and fix and solve their time).
         nonlocal quick
-        quick = quick_allocation(enc, model, weight, t0 + QUICK_SHARE * config.time_limit_s,
-                                 halt)
+        # (by its share of the limit, but never less than QUICK_MIN_SHARE from its own start:
+        # where the model and the flow took long, as in a deterministic XL run, it otherwise
+        # had a second left to place the students its rounding left out, 2,000 there)
+        quick = quick_allocation(enc, model, weight, max(
+            t0 + QUICK_SHARE * config.time_limit_s,
+            clock.now() + QUICK_MIN_SHARE * config.time_limit_s), halt)
         stats["quick_rank_cost"] = enc.rank_cost(quick)
         stats["quick_seconds"] = round(clock.now() - t0, 3)
         hand_over(work, columns_of(enc, model, quick), "the quick allocation")
