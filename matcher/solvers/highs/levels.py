@@ -148,6 +148,16 @@ def main(work: Path, _role: str = "") -> None:
             found = polish.fix_and_solve(make, data, (idx, val), left * float(job["polish"]))
             x_prev = polish.better((idx, val), x_prev, found)
             left = deadline - CLOCK.now()
+            if x_prev is not None and not violations(lb, ub, row_lo, row_hi, row_start, row_idx,
+                                                     row_val, x_prev, 1e-6):
+                # (kept should the branch and cut below be stopped)
+                np.save(work / "stage0.npy", x_prev)
+                (work / "stage0.json").write_text(json.dumps({
+                    "status": "start (LP, cuts, fix and solve)", "has_solution": True,
+                    "objective": float(val @ x_prev[idx]), "dual_bound": None,
+                    "seconds": round(CLOCK.now() - t0, 3), "finished_at": CLOCK.now(),
+                    "finished_after": round(CLOCK.now() - CLOCK.started, 3)}),
+                    encoding="utf-8")
         h = make(fixed)
         if len(idx):
             h.changeColsCost(len(idx), idx, val)
