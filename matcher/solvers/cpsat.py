@@ -290,7 +290,9 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
         chosen = warm  # HiGHS found nothing better in the time
     placed_ub = min(quick_ub, found_ub if found_ub is not None else quick_ub)
     rank_lb: int | None = relax.rank_lb_at(len(chosen))
-    if found_placed == len(chosen):
+    if got is not None:  # (its bound holds at any number placed)
+        rank_lb = higher(rank_lb, got.rank_lb_at(len(chosen)))
+    elif found_placed == len(chosen):
         rank_lb = higher(rank_lb, found_lb)
     proven = (not stop.requested and len(chosen) >= placed_ub and rank_lb is not None
               and rank_lb >= enc.rank_cost(chosen))

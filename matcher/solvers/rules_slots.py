@@ -473,6 +473,18 @@ class Solved:
     proven: bool
     failed: list[int]
     message: str
+    low: int | None = None
+    """The model's proven bound on ``rank cost + W unplaced`` (None when HiGHS gave none)."""
+    students: int = 0
+    """Students with a placement column (``unplaced`` counts from them)."""
+    weight: int = 1
+    """``W``."""
+
+    def rank_lb_at(self, placed: int) -> int | None:
+        """A proven lower bound on the rank cost of any allocation placing ``placed``."""
+        if self.low is None:
+            return None
+        return max(0, self.low - self.weight * (self.students - placed))
 
 
 def solve_levels(enc: Encoded, config: SolverConfig, deadline: float,
@@ -515,8 +527,9 @@ def solve_levels(enc: Encoded, config: SolverConfig, deadline: float,
             return best
         if best is not None:  # (each model is a relaxation: the earlier bounds hold too)
             got.placed_ub = min(x for x in (got.placed_ub, best.placed_ub) if x is not None)
-            if len(got.chosen) == len(best.chosen) and best.rank_lb is not None:
-                got.rank_lb = max(best.rank_lb, got.rank_lb or 0)
+            if best.low is not None and (got.low is None or best.low > got.low):
+                got.low = best.low
+            got.rank_lb = got.rank_lb_at(len(got.chosen))
         best = got
         if not got.failed or clock.now() >= deadline:
             return got
@@ -569,4 +582,5 @@ def _read(model: RulesModel, stages: list[Stage], err: str, stats: dict[str, Any
                                                   low - weight * (trivial - len(chosen))))
     message = "" if proven else (err or "time limit reached before levels 1 and 2 were "
                                  "proven optimal")
-    return Solved(chosen, placed_ub, rank_lb, proven and not failed, failed, message)
+    return Solved(chosen, placed_ub, rank_lb, proven and not failed, failed, message, low,
+                  trivial, weight)
