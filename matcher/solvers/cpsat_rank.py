@@ -237,6 +237,9 @@ def solve_by_cp_sat(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
             stats["pair_weight_proven"] = done
         elif name == "extra segments":
             stats["extra_segments_proven"] = done
+        elif name == "kept":  # (a re-solve: as cpsat's sum path reports it)
+            stats["kept"] = got
+            proven = proven and done
         elif n < n_main:
             proven = proven and done
         best = mdl.allocation(solver)

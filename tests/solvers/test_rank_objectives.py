@@ -294,3 +294,17 @@ def test_province_scale_reports_the_sum_engines_allocation(monkeypatch: pytest.M
     block = result.stats["rank_objective"]
     assert block["proven"] is False and block["profile"] == [4, 2, 1, 0, 0]
     assert block["first_choices_upper_bound"] == 5 and block["gap"] == 0.2
+
+
+def test_resolve_keeps_placements_under_a_form() -> None:
+    """A re-solve (earlier placements that may be kept) under minimax: CP-SAT level by level,
+    placed, then kept, then the worst rank; every earlier placement of :func:`_three_answers`'
+    minimax answer is kept and the result is proven."""
+    p = _with_rank(_three_answers(), "minimax")
+    first = _solved(p, "cpsat")
+    prev = {q.student_id: (q.workstation_id, q.mentor_id, q.supervisor_id, q.start_term)
+            for q in first.placements}
+    again = matcher.solve(p, "cpsat", time_limit_s=PROOF_S, workers=1, previous=prev)
+    assert matcher.check(p, again).ok
+    assert again.status == Status.OPTIMAL and again.stats["kept"] == 7
+    assert again.stats["engine"] == "aggregated model (CP-SAT, level by level)"
