@@ -235,7 +235,13 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
     at_ws: dict[str, list[_Term]] = {}
     at_m: dict[str, list[_Term]] = {}
     s_load: dict[str, int] = defaultdict(int)
+    who = _who(p, wanted)
+    # Only the workstations someone asked about may be envied (explain asks for one student).
+    asked = None if wanted is None else {w for st in who for w in st.preferences}
     for sid, h in placed.items():
+        s_load[h.supervisor_id] += 1
+        if asked is not None and h.workstation_id not in asked:
+            continue
         key = LOCKED if sid in locked else order(h.workstation_id, sid)
         ws_terms = at_ws.get(h.workstation_id) or at_ws.setdefault(
             h.workstation_id, [_Term() for _ in range(n_terms)])
@@ -244,12 +250,13 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
         for k in h.covered():
             ws_terms[k].add(key)
             m_terms[k].add(key)
-        s_load[h.supervisor_id] += 1
     empty = [_EMPTY] * n_terms
     # None: some term of the workstation is free (anyone may find room); else the largest key
     # held anywhere in it (a student ranked at or above it finds no room in any term).
     chance: dict[str, int | None] = {}
     for wid, caps in ws_cap.items():
+        if asked is not None and wid not in asked:
+            continue
         held = at_ws.get(wid, empty)
         chance[wid] = (None if any(held[t].held < caps[t] for t in range(n_terms))
                        else max(c.worst for c in held))
@@ -272,7 +279,7 @@ def _feasible(p: Problem, placed: Mapping[str, Held],
     grouped = {g.student_id for g in p.groups}
     opened = {h.workstation_id for h in placed.values()}
     out: list[tuple[str, str]] = []
-    for st in _who(p, wanted):
+    for st in who:
         sid = st.student_id
         if sid in locked or sid in grouped:
             continue
