@@ -9,6 +9,7 @@ stable. See :mod:`matcher.solvers.stable_model` for the definition in the model'
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -123,12 +124,20 @@ def complete(enc: Encoded, chosen: Mapping[int, Choice]) -> dict[int, Choice]:
         s_left[s] -= 1
     order = sorted((i for i in range(enc.n_students) if i not in out),
                    key=lambda i: (enc.priority_position[i], i))
+    # Room only shrinks: a profile that found no option with room never finds one later (its
+    # students share every option unless the options are their lists alone).
+    failed: set[tuple[int, ...]] = set()
+    shared = not enc.preferences_only
     for i in order:
         sups = [s for s in enc.supervisors_for(i) if s_left[s] > 0]
-        if not sups:
+        profile = enc.profile(i)
+        if not sups or (shared and profile in failed and enc.st_lock[i] is None):
             continue
         n, d = enc.st_block[i], enc.st_disc[i]
-        for w, k in sorted(enc.options(i), key=lambda o: (enc.cost(i, o[0]), o)):
+        ranked = enc.rank_of[i]
+        options = enc.options(i)
+        listed = sorted((o for o in options if o[0] in ranked), key=lambda o: (ranked[o[0]], o))
+        for w, k in itertools.chain(listed, (o for o in options if o[0] not in ranked)):
             terms = enc.covers(k, n)
             if any(ws_left[w][t] <= 0 for t in terms):
                 continue
@@ -143,4 +152,6 @@ def complete(enc: Encoded, chosen: Mapping[int, Choice]) -> dict[int, Choice]:
                 m_left[mentor][t] -= 1
             s_left[s] -= 1
             break
+        else:
+            failed.add(profile)
     return out
