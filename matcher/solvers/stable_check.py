@@ -153,5 +153,6 @@ def complete(enc: Encoded, chosen: Mapping[int, Choice]) -> dict[int, Choice]:
             s_left[s] -= 1
             break
         else:
-            failed.add(profile)
+            if enc.st_lock[i] is None:
+                failed.add(profile)
     return out
