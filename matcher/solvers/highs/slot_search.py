@@ -43,6 +43,7 @@ from .common import (
     FULL_MODEL_COLUMNS,
     LISTED,
     MENTOR,
+    MIP_START_SECONDS_PER_ENTRY,
     SPLIT,
     FloatArray,
     has_solution,
@@ -195,6 +196,11 @@ def bounds(work: Path, job: dict[str, Any], data: Any, pb: SlotProblem, state: S
         # without cuts is no choice to keep: fix and solve around it is the slowest and worst).
         until = cut_until if _round == 0 else min(
             cut_until, deadline - FIX_PER_LP * lp_per_column * int(_fixing(pb, x).sum()))
+        if CLOCK.deterministic:
+            # A deterministic MIP that cannot pay its start-up does not start at all (tier
+            # XL: the cut rounds left 14 s, fix and solve's sub-model needed more, and the
+            # bound helper found no allocation): keep that, with a margin, for fix and solve.
+            until = min(until, deadline - 1.5 * _start_charge(pb, _fixing(pb, x)) / 0.9)
         if CLOCK.now() + took >= until:
             break  # (a round may take as long as the longest before it)
         started = CLOCK.now()
@@ -518,6 +524,16 @@ def _around(pb: SlotProblem, refs: list[FloatArray], stations: npt.NDArray[np.bo
     free = _student_cols(pb, rows[pb.one_rows])
     free[counts] |= stations[pb.ws[counts]]
     return free
+
+
+def _start_charge(pb: SlotProblem, free: npt.NDArray[np.bool_]) -> float:
+    """An estimate of what a deterministic MIP over the ``free`` columns is charged to start
+    (:data:`MIP_START_SECONDS_PER_ENTRY` per entry: its columns, their entries, and at most
+    every row)."""
+    per_column = len(pb.row_col) / max(1, pb.n_cols)
+    n_free = int(free.sum())
+    return MIP_START_SECONDS_PER_ENTRY * (n_free * (1.0 + per_column) + min(pb.n_rows,
+                                                                           n_free))
 
 
 def _fixing(pb: SlotProblem, x: FloatArray) -> npt.NDArray[np.bool_]:
