@@ -10,14 +10,15 @@ stable. See :mod:`matcher.solvers.stable_model` for the definition in the model'
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right, insort
-from collections import defaultdict
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..encoding import Encoded
 from .base import Choice
 
 Tier = tuple[int, int]
+LOCKED: Tier = (-1, 0)
+"""A locked student's tier: never below anyone."""
 
 
 def tier_of(enc: Encoded) -> Callable[[int, int], Tier]:
@@ -31,7 +32,7 @@ def tier_of(enc: Encoded) -> Callable[[int, int], Tier]:
 
     def tier(w: int, i: int) -> Tier:
         if i in locked:
-            return (-1, 0)
+            return LOCKED
         rank = own.get((w, i))
         return (1, pos[i]) if rank is None else (0, rank)
 
@@ -50,20 +51,25 @@ def blocking(enc: Encoded, chosen: Mapping[int, Choice], *, first_only: bool = F
     placed; else the given one, or one of its university and discipline, has room).
     """
     tier = tier_of(enc)
-    at_w: dict[tuple[int, int], list[Tier]] = defaultdict(list)
-    at_m: dict[tuple[int, int], list[Tier]] = defaultdict(list)
+    # Per workstation-term and mentor-term: how many hold it and the lowest-ranked holder; a
+    # student finds room there exactly when a place is free or that holder is below it.
+    at_w: dict[tuple[int, int], list[Any]] = {}
+    at_m: dict[tuple[int, int], list[Any]] = {}
     s_load = [0] * len(enc.supervisor_ids)
     for i, (w, m, s, k) in chosen.items():
         key = tier(w, i)
         for t in enc.covers(k, enc.st_block[i]):
-            insort(at_w[w, t], key)
-            insort(at_m[m, t], key)
+            for slot in (at_w.setdefault((w, t), [0, LOCKED]),
+                         at_m.setdefault((m, t), [0, LOCKED])):
+                slot[0] += 1
+                if key > slot[1]:
+                    slot[1] = key
         s_load[s] += 1
-    no: list[Tier] = []
+    no = [0, LOCKED]
     opened = {w for w, _m, _s, _k in chosen.values()}
 
-    def room(keys: list[Tier], cap: int, mine: Tier) -> bool:
-        return len(keys) < cap or bisect_right(keys, mine) < len(keys)
+    def room(slot: list[Any], cap: int, mine: Tier) -> bool:
+        return bool(slot[0] < cap or slot[1] > mine)
 
     out: list[tuple[int, int]] = []
     for i in range(enc.n_students):
