@@ -68,27 +68,49 @@ def _options_in_order(enc: Encoded, g: int) -> Iterator[tuple[int, tuple[int, ..
     """Group ``g``'s common options (those of :func:`~matcher.solvers.aggregate.group_options`)
     by rank cost, then fewer segments, then ``(w, plans)``, made one rank cost at a time: a
     group that fits at its first cost never has the others built (at 100,000 students every
-    group's full list, sorted, took most of a run)."""
+    group's full list, sorted, took most of a run). Only a workstation on some member's list
+    costs less than every member off its list, so those come first, then the rest together."""
     members = enc.groups[g]
-    per: list[dict[int, dict[int, list[int]]]] = []  # member -> w -> first term -> plans
+    starts: list[dict[int, list[int]]] = []
     for i in members:
-        by_w: dict[int, dict[int, list[int]]] = {}
-        for w, k in enc.options(i):
-            by_w.setdefault(w, {}).setdefault(enc.first_term(k), []).append(k)
-        per.append(by_w)
+        if enc.st_lock[i] is None and not enc.preferences_only:
+            starts.append(enc.profile_starts(enc.profile(i)) if enc.supervisors_for(i) else {})
+        else:
+            own: dict[int, list[int]] = {}
+            for w, k in enc.options(i):
+                own.setdefault(w, []).append(k)
+            starts.append(own)
+    fewest = min(starts, key=lambda st: len(st))
+    common = [w for w in sorted(fewest) if all(w in st for st in starts)]
+    listed = {w for i in members for w in enc.st_prefs[i]}
     by_cost: dict[int, list[int]] = {}
-    for w in sorted(set.intersection(*(set(by_w) for by_w in per))):
-        by_cost.setdefault(sum(enc.cost(i, w) for i in members), []).append(w)
+    for w in common:
+        if w in listed:
+            by_cost.setdefault(sum(enc.cost(i, w) for i in members), []).append(w)
     for cost in sorted(by_cost):
-        level: list[tuple[int, tuple[int, ...]]] = []
-        for w in by_cost[cost]:
-            for t in sorted(set.intersection(*(set(by_w[w]) for by_w in per))):
-                combos: list[tuple[int, ...]] = [()]
-                for by_w in per:
-                    combos = [(*c, k) for c in combos for k in by_w[w][t]]
-                level += [(w, c) for c in combos]
-        level.sort(key=lambda o: (sum(map(enc.extra_segments, o[1])), o))
-        yield from level
+        yield from _level(enc, starts, by_cost[cost])
+    yield from _level(enc, starts, [w for w in common if w not in listed])
+
+
+def _level(enc: Encoded, starts: list[dict[int, list[int]]], stations: list[int]
+           ) -> list[tuple[int, tuple[int, ...]]]:
+    """The common options at ``stations`` (one plan per member, one first term), by fewer
+    segments, then ``(w, plans)``."""
+    level: list[tuple[int, tuple[int, ...]]] = []
+    for w in stations:
+        per = []
+        for st in starts:
+            by_first: dict[int, list[int]] = {}
+            for k in st[w]:
+                by_first.setdefault(enc.first_term(k), []).append(k)
+            per.append(by_first)
+        for t in sorted(set.intersection(*(set(by_first) for by_first in per))):
+            combos: list[tuple[int, ...]] = [()]
+            for by_first in per:
+                combos = [(*c, k) for c in combos for k in by_first[t]]
+            level += [(w, c) for c in combos]
+    level.sort(key=lambda o: (sum(map(enc.extra_segments, o[1])), o))
+    return level
 
 
 def _place_one(loads: Loads, chosen: dict[int, Choice], i: int,
