@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -735,15 +735,10 @@ def columns_of(agg: Aggregated, chosen: Mapping[int, Choice], *, pairs: bool) ->
     return x
 
 
-def allocation(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
-               ) -> dict[int, Choice]:
-    """One ``(workstation, mentor, supervisor, start)`` per placed student from the model's
-    (integer) column values ``x``."""
-    enc = agg.enc
+def seated(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]) -> dict[int, int]:
+    """Student -> workstation for the students the column values ``x`` place one by one
+    (their own columns) or as seats of their class (interchangeable students, in id order)."""
     station = {i: w for (i, w), j in agg.y.items() if x[j] > 0.5}
-    kept = {i for i, j in agg.keep.items() if x[j] > 0.5}
-    for i in kept:
-        station[i] = agg.kept_choice[i][0]
     seats: dict[int, list[int]] = defaultdict(list)
     for (c, w), j in sorted(agg.o.items()):
         seats[c].extend([w] * round(x[j]))
@@ -751,13 +746,34 @@ def allocation(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
         off = [i for i in members if x[agg.ovf[i]] > 0.5]
         for i, w in zip(off, seats[c], strict=True):
             station[i] = w
-    fixed: dict[int, StartKey] = {}
+    return station
+
+
+def grouped(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
+            ) -> Iterator[tuple[int, int, int | None]]:
+    """``(student, workstation, plan)`` for every member of a group ``x`` places; the plan is
+    None where the group's column leaves the start to the packing (a whole-group column)."""
     for (g, w, plans), j in agg.gx.items():
         if x[j] > 0.5:
-            for i, k in zip(enc.groups[g], plans, strict=True):
-                station[i] = w
-                lock = enc.st_lock[i]
-                fixed[i] = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)
+            for n, i in enumerate(agg.enc.groups[g]):
+                yield i, w, (plans[n] if plans else None)
+
+
+def allocation(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
+               ) -> dict[int, Choice]:
+    """One ``(workstation, mentor, supervisor, start)`` per placed student from the model's
+    (integer) column values ``x``."""
+    enc = agg.enc
+    station = seated(agg, x)
+    kept = {i for i, j in agg.keep.items() if x[j] > 0.5}
+    for i in kept:
+        station[i] = agg.kept_choice[i][0]
+    fixed: dict[int, StartKey] = {}
+    for i, w, k in grouped(agg, x):
+        station[i] = w
+        if k is not None:
+            lock = enc.st_lock[i]
+            fixed[i] = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)
 
     def key_of(i: int) -> tuple[StartKey, GroupKey]:
         if i in fixed:

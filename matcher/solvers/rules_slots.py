@@ -67,6 +67,8 @@ from .aggregate import (
     default_key,
     fixed_key,
     group_of,
+    grouped,
+    seated,
 )
 from .base import Choice, SolverConfig
 from .linear import Terms, value
@@ -354,23 +356,13 @@ def allocation(model: RulesModel, x: npt.NDArray[np.float64] | list[float]
     allocation is the model's): there the most that fit are placed, the others not."""
     agg = model.agg
     enc = agg.enc
-    station = {i: w for (i, w), j in agg.y.items() if x[j] > 0.5}
-    seats: dict[int, list[int]] = defaultdict(list)
-    for (c, w), j in sorted(agg.o.items()):
-        seats[c].extend([w] * round(x[j]))
-    for c, (_key, members) in enumerate(agg.classes):
-        off = [i for i in members if x[agg.ovf[i]] > 0.5]
-        for i, w in zip(off, seats[c], strict=True):
-            station[i] = w
+    station = seated(agg, x)
     fixed: dict[int, StartKey] = {}
-    for (g, w, plans), j in agg.gx.items():
-        if x[j] > 0.5:
-            for n, i in enumerate(enc.groups[g]):
-                station[i] = w
-                if plans:
-                    lock = enc.st_lock[i]
-                    fixed[i] = fixed_key(enc, i, w, plans[n], lock[1] if lock is not None
-                                         else -1)
+    for i, w, k in grouped(agg, x):
+        station[i] = w
+        if k is not None:
+            lock = enc.st_lock[i]
+            fixed[i] = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)
 
     def key_of(i: int) -> tuple[StartKey, GroupKey]:
         return (fixed[i], group_of(enc, i)) if i in fixed else default_key(enc, station, i)

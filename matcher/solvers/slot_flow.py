@@ -202,27 +202,33 @@ class SlotFlow:
         self.base[self.col_arc[on]] = self.SCALE * self.unit[on] * per_student[on]
         clock.charge(NETWORK_SECONDS_PER_ARC * len(self.tail))
 
-    def solve(self, extra: FloatArray | None = None) -> tuple[float, FloatArray, IntArray]:
-        """Min-cost flow with ``extra`` cost per student on each model column.
-
-        Returns the weighted objective (rank cost + extra - weight * placed, per student), the
-        model column values of the flow, and the arc flows.
-        """
+    def _flow(self, cost: IntArray, what: str) -> Any:
+        """The network with these arc costs, every unit sent from source to sink, solved
+        (OR-Tools' min-cost flow; its work charged to the clock)."""
         from ortools.graph.python import min_cost_flow
 
-        cost = self.base.copy()
-        if extra is not None:
-            on = self.col_arc >= 0
-            add = np.rint(self.SCALE * extra[on]).astype(np.int64) * self.unit[on]
-            cost[self.col_arc[on]] += add
         flow = min_cost_flow.SimpleMinCostFlow()
         flow.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.cap, cost)
         supply = np.zeros(self.n_nodes, dtype=np.int64)
         supply[0], supply[1] = self.total_units, -self.total_units
         flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
         if flow.solve() != flow.OPTIMAL:
-            raise RuntimeError("the slot model's flow relaxation was not solved")
+            raise RuntimeError(f"the slot model's {what} was not solved")
         clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
+        return flow
+
+    def solve(self, extra: FloatArray | None = None) -> tuple[float, FloatArray, IntArray]:
+        """Min-cost flow with ``extra`` cost per student on each model column.
+
+        Returns the weighted objective (rank cost + extra - weight * placed, per student), the
+        model column values of the flow, and the arc flows.
+        """
+        cost = self.base.copy()
+        if extra is not None:
+            on = self.col_arc >= 0
+            add = np.rint(self.SCALE * extra[on]).astype(np.int64) * self.unit[on]
+            cost[self.col_arc[on]] += add
+        flow = self._flow(cost, "flow relaxation")
         f = np.asarray(flow.flows(np.arange(len(self.tail))), dtype=np.int64)
         x = np.zeros(self.model.n_cols)
         on = self.col_arc >= 0
@@ -235,20 +241,11 @@ class SlotFlow:
         ``1 / n``, solved as a min-cost flow. Its floor bounds the students any allocation
         places (the network is a relaxation of every rule but supervisors, which
         :func:`matcher.solvers.slots.applies` has ruled out as binding)."""
-        from ortools.graph.python import min_cost_flow
-
         cost = np.zeros(len(self.tail), dtype=np.int64)
         placed = (self.model.col_kind == LISTED) | (self.model.col_kind == OFF)
         on = (self.col_arc >= 0) & placed
         cost[self.col_arc[on]] = -self.unit[on]
-        flow = min_cost_flow.SimpleMinCostFlow()
-        flow.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.cap, cost)
-        supply = np.zeros(self.n_nodes, dtype=np.int64)
-        supply[0], supply[1] = self.total_units, -self.total_units
-        flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
-        if flow.solve() != flow.OPTIMAL:
-            raise RuntimeError("the slot model's maximum flow was not solved")
-        clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
+        flow = self._flow(cost, "maximum flow")
         return -float(flow.optimal_cost()) / self.lcm
 
     FINE = 16
@@ -258,8 +255,6 @@ class SlotFlow:
         """Min-cost flow with a reward of ``step / (FINE * SCALE)`` per placed student (rank
         costs as they are): ``(R, q)``, the flow's rank cost in units of ``FINE * SCALE *
         lcm`` and its placed count in units of ``lcm`` (both exact integers)."""
-        from ortools.graph.python import min_cost_flow
-
         model = self.model
         on = self.col_arc >= 0
         placed = ((model.col_kind == LISTED) | (model.col_kind == OFF))[on]
@@ -268,14 +263,7 @@ class SlotFlow:
         rank[arc] = self.FINE * self.SCALE * unit * model.col_cost[on]
         cost = rank.copy()
         cost[arc[placed]] -= step * unit[placed]
-        flow = min_cost_flow.SimpleMinCostFlow()
-        flow.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.cap, cost)
-        supply = np.zeros(self.n_nodes, dtype=np.int64)
-        supply[0], supply[1] = self.total_units, -self.total_units
-        flow.set_nodes_supplies(np.arange(self.n_nodes), supply)
-        if flow.solve() != flow.OPTIMAL:
-            raise RuntimeError("the slot model's flow relaxation was not solved")
-        clock.charge(FLOW_SECONDS_PER_ARC * len(self.tail))
+        flow = self._flow(cost, "flow relaxation")
         f = np.asarray(flow.flows(np.arange(len(self.tail))), dtype=np.int64)
         return int((rank * f).sum()), int((f[arc[placed]] * unit[placed]).sum())
 
