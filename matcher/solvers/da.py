@@ -53,7 +53,6 @@ out of its budget).
 
 from __future__ import annotations
 
-import gc
 import heapq
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +61,7 @@ from ..encoding import Encoded, encode
 from ..model import Problem
 from ..model.result import Result, Status
 from . import clock
-from .base import Choice, SolverConfig, build_result, refuse_quotas
+from .base import Choice, SolverConfig, build_result, no_cycle_collection, refuse_quotas
 from .packing import Loads, fill_greedily, fit, lock_failure, place_locks
 from .rules import enforce
 
@@ -452,16 +451,8 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
         FEASIBLE; INFEASIBLE when the locks are proven to conflict; UNKNOWN when the lock
         search stopped at its budget.
     """
-    # A province makes millions of small objects and no reference cycle: the cyclic garbage
-    # collector would walk them again and again (as in greedy). Paused while solving, restored
-    # after (a caller who paused it keeps it so).
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cycle_collection():
         return _solve(problem, config)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _solve(problem: Problem, config: SolverConfig) -> Result:

@@ -20,14 +20,20 @@ warm-starts ``cpsat``.
 
 from __future__ import annotations
 
-import gc
 import time
 from dataclasses import replace
 
 from ..encoding import Encoded, Profile, encode
 from ..model import Problem
 from ..model.result import Result, Status
-from .base import Choice, SolverConfig, build_result, lock_rows, refuse_quotas
+from .base import (
+    Choice,
+    SolverConfig,
+    build_result,
+    lock_rows,
+    no_cycle_collection,
+    refuse_quotas,
+)
 from .rules import enforce
 
 NAME = "greedy"
@@ -215,16 +221,8 @@ def solve(problem: Problem, config: SolverConfig) -> Result:
     allowed option (no allocation places more), so the price of the rule in students left out
     can be read off it.
     """
-    # A province makes millions of small objects and no reference cycle: the cyclic garbage
-    # collector would walk them again and again (about a fifth of the time at 100,000
-    # students). Paused while solving, restored after (a caller who paused it keeps it so).
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cycle_collection():
         return _solve(problem, config)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _solve(problem: Problem, config: SolverConfig) -> Result:
