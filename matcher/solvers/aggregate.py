@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -749,14 +749,21 @@ def seated(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]) -> dic
     return station
 
 
-def grouped(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
-            ) -> Iterator[tuple[int, int, int | None]]:
-    """``(student, workstation, plan)`` for every member of a group ``x`` places; the plan is
-    None where the group's column leaves the start to the packing (a whole-group column)."""
+def grouped(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64],
+            station: dict[int, int]) -> dict[int, StartKey]:
+    """Seat in ``station`` every member of a group ``x`` places; returns the start group of
+    each member whose plan the group's column fixes (not those of a whole-group column, whose
+    start the packing chooses)."""
+    enc = agg.enc
+    fixed: dict[int, StartKey] = {}
     for (g, w, plans), j in agg.gx.items():
         if x[j] > 0.5:
-            for n, i in enumerate(agg.enc.groups[g]):
-                yield i, w, (plans[n] if plans else None)
+            for n, i in enumerate(enc.groups[g]):
+                station[i] = w
+                if plans:
+                    lock = enc.st_lock[i]
+                    fixed[i] = fixed_key(enc, i, w, plans[n], lock[1] if lock is not None else -1)
+    return fixed
 
 
 def allocation(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
@@ -768,12 +775,7 @@ def allocation(agg: Aggregated, x: Sequence[float] | npt.NDArray[np.float64]
     kept = {i for i, j in agg.keep.items() if x[j] > 0.5}
     for i in kept:
         station[i] = agg.kept_choice[i][0]
-    fixed: dict[int, StartKey] = {}
-    for i, w, k in grouped(agg, x):
-        station[i] = w
-        if k is not None:
-            lock = enc.st_lock[i]
-            fixed[i] = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)
+    fixed = grouped(agg, x, station)
 
     def key_of(i: int) -> tuple[StartKey, GroupKey]:
         if i in fixed:

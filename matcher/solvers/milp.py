@@ -60,6 +60,7 @@ from .milp_model import (
     ceil_bound,
     floor_bound,
     hint_from_choices,
+    minimised,
     run_levels,
 )
 from .quota_repair import hold_quotas
@@ -339,8 +340,7 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
             proven = False
             break
         best = stages[n]
-        value = round(best.objective or 0)
-        lb = None if best.dual_bound is None else min(value, ceil_bound(best.dual_bound))
+        value, lb = minimised(best)
         first_lb = lb if n == 1 else first_lb
         rank_lb = lb if kind == "sum" else None
         proven = proven and lb is not None and lb >= value
@@ -352,8 +352,7 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
     if mdl.quota_shortfall:
         if len(stages) > nxt and stages[nxt].x is not None:
             best = stages[nxt]
-            short = round(best.objective or 0)
-            lbq = None if best.dual_bound is None else min(short, ceil_bound(best.dual_bound))
+            short, lbq = minimised(best)
             stats["quota_shortfall_lower_bound"] = (None if lbq is None
                                                     else lbq / mdl.quota_scale)
             stats["quota_shortfall_proven"] = lbq is not None and lbq >= short
@@ -364,8 +363,7 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
     if mdl.extra_segments:
         if len(stages) > nxt and stages[nxt].x is not None:
             best = stages[nxt]
-            segs = round(best.objective or 0)
-            lb3 = None if best.dual_bound is None else min(segs, ceil_bound(best.dual_bound))
+            segs, lb3 = minimised(best)
             stats["extra_segments_lower_bound"] = lb3
             stats["extra_segments_proven"] = lb3 is not None and lb3 >= segs
         else:

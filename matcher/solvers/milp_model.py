@@ -109,6 +109,13 @@ def ceil_bound(v: float) -> int:
     return math.ceil(v - 1e-6 * max(1.0, abs(v)))
 
 
+
+def minimised(stage: Stage) -> tuple[int, int | None]:
+    """A minimised integer level's value in ``stage`` and its proven lower bound (None when
+    the engine gave none; never above the value)."""
+    value = round(stage.objective or 0)
+    return value, None if stage.dual_bound is None else min(value, ceil_bound(stage.dual_bound))
+
 # ---- running HiGHS in its helper process ----------------------------------------------------
 def helper_arrays(mdl: Aggregated, levels: list[tuple[str, Expr]],
                   hint: npt.NDArray[np.float64] | None) -> dict[str, Any]:

@@ -72,7 +72,7 @@ from .aggregate import (
 )
 from .base import Choice, SolverConfig
 from .linear import Terms, value
-from .milp_model import ASSIST_GRACE_S, Expr, Stage, ceil_bound, run_levels
+from .milp_model import ASSIST_GRACE_S, Expr, Stage, ceil_bound, minimised, run_levels
 from .slot_rounding import supervisors
 from .slots import common_window, hall_rows, supervisors_never_bind
 
@@ -357,12 +357,7 @@ def allocation(model: RulesModel, x: npt.NDArray[np.float64] | list[float]
     agg = model.agg
     enc = agg.enc
     station = seated(agg, x)
-    fixed: dict[int, StartKey] = {}
-    for i, w, k in grouped(agg, x):
-        station[i] = w
-        if k is not None:
-            lock = enc.st_lock[i]
-            fixed[i] = fixed_key(enc, i, w, k, lock[1] if lock is not None else -1)
+    fixed = grouped(agg, x, station)
 
     def key_of(i: int) -> tuple[StartKey, GroupKey]:
         return (fixed[i], group_of(enc, i)) if i in fixed else default_key(enc, station, i)
@@ -558,8 +553,7 @@ def _read(model: RulesModel, stages: list[Stage], err: str, stats: dict[str, Any
         third = stages[1] if len(stages) >= 2 else None
         if third is not None and third.x is not None:
             best = third
-            segs = round(third.objective or 0)
-            lb3 = None if third.dual_bound is None else min(segs, ceil_bound(third.dual_bound))
+            segs, lb3 = minimised(third)
             stats["extra_segments_lower_bound"] = lb3
             stats["extra_segments_proven"] = lb3 is not None and lb3 >= segs
         else:
