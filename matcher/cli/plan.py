@@ -63,9 +63,10 @@ def variant(paths: tuple[str, ...], out: str, force: bool) -> None:
     except ScenarioError as e:
         fail(e.lines(cli_lang()))
     p = v.problem
-    with claimed(target, result_size_estimate(len(p.students))):
-        finishing(lambda: write_variant(v, target, force=force, source=file), target)
     lang = cli_lang(p)
+    with claimed(target, result_size_estimate(len(p.students))):
+        finishing(lambda: write_variant(v, target, force=force, source=file, lang=lang),
+                  target)
     for m in v.change_messages:
         click.echo(label("cli.variant.changed", lang, text=m.text(lang)))
     for m in v.note_messages:

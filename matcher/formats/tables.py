@@ -38,7 +38,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..messages import Location, Message, looks_chinese, msg, render
+from ..messages import Location, Message, looks_chinese, msg
 from ..model.errors import error_detail
 from . import aliases
 from .cells import (
@@ -693,19 +693,27 @@ def _cell(grid: Grid, found: Found, out: TableRead, at_row: Location, pos: int,
 
 
 
-def read_table(folder: Path, table: Table, errors: list[str], hashes: dict[str, str]
-               ) -> list[Any] | None:
-    """One CSV file read into model rows, its errors as English lines (for callers that build
-    their own lines, such as a variant file's tables).
+def read_table(folder: Path, table: Table, found: Found, hashes: dict[str, str]
+               ) -> TableRead | None:
+    """One CSV file read on its own (not as part of a scenario), e.g. the rows a variant file
+    adds: its messages go to ``found``, located in the file (the caller may nest them).
+
+    Parameters
+    ----------
+    folder
+        The folder ``table.file`` is relative to.
+    table
+        The table, with the file's name.
+    found
+        Receives the errors, warnings and notes.
+    hashes
+        Receives the file's SHA-256 under its name.
 
     Returns
     -------
-    list or None
-        One entry per data row (None for a row with an error), or None when the file cannot
-        be used.
+    TableRead or None
+        The table read (``rows`` holds None for a row with an error), or None when the file
+        cannot be used.
     """
-    found = Found()
     grid = csv_grid(folder, table, found, hashes)
-    read = read_grid(table, grid, found) if grid is not None else None
-    errors.extend(render(m, "en") for m in found.errors)
-    return read.rows if read is not None else None
+    return read_grid(table, grid, found) if grid is not None else None

@@ -18,12 +18,18 @@ the data row: the first line below the header is row 1 and blank lines count, as
 messages have always said (``students.csv row 12`` is the 12th line under the header, which a
 spreadsheet program that opens the CSV shows as its row 13). ``line`` is a line of a text file
 counted from 1 with the header (encoding and quoting errors, YAML).
+
+A location may lie **within** another: a CSV file (or a workbook's sheet) named by a variant
+file's key is rendered after the key that names it, e.g. zh ``v.yaml（add_students）引用的
+late.csv 第3行（学号）``, en ``v.yaml, add_students: late.csv row 3, 学号``; a sheet then names
+its workbook too (``late.xlsx 中的 学生 工作表``), since the user did not name it on the command
+line.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .catalogue import fill, template
@@ -57,12 +63,17 @@ class Location:
     field
         The canonical field the column means (``university_id``), or a settings key
         (``policy.window``). Rendered only when ``header`` is not given.
+    within
+        The location that names this one's file, e.g. the variant file and its key
+        ``add_students`` for the CSV it names; None for a file the user named.
 
     Raises
     ------
     ValueError
         When neither ``file`` nor ``sheet`` is given, a row or line is not a positive whole
         number, both are given (or a line in a sheet), or ``column`` is not a column letter.
+    TypeError
+        When ``within`` is not a Location.
     """
 
     file: str | None = None
@@ -72,6 +83,7 @@ class Location:
     column: str | None = None
     header: str | None = None
     field: str | None = None
+    within: Location | None = None
 
     def __post_init__(self) -> None:
         if not self.file and not self.sheet:
@@ -87,6 +99,9 @@ class Location:
         if self.column is not None and not _COLUMN_LETTERS.fullmatch(self.column):
             raise ValueError(f"Location.column must be a column letter such as C, not "
                              f"{self.column!r}")
+        if self.within is not None and not isinstance(self.within, Location):
+            raise TypeError(f"Location.within must be a Location, not "
+                            f"{type(self.within).__name__}")
 
     def text(self, lang: Lang) -> str:
         """The location as ``lang`` writes it, e.g. ``学生 工作表 第9行 C列（所在高校）``.
@@ -102,6 +117,8 @@ class Location:
             The rendered location (see the module docstring for the forms).
         """
         at = _part("location.sheet", lang, sheet=self.sheet) if self.sheet else self.file or ""
+        if self.sheet and self.file and self.within is not None:
+            at = _part("location.book_sheet", lang, book=self.file, sheet=self.sheet)
         if self.row is not None:
             code = "location.sheet_row" if self.sheet else "location.file_row"
             at = _part(code, lang, place=at, row=str(self.row))
@@ -109,12 +126,31 @@ class Location:
             at = _part("location.file_line", lang, place=at, line=str(self.line))
         name = self.header or self.field
         if self.column and name:
-            return _part("location.column_header", lang, at=at, column=self.column, header=name)
-        if self.column:
-            return _part("location.column", lang, at=at, column=self.column)
-        if name:
-            return _part("location.header", lang, at=at, header=name)
+            at = _part("location.column_header", lang, at=at, column=self.column, header=name)
+        elif self.column:
+            at = _part("location.column", lang, at=at, column=self.column)
+        elif name:
+            at = _part("location.header", lang, at=at, header=name)
+        if self.within is not None:
+            return _part("location.within", lang, outer=self.within.text(lang), inner=at)
         return at
+
+    def inside(self, outer: Location) -> Location:
+        """This location as found within ``outer`` (a file named by a variant file's key).
+
+        Parameters
+        ----------
+        outer
+            Where this location's file was named; a location already within another keeps
+            its own outer place and gets ``outer`` around that.
+
+        Returns
+        -------
+        Location
+            A copy with ``within`` set.
+        """
+        inner = self.within.inside(outer) if self.within is not None else outer
+        return replace(self, within=inner)
 
     def to_dict(self) -> dict[str, Any]:
         """The location as JSON-ready data: every field, None where not given.
@@ -123,9 +159,14 @@ class Location:
         -------
         dict[str, Any]
             ``{"file": ..., "sheet": ..., "row": ..., "line": ..., "column": ...,
-            "header": ..., "field": ...}``.
+            "header": ..., "field": ...}``, and ``"within"`` (the same form, nested) only for
+            a location within another.
         """
-        return asdict(self)
+        out = asdict(self)
+        out.pop("within")
+        if self.within is not None:
+            out["within"] = self.within.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Location:
@@ -142,7 +183,9 @@ class Location:
             An equal location.
         """
         names = ("file", "sheet", "row", "line", "column", "header", "field")
-        return cls(**{k: data.get(k) for k in names})
+        outer = data.get("within")
+        return cls(**{k: data.get(k) for k in names},
+                   within=cls.from_dict(outer) if outer is not None else None)
 
 
 def _part(code: str, lang: Lang, **values: str) -> str:

@@ -170,7 +170,8 @@ class ProblemError(ValueError):
         list[str]
             One line per issue.
         """
-        return [render(m, lang, severity=severity) for m in self.structured]
+        lines = [render(m, lang) for m in self.structured]
+        return [label("cli.error_prefix", lang, text=x) for x in lines] if severity else lines
 
 
 class ScenarioError(Exception):
@@ -237,7 +238,7 @@ class ScenarioError(Exception):
         return tuple(out)
 
     def lines(self, lang: Lang, *, severity: bool = False) -> list[str]:
-        """The errors, one line each, in ``lang``.
+        """The errors, one line each, in ``lang``: :attr:`structured` rendered.
 
         Parameters
         ----------
@@ -249,19 +250,11 @@ class ScenarioError(Exception):
         Returns
         -------
         list[str]
-            ``context: location: text`` per error.
+            ``location: context: text`` per error (location first, as in :attr:`structured`
+            and every other message; without a location, ``context: text``).
         """
-        out = []
-        for item in self.items:
-            line = render(item, lang) if isinstance(item, Message) else item
-            if self.context is not None:
-                ctx = (self.context.text(lang) if isinstance(self.context, Message)
-                       else self.context)
-                line = label("load.context_then", lang, context=ctx, text=line)
-            if severity:
-                line = label("cli.error_prefix", lang, text=line)
-            out.append(line)
-        return out
+        lines = [render(m, lang) for m in self.structured]
+        return [label("cli.error_prefix", lang, text=x) for x in lines] if severity else lines
 
 
 def _rebuild_error(items: tuple[Message | str, ...], warnings: tuple[Message, ...],

@@ -269,7 +269,8 @@ def write_resolution(res: Resolution, out: str | os.PathLike[str], *, force: boo
                 w.writerow([escape_cell(m.why_in(chosen) if c == "why" else getattr(m, c))
                             for c in MOVE_COLUMNS])
         write_scenario(res.problem, folder / "scenario", occupancy=res.variant.occupancy,
-                       description=res.variant.description)
+                       header=res.variant.header_lines(chosen),
+                       description=res.variant.description_in(chosen))
 
     return write_result(res.result, out, force=force, excel_bom=excel_bom,
                         problem=res.problem, writers=[write_moves], inputs=inputs,

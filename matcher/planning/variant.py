@@ -30,10 +30,11 @@ from ..formats.occupancy import read_occupancy
 from ..formats.output import Input
 from ..formats.resultdir import atomic_folder
 from ..formats.scenario import load_scenario, write_scenario
-from ..messages import Location, Message, msg
+from ..messages import Lang, Location, Message, label, msg
 from ..model import Mentor, Policy, Problem, ScenarioError, Student, TermCapacity, Workstation
 from ..model.capacity import Occupancy, apply_occupancy, built_in_code, rebuild
 from ..model.errors import error_detail
+from ..reports.folder import output_lang
 from .variant_spec import CloseRule, ScaleRule, VariantSpec, read_variant
 
 __all__ = ["MAX_CAPACITY", "CloseRule", "ScaleRule", "Variant", "VariantSpec", "apply_variant",
@@ -76,6 +77,47 @@ class Variant:
     """The changes as messages (``variant.change.*``), to word in the user's language."""
     note_messages: tuple[Message, ...] = ()
     """The notes as messages (``variant.note.*``)."""
+    description_message: Message | None = None
+    """The default description as a message (``variant.description``), when the variant file
+    gives none: :meth:`description_in` words it."""
+
+    def description_in(self, lang: Lang) -> str:
+        """The ``description:`` of the written ``scenario.yaml`` in ``lang``: the variant
+        file's own, or the default one worded in that language.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` or ``"en"``.
+
+        Returns
+        -------
+        str
+            The description.
+        """
+        m = self.description_message
+        return m.text(lang) if m is not None else self.description
+
+    def header_lines(self, lang: Lang, source: str = "") -> list[str]:
+        """The comment lines at the top of the written ``scenario.yaml``, in ``lang``: where
+        the variant came from, then each change and each note.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` or ``"en"``.
+        source
+            The variant file's path, or empty.
+
+        Returns
+        -------
+        list[str]
+            One line each, without the ``#``.
+        """
+        title = (label("variant.header.title", lang, source=source) if source
+                 else label("variant.header.untitled", lang))
+        return [title, *(m.text(lang) for m in self.change_messages),
+                *(m.text(lang) for m in self.note_messages)]
 
 
 
@@ -201,6 +243,10 @@ def apply_variant(base: Problem, spec: VariantSpec,
     def bad(key: str, message: Message) -> None:
         errors.append(replace(message, location=Location(file=str(src), field=key)))
 
+    def bad_row(key: str, i: int, message: Message) -> None:
+        # a row read from a CSV or sheet is named there (file, row, id column), not as key[i]
+        errors.append(replace(message, location=spec.row_at(key, i)))
+
     ws = list(base.workstations)
     mentors = list(base.mentors)
     tcs = list(base.term_capacities)
@@ -287,8 +333,8 @@ def apply_variant(base: Problem, spec: VariantSpec,
         added = []
         for i, w in enumerate(spec.add_workstations):
             if w.workstation_id in ids:
-                bad(f"add_workstations[{i}]", msg("variant.workstation_exists",
-                                                  value=w.workstation_id))
+                bad_row("add_workstations", i, msg("variant.workstation_exists",
+                                                   value=w.workstation_id))
             else:
                 ids.add(w.workstation_id)
                 added.append(w)
@@ -296,10 +342,10 @@ def apply_variant(base: Problem, spec: VariantSpec,
         m_ids = {m.mentor_id for m in mentors}
         for i, m in enumerate(spec.add_mentors):
             if m.mentor_id in m_ids:
-                bad(f"add_mentors[{i}]", msg("variant.mentor_exists", value=m.mentor_id))
+                bad_row("add_mentors", i, msg("variant.mentor_exists", value=m.mentor_id))
             elif m.workstation_id not in ids:
-                bad(f"add_mentors[{i}]", msg("variant.mentor_workstation",
-                                             value=m.workstation_id))
+                bad_row("add_mentors", i, msg("variant.mentor_workstation",
+                                              value=m.workstation_id))
             else:
                 m_ids.add(m.mentor_id)
                 mentors.append(m)
@@ -396,9 +442,10 @@ def apply_variant(base: Problem, spec: VariantSpec,
             changes.append(msg("variant.change.removed_students", count=len(gone)))
     if spec.add_students:
         ids = {st.student_id for st in students}
-        clash = [st.student_id for st in spec.add_students if st.student_id in ids]
-        if clash:
-            bad("add_students", msg("variant.student_exists", value=clash[0]))
+        clash = [i for i, st in enumerate(spec.add_students) if st.student_id in ids]
+        if clash:  # the first only: a late list given twice would repeat every row
+            bad_row("add_students", clash[0], msg("variant.student_exists",
+                                                  value=spec.add_students[clash[0]].student_id))
         students += list(spec.add_students)
         changes.append(msg("variant.change.added_students", count=len(spec.add_students)))
     if spec.mentor_leave:
@@ -437,11 +484,12 @@ def apply_variant(base: Problem, spec: VariantSpec,
             raise ScenarioError(list(e.structured), warnings=e.warnings, notes=e.notes,
                                 context=msg("plan.variant.after_changes", source=str(src),
                                             changes="/".join(used) or "base")) from None
-    description = spec.description or (f"variant of {base.name} with {len(changes)} "
-                                       "change(s), listed in the comments above")
+    default = None if spec.description else msg("variant.description", base=base.name,
+                                                   count=len(changes))
+    description = spec.description or (default.text("en") if default is not None else "")
     return Variant(problem, tuple(occ), tuple(str(m) for m in changes),
                    tuple(str(m) for m in notes), description, change_messages=tuple(changes),
-                   note_messages=tuple(notes))
+                   note_messages=tuple(notes), description_message=default)
 
 
 def _selector_hint(rule: ScaleRule, ws: Sequence[Workstation]) -> Message:
@@ -496,11 +544,15 @@ def build_variant(variant_file: str | os.PathLike[str],
 
 
 def write_variant(variant: Variant, out: str | os.PathLike[str], *, force: bool = False,
-                  source: str = "", inputs: Iterable[Input] = ()) -> Path:
+                  source: str = "", inputs: Iterable[Input] = (),
+                  lang: str | None = None) -> Path:
     """Write a variant as a scenario folder, atomically, and check that it loads.
 
     The folder may not be, hold or lie inside the variant file (``source``), the base scenario
-    or ``inputs`` (the tables the variant file names).
+    or ``inputs`` (the tables the variant file names). The comments at the top of
+    ``scenario.yaml`` (where the variant came from, what it changed) and its default
+    ``description:`` are worded in ``lang`` (``"zh"``/``"en"``; None: the scenario's language,
+    see :func:`matcher.reports.folder.output_lang`).
 
     Raises
     ------
@@ -509,11 +561,12 @@ def write_variant(variant: Variant, out: str | os.PathLike[str], *, force: bool 
     OutputError
         When ``out`` may not or cannot be written.
     """
-    header = [f"Variant {source}" if source else "Variant", *variant.changes, *variant.notes]
+    chosen = output_lang(lang, variant.problem)
+    header = variant.header_lines(chosen, source)
 
     def fill(tmp: Path) -> None:
         write_scenario(variant.problem, tmp, occupancy=variant.occupancy, header=header,
-                       description=variant.description)
+                       description=variant.description_in(chosen))
         load_scenario(tmp)  # what we write must load; a failure here is a bug, not bad input
 
     return atomic_folder(out, force, fill, kind="scenario", inputs=[

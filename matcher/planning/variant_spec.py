@@ -44,9 +44,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..formats.aliases import SHEET_ALIASES
 from ..formats.cells import NO_VALUE, parse_cell
-from ..formats.schema import TABLES
-from ..formats.tables import read_table
+from ..formats.locations import Found
+from ..formats.schema import TABLES, Table
+from ..formats.tables import TableRead, read_grid, read_table
+from ..formats.workbook import read_workbook
 from ..formats.yamlsafe import read_yaml_file
 from ..messages import Location, Message, msg
 from ..model import Mentor, ScenarioError, Student, Workstation
@@ -136,6 +139,30 @@ class VariantSpec:
     remove_students: tuple[str, ...] = ()
     add_students: tuple[Student, ...] = ()
     mentor_leave: tuple[str, ...] = ()
+    origins: tuple[tuple[str, tuple[Location, ...]], ...] = ()
+    """For rows added from a file: key -> where each row was read (the file, row and id
+    column, within the variant file's key), so that errors found later point there."""
+
+    def row_at(self, key: str, i: int) -> Location:
+        """Where row ``i`` of ``key`` (``add_students``) was given, as the user sees it.
+
+        Parameters
+        ----------
+        key
+            ``add_workstations``, ``add_mentors`` or ``add_students``.
+        i
+            The 0-based row among those added.
+
+        Returns
+        -------
+        Location
+            The file's row and id column within the variant file's key, or the variant file
+            and ``key[i]`` for rows given inline (or a spec built in code).
+        """
+        rows = dict(self.origins).get(key, ())
+        if 0 <= i < len(rows):
+            return rows[i]
+        return Location(file=str(self.source), field=f"{key}[{i}]")
 
 
 
@@ -188,6 +215,7 @@ def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> Va
     for key in sorted(set(map(str, doc)) - set(KEYS)):
         bad(key, msg("variant.unknown_key", keys=list(KEYS)))
     spec: dict[str, Any] = {"source": src, "name": name}
+    origins: dict[str, tuple[Location, ...]] = {}
     if doc.get("base") is not None:
         if not isinstance(doc["base"], str) or not doc["base"].strip():
             bad("base", msg("variant.base_path"))
@@ -216,7 +244,7 @@ def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> Va
     for key, table_name in (("add_workstations", "workstations"), ("add_mentors", "mentors"),
                             ("add_students", "students")):
         if doc.get(key) is not None:
-            spec[key] = _rows(doc[key], key, table_name, here, src, bad, errors)
+            spec[key] = _rows(doc[key], key, table_name, here, src, bad, errors, origins)
     if doc.get("close") is not None:
         spec["close"] = _close_rules(doc["close"], bad)
     if doc.get("policy") is not None:
@@ -230,7 +258,7 @@ def check_variant(doc: Any, src: str, here: Path, name: str | None = None) -> Va
             spec["intake_pct"] = float(pct)
     if errors:
         raise ScenarioError(errors)
-    return VariantSpec(**spec)
+    return VariantSpec(**spec, origins=tuple(origins.items()))
 
 
 def _text(v: Any) -> str | None:
@@ -345,9 +373,28 @@ def _policy(value: Any, bad: Bad) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
+def _read_file(here: Path, rel: str, table: Table) -> tuple[TableRead | None, Found]:
+    """A table named by a variant file: a CSV, or the table's sheet of an ``.xlsx`` workbook
+    (``学生`` / ``students`` for ``add_students``); what reading found, located in that file."""
+    found = Found()
+    if Path(rel).suffix.lower() != ".xlsx":
+        return read_table(here, replace(table, file=rel, required_file=True), found, {}), found
+    book = read_workbook(here / rel, found, {}, only=(table.name,))
+    # the scenario workbook's "needs sheets students, workstations, ..." would mislead here
+    found.errors = [msg("variant.missing_sheet", at=m.location, found=m.stored()["found"],
+                        names=[table.name, *SHEET_ALIASES.get(table.name, ())])
+                    if m.code == "load.missing_sheet" else m for m in found.errors]
+    grid = book.grids.get(table.name) if book is not None else None
+    if grid is None:
+        return None, found
+    return read_grid(table, grid, found), found
+
+
 def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
-          bad: Bad, errors: list[str | Message]) -> tuple[Any, ...]:
-    """Rows of a table given inline (a list of mappings) or as a CSV next to the file."""
+          bad: Bad, errors: list[str | Message], origins: dict[str, tuple[Location, ...]]
+          ) -> tuple[Any, ...]:
+    """Rows of a table given inline (a list of mappings) or as a CSV (or workbook) next to the
+    file; for a file, ``origins[key]`` gets where each row was read (nested in the key)."""
     table = next(t for t in TABLES if t.name == table_name)
     if isinstance(value, str):
         rel = value.strip()
@@ -362,10 +409,16 @@ def _rows(value: Any, key: str, table_name: str, here: Path, src: str,
         if not path.is_file():
             bad(key, msg("variant.csv_missing", file=rel, folder=str(here)))
             return ()
-        found: list[str] = []
-        rows = read_table(here, replace(table, file=rel, required_file=True), found, {})
-        errors.extend(f"{src}, {key}: {line}" for line in found)
-        return tuple(r for r in rows or () if r is not None) if not found else ()
+        outer = Location(file=str(src), field=key)
+        read, found = _read_file(here, rel, table)
+        errors.extend(replace(m, location=(m.location or Location(file=rel)).inside(outer))
+                      for m in found.errors)
+        if found.errors or read is None:
+            return ()
+        id_column = table.columns[0].name
+        origins[key] = tuple(read.at(k, id_column).inside(outer)
+                             for k, r in enumerate(read.rows) if r is not None)
+        return tuple(r for r in read.rows if r is not None)
     if not isinstance(value, list):
         bad(key, msg("variant.rows", file=table.file))
         return ()

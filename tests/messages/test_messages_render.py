@@ -52,10 +52,18 @@ def test_csv_location_in_both_languages() -> None:
     (Location(file="students.csv", row=12, header="学号", field="student_id"),
      "students.csv 第12行（学号）", "students.csv row 12, 学号"),
     (Location(file="students.csv", row=12345), "students.csv 第12345行", "students.csv row 12345"),
+    (Location(file="late.csv", row=2, header="学号").inside(Location(file="v.yaml",
+                                                                   field="add_students")),
+     "v.yaml（add_students）引用的 late.csv 第2行（学号）",
+     "v.yaml, add_students: late.csv row 2, 学号"),
+    (Location(file="late.xlsx", sheet="学生", row=3, column="D").inside(Location(file="v.yaml")),
+     "v.yaml引用的 late.xlsx 中的 学生 工作表 第3行 D列",
+     "v.yaml: late.xlsx, sheet 学生, row 3, column D"),
 ])
 def test_location_forms(loc: Location, zh: str, en: str) -> None:
-    """Each shape of location (file, row, line, sheet, letter, header, field) renders in both
-    languages; the user's header wins over the field; row numbers are never grouped."""
+    """Each shape of location (file, row, line, sheet, letter, header, field, within another)
+    renders in both languages; the user's header wins over the field; row numbers are never
+    grouped; a sheet within another place names its workbook."""
     assert loc.text("zh") == zh
     assert loc.text("en") == en
 
@@ -143,7 +151,10 @@ def test_json_round_trip() -> None:
             needed=["students", "workstations"], found=["Sheet1"])
     n = msg("load.unknown_id", severity="warning", at=SHEET, kind=msg("entity.university"),
             value="HIT", where=msg("location.sheet", sheet="高校"))
-    for original in (m, n):
+    nested = msg("load.not_a_number", value="x", at=Location(file="late.csv", row=2).inside(
+        Location(file="v.yaml", field="add_students")))
+    assert "within" not in n.to_dict()["location"]  # only a nested location has the key
+    for original in (m, n, nested):
         data = json.loads(json.dumps(original.to_dict(), ensure_ascii=False))
         back = Message.from_dict(data)
         assert back == original

@@ -11,11 +11,14 @@ import re
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pytest
+from click.testing import CliRunner
 
 import matcher
+from matcher.cli import cli
 from matcher.formats.resultdir import read_assignments, read_result, read_summary
-from matcher.messages import Message, render
+from matcher.messages import Location, Message, render
 from matcher.model import Problem, ScenarioError
 from matcher.planning.compare import compare, read_view
 from matcher.planning.rolling import simulate
@@ -114,8 +117,10 @@ def test_variant_base_errors_carry_their_context(tmp_path: Path) -> None:
     f.write_text("scale_capacity: 0.5\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as e:
         build_variant(f, tmp_path / "nope")
-    assert e.value.lines("zh")[0].startswith(f"基础方案 {tmp_path / 'nope'}：")
-    assert e.value.lines("en")[0].startswith(f"base scenario {tmp_path / 'nope'}: ")
+    nope = tmp_path / "nope"  # location first (as in .structured), then the context
+    assert e.value.lines("zh")[0].startswith(f"{nope}：基础方案 {nope}：")
+    assert e.value.lines("en")[0].startswith(f"{nope}: base scenario {nope}: ")
+    assert e.value.lines("zh") == [render(m, "zh") for m in e.value.structured]
 
 
 def test_compare_result_of_another_scenario(solved: Path, tiny: Problem) -> None:
@@ -196,3 +201,100 @@ def test_variant_file_errors_in_both_languages(tmp_path: Path) -> None:
                                   "use a city of workstations.csv (")
     assert "学期“2031-spring”不存在；请使用基础方案中的学期：2025-autumn、" in render(
         by_code["variant.unknown_term"], "zh")
+
+
+def test_broken_csv_named_by_a_variant(tmp_path: Path) -> None:
+    """A bad cell in a CSV that a variant file names (``add_students: late.csv``): the CLI
+    prints, in Chinese, the variant file and its key, then the CSV, its row and the header as
+    typed; exit 2, no traceback, nothing written. The message is nested, not a plain line."""
+    (tmp_path / "late.csv").write_text("学号,所在高校,学科,工作年限,志愿,校内导师\n"
+                                       "S90,HIT,0854,0,W1,\nS91,HIT,0854,两年,W1,\n",
+                                       encoding="utf-8")
+    f = tmp_path / "v.yaml"
+    f.write_text(f"base: {TINY}\nadd_students: late.csv\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["variant", str(f), "--out", str(out), "--lang", "zh"])
+    assert r.exit_code == 2 and "Traceback" not in r.output and not out.exists()
+    assert r.stderr.splitlines()[0] == (
+        f"错误：{f}（add_students）引用的 late.csv 第2行（工作年限）：“两年”不是数字；"
+        "请只填数字，不要带单位或文字")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f)
+    (m,) = e.value.structured
+    assert m.code == "load.not_a_number" and m.location is not None
+    assert (m.location.file, m.location.row, m.location.header) == ("late.csv", 2, "工作年限")
+    assert m.location.within == Location(file=str(f), field="add_students")
+    assert render(m, "en") == (f"{f}, add_students: late.csv row 2, 工作年限: '两年' is not a "
+                               "number; give a plain number")
+
+
+def test_broken_sheet_named_by_a_variant(tmp_path: Path) -> None:
+    """A workbook named by a variant file is read from its table's sheet: a bad cell names the
+    variant file, the workbook, the sheet, Excel's row, the column letter and the header; a
+    workbook without such a sheet says which names it reads and which sheets it has."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "学生"
+    for row in (["学号", "所在高校", "学科", "工作年限", "志愿", "校内导师"],
+                ["S90", "HIT", "0854", 0, "W1"], ["S1", "HIT", "0854", 0, "W1"]):
+        sheet.append(row)
+    book.save(tmp_path / "late.xlsx")
+    f = tmp_path / "v.yaml"
+    f.write_text(f"base: {TINY}\nadd_students: late.xlsx\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:  # a readable sheet: S1's clash is named at its cell
+        build_variant(f)
+    assert e.value.lines("zh")[0].startswith(
+        f"{f}（add_students）引用的 late.xlsx 中的 学生 工作表 第3行 A列（学号）：")
+    sheet.cell(row=3, column=4, value="两年")
+    book.save(tmp_path / "late.xlsx")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f)
+    assert e.value.lines("zh") == [
+        f"{f}（add_students）引用的 late.xlsx 中的 学生 工作表 第3行 D列（工作年限）：“两年”不是"
+        "数字；请只填数字，不要带单位或文字"]
+    sheet.title = "Sheet1"
+    book.save(tmp_path / "late.xlsx")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f)
+    (m,) = e.value.structured
+    assert m.code == "variant.missing_sheet"
+    assert render(m, "zh") == (f"{f}（add_students）引用的 late.xlsx：该工作簿中没有存放这些行的"
+                               "工作表；请把工作表命名为 students、学生（现有工作表：Sheet1）")
+
+
+def test_added_row_clash_points_at_its_csv_row(tmp_path: Path) -> None:
+    """A student added from a CSV whose id the base already has: the message points at the
+    CSV's row and id column (within the variant's key), not at ``add_students``."""
+    (tmp_path / "late.csv").write_text("学号,所在高校,学科,工作年限,志愿,校内导师\n"
+                                       "S90,HIT,0854,0,W1,\nS2,HIT,0854,0,W1,\n", encoding="utf-8")
+    f = tmp_path / "v.yaml"
+    f.write_text(f"base: {TINY}\nadd_students: late.csv\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        build_variant(f)
+    zh, en = _both(_refusal(e), "variant.student_exists", "S2")
+    assert zh.startswith(f"{f}（add_students）引用的 late.csv 第2行（学号）：")
+    assert en.startswith(f"{f}, add_students: late.csv row 2, 学号: ")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_written_variant_header_in_the_language(tmp_path: Path, lang: str) -> None:
+    """``matcher variant --lang``: the comments atop the written scenario.yaml (where it came
+    from, each change) and its default description are in the chosen language."""
+    f = tmp_path / "v.yaml"
+    f.write_text(f"base: {TINY}\nscale_capacity: 2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["variant", str(f), "--out", str(out), "--lang", lang])
+    assert r.exit_code == 0, r.output
+    text = (out / "scenario.yaml").read_text(encoding="utf-8")
+    comments = [x for x in text.splitlines() if x.startswith("#")]
+    description = next(x for x in text.splitlines() if x.startswith("description:"))
+    if lang == "zh":
+        assert comments[0] == f"# 变体方案 {f}"
+        assert all(HAN.search(x) for x in comments[1:]) and len(comments) > 1
+        assert "的变体方案，共 1 处改动，详见上方注释" in description
+    else:
+        assert comments[0] == f"# Variant {f}"
+        assert not any(HAN.search(x) for x in comments)
+        assert "variant of tiny with 1 change(s), listed in the comments above" in description
+    assert matcher.load_scenario(out).name == "v"

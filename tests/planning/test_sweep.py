@@ -97,9 +97,9 @@ def test_invalid_point_is_reported_before_solving() -> None:
     with pytest.raises(ScenarioError) as info, open_executor(None, 1) as ex:
         run_sweep(load_scenario(TINY), parse_vary(["practice_months=12,36"]), ex,
                   solver="greedy")
-    assert info.value.messages[0].startswith(
-        "--vary practice_months=36, policy: the changed scenario breaks a rule: students.csv "
-        "row 1, required_months:")
+    assert info.value.messages[0].startswith(  # location first, then the point
+        "students.csv row 1, required_months: --vary practice_months=36, policy: the changed "
+        "scenario breaks a rule: window")
 
 
 def test_cli_sweep_writes_table_and_plots(tmp_path: Path) -> None:

@@ -249,10 +249,10 @@ def test_occupancy_is_carried_and_checked(tmp_path: Path) -> None:
                                         for t in reduced.term_capacities]
     # 0.3 x (1, 3, 1): exact 0.3, 0.9, 0.3 (total 1.5 -> 2) -> W1 1, W2 1, W3 0
     lines = _errors(_variant(tmp_path, "scale_capacity: 0.3\n", "cut.yaml"), folder)
-    assert lines == [f"{tmp_path / 'cut.yaml'}, scale_capacity: after the changes: occupancy.csv "
-                     "row 2, used: 'W2' holds 1 place(s) in 2026-autumn but 2 are used (rows add "
-                     "up); lower the places used or raise the capacity in workstations.csv or "
-                     "workstation_terms.csv"]
+    assert lines == [f"occupancy.csv row 2, used: {tmp_path / 'cut.yaml'}, scale_capacity: "
+                     "after the changes: 'W2' holds 1 place(s) in 2026-autumn but 2 are used "
+                     "(rows add up); lower the places used or raise the capacity in "
+                     "workstations.csv or workstation_terms.csv"]
 
 
 def test_occupancy_sheet_of_a_workbook_base(tmp_path: Path) -> None:
@@ -324,10 +324,10 @@ policy: {{practice_months: 0}}
 def test_policy_that_breaks_a_rule(tmp_path: Path) -> None:
     """A policy no student's window can hold is reported with the variant's key and the rule."""
     lines = _errors(_variant(tmp_path, f"base: {TINY}\npolicy: {{practice_months: 36}}\n"))
-    assert lines[0] == (
-        f"{tmp_path / 'v.yaml'}, policy: the changed scenario breaks a rule: students.csv row 1, "
-        "required_months: window 2026-autumn..2027-spring has 2 term(s) but the student needs 6 "
-        "(36 months); widen the window or lower required_months")
+    assert lines[0] == (  # location first, then what made the change (as .structured)
+        f"students.csv row 1, required_months: {tmp_path / 'v.yaml'}, policy: the changed "
+        "scenario breaks a rule: window 2026-autumn..2027-spring has 2 term(s) but the student "
+        "needs 6 (36 months); widen the window or lower required_months")
 
 
 def test_csv_must_stay_in_the_variant_folder(tmp_path: Path) -> None:
@@ -369,7 +369,7 @@ def test_cli_bad_variant_exits_2_writes_nothing(tmp_path: Path) -> None:
         "or give BASE on the command line\n")
     base_bad = _run("variant", tmp_path / "nope", fine, "--out", out)
     assert base_bad.exit_code == 2 and base_bad.stderr.startswith(
-        f"error: base scenario {tmp_path / 'nope'}: ")
+        f"error: {tmp_path / 'nope'}: base scenario {tmp_path / 'nope'}: ")  # location first
     assert not out.exists()
 
 
