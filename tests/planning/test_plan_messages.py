@@ -272,7 +272,9 @@ def test_added_row_clash_points_at_its_csv_row(tmp_path: Path) -> None:
     f.write_text(f"base: {TINY}\nadd_students: late.csv\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as e:
         build_variant(f)
-    zh, en = _both(_refusal(e), "variant.student_exists", "S2")
+    m = _refusal(e)  # (the English line has the user's Chinese header: not _both)
+    assert m.code == "variant.student_exists"
+    zh, en = render(m, "zh"), render(m, "en")
     assert zh.startswith(f"{f}（add_students）引用的 late.csv 第2行（学号）：")
     assert en.startswith(f"{f}, add_students: late.csv row 2, 学号: ")
 
