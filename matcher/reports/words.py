@@ -114,6 +114,16 @@ def _rank_proof(result: Result, problem: Problem | None, block: dict[str, Any]) 
     placed being proven."""
     form = msg(f"objectives.form.{block.get('form')}") if block.get("form") in (
         "profile", "minimax") else str(block.get("form"))
+    upto = block.get("levels_proven")
+    if block.get("proven") is not True and isinstance(upto, int) and upto > 0:
+        # (the profile one rank at a time: which ranks are proven, and the next one's bound)
+        nxt = next((b for b in block.get("level_bounds", []) if b.get("rank") == upto + 1
+                    and isinstance(b.get("above_at_least"), int)), None)
+        placed = sum(int(n) for n in block.get("profile", []))
+        rest: str | Message = msg("proof.no_bound") if nxt is None else msg(
+            "objectives.next_rank_bound", rank=upto + 1, most=placed - nxt["above_at_least"],
+            now=placed - int(nxt["above"]))
+        return msg("objectives.proof.profile_levels", severity="note", upto=upto, rest=rest)
     if block.get("proven") is not True:
         gap = block.get("gap")
         return msg("objectives.proof.open", severity="note", form=form, gap=(

@@ -58,7 +58,7 @@ from . import cpsat_province as province
 from .aggregate import choice_count
 from .base import Choice, SolverConfig, build_result, higher, lock_rows
 from .cpsat_model import NAME, CpAggregated, build_model, conflicting_locks
-from .cpsat_rank import ranked_by_sum, solve_ranked
+from .cpsat_rank import ranked_by_sum, relaxed_bounds, solve_ranked
 from .cpsat_run import (
     Stop,
     hint_from_solver,
@@ -69,9 +69,12 @@ from .cpsat_run import (
     wall,
 )
 from .cpsat_warm import keep_first, keeping, place_more, warm_start
+from .flow import relaxation
 from .milp import Refined, refine_levels, solve_encoded
 from .moves import place_unplaced
 from .quota_repair import hold_quotas
+from .rank_slots import solve_profile
+from .rank_threshold import solve_minimax
 from .rules import enforce
 from .stable import solve_stable
 
@@ -109,6 +112,10 @@ helper's start-up under a short time limit. Tests of the slot path set this to 0
 SUM_START_SHARE = 0.25
 """Share of the time limit a profile or minimax scenario first gives the rank sum's engines, for
 a first incumbent (:func:`_solve`)."""
+THRESHOLD_MIN_CHOICES = cpsat_rank.CP_SAT_MAX_CHOICES
+"""From this many choice columns ``objective.rank: minimax`` goes to the threshold search on the
+worst rank (:mod:`matcher.solvers.rank_threshold`); smaller problems stay with CP-SAT level by
+level, in process (:func:`matcher.solvers.cpsat_rank.solve_by_cp_sat`)."""
 RANKED_MAX_CHOICES = province.MAX_CHOICES
 """Above this many choice columns ``objective.rank`` profile or minimax is not modelled: the
 allocation comes from the rank sum's engines (:func:`matcher.solvers.cpsat_rank.ranked_by_sum`)."""
@@ -374,6 +381,13 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
         as_sum = problem.model_copy(update={"objective": problem.objective.model_copy(
             update={"rank": "sum"})})
         choices = choice_count(enc)
+        if rank_levels.form(enc) == "minimax" and not previous and (
+                choices >= THRESHOLD_MIN_CHOICES):
+            # The least worst rank by the rank sum's engines on the lists cut at a rank: exact
+            # at every size the sum is (module rank_threshold).
+            return solve_minimax(problem, enc, config, t0,
+                                 lambda cut, cfg: _solve(cut, cfg, stop),
+                                 lambda: stop.signal_name if stop.requested else "", NAME)
         if previous or choices <= RANKED_MAX_CHOICES:
             start = None
             if not previous and choices >= cpsat_rank.CP_SAT_MAX_CHOICES:
@@ -385,6 +399,15 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
                 start = enc.choices_from_ids({p.student_id: (
                     p.workstation_id, p.mentor_id, p.supervisor_id, ";".join(p.terms))
                     for p in got.placements}) if got.placements else None
+                if (start and rank_levels.form(enc) == "profile" and USE_SLOT_MODEL
+                        and got.placed == got.placed_upper_bound
+                        and not _too_small_for_slots(enc) and not slots.applies(enc)):
+                    # The profile one rank at a time on the slot model (module rank_slots),
+                    # from the rank sum's optimum, placed fixed at its proven maximum.
+                    return solve_profile(enc, config, t0, start, lambda: (
+                        stop.signal_name if stop.requested else ""), NAME,
+                        first_choices_ub=relaxed_bounds(enc, relaxation(enc), got.placed).get(
+                            "first_choices_ub"))
             return solve_ranked(enc, config, t0, stop, previous, start)
         # At province scale no model of the form is built; the rank sum's engines (the slot
         # model) give an allocation with the most placed, reported in the form, not proven.

@@ -263,6 +263,8 @@ def solve_encoded(enc: Encoded, config: SolverConfig, t0: float, *,
         placed = None
     mdl = build_model(enc, placed=placed)
     if mdl.lp.n_cols == 0:  # nobody has an allowed option: nothing to decide
+        if rank_levels.form(enc) != "sum":  # (level 2 in its form: proven too)
+            stats["rank_objective"] = rank_levels.block(enc, {}, proven=True)
         return done(Status.OPTIMAL, {}, placed_upper_bound=0, rank_cost_lower_bound=0)
     stats.update(variables=mdl.lp.n_cols, constraints=mdl.lp.n_rows,
                  build_seconds=round(clock.now() - t0, 3))

@@ -152,13 +152,23 @@ def run_levels(mdl: Aggregated, config: SolverConfig, deadline: float, job: dict
     polled while the helper runs, ends it early (e.g. on SIGINT): the levels it finished are
     still returned.
     """
-    job = {**job, "senses": [s for s, _ in levels], "seed": config.seed,
+    return run_arrays(helper_arrays(mdl, levels, hint), [s for s, _ in levels], config,
+                      deadline, job, stop, grace)
+
+
+def run_arrays(arrays: dict[str, Any], senses: list[str], config: SolverConfig, deadline: float,
+               job: dict[str, Any], stop: Callable[[], bool] | None = None,
+               grace: float = GRACE_S) -> tuple[list[Stage], dict[str, Any], str]:
+    """:func:`run_levels` for any model in the helper's arrays (``lb``, ``ub``, ``integer``,
+    the rows, ``obj<n>_idx``/``obj<n>_val`` per level, optionally ``hint``), e.g. the slot
+    model's (:mod:`matcher.solvers.rank_slots`); ``senses``: each level's ``min`` or ``max``."""
+    job = {**job, "senses": senses, "seed": config.seed,
            "threads": max(1, config.workers), "log": config.log}
     launched = clock.now()
 
     def collect(work: Path) -> tuple[list[Stage], dict[str, Any]]:
         stages: list[Stage] = []
-        for n in range(len(levels)):
+        for n in range(len(senses)):
             meta_path = work / f"stage{n}.json"
             if not meta_path.is_file():
                 break
@@ -176,7 +186,7 @@ def run_levels(mdl: Aggregated, config: SolverConfig, deadline: float, job: dict
             out["x"] = np.load(work / "relax.npy")
         return stages, out
 
-    run = highs_runner.run_helper("levels", helper_arrays(mdl, levels, hint), job,
+    run = highs_runner.run_helper("levels", arrays, job,
                                   deadline=deadline, grace=grace, log=config.log,
                                   collect=collect, stop=stop)
     stages, out = run.collected

@@ -308,3 +308,55 @@ def test_resolve_keeps_placements_under_a_form() -> None:
     assert matcher.check(p, again).ok
     assert again.status == Status.OPTIMAL and again.stats["kept"] == 7
     assert again.stats["engine"] == "aggregated model (CP-SAT, level by level)"
+
+
+@settings(max_examples=examples(8, 80), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_problems())
+def test_minimax_threshold_search_reaches_the_brute_force_optimum(
+        problem: Problem) -> None:
+    """cpsat's minimax for larger problems (the least worst rank by the rank sum's engines on
+    the lists cut at a rank, then the rank sum there; module rank_threshold), forced onto
+    random tiny problems: OPTIMAL, the brute force's value, the checker agrees."""
+    from matcher.solvers import cpsat
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpsat, "THRESHOLD_MIN_CHOICES", 0)
+        p = _with_rank(problem, "minimax")
+        expected = brute_rank_optimum(p, "minimax")
+        result = _solved(p, "cpsat")
+    if expected is None:
+        assert result.status == Status.INFEASIBLE
+        return
+    assert result.status == Status.OPTIMAL, result.message
+    assert (result.placed, _value(p, "minimax", result)) == expected
+    block = result.stats["rank_objective"]
+    assert block["proven"] is True and block["worst_rank_lower_bound"] == block["worst_rank"]
+
+
+def test_profile_one_rank_at_a_time_on_the_slot_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cpsat's profile path for slot-model problems (module rank_slots: from the rank sum's
+    optimum, placed fixed, one 0/1 count per rank, no weights), forced onto
+    :func:`_three_answers`: the hand-derived answer, OPTIMAL, each rank's count proven by its
+    bound (2, 2 and 1 students above ranks 1, 2, 3; none can be above 4), and the summary says
+    so; the checker agrees."""
+    from matcher.reports.words import proof
+    from matcher.solvers import cpsat, cpsat_rank
+
+    monkeypatch.setattr(cpsat, "SLOT_MIN_CHOICES", 0)
+    monkeypatch.setattr(cpsat_rank, "CP_SAT_MAX_CHOICES", 0)
+    p = _with_rank(_three_answers(), "profile")
+    result = _solved(p, "cpsat")
+    assert result.stats["engine"] == "slot model + HiGHS (profile, one rank at a time)"
+    assert result.status == Status.OPTIMAL, result.message
+    got = {q.student_id: q.workstation_id for q in result.placements}
+    assert " ".join(got[s] for s in "ABCDEFG") == ANSWERS["profile"]
+    block = result.stats["rank_objective"]
+    assert block["proven"] is True and block["levels_proven"] == 4
+    assert [(b["rank"], b["above"], b["above_at_least"]) for b in block["level_bounds"]] == [
+        (1, 2, 2), (2, 2, 2), (3, 1, 1)]
+    # Were only rank 1 proven, the summary would name it and the next rank's bound.
+    block.update(proven=False, levels_proven=1)
+    line = proof(result, p).text("en")
+    assert "ranks 1 to 1" in line and "ranks 1 to 2: at most 5, here 5" in line
+    assert "第1至第1志愿" in proof(result, p).text("zh")

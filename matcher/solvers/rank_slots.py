@@ -1,0 +1,181 @@
+"""``objective.rank: profile`` on the slot model, one rank at a time (issue 29 item 4).
+
+The slot model (:mod:`matcher.solvers.slots`) puts each placed student's rank on one column:
+``x[i,w]`` (a workstation of its list, at its rank) or ``v[i]`` (off the list, ``K + 1``). So
+the profile's levels are plain counts of those columns: level ``j`` minimises ``#(r > j)``, the
+placing columns of rank above ``j`` (with the number placed fixed, fewer above ``j`` is more at
+``j`` or better), for ``j = 1..K``, each fixed one-sidedly (``<=`` its value) before the next.
+Every level has 0/1 coefficients: no weights and no overflow, whatever the size (the aggregated
+model's weighted sub-levels, :func:`matcher.solvers.rank_levels.chunks`, need ``B^len <=
+2^31``). HiGHS's branch and cut solves them in its helper (:mod:`matcher.solvers.highs.levels`),
+from the rank sum's optimum (a strong start: the sum already favours good ranks), with the
+number placed fixed at the rank sum's proven maximum.
+
+The model goes without the counts per mentor (``MENTOR`` columns, ``LAZY`` rows): a
+relaxation, so its bounds hold for the problem, and its allocation, once mentors and starts are
+packed (:func:`matcher.solvers.slot_rounding.repaired`), is the problem's. Level ``j`` is proven
+when every level before it is and the allocation's ``#(r > j)`` meets that level's dual bound
+(valid given the levels before at their optimum). ``stats.rank_objective`` says how far the
+profile is proven (``levels_proven``: ranks ``1..k``) and each level's bound.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..encoding import Encoded
+from ..model.result import Result, Status
+from . import clock, rank_levels
+from .base import Choice, SolverConfig, build_result
+from .linear import merged
+from .milp_model import ASSIST_GRACE_S, Stage, minimised, run_arrays
+from .slot_rounding import allocation, columns_of, repaired
+from .slots import CLASS, LAZY, LISTED, MENTOR, OFF, PAIR, SPLIT, SlotModel, build
+
+FINISH_SECONDS_PER_STUDENT = 100e-6
+"""Time kept after HiGHS, per student, to pack mentors and starts and write the result."""
+HIGHS_OPTIONS = {"presolve": "off"}
+"""HiGHS options of every level. Presolve off: on tier S it took 77 of 88 s (under load) and
+left the first level without a bound in its time; without it the root LP and cuts prove the
+first level (853 students above rank 1, i.e. at most 1,147 first choices, reached)."""
+LEVEL_SHARE = 0.5
+"""Share of the time left that each level but the last may take (the first, most first
+choices, is what an office reads first)."""
+
+
+def arrays(model: SlotModel, placed: int, levels: list[list[int]],
+           hint: np.ndarray[Any, Any] | None) -> dict[str, Any]:
+    """The helper's arrays: the slot model without the counts per mentor, the number placed
+    fixed at ``placed``, one objective per level (the columns it counts)."""
+    keep = model.row_kind != LAZY
+    lengths = np.diff(model.row_start)
+    entries = np.repeat(keep, lengths)
+    placing = np.flatnonzero(model.col_kind <= OFF)
+    ub = model.col_ub.astype(np.float64)
+    ub[model.col_kind == MENTOR] = 0.0  # (in no row once the LAZY rows are gone)
+    out: dict[str, Any] = {
+        "lb": np.zeros(model.n_cols), "ub": ub, "integer": np.ones(model.n_cols, dtype=bool),
+        "row_lo": np.append(model.row_lo[keep], float(placed)),
+        "row_hi": np.append(model.row_hi[keep], float(placed)),
+        "row_start": np.concatenate([[0], np.cumsum(lengths[keep]),
+                                     [int(lengths[keep].sum()) + len(placing)]]).astype(
+                                         np.int64),
+        "row_idx": np.concatenate([model.row_col[entries], placing]).astype(np.int32),
+        "row_val": np.concatenate([model.row_val[entries], np.ones(len(placing))]),
+    }
+    for n, cols in enumerate(levels):
+        out[f"obj{n}_idx"], out[f"obj{n}_val"] = merged([(j, 1.0) for j in cols])
+    if hint is not None:
+        out["hint"] = hint
+    return out
+
+
+def start_counts(enc: Encoded, model: SlotModel, chosen: dict[int, Choice],
+                 x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``x`` (an allocation's columns, :func:`matcher.solvers.slot_rounding.columns_of`) with
+    the start and mentor counts of the other workstations (``SPLIT`` columns) set too, so that
+    HiGHS takes it as a complete start. Their columns are in build order
+    (:func:`matcher.solvers.slots.build`): per workstation, per student type present there
+    (sorted), per mentor of its discipline, per start."""
+    x = x.copy()
+    split = np.flatnonzero(model.col_kind == SPLIT)
+    if not len(split):
+        return x
+    kind_of = [(enc.st_disc[i], enc.st_block[i], enc.st_first[i], enc.st_last[i])
+               for i in range(enc.n_students)]
+    present: dict[int, set[tuple[int, int, int, int]]] = defaultdict(set)
+    for j in np.flatnonzero(np.isin(model.col_kind, (LISTED, CLASS, PAIR))).tolist():
+        w = int(model.col_ws[j])
+        i = int(model.col_student[j])
+        if i < 0:  # a class's seat: its members' type
+            i = model.class_members[int(model.col_class[j])][0]
+        present[w].add(kind_of[i])
+    count: dict[tuple[int, tuple[int, int, int, int], int, int], int] = defaultdict(int)
+    for i, (w, m, _s, k) in chosen.items():
+        count[w, kind_of[i], m, k] += 1
+    cols = iter(split.tolist())
+    for w in sorted({int(model.col_ws[j]) for j in split.tolist()}):
+        for kind in sorted(present[w]):
+            d, n, f, last = kind
+            for m in enc.mentors_for(w, d):
+                for k in enc.starts(w, n, f, last):
+                    x[next(cols)] = count.get((w, kind, m, k), 0)
+    return x
+
+
+def solve_profile(enc: Encoded, config: SolverConfig, t0: float, start: dict[int, Choice],
+                  halt: Callable[[], str], name: str, *,
+                  first_choices_ub: int | None = None) -> Result:
+    """Level 2 as the profile on the slot model (module docstring), from ``start``: an
+    allocation placing the proven most (the rank sum's optimum). ``first_choices_ub``: a bound
+    known already (the flow relaxation's)."""
+    deadline = t0 + config.time_limit_s
+    model = build(enc)
+    placing = model.col_kind <= OFF
+    thresholds = [j for j in range(1, enc.max_list + 1)
+                  if bool((placing & (model.col_cost > j)).any())]
+    levels = [np.flatnonzero(placing & (model.col_cost > j)).tolist() for j in thresholds]
+    stats: dict[str, Any] = {"engine": "slot model + HiGHS (profile, one rank at a time)",
+                             "columns": model.n_cols, "rows": model.n_rows}
+    chosen = dict(start)
+    stages: list[Stage] = []
+    if levels:
+        shares = [LEVEL_SHARE] * (len(levels) - 1) + [1.0]
+        until = max(clock.now() + 0.5,
+                    deadline - FINISH_SECONDS_PER_STUDENT * enc.n_students)
+        stages, _out, err = run_arrays(
+            arrays(model, len(start), levels,
+                   start_counts(enc, model, start, columns_of(enc, model, start))),
+            ["min"] * len(levels), config, until, {"mode": "levels", "shares": shares,
+                                                 "highs_options": HIGHS_OPTIONS},
+            stop=lambda: bool(halt()), grace=ASSIST_GRACE_S)
+        if err:
+            stats["helper_error"] = err
+        stats["level_seconds"] = [s.seconds for s in stages]
+        last = next((s.x for s in reversed(stages) if s.x is not None), None)
+        if last is not None:
+            got, misfits = repaired(enc, allocation(enc, model, last), deadline, len(start),
+                                    halt)
+            if misfits:
+                stats["left_by_disaggregation"] = misfits
+            if rank_levels.better(enc, got, chosen) or not rank_levels.better(enc, chosen, got):
+                chosen = got
+    value = rank_levels.key(enc, chosen)  # #(r > j) for j = 1..K
+    proven_to, bounds = 0, []
+    by_threshold = dict(zip(thresholds, stages, strict=False))
+    for j in range(1, enc.max_list + 1):
+        if j not in thresholds:  # no option above rank j: nobody is
+            proven_to += proven_to == j - 1
+            continue
+        stage = by_threshold.get(j)
+        lower = minimised(stage)[1] if stage is not None else None
+        bounds.append({"rank": j, "above": value[j - 1], "above_at_least": lower})
+        if proven_to == j - 1 and lower is not None and value[j - 1] <= lower:
+            proven_to = j
+    first_lb = bounds[0]["above_at_least"] if bounds and bounds[0]["rank"] == 1 else None
+    if first_lb is not None:
+        ub = len(chosen) - first_lb
+        first_choices_ub = ub if first_choices_ub is None else min(first_choices_ub, ub)
+    proven = proven_to == enc.max_list and not halt()
+    block = rank_levels.block(enc, chosen, proven=proven, first_choices_ub=first_choices_ub)
+    block.update(levels_proven=proven_to, level_bounds=bounds)
+    stats["rank_objective"] = block
+    if enc.use_pairs:
+        stats["pair_weight_proven"] = False
+    if halt():
+        msg = f"stopped by {halt()}: the best allocation found so far"
+    elif proven:
+        msg = ("levels 1 and 2 proven optimal; the pair weight (level 3) is not proven"
+               if enc.use_pairs else "")
+    else:
+        msg = "time limit reached before levels 1 and 2 were proven optimal"
+    return build_result(enc, name, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
+                        config, clock.now() - t0, placed_upper_bound=len(start), stats=stats,
+                        message=msg)
+
+
+__all__ = ["arrays", "solve_profile"]
