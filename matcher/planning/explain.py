@@ -56,7 +56,7 @@ from ..model.rules import segment_plans
 from ..solvers import solve
 from .explain_quotas import closed_by_rules
 from .explain_rules import group_text, plan_text
-from .explain_verify import Verifier, with_fields
+from .explain_verify import Verifier, keeps_rules, with_fields
 
 DEFAULT_RESOLVE_LIMIT_S = 30.0
 """Cap on the time limit of one verifying re-solve (the result's own limit if shorter)."""
@@ -358,8 +358,10 @@ class _State:
 
     # ---- the workstation's ranking -------------------------------------------------------------
     def held(self) -> dict[str, tuple[str, tuple[int, ...]]]:
-        """Student id -> (workstation id, terms held), for every placed student."""
-        return {sid: (r.workstation_id, r.held) for sid, r in self.rows.items()}
+        """Student id -> (workstation id, terms held), for every placed student (made once)."""
+        if "_held" not in vars(self):
+            self._held = {sid: (r.workstation_id, r.held) for sid, r in self.rows.items()}
+        return self._held
 
     def order(self, wid: str, sid: str) -> tuple[Any, ...]:
         """Ranking key of student ``sid`` at ``wid``; lower is ahead."""
@@ -854,7 +856,6 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
 
     cands = _candidates(s, st)
     changes: list[Change] = []
-    base_violations = set(baseline.issues)
     res_solver = solver or (result.solver if isinstance(result, Result) else None) or "cpsat"
     res_seed = seed if seed is not None else (result.seed if isinstance(result, Result)
                                               else p.solver.seed)
@@ -868,11 +869,10 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
         if len(changes) >= show:
             break
         changed = with_fields(p, **c.update) if c.update else p
-        witness = [*rows, {"student_id": st.student_id, "workstation_id": c.wid,
-                           "mentor_id": c.mentor_id, "supervisor_id": c.supervisor_id,
-                           "start_term": c.block[0], "end_term": c.block[-1],
-                           "preference_rank": ""}]
-        if not set(check(changed, witness).issues) <= base_violations:
+        if not keeps_rules(changed, rows, {
+                "student_id": st.student_id, "workstation_id": c.wid, "mentor_id": c.mentor_id,
+                "supervisor_id": c.supervisor_id, "start_term": c.block[0],
+                "end_term": c.block[-1], "preference_rank": ""}, baseline):
             continue  # the change does not make room after all: never suggest it
         changes.append(Change(c.kind, c.text, c.size, c.wid, tuple(c.block), problem=changed))
     to_verify = changes[:max(verify, 0)]

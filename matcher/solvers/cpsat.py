@@ -71,8 +71,10 @@ from .cpsat_run import (
 from .cpsat_warm import keep_first, keeping, place_more, warm_start
 from .flow import relaxation
 from .milp import Refined, refine_levels, solve_encoded
+from .milp_model import ASSIST_GRACE_S, ceil_bound, run_levels
+from .milp_model import build_model as milp_build_model  # (cpsat_model's build_model too)
 from .moves import place_unplaced
-from .quota_repair import hold_quotas
+from .quota_repair import hold_quotas, repair
 from .rank_slots import solve_profile
 from .rank_threshold import solve_minimax
 from .rules import enforce
@@ -116,6 +118,12 @@ THRESHOLD_MIN_CHOICES = cpsat_rank.CP_SAT_MAX_CHOICES
 """From this many choice columns ``objective.rank: minimax`` goes to the threshold search on the
 worst rank (:mod:`matcher.solvers.rank_threshold`); smaller problems stay with CP-SAT level by
 level, in process (:func:`matcher.solvers.cpsat_rank.solve_by_cp_sat`)."""
+QUOTA_FREE_SHARE = 0.3
+"""Share of the time limit a scenario with group quotas first gives the optimum without them
+(:func:`_with_quotas`: a start and bounds; the demo's levels 1-2 are proven in 5-13 s)."""
+QUOTA_BOUND_SHARE = 0.15
+"""Share of the time limit kept, after HiGHS's levels, for the LP bound on the rank cost that
+counts the quotas (:func:`_quota_rank_bound`)."""
 RANKED_MAX_CHOICES = province.MAX_CHOICES
 """Above this many choice columns ``objective.rank`` profile or minimax is not modelled: the
 allocation comes from the rank sum's engines (:func:`matcher.solvers.cpsat_rank.ranked_by_sum`)."""
@@ -311,6 +319,80 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
                         rank_cost_lower_bound=rank_lb, stats=stats, message=message)
 
 
+def _with_quotas(problem: Problem, enc: Encoded, config: SolverConfig, t0: float, stop: Stop
+                 ) -> Result:
+    """Group quotas (issue 29): only the aggregated model states them (the slot model's Hall
+    rows, the flows and the province path do not), so every level goes to HiGHS on it
+    (:func:`matcher.solvers.milp.solve_encoded`, whose stage bounds count the quota rows). Its
+    start: the optimum without the quotas (and without the pairs' level), found by the usual
+    engines in :data:`QUOTA_FREE_SHARE` of the time, mended to keep the hard quotas
+    (:func:`~matcher.solvers.quota_repair.repair`: moves and exchanges, students taken out
+    only as a last resort). That optimum also bounds the quotas' one: never more placed, and
+    with as many placed never less rank cost (the quotas only take allocations away)."""
+    why = "group quotas (quotas.csv) bound shares of the placed students"
+    free = problem.model_copy(update={"quotas": (), "pairs": ()})
+    res0 = _solve(free, replace(config, time_limit_s=QUOTA_FREE_SHARE * config.time_limit_s),
+                  stop)
+    if not res0.placements or stop.requested:
+        return _rules_by_highs(enc, config, t0, stop, why)
+    start = repair(enc, enc.choices_from_ids({p.student_id: (
+        p.workstation_id, p.mentor_id, p.supervisor_id, ";".join(p.terms))
+        for p in res0.placements}))
+    stats: dict[str, Any] = {"engine": "aggregated model (HiGHS, every level)",
+                             "engine_why": f"slot model not used: {why}",
+                             "free_placed": res0.placed, "free_rank_cost": res0.rank_cost,
+                             "free_status": res0.status.value,
+                             "repaired_placed": None if start is None else len(start)}
+    progress.update(elapsed=clock.now() - t0, note="every level (HiGHS branch and cut)")
+    res = solve_encoded(enc, replace(config, time_limit_s=(1 - QUOTA_BOUND_SHARE) * (
+        config.time_limit_s)), t0, start=start, name=NAME, stop=lambda: stop.requested,
+        stats=stats)
+    if res.status == Status.INFEASIBLE or (res.status == Status.OPTIMAL and (
+            res.placed_upper_bound or 0) <= res0.placed):
+        return res
+    chosen = enc.choices_from_ids({p.student_id: (p.workstation_id, p.mentor_id,
+                                                  p.supervisor_id, ";".join(p.terms))
+                                   for p in res.placements})
+    if start is not None and (len(start), -enc.rank_cost(start)) > (
+            len(chosen), -enc.rank_cost(chosen)):
+        chosen = start  # HiGHS found nothing better in the time
+    free_ub = res0.placed_upper_bound
+    placed_ub = min(x for x in (res.placed_upper_bound, free_ub, enc.n_placeable)
+                    if x is not None)
+    rank_lb = res.rank_cost_lower_bound if res.placed == len(chosen) else None
+    if (rank_levels.form(enc) == "sum" and res0.rank_cost_lower_bound is not None
+            and free_ub is not None and len(chosen) == free_ub == res0.placed):
+        # (the optimum without quotas places as many: its rank bound holds at that count)
+        rank_lb = higher(rank_lb, res0.rank_cost_lower_bound)
+    if (rank_levels.form(enc) == "sum" and chosen and not stop.requested
+            and (rank_lb is None or rank_lb < enc.rank_cost(chosen))):
+        rank_lb = higher(rank_lb, _quota_rank_bound(enc, config, len(chosen),
+                                                    t0 + config.time_limit_s, stop, stats))
+    proven = (not stop.requested and len(chosen) >= placed_ub and rank_lb is not None
+              and rank_lb >= enc.rank_cost(chosen))
+    message = "" if proven else res.message or ("time limit reached before levels 1 and 2 "
+                                                "were proven optimal")
+    stats = {**stats, **res.stats}
+    return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
+                        config, clock.now() - t0, placed_upper_bound=placed_ub,
+                        rank_cost_lower_bound=rank_lb, stats=stats, message=message)
+
+
+def _quota_rank_bound(enc: Encoded, config: SolverConfig, placed: int, deadline: float,
+                      stop: Stop, stats: dict[str, Any]) -> int | None:
+    """A lower bound on the rank cost of any allocation placing ``placed`` students that keeps
+    the hard quotas: the aggregated model's LP relaxation (quota rows included) with at least
+    that many placed, by simplex in the HiGHS helper (None when not solved by ``deadline``)."""
+    t = clock.now()
+    mdl = milp_build_model(enc, pairs=False)
+    mdl.lp.row(mdl.placed, placed, math.inf, "placed")
+    _stages, out, _errors = run_levels(mdl, config, deadline, {"mode": "relax"}, None,
+                                        [("min", mdl.rank_cost)], lambda: stop.requested,
+                                        ASSIST_GRACE_S)
+    stats["quota_lp_seconds"] = round(clock.now() - t, 3)
+    return ceil_bound(float(out["objective"])) if out.get("optimal") else None
+
+
 def _raise_pairs(mdl: CpAggregated, current: dict[int, Choice], config: SolverConfig,
                  deadline: float, stop: Stop, stats: dict[str, Any], t0: float
                  ) -> dict[int, Choice] | None:
@@ -375,8 +457,7 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
                                 stats={"unsupported_rules": ["quotas"]},
                                 message="a re-solve (--previous) does not hold the group quotas "
                                         "of quotas.csv yet; solve afresh, or remove quotas.csv")
-        return _rules_by_highs(enc, config, t0, stop, "group quotas (quotas.csv) bound shares "
-                               "of the placed students")
+        return _with_quotas(problem, enc, config, t0, stop)
     if rank_levels.form(enc) != "sum":  # issue 29: level 2 as a profile or the worst rank
         as_sum = problem.model_copy(update={"objective": problem.objective.model_copy(
             update={"rank": "sum"})})

@@ -33,7 +33,7 @@ from matcher.model import (
 from matcher.model.result import Status
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
-from matcher.solvers.quota_repair import hold_quotas
+from matcher.solvers.quota_repair import hold_quotas, repair
 
 EXACT = ("cpsat", "milp")
 REFUSING = ("greedy", "da", "flow", "plain")
@@ -247,6 +247,12 @@ def test_a_quick_allocation_is_made_to_keep_the_hard_quotas() -> None:
     assert kept is not None and enc.quotas_hold(kept)
     assert [enc.student_ids[i] for i in kept] == ["C"]
     assert check(p, build_result(enc, "test", Status.FEASIBLE, kept, SolverConfig(), 0.0)).ok
+    # repair exchanges instead: A to W2 (its second choice), C to W1 (off its list); all placed
+    mended = repair(enc, greedy)
+    assert mended is not None and enc.quotas_hold(mended)
+    assert {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in mended.items()} == {
+        "A": "W2", "B": "W1", "C": "W1"}
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, mended, SolverConfig(), 0.0)).ok
     q = _problem([("A", "U", "W1"), ("C", "V", "W1")], [("W1", 2)],
                  [{"workstation_id": "W1", "selector": "university_id", "value": "V",
                    "min_count": 1, "max_share": 0.5}])
@@ -268,3 +274,9 @@ def test_students_taken_out_are_placed_again_where_the_quotas_allow() -> None:
     where = {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in kept.items()}
     assert where == {"A": "W2", "C": "W2"}
     assert check(p, build_result(enc, "test", Status.FEASIBLE, kept, SolverConfig(), 0.0)).ok
+    # repair: A and C exchange workstations (C gets its only choice): nobody left out
+    mended = repair(enc, greedy)
+    assert mended is not None
+    assert {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in mended.items()} == {
+        "A": "W2", "B": "W1", "C": "W1"}
+    assert check(p, build_result(enc, "test", Status.FEASIBLE, mended, SolverConfig(), 0.0)).ok
