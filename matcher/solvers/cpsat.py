@@ -75,7 +75,7 @@ from .milp_model import ASSIST_GRACE_S, ceil_bound, run_levels
 from .milp_model import build_model as milp_build_model  # (cpsat_model's build_model too)
 from .moves import place_unplaced
 from .quota_repair import hold_quotas, repair
-from .rank_slots import solve_profile
+from .rank_slots import solve_profile, with_slot_bound
 from .rank_threshold import solve_minimax
 from .rules import enforce
 from .stable import solve_stable
@@ -124,6 +124,10 @@ QUOTA_FREE_SHARE = 0.3
 QUOTA_BOUND_SHARE = 0.15
 """Share of the time limit kept, after HiGHS's levels, for the LP bound on the rank cost that
 counts the quotas (:func:`_quota_rank_bound`)."""
+PROFILE_BOUND_SHARE = 0.15
+"""Above :data:`RANKED_MAX_CHOICES`, the share of the time limit kept from the rank sum's engines
+for the profile's first-choice bound by the slot model's LP
+(:func:`matcher.solvers.rank_slots.first_choices_bound`: about 37 s of CPU at tier XL)."""
 RANKED_MAX_CHOICES = province.MAX_CHOICES
 """Above this many choice columns ``objective.rank`` profile or minimax is not modelled: the
 allocation comes from the rank sum's engines (:func:`matcher.solvers.cpsat_rank.ranked_by_sum`)."""
@@ -492,6 +496,12 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
             return solve_ranked(enc, config, t0, stop, previous, start)
         # At province scale no model of the form is built; the rank sum's engines (the slot
         # model) give an allocation with the most placed, reported in the form, not proven.
+        if rank_levels.form(enc) == "profile" and USE_SLOT_MODEL and not slots.applies(enc):
+            # ... with the first choices bounded by the slot model's LP (module rank_slots),
+            # for which the sum's engines leave a share of the time.
+            got = _solve(as_sum, replace(config, time_limit_s=(1 - PROFILE_BOUND_SHARE) * (
+                config.time_limit_s)), stop)
+            return with_slot_bound(enc, ranked_by_sum(enc, got))
         return ranked_by_sum(enc, _solve(as_sum, config, stop))
     why_not_slots = "switched off" if not USE_SLOT_MODEL else (
         "a re-solve" if previous else _too_small_for_slots(enc) or slots.applies(enc))

@@ -13,7 +13,11 @@ level 2 as the sub-levels of :mod:`matcher.solvers.rank_levels`:
 * above :data:`matcher.solvers.cpsat_province.MAX_CHOICES` choices no model of the form is
   built: ``cpsat`` solves as for the rank sum (the slot model: the most placed, proven) and
   :func:`ranked_by_sum` reports level 2 in the chosen form, not proven, with the flow
-  relaxation's bound (``stats.rank_objective``), status FEASIBLE.
+  relaxation's bound (``stats.rank_objective``), status FEASIBLE (for the profile, where the
+  slot model applies, tightened by its LP: :func:`matcher.solvers.rank_slots.with_slot_bound`).
+
+``minimax`` from 500 choice columns and the profile where the slot model applies are solved
+elsewhere: :mod:`matcher.solvers.rank_threshold`, :mod:`matcher.solvers.rank_slots`.
 
 Status OPTIMAL means level 1 and every sub-level of level 2 are proven. The rank sum's lower
 bound (``rank_cost_lower_bound``) is left out: the sum is not what level 2 minimises here (for

@@ -261,6 +261,12 @@ def test_flow_relaxation_bounds_level_2() -> None:
     for kind, want in (("profile", {"first_choices_ub": 5}), ("minimax", {"worst_rank_lb": 2})):
         enc = encode(_with_rank(_three_answers(), kind))
         assert relaxed_bounds(enc, relaxation(enc), 7) == want
+    # The slot model's LP with 0/1 costs above rank 1, at 7 placed: 5 too (met); at 6 placed
+    # (one of C or G left out, or B, ...) still at most 5 of them can have a first choice.
+    from matcher.solvers.rank_slots import first_choices_bound
+    from matcher.solvers.slots import build
+
+    assert [first_choices_bound(enc, build(enc), n) for n in (7, 6, 5)] == [5, 5, 5]
 
 
 @pytest.mark.parametrize("kind", ["profile", "minimax"])
@@ -294,6 +300,7 @@ def test_province_scale_reports_the_sum_engines_allocation(monkeypatch: pytest.M
     block = result.stats["rank_objective"]
     assert block["proven"] is False and block["profile"] == [4, 2, 1, 0, 0]
     assert block["first_choices_upper_bound"] == 5 and block["gap"] == 0.2
+    assert result.stats["first_choices_bound"] == "slot model LP (0/1 costs above rank 1)"
 
 
 def test_resolve_keeps_placements_under_a_form() -> None:
