@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,8 @@ class Clock:
         if self.deterministic and seconds > 0:
             self.work += seconds
 
-    def run(self, h: Any, seconds: float, mip: bool = False) -> bool:
+    def run(self, h: Any, seconds: float, mip: bool = False,
+            on_check: Callable[[Any], None] | None = None) -> bool:
         """Run HiGHS model ``h`` (a MIP if ``mip``) for at most ``seconds`` more of this clock;
         whether it ran (a deterministic job does not start a MIP that cannot get past its
         presolve and first LP in that time, :data:`MIP_START_SECONDS_PER_ENTRY`: HiGHS would
@@ -119,13 +121,27 @@ class Clock:
         of the root node, or the nodes searched since the last check: :data:`ROOT_CHECK_SECONDS_
         PER_ENTRY`, :func:`mip_node_seconds`), and is interrupted there once the work reaches
         ``seconds``. Either way what it did is counted.
+
+        ``on_check(out)``, if given, sees HiGHS's report at each of a MIP's checks (its dual
+        bound so far: a helper stopped before the MIP ends keeps it, see
+        :mod:`matcher.solvers.highs.levels`).
         """
+        import highspy
+
         seconds = max(0.01, seconds)
+        kind = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
         if not self.deterministic:
             h.setOptionValue("time_limit", h.getRunTime() + seconds)
-            h.run()
+            if not (mip and on_check is not None):
+                h.run()
+                return True
+            h.setCallback(lambda _k, _m, out, _i, _u: on_check(out), None)
+            h.startCallback(kind)
+            try:
+                h.run()
+            finally:
+                h.stopCallback(kind)
             return True
-        import highspy
 
         entries = int(h.getNumNz()) + int(h.getNumRow()) + int(h.getNumCol())
         if mip and seconds < MIP_START_SECONDS_PER_ENTRY * entries:
@@ -144,10 +160,11 @@ class Clock:
                 spent["work"] += (root_check if nodes == 0 else
                                   per_node * (nodes - spent["nodes"]) + 0.01 * root_check)
                 spent["nodes"] = nodes
+                if on_check is not None:
+                    on_check(out)
                 if spent["work"] >= seconds:
                     into.user_interrupt = True
 
-            kind = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
             h.setCallback(check, None)
             h.startCallback(kind)
             try:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +73,9 @@ def main(work: Path, _role: str = "") -> None:
 
     mip = bool(n_cols and integer.any())
 
-    def solve(h: Any, seconds: float) -> tuple[str, Any, float | None]:
-        if not CLOCK.run(h, seconds, mip=mip):
+    def solve(h: Any, seconds: float, n: int, t0: float) -> tuple[str, Any, float | None]:
+        keep = partial_stage(work, n, t0) if mip else None
+        if not CLOCK.run(h, seconds, mip=mip, on_check=keep):
             return "not started: too little time left", None, None
         status = h.modelStatusToString(h.getModelStatus())
         info = h.getInfo()
@@ -167,7 +170,7 @@ def main(work: Path, _role: str = "") -> None:
             sol = highspy.HighsSolution()
             sol.col_value = x_prev.tolist()
             h.setSolution(sol)
-        status, x, bound = solve(h, left * shares[n])
+        status, x, bound = solve(h, left * shares[n], n, t0)
         objective = float(val @ x[idx]) if x is not None else None
         if x is not None:
             np.save(work / f"stage{n}.npy", x)
@@ -183,3 +186,38 @@ def main(work: Path, _role: str = "") -> None:
         value = round(objective)
         fixed.append((idx, val, -inf, value) if sense == "min" else (idx, val, value, inf))
         x_prev = x
+
+
+PARTIAL_EVERY_S = 1.0
+"""Least wall time between two writes of a level's bound while its MIP runs."""
+
+
+def partial_stage(work: Path, n: int, t0: float) -> Any:
+    """A MIP check's hook (:meth:`~matcher.solvers.highs.common.Clock.run`) that keeps level
+    ``n``'s dual bound in ``stage<n>.json`` while its MIP runs, without a solution, as a level
+    cut short reports it (at most every :data:`PARTIAL_EVERY_S`, and only when it rose).
+
+    A helper stopped by its parent in the middle of a level (HiGHS checks its own time limit
+    only between rounds of the root node, and a large root can overrun it past the parent's
+    grace) so still leaves that level's bound; the level's own report replaces it when the
+    MIP ends."""
+    kept: dict[str, float] = {"bound": math.nan, "at": -math.inf}
+    path = work / f"stage{n}.json"
+    # (a start kept for this level, polish's, stays the level's solution: only its bound rises)
+    start = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
+        "status": "stopped while running", "has_solution": False, "objective": None}
+
+    def keep(out: Any) -> None:
+        bound = float(out.mip_dual_bound)
+        if not math.isfinite(bound) or bound == kept["bound"] or (
+                not CLOCK.deterministic and time.time() - kept["at"] < PARTIAL_EVERY_S):
+            return
+        kept["bound"], kept["at"] = bound, time.time()
+        tmp = work / f"stage{n}.tmp.json"
+        tmp.write_text(json.dumps({
+            **start, "dual_bound": bound, "seconds": round(CLOCK.now() - t0, 3),
+            "finished_at": CLOCK.now(), "finished_after": round(CLOCK.now() - CLOCK.started, 3)}),
+            encoding="utf-8")
+        os.replace(tmp, path)
+
+    return keep
