@@ -33,11 +33,12 @@ at any cost): first chain found for all, 20,000 placed at rank cost 77,499 in 3.
 2-8 first, 76,689 in 6.1 s; with the pass at 16 (depth 1), 76,350 in 7.6 s. A pass at 12 with
 depth 2 took 56 s there (the off-list chains fan out), at 12 with depth 1 placed 30 for 7 s.
 Session 10: the passes, then the paths, 76,203 in 7.7 s; the paths alone 77,014 in 1.2 s."""
-TRY_SECONDS = 30e-6
+TRY_SECONDS = 15e-6
 """Deterministic cost model: one placement try (a fit check with its bookkeeping). Measured by
 ``benchmarks/calibrate.py`` (2026-12-07, CPU seconds per try of :func:`place_unplaced` from the
 quick allocation): tier M 14e-6, tier XL 43e-6 (longer lists of starts, more off-list places);
-30e-6 lies between (20e-6 before)."""
+30e-6 lay between (20e-6 before); both measured at load 4-12, so halved in session 19 for
+a quiet machine, as the other rates of the province path)."""
 PLACE_CHEAP_SHARE = 0.7
 """Share of :func:`place_unplaced`'s time the budgeted passes may take: the augmenting paths,
 which place the most per second, always get the rest (at least :data:`PATH_SECONDS` each)."""

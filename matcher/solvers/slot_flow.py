@@ -18,13 +18,16 @@ from ..encoding import Encoded
 from . import clock
 from .slots import CLASS, LISTED, OFF, PAIR, FloatArray, IntArray, SlotModel, common_window
 
-NETWORK_SECONDS_PER_ARC = 6e-6
+NETWORK_SECONDS_PER_ARC = 3e-6
 """Deterministic cost model (:mod:`matcher.solvers.clock`): building the network, per arc
-(``benchmarks/calibrate.py``, 2026-12-07, CPU: tier M 7.0e-6, tier XL 4.9e-6; 8e-6 before)."""
-FLOW_SECONDS_PER_ARC = 1.2e-5
+(``benchmarks/calibrate.py``, 2026-12-07, CPU at load 4-12: tier M 7.0e-6, tier XL 4.9e-6;
+8e-6 before, then 6e-6). Halved since with the other rates of the province path: see
+:data:`matcher.solvers.highs.common.SETUP_SECONDS_PER_ENTRY`."""
+FLOW_SECONDS_PER_ARC = 6e-6
 """Deterministic cost model: OR-Tools' min-cost flow on it, per arc (``benchmarks/calibrate.py``,
 2026-12-07, CPU: tier M, 249,000 arcs, 9.8e-6 for the weighted flow and 5.7e-6 for the maximum
-flow; tier XL, 1.25 million arcs, 14.6e-6 and 10.2e-6)."""
+flow; tier XL, 1.25 million arcs, 14.6e-6 and 10.2e-6, at load 12; 1.2e-5 then), halved
+since (quiet machine: see :data:`NETWORK_SECONDS_PER_ARC`)."""
 
 
 @dataclass(frozen=True)

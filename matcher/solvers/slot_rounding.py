@@ -24,12 +24,14 @@ from .packing import Loads, fit, pack_station
 from .slot_flow import SlotFlow
 from .slots import CLASS, LISTED, OFF, PAIR, FloatArray, SlotModel, common_window
 
-FINISH_SECONDS_PER_STUDENT = 80e-6
+FINISH_SECONDS_PER_STUDENT = 40e-6
 """Deterministic cost model (:mod:`matcher.solvers.clock`): mentors, starts and supervisors
 for an allocation, per student, besides what the exact packings count themselves
 (``packing.PACK_SECONDS`` and CP-SAT's time). Measured by ``benchmarks/calibrate.py``
 (2026-12-07, CPU seconds): tier M 2.0 s for 20,000 students, tier XL 11.7 s for 100,000, of
-which the packings counted 0.4 and 1.8 s; 30e-6 before undercounted this step 2-2.4 times."""
+which the packings counted 0.4 and 1.8 s; 30e-6 before undercounted this step 2-2.4 times.
+That was at load 4-12: 80e-6 then, halved in session 19 for a quiet machine (see
+:data:`matcher.solvers.highs.common.SETUP_SECONDS_PER_ENTRY`)."""
 
 
 def allocation(enc: Encoded, model: SlotModel, x: FloatArray) -> dict[int, int]:

@@ -97,8 +97,11 @@ __all__ = ["CLASS", "HALL", "LAZY", "LINK", "LISTED", "MENTOR", "OFF", "ONE", "P
            "supervisors_never_bind"]
 
 
-BUILD_SECONDS_PER_COLUMN = 1e-5
-"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the model, per column."""
+BUILD_SECONDS_PER_COLUMN = 5e-6
+"""Deterministic cost model (:mod:`matcher.solvers.clock`): building the model, per column
+(1e-5 until session 19, measured at load 12: 8.9 s of CPU for XL's 1.06 million columns;
+halved for a quiet machine with the other rates of the province path, see
+:data:`matcher.solvers.highs.common.SETUP_SECONDS_PER_ENTRY`)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,6 +44,7 @@ def test_csv_has_the_columns_and_one_row_per_solver(report: bench.BenchReport) -
         assert r["checker"] == "ok", r
         assert r["status"] in {"OPTIMAL", "FEASIBLE"}, r
         assert float(r["peak_rss_mib"]) > 0
+        assert float(r["cpu_s"]) > 0  # (loading and solving: processor time, beside the wall)
         assert r["machine"] and r["python"]
         assert 0 <= float(r["first_choice_share"]) <= float(r["top3_share"]) <= 1
 

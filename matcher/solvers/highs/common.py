@@ -171,7 +171,8 @@ class Clock:
                 h.run()
             finally:
                 h.stopCallback(kind)
-            self.charge(spent["work"])
+            # (charged by what it did: the estimates above only decide when to stop it)
+            self.charge(done + mip_seconds(entries, int(h.getInfo().simplex_iteration_count)))
             return True
         h.setOptionValue("simplex_iteration_limit", max(1, int(seconds / per_iter)))
         h.setOptionValue("ipm_iteration_limit", max(1, int(seconds / (IPM_FACTOR * per_iter))))
@@ -183,39 +184,70 @@ class Clock:
         return True
 
 
-SETUP_SECONDS_PER_ENTRY = 2e-7
+SETUP_SECONDS_PER_ENTRY = 1e-7
 """Deterministic cost model: setting a model up (presolve, factorisation), per entry (model
-entries plus rows plus columns). Calibrated on the reference machine (``benchmarks/RESULTS.md``)."""
+entries plus rows plus columns).
+
+The rates of the province path (these, ``slot_flow``'s, ``slots``', ``slot_rounding``'s,
+``moves``') were measured against CPU seconds by ``benchmarks/calibrate.py``; in session 18 at
+load 4-12 on the shared 2-core machine, where the same work takes about twice the CPU it takes
+on a quiet one (tier XL's LP: 83-88 s of CPU at load 10-12, 42 s offline on the quiet machine
+of session 14; fix and solve around the uncut LP point: 118 s against 56 s). A reference second
+is a quiet machine's (``benchmarks/RESULTS.md``, "Calibrating the cost model"), so they were
+halved in session 19: before, a deterministic XL run did half the work an ordinary run does in
+its time limit, and fix and solve never started."""
 IPM_FACTOR = 200
 """Deterministic cost model: an interior-point iteration costs this many simplex iterations."""
 MIP_LP_FACTOR = 3.0
 """Deterministic cost model: a MIP's LP iterations cost this many times an LP's (separation,
 propagation and heuristics around them)."""
-MIP_START_SECONDS_PER_ENTRY = 3e-5
-"""Deterministic cost model: a MIP's presolve and its work up to the first check (the root
-LP, symmetry detection), per model entry (a 4,000-student slot model, 110,000 entries: 3-7 s
-of CPU on the shared machine)."""
-ROOT_CHECK_SECONDS_PER_ENTRY = 1e-5
+MIP_START_SECONDS_PER_ENTRY = 1.5e-5
+"""Deterministic cost model: the most a MIP's presolve and its work up to the first check (the
+root LP) is expected to take, per model entry; a deterministic MIP is not started with less
+(HiGHS cannot be stopped before its first check). Measured (session 19, CPU at load 5-10,
+halved for a quiet machine): fix and solve around tier XL's uncut LP point, 1.45 million
+entries, first check after 48.7 s; around tier M's, 248,000 entries, after 1.5 s (3e-5 before:
+tier XL's fix and solve after the LP then never fitted). What a MIP is charged is what it did
+(:func:`mip_seconds`)."""
+ROOT_CHECK_SECONDS_PER_ENTRY = 2e-6
 """Deterministic cost model: the work between two of a MIP's checks in its root node (a round
-of cuts, a heuristic), per model entry (tier S's whole model, 60,000 entries: 0.5-0.8 s)."""
+of cuts, a heuristic), per model entry, as counted while it runs (session 19, halved for a
+quiet machine: tier M 3.3e-6, tier XL 4.3e-6 of CPU at load 5-10; 1e-5 before)."""
+MIP_PRESOLVE_SECONDS_PER_ENTRY = 6e-6
+"""Deterministic cost model: a MIP's presolve and set-up, per model entry, charged when it ends
+(session 19, HiGHS's ``presolve`` alone, CPU at load 5-10 halved: tier M 2.6e-6, tier XL
+8e-6)."""
+MIP_ITERATION_SECONDS_PER_ENTRY = 1.5e-9
+"""Deterministic cost model: one of a MIP's simplex iterations with the work around it (cuts,
+propagation, heuristics), per model entry, charged when it ends (session 19, a MIP's CPU less
+its presolve over its iterations, at load 5-10 halved: tier M fix and solve 2.7e-9, 248,000
+entries; tier XL 1.2e-9, 1.45 million entries)."""
 
 
 def lp_iteration_seconds(entries: int) -> float:
     """Deterministic cost model: seconds of one simplex iteration on a model of ``entries``
     entries (plus rows and columns). Measured by ``benchmarks/calibrate.py`` (2026-12-07, the
     slot model's weighted LP with its pricing rounds, CPU seconds per iteration, everything
-    counted): tier M, 216,000 entries, 40,136 iterations in 5.1 s (0.126 ms); tier XL, 1.08
-    million entries, 185,709 iterations in 88.4 s (0.476 ms). The line through them (25 µs
-    at tier S's 12,000 entries, as measured before). ``1.5e-5 + 1e-9 * entries`` before
-    counted the XL LP as 191 s: in a deterministic XL run it did not fit its budget."""
-    return 2.5e-5 + 4.2e-10 * entries
+    counted, at load 4-12): tier M, 216,000 entries, 40,136 iterations in 5.1 s (0.126 ms);
+    tier XL, 1.08 million entries, 185,709 iterations in 88.4 s (0.476 ms); the line through
+    them, halved for a quiet machine (:data:`SETUP_SECONDS_PER_ENTRY`)."""
+    return 1.25e-5 + 2.1e-10 * entries
 
 
 def mip_node_seconds(entries: int) -> float:
-    """Deterministic cost model: seconds of one branch-and-cut node (about 30 dual simplex
-    iterations with their propagation; calibrated with the LP iteration's cost as it was
-    before session 18, ``1.5e-5 + 1e-9 * entries``, and kept: MIPs were not re-measured)."""
-    return 30 * MIP_LP_FACTOR * (1.5e-5 + 1.0e-9 * entries)
+    """Deterministic cost model: seconds of one branch-and-cut node as counted while a MIP runs
+    (about 30 dual simplex iterations with their propagation; halved in session 19 with the
+    other rates)."""
+    return 15 * MIP_LP_FACTOR * (1.5e-5 + 1.0e-9 * entries)
+
+
+def mip_seconds(entries: int, iterations: int) -> float:
+    """Deterministic cost model: what a MIP that ended did (its presolve and its simplex
+    iterations, :data:`MIP_PRESOLVE_SECONDS_PER_ENTRY`, :data:`MIP_ITERATION_SECONDS_PER_ENTRY`;
+    HiGHS reports the iterations of its LPs, heuristics' included). A sub-MIP that presolves to
+    nothing is charged its presolve only."""
+    return 0.001 + entries * (MIP_PRESOLVE_SECONDS_PER_ENTRY
+                              + MIP_ITERATION_SECONDS_PER_ENTRY * max(0, iterations))
 
 
 CLOCK = Clock()
