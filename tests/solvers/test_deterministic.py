@@ -68,9 +68,9 @@ def test_a_deterministic_solve_cut_by_its_budget_gives_the_same_files_under_load
     """cpsat with a budget too small to prove the optimum (the helper's LP with cuts, fix and
     solve, then neighbourhoods until the budget ends): the second run, with every core busy
     (so each step takes longer in wall time), writes byte-identical result files."""
-    first = _solve_and_write(cohort, tmp_path / "quiet", "cpsat", 3.0)
+    first = _solve_and_write(cohort, tmp_path / "quiet", "cpsat", 1.5)
     with busy_cpus():
-        second = _solve_and_write(cohort, tmp_path / "busy", "cpsat", 3.0)
+        second = _solve_and_write(cohort, tmp_path / "busy", "cpsat", 1.5)
     assert first.deterministic and second.deterministic
     assert first.status == matcher.Status.FEASIBLE  # (cut short: the same on every machine)
     for name in SAME_BYTES:
