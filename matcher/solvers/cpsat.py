@@ -68,7 +68,7 @@ from .cpsat_run import (
     value,
     wall,
 )
-from .cpsat_warm import keep_first, keeping, place_more, warm_start
+from .cpsat_warm import keep_first, keeping, place_more, quick_start, warm_start
 from .flow import relaxation
 from .milp import Refined, refine_levels, solve_encoded
 from .milp_model import ASSIST_GRACE_S, ceil_bound, run_levels
@@ -256,12 +256,9 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
     stats: dict[str, Any] = {"engine": "slot model with the rules (HiGHS)",
                              "engine_why": f"slot model not used: {why}"}
     progress.update(elapsed=clock.now() - t0, note="quick allocations")
-    warm, relax = warm_start(enc, clock.now() + 0.03 * config.time_limit_s, stats, {})
-    quick_ub = min(enc.n_placeable, relax.placed_ub)
+    warm, relax, quick_ub = quick_start(enc, config.time_limit_s, stats, quick_share=0.03,
+                                        moves_share=0.03, stop=lambda: stop.requested)
     if warm is not None:
-        if len(warm) < quick_ub:
-            warm = place_unplaced(enc, warm, clock.now() + 0.03 * config.time_limit_s)
-        warm = enforce(enc, warm)
         stats["warm_placed"] = len(warm)
         warm = hold_quotas(enc, warm)  # issue 29: the quick allocations do not see quotas
     got = None
@@ -294,7 +291,7 @@ def _rules_by_highs(enc: Encoded, config: SolverConfig, t0: float, stop: Stop, w
         chosen = got.chosen
         if got.failed:  # students left out where a group could not start with them
             chosen = enforce(enc, place_unplaced(enc, chosen, clock.now() + 0.02 * (
-                config.time_limit_s)))
+                config.time_limit_s)), lambda: stop.requested)
         found_ub, found_lb, found_msg = got.placed_ub, got.rank_lb, got.message
         found_placed = len(got.chosen)
         if got.proven and not stop.requested:

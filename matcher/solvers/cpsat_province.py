@@ -202,7 +202,7 @@ def solve_without_model(enc: Encoded, config: SolverConfig, t0: float, choices: 
         rank_lb = higher(rank_lb, lp_bound(placed))
         stats["lagrangian_final_bound"] = lp_bound(placed)
     if enc.has_rules:  # groups and minimum intakes, which the moves above do not see
-        best = enforce(enc, best)
+        best = enforce(enc, best, halt)  # (on a signal: only taken out, so that both rules hold)
         if len(best) != placed:
             placed = len(best)
             rank_lb = higher(flow_relax.rank_lb_at(placed), lp_bound(placed))

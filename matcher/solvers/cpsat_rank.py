@@ -43,12 +43,10 @@ from .aggregate import choice_count, columns_of
 from .base import Choice, SolverConfig, build_result
 from .cpsat_model import NAME, CpAggregated, build_model
 from .cpsat_run import Stop, hint_from_solver, new_solver, run_search, wall
-from .cpsat_warm import warm_start
+from .cpsat_warm import quick_start
 from .flow import SINK, SOURCE, FlowRelaxation, relaxation
 from .linear import Terms
 from .milp import solve_encoded
-from .moves import place_unplaced
-from .rules import enforce
 
 LP_MAX_CHOICES = 100_000
 """Largest problem (choice columns) whose every level goes to HiGHS (as in ``cpsat``'s
@@ -70,12 +68,8 @@ def solve_ranked(enc: Encoded, config: SolverConfig, t0: float, stop: Stop,
     stats: dict[str, Any] = {"engine_why": f"slot model not used: objective.rank is {kind} "
                                            "(the slot model and the flow minimise a rank sum)"}
     progress.update(elapsed=clock.now() - t0, note="quick allocations")
-    warm, relax = warm_start(enc, clock.now() + 0.05 * config.time_limit_s, stats, {})
-    quick_ub = min(enc.n_placeable, relax.placed_ub)
-    if warm is not None:
-        if len(warm) < quick_ub:
-            warm = place_unplaced(enc, warm, clock.now() + 0.1 * config.time_limit_s)
-        warm = enforce(enc, warm)
+    warm, relax, quick_ub = quick_start(enc, config.time_limit_s, stats, quick_share=0.05,
+                                        moves_share=0.1, stop=lambda: stop.requested)
     if start and rank_levels.better(enc, start, warm):
         warm = start
         stats["start"] = "the rank sum's allocation"

@@ -5,11 +5,13 @@ Stage 1 starts from the best of the greedy, deferred-acceptance and flow-repaire
 large-neighbourhood step (:func:`place_more`: students at workstations no unplaced student
 can use stay placed, the rest is solved). A re-solve starts from the earlier placements that
 still fit (:func:`keeping`), improved by two small restricted solves that keep them
-(:func:`keep_first`).
+(:func:`keep_first`). The exact paths that hand every level to HiGHS (the rules', the rank
+forms') start from :func:`quick_start`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -22,7 +24,9 @@ from .cpsat_run import Stop, new_solver, run_search, value
 from .da import deferred_acceptance
 from .flow import FlowRelaxation, flow_allocation
 from .greedy import serial_dictatorship
+from .moves import place_unplaced
 from .packing import Loads, fill_greedily, place_locks
+from .rules import enforce
 
 QUICK_SECONDS_PER_STUDENT = 40e-6
 """Deterministic cost model (:mod:`matcher.solvers.clock`): the greedy and deferred-acceptance
@@ -142,3 +146,22 @@ def warm_start(enc: Encoded, deadline: float, stats: dict[str, Any],
         return len(ch), n_kept, -enc.rank_cost(ch)
 
     return max(candidates, key=key), relax
+
+
+def quick_start(enc: Encoded, time_limit_s: float, stats: dict[str, Any], *,
+                     quick_share: float, moves_share: float,
+                     stop: Callable[[], bool] | None = None
+                     ) -> tuple[dict[int, Choice] | None, FlowRelaxation, int]:
+    """The best quick allocation (:func:`warm_start`, given ``quick_share`` of the time limit
+    for the flow repair), with augmenting moves (``moves_share`` of it) while it places fewer
+    than the flow relaxation allows, then the groups and minimum intakes kept
+    (:func:`~matcher.solvers.rules.enforce`, which the moves do not see; ``stop`` ends it
+    early, the rules still held). Returns it (None when none honours the locks), the flow
+    relaxation and the most that can be placed (``min(placeable, the flow's maximum)``)."""
+    warm, relax = warm_start(enc, clock.now() + quick_share * time_limit_s, stats, {})
+    most = min(enc.n_placeable, relax.placed_ub)
+    if warm is not None:
+        if len(warm) < most:
+            warm = place_unplaced(enc, warm, clock.now() + moves_share * time_limit_s)
+        warm = enforce(enc, warm, stop)
+    return warm, relax, most

@@ -44,7 +44,7 @@ def place_group(loads: Loads, chosen: dict[int, Choice], g: int,
     members = enc.groups[g]
     if any(i in chosen for i in members):
         return False
-    for w, plans in _options_in_order(enc, g):
+    for w, plans in _options_in_order(loads, g):
         if not allowed(w):
             continue
         booked: list[tuple[int, Choice]] = []
@@ -64,12 +64,18 @@ def place_group(loads: Loads, chosen: dict[int, Choice], g: int,
     return False
 
 
-def _options_in_order(enc: Encoded, g: int) -> Iterator[tuple[int, tuple[int, ...]]]:
+def _options_in_order(loads: Loads, g: int) -> Iterator[tuple[int, tuple[int, ...]]]:
     """Group ``g``'s common options (those of :func:`~matcher.solvers.aggregate.group_options`)
     by rank cost, then fewer segments, then ``(w, plans)``, made one rank cost at a time: a
     group that fits at its first cost never has the others built (at 100,000 students every
     group's full list, sorted, took most of a run). Only a workstation on some member's list
-    costs less than every member off its list, so those come first, then the rest together."""
+    costs less than every member off its list, so those come first, then the rest together.
+
+    Options that cannot have room are never made (:func:`_seats`): every member's block covers
+    the group's first term, so a first term with fewer free places at the workstation than
+    members cannot take the group (a group that fits at none of its listed workstations tried
+    thousands of full ones off its list). The options left keep their order."""
+    enc = loads.enc
     members = enc.groups[g]
     starts: list[dict[int, list[int]]] = []
     for i in members:
@@ -88,16 +94,30 @@ def _options_in_order(enc: Encoded, g: int) -> Iterator[tuple[int, tuple[int, ..
         if w in listed:
             by_cost.setdefault(sum(enc.cost(i, w) for i in members), []).append(w)
     for cost in sorted(by_cost):
-        yield from _level(enc, starts, by_cost[cost])
-    yield from _level(enc, starts, [w for w in common if w not in listed])
+        yield from _level(loads, starts, by_cost[cost])
+    rest = [w for w in common if w not in listed]
+    # Off the lists every workstation costs the same: those with every member in one block
+    # (no extra segment) by workstation, made one workstation at a time; then the split plans.
+    for w in rest:
+        yield from _level(loads, starts, [w], split=False)
+    yield from _level(loads, starts, rest, split=True)
 
 
-def _level(enc: Encoded, starts: list[dict[int, list[int]]], stations: list[int]
-           ) -> list[tuple[int, tuple[int, ...]]]:
-    """The common options at ``stations`` (one plan per member, one first term), by fewer
-    segments, then ``(w, plans)``."""
+def _seats(loads: Loads, w: int, t: int, members: int) -> bool:
+    """Whether workstation ``w`` has a free place for each of ``members`` in term ``t``."""
+    return loads.ws_left[w][t] >= members
+
+
+def _level(loads: Loads, starts: list[dict[int, list[int]]], stations: list[int],
+           split: bool | None = None) -> list[tuple[int, tuple[int, ...]]]:
+    """The common options at ``stations`` (one plan per member, one first term) that may have
+    room (:func:`_seats`), by fewer segments, then ``(w, plans)``; ``split``: only those with
+    (True) or without (False) an extra segment."""
+    enc = loads.enc
     level: list[tuple[int, tuple[int, ...]]] = []
     for w in stations:
+        if max(loads.ws_left[w]) < len(starts):
+            continue
         per = []
         for st in starts:
             by_first: dict[int, list[int]] = {}
@@ -105,10 +125,14 @@ def _level(enc: Encoded, starts: list[dict[int, list[int]]], stations: list[int]
                 by_first.setdefault(enc.first_term(k), []).append(k)
             per.append(by_first)
         for t in sorted(set.intersection(*(set(by_first) for by_first in per))):
+            if not _seats(loads, w, t, len(starts)):
+                continue
             combos: list[tuple[int, ...]] = [()]
             for by_first in per:
                 combos = [(*c, k) for c in combos for k in by_first[t]]
             level += [(w, c) for c in combos]
+    if split is not None:
+        level = [o for o in level if any(map(enc.extra_segments, o[1])) == split]
     level.sort(key=lambda o: (sum(map(enc.extra_segments, o[1])), o))
     return level
 
@@ -133,15 +157,20 @@ def _place_one(loads: Loads, chosen: dict[int, Choice], i: int,
     return False
 
 
-def enforce(enc: Encoded, chosen: dict[int, Choice]) -> dict[int, Choice]:
+def enforce(enc: Encoded, chosen: dict[int, Choice],
+            stop: Callable[[], bool] | None = None) -> dict[int, Choice]:
     """An allocation that also keeps groups together and minimum intakes (module docstring).
 
     ``chosen`` must keep every other rule; it is not changed. Locked students are never taken
     out: a workstation holding one stays open even below its minimum (the exact solvers say
-    whether the locks allow an allocation at all).
+    whether the locks allow an allocation at all). ``stop`` (polled between groups and
+    workstations; e.g. a signal or a deadline): when it says so, nobody more is placed — groups
+    apart are taken out and workstations below their minimum closed, so the allocation
+    returned still keeps both rules.
     """
     if not enc.has_rules:
         return chosen
+    halted = stop or (lambda: False)
     out = dict(chosen)
     loads = Loads(enc)
     for i, c in out.items():
@@ -154,40 +183,56 @@ def enforce(enc: Encoded, chosen: dict[int, Choice]) -> dict[int, Choice]:
     pos = enc.priority_position
     groups = sorted(range(len(enc.groups)), key=lambda g: min(pos[i] for i in enc.groups[g]))
     for g in groups:
+        if halted():
+            break
         place_group(loads, out, g)
+    # Students per workstation, kept up to date below (recounting 100,000 placements for each
+    # workstation below its minimum took seconds at a province's size).
+    count: Counter[int] = Counter(c[0] for c in out.values())
+
+    def book(trial: dict[int, Choice]) -> None:
+        out.update(trial)
+        count.update(c[0] for c in trial.values())
+
     closed: set[int] = set()
     while True:
-        count = Counter(c[0] for c in out.values())
-        low = sorted(w for w, got in count.items() if got < enc.ws_min[w] and w not in closed)
+        low = sorted(w for w, got in count.items() if 0 < got < enc.ws_min[w] and w not in closed)
         if not low:
             return out
         w = low[0]
-        _fill(loads, out, w, enc.ws_min[w] - count[w])
-        if sum(1 for c in out.values() if c[0] == w) >= enc.ws_min[w]:
-            continue
+        if not halted():
+            trial: dict[int, Choice] = {}
+            _fill(loads, out, trial, w, enc.ws_min[w] - count[w])
+            book(trial)
+            if count[w] >= enc.ws_min[w]:
+                continue
         closed.add(w)
         held = sorted(i for i, c in out.items() if c[0] == w)
         if any(enc.st_lock[i] is not None for i in held):
             continue  # a lock keeps it open
         for i in held:
             loads.give_back(i, out.pop(i))
-        count = Counter(c[0] for c in out.values())
+        count[w] = 0
+        if halted():
+            continue
 
-        def is_open(v: int, count: Counter[int] = count) -> bool:
+        def is_open(v: int) -> bool:
             return v not in closed and (enc.ws_min[v] <= 1 or count[v] >= enc.ws_min[v])
 
+        trial = {}
         for g in sorted({enc.st_group[i] for i in held if enc.st_group[i] >= 0}):
-            place_group(loads, out, g, is_open)
+            place_group(loads, trial, g, is_open)
         for i in held:
             if enc.st_group[i] < 0:
-                _place_one(loads, out, i, is_open)
+                _place_one(loads, trial, i, is_open)
+        book(trial)
 
 
-def _fill(loads: Loads, chosen: dict[int, Choice], w: int, short: int) -> None:
-    """Unplaced students (groups whole) that fit at ``w``, cheapest first, while it is
-    ``short`` of its minimum; nothing is booked unless the minimum is reached."""
+def _fill(loads: Loads, chosen: dict[int, Choice], booked: dict[int, Choice], w: int,
+          short: int) -> None:
+    """Into ``booked``: unplaced students (groups whole) that fit at ``w``, cheapest first,
+    while it is ``short`` of its minimum; nothing is booked unless the minimum is reached."""
     enc = loads.enc
-    booked: list[tuple[int, Choice]] = []
     candidates = sorted((enc.cost(i, w), i) for i in range(enc.n_students)
                         if i not in chosen and enc.st_lock[i] is None
                         and w in loads.starts_by_station(i))
@@ -198,19 +243,17 @@ def _fill(loads: Loads, chosen: dict[int, Choice], w: int, short: int) -> None:
         if i in done:
             continue
         g = enc.st_group[i]
+        trial: dict[int, Choice] = {}
         if g >= 0:
             done.update(enc.groups[g])
-            trial: dict[int, Choice] = {}
             if place_group(loads, trial, g, lambda v: v == w):
-                booked += list(trial.items())
+                booked.update(trial)
                 short -= len(trial)
             continue
-        trial = {}
         if _place_one(loads, trial, i, lambda v: v == w):
-            booked += list(trial.items())
+            booked.update(trial)
             short -= 1
     if short > 0:
-        for i, c in booked:
+        for i, c in booked.items():
             loads.give_back(i, c)
-        return
-    chosen.update(booked)
+        booked.clear()

@@ -19,6 +19,7 @@ from strategies import examples, tiny_problems
 
 import matcher.solvers.cpsat as cpsat_module
 from matcher import check, solve
+from matcher.encoding import encode
 from matcher.model import (
     GroupMember,
     Mentor,
@@ -31,6 +32,7 @@ from matcher.model import (
     Workstation,
 )
 from matcher.model.result import Status
+from matcher.solvers.rules import enforce
 
 EXACT = ("cpsat", "milp", "plain")
 HEURISTICS = ("greedy", "da", "flow")
@@ -129,6 +131,31 @@ def test_a_group_is_placed_together_or_not_at_all(monkeypatch: pytest.MonkeyPatc
         r, _ = _run(p, name)
         at = {x.student_id: (x.workstation_id, x.start_term) for x in r.placements}
         assert ("A" in at) == ("B" in at) and (("A" not in at) or at["A"] == at["B"]), name
+
+
+def test_enforce_keeps_the_rules_when_told_to_stop() -> None:
+    """rules.enforce on an allocation that splits a group and leaves a workstation below its
+    minimum: it puts the group together (at W2, the one common place with room) and closes
+    the workstation; told to stop at once, it places nobody more but still takes the group
+    out and closes the workstation, so both rules hold either way."""
+    p = _problem([{"student_id": "A", "preferences": "W1;W2"},
+                  {"student_id": "B", "preferences": "W3;W2"},
+                  {"student_id": "C", "preferences": "W4"}],
+                 [{"workstation_id": "W1", "capacity": 2},
+                  {"workstation_id": "W2", "capacity": 2},
+                  {"workstation_id": "W3", "capacity": 1},
+                  {"workstation_id": "W4", "capacity": 2, "min_intake": 2}],
+                 policy=Policy(window=("T1", "T2"), preferences_only=True),
+                 groups=(GroupMember(group_id="G", student_id="A"),
+                         GroupMember(group_id="G", student_id="B")))
+    enc = encode(p)
+    ws, st = enc.workstation_ids.index, enc.student_ids.index
+    apart = {st(s): (ws(w), enc.ws_mentors[ws(w)][0], 0, 0)
+             for s, w in (("A", "W1"), ("B", "W3"), ("C", "W4"))}
+    done = enforce(enc, apart)
+    assert {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in done.items()} == {
+        "A": "W2", "B": "W2"}
+    assert enforce(enc, apart, stop=lambda: True) == {}
 
 
 def test_a_workstation_below_its_minimum_does_not_open(monkeypatch: pytest.MonkeyPatch
