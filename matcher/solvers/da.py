@@ -106,6 +106,11 @@ class _Market:
         self.enc = enc
         self.loads = loads
         self.pos = enc.priority_position
+        self.blocks = loads.blocks
+        # how a workstation ranks each student: without rankings.csv the same key everywhere
+        # (priority, then id), computed once instead of at every proposal
+        self.flat_key = ([enc.station_rank(0, i) for i in range(n)]
+                         if not enc.problem.rankings and enc.workstation_ids else None)
         self.state = [_NEW] * n
         self.sup = [-1] * n
         self.at: list[tuple[int, int, int] | None] = [None] * n  # (w, mentor, start)
@@ -131,15 +136,20 @@ class _Market:
         self.dropped_for_supervisor = 0
 
     # ---- the workstation side ----------------------------------------------------------------
+    def key(self, w: int, i: int) -> int:
+        """How ``w`` ranks ``i`` (:meth:`~matcher.encoding.Encoded.station_rank`)."""
+        flat = self.flat_key
+        return flat[i] if flat is not None else self.enc.station_rank(w, i)
+
     def _book(self, i: int, w: int, m: int, k: int, key: int = -1) -> None:
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        for t in self.enc.covers(k, self.enc.st_block[i]):
+        for t in self.blocks[k][self.enc.st_block[i]]:
             ws[t] -= 1
             ml[t] -= 1
         self.at[i] = (w, m, k)
         self.ticket[i] += 1
         if key < 0:
-            key = self.enc.station_rank(w, i)
+            key = self.key(w, i)
         heapq.heappush(self.ws_heap[w], (-key, i, self.ticket[i]))
 
     def _unbook(self, i: int) -> tuple[int, int, int]:
@@ -147,7 +157,7 @@ class _Market:
         assert held is not None
         w, m, k = held
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        for t in self.enc.covers(k, self.enc.st_block[i]):
+        for t in self.blocks[k][self.enc.st_block[i]]:
             ws[t] += 1
             ml[t] += 1
         self.at[i] = None
@@ -159,7 +169,10 @@ class _Market:
 
     def _room(self, i: int, w: int, m: int, k: int) -> bool:
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        return all(ws[t] > 0 and ml[t] > 0 for t in self.enc.covers(k, self.enc.st_block[i]))
+        for t in self.blocks[k][self.enc.st_block[i]]:
+            if ws[t] <= 0 or ml[t] <= 0:
+                return False
+        return True
 
     def _admit(self, x: int, w: int, prev: tuple[int, int] | None
                ) -> tuple[bool, list[tuple[int, int, int, int]]]:
@@ -176,12 +189,12 @@ class _Market:
         starts = self.starts[x][w]
         got = fit(loads, x, w, starts, self.sup[x])
         heap = self.ws_heap[w]
-        key = enc.station_rank(w, x)
+        key = self.key(w, x)
         released: list[tuple[int, int, int, int]] = []
         aside: list[tuple[int, int, int]] = []
         lo = hi = 0
         if got is None and heap and -heap[0][0] > key:  # (the terms x may use: only then)
-            spans = [enc.covers(k, enc.st_block[x]) for k in starts]
+            spans = [self.blocks[k][enc.st_block[x]] for k in starts]
             lo, hi = min(c[0] for c in spans), max(c[-1] for c in spans)
         while got is None and heap and -heap[0][0] > key:
             entry = heapq.heappop(heap)
@@ -189,7 +202,7 @@ class _Market:
                 continue
             j = entry[1]
             _w, m_j, k_j = self.at[j]  # type: ignore[misc]
-            held_j = enc.covers(k_j, enc.st_block[j])
+            held_j = self.blocks[k_j][enc.st_block[j]]
             if held_j[0] > hi or held_j[-1] < lo:
                 aside.append(entry)  # shares no term with x: cannot make room
                 continue
@@ -238,25 +251,28 @@ class _Market:
 
         Mentor limits are left to :meth:`propose`, which checks them and undoes a failure.
         """
-        enc = self.enc
+        enc, blocks = self.enc, self.blocks
         n = enc.st_block[i]
         ws = self.loads.ws_left[w]
         heap = self.ws_heap[w]
         while heap and not self._current(heap[0], w):
             heapq.heappop(heap)
         starts = self.starts[i][w]
-        if any(all(ws[t] > 0 for t in enc.covers(k, n)) for k in starts):
-            return True  # room in a whole block: no need to count the worse holders
-        key = enc.station_rank(w, i)
+        for k in starts:
+            if all(ws[t] > 0 for t in blocks[k][n]):
+                return True  # room in a whole block: no need to count the worse holders
+        key = self.key(w, i)
+        if not heap or -heap[0][0] <= key:
+            return False  # no room and nobody worse: the test below would fail everywhere
         worse = [0] * enc.n_terms
-        if heap and -heap[0][0] > key:
-            for neg, j, tk in heap:
-                if -neg > key and self._current((neg, j, tk), w):
-                    k_j = self.at[j][2]  # type: ignore[index]
-                    for t in enc.covers(k_j, enc.st_block[j]):
+        at, ticket, st_block = self.at, self.ticket, enc.st_block
+        for neg, j, tk in heap:
+            if -neg > key:
+                held = at[j]
+                if held is not None and held[0] == w and ticket[j] == tk:
+                    for t in blocks[held[2]][st_block[j]]:
                         worse[t] += 1
-        return any(all(ws[t] > 0 or worse[t] > 0 for t in enc.covers(k, n))
-                   for k in starts)
+        return any(all(ws[t] > 0 or worse[t] > 0 for t in blocks[k][n]) for k in starts)
 
     # ---- the supervisor side -----------------------------------------------------------------
     def _give_supervisor(self, i: int, s: int) -> None:

@@ -50,6 +50,14 @@ class Loads:
     _spec: list[int] = field(init=False)
     _reserved: list[int] = field(init=False)
     ws_version: list[int] = field(init=False)
+    blocks: list[list[tuple[int, ...]]] = field(init=False)
+    """``blocks[k][n]``: the terms of :meth:`~matcher.encoding.Encoded.covers` ``(k, n)`` as a
+    tuple (looked up, not rebuilt, in the hot loops)."""
+    extra: list[int] = field(init=False)
+    """``extra[k]``: :meth:`~matcher.encoding.Encoded.extra_segments` of ``k``."""
+    m_spec: list[int] = field(init=False)
+    """How many disciplines each mentor takes (fewer first when choosing a mentor)."""
+    _pairs_of: dict[int, dict[int, int]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         enc = self.enc
@@ -69,6 +77,14 @@ class Loads:
             self._push_supervisor(s)
         if enc.use_pairs:
             self._pair_w = {(s, m): wgt for s, m, wgt in enc.pairs}
+            for s, m, wgt in enc.pairs:
+                self._pairs_of.setdefault(s, {})[m] = wgt
+        n_terms = enc.n_terms
+        n_ks = n_terms + len(enc.plan_terms)
+        self.blocks = [[tuple(enc.covers(k, n)) for n in range(n_terms + 1)]
+                       for k in range(n_ks)]
+        self.extra = [enc.extra_segments(k) for k in range(n_ks)]
+        self.m_spec = [len(d) for d in enc.m_disc]
 
     # ---- static facts, cached ---------------------------------------------------------------
     def starts_by_station(self, i: int) -> dict[int, list[int]]:
@@ -107,6 +123,10 @@ class Loads:
     def pair_weight(self, s: int, m: int) -> int:
         """Scaled weight of the supervisor-mentor pair (0 when not rewarded or pairs are off)."""
         return self._pair_w.get((s, m), 0) if self._pair_w else 0
+
+    def pairs_of(self, s: int) -> dict[int, int] | None:
+        """Mentor -> scaled pair weight of supervisor ``s``'s rewarded pairs (None: none)."""
+        return self._pairs_of.get(s)
 
     def stations(self, key: Profile) -> list[int]:
         """Workstations a profile may go to (some start fits), in index order."""
@@ -205,34 +225,90 @@ def fit(loads: Loads, i: int, w: int, starts: Sequence[int], s: int, *, spread: 
     start and mentor index. Without it, the earliest start comes first (for packing students
     in deadline order).
     """
-    enc = loads.enc
-    n = enc.st_block[i]
+    n = loads.enc.st_block[i]
     ws = loads.ws_left[w]
     mentors = loads.mentors(i, w)
     m_left = loads.m_left
+    blocks = loads.blocks
     if len(starts) == 1 and len(mentors) == 1:  # nothing to choose: the common fast path
         k, m = starts[0], mentors[0]
         ml = m_left[m]
-        ok = all(ws[t] > 0 and ml[t] > 0 for t in enc.covers(k, n))
-        return (k, m) if ok else None
+        for t in blocks[k][n]:
+            if ws[t] <= 0 or ml[t] <= 0:
+                return None
+        return k, m
     best: tuple[int, int] | None = None
     best_key: tuple[int, ...] = ()
-    n_terms = enc.n_terms
+    pairs = loads.pairs_of(s) if s >= 0 else None
+    spec, extra = loads.m_spec, loads.extra
+    if spread and not (pairs and any(m in pairs for m in mentors)):
+        # No rewarded pair to prefer: the start comes first by (split, -slack), so look at
+        # the mentors of the best starts only, moving on while none of them has room.
+        cands = []
+        for k in starts:
+            block = blocks[k][n]
+            if len(block) == 2:
+                a, b = ws[block[0]], ws[block[1]]
+                slack = a if a < b else b
+            elif len(block) == 1:
+                slack = ws[block[0]]
+            else:
+                slack = min([ws[t] for t in block])
+            if slack > 0:
+                cands.append((extra[k], -slack, k))
+        if len(cands) > 1:
+            cands.sort()
+        at = 0
+        while at < len(cands):
+            level = cands[at][:2]
+            while at < len(cands) and cands[at][:2] == level:
+                k = cands[at][2]
+                at += 1
+                block = blocks[k][n]
+                for m in mentors:
+                    ml = m_left[m]
+                    if len(block) == 2:
+                        a, b = ml[block[0]], ml[block[1]]
+                        m_slack = a if a < b else b
+                    elif len(block) == 1:
+                        m_slack = ml[block[0]]
+                    else:
+                        m_slack = min([ml[t] for t in block])
+                    if m_slack <= 0:
+                        continue
+                    key = (spec[m], -m_slack, k, m)
+                    if best is None or key < best_key:
+                        best, best_key = (k, m), key
+            if best is not None:
+                return best
+        return None
     for k in starts:
-        block = enc.covers(k, n)
-        slack = min(ws[k:k + n]) if k < n_terms else min(ws[t] for t in block)
+        block = blocks[k][n]
+        # the smallest room over the block's terms (most blocks have one or two terms)
+        if len(block) == 2:
+            a, b = ws[block[0]], ws[block[1]]
+            slack = a if a < b else b
+        elif len(block) == 1:
+            slack = ws[block[0]]
+        else:
+            slack = min([ws[t] for t in block])
         if slack <= 0:
             continue
+        split = extra[k]  # one block first
         for m in mentors:
-            m_slack = (min(m_left[m][k:k + n]) if k < n_terms
-                       else min(m_left[m][t] for t in block))
+            ml = m_left[m]
+            if len(block) == 2:
+                a, b = ml[block[0]], ml[block[1]]
+                m_slack = a if a < b else b
+            elif len(block) == 1:
+                m_slack = ml[block[0]]
+            else:
+                m_slack = min([ml[t] for t in block])
             if m_slack <= 0:
                 continue
-            pair = -loads.pair_weight(s, m)
-            spec = len(loads.enc.m_disc[m])
-            split = enc.extra_segments(k) if k >= n_terms else 0  # one block first
-            key = ((split, pair, -slack, spec, -m_slack, k, m) if spread
-                   else (split, k, pair, spec, -m_slack, m, 0))
+            pair = -pairs.get(m, 0) if pairs else 0
+            key = ((split, pair, -slack, spec[m], -m_slack, k, m) if spread
+                   else (split, k, pair, spec[m], -m_slack, m, 0))
             if best is None or key < best_key:
                 best, best_key = (k, m), key
     return best
@@ -383,6 +459,10 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
     enc = loads.enc
     added = 0
     skip: dict[Profile, int] = {}
+    # Listed workstations where a profile found no room (unlocked students: their starts and
+    # mentors there depend on the profile alone); room only shrinks, so they stay full for it.
+    full: dict[Profile, set[int]] = {}
+    no_full: set[int] = set()
     for i in order:
         if i in chosen:
             continue
@@ -394,13 +474,17 @@ def fill_greedily(loads: Loads, chosen: dict[int, Choice], order: Iterable[int],
             continue
         got: tuple[int, int] | None = None
         w = -1
+        unlocked = enc.st_lock[i] is None
+        prof = enc.profile(i)
+        known = full.setdefault(prof, set()) if unlocked else no_full
         for w in enc.st_prefs[i]:
-            if w in starts:
+            if w in starts and w not in known:
                 got = fit(loads, i, w, starts[w], s)
                 if got is not None:
                     break
-        if got is None and not enc.preferences_only and enc.st_lock[i] is None:
-            prof = enc.profile(i)
+                if unlocked:
+                    known.add(w)
+        if got is None and not enc.preferences_only and unlocked:
             stations = loads.stations(prof)
             p = skip.get(prof, 0)
             while p < len(stations):
