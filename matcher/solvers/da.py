@@ -169,10 +169,7 @@ class _Market:
 
     def _room(self, i: int, w: int, m: int, k: int) -> bool:
         ws, ml = self.loads.ws_left[w], self.loads.m_left[m]
-        for t in self.blocks[k][self.enc.st_block[i]]:
-            if ws[t] <= 0 or ml[t] <= 0:
-                return False
-        return True
+        return all(ws[t] > 0 and ml[t] > 0 for t in self.blocks[k][self.enc.st_block[i]])
 
     def _admit(self, x: int, w: int, prev: tuple[int, int] | None
                ) -> tuple[bool, list[tuple[int, int, int, int]]]:
