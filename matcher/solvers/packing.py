@@ -276,9 +276,9 @@ def fit(loads: Loads, i: int, w: int, starts: Sequence[int], s: int, *, spread: 
                         m_slack = min([ml[t] for t in block])
                     if m_slack <= 0:
                         continue
-                    key = (spec[m], -m_slack, k, m)
-                    if best is None or key < best_key:
-                        best, best_key = (k, m), key
+                    mkey = (spec[m], -m_slack, k, m)
+                    if best is None or mkey < best_key:
+                        best, best_key = (k, m), mkey
             if best is not None:
                 return best
         return None
