@@ -40,7 +40,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = {"status": r.status.value, "placed": r.placed, "placed_ub": r.placed_upper_bound,
        "rank_cost": r.rank_cost, "rank_lb": r.rank_cost_lower_bound, "wall": wall, "cpu": cpu,
        "peak_mib": peak, "engine": r.stats.get("engine", "stable model"),
-       "variables": r.stats.get("variables")}
+       "variables": r.stats.get("variables"), "warm": r.stats.get("warm_start")}
 t, c = time.perf_counter(), time.process_time()
 rep = check(problem, r, stability=True)
 out.update(check_s=time.perf_counter() - t, check_cpu=time.process_time() - c,
@@ -81,7 +81,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {name} | {r['status']} | {r['placed']:,} | {r['placed_ub']:,} | "
           f"{r['rank_cost']:,} | {r['rank_lb']:,} | {gap:.1f} | {r['wall']:.1f} | "
-          f"{r['cpu']:.1f} | {r['peak_mib']:,.0f} | {r['engine']} | {r['blocking']:,} | "
+          f"{r['cpu']:.1f} | {r['peak_mib']:,.0f} | {r['engine']} (start: {r['warm']}) | "
+          f"{r['blocking']:,} | "
           f"{r['violations']} | {r['check_s']:.1f} | {r['check_cpu']:.1f} |")
 
 

@@ -6,9 +6,10 @@ vetoes and split practices respected), find the best by the default lexicographi
 (placed, then rank cost, then pair weight). The model is :mod:`matcher.solvers.stable_model`.
 
 Warm start
-    Deferred acceptance (:mod:`matcher.solvers.da`) and score first
+    Deferred acceptance (:mod:`matcher.solvers.da`), score first
     (:func:`matcher.solvers.greedy.serial_dictatorship`, stable whenever the workstations rank
-    by priority alone): the better of those with no blocking pair
+    by priority alone) and then also the two-pass serial allocations
+    (:mod:`matcher.solvers.stable_serial`): the best of those with no blocking pair
     (:func:`matcher.solvers.stable_check.blocking`) is the first incumbent.
 
 Levels
@@ -24,7 +25,7 @@ Levels
 
 Size
     The model has a column per student, option and mentor. Above :data:`MODEL_LIMIT` columns
-    (a province) it is not built: the result is the better stable one of the two warm starts,
+    (a province) it is not built: the result is the best stable warm start,
     FEASIBLE, with the bounds of every allocation (the flow relaxation) as the gap to the best
     stable one.
 """
@@ -32,6 +33,7 @@ Size
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -56,6 +58,7 @@ from .flow import relaxation
 from .greedy import serial_dictatorship
 from .stable_check import blocking, complete
 from .stable_model import StableModel, allocation_of, build_stable_model, hint_allocation
+from .stable_serial import serial_stable
 
 STABLE_NOTE = "stable: no student and workstation prefer each other (no blocking pair)"
 
@@ -158,12 +161,20 @@ def _better(enc: Encoded, a: dict[int, Choice], b: dict[int, Choice] | None) -> 
 
 
 def warm_starts(enc: Encoded, stats: dict[str, Any]) -> dict[int, Choice] | None:
-    """The better stable one of deferred acceptance and score first, each completed with the
-    students it left out where there is room (:func:`stable_check.complete`), or None."""
+    """The best stable one of deferred acceptance, score first and, when every workstation
+    ranks by the common priority, the two-pass serial allocations
+    (:func:`stable_serial.serial_stable`, off-list students last or in turn), each completed
+    with the students it left out where there is room (:func:`stable_check.complete`), or
+    None. ``stats["warm_start"]`` names the one taken."""
     best: dict[int, Choice] | None = None
-    da = deferred_acceptance(enc).chosen
     sd, failed = serial_dictatorship(enc)
-    for name, chosen in (("da", da), ("score_first", None if failed else sd)):
+    starts: list[tuple[str, Callable[[], dict[int, Choice] | None]]] = [
+        ("da", lambda: deferred_acceptance(enc).chosen),
+        ("score_first", lambda: None if failed else sd),
+        ("serial", lambda: serial_stable(enc)),
+        ("serial_in_turn", lambda: serial_stable(enc, off_list_last=False))]
+    for name, make in starts:
+        chosen = make()
         if chosen is None:
             continue
         pairs = blocking(enc, chosen, first_only=True)
@@ -173,6 +184,7 @@ def warm_starts(enc: Encoded, stats: dict[str, Any]) -> dict[int, Choice] | None
             stats[f"{name}_completed"] = len(chosen)
             if _better(enc, chosen, best):
                 best = chosen
+                stats["warm_start"] = name
     return best
 
 
@@ -287,13 +299,14 @@ def _solve(problem: Problem, config: SolverConfig, stop: Stop) -> Result:
 
 
 def _province(enc: Encoded, config: SolverConfig, t0: float) -> Result:
-    """Too large for the model: the better stable one of deferred acceptance and score first,
+    """Too large for the model: the best stable warm start,
     with the bounds of every allocation (the flow relaxation) as the gap to the best stable.
 
     Score first is stable whenever every workstation ranks by priority (no ``rankings.csv``):
     each student, in priority order, takes its best choice still possible, so a workstation it
     prefers could not take it then, every holder being before it (or locked), and later
-    students only fill places. Deferred acceptance often places more.
+    students only fill places. Deferred acceptance or the serial allocations
+    (:mod:`matcher.solvers.stable_serial`) often place more.
     """
     stats: dict[str, Any] = {"stable": True, "engine": "warm starts (model too large)",
                              "model_columns_over": MODEL_LIMIT}
@@ -302,12 +315,13 @@ def _province(enc: Encoded, config: SolverConfig, t0: float) -> Result:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, clock.now() - t0,
                             stats=stats, message=(
                                 f"the stable model would have more than {MODEL_LIMIT:,} "
-                                "columns, and neither deferred acceptance nor score first is "
-                                "stable here: solve without --stable, or split the scenario"))
+                                "columns, and none of its warm starts (deferred acceptance, "
+                                "score first, the serial allocations) is stable here: solve "
+                                "without --stable, or split the scenario"))
     relax = relaxation(enc)
     return build_result(enc, NAME, Status.FEASIBLE, chosen, config, clock.now() - t0,
                         placed_upper_bound=relax.placed_ub,
                         rank_cost_lower_bound=relax.rank_lb_at(len(chosen)), stats=stats,
-                        message=(f"{STABLE_NOTE}; too large for the stable model: the better "
-                                 "stable one of deferred acceptance and score first, the "
-                                 "bounds are those of every allocation"))
+                        message=(f"{STABLE_NOTE}; too large for the stable model: the best "
+                                 "stable warm start, the bounds are those of every "
+                                 "allocation"))

@@ -43,6 +43,7 @@ from matcher.model import (
 )
 from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.stable_check import blocking, complete
+from matcher.solvers.stable_serial import serial_stable
 
 TINY = Path(__file__).resolve().parents[2] / "scenarios" / "tiny"
 
@@ -333,7 +334,8 @@ def common_priority(draw: Any) -> Problem:
 def test_a_common_priority_always_has_a_stable_allocation(p: Problem) -> None:
     """When the workstations rank by a common priority a stable allocation always exists
     (score first is one) whenever any allocation does: --stable is never INFEASIBLE, proves
-    the brute force's optimum, and score first itself leaves no blocking pair."""
+    the brute force's optimum, and score first itself leaves no blocking pair; nor do the
+    two-pass serial allocations."""
     ref = stable_optimum(p)
     r = _solve(p, stable=True)
     if brute_force(p) is None:  # the locks alone cannot be honoured: no allocation at all
@@ -345,6 +347,16 @@ def test_a_common_priority_always_has_a_stable_allocation(p: Problem) -> None:
     assert r.status == Status.OPTIMAL and blocking_pairs(p, r) == []
     assert (r.placed, r.rank_cost) == ref[:2]
     assert matcher.check(p, r).ok
+    # The two-pass serial allocations (both orders of the off-list students) are stable too
+    # (the checker, every rule), so no better than the best stable one.
+    enc = encode(p)
+    for last in (True, False):
+        chosen = serial_stable(enc, off_list_last=last)
+        if chosen is None:  # (locks this greedy pass cannot place)
+            continue
+        got = build_result(enc, "cpsat", Status.FEASIBLE, chosen, SolverConfig(), 0.0)
+        assert matcher.check(p, got).ok and blocking_pairs(p, got) == []
+        assert (got.placed, -got.rank_cost) <= (ref[0], -ref[1])
 
 
 @settings(max_examples=examples(60, 300), deadline=None, derandomize=True,
