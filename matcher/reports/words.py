@@ -211,7 +211,11 @@ def summary_lines(result: Result, n_students: int, written: Path | None, lang: L
     if r.pair_weight:
         lines.append(_line("solve.label.pair_weight", f"{r.pair_weight:g}", lang))
     lines.append(_line("solve.label.proven", proof(r, problem).text(lang), lang))
-    if r.message:
+    note = (r.stats or {}).get("note")
+    if isinstance(note, dict) and note.get("code") == "quotas.refuse":  # (issue 29, in words)
+        lines.append(_line("solve.label.note", msg("quotas.refuse", solver=note.get(
+            "solver", r.solver), why=msg(str(note.get("why")))).text(lang), lang))
+    elif r.message:
         lines.append(_line("solve.label.note", r.message, lang))
     if written is not None:
         lines.append(_line("solve.label.written", str(written), lang))

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..encoding import PAIR_SCALE, Encoded
+from ..messages import msg
 from ..model.result import Placement, Reason, Result, Status
 from .reasons import unassigned_reasons
 
@@ -153,20 +154,35 @@ def quota_figures(enc: Encoded, chosen: dict[int, Choice]) -> tuple[dict[str, An
     return tuple(out)
 
 
-def refuse_quotas(enc: Encoded, solver: str, config: SolverConfig, what: str = ""
-                  ) -> Result | None:
-    """A solver that cannot hold group quotas (issue 29) says so instead of ignoring them:
-    status UNKNOWN, no allocation and a message naming what to use (None without quotas).
+REFUSAL_WHY = {"greedy": "quotas.why.minimum", "da": "quotas.why.da",
+               "flow": "quotas.why.network", "plain": "quotas.why.plain"}
+"""Why each solver that cannot hold (some) group quotas refuses them (codes in quotas.po)."""
 
-    ``what`` names the rule or solver in the message (default: the solver).
+
+def refuse_quotas(enc: Encoded, solver: str, config: SolverConfig, what: str = "", *,
+                  minimum_only: bool = False, why: str = "") -> Result | None:
+    """A solver that cannot hold group quotas (issue 29) says so instead of ignoring them:
+    status UNKNOWN, no allocation and a message saying why and what to use (None when there
+    is nothing to refuse). The message is ``quotas.refuse`` of the catalogue, in English in
+    :attr:`Result.message`, its code and values in ``stats["note"]`` for the summary in the
+    user's language.
+
+    ``what`` names the rule or solver in the message (default: the solver); ``minimum_only``:
+    refuse only hard minimum quotas (score first holds the maximum ones); ``why``: the reason's
+    code (default :data:`REFUSAL_WHY` of the solver).
     """
-    if not enc.has_quotas:
+    if minimum_only:
+        if not any(q.hard and (q.min_count is not None or q.min_share is not None)
+                   for q in enc.quotas):
+            return None
+    elif not enc.has_quotas:
         return None
+    values = {"solver": what or solver, "why": why or REFUSAL_WHY.get(solver, "quotas.why.plain")}
+    note = msg("quotas.refuse", solver=values["solver"], why=msg(values["why"]))
     return build_result(enc, solver, Status.UNKNOWN, {}, config, 0.0,
-                        stats={"unsupported_rules": ["quotas"]},
-                        message=f"{what or solver} does not hold the group quotas of quotas.csv; "
-                                "solve with --solver cpsat or milp, which keep them, or remove "
-                                "quotas.csv")
+                        stats={"unsupported_rules": ["quotas"],
+                               "note": {"code": "quotas.refuse", **values}},
+                        message=note.text("en"))
 
 
 def higher(a: int | None, b: int | None) -> int | None:

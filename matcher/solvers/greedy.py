@@ -21,6 +21,8 @@ warm-starts ``cpsat``.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..encoding import Encoded, Profile, encode
@@ -115,6 +117,7 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                         return ki, mi
         return None
 
+    blocked = max_quota_counters(enc)
     st_group = enc.st_group
     # every student's profile (enc.profile(i)) at once, and each profile's starts looked up once
     profiles = list(zip(enc.st_univ, st_disc, st_block, enc.st_first, enc.st_last, enc.st_x,
@@ -170,6 +173,8 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                 got = room(w, n, ks, ms, a, b)
                 if got is not None:
                     resume[w] = got
+                    if blocked is not None and blocked(i, w, False):
+                        continue  # (a quota, not room: the workstation stays open)
                     pick = (w, ms[got[1]], s, ks[got[0]])
                     break
                 resume[w] = (len(ks), 0)
@@ -191,6 +196,8 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
                     got = room(w, n, ks, ms, a, b)
                     if got is not None:
                         resume[w] = got
+                        if blocked is not None and blocked(i, w, False):
+                            continue
                         pick = (w, ms[got[1]], s, ks[got[0]])
                         break
                     resume[w] = (len(ks), 0)
@@ -210,7 +217,47 @@ def serial_dictatorship(enc: Encoded) -> tuple[dict[int, Choice], list[int]]:
             ml[t] -= 1
         s_left[s] -= 1
         chosen[i] = pick
+        if blocked is not None:
+            blocked(i, w, True)
     return enforce(enc, chosen), failed
+
+
+def max_quota_counters(enc: Encoded) -> Callable[[int, int, bool], bool] | None:
+    """The hard maximum quotas (issue 29) as counters for a placement in priority order (None
+    without any): ``blocked(i, w, False)`` says whether student ``i`` at ``w`` would exceed one
+    — a group member is let in only while the group's count, with them, stays within its
+    maximum count and within its maximum share of the students placed there so far, them
+    included — and ``blocked(i, w, True)`` counts ``i`` placed there. Checked after every
+    placement, the share then holds at the end whoever comes later (others only lower it).
+    A workstation a quota closes to a member may open again when others come, so it is never
+    marked full for the profile. Minimum quotas are not counters (see :func:`solve`)."""
+    quotas = [q for q in enc.quotas if q.hard and (q.max_count is not None
+                                                   or q.max_share is not None)]
+    if not quotas:
+        return None
+    at: dict[int, list[int]] = defaultdict(list)
+    every = [n for n, q in enumerate(quotas) if q.w < 0]
+    for n, q in enumerate(quotas):
+        if q.w >= 0:
+            at[q.w].append(n)
+    group = [0] * len(quotas)
+    total = [0] * len(quotas)
+    st_univ, st_disc = enc.st_univ, enc.st_disc
+
+    def blocked(i: int, w: int, place: bool) -> bool:
+        u, d = st_univ[i], st_disc[i]
+        for n in at.get(w, ()) if not every else [*at.get(w, ()), *every]:
+            q = quotas[n]
+            member = q.matches(u, d)
+            if place:
+                total[n] += 1
+                group[n] += member
+            elif member and ((q.max_count is not None and group[n] + 1 > q.max_count) or (
+                    q.max_share is not None and group[n] + 1 > q.max_share * (total[n] + 1))):
+                return True
+        return False
+
+    return blocked
 
 
 def solve(problem: Problem, config: SolverConfig) -> Result:
@@ -229,10 +276,17 @@ def _solve(problem: Problem, config: SolverConfig) -> Result:
     t0 = time.perf_counter()
     enc = encode(problem)
     stats = {"policy": PRIORITY} if config.options.get("policy") == PRIORITY else {}
-    refused = refuse_quotas(enc, NAME, config, "score first (policy priority)" if stats else "")
-    if refused is not None:  # (issue 29: it takes students in order, it cannot keep a share)
+    # Issue 29: the hard maximum quotas are counters (max_quota_counters); a minimum could only
+    # be promised by holding places back from students who come first: refused, saying so.
+    what = "score first (policy priority)" if stats else ""
+    refused = refuse_quotas(enc, NAME, config, what, minimum_only=True)
+    if refused is not None:
         return replace(refused, stats={**refused.stats, **stats})
     chosen, failed = serial_dictatorship(enc)
+    if not failed and not enc.quotas_hold(chosen):  # locks or a group broke a maximum
+        refused = refuse_quotas(enc, NAME, config, what, why="quotas.why.locks")
+        assert refused is not None
+        return replace(refused, stats={**refused.stats, **stats})
     if failed:
         return build_result(enc, NAME, Status.UNKNOWN, {}, config, time.perf_counter() - t0,
                             stats=stats, message=f"greedy could not honour the locks in "

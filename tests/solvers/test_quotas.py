@@ -32,6 +32,7 @@ from matcher.model import (
 )
 from matcher.model.result import Status
 from matcher.solvers.base import SolverConfig, build_result
+from matcher.reports.words import summary_lines
 from matcher.solvers.greedy import serial_dictatorship
 from matcher.solvers.quota_repair import hold_quotas, repair
 
@@ -150,14 +151,20 @@ def test_a_hard_quota_no_allocation_meets_is_infeasible() -> None:
 
 @pytest.mark.parametrize("name", REFUSING)
 def test_solvers_that_cannot_hold_quotas_refuse(name: str) -> None:
-    """greedy, da, flow and plain do not ignore a quota: UNKNOWN, nothing placed, a message
-    naming quotas.csv and the solvers that keep them; score first says it by its name."""
+    """greedy (for a hard minimum), da, flow and plain do not ignore a quota: UNKNOWN, nothing
+    placed, a message saying why and naming quotas.csv and the solvers that keep them, in the
+    summary in Chinese too; score first says it by its name."""
     p = _problem([("A", "U", "W1"), ("B", "U", "W1")], [("W1", 2)],
                  [{"workstation_id": "W1", "selector": "university_id", "value": "U",
-                   "max_count": 1}])
+                   "min_count": 1}])
     r = solve(p, name, time_limit_s=PROOF_S)
     assert (r.status, r.placed) == (Status.UNKNOWN, 0)
     assert "quotas.csv" in r.message and "cpsat" in r.message
+    why = {"greedy": "holding places back", "da": "deferred acceptance",
+           "flow": "network", "plain": "no quota rows"}[name]
+    assert why in r.message
+    zh = "\n".join(summary_lines(r, 2, None, "zh", p))
+    assert "无法满足" in zh and "--solver cpsat" in zh
     r = solve(p, "cpsat", time_limit_s=PROOF_S, policy="priority")
     assert r.status == Status.UNKNOWN and "score first" in r.message
     r = solve(p, "cpsat", time_limit_s=PROOF_S, stable=True)
@@ -280,3 +287,23 @@ def test_students_taken_out_are_placed_again_where_the_quotas_allow() -> None:
     assert {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in mended.items()} == {
         "A": "W2", "B": "W1", "C": "W1"}
     assert check(p, build_result(enc, "test", Status.FEASIBLE, mended, SolverConfig(), 0.0)).ok
+
+
+def test_score_first_keeps_a_hard_maximum_share_as_places_fill() -> None:
+    """Score first holds a hard maximum share (at most half of W1 from U) as the places fill: a
+    member of the group is let in only while, with them, the share of the students placed there
+    so far stays within it. A (U, first in order) cannot open W1 (1 of 1 is over half) and
+    takes W2; C (V) takes W1; then B (U) may join C there (1 of 2). The checker agrees; the
+    status stays FEASIBLE."""
+    p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W1")],
+                 [("W1", 2), ("W2", 2)],
+                 [{"workstation_id": "W1", "selector": "university_id", "value": "U",
+                   "max_share": 0.5}])
+    p = p.model_copy(update={"students": tuple(
+        s.model_copy(update={"priority": {"A": 3.0, "C": 2.0, "B": 1.0}[s.student_id]})
+        for s in p.students)})
+    r = solve(p, "greedy", policy="priority")
+    assert r.status == Status.FEASIBLE
+    assert {pl.student_id: pl.workstation_id for pl in r.placements} == {
+        "A": "W2", "C": "W1", "B": "W1"}
+    assert check(p, r).ok
