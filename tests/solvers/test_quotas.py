@@ -31,8 +31,8 @@ from matcher.model import (
     Workstation,
 )
 from matcher.model.result import Status
-from matcher.solvers.base import SolverConfig, build_result
 from matcher.reports.words import summary_lines
+from matcher.solvers.base import SolverConfig, build_result
 from matcher.solvers.greedy import serial_dictatorship
 from matcher.solvers.quota_repair import hold_quotas, repair
 
