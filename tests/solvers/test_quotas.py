@@ -62,6 +62,13 @@ def _problem(students: list[tuple[str, str, str]], stations: list[tuple[str, int
         quotas=tuple(Quota(**q) for q in quotas))
 
 
+def _by_hand(enc: Any, where: dict[str, str]) -> Any:
+    """An allocation of both terms at the given workstations (mentor M<w>, supervisor P<u>)."""
+    univ = {s.student_id: s.university_id for s in enc.problem.students}
+    return enc.choices_from_ids({sid: (w, f"M{w}", f"P{univ[sid]}", "T1;T2")
+                                 for sid, w in where.items()})
+
+
 def _run(p: Problem, solver: str) -> Any:
     r = solve(p, solver, time_limit_s=PROOF_S, seed=0, workers=1)
     rep = check(p, r)
@@ -240,16 +247,18 @@ def test_random_quotas_match_brute_force(p: Problem) -> None:
 
 
 def test_a_quick_allocation_is_made_to_keep_the_hard_quotas() -> None:
-    """The greedy allocation puts both U students at W1 (over the maximum share); the repair
-    takes them out one by one (1 of 1 is still over half) until the quota holds, keeping C;
-    a minimum count that is not met cannot be mended by taking students out (no start)."""
+    """An allocation (greedy's before it kept maximums) puts both U students at W1 (over the
+    maximum share); the repair takes them out one by one (1 of 1 is still over half) until the
+    quota holds, keeping C; a minimum count that is not met cannot be mended by taking students
+    out (no start)."""
     p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W2")],
                  [("W1", 2), ("W2", 1)],
                  [{"workstation_id": "W1", "selector": "university_id", "value": "U",
                    "max_share": 0.5}])
     enc = encode(p)
-    greedy, _failed = serial_dictatorship(enc)
-    assert len(greedy) == 3 and not enc.quotas_hold(greedy)
+    greedy = _by_hand(enc, {"A": "W1", "B": "W1", "C": "W2"})  # (greedy before it kept quotas)
+    assert not enc.quotas_hold(greedy)
+    assert enc.quotas_hold(serial_dictatorship(enc)[0])  # score first keeps the maximum now
     kept = hold_quotas(enc, greedy)
     assert kept is not None and enc.quotas_hold(kept)
     assert [enc.student_ids[i] for i in kept] == ["C"]
@@ -267,15 +276,15 @@ def test_a_quick_allocation_is_made_to_keep_the_hard_quotas() -> None:
 
 
 def test_students_taken_out_are_placed_again_where_the_quotas_allow() -> None:
-    """Greedy puts A and B (U) at W1 and C (V, listing only W1) off its list at W2; the repair
-    takes A and B out of W1 (over half from U), then places A again at W2, its second choice,
+    """An allocation puts A and B (U) at W1 and C (V, listing only W1) off its list at W2; the
+    repair takes A and B out of W1 (over half from U), then places A again at W2, its second choice,
     where no quota looks; B finds W2 full. The start keeps every rule and the quota."""
     p = _problem([("A", "U", "W1;W2"), ("B", "U", "W1;W2"), ("C", "V", "W1")],
                  [("W1", 2), ("W2", 2)],
                  [{"workstation_id": "W1", "selector": "university_id", "value": "U",
                    "max_share": 0.5}])
     enc = encode(p)
-    greedy, _failed = serial_dictatorship(enc)
+    greedy = _by_hand(enc, {"A": "W1", "B": "W1", "C": "W2"})
     kept = hold_quotas(enc, greedy)
     assert kept is not None
     where = {enc.student_ids[i]: enc.workstation_ids[c[0]] for i, c in kept.items()}
