@@ -90,10 +90,10 @@ def figures(problem: Problem, result: Result) -> Fairness:
         if p is problem and r is result:
             return found
     count = len(problem.students) <= BLOCKING_MAX_STUDENTS
-    checked = check(problem, result)
-    if count and not checked.unfit():  # (a result of another scenario: no pairs to count)
-        checked = check(problem, result, stability=FEASIBLE)
-    else:
+    # One pass of the checker: the pairs are counted with the findings and dropped when the
+    # result does not belong to this scenario (then there are no pairs to speak of).
+    checked = check(problem, result, stability=FEASIBLE if count else False)
+    if checked.unfit():
         count = False
     found = Fairness(checked, checked.blocking_pairs if count else None, len(problem.students),
                      _distribution(problem, result, "university_id"),
