@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from strategies import problems, tiny_problems
+from strategies import examples, problems, tiny_problems
 
 import matcher
 from matcher.check import blocking_pairs
@@ -126,7 +126,7 @@ def _without_rankings(p: Problem) -> Problem:
     return Problem(**{**{f: getattr(p, f) for f in Problem.model_fields}, "rankings": ()})
 
 
-@settings(max_examples=120, deadline=None, derandomize=True,
+@settings(max_examples=examples(50, 600), deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(problems(max_students=10, max_workstations=4))
 def test_score_first_follows_its_rule(p: Problem) -> None:
@@ -145,7 +145,7 @@ def test_score_first_follows_its_rule(p: Problem) -> None:
     assert matcher.check(p, r).ok
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
+@settings(max_examples=examples(60, 800), deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(tiny_problems())
 def test_score_first_leaves_no_blocking_pair(p: Problem) -> None:
