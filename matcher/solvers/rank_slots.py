@@ -8,8 +8,10 @@ placing columns of rank above ``j`` (with the number placed fixed, fewer above `
 Every level has 0/1 coefficients: no weights and no overflow, whatever the size (the aggregated
 model's weighted sub-levels, :func:`matcher.solvers.rank_levels.chunks`, need ``B^len <=
 2^31``). HiGHS's branch and cut solves them in its helper (:mod:`matcher.solvers.highs.levels`),
-from the rank sum's optimum (a strong start: the sum already favours good ranks), with the
-number placed fixed at the rank sum's proven maximum.
+with the number placed fixed at the rank sum's proven maximum. The rank sum's optimum is kept
+should HiGHS find nothing better, but not given to HiGHS as its start: on tier S the first level
+took 3.7 s of CPU from no start (randomized rounding after the root cuts finds the optimum,
+1,147 first choices) and was not done after 16 s of CPU from that start (its sub-MIP search).
 
 The model goes without the counts per mentor (``MENTOR`` columns, ``LAZY`` rows): a
 relaxation, so its bounds hold for the problem, and its allocation, once mentors and starts are
@@ -21,7 +23,6 @@ profile is proven (``levels_proven``: ranks ``1..k``) and each level's bound.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -36,8 +37,8 @@ from .linear import merged
 from .milp_model import ASSIST_GRACE_S, Stage, minimised, run_arrays
 from .relaxation import relax_weight
 from .slot_flow import SlotFlow
-from .slot_rounding import allocation, columns_of, repaired
-from .slots import CLASS, LAZY, LISTED, MENTOR, OFF, PAIR, SPLIT, SlotModel, build
+from .slot_rounding import allocation, repaired
+from .slots import LAZY, MENTOR, OFF, SlotModel, build
 
 FINISH_SECONDS_PER_STUDENT = 100e-6
 """Time kept after HiGHS, per student, to pack mentors and starts and write the result."""
@@ -75,39 +76,6 @@ def arrays(model: SlotModel, placed: int, levels: list[list[int]],
     if hint is not None:
         out["hint"] = hint
     return out
-
-
-def start_counts(enc: Encoded, model: SlotModel, chosen: dict[int, Choice],
-                 x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """``x`` (an allocation's columns, :func:`matcher.solvers.slot_rounding.columns_of`) with
-    the start and mentor counts of the other workstations (``SPLIT`` columns) set too, so that
-    HiGHS takes it as a complete start. Their columns are in build order
-    (:func:`matcher.solvers.slots.build`): per workstation, per student type present there
-    (sorted), per mentor of its discipline, per start."""
-    x = x.copy()
-    split = np.flatnonzero(model.col_kind == SPLIT)
-    if not len(split):
-        return x
-    kind_of = [(enc.st_disc[i], enc.st_block[i], enc.st_first[i], enc.st_last[i])
-               for i in range(enc.n_students)]
-    present: dict[int, set[tuple[int, int, int, int]]] = defaultdict(set)
-    for j in np.flatnonzero(np.isin(model.col_kind, (LISTED, CLASS, PAIR))).tolist():
-        w = int(model.col_ws[j])
-        i = int(model.col_student[j])
-        if i < 0:  # a class's seat: its members' type
-            i = model.class_members[int(model.col_class[j])][0]
-        present[w].add(kind_of[i])
-    count: dict[tuple[int, tuple[int, int, int, int], int, int], int] = defaultdict(int)
-    for i, (w, m, _s, k) in chosen.items():
-        count[w, kind_of[i], m, k] += 1
-    cols = iter(split.tolist())
-    for w in sorted({int(model.col_ws[j]) for j in split.tolist()}):
-        for kind in sorted(present[w]):
-            d, n, f, last = kind
-            for m in enc.mentors_for(w, d):
-                for k in enc.starts(w, n, f, last):
-                    x[next(cols)] = count.get((w, kind, m, k), 0)
-    return x
 
 
 def first_choices_bound(enc: Encoded, model: SlotModel, placed: int,
@@ -165,8 +133,7 @@ def solve_profile(enc: Encoded, config: SolverConfig, t0: float, start: dict[int
         until = max(clock.now() + 0.5,
                     deadline - FINISH_SECONDS_PER_STUDENT * enc.n_students)
         stages, _out, err = run_arrays(
-            arrays(model, len(start), levels,
-                   start_counts(enc, model, start, columns_of(enc, model, start))),
+            arrays(model, len(start), levels, None),
             ["min"] * len(levels), config, until, {"mode": "levels", "shares": shares,
                                                  "highs_options": HIGHS_OPTIONS},
             stop=lambda: bool(halt()), grace=ASSIST_GRACE_S)
@@ -215,4 +182,4 @@ def solve_profile(enc: Encoded, config: SolverConfig, t0: float, start: dict[int
                         message=msg)
 
 
-__all__ = ["arrays", "first_choices_bound", "solve_profile", "start_counts", "with_slot_bound"]
+__all__ = ["arrays", "first_choices_bound", "solve_profile", "with_slot_bound"]
