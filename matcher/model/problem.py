@@ -517,11 +517,12 @@ def lock_overloads(p: Problem) -> list[ProblemIssue]:
 
     On its own: a lock whose workstation is closed in some term of every block the student's
     window allows, or whose mentor or the student's given supervisor has capacity 0. Together:
-    locks with a ``start_term`` that hold a workstation (or a locked mentor) in a term beyond
-    its capacity, and locked students whose given ``supervisor_id`` takes fewer. A problem with
-    such locks is well-formed (this is not part of :func:`cross_check`, and a solver reports it
-    INFEASIBLE); the loader refuses it early because the message alone tells a clerk what to
-    change. Expects a problem that passed :func:`cross_check`.
+    locks that hold a workstation (or a locked mentor) in a term beyond its capacity — with a
+    ``start_term`` its block, without one the terms every block of the student's window covers
+    (a practice in one block), and locked students whose given ``supervisor_id`` takes fewer. A
+    problem with such locks is well-formed (this is not part of :func:`cross_check`, and a
+    solver reports it INFEASIBLE); the loader refuses it early because the message alone tells
+    a clerk what to change. Expects a problem that passed :func:`cross_check`.
     """
     out: list[ProblemIssue] = []
     if not p.locks:
@@ -563,6 +564,13 @@ def lock_overloads(p: Problem) -> list[ProblemIssue]:
             start = p.term_index[lk.start_term]
             for t in p.terms[start:start + n]:
                 at_ws.setdefault((lk.workstation_id, t), []).append(r)
+        elif p.max_segments(st) == 1:
+            # Without a start the lock still holds the terms every block of the window covers
+            # (a 2-term student in a 2-term window: both), so two such locks on one place clash.
+            for t in p.terms[max(first, last - n + 1):min(last, first + n - 1) + 1]:
+                at_ws.setdefault((lk.workstation_id, t), []).append(r)
+                if lk.mentor_id is not None and m_cap[lk.mentor_id] > 0:
+                    at_m.setdefault((lk.mentor_id, t), []).append(r)
 
     def rows(rs: list[int]) -> tuple[str, ...]:
         return tuple(str(r + 1) for r in rs)

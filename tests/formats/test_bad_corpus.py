@@ -289,9 +289,20 @@ def test_errors_never_echo_names(scen: Path, tmp_path: Path) -> None:
 
 
 def test_infeasible_note_names_no_students(scen: Path, tmp_path: Path) -> None:
-    """When the locks conflict, solve says which locks.csv rows, not which students."""
+    """When the locks conflict, solve says which locks.csv rows, not which students: two locks
+    on W1's one place (the loader: both students' windows leave them both terms), and two
+    whose conflict only the solver finds (S5, made a one-term student, may take either term
+    of W3's one place, but S4 holds both)."""
     (scen / "locks.csv").write_text("student_id,workstation_id\nS1,W1\nS2,W1\n",
                                     encoding="utf-8")
     r = _run("solve", scen, "--out", tmp_path / "out", "--workers", "1")
-    assert r.exit_code == 1 and "INFEASIBLE" in r.stdout
+    assert r.exit_code == 2 and "locks.csv" in r.output and "1, 2" in r.output, r.output
+    assert not STUDENT_IDS.search(r.output), r.output
+    path = scen / "students.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("S5,HEU,0855,0,", "S5,HEU,0855,3,"),
+                    encoding="utf-8")
+    (scen / "locks.csv").write_text("student_id,workstation_id\nS4,W3\nS5,W3\n",
+                                    encoding="utf-8")
+    r = _run("solve", scen, "--out", tmp_path / "out2", "--workers", "1")
+    assert r.exit_code == 1 and "INFEASIBLE" in r.stdout, r.output
     assert not STUDENT_IDS.search(r.output), r.output

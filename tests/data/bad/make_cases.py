@@ -244,6 +244,11 @@ CASES: tuple[Case, ...] = (
          ("locks.csv row 2, start_term: the locks in rows 1, 2 place 2 students at 'W1' in "
           "2026-autumn, which holds 1 then; remove a lock, change a start_term or raise the "
           "capacity",)),
+    Case("locks-without-start-over-capacity", "two locks without a start term put two 12-month "
+         "students at W1 (capacity 1): their 2-term window leaves both terms to each",
+         (put("locks.csv", LOCKS + "S1,W1,,\nS2,W1,,\n"),),
+         ("locks.csv row 2, start_term: the locks in rows 1, 2 place 2 students at 'W1' in "
+          "2026-autumn, which holds 1 then",)),
     Case("locks-over-mentor-capacity", "three locks give mentor W2-M1 (capacity 2) three "
          "students in one term",
          (put("locks.csv", LOCKS + "S3,W2,W2-M1,2026-autumn\nS1,W2,W2-M1,2026-autumn\n"
