@@ -566,8 +566,31 @@ def _check_rank_claims(rep: CheckReport, claims: Mapping[str, Any]) -> None:
     lb = block.get("worst_rank_lower_bound")
     if kind == "minimax" and isinstance(lb, int) and rep.worst_rank < lb:
         v.append(msg("objectives.claim_worst_bound", worst=str(rep.worst_rank), bound=str(lb)))
+    if kind == "profile" and isinstance(block.get("level_bounds"), list):
+        _check_rank_levels(rep, block, v)
     if claims.get("status") == "OPTIMAL" and block.get("proven") is not True:
         v.append(msg("objectives.claim_optimal", form=kind))
+
+
+def _check_rank_levels(rep: CheckReport, block: Mapping[str, Any], v: list[Message]) -> None:
+    """The profile claimed rank by rank (``level_bounds``, ``levels_proven``): each rank's count
+    of placed students above it must be the recomputed one, never below its claimed least, and
+    a rank claimed proven must meet that least (as must every rank before it)."""
+    above, placed = [], sum(rep.rank_profile)
+    for n in rep.rank_profile[:-1]:
+        placed -= n
+        above.append(placed)  # #(rank > r) for r = 1, 2, ...
+    upto = block.get("levels_proven")
+    for entry in block["level_bounds"]:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("rank"), int):
+            continue
+        r, least = entry["rank"], entry.get("above_at_least")
+        actual = above[r - 1] if 1 <= r <= len(above) else 0
+        wrong = entry.get("above") != actual or (isinstance(least, int) and actual < least) or (
+            isinstance(upto, int) and r <= upto and least != actual)
+        if wrong:
+            v.append(msg("objectives.claim_level", rank=str(r), actual=str(actual),
+                         claimed=str(entry.get("above")), least=str(least)))
 
 
 def blocking_pairs(problem: Problem, result: Result | Iterable[Mapping[str, Any]],

@@ -8,6 +8,7 @@ only with that level proven; heuristics keep their rule and report the form's va
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -362,6 +363,11 @@ def test_profile_one_rank_at_a_time_on_the_slot_model(monkeypatch: pytest.Monkey
     assert block["proven"] is True and block["levels_proven"] == 4
     assert [(b["rank"], b["above"], b["above_at_least"]) for b in block["level_bounds"]] == [
         (1, 2, 2), (2, 2, 2), (3, 1, 1)]
+    # The checker recomputes each rank's count and refuses a wrong one or a broken least.
+    bad = dict(block, level_bounds=[dict(block["level_bounds"][0], above_at_least=3),
+                                    *block["level_bounds"][1:]])
+    report = matcher.check(p, replace(result, stats={**result.stats, "rank_objective": bad}))
+    assert [m.code for m in report.issues] == ["objectives.claim_level"]
     # Were only rank 1 proven, the summary would name it and the next rank's bound.
     block.update(proven=False, levels_proven=1)
     line = proof(result, p).text("en")
