@@ -432,7 +432,19 @@ class Search:
             sol = highspy.HighsSolution()
             sol.col_value = self.best.tolist()
             hm.setSolution(sol)
-        if not CLOCK.run(hm, time_left(self.deadline), mip=True):
+        weight, placed_ub = float(self.job["placed_weight"]), state.info["placed_ub"]
+
+        def raise_bound(out: Any) -> None:
+            # (at each of the MIP's checks: a helper stopped in its root's cut rounds, where
+            # HiGHS does not look at its time limit, keeps the bound reached so far)
+            bound = float(out.mip_dual_bound)
+            if placed_ub is None or not math.isfinite(bound):
+                return
+            lb = math.ceil(bound + weight * placed_ub - EPS)
+            if lb > (state.info["rank_lb"] or -math.inf):
+                state.note(rank_lb=lb, rank_by="branch_and_cut")
+
+        if not CLOCK.run(hm, time_left(self.deadline), mip=True, on_check=raise_bound):
             # (a deterministic job with too little work left for the whole model's start)
             self.neighbourhoods([x])
             return
