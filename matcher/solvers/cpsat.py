@@ -77,6 +77,7 @@ from .moves import place_unplaced
 from .quota_repair import hold_quotas, repair
 from .rank_slots import solve_profile, with_slot_bound
 from .rank_threshold import solve_minimax
+from .relaxation import Relaxation
 from .rules import enforce
 from .stable import solve_stable
 
@@ -332,8 +333,10 @@ def _with_quotas(problem: Problem, enc: Encoded, config: SolverConfig, t0: float
     with as many placed never less rank cost (the quotas only take allocations away)."""
     why = "group quotas (quotas.csv) bound shares of the placed students"
     free = problem.model_copy(update={"quotas": (), "pairs": ()})
-    res0 = _solve(free, replace(config, time_limit_s=QUOTA_FREE_SHARE * config.time_limit_s),
-                  stop)
+    free_limit = QUOTA_FREE_SHARE * config.time_limit_s
+    # (the LP bound with the quota rows in the HiGHS helper while the free optimum is sought)
+    lp, res0 = clock.parallel(lambda: _quota_lp(enc, config, t0 + free_limit, stop),
+                              lambda: _solve(free, replace(config, time_limit_s=free_limit), stop))
     if not res0.placements or stop.requested:
         return _rules_by_highs(enc, config, t0, stop, why)
     start = repair(enc, enc.choices_from_ids({p.student_id: (
@@ -365,6 +368,8 @@ def _with_quotas(problem: Problem, enc: Encoded, config: SolverConfig, t0: float
             and free_ub is not None and len(chosen) == free_ub == res0.placed):
         # (the optimum without quotas places as many: its rank bound holds at that count)
         rank_lb = higher(rank_lb, res0.rank_cost_lower_bound)
+    if rank_levels.form(enc) == "sum":
+        rank_lb = higher(rank_lb, lp.rank_lb_at(len(chosen)))
     if (rank_levels.form(enc) == "sum" and chosen and not stop.requested
             and (rank_lb is None or rank_lb < enc.rank_cost(chosen))):
         rank_lb = higher(rank_lb, _quota_rank_bound(enc, config, len(chosen),
@@ -377,6 +382,24 @@ def _with_quotas(problem: Problem, enc: Encoded, config: SolverConfig, t0: float
     return build_result(enc, NAME, Status.OPTIMAL if proven else Status.FEASIBLE, chosen,
                         config, clock.now() - t0, placed_upper_bound=placed_ub,
                         rank_cost_lower_bound=rank_lb, stats=stats, message=message)
+
+
+def _quota_lp(enc: Encoded, config: SolverConfig, deadline: float, stop: Stop) -> Relaxation:
+    """The aggregated model's LP relaxation with the quota rows, ``min rank cost - w placed``
+    with ``w = K + 2`` (a placed student always pays): every allocation keeping the hard quotas
+    and placing ``P`` has rank cost at least its value plus ``w P``
+    (:meth:`~matcher.solvers.relaxation.Relaxation.rank_lb_at`), close to the LP's own at
+    ``P`` near the LP's placed count. ``w`` small keeps it useful a few students short of it
+    (:data:`~matcher.solvers.relaxation.RELAX_WEIGHT` would not)."""
+    weight = enc.max_list + 2
+    mdl = milp_build_model(enc, pairs=False)
+    objective = mdl.rank_cost + [(j, -float(weight * c)) for j, c in mdl.placed]
+    _stages, out, errors = run_levels(mdl, config, deadline, {"mode": "relax"}, None,
+                                      [("min", objective)], lambda: stop.requested,
+                                      ASSIST_GRACE_S)
+    if not out.get("optimal"):
+        return Relaxation(None, weight, message=errors or "not solved in time")
+    return Relaxation(float(out["objective"]), weight)
 
 
 def _quota_rank_bound(enc: Encoded, config: SolverConfig, placed: int, deadline: float,
