@@ -32,7 +32,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from operator import methodcaller
+from itertools import compress
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,9 @@ def read_grid(table: Table, grid: Grid, found: Found) -> TableRead | None:
         for a row with an error, whose errors were added).
     """
     where = grid.where
-    filled = [k for k, row in enumerate(grid.rows) if any(map(str.strip, row))]  # C loops
+    # the rows with a cell that is not blank (C loops: compress, map, any)
+    filled = list(compress(range(len(grid.rows)),
+                           map(any, map(partial(map, str.strip), grid.rows))))
     if not filled:
         found.add(msg("load.empty_sheet", at=where) if grid.sheet
                   else msg("load.empty_file", at=where))
@@ -396,6 +399,10 @@ def read_grid(table: Table, grid: Grid, found: Found) -> TableRead | None:
 _TOTAL_HINT = re.compile(r"\s*(?:[合总小共汇]|(?i:tot|sub|sum))")
 _HINT_FIRST = frozenset("合总小共汇")
 _HINT_WORDS = frozenset(("tot", "sub", "sum"))
+# the same tests over a column's heads joined by NUL (``\s`` is str.isspace() for str patterns;
+# casefold() leaves NUL alone, so the separators still count the rows)
+_LOOK_FIRST = re.compile("\0[合总小共汇\\s]")
+_LOOK_WORD = re.compile("\0(?:tot|sub|sum)")
 _SIMPLE_FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
 
@@ -452,6 +459,33 @@ def _worth_a_look(row: list[str], wide: int) -> bool:
                for c in row[:3])
 
 
+def _first_to_look(rows: list[list[str]], wide: int) -> int:
+    """The index of the first row :func:`_worth_a_look` picks (``len(rows)`` if none), or an
+    earlier one (a row looked at closely is read all the same): each of the first three
+    columns is joined into one text with NUL between the cells and searched by a regular
+    expression, in C loops (a province's 100,000 rows are plain)."""
+    if wide < 0:
+        return 0
+    first = len(rows)
+    if wide > 0 and rows and max(map(len, rows)) > wide:
+        first = next(i for i, r in enumerate(rows) if len(r) > wide)
+    head = rows[:first] if first < len(rows) else rows
+    shortest = min(map(len, head), default=0)
+    for j in range(3):
+        cells = (map(itemgetter(j), head) if shortest > j
+                 else (r[j] if len(r) > j else "" for r in head))
+        text = "\0" + "\0".join(cells)
+        if text.count("\0") != len(head):  # a NUL inside a cell: look row by row
+            return next((i for i, r in enumerate(rows) if _worth_a_look(r, wide)), len(rows))
+        # a match at the NUL before cell i: i + 1 NULs up to it (casefold() keeps each NUL,
+        # and a cell's casefold() starts with its first three characters' casefold())
+        for pattern, searched in ((_LOOK_FIRST, text), (_LOOK_WORD, text.casefold())):
+            m = pattern.search(searched)
+            if m is not None:
+                first = min(first, searched.count("\0", 0, m.start() + 1) - 1)
+    return first
+
+
 def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: list[int],
                shown: Any, order: list[int]) -> None:
     """The data rows of a grid into ``out`` (totals and footer rows left out, with notes).
@@ -478,8 +512,7 @@ def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: lis
     # the rows that need a closer look; every row before the first of them is plain data
     # (a sheet's row is never too wide: its cells are named by letter)
     wide = 0 if grid.sheet else header_width if not grid.multiline else -1
-    first = next((i for i, r in enumerate(all_rows) if _worth_a_look(r, wide)),
-                 len(all_rows))
+    first = _first_to_look(all_rows, wide)
     rows.extend(all_rows[:first])
     out.rows.extend([None] * first)
     out.numbers.extend(shown(k) for k in body[:first])
@@ -542,9 +575,9 @@ def _read_rows(table: Table, grid: Grid, found: Found, out: TableRead, body: lis
         columns.append([default if v is NO_VALUE else v for v in values]
                        if NO_VALUE in values else values)  # ``in``: a C loop, mostly absent
     records = zip(*columns, strict=True) if columns else ((),) * len(rows)
-    pending = [(i, dict(zip(names, t, strict=True))) for i, t in enumerate(records)
-               if i not in bad]
-    _validate(table, grid, found, out, pending)
+    # one mapping per row, built in C (map over partial(zip, names)); then the bad rows out
+    values = list(map(dict, map(partial(zip, names), records)))
+    _validate(table, grid, found, out, values, bad)
     if totals:
         found.add(msg("load.totals_rows", severity="note", at=where, rows=_few(totals),
                       count=len(totals)))
@@ -568,7 +601,9 @@ def _column(grid: Grid, found: Found, out: TableRead, rows: list[list[str]], pos
             col: Column, bad: set[int], skips: dict[int, set[int]],
             lists: dict[str, list[tuple[int, str, str]]]) -> list[Any]:
     """One column of every data row read: at once when plain, else cell by cell."""
-    cells = [row[pos].strip() if pos < len(row) else "" for row in rows]
+    cells = (list(map(str.strip, map(itemgetter(pos), rows)))
+             if rows and min(map(len, rows)) > pos  # (C loops when every row has the cell)
+             else [row[pos].strip() if pos < len(row) else "" for row in rows])
     marked = grid.sheet and any(c == pos for _, c in (*grid.formulas, *grid.excel_errors))
     values = None if marked or skips else _plain_column(col.kind, cells)
     if values is not None:
@@ -617,21 +652,29 @@ def _choice_columns(grid: Grid, found: Found, out: TableRead, rows: list[list[st
 
 
 def _validate(table: Table, grid: Grid, found: Found, out: TableRead,
-              pending: list[tuple[int, dict[str, Any]]]) -> None:
-    """Model objects for the parsed rows: all at once, or row by row when one is bad."""
-    if not pending:
+              values: list[dict[str, Any]], bad: set[int]) -> None:
+    """Model objects for the parsed rows (``values[i]`` is ``out.rows[i]``'s, rows in ``bad``
+    left out): all at once, or row by row when one is bad."""
+    pending = [(i, v) for i, v in enumerate(values) if i not in bad] if bad else None
+    if not values or pending == []:
         return
     try:
-        made = _adapter(table.model).validate_python([v for _, v in pending])
+        made = _adapter(table.model).validate_python(
+            values if pending is None else [v for _, v in pending])
     except ValidationError:
         made = None
     if made is not None:
+        if pending is None:  # every row: in order, no loop in Python
+            out.rows[:len(made)] = made
+            return
         for (index, _), obj in zip(pending, made, strict=True):
             out.rows[index] = obj
         return
-    for index, values in pending:
+    if pending is None:
+        pending = list(enumerate(values))
+    for index, given in pending:
         try:
-            out.rows[index] = table.model.model_validate(values)
+            out.rows[index] = table.model.model_validate(given)
         except ValidationError as e:
             row = grid.rows[out.row_index[index]]
             at_row = replace(grid.where, row=out.numbers[index])

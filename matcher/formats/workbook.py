@@ -489,23 +489,20 @@ def _grid(book: Any, parts: _Parts, name: str, title: str, found: Found) -> Grid
         return None
     sheet = book.get_sheet_by_name(title)
     formulas, excel_errors, hidden, zeros = parts.scan(title)
-    rows: list[list[str]] = []
-    numbers: list[int] = []
     floats = _FloatTexts()  # a column of numbers repeats a few values: each converted once
     # skip_empty_area=False: rows and columns count from A1, as Excel numbers them
-    for k, values in enumerate(sheet.to_python(skip_empty_area=False)):
-        number = k + 1
-        cells = [v if type(v) is str else floats[v] if type(v) is float else _text(v)
-                 for v in values]
-        if zeros:
-            for j, v in enumerate(values):
-                width = zeros.get((number, j))
-                if width and isinstance(v, float) and v.is_integer() and v >= 0:
-                    cells[j] = str(int(v)).zfill(width)
+    values = sheet.to_python(skip_empty_area=False)
+    rows = [[v if type(v) is str else floats[v] if type(v) is float else _text(v) for v in row]
+            for row in values]  # (one comprehension: no Python loop around it)
+    for (number, j), width in zeros.items():  # whole numbers formatted 0000 keep their zeros
+        v = (values[number - 1][j] if number <= len(values) and j < len(values[number - 1])
+             else None)
+        if isinstance(v, float) and v.is_integer() and v >= 0:
+            rows[number - 1][j] = str(int(v)).zfill(width)
+    for cells in [r for r in rows if r and not r[-1]]:  # the rows that end in blank cells
         while cells and cells[-1] == "":
             cells.pop()
-        rows.append(cells)
-        numbers.append(number)
+    numbers = list(range(1, len(rows) + 1))
     if len(rows) > MAX_SHEET_ROWS:
         found.add(msg("load.too_many_rows", at=where, count=len(rows), limit=MAX_SHEET_ROWS))
         return None

@@ -204,8 +204,11 @@ class Student(Frozen):
         if _no_ties(prefs):
             # the common case (a province's 100,000 lists of plain ids, no ``=``): no group
             # has two names, so each entry is a group of its own and nothing is ranked
+            cleaned = tuple(filter(None, map(str.strip, prefs)))
+            if cleaned == prefs and type(prefs) is tuple:
+                return data  # (as the loader gives it: no copy of the row's mapping)
             out = dict(data)
-            out["preferences"] = tuple(filter(None, map(str.strip, prefs)))
+            out["preferences"] = cleaned
             return out
         groups: list[list[str]] = []
         for entry in prefs:
