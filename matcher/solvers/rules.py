@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..encoding import Encoded
 from .base import Choice
@@ -36,21 +38,55 @@ def together(enc: Encoded, chosen: dict[int, Choice], g: int) -> bool:
     return len(places) == 1
 
 
+@dataclass
+class Room:
+    """Where groups of one kind (the same members' profiles and supervisors) may still find
+    room off their lists, in one pass in which room only shrinks (:func:`place_group`)."""
+
+    common: list[int]
+    """Every workstation the kind of group may go to, by index."""
+    live: list[int]
+    """Of those, the ones not known full for it in one block (compacted now and then)."""
+    dead: set[int] = field(default_factory=set)
+    """Known full for it in one block (every option failed)."""
+    hopeless: bool = False
+    """No option fitted anywhere: nothing to try for this kind any more."""
+
+
+Full = dict[tuple[tuple[Any, ...], ...], Room]
+"""The room index of one pass of :func:`place_group`, by kind of group."""
+
+
 def place_group(loads: Loads, chosen: dict[int, Choice], g: int,
-                allowed: Callable[[int], bool] = lambda w: True) -> bool:
+                allowed: Callable[[int], bool] = lambda w: True, full: Full | None = None
+                ) -> bool:
     """Place every member of group ``g`` at the cheapest common option with room (rank cost,
-    then fewer segments), at a workstation ``allowed``; books into ``loads`` and ``chosen``."""
+    then fewer segments), at a workstation ``allowed``; books into ``loads`` and ``chosen``.
+
+    ``full`` is a room index shared by the calls of one pass in which room only shrinks (no
+    booking is given back in it): where a group found no room at a workstation off its lists
+    in one block, a group of the same kind (the same members' profiles and the supervisors they
+    get) finds none there either, and is not tried there (whether an option fits depends on
+    the workstation's and its mentors' room, the members' profiles and, through the mentors
+    :func:`~matcher.solvers.packing.fit` prefers, their supervisors); where one found no room
+    anywhere, the next is not tried at all. Groups off their lists at a province's size each
+    tried thousands of full workstations.
+    """
     enc = loads.enc
     members = enc.groups[g]
     if any(i in chosen for i in members):
         return False
-    for w, plans in _options_in_order(loads, g):
-        if not allowed(w):
-            continue
+    for w, plans in _options_in_order(loads, g, allowed, full):
         booked: list[tuple[int, Choice]] = []
         for i, k in zip(members, plans, strict=True):
             s = loads.supervisor(i)
-            got = fit(loads, i, w, [k], s) if s >= 0 else None
+            if s < 0:
+                # (no supervisor has room for i after the members before: the same at every
+                # workstation, so no option of the group can fit now)
+                for j, choice in booked:
+                    loads.give_back(j, choice)
+                return False
+            got = fit(loads, i, w, [k], s)
             if got is None:
                 break
             choice = (w, got[1], s, k)
@@ -64,7 +100,8 @@ def place_group(loads: Loads, chosen: dict[int, Choice], g: int,
     return False
 
 
-def _options_in_order(loads: Loads, g: int) -> Iterator[tuple[int, tuple[int, ...]]]:
+def _options_in_order(loads: Loads, g: int, allowed: Callable[[int], bool],
+                      full: Full | None) -> Iterator[tuple[int, tuple[int, ...]]]:
     """Group ``g``'s common options (those of :func:`~matcher.solvers.aggregate.group_options`)
     by rank cost, then fewer segments, then ``(w, plans)``, made one rank cost at a time: a
     group that fits at its first cost never has the others built (at 100,000 students every
@@ -74,7 +111,9 @@ def _options_in_order(loads: Loads, g: int) -> Iterator[tuple[int, tuple[int, ..
     Options that cannot have room are never made (:func:`_seats`): every member's block covers
     the group's first term, so a first term with fewer free places at the workstation than
     members cannot take the group (a group that fits at none of its listed workstations tried
-    thousands of full ones off its list). The options left keep their order."""
+    thousands of full ones off its list), nor those at a workstation ``full`` knows has no room
+    for such a group (:func:`place_group`). The options left keep their order; only those at a
+    workstation ``allowed`` are made."""
     enc = loads.enc
     members = enc.groups[g]
     starts: list[dict[int, list[int]]] = []
@@ -86,21 +125,46 @@ def _options_in_order(loads: Loads, g: int) -> Iterator[tuple[int, tuple[int, ..
             for w, k in enc.options(i):
                 own.setdefault(w, []).append(k)
             starts.append(own)
-    fewest = min(starts, key=lambda st: len(st))
-    common = [w for w in sorted(fewest) if all(w in st for st in starts)]
     listed = {w for i in members for w in enc.st_prefs[i]}
     by_cost: dict[int, list[int]] = {}
-    for w in common:
-        if w in listed:
+    for w in sorted(listed):
+        if all(w in st for st in starts):
             by_cost.setdefault(sum(enc.cost(i, w) for i in members), []).append(w)
+    kind = None if full is None or any(
+        enc.st_lock[i] is not None for i in members) or enc.preferences_only else (
+        tuple(enc.profile(i) for i in members), tuple(loads.supervisor(i) for i in members))
+    room = None if kind is None else full.get(kind)  # type: ignore[union-attr]
+    if room is not None and room.hopeless:
+        return
     for cost in sorted(by_cost):
-        yield from _level(loads, starts, by_cost[cost])
-    rest = [w for w in common if w not in listed]
+        yield from _level(loads, starts, [w for w in by_cost[cost] if allowed(w)])
+    if room is None:
+        common = _common(starts)
+        if kind is not None:
+            room = full[kind] = Room(common, list(common))  # type: ignore[index]
+    else:
+        common = room.common
+        if 2 * len(room.dead) > len(room.live):
+            room.live = [w for w in room.live if w not in room.dead]
     # Off the lists every workstation costs the same: those with every member in one block
     # (no extra segment) by workstation, made one workstation at a time; then the split plans.
-    for w in rest:
+    # When the consumer asks for more after a workstation's options, none of them fitted.
+    for w in common if room is None else room.live:
+        if w in listed or not allowed(w) or (room is not None and w in room.dead):
+            continue
         yield from _level(loads, starts, [w], split=False)
-    yield from _level(loads, starts, rest, split=True)
+        if room is not None:
+            room.dead.add(w)
+    yield from _level(loads, starts, [w for w in common if w not in listed and allowed(w)],
+                      split=True)
+    if room is not None:
+        room.hopeless = True
+
+
+def _common(starts: list[dict[int, list[int]]]) -> list[int]:
+    """The workstations in every one of ``starts``, by index."""
+    fewest = min(starts, key=lambda st: len(st))
+    return [w for w in sorted(fewest) if all(w in st for st in starts)]
 
 
 def _seats(loads: Loads, w: int, t: int, members: int) -> bool:
@@ -115,9 +179,12 @@ def _level(loads: Loads, starts: list[dict[int, list[int]]], stations: list[int]
     (True) or without (False) an extra segment."""
     enc = loads.enc
     level: list[tuple[int, tuple[int, ...]]] = []
+    n_terms = enc.n_terms
     for w in stations:
         if max(loads.ws_left[w]) < len(starts):
             continue
+        if split and not any(k >= n_terms for st in starts for k in st[w]):
+            continue  # (no member has a segment plan here: every option is in one block)
         per = []
         for st in starts:
             by_first: dict[int, list[int]] = {}
@@ -182,10 +249,11 @@ def enforce(enc: Encoded, chosen: dict[int, Choice],
                     loads.give_back(i, out.pop(i))
     pos = enc.priority_position
     groups = sorted(range(len(enc.groups)), key=lambda g: min(pos[i] for i in enc.groups[g]))
+    full: Full = {}
     for g in groups:
         if halted():
             break
-        place_group(loads, out, g)
+        place_group(loads, out, g, full=full)
     # Students per workstation, kept up to date below (recounting 100,000 placements for each
     # workstation below its minimum took seconds at a province's size).
     count: Counter[int] = Counter(c[0] for c in out.values())
