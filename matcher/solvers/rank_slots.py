@@ -5,13 +5,16 @@ The slot model (:mod:`matcher.solvers.slots`) puts each placed student's rank on
 the profile's levels are plain counts of those columns: level ``j`` minimises ``#(r > j)``, the
 placing columns of rank above ``j`` (with the number placed fixed, fewer above ``j`` is more at
 ``j`` or better), for ``j = 1..K``, each fixed one-sidedly (``<=`` its value) before the next.
-Every level has 0/1 coefficients: no weights and no overflow, whatever the size (the aggregated
-model's weighted sub-levels, :func:`matcher.solvers.rank_levels.chunks`, need ``B^len <=
-2^31``). HiGHS's branch and cut solves them in its helper (:mod:`matcher.solvers.highs.levels`),
-with the number placed fixed at the rank sum's proven maximum. The rank sum's optimum is kept
-should HiGHS find nothing better, but not given to HiGHS as its start: on tier S the first level
-took 3.7 s of CPU from no start (randomized rounding after the root cuts finds the optimum,
-1,147 first choices) and was not done after 16 s of CPU from that start (its sub-MIP search).
+Rank 1 is a level of its own, with 0/1 coefficients; the later ranks go in chunks weighted by
+``base`` = the start's ``#(r > 1)`` + 1 (a row keeps ``#(r > 1)`` at most that, as the optimum
+does, so every count stays below ``base``), never above ``2^31``: no overflow whatever the size
+(the aggregated model's sub-levels, :func:`matcher.solvers.rank_levels.chunks`, must take the
+number of students + 1 as their base). HiGHS's branch and cut solves them in its helper
+(:mod:`matcher.solvers.highs.levels`), with the number placed fixed at the rank sum's proven
+maximum. The rank sum's optimum is kept should HiGHS find nothing better, but not given to
+HiGHS as its start: on tier S the first level took 3.7 s of CPU from no start (randomized
+rounding after the root cuts finds the optimum, 1,147 first choices) and was not done after
+16 s of CPU from that start (its sub-MIP search).
 
 The model goes without the counts per mentor (``MENTOR`` columns, ``LAZY`` rows): a
 relaxation, so its bounds hold for the problem, and its allocation, once mentors and starts are
@@ -35,6 +38,7 @@ from . import clock, rank_levels
 from .base import Choice, SolverConfig, build_result
 from .linear import merged
 from .milp_model import ASSIST_GRACE_S, Stage, minimised, run_arrays
+from .rank_levels import MAX_WEIGHT
 from .relaxation import relax_weight
 from .slot_flow import SlotFlow
 from .slot_rounding import allocation, repaired
@@ -51,10 +55,12 @@ LEVEL_SHARE = 0.5
 choices, is what an office reads first)."""
 
 
-def arrays(model: SlotModel, placed: int, levels: list[list[int]],
-           hint: np.ndarray[Any, Any] | None) -> dict[str, Any]:
+def arrays(model: SlotModel, placed: int, levels: list[list[tuple[int, float]]],
+           hint: np.ndarray[Any, Any] | None,
+           at_most: tuple[list[int], int] | None = None) -> dict[str, Any]:
     """The helper's arrays: the slot model without the counts per mentor, the number placed
-    fixed at ``placed``, one objective per level (the columns it counts)."""
+    fixed at ``placed`` (and ``at_most``: those columns summing to at most that), one objective
+    per level (its terms)."""
     keep = model.row_kind != LAZY
     lengths = np.diff(model.row_start)
     entries = np.repeat(keep, lengths)
@@ -71,8 +77,15 @@ def arrays(model: SlotModel, placed: int, levels: list[list[int]],
         "row_idx": np.concatenate([model.row_col[entries], placing]).astype(np.int32),
         "row_val": np.concatenate([model.row_val[entries], np.ones(len(placing))]),
     }
-    for n, cols in enumerate(levels):
-        out[f"obj{n}_idx"], out[f"obj{n}_val"] = merged([(j, 1.0) for j in cols])
+    if at_most is not None:
+        cols, most = at_most
+        out["row_lo"] = np.append(out["row_lo"], -np.inf)
+        out["row_hi"] = np.append(out["row_hi"], float(most))
+        out["row_start"] = np.append(out["row_start"], out["row_start"][-1] + len(cols))
+        out["row_idx"] = np.concatenate([out["row_idx"], np.asarray(cols, dtype=np.int32)])
+        out["row_val"] = np.concatenate([out["row_val"], np.ones(len(cols))])
+    for n, terms in enumerate(levels):
+        out[f"obj{n}_idx"], out[f"obj{n}_val"] = merged(terms)
     if hint is not None:
         out["hint"] = hint
     return out
@@ -121,7 +134,22 @@ def solve_profile(enc: Encoded, config: SolverConfig, t0: float, start: dict[int
     placing = model.col_kind <= OFF
     thresholds = [j for j in range(1, enc.max_list + 1)
                   if bool((placing & (model.col_cost > j)).any())]
-    levels = [np.flatnonzero(placing & (model.col_cost > j)).tolist() for j in thresholds]
+    above = {j: np.flatnonzero(placing & (model.col_cost > j)).tolist() for j in thresholds}
+    # Rank 1 alone; then the ranks in chunks, each one weighted sum_j base^(last - j) #(r > j):
+    # with #(r > 1) kept at most the start's (a row: the optimum keeps it too), every count is
+    # below ``base``, so a chunk orders exactly as its counts do, and base^len <= MAX_WEIGHT
+    # (tier S: base 1,087, chunks of three ranks; ranks 3-5 proven in 2.3 s of CPU against
+    # 9.8 s for rank 3 alone).
+    start_above = rank_levels.key(enc, start)[0] if thresholds else 0
+    base = start_above + 1
+    chunks: list[list[int]] = [[j] for j in thresholds[:1]]
+    for j in thresholds[1:]:
+        if len(chunks) > 1 and base ** (len(chunks[-1]) + 1) <= MAX_WEIGHT:
+            chunks[-1].append(j)
+        else:
+            chunks.append([j])
+    levels = [[(c, float(base ** (chunk[-1] - j))) for j in chunk for c in above[j]]
+              for chunk in chunks]
     stats: dict[str, Any] = {"engine": "slot model + HiGHS (profile, one rank at a time)",
                              "columns": model.n_cols, "rows": model.n_rows}
     lp_first = first_choices_bound(enc, model, len(start), until=t0 + 0.1 * config.time_limit_s)
@@ -133,7 +161,7 @@ def solve_profile(enc: Encoded, config: SolverConfig, t0: float, start: dict[int
         until = max(clock.now() + 0.5,
                     deadline - FINISH_SECONDS_PER_STUDENT * enc.n_students)
         stages, _out, err = run_arrays(
-            arrays(model, len(start), levels, None),
+            arrays(model, len(start), levels, None, (above[1], start_above) if levels else None),
             ["min"] * len(levels), config, until, {"mode": "levels", "shares": shares,
                                                  "highs_options": HIGHS_OPTIONS},
             stop=lambda: bool(halt()), grace=ASSIST_GRACE_S)
@@ -149,16 +177,23 @@ def solve_profile(enc: Encoded, config: SolverConfig, t0: float, start: dict[int
             if rank_levels.better(enc, got, chosen) or not rank_levels.better(enc, chosen, got):
                 chosen = got
     value = rank_levels.key(enc, chosen)  # #(r > j) for j = 1..K
+    least: dict[int, int] = {}  # rank -> proven least #(r > rank), given the ranks before
+    for chunk, stage in zip(chunks, stages, strict=False):
+        lower = minimised(stage)[1]
+        if lower is None:
+            continue
+        got = sum(base ** (chunk[-1] - j) * value[j - 1] for j in chunk)
+        if got <= lower:  # the whole chunk at its bound: each of its counts is proven
+            least.update({j: value[j - 1] for j in chunk})
+        else:  # the first count only: the rest of the chunk is below base^(len - 1)
+            least[chunk[0]] = lower // base ** (len(chunk) - 1)
     proven_to, bounds = 0, []
-    by_threshold = dict(zip(thresholds, stages, strict=False))
     for j in range(1, enc.max_list + 1):
         if j not in thresholds:  # no option above rank j: nobody is
             proven_to += proven_to == j - 1
             continue
-        stage = by_threshold.get(j)
-        lower = minimised(stage)[1] if stage is not None else None
-        bounds.append({"rank": j, "above": value[j - 1], "above_at_least": lower})
-        if proven_to == j - 1 and lower is not None and value[j - 1] <= lower:
+        bounds.append({"rank": j, "above": value[j - 1], "above_at_least": least.get(j)})
+        if proven_to == j - 1 and j in least and value[j - 1] <= least[j]:
             proven_to = j
     first_lb = bounds[0]["above_at_least"] if bounds and bounds[0]["rank"] == 1 else None
     if first_lb is not None:
