@@ -45,6 +45,7 @@ from ..messages import Lang, Location, Message, label, msg
 from ..model import Problem, Result, ScenarioError
 from ..model.capacity import capacity_by_term, policy_window
 from ..reports.pages import Page, column_label, is_number, word
+from ..reports.words import status_text
 
 __all__ = ["CHANGES", "Comparison", "ResultView", "compare", "kpis", "moves", "read_view",
            "view_of", "write_comparison"]
@@ -423,7 +424,7 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
         page = Page(t("page.compare.title"), lang=lang)
         runs = pd.DataFrame([{"result": v.label, "folder": v.source,
                               "solver": v.summary.get("solver", ""),
-                              "status": v.summary.get("status", ""),
+                              "status": status_text(v.summary.get("status", ""), lang),
                               "time_limit_s": v.summary.get("time_limit_s")}
                              for v in c.views])
         page.table(runs)
@@ -448,3 +449,4 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
 
     sources = [(v.source, "result") for v in c.views if v.source != "(in memory)"]
     return atomic_folder(out, force, fill, kind="comparison", inputs=[*sources, *inputs])
+

@@ -891,7 +891,7 @@ def explain(problem: Problem, result: Result | Iterable[Mapping[str, Any]], stud
     elif to_verify and not any(ch.verified for ch in changes):
         notes.append(s.t("explain.unconfirmed"))
     if status is not None and status != Status.OPTIMAL and status != Status.INFEASIBLE:
-        notes.append(s.t("explain.not_optimal", status=status.value))
+        notes.append(s.t("explain.not_optimal", status=s.t(f"status.{status.value.lower()}")))
     return Explanation(student_id, None, profile, tuple(why), tuple(choices), tuple(changes),
                        tuple(notes), lang=lang)
 

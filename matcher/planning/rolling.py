@@ -38,6 +38,7 @@ from ..model.capacity import (
 )
 from ..reports.folder import output_lang, write_result
 from ..reports.pages import markdown_table
+from ..reports.words import status_text
 from ..solvers import solve
 from .variant import draw_students
 
@@ -353,15 +354,22 @@ def write_rolling(report: RollingReport, out: str | os.PathLike[str], *,
                                          cohort=run.cohort, summary=render(
                                              report.summary or report.notes[0], chosen))])
             write_result(run.result, folder / "result", problem=run.reduced, lang=chosen)
+        # the page words the statuses and the cohorts' columns (the CSVs keep them as data)
+        years = (report.years.assign(status=[status_text(x, chosen)
+                                             for x in report.years["status"]])
+                 if "status" in report.years.columns else report.years)
+        terms = report.terms.rename(columns={
+            c: label("page.rolling.cohort_column", chosen, cohort=str(c)[len("cohort_"):])
+            for c in report.terms.columns if str(c).startswith("cohort_")})
         lines = ["# " + label("page.rolling.title", chosen), "",
                  *(escape_markdown(render(n, chosen), block=True) for n in (
                      (report.summary,) if report.summary is not None else report.notes)), "",
                  "## " + label("page.rolling.years", chosen), "",
                  label("page.rolling.years_note", chosen), "",
-                 markdown_table(report.years, lang=chosen), "",
+                 markdown_table(years, lang=chosen), "",
                  "## " + label("page.rolling.terms", chosen), "",
                  label("page.rolling.terms_note", chosen), "",
-                 markdown_table(report.terms, lang=chosen), ""]
+                 markdown_table(terms, lang=chosen), ""]
         (tmp / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
     return atomic_folder(out, force, fill, kind="rolling", inputs=inputs)

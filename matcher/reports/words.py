@@ -45,6 +45,28 @@ def status_word(status: Status, lang: Lang) -> str:
     return label(code, lang)
 
 
+def status_text(value: object, lang: Lang) -> str:
+    """A status as read from a file (``"FEASIBLE"``) in words (:func:`status_word`), or the
+    text as read when it is not a status (an older or damaged summary).
+
+    Parameters
+    ----------
+    value
+        The status as read.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        ``可行`` / ``FEASIBLE``, ... or ``str(value)``.
+    """
+    try:
+        return status_word(Status(str(value)), lang)
+    except ValueError:
+        return str(value)
+
+
 def pair_weight_used(result: Result, problem: Problem | None) -> bool:
     """Whether the third objective level (the pair weight) counts in this result.
 

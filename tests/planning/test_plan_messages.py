@@ -20,8 +20,8 @@ from matcher.cli import cli
 from matcher.formats.resultdir import read_assignments, read_result, read_summary
 from matcher.messages import Location, Message, render
 from matcher.model import Problem, ScenarioError
-from matcher.planning.compare import compare, read_view
-from matcher.planning.rolling import simulate
+from matcher.planning.compare import compare, read_view, write_comparison
+from matcher.planning.rolling import simulate, write_rolling
 from matcher.planning.sweep import check_grid
 from matcher.planning.variant import build_variant
 
@@ -300,3 +300,22 @@ def test_written_variant_header_in_the_language(tmp_path: Path, lang: str) -> No
         assert not any(HAN.search(x) for x in comments)
         assert "variant of tiny with 1 change(s), listed in the comments above" in description
     assert matcher.load_scenario(out).name == "v"
+
+
+def test_pages_word_statuses_and_cohorts(solved: Path, tiny: Problem, tmp_path: Path) -> None:
+    """In Chinese, the comparison page's status column, the rolling page's statuses and cohort
+    columns, and explain's note on an unproven result say 可行 / 第1届, not FEASIBLE /
+    cohort_1 (the CSVs keep their English data)."""
+    comparison = compare([read_view(solved), read_view(solved, "B")], [tiny, tiny])
+    write_comparison(comparison, tmp_path / "c", lang="zh")
+    page = (tmp_path / "c" / "report.md").read_text(encoding="utf-8")
+    assert "| 可行 |" in page and "FEASIBLE" not in page
+    report = simulate(tiny, 2, solver="greedy", time_limit_s=5, seed=0, workers=1)
+    write_rolling(report, tmp_path / "r", lang="zh")
+    page = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "| 可行 |" in page and "FEASIBLE" not in page and "| 第1届 | 第2届 |" in page
+    assert "FEASIBLE" in (tmp_path / "r" / "years.csv").read_text(encoding="utf-8")
+    r = CliRunner().invoke(cli, ["explain", str(TINY), str(solved), "S6", "--verify", "0",
+                                 "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    assert "结果状态为 可行，未被证明最优" in r.stdout and "FEASIBLE" not in r.stdout
