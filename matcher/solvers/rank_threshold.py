@@ -134,6 +134,9 @@ def solve_minimax(problem: Problem, enc: Encoded, config: SolverConfig, t0: floa
                                                   p.supervisor_id, ";".join(p.terms))
                                    for p in best.placements})
     worst = max(rank_levels.ranks(enc, chosen), default=0)
+    if len(chosen) < most or len(chosen) < placed_ub:
+        # (a bound for the count reached: fewer placed may need no worse rank; XL under load)
+        lower = min(lower, least_rank(enc, relax, len(chosen)))
     lower = min(lower, worst)
     proven = (best.status == Status.OPTIMAL and len(chosen) == placed_ub and lower >= worst
               and not halted())
