@@ -137,7 +137,7 @@ def _options_in_order(loads: Loads, g: int, allowed: Callable[[int], bool],
     if room is not None and room.hopeless:
         return
     for cost in sorted(by_cost):
-        yield from _level(loads, starts, [w for w in by_cost[cost] if allowed(w)])
+        yield from _level(loads, members, starts, [w for w in by_cost[cost] if allowed(w)])
     if room is None:
         common = _common(starts)
         if kind is not None:
@@ -152,10 +152,10 @@ def _options_in_order(loads: Loads, g: int, allowed: Callable[[int], bool],
     for w in common if room is None else room.live:
         if w in listed or not allowed(w) or (room is not None and w in room.dead):
             continue
-        yield from _level(loads, starts, [w], split=False)
+        yield from _level(loads, members, starts, [w], split=False)
         if room is not None:
             room.dead.add(w)
-    yield from _level(loads, starts, [w for w in common if w not in listed and allowed(w)],
+    yield from _level(loads, members, starts, [w for w in common if w not in listed and allowed(w)],
                       split=True)
     if room is not None:
         room.hopeless = True
@@ -167,13 +167,21 @@ def _common(starts: list[dict[int, list[int]]]) -> list[int]:
     return [w for w in sorted(fewest) if all(w in st for st in starts)]
 
 
-def _seats(loads: Loads, w: int, t: int, members: int) -> bool:
-    """Whether workstation ``w`` has a free place for each of ``members`` in term ``t``."""
-    return loads.ws_left[w][t] >= members
+def _seats(loads: Loads, w: int, t: int, members: list[int]) -> bool:
+    """Whether workstation ``w`` has a free place and a mentor's place for each of
+    ``members`` in term ``t`` (members who may take the same mentors counted together)."""
+    if loads.ws_left[w][t] < len(members):
+        return False
+    need: dict[tuple[int, ...], int] = {}
+    for i in members:
+        ms = tuple(loads.mentors(i, w))
+        need[ms] = need.get(ms, 0) + 1
+    m_left = loads.m_left
+    return all(sum(max(0, m_left[m][t]) for m in ms) >= n for ms, n in need.items())
 
 
-def _level(loads: Loads, starts: list[dict[int, list[int]]], stations: list[int],
-           split: bool | None = None) -> list[tuple[int, tuple[int, ...]]]:
+def _level(loads: Loads, members: list[int], starts: list[dict[int, list[int]]],
+           stations: list[int], split: bool | None = None) -> list[tuple[int, tuple[int, ...]]]:
     """The common options at ``stations`` (one plan per member, one first term) that may have
     room (:func:`_seats`), by fewer segments, then ``(w, plans)``; ``split``: only those with
     (True) or without (False) an extra segment."""
@@ -192,7 +200,7 @@ def _level(loads: Loads, starts: list[dict[int, list[int]]], stations: list[int]
                 by_first.setdefault(enc.first_term(k), []).append(k)
             per.append(by_first)
         for t in sorted(set.intersection(*(set(by_first) for by_first in per))):
-            if not _seats(loads, w, t, len(starts)):
+            if not _seats(loads, w, t, members):
                 continue
             combos: list[tuple[int, ...]] = [()]
             for by_first in per:
