@@ -16,7 +16,7 @@ from ..formats.resultdir import result_size_estimate
 from ..messages import label, msg
 from ..model import Problem, ScenarioError
 from ..reports.pages import column_label, word
-from ..reports.words import status_word
+from ..reports.words import status_text, status_word
 from .common import (
     SECONDS,
     FiniteFloat,
@@ -172,7 +172,8 @@ def sweep(base: str, vary: tuple[str, ...], out: str, solver: str, time_limit: f
                                       inputs=[(base, "scenario")], lang=lang), target)
     cols = ["point", *result.parameters, "status", "placed", "placed_share",
             "first_choice_share", "rank_cost", "unused_places"]
-    echo_table(result.table[cols], lang)
+    echo_table(result.table[cols].assign(status=[status_text(x, lang)
+                                                 for x in result.table["status"]]), lang)
     click.echo(label("cmd.written", lang, path=str(target)))
 
 

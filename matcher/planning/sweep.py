@@ -54,7 +54,7 @@ from ..model import Problem, ScenarioError, Status
 from ..model.capacity import Occupancy, apply_occupancy
 from ..reports.fonts import cjk_font
 from ..reports.pages import Page, column_label, markdown_table
-from ..reports.words import status_word
+from ..reports.words import status_text, status_word
 from ..solvers import solve
 from .compare import kpis, view_of
 from .variant import VariantSpec, apply_variant
@@ -524,7 +524,10 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
         page = Page(title, lang=lang)
         run_line = _run_line(sweep, lang)
         page.text(run_line)
-        page.table(sweep.table)
+        # the page words each point's status (kpis.csv keeps it as data)
+        shown = sweep.table.assign(status=[status_text(x, lang)
+                                           for x in sweep.table["status"]])
+        page.table(shown)
         for kpi in HEADLINE:
             if sweep.table[kpi].isna().all():
                 continue
@@ -532,7 +535,7 @@ def write_sweep(sweep: Sweep, out: str | os.PathLike[str], *, force: bool = Fals
             _plot(sweep, kpi, path, lang)
             page.image(path, f"plots/{kpi}.png", column_label(kpi, lang))
         md = "\n".join([f"# {escape_markdown(title)}", "", escape_markdown(run_line), "",
-                        markdown_table(sweep.table, lang=lang), ""])
+                        markdown_table(shown, lang=lang), ""])
         (tmp / "kpis.md").write_text(md, encoding="utf-8")
         (tmp / "report.html").write_text(page.html(), encoding="utf-8")
 

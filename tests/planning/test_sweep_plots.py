@@ -79,7 +79,7 @@ def test_english_plots(sweep: Sweep, tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_without_a_cjk_font_the_plots_fall_back_to_english(
         sweep: Sweep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No CJK font installed: a Chinese page's plots are labelled in English (no boxes), with
-    no warning; the page itself stays Chinese."""
+    no warning; the page itself stays Chinese (its statuses too; kpis.csv keeps the data)."""
     monkeypatch.setattr(sweep_module, "cjk_font", lambda: None)
     seen = _saved(monkeypatch)
     with warnings.catch_warnings():
@@ -88,3 +88,6 @@ def test_without_a_cjk_font_the_plots_fall_back_to_english(
     assert seen and all(not any("\u4e00" <= c <= "\u9fff" for c in s["title"] + s["x"] + s["y"])
                         for s in seen)
     assert "招生人数增减" in (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
+    md = (tmp_path / "s" / "kpis.md").read_text(encoding="utf-8")  # statuses worded too
+    assert "| 可行 |" in md and "FEASIBLE" not in md
+    assert "FEASIBLE" in (tmp_path / "s" / "kpis.csv").read_text(encoding="utf-8")
