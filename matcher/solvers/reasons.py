@@ -124,6 +124,13 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
     # The static reason depends only on these, so it is computed once per key (100,000 students).
     static_of: dict[tuple[object, ...], Message | None] = {}
     scans: dict[tuple[object, ...], _Scan] = {}
+    # Supervisor loads do not change here: whether all of a student's are full is known per
+    # given supervisor, else per university and discipline.
+    sups_full: dict[tuple[int, int, int], bool] = {}
+    # Students of one scan naming the same workstations get equal messages: built once (a
+    # full province leaves thousands of students of a profile out; messages are immutable).
+    said: dict[tuple[object, ...], Message] = {}
+    ws_terms: dict[tuple[int, ...], Message] = {}
     for i in range(enc.n_students):
         if i in chosen:
             continue
@@ -142,7 +149,11 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                          size=len(enc.groups[g]))
             continue
         sups = enc.supervisors_for(i)
-        if all(s_load[s] >= enc.s_cap[s] for s in sups):
+        sup_key = (enc.st_sup[i], enc.st_univ[i], d)
+        full = sups_full.get(sup_key)
+        if full is None:
+            full = sups_full[sup_key] = all(s_load[s] >= enc.s_cap[s] for s in sups)
+        if full:
             if enc.st_sup[i] >= 0:
                 s = sups[0]
                 out[i] = msg("reason.supervisor_full", severity="note",
@@ -175,9 +186,13 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
                 break
             if w not in listed:
                 ws_sorted.append(w)
-        named = _names([msg("reason.ws_terms", workstation=enc.workstation_ids[w],
-                            terms=[enc.terms[t] for t in sorted(full_terms[w])])
-                        for w in ws_sorted[:_SHOW]], len(full_terms))
+        said_key = (scan_key, tuple(ws_sorted[:_SHOW]))
+        known = said.get(said_key)
+        if known is not None:
+            out[i] = known
+            continue
+        named = _names([scan.ws_terms(enc, w, ws_terms) for w in ws_sorted[:_SHOW]],
+                       len(full_terms))
         booked = _names([enc.workstation_ids[w] for w in sorted(mentors_full)])
         if scan.quota:
             out[i] = msg("reason.quota", severity="note", workstations=_names(
@@ -195,6 +210,7 @@ def unassigned_reasons(enc: Encoded, chosen: dict[int, tuple[int, int, int, int]
         else:
             out[i] = msg("reason.mentors_booked", severity="note",
                          discipline=enc.disciplines[d], booked=booked)
+        said[said_key] = out[i]
     return out
 
 
@@ -236,16 +252,31 @@ class _Scan:
         self.quota: dict[int, int] = {}  # room, but a hard quota (its row) forbids: w -> row
         self.by_index: list[int] = []  # the workstations of full_terms, by index
 
+    def ws_terms(self, enc: Encoded, w: int, built: dict[tuple[int, ...], Message]) -> Message:
+        """Workstation ``w`` and its full terms, as named in a reason (built once: ``built``
+        keeps them by workstation and terms, across scans)."""
+        key = (w, *sorted(self.full_terms[w]))
+        got = built.get(key)
+        if got is None:
+            got = built[key] = msg("reason.ws_terms", workstation=enc.workstation_ids[w],
+                                   terms=[enc.terms[t] for t in key[1:]])
+        return got
+
 
 def _scan(enc: Encoded, i: int, ws_load: list[list[int]], m_load: list[list[int]],
           count: list[int], quota: Callable[[int, int, int], int] | None = None) -> _Scan:
     out = _Scan()
     n, d = enc.st_block[i], enc.st_disc[i]
+    blocks: dict[int, tuple[int, ...]] = {}
+    ws_cap, full_terms = enc.ws_cap, out.full_terms
     for w, k in enc.options(i):
-        block = enc.covers(k, n)
-        ws_full = [t for t in block if ws_load[w][t] >= enc.ws_cap[w][t]]
+        block = blocks.get(k)
+        if block is None:
+            block = blocks[k] = tuple(enc.covers(k, n))
+        load, cap = ws_load[w], ws_cap[w]
+        ws_full = [t for t in block if load[t] >= cap[t]]
         if ws_full:
-            out.full_terms[w].update(ws_full)
+            full_terms[w].update(ws_full)
             continue
         if all(any(m_load[m][t] >= enc.m_cap[m] for t in block)
                for m in enc.mentors_for(w, d)):
