@@ -168,7 +168,7 @@ def serial_stable(enc: Encoded, *, off_list_last: bool = True) -> dict[int, Choi
         best: tuple[tuple[int, int], tuple[int, int, int]] | None = None
         n = enc.st_block[i]
         for w, m, k in options:
-            room = free(w, m, enc.covers(k, n))
+            room = free(w, m, covers(k, n))
             if room is not None and (best is None or room > best[0]):
                 best = (room, (w, m, k))
         if best is None:
@@ -178,15 +178,27 @@ def serial_stable(enc: Encoded, *, off_list_last: bool = True) -> dict[int, Choi
             return False
         match.add(i, steps)
         w, m, k = best[1]
-        for t in enc.covers(k, n):
+        for t in covers(k, n):
             ws_left[w][t] -= 1
             m_left[m][t] -= 1
         placed[i] = (w, m, k)
         return True
 
+    mentors_of: dict[tuple[int, int], list[int]] = {}
+    blocks: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def covers(k: int, n: int) -> tuple[int, ...]:
+        got = blocks.get((k, n))
+        if got is None:
+            got = blocks[k, n] = tuple(enc.covers(k, n))
+        return got
+
     def mentors(i: int, w: int) -> list[int]:
         lock = enc.st_lock[i]
-        ms = enc.mentors_for(w, enc.st_disc[i])
+        d = enc.st_disc[i]
+        ms = mentors_of.get((w, d))
+        if ms is None:
+            ms = mentors_of[w, d] = enc.mentors_for(w, d)
         return [m for m in ms if m == lock[1]] if lock is not None and lock[1] >= 0 else ms
 
     # Pass 2's search, per profile: its options in order, and how far every option before
@@ -209,7 +221,7 @@ def serial_stable(enc: Encoded, *, off_list_last: bool = True) -> dict[int, Choi
         found: list[tuple[int, int, int]] = []
         for w, k in itertools.islice(opts, at, None):
             if w not in listed:
-                terms = enc.covers(k, n)
+                terms = covers(k, n)
                 found += [(w, m, k) for m in mentors(i, w) if free(w, m, terms) is not None]
             if not found:
                 at += 1
