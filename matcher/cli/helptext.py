@@ -8,7 +8,11 @@ before ``--help``, else the locale, see :func:`matcher.cli.common.cli_lang`):
 * ``help.<command>``: the command's own text (``help.matcher`` for the group);
 * ``help.<command>.<option>``: an option's text, else ``help.option.<option>`` (options many
   commands share: ``--lang``, ``--help``, ``--version``);
-* ``help.section.*``: the headings click writes (``Usage:``, ``Options``, ``Commands``).
+* ``help.section.*``: the headings click writes (``Usage:``, ``Options``, ``Commands``), each
+  written as ``help.section.heading`` (``Options:``, ``选项：``);
+* ``help.extra.*``: what click adds after an option's help (``[default: cpsat; required]``),
+  worded here from click's own figures (:meth:`click.Option.get_help_extra`), so that no English
+  word of click's is left inside Chinese help.
 
 A text the catalogue does not have stays as the decorator wrote it.
 """
@@ -63,7 +67,11 @@ def _translated(command: click.Command) -> Iterator[Lang]:
 
 def _usage(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter,
            lang: Lang) -> None:
-    pieces = command.collect_usage_pieces(ctx)
+    # click's placeholders ([OPTIONS], COMMAND [ARGS]...) in the language of the help
+    words = {command.options_metavar: label("help.usage.options", lang)}
+    if isinstance(command, click.Group):
+        words[command.subcommand_metavar or ""] = label("help.usage.command", lang)
+    pieces = [words.get(piece, piece) for piece in command.collect_usage_pieces(ctx)]
     formatter.write_usage(ctx.command_path, " ".join(pieces),
                           prefix=label("help.section.usage", lang))
 
@@ -76,16 +84,53 @@ def _options(command: click.Command, ctx: click.Context, formatter: click.HelpFo
             continue
         help_option = p is command.get_help_option(ctx)
         shared = _text("help.option.help", lang) if help_option else None
-        if shared is not None and isinstance(p, click.Option):  # click's own --help
-            own, p.help = p.help, shared
-            record, p.help = p.get_help_record(ctx), own
+        if isinstance(p, click.Option):
+            record = _record(p, ctx, lang, shared)
         else:
             record = p.get_help_record(ctx)
         if record is not None:
             rows.append(record)
     if rows:
-        with formatter.section(label("help.section.options", lang)):
+        with _section(formatter, label("help.section.options", lang), lang):
             formatter.write_dl(rows)
+
+
+def _record(option: click.Option, ctx: click.Context, lang: Lang, text: str | None = None
+            ) -> tuple[str, str] | None:
+    """An option's row of --help as click writes it (``--out PATH``, its help, then what
+    click adds in brackets), with click's added words taken from the catalogue."""
+    if option.hidden:
+        return None
+    extra = option.get_help_extra(ctx)
+    items = []
+    if "envvars" in extra:
+        items.append(label("help.extra.envvar", lang, var=", ".join(extra["envvars"])))
+    if "default" in extra:
+        items.append(label("help.extra.default", lang, default=extra["default"]))
+    if "range" in extra:
+        items.append(label("help.extra.range", lang, range=extra["range"]))
+    if "required" in extra:
+        items.append(label("help.extra.required", lang))
+    help_text = text if text is not None else option.help or ""
+    if items:
+        added = label("help.extra.brackets", lang,
+                      items=label("help.extra.separator", lang).join(items))
+        help_text = f"{help_text}  {added}" if help_text else added
+    return option.get_help_spec(ctx), help_text
+
+
+@contextlib.contextmanager
+def _section(formatter: click.HelpFormatter, name: str, lang: Lang) -> Iterator[None]:
+    """A section of --help as :meth:`click.HelpFormatter.section` writes it, with the
+    heading's colon of the language (``Options:``, ``选项：``)."""
+    formatter.write_paragraph()
+    formatter.write(f"{'':>{formatter.current_indent}}"
+                    f"{label('help.section.heading', lang, name=name)}\n")
+    formatter.indent()
+    try:
+        yield
+    finally:
+        formatter.dedent()
 
 
 class HelpCommand(click.Command):
@@ -121,6 +166,6 @@ class HelpGroup(click.Group):
                     rows.append((name, cmd.get_short_help_str(limit=formatter.width - 6
                                                               - max(map(len, self.commands)))))
             if rows:
-                with formatter.section(label("help.section.commands", lang)):
+                with _section(formatter, label("help.section.commands", lang), lang):
                     formatter.write_dl(rows)
             self.format_epilog(ctx, formatter)

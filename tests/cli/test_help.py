@@ -58,6 +58,12 @@ def test_lang_zh_gives_chinese_help() -> None:
     assert "为场景中的学生分配工作站，并写出结果文件夹。" in text
     assert "要写入的结果文件夹。" in text and "显示本帮助并退出。" in text
     assert "Result folder to write." not in text
+    # click's own words too: the headings' colons, [OPTIONS], what it adds after a help text
+    assert text.startswith("用法：matcher solve [选项] SCENARIO")
+    assert "\n选项：\n" in text and "（必填）" in text and "（默认：cpsat）" in text
+    assert "（取值范围：x>=0）" in text
+    for english in ("[required]", "[default:", "Options:", "[OPTIONS]"):
+        assert english not in text, english
 
 
 @pytest.mark.parametrize(("locale", "expected", "absent"), [
@@ -79,6 +85,8 @@ def test_english_help_is_unchanged() -> None:
     assert "按 manifest.json 核对结果文件夹中的每个文件" in zh
     assert en.startswith("Usage: matcher verify")
     assert "Check every file of a result folder against its" in en and "Show this message" in en
+    assert "\nOptions:\n" in en and "matcher verify [OPTIONS]" in en
+    assert "[required]" in _help("solve", "--lang", "en", "--help")
     assert cli.commands["verify"].help is not None and "re-run" in cli.commands["verify"].help
 
 
