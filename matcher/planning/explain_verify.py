@@ -35,8 +35,9 @@ def keeps_rules(changed: Problem, rows: list[dict[str, str]], new: Mapping[str, 
     ``changed`` problem that the allocation kept in the original one (``baseline``: the
     checker's report on it), by the independent checker.
 
-    When the allocation broke no rule and no rule couples students across workstations (group
-    quotas, groups), the checker looks only at the students the new row meets: those at its
+    When the allocation broke no rule and no rule couples students across workstations or
+    counts a workstation's students from below (group quotas, groups, minimum intakes), the
+    checker looks only at the students the new row meets: those at its
     workstation (hence its mentors) and those of its supervisor, with every workstation, mentor
     and supervisor. Every limit the new row uses (the workstation's and the mentor's terms, the
     supervisor's students) is then counted whole; the other rows are as in the baseline. This
@@ -44,7 +45,8 @@ def keeps_rules(changed: Problem, rows: list[dict[str, str]], new: Mapping[str, 
     of a second instead of seconds a change.
     """
     witness = [*rows, dict(new)]
-    if baseline.issues or changed.quotas or changed.groups:
+    if (baseline.issues or changed.quotas or changed.groups
+            or any(w.min_intake > 1 for w in changed.workstations)):
         return set(check(changed, witness).issues) <= set(baseline.issues)
     wid, sup = new["workstation_id"], new["supervisor_id"]
     keep = {new["student_id"]} | {r.get("student_id", "") for r in rows

@@ -69,3 +69,16 @@ def test_changed_problems_pass_the_full_validation() -> None:
     assert keeps_rules(both, ROWS, new, base) and check(both, [*ROWS, new]).ok
     for one in (p, more, mentors):
         assert not keeps_rules(one, ROWS, new, base) and not check(one, [*ROWS, new]).ok
+
+
+def test_a_minimum_intake_elsewhere_is_checked_on_the_whole_allocation() -> None:
+    """With W2 taking at least 2 (it holds S1, S3, S5), S4's row at W3 with HEU-S1 meets only
+    S3 at W2: counted alone, W2 would break its minimum. keeps_rules then checks the whole
+    allocation and agrees with the checker that the row fits."""
+    p = matcher.load_scenario(TINY)
+    p = with_fields(p, workstations=tuple(w.model_copy(update={"min_intake": 2})
+                                          if w.workstation_id == "W2" else w
+                                          for w in p.workstations))
+    new = _row("S4", "W3", "W3-M1", "HEU-S1")
+    base = check(p, ROWS)
+    assert base.ok and check(p, [*ROWS, new]).ok and keeps_rules(p, ROWS, new, base)
