@@ -104,9 +104,10 @@ def floor_bound(v: float) -> int:
     return math.floor(v + 1e-6 * max(1.0, abs(v)))
 
 
-def ceil_bound(v: float) -> int:
-    """A dual bound rounded up (a minimisation's), forgiving HiGHS's tolerance."""
-    return math.ceil(v - 1e-6 * max(1.0, abs(v)))
+def ceil_bound(v: float, rel: float = 1e-6) -> int:
+    """A dual bound rounded up (a minimisation's), forgiving HiGHS's tolerance (``rel`` of it:
+    a weighted objective worth 1e8 wants less forgiven, see :mod:`matcher.solvers.rank_slots`)."""
+    return math.ceil(v - rel * max(1.0, abs(v)))
 
 
 

@@ -26,7 +26,6 @@ profile is proven (``levels_proven``: ranks ``1..k``) and each level's bound.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -38,7 +37,7 @@ from ..model.result import Result, Status
 from . import clock, rank_levels
 from .base import Choice, SolverConfig, build_result
 from .linear import merged
-from .milp_model import ASSIST_GRACE_S, Stage, run_arrays
+from .milp_model import ASSIST_GRACE_S, Stage, ceil_bound, run_arrays
 from .rank_levels import MAX_WEIGHT
 from .relaxation import relax_weight
 from .slot_flow import SlotFlow
@@ -130,7 +129,7 @@ def _least(stage: Stage) -> int | None:
     forgive 180 on a chunk worth 1.8e8 and lose every proof)."""
     if stage.dual_bound is None:
         return None
-    bound = math.ceil(stage.dual_bound - 1e-9 * max(1.0, abs(stage.dual_bound)))
+    bound = ceil_bound(stage.dual_bound, rel=1e-9)
     return min(round(stage.objective), bound) if stage.objective is not None else bound
 
 
